@@ -1,0 +1,115 @@
+"""The ``linkwork`` command line (Typer). With no subcommand it opens the Textual app.
+
+Each area of the product has its own module here registering a sub-app or commands;
+``main`` turns user mistakes into one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from linkwork import __version__
+from linkwork.cli import db as db_cli
+from linkwork.cli.common import AppContext, NotFound
+from linkwork.settings import load_settings
+
+app = typer.Typer(
+    name="linkwork",
+    help="Social prescribing: screen, code needs, find services, refer, close the loop, count.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(db_cli.app, name="db")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"linkwork {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="LINKWORK_DATABASE_URL",
+            help="Database URL (sqlite:///FILE or postgresql+psycopg://...). "
+            "Default: an SQLite file in the user data folder.",
+        ),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", envvar="LINKWORK_USER", help="Your name, recorded on changes."),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    ctx.obj = AppContext(settings=load_settings(database_url=db, user=user))
+    if ctx.invoked_subcommand is None:
+        from linkwork.tui_entry import run_app
+
+        run_app(ctx.obj)
+
+
+def _register() -> None:
+    """Attach each area's commands. Import errors here are bugs, so they are not hidden."""
+    # Each area adds one line here: ``from linkwork.cli import X; X.register(app)``.
+
+
+_register()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, KeyError) and text.startswith(("'", '"')):
+        text = text[1:-1]
+    lines = text.splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _exit_code_for(exc: BaseException) -> tuple[int, str]:
+    """Exit code and one-line message for an exception that escaped a command."""
+    if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+        # Click-style usage errors (Typer vendors its own Click, so match by shape).
+        lines = exc.format_message().strip().splitlines()
+        return (exc.exit_code or 2), (lines[0] if lines else type(exc).__name__)
+    if isinstance(exc, NotFound):
+        return 1, _one_line(exc)
+    if isinstance(exc, ValueError | LookupError):
+        return 2, _one_line(exc)
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        return 2, f"cannot use{where}: {exc.strerror or exc}"
+    return 3, (
+        f"unexpected error ({type(exc).__name__}: {_one_line(exc)}); "
+        "run again with LINKWORK_DEBUG=1 for details"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI; map user mistakes to ``linkwork: ...`` and exit 2."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="linkwork", standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.stderr.write("linkwork: cancelled\n")
+        sys.exit(130)
+    except Exception as exc:
+        code, message = _exit_code_for(exc)
+        if code == 3 and os.environ.get("LINKWORK_DEBUG"):
+            raise
+        sys.stderr.write(f"linkwork: {message}\n")
+        sys.exit(code)

@@ -1,0 +1,181 @@
+"""The database: one engine per process, SQLite by default, PostgreSQL for shared use.
+
+``open_engine`` validates the URL, checks the target is usable, and brings the schema up
+to date with the Alembic migrations shipped in ``linkwork/migrations`` (multiple branches,
+one per domain package, applied together as ``heads``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlmodel import Session
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class DatabaseError(ValueError):
+    """A database the user pointed at cannot be used (bad URL, unreachable, wrong file)."""
+
+
+def normalise_url(url: str) -> sa.URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"malformed database URL {url!r}") from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend != "sqlite":
+        raise DatabaseError(
+            f"unsupported database {backend!r}: use sqlite:///FILE or postgresql+psycopg://..."
+        )
+    return parsed
+
+
+def _check_sqlite_file(url: sa.URL) -> None:
+    database = url.database
+    if not database or database == ":memory:":
+        return
+    path = Path(database).expanduser()
+    if path.exists():
+        if path.is_dir():
+            raise DatabaseError(f"{path} is a folder, not a database file")
+        with path.open("rb") as handle:
+            head = handle.read(16)
+        if head and head != SQLITE_MAGIC:
+            raise DatabaseError(f"{path} is not an SQLite database")
+        if not os.access(path, os.W_OK):
+            raise DatabaseError(f"{path} is read-only")
+        return
+    folder = path.parent
+    if not folder.exists():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(f"cannot create folder {folder}: {exc.strerror}") from None
+    if not os.access(folder, os.W_OK):
+        raise DatabaseError(f"cannot create a database in {folder}: the folder is read-only")
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for ``url`` with linkwork's connection settings, without touching the schema."""
+    parsed = normalise_url(url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            _check_sqlite_file(parsed)
+            engine = sa.create_engine(parsed, connect_args={"timeout": 5})
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = sa.create_engine(
+                parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5}
+            )
+    except NoSuchModuleError:
+        raise DatabaseError(f"no database driver for {parsed.drivername!r}") from None
+    return engine
+
+
+def _alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def describe(engine: Engine) -> str:
+    """The URL without its password, for messages."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def schema_status(engine: Engine) -> dict[str, object]:
+    """Current and known revisions; raises DatabaseError if the database is unreachable."""
+    script = ScriptDirectory.from_config(_alembic_config(engine))
+    heads = set(script.get_heads())
+    known = {rev.revision for rev in script.walk_revisions()}
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    except DBAPIError as exc:
+        raise DatabaseError(_connection_message(engine, exc)) from None
+    unknown = current - known
+    if unknown:
+        state = "newer"
+    elif not current:
+        state = "empty"
+    elif current == heads:
+        state = "current"
+    else:
+        state = "behind"
+    return {
+        "url": describe(engine),
+        "state": state,
+        "current": sorted(current),
+        "heads": sorted(heads),
+        "unknown": sorted(unknown),
+    }
+
+
+def _connection_message(engine: Engine, exc: DBAPIError) -> str:
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+    first = reason[0] if reason else exc.__class__.__name__
+    if "file is not a database" in first:
+        return f"{engine.url.database} is not an SQLite database"
+    if "readonly" in first or "read-only" in first:
+        return f"database {describe(engine)} is read-only"
+    return f"cannot use database {describe(engine)}: {first}"
+
+
+def upgrade(engine: Engine) -> dict[str, object]:
+    """Apply every pending migration. Refuses a database made by a newer linkwork."""
+    status = schema_status(engine)
+    if status["state"] == "newer":
+        raise DatabaseError(
+            f"database {status['url']} was made by a newer linkwork "
+            f"(unknown schema revision {', '.join(status['unknown'])}); upgrade linkwork"  # type: ignore[arg-type]
+        )
+    if status["state"] != "current":
+        try:
+            command.upgrade(_alembic_config(engine), "heads")
+        except DBAPIError as exc:
+            raise DatabaseError(_connection_message(engine, exc)) from None
+    return schema_status(engine)
+
+
+def open_engine(url: str) -> Engine:
+    """Create the engine and bring the schema up to date: what every command uses."""
+    engine = create_engine(url)
+    upgrade(engine)
+    return engine
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session committed on success and rolled back on any error: nothing half-written."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

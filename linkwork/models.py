@@ -1,0 +1,3 @@
+"""Imports every domain package's tables so SQLModel.metadata knows them all (Alembic, tests)."""
+
+import directory.models  # noqa: F401

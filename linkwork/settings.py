@@ -1,0 +1,110 @@
+"""Settings: where the database lives, who the user is, and the practice's defaults.
+
+Read once at start-up from (lowest to highest precedence) built-in defaults, the user's
+``config.toml`` in the platform config folder, environment variables and CLI options.
+Nothing here is global: the CLI builds a ``Settings`` and passes values down.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "linkwork"
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("LINKWORK_HOME") or platformdirs.user_data_dir(APP_NAME))
+
+
+def config_path() -> Path:
+    env = os.environ.get("LINKWORK_CONFIG")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = ""
+    user: str = field(default_factory=_default_user)
+    practice_ods: str = ""
+    followup_days: int = 14
+    stale_months: int = 12
+    outbox: str = ""
+    inbox: str = ""
+    keys_dir: str = ""
+
+    @property
+    def home(self) -> Path:
+        return data_dir()
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'linkwork.db'}"
+
+    def dir_or_default(self, name: str) -> Path:
+        value = getattr(self, name)
+        return Path(value) if value else self.home / name
+
+
+_ENV = {
+    "database_url": "LINKWORK_DATABASE_URL",
+    "user": "LINKWORK_USER",
+    "practice_ods": "LINKWORK_PRACTICE",
+    "followup_days": "LINKWORK_FOLLOWUP_DAYS",
+    "stale_months": "LINKWORK_STALE_MONTHS",
+    "outbox": "LINKWORK_OUTBOX",
+    "inbox": "LINKWORK_INBOX",
+    "keys_dir": "LINKWORK_KEYS_DIR",
+}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    if kind in ("int", int):
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"setting {name} must be a whole number, not {value!r}") from None
+        if number < 0:
+            raise ValueError(f"setting {name} must not be negative")
+        return number
+    return str(value)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Defaults < config.toml < environment < explicit overrides (None means not given)."""
+    values: dict[str, Any] = {}
+    path = config_path()
+    if path.is_file():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"config file {path} is not valid TOML: {exc}") from None
+        known = {f.name for f in fields(Settings)}
+        for key, value in raw.items():
+            if key not in known:
+                raise ValueError(f"config file {path}: unknown setting {key!r}")
+            values[key] = _coerce(key, value)
+    for key, env in _ENV.items():
+        if os.environ.get(env):
+            values[key] = _coerce(key, os.environ[env])
+    for key, value in overrides.items():
+        if value is not None:
+            values[key] = _coerce(key, value)
+    return replace(Settings(), **values)

@@ -1,0 +1,1 @@
+"""The person's record: screening, needs, consent, referrals, exchange and counts."""

@@ -1,0 +1,170 @@
+"""Shared fixtures: isolated settings, fresh migrated databases on SQLite and PostgreSQL,
+and an in-process CLI runner.
+
+PostgreSQL comes from the PG* variables that ``pg_virtualenv`` sets (``.ci/run`` wraps the
+test run in it, starting a throwaway PostgreSQL 15 cluster), or from
+``LINKWORK_TEST_PG_URL``. Without either, PostgreSQL cases skip with that reason, unless
+``LINKWORK_REQUIRE_PG=1`` (set by ``.ci/run`` when the binaries exist), when they fail.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from linkwork import db as lwdb
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED_DATA = SHARED / "data"
+
+
+def _pg_admin_url() -> str | None:
+    url = os.environ.get("LINKWORK_TEST_PG_URL")
+    if url:
+        return url
+    if os.environ.get("PGHOST") and os.environ.get("PGUSER"):
+        user = os.environ["PGUSER"]
+        password = os.environ.get("PGPASSWORD", "")
+        host = os.environ["PGHOST"]
+        port = os.environ.get("PGPORT", "5432")
+        auth = f"{user}:{password}" if password else user
+        return f"postgresql+psycopg://{auth}@{host}:{port}/postgres"
+    return None
+
+
+PG_ADMIN_URL = _pg_admin_url()
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own data folder and no user config or database URL from outside."""
+    home = tmp_path / "linkwork-home"
+    monkeypatch.setenv("LINKWORK_HOME", str(home))
+    monkeypatch.setenv("LINKWORK_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("LINKWORK_USER", "test.worker")
+    for name in ("LINKWORK_DATABASE_URL", "LINKWORK_PRACTICE", "LINKWORK_OUTBOX", "LINKWORK_INBOX"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = lwdb.open_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str | None]:
+    if PG_ADMIN_URL is None:
+        yield None
+        return
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"lw_template_{_worker()}_{uuid.uuid4().hex[:6]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    engine = lwdb.open_engine(url)
+    engine.dispose()
+    yield name
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    """A fresh, fully migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        target = tmp_path / "linkwork.db"
+        shutil.copy(sqlite_template, target)
+        yield f"sqlite:///{target}"
+        return
+    if PG_ADMIN_URL is None:
+        if os.environ.get("LINKWORK_REQUIRE_PG") == "1":
+            pytest.fail("PostgreSQL required (LINKWORK_REQUIRE_PG=1) but no PG* variables set")
+        pytest.skip("no PostgreSQL: run the suite under pg_virtualenv (see .ci/run)")
+    template = request.getfixturevalue("pg_template")
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"lw_{_worker()}_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = lwdb.open_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def json(self):  # type: ignore[no-untyped-def]
+        import json
+
+        return json.loads(self.out)
+
+
+CliRunner = Callable[..., CliResult]
+
+
+@pytest.fixture
+def cli() -> CliRunner:
+    """Run ``linkwork ARGS`` in-process through ``main`` (the real exit-code mapping)."""
+    from linkwork.cli import main
+
+    def run(*args: str, db: str | None = None, stdin: str | None = None) -> CliResult:
+        argv = [str(a) for a in args]
+        if db is not None:
+            argv = ["--db", db, *argv]
+        out, err = io.StringIO(), io.StringIO()
+        old_stdin = sys.stdin
+        if stdin is not None:
+            sys.stdin = io.StringIO(stdin)
+        try:
+            with redirect_stdout(out), redirect_stderr(err):
+                try:
+                    main(argv)
+                    code = 0
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            sys.stdin = old_stdin
+        return CliResult(code, out.getvalue(), err.getvalue())
+
+    return run
