@@ -48,6 +48,14 @@ PG_ADMIN_URL = _pg_admin_url()
 BACKENDS = ["sqlite", "postgresql"]
 
 
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data`` beside the repository (sample directory, dev query sets)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is not present")
+    return SHARED_DATA
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own data folder and no user config or database URL from outside."""

@@ -64,7 +64,10 @@ def root(
 
 def _register() -> None:
     """Attach each area's commands. Import errors here are bugs, so they are not hidden."""
-    # Each area adds one line here: ``from linkwork.cli import X; X.register(app)``.
+    # Each area adds its lines here: ``from linkwork.cli import X; X.register(app)``.
+    from linkwork.cli import referral
+
+    app.add_typer(referral.app, name="referral")
 
 
 _register()
