@@ -123,7 +123,8 @@ def schema_status(engine: Engine) -> dict[str, object]:
         state = "newer"
     elif not current:
         state = "empty"
-    elif current == heads:
+    elif heads <= {r.revision for r in script.iterate_revisions(tuple(current), "base")}:
+        # A head another branch depends on (dir_0001 under scr_0001) is not listed itself.
         state = "current"
     else:
         state = "behind"

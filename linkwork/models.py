@@ -1,3 +1,4 @@
 """Imports every domain package's tables so SQLModel.metadata knows them all (Alembic, tests)."""
 
 import directory.models  # noqa: F401
+import screening.models  # noqa: F401
