@@ -2,3 +2,4 @@
 
 import directory.models  # noqa: F401
 import screening.models  # noqa: F401
+import screening.exchange.models  # noqa: F401
