@@ -1,23 +1,293 @@
-"""The linkwork Textual app (placeholder home screen until the app issue lands)."""
+"""The linkwork Textual app: a link worker's whole day, by keyboard.
+
+The app is a thin shell: screens (``tui/screens``) call the domain core through
+:mod:`tui.backend`, always from thread workers, so the interface never waits on the
+database, the search index, crypto or files. Start-up paints the home screen first and
+opens the database (and, on an empty one, loads the bundled sample directory) afterwards.
+"""
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from linkwork.settings import Settings
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from tui.backend import Backend, NotAvailable, plain_error
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from linkwork.settings import Settings
+
+# (mode name, title, key, help) for every main screen: bindings, footer and palette.
+SECTIONS: list[tuple[str, str, str, str]] = [
+    ("home", "Home", "f1", "Today: follow-ups due, referrals waiting, recent people"),
+    ("people", "People", "f2", "Find a person by name, NHS number or postcode, or add one"),
+    ("codes", "Code a need", "f3", "Type lay words and pick the matching code"),
+    ("services", "Find a service", "f4", "Search the local directory as you type"),
+    ("referrals", "Referrals", "f5", "All referrals by status; update a status; import replies"),
+    ("counts", "Counts", "f6", "Need counts for data leads, with disclosure control"),
+]
+
+DARK, LIGHT = "textual-dark", "textual-light"
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    """The person the link worker is working with now (shown on every screen)."""
+
+    id: str
+    name: str
+    detail: str = ""
+
+
+def _home() -> Screen[Any]:
+    from tui.screens.home import HomeScreen
+
+    return HomeScreen()
+
+
+def _people() -> Screen[Any]:
+    from tui.screens.people import PeopleScreen
+
+    return PeopleScreen()
+
+
+def _codes() -> Screen[Any]:
+    from tui.screens.codes import CodesScreen
+
+    return CodesScreen()
+
+
+def _services() -> Screen[Any]:
+    from tui.screens.services import ServicesScreen
+
+    return ServicesScreen()
+
+
+def _referrals() -> Screen[Any]:
+    from tui.screens.referrals import ReferralsScreen
+
+    return ReferralsScreen()
+
+
+def _counts() -> Screen[Any]:
+    from tui.screens.counts import CountsScreen
+
+    return CountsScreen()
+
+
+class SectionCommands(Provider):
+    """Command palette entries for every screen and the theme."""
+
+    def _commands(self) -> list[tuple[str, Any, str]]:
+        app = self.app
+        assert isinstance(app, LinkworkApp)
+        items: list[tuple[str, Any, str]] = [
+            (f"Go to {title} ({key.upper()})", partial(app.action_section, mode), help_)
+            for mode, title, key, help_ in SECTIONS
+        ]
+        items += [
+            ("Add a person", app.action_add_person, "Open the form to add a person"),
+            ("Screen the current person", app.action_screen_person, "Start the questionnaire"),
+            ("Refer the current person", app.action_refer, "Consent, reason, review, send"),
+            ("Toggle light/dark theme (Ctrl+T)", app.action_toggle_theme, "Switch themes"),
+            ("Load the sample directory", app.action_load_sample, "400 synthetic services"),
+        ]
+        return items
+
+    async def discover(self) -> Hits:
+        for text, command, help_ in self._commands():
+            yield DiscoveryHit(text, command, help=help_)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, command, help_ in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), command, help=help_)
 
 
 class LinkworkApp(App[None]):
     TITLE = "linkwork"
     SUB_TITLE = "social prescribing"
-    BINDINGS = [("q", "quit", "Quit")]
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {SectionCommands}
+    MODES = {
+        "home": _home,
+        "people": _people,
+        "codes": _codes,
+        "services": _services,
+        "referrals": _referrals,
+        "counts": _counts,
+    }
+    BINDINGS = [
+        *[
+            Binding(key, f"section('{mode}')", title, priority=True)
+            for mode, title, key, _ in SECTIONS
+        ],
+        Binding("ctrl+t", "toggle_theme", "Theme", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
 
-    def __init__(self, settings: Settings) -> None:
+    person: reactive[PersonRef | None] = reactive(None)
+    db_ready: reactive[bool] = reactive(False)
+    directory_size: reactive[int] = reactive(-1)
+    index_ready: reactive[bool] = reactive(False)
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        autoload_sample: bool = False,
+        today: date | None = None,
+        build_index: bool = True,
+    ) -> None:
         super().__init__()
         self.settings = settings
+        self.backend = Backend(settings, engine)
+        self.autoload_sample = autoload_sample
+        self.fixed_today = today
+        self.build_index = build_index
+        self.startup_error: str = ""
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("Welcome to linkwork.", id="welcome")
-        yield Footer()
+    @property
+    def today(self) -> date:
+        return self.fixed_today or date.today()
+
+    def on_mount(self) -> None:
+        self.theme = DARK
+        self.switch_mode("home")
+        self.call_after_refresh(self._open_database)
+
+    # -- start-up work (after the first paint) --------------------------------------------
+    @work(thread=True, exclusive=True, group="startup")
+    def _open_database(self) -> None:
+        try:
+            self.backend.engine  # noqa: B018 - opens and migrates
+            size = self.backend.service_count()
+            if size == 0 and self.autoload_sample:
+                self.call_from_thread(
+                    self.notify, "Empty database: loading the bundled sample directory..."
+                )
+                try:
+                    self.backend.load_sample()
+                    size = self.backend.service_count()
+                    self.call_from_thread(
+                        self.notify, f"Loaded the sample directory: {size} services."
+                    )
+                except NotAvailable as exc:
+                    self.call_from_thread(self.notify, plain_error(exc), severity="warning")
+        except Exception as exc:
+            self.startup_error = plain_error(exc)
+            self.call_from_thread(
+                self.notify, f"Cannot open the database: {self.startup_error}", severity="error"
+            )
+            return
+        self.call_from_thread(self._database_opened, size)
+
+    def _database_opened(self, size: int) -> None:
+        self.directory_size = size
+        self.db_ready = True
+        self.refresh_screen()
+        if self.build_index and size > 0:
+            self.warm_index()
+
+    @work(thread=True, exclusive=True, group="index")
+    def warm_index(self) -> None:
+        """Build the service search index in the background so the first search is quick."""
+        self.call_from_thread(setattr, self, "index_ready", False)
+        try:
+            self.backend.service_index()
+        except NotAvailable:
+            return
+        except Exception as exc:
+            self.call_from_thread(
+                self.notify, f"Service search could not start: {plain_error(exc)}", severity="error"
+            )
+            return
+        self.call_from_thread(setattr, self, "index_ready", True)
+
+    def refresh_screen(self) -> None:
+        refresh = getattr(self.screen, "refresh_data", None)
+        if callable(refresh):
+            refresh()
+
+    # -- actions --------------------------------------------------------------------------
+    def action_section(self, mode: str) -> None:
+        # Close pushed screens (forms, modals) of this mode's stack before switching.
+        self.switch_mode(mode)
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT if self.theme == DARK else DARK
+        self.notify(f"{'Light' if self.theme == LIGHT else 'Dark'} theme")
+
+    def action_load_sample(self) -> None:
+        self._load_sample()
+
+    @work(thread=True, exclusive=True, group="startup")
+    def _load_sample(self) -> None:
+        self.call_from_thread(self.notify, "Loading the bundled sample directory...")
+        try:
+            self.backend.load_sample()
+            size = self.backend.service_count()
+        except Exception as exc:
+            self.call_from_thread(self.notify, plain_error(exc), severity="error")
+            return
+        self.call_from_thread(self.notify, f"Sample directory loaded: {size} services.")
+        self.call_from_thread(self._database_opened, size)
+
+    def action_add_person(self) -> None:
+        from tui.screens.people import AddPersonScreen
+
+        self.switch_mode("people")
+        self.push_screen(AddPersonScreen())
+
+    def require_person(self) -> PersonRef | None:
+        if self.person is None:
+            self.notify("Choose a person first (F2 People).", severity="warning")
+        return self.person
+
+    def action_screen_person(self) -> None:
+        person = self.require_person()
+        if person is None:
+            return
+        from tui.screens.screening import ScreeningScreen
+
+        self.push_screen(ScreeningScreen(person))
+
+    def action_refer(self, service_id: Any = None, service_name: str = "") -> None:
+        person = self.require_person()
+        if person is None:
+            return
+        from tui.screens.refer import ReferScreen
+
+        self.push_screen(ReferScreen(person, service_id=service_id, service_name=service_name))
+
+    def open_person(self, person: PersonRef) -> None:
+        from tui.screens.person import PersonScreen
+
+        self.person = person
+        self.push_screen(PersonScreen(person))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if command.title.lower().startswith("theme"):
+                continue  # our own toggle covers it, with the binding shown
+            yield command
+
+
+def css_files() -> list[Path]:
+    here = Path(__file__).parent
+    return [here / "app.tcss", *sorted((here / "screens").glob("*.tcss"))]

@@ -1,0 +1,1 @@
+"""The linkwork app's screens: thin views over the domain core."""

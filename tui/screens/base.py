@@ -1,0 +1,81 @@
+"""What every linkwork screen shares: the header, the person bar, the footer, and a
+helper to run a backend call in a thread and show its failure as a plain notification."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+if TYPE_CHECKING:
+    from tui.app import LinkworkApp, PersonRef
+    from tui.backend import Backend
+
+
+class PersonBar(Static):
+    """Who the link worker is working with now, in words (never colour alone)."""
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "person", self._show)
+
+    def _show(self, person: PersonRef | None) -> None:
+        if person is None:
+            self.update("Person: none chosen  (F2 People to find or add one)")
+            self.remove_class("chosen")
+        else:
+            detail = f"  {person.detail}" if person.detail else ""
+            self.update(f"Person: {person.name}{detail}")
+            self.add_class("chosen")
+
+
+class LinkworkScreen(Screen[Any]):
+    """A main section or a pushed sub-screen with the common frame."""
+
+    TITLE_TEXT = ""
+
+    @property
+    def lw(self) -> LinkworkApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def backend(self) -> Backend:
+        return self.lw.backend
+
+    def compose_frame_top(self) -> ComposeResult:
+        yield Header()
+        yield PersonBar(id="person-bar")
+
+    def compose_frame_bottom(self) -> ComposeResult:
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.TITLE_TEXT:
+            self.sub_title = self.TITLE_TEXT
+
+    def on_screen_resume(self) -> None:
+        if self.lw.db_ready:
+            self.refresh_data()
+
+    def refresh_data(self) -> None:
+        """Reload what this screen shows (override; called from the event loop)."""
+
+    def fail(self, exc: BaseException) -> None:
+        """Show a failure from a worker thread as a plain-words notification."""
+        from tui.backend import NotAvailable, plain_error
+
+        severity = (
+            "warning" if isinstance(exc, NotAvailable | ValueError | LookupError) else "error"
+        )
+        self.app.call_from_thread(self.app.notify, plain_error(exc), severity=severity)
+
+
+class SubScreen(LinkworkScreen):
+    """A pushed screen (a form or a detail view): Escape goes back."""
+
+    BINDINGS = [Binding("escape", "back", "Back")]
+
+    def action_back(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,127 @@
+"""Code a need: type lay words, matching codes update as you type; Enter records the
+highlighted code as a need for the current person (when the record part has landed)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Input, Static
+from textual.worker import get_current_worker
+
+from tui.backend import NotAvailable
+from tui.screens.base import LinkworkScreen
+from tui.widgets.notice import Notice, unavailable_text
+
+
+class CodesScreen(LinkworkScreen):
+    TITLE_TEXT = "Code a need"
+    BINDINGS = [
+        Binding("enter", "record", "Record as need", show=True),
+        Binding("ctrl+f", "focus_search", "Search box"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seq = 0
+        self.matches: list[Any] = []
+        self.timings: list[float] = []
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_frame_top()
+        with Vertical(id="body"):
+            yield Input(
+                placeholder="Type what the person said, e.g. sofa surfing, cant afford food",
+                id="code-query",
+            )
+            yield Static("Type to see matching codes.", id="code-status", classes="status")
+            yield Notice(*unavailable_text("Code search"), kind="unavailable", id="code-na")
+            table: DataTable[str] = DataTable(
+                id="code-results", cursor_type="row", zebra_stripes=True
+            )
+            table.add_columns("Code", "Meaning", "Need area", "Match", "Why")
+            yield table
+        yield from self.compose_frame_bottom()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#code-na").display = False
+        self.query_one("#code-query", Input).focus()
+
+    def action_focus_search(self) -> None:
+        self.query_one("#code-query", Input).focus()
+
+    @on(Input.Changed, "#code-query")
+    def _changed(self, event: Input.Changed) -> None:
+        self._seq += 1
+        self.search(event.value, self._seq, time.perf_counter())
+
+    @work(thread=True, exclusive=True, group="code-search")
+    def search(self, text: str, seq: int, started: float) -> None:
+        worker = get_current_worker()
+        if not text.strip():
+            self.app.call_from_thread(self._show, [], seq, started, "Type to see matching codes.")
+            return
+        try:
+            matches = self.backend.search_codes(text)
+        except NotAvailable:
+            self.app.call_from_thread(self._unavailable)
+            return
+        except Exception as exc:
+            self.fail(exc)
+            return
+        if worker.is_cancelled or seq != self._seq:
+            return
+        self.app.call_from_thread(self._show, matches, seq, started, "")
+
+    def _unavailable(self) -> None:
+        self.query_one("#code-na").display = True
+        self.query_one("#code-results").display = False
+
+    def _show(self, matches: list[Any], seq: int, started: float, message: str) -> None:
+        if seq != self._seq:
+            return  # a newer keystroke is already being searched
+        self.query_one("#code-na").display = False
+        table = self.query_one("#code-results", DataTable)
+        table.display = True
+        table.clear()
+        self.matches = matches
+        for match in matches:
+            table.add_row(
+                match.code,
+                match.display,
+                str(match.domain),
+                f"{round(float(match.score))}",
+                str(getattr(match, "why", "") or ""),
+            )
+        status = message or (
+            f"{len(matches)} matching codes. Up/Down to choose, Enter to record as a need."
+            if matches
+            else "No code matches those words. Try other words."
+        )
+        self.query_one("#code-status", Static).update(status)
+        self.timings.append(time.perf_counter() - started)
+
+    def action_record(self) -> None:
+        table = self.query_one("#code-results", DataTable)
+        if not self.matches or table.cursor_row < 0:
+            self.notify("Choose a code first: type, then Up/Down.", severity="warning")
+            return
+        match = self.matches[min(table.cursor_row, len(self.matches) - 1)]
+        person = self.lw.require_person()
+        if person is None:
+            return
+        self.record_need(person.id, match.code, self.query_one("#code-query", Input).value)
+
+    @work(thread=True, group="record-need")
+    def record_need(self, person_id: str, code: str, words: str) -> None:
+        try:
+            self.backend.add_need(person_id, code, words)
+        except Exception as exc:
+            self.fail(exc)
+            return
+        self.app.call_from_thread(self.notify, f"Recorded need {code}.")

@@ -1,0 +1,254 @@
+"""People: fuzzy find by name, NHS number or postcode; add a person with inline checks;
+equality questions optional and explained."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
+from textual.worker import get_current_worker
+
+from tui.backend import NotAvailable, plain_error
+from tui.screens.base import LinkworkScreen, SubScreen
+from tui.widgets.notice import Notice, unavailable_text
+from tui.widgets.validation import check_birth_date, check_nhs_number, check_postcode
+
+
+class PeopleScreen(LinkworkScreen):
+    TITLE_TEXT = "People"
+    BINDINGS = [
+        Binding("ctrl+n", "app.add_person", "Add person"),
+        Binding("ctrl+f", "focus_search", "Search box"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seq = 0
+        self.people: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_frame_top()
+        with Vertical(id="body"):
+            yield Input(placeholder="Name, NHS number or postcode", id="people-query")
+            yield Static(
+                "Type to find a person. Ctrl+N adds a new one.",
+                id="people-status",
+                classes="status",
+            )
+            yield Notice(*unavailable_text("Finding people"), kind="unavailable", id="people-na")
+            table: DataTable[str] = DataTable(
+                id="people-results", cursor_type="row", zebra_stripes=True
+            )
+            table.add_columns("Name", "Born", "NHS number", "Postcode", "Practice")
+            yield table
+        yield from self.compose_frame_bottom()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#people-na").display = False
+        self.query_one("#people-query", Input).focus()
+
+    def refresh_data(self) -> None:
+        self._seq += 1
+        self.search(self.query_one("#people-query", Input).value, self._seq)
+
+    def action_focus_search(self) -> None:
+        self.query_one("#people-query", Input).focus()
+
+    @on(Input.Changed, "#people-query")
+    def _changed(self) -> None:
+        self.refresh_data()
+
+    @on(Input.Submitted, "#people-query")
+    def _submitted(self) -> None:
+        if self.people:
+            self.query_one("#people-results", DataTable).focus()
+
+    @work(thread=True, exclusive=True, group="people-search")
+    def search(self, text: str, seq: int) -> None:
+        worker = get_current_worker()
+        try:
+            people = self.backend.find_people(text)
+        except NotAvailable:
+            self.app.call_from_thread(self._unavailable)
+            return
+        except Exception as exc:
+            self.fail(exc)
+            return
+        if not worker.is_cancelled and seq == self._seq:
+            self.app.call_from_thread(self._show, people, text)
+
+    def _unavailable(self) -> None:
+        self.query_one("#people-na").display = True
+        self.query_one("#people-results").display = False
+
+    def _show(self, people: list[dict[str, Any]], text: str) -> None:
+        self.people = people
+        table = self.query_one("#people-results", DataTable)
+        table.clear()
+        for p in people:
+            table.add_row(
+                p["name"], p["born"], p["nhs"] or "-", p["postcode"] or "-", p["practice"] or "-"
+            )
+        status = self.query_one("#people-status", Static)
+        if people:
+            status.update(
+                f"{len(people)} people. Enter (or Down) to go to the list, Enter to open."
+            )
+        elif text.strip():
+            status.update("Nobody matches. Check the spelling, or Ctrl+N to add this person.")
+        else:
+            status.update("No people recorded yet. Ctrl+N adds the first one.")
+
+    def on_key(self, event: Any) -> None:
+        if event.key == "down" and isinstance(self.focused, Input) and self.people:
+            self.query_one("#people-results", DataTable).focus()
+            event.stop()
+
+    @on(DataTable.RowSelected, "#people-results")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        if 0 <= event.cursor_row < len(self.people):
+            self.lw.open_person(self.people[event.cursor_row]["ref"])
+
+
+EQUALITY_HELP = (
+    "Equality questions are optional. Ask only if the person is happy to answer: they help "
+    "the practice see who is and is not being reached. 'Prefer not to say' records that the "
+    "person chose not to answer; 'Not asked' that the question was not asked. Never guess."
+)
+
+
+class AddPersonScreen(SubScreen):
+    TITLE_TEXT = "Add a person"
+    BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("escape", "back", "Cancel")]
+
+    FIELDS = [
+        ("given", "Given name", "e.g. Alex", True),
+        ("family", "Family name", "e.g. Morgan", True),
+        ("birth_date", "Date of birth", "DD/MM/YYYY", True),
+        ("nhs_number", "NHS number", "10 digits (optional)", False),
+        ("postcode", "Postcode", "e.g. LS1 4AP (optional)", False),
+        ("phone", "Phone", "optional", False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_frame_top()
+        with VerticalScroll(id="body"):
+            yield Static(
+                "About the person (Ctrl+S to save, Escape to cancel)", classes="section-title"
+            )
+            for key, label, placeholder, required in self.FIELDS:
+                with Horizontal(classes="form-row"):
+                    yield Label(f"{label}{' *' if required else ''}", classes="form-label")
+                    yield Input(placeholder=placeholder, id=f"p-{key}")
+                yield Static("", id=f"err-{key}", classes="form-error")
+            yield Static("Equality questions (optional)", classes="section-title")
+            yield Static(EQUALITY_HELP, classes="help")
+            yield Vertical(id="equality")
+            with Horizontal(classes="form-row"):
+                yield Button("Save (Ctrl+S)", id="save", variant="primary")
+                yield Button("Cancel (Esc)", id="cancel")
+        yield from self.compose_frame_bottom()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#p-given", Input).focus()
+        self._equality_fields()
+
+    @work(thread=True, group="equality")
+    def _equality_fields(self) -> None:
+        try:
+            fields = self.backend.equality_fields()
+        except Exception:
+            fields = []
+        self.app.call_from_thread(self._add_equality, fields)
+
+    def _add_equality(self, fields: list[Any]) -> None:
+        box = self.query_one("#equality", Vertical)
+        if not fields:
+            box.mount(
+                Static(
+                    "Equality questions will appear here when the record part lands.",
+                    classes="help",
+                )
+            )
+            return
+        for field in fields:
+            options = [(label, code) for code, label in field.values]
+            row = Horizontal(classes="form-row")
+            box.mount(row)
+            row.mount(Label(field.label[:21], classes="form-label"))
+            row.mount(
+                Select(options, value=field.not_asked, allow_blank=False, id=f"eq-{field.name}")
+            )
+
+    @on(Input.Changed)
+    def _check(self, event: Input.Changed) -> None:
+        key = (event.input.id or "").removeprefix("p-")
+        self._show_error(key, self._error(key, event.value))
+
+    def _error(self, key: str, value: str) -> str:
+        if key == "nhs_number":
+            return check_nhs_number(value)
+        if key == "postcode":
+            return check_postcode(value)
+        if key == "birth_date":
+            return check_birth_date(value, self.lw.today) if value.strip() else ""
+        return ""
+
+    def _show_error(self, key: str, message: str) -> None:
+        for err in self.query(f"#err-{key}"):
+            err.update(f"! {message}" if message else "")  # type: ignore[attr-defined]
+
+    def values(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            key: self.query_one(f"#p-{key}", Input).value.strip() for key, *_ in self.FIELDS
+        }
+        for select in self.query("#equality Select").results(Select):
+            data[(select.id or "").removeprefix("eq-")] = select.value
+        return data
+
+    def action_save(self) -> None:
+        data = self.values()
+        problems = {}
+        for key, label, _placeholder, required in self.FIELDS:
+            message = self._error(key, data[key])
+            if required and not data[key]:
+                message = f"{label} is needed."
+            elif key == "birth_date":
+                message = check_birth_date(data[key], self.lw.today)
+            if message:
+                problems[key] = message
+            self._show_error(key, message)
+        if problems:
+            first = next(iter(problems))
+            self.query_one(f"#p-{first}", Input).focus()
+            self.notify(f"Please fix: {problems[first]}", severity="warning")
+            return
+        self.save(data)
+
+    @work(thread=True, exclusive=True, group="save-person")
+    def save(self, data: dict[str, Any]) -> None:
+        try:
+            person = self.backend.add_person(data)
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, plain_error(exc), severity="error")
+            return
+        self.app.call_from_thread(self._saved, person)
+
+    def _saved(self, person: Any) -> None:
+        self.notify(f"Added {person.name}.")
+        self.dismiss(None)
+        self.lw.open_person(person)
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_back()

@@ -1,0 +1,256 @@
+"""Find a service: search as you type over the directory index, with filters, and a
+detail pane. Every keystroke starts an exclusive thread worker, so a slow or stale search
+never blocks typing and never overwrites newer results."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Checkbox, DataTable, Input, Select, Static
+from textual.worker import get_current_worker
+
+from tui.backend import NotAvailable, plain_error
+from tui.screens.base import LinkworkScreen
+from tui.widgets.notice import Notice, unavailable_text
+from tui.widgets.service_detail import render_service
+
+
+@dataclass
+class Filters:
+    needs: list[str] = field(default_factory=list)
+    near: str | None = None
+    language: str | None = None
+    age: int | None = None
+    open_now: bool = False
+    free: bool = False
+    include_stale: bool = False
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {
+            "needs": self.needs,
+            "near": self.near,
+            "language": self.language,
+            "age": self.age,
+            "open_now": self.open_now,
+            "free": self.free,
+            "include_stale": self.include_stale,
+        }
+
+
+class ServicesScreen(LinkworkScreen):
+    TITLE_TEXT = "Find a service"
+    BINDINGS = [
+        Binding("ctrl+f", "focus_search", "Search box"),
+        Binding("ctrl+r", "refer", "Refer to this"),
+        Binding("ctrl+l", "clear_filters", "Clear filters"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seq = 0
+        self.matches: list[Any] = []
+        #: seconds from an input change to its results painted (bench/tui.py reads these)
+        self.timings: list[float] = []
+        self.shown_query = ""
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_frame_top()
+        with Vertical(id="body"):
+            yield Input(
+                placeholder="What does the person need? e.g. help with debts, fod bank, lonely",
+                id="svc-query",
+            )
+            with Horizontal(id="svc-filters", classes="filters"):
+                yield Select[str]([], prompt="Any need", id="f-need", compact=True)
+                yield Input(placeholder="near postcode/town", id="f-near", compact=True)
+                yield Input(placeholder="language", id="f-language", compact=True)
+                yield Input(placeholder="age", id="f-age", compact=True, type="integer")
+                yield Checkbox("open now", id="f-open")
+                yield Checkbox("free", id="f-free")
+                yield Checkbox("show stale", id="f-stale")
+            yield Static("Starting the service search...", id="svc-status", classes="status")
+            yield Notice(*unavailable_text("Service search"), kind="unavailable", id="svc-na")
+            with Horizontal(id="svc-main"):
+                table: DataTable[Any] = DataTable(
+                    id="svc-results", cursor_type="row", zebra_stripes=True
+                )
+                table.add_columns("Service", "Organisation", "Match", "Checked")
+                yield table
+                with VerticalScroll(id="svc-detail-scroll"):
+                    yield Static("Choose a service to see its details.", id="svc-detail")
+        yield from self.compose_frame_bottom()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#svc-na").display = False
+        self.query_one("#svc-query", Input).focus()
+        self.watch(self.app, "index_ready", self._index_state)
+        self._load_needs()
+
+    # -- needs filter -----------------------------------------------------------------------
+    @work(thread=True, group="svc-needs")
+    def _load_needs(self) -> None:
+        try:
+            domains = self.backend.domains()
+            options = [(d.label, d.key) for d in domains]
+        except Exception:
+            options = [(label, key) for key, label in self.backend.domain_keys()]
+        self.app.call_from_thread(self.query_one("#f-need", Select).set_options, options)
+
+    def _index_state(self, ready: bool) -> None:
+        status = self.query_one("#svc-status", Static)
+        if ready:
+            size = self.backend.index_size or self.lw.directory_size
+            status.update(
+                f"Directory ready: {size} services. Type to search; results update as you type."
+            )
+            if self.query_one("#svc-query", Input).value or self.matches:
+                self.run_search()
+        elif self.lw.db_ready and self.lw.directory_size == 0:
+            status.update(
+                "The directory is empty. Ctrl+P, 'Load the sample directory' to load 400 services."
+            )
+        else:
+            status.update("Preparing the service search... you can type already.")
+
+    def refresh_data(self) -> None:
+        if not self.lw.index_ready and self.lw.directory_size > 0:
+            self.lw.warm_index()
+
+    # -- searching --------------------------------------------------------------------------
+    def filters(self) -> Filters:
+        need = self.query_one("#f-need", Select).value
+        age_text = self.query_one("#f-age", Input).value.strip()
+        return Filters(
+            needs=[str(need)] if isinstance(need, str) else [],
+            near=self.query_one("#f-near", Input).value.strip() or None,
+            language=self.query_one("#f-language", Input).value.strip() or None,
+            age=int(age_text) if age_text.isdigit() else None,
+            open_now=self.query_one("#f-open", Checkbox).value,
+            free=self.query_one("#f-free", Checkbox).value,
+            include_stale=self.query_one("#f-stale", Checkbox).value,
+        )
+
+    @on(Input.Changed)
+    @on(Checkbox.Changed)
+    @on(Select.Changed)
+    def _changed(self) -> None:
+        self.run_search()
+
+    def run_search(self) -> None:
+        self._seq += 1
+        text = self.query_one("#svc-query", Input).value
+        self.search(text, self.filters(), self._seq, time.perf_counter())
+
+    @work(thread=True, exclusive=True, group="svc-search")
+    def search(self, text: str, filters: Filters, seq: int, started: float) -> None:
+        worker = get_current_worker()
+        if not text.strip() and not filters.needs:
+            self.app.call_from_thread(self._show, [], seq, started, text)
+            return
+        try:
+            matches = self.backend.search_services(text, **filters.as_kwargs(), limit=30)
+        except NotAvailable:
+            self.app.call_from_thread(self._unavailable)
+            return
+        except Exception as exc:
+            self.app.call_from_thread(
+                self.query_one("#svc-status", Static).update, f"Search problem: {plain_error(exc)}"
+            )
+            return
+        if worker.is_cancelled or seq != self._seq:
+            return  # the person typed on; a newer search will show its own results
+        self.app.call_from_thread(self._show, matches, seq, started, text)
+
+    def _unavailable(self) -> None:
+        self.query_one("#svc-na").display = True
+        self.query_one("#svc-main").display = False
+
+    def _show(self, matches: list[Any], seq: int, started: float, text: str) -> None:
+        if seq != self._seq:
+            return
+        self.query_one("#svc-na").display = False
+        self.query_one("#svc-main").display = True
+        table = self.query_one("#svc-results", DataTable)
+        table.clear()
+        self.matches = matches
+        for match in matches:
+            stale = bool(getattr(match, "stale", False))
+            table.add_row(
+                match.name,
+                getattr(match, "organisation", "") or "",
+                f"{round(float(getattr(match, 'score', 0)))}",
+                Text("! STALE", style="bold") if stale else Text("ok"),
+            )
+        status = self.query_one("#svc-status", Static)
+        if not text.strip() and not matches:
+            status.update("Type what the person needs, in their words. Typos are fine.")
+        elif matches:
+            status.update(
+                f"{len(matches)} services. Up/Down to look, Ctrl+R to refer to the highlighted one."
+            )
+        else:
+            status.update("No service matches. Try fewer words, or clear filters (Ctrl+L).")
+        self.shown_query = text
+        if matches:
+            self.show_detail(0)
+        else:
+            self.query_one("#svc-detail", Static).update("")
+        self.call_after_refresh(self.timings.append, time.perf_counter() - started)
+
+    # -- detail -----------------------------------------------------------------------------
+    @on(DataTable.RowHighlighted, "#svc-results")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail(event.cursor_row)
+
+    @on(DataTable.RowSelected, "#svc-results")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self.action_refer()
+
+    def show_detail(self, row: int) -> None:
+        if 0 <= row < len(self.matches):
+            self.load_detail(self.matches[row])
+
+    @work(thread=True, exclusive=True, group="svc-detail")
+    def load_detail(self, match: Any) -> None:
+        service: Any = None
+        try:
+            service = self.backend.get_service(getattr(match, "service_id", None) or match.id)
+        except Exception:
+            service = None  # the match itself still has enough to show
+        today = self.lw.today
+        text = render_service(
+            match, service, today=today, stale_months=self.lw.settings.stale_months
+        )
+        self.app.call_from_thread(self.query_one("#svc-detail", Static).update, text)
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_focus_search(self) -> None:
+        self.query_one("#svc-query", Input).focus()
+
+    def action_clear_filters(self) -> None:
+        self.query_one("#f-need", Select).clear()
+        for name in ("#f-near", "#f-language", "#f-age"):
+            self.query_one(name, Input).value = ""
+        for name in ("#f-open", "#f-free", "#f-stale"):
+            self.query_one(name, Checkbox).value = False
+
+    def selected_match(self) -> Any | None:
+        table = self.query_one("#svc-results", DataTable)
+        if not self.matches:
+            return None
+        return self.matches[max(0, min(table.cursor_row, len(self.matches) - 1))]
+
+    def action_refer(self) -> None:
+        match = self.selected_match()
+        if match is None:
+            self.notify("Search and highlight a service first.", severity="warning")
+            return
+        self.lw.action_refer(getattr(match, "service_id", None) or match.id, match.name)

@@ -1,0 +1,41 @@
+"""A calm boxed message for empty and "not available yet" states."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class Notice(Static):
+    """A titled message; ``kind`` is a CSS class (info, empty, unavailable, warning)."""
+
+    DEFAULT_CSS = """
+    Notice {
+        border: round $primary;
+        padding: 0 1;
+        margin: 1 0;
+        height: auto;
+    }
+    Notice.unavailable { border: round $warning; }
+    Notice.warning { border: double $warning; }
+    """
+
+    def __init__(self, title: str, body: str = "", *, kind: str = "info", **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.add_class(kind)
+        self.set_message(title, body)
+
+    def set_message(self, title: str, body: str = "") -> None:
+        text = Text()
+        text.append(title, style="bold")
+        if body:
+            text.append("\n" + body)
+        self.update(text)
+
+
+def unavailable_text(what: str) -> tuple[str, str]:
+    return (
+        f"Not available yet: {what}",
+        "This part of linkwork has not been built into this copy yet. "
+        "Everything else keeps working; this screen fills in when it lands.",
+    )

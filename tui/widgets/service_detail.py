@@ -1,0 +1,135 @@
+"""Render one service for the detail pane: address, opening hours, eligibility, contact,
+last verified date and a stale warning written in words (never colour alone)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from rich.text import Text
+
+DAYS = {
+    "mo": "Mon", "tu": "Tue", "we": "Wed", "th": "Thu", "fr": "Fri", "sa": "Sat", "su": "Sun",
+    "monday": "Mon", "tuesday": "Tue", "wednesday": "Wed", "thursday": "Thu",
+    "friday": "Fri", "saturday": "Sat", "sunday": "Sun",
+}  # fmt: skip
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if obj is None:
+        return default
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _first(name: str, *objs: Any) -> Any:
+    for obj in objs:
+        value = _get(obj, name)
+        if value not in (None, "", [], ()):
+            return value
+    return None
+
+
+def opening_lines(hours: Any) -> list[str]:
+    lines: list[str] = []
+    for slot in hours or []:
+        day = str(_get(slot, "weekday") or _get(slot, "byday") or _get(slot, "day") or "")
+        day = DAYS.get(day.strip().lower(), day)
+        opens = _get(slot, "opens_at") or _get(slot, "opens") or ""
+        closes = _get(slot, "closes_at") or _get(slot, "closes") or ""
+        text = f"{day} {opens}-{closes}".strip(" -")
+        if text:
+            lines.append(text)
+    return lines
+
+
+def addresses(service: Any, match: Any) -> list[str]:
+    out: list[str] = []
+    for loc in _first("locations", service, match) or []:
+        parts = [_get(loc, "address"), _get(loc, "town"), _get(loc, "postcode")]
+        line = ", ".join(str(p) for p in parts if p)
+        if line:
+            out.append(line)
+    if not out:
+        single = _first("address", service, match)
+        if single:
+            out.append(str(single))
+    return out
+
+
+def months_between(earlier: date, later: date) -> int:
+    return (later.year - earlier.year) * 12 + (later.month - earlier.month)
+
+
+def render_service(match: Any, service: Any, *, today: date, stale_months: int = 12) -> Text:
+    text = Text()
+    name = _first("name", service, match) or "(no name)"
+    text.append(f"{name}\n", style="bold")
+    org = _first("organisation", match) or _get(_get(service, "organisation_obj"), "name")
+    if org:
+        text.append(f"{org}\n")
+    verified = _first("last_verified", service, match)
+    if isinstance(verified, str):
+        try:
+            verified = date.fromisoformat(verified[:10])
+        except ValueError:
+            verified = None
+    stale = bool(_first("stale", match, service))
+    if isinstance(verified, date):
+        age = months_between(verified, today)
+        stale = stale or age >= stale_months
+        text.append(f"Last verified: {verified.strftime('%d %b %Y')}")
+        text.append(f" ({age} months ago)\n" if age >= 1 else "\n")
+    else:
+        text.append("Last verified: never\n")
+        stale = True
+    if stale:
+        text.append(
+            "! STALE: not verified in the last "
+            f"{stale_months} months. Phone to check it still runs before referring.\n",
+            style="bold reverse",
+        )
+    if _first("withdrawn", service, match):
+        text.append("! WITHDRAWN: no longer in the directory feed.\n", style="bold reverse")
+    description = _first("description", service, match)
+    if description:
+        text.append(f"\n{str(description).strip()}\n")
+    addr = addresses(service, match)
+    text.append("\nWhere: ", style="bold")
+    text.append(
+        "; ".join(addr) if addr else (_first("service_area", service, match) or "not given")
+    )
+    hours = opening_lines(_first("opening_hours", service, match))
+    text.append("\nOpen: ", style="bold")
+    text.append("; ".join(hours) if hours else "hours not given")
+    text.append("\nWho for: ", style="bold")
+    who = []
+    low, high = _first("min_age", service, match), _first("max_age", service, match)
+    if low is not None or high is not None:
+        who.append(f"ages {low if low is not None else 0}-{high if high is not None else 'any'}")
+    elig = _first("eligibility", service, match)
+    if elig:
+        who.append(str(elig))
+    text.append("; ".join(who) if who else "anyone")
+    free = _first("is_free", service, match)
+    fees = _first("fees", service, match)
+    text.append("\nCost: ", style="bold")
+    text.append("free" if free else (str(fees) if fees else "ask"))
+    langs = _first("languages", service, match)
+    if langs:
+        text.append("\nLanguages: ", style="bold")
+        text.append(", ".join(map(str, langs)))
+    for label, field in (("Phone", "phone"), ("Email", "email"), ("Web", "url")):
+        value = _first(field, service, match)
+        if value:
+            text.append(f"\n{label}: ", style="bold")
+            text.append(str(value))
+    why = _first("why", match)
+    if why:
+        text.append("\nWhy it matched: ", style="bold")
+        text.append(", ".join(map(str, why)) if isinstance(why, list | tuple) else str(why))
+    source_id = _first("id", match) if match is not None else _get(service, "source_id")
+    if source_id:
+        text.append(f"\nDirectory id: {source_id}", style="dim")
+    return text
