@@ -1,0 +1,272 @@
+"""Coded needs: add (from the codes catalogue, or a need domain alone where no code fits),
+confirm or reject a screening's suggestions, list and resolve.
+
+A need's ``code``/``system``/``display`` come from the codes catalogue (ICD-10 Z55-Z65 or
+SNOMED CT). For a domain with no fitting code (digital, transport, fuel, ...), the need is
+recorded against the domain alone: ``system`` = ``DOMAIN_SYSTEM``, ``code`` = the domain key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from screening.audit import record_event
+from screening.models import Need, Person, Screening, as_utc, utcnow
+
+DOMAIN_SYSTEM = "urn:linkwork:need-domain"
+PRIORITIES = ("high", "medium", "low")
+NEED_STATUSES = ("active", "resolved")
+
+
+@dataclass(frozen=True)
+class NeedCode:
+    code: str
+    system: str
+    display: str
+    domain: str
+
+
+def _catalogue() -> Any:
+    from codes.catalogue import load_catalogue
+
+    return load_catalogue()
+
+
+@cache
+def domain_labels() -> dict[str, str]:
+    """Need-domain key -> label, from the codes catalogue."""
+    return {d.key: d.label for d in _catalogue().domains()}
+
+
+def resolve_code(code_or_domain: str) -> NeedCode:
+    """The catalogue entry for a code (ICD-10 like ``Z59.0``/``z590``, or a SNOMED id), or
+    a need domain key for a domain-only need. LookupError if neither."""
+    text = str(code_or_domain).strip()
+    if not text:
+        raise ValueError("no need code given")
+    labels = domain_labels()
+    key = text.lower().replace(" ", "_").replace("-", "_")
+    if key in labels:
+        return NeedCode(key, DOMAIN_SYSTEM, labels[key], key)
+    try:
+        entry = _catalogue().get(text)
+    except LookupError:
+        raise LookupError(f"unknown need code {text!r} (not in the codes catalogue)") from None
+    return NeedCode(entry.code, entry.system, entry.display, entry.domain)
+
+
+def search_need_codes(text: str, limit: int = 10) -> list[Any]:
+    """Lay-language code search (``codes.search.search_codes``): best matches first."""
+    from codes.search import search_codes
+
+    if not str(text).strip():
+        raise ValueError("nothing to search for")
+    return list(search_codes(_catalogue(), text, limit=limit))
+
+
+def _priority(value: str) -> str:
+    text = (value or "medium").strip().lower()
+    if text not in PRIORITIES:
+        raise ValueError(f"priority {value!r} is not one of: {', '.join(PRIORITIES)}")
+    return text
+
+
+def add_need(
+    session: Session,
+    person: Person,
+    code: str,
+    *,
+    actor: str,
+    words: str = "",
+    priority: str = "medium",
+    screening_id: str | None = None,
+    recorded_at: datetime | None = None,
+    id: str | None = None,
+    audit: bool = True,
+) -> Need:
+    """Record a confirmed need. Refuses a second active need with the same code."""
+    resolved = resolve_code(code)
+    duplicate = session.exec(
+        select(Need).where(
+            Need.person_id == person.id,
+            Need.code == resolved.code,
+            Need.system == resolved.system,
+            Need.status == "active",
+        )
+    ).first()
+    if duplicate is not None:
+        raise ValueError(
+            f"{resolved.display} ({resolved.code}) is already an active need of this person "
+            f"(need {duplicate.id})"
+        )
+    need = Need(
+        person_id=person.id,
+        code=resolved.code,
+        system=resolved.system,
+        display=resolved.display,
+        domain=resolved.domain,
+        words=str(words or "").strip(),
+        priority=_priority(priority),
+        recorded_at=as_utc(recorded_at) if recorded_at else utcnow(),
+        recorded_by=actor,
+        screening_id=screening_id,
+    )
+    if id:
+        need.id = id
+    session.add(need)
+    session.flush()
+    if audit:
+        record_event(
+            session,
+            actor,
+            "create",
+            "need",
+            need.id,
+            {"code": need.code, "domain": need.domain},
+            person_id=person.id,
+        )
+    return need
+
+
+def get_need(session: Session, ref: str) -> Need:
+    text = str(ref).strip()
+    need = session.get(Need, text) if text else None
+    if need is None and len(text) >= 8:
+        matches = session.exec(select(Need).where(col(Need.id).startswith(text)).limit(2)).all()
+        if len(matches) == 1:
+            need = matches[0]
+        elif len(matches) > 1:
+            raise ValueError(f"need {text!r} is ambiguous: give more of the id")
+    if need is None:
+        raise LookupError(f"unknown need {text!r}")
+    return need
+
+
+def list_needs(
+    session: Session, person: Person | None = None, *, status: str | None = None
+) -> list[Need]:
+    query = select(Need)
+    if person is not None:
+        query = query.where(Need.person_id == person.id)
+    if status:
+        if status not in NEED_STATUSES:
+            raise ValueError(f"need status {status!r} is not one of: {', '.join(NEED_STATUSES)}")
+        query = query.where(Need.status == status)
+    return list(session.exec(query.order_by(col(Need.recorded_at).desc())).all())
+
+
+def resolve_need(
+    session: Session, need: Need, *, actor: str, at: datetime | None = None, note: str = ""
+) -> Need:
+    if need.status == "resolved":
+        raise ValueError(f"need {need.id} is already resolved")
+    need.status = "resolved"
+    need.resolved_at = as_utc(at) if at else utcnow()
+    need.resolved_by = actor
+    session.add(need)
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "resolve",
+        "need",
+        need.id,
+        {"note": note} if note else None,
+        person_id=need.person_id,
+    )
+    return need
+
+
+# --- suggestions from a screening ---------------------------------------------------------
+
+
+def pending_suggestions(screening: Screening) -> list[dict[str, Any]]:
+    return [s for s in screening.suggestions or [] if s.get("state") == "pending"]
+
+
+def _find_suggestion(screening: Screening, code: str) -> tuple[int, dict[str, Any]]:
+    wanted = resolve_code(code)
+    for index, suggestion in enumerate(screening.suggestions or []):
+        if suggestion["code"] == wanted.code and suggestion["system"] == wanted.system:
+            return index, suggestion
+    raise LookupError(f"{wanted.code} was not suggested by screening {screening.id}")
+
+
+def _set_suggestion(screening: Screening, index: int, **changes: Any) -> None:
+    suggestions = [dict(s) for s in screening.suggestions or []]
+    suggestions[index].update(changes)
+    screening.suggestions = suggestions  # a new list, so the JSON column is saved
+
+
+def confirm_need(
+    session: Session,
+    screening: Screening,
+    code: str,
+    *,
+    actor: str,
+    words: str = "",
+    priority: str = "medium",
+    use_code: str | None = None,
+) -> Need:
+    """Confirm a suggested need (``use_code`` to record a different code instead: an edit).
+    Nothing is coded from a screening until this is called."""
+    index, suggestion = _find_suggestion(screening, code)
+    if suggestion.get("state") != "pending":
+        raise ValueError(f"suggestion {suggestion['code']} is already {suggestion.get('state')}")
+    person = session.get(Person, screening.person_id)
+    if person is None:
+        raise LookupError(f"unknown person {screening.person_id!r}")
+    need = add_need(
+        session,
+        person,
+        use_code or suggestion["code"],
+        actor=actor,
+        words=words,
+        priority=priority,
+        screening_id=screening.id,
+    )
+    _set_suggestion(screening, index, state="edited" if use_code else "confirmed", need_id=need.id)
+    session.add(screening)
+    session.flush()
+    return need
+
+
+def reject_suggestion(session: Session, screening: Screening, code: str, *, actor: str) -> None:
+    index, suggestion = _find_suggestion(screening, code)
+    if suggestion.get("state") != "pending":
+        raise ValueError(f"suggestion {suggestion['code']} is already {suggestion.get('state')}")
+    _set_suggestion(screening, index, state="rejected")
+    session.add(screening)
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "reject-suggestion",
+        "screening",
+        screening.id,
+        {"code": suggestion["code"]},
+        person_id=screening.person_id,
+    )
+
+
+def need_dict(need: Need) -> dict[str, Any]:
+    return {
+        "id": need.id,
+        "person_id": need.person_id,
+        "code": need.code,
+        "system": need.system,
+        "display": need.display,
+        "domain": need.domain,
+        "status": need.status,
+        "words": need.words,
+        "priority": need.priority,
+        "recorded_at": as_utc(need.recorded_at).isoformat(),
+        "recorded_by": need.recorded_by,
+        "screening_id": need.screening_id,
+        "resolved_at": as_utc(need.resolved_at).isoformat() if need.resolved_at else None,
+    }

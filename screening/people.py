@@ -1,0 +1,267 @@
+"""People: create, find, show (audited as a view) and update a person's record."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from screening.audit import record_event
+from screening.equality import FIELDS, age_band, load_equality, normalise_value
+from screening.models import Person, utcnow
+from screening.nhs import normalise_nhs_number
+
+CONTACT_PREFERENCES = ("phone", "text", "email", "letter", "in-person", "none")
+
+_POSTCODE = re.compile(r"^(GIR ?0AA|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$")
+_ODS = re.compile(r"^[A-Z0-9]{3,6}$")
+
+
+def normalise_postcode(value: str) -> str:
+    """A UK postcode in capitals with one space before the inward code (``ZZ1 1AA``)."""
+    text = " ".join(str(value).upper().split())
+    if not text:
+        return ""
+    compact = text.replace(" ", "")
+    if not _POSTCODE.match(text) and not _POSTCODE.match(compact):
+        raise ValueError(f"postcode {value!r} is not a UK postcode (like ZZ1 1AA)")
+    return f"{compact[:-3]} {compact[-3:]}"
+
+
+def normalise_ods(value: str) -> str:
+    text = str(value).strip().upper()
+    if text and not _ODS.match(text):
+        raise ValueError(f"practice code {value!r} is not an ODS code (like Y01234)")
+    return text
+
+
+def _birth_date(value: date | str) -> date:
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"birth date {value!r} is not a date (YYYY-MM-DD)") from None
+    today = date.today()
+    if value > today:
+        raise ValueError(f"birth date {value.isoformat()} is in the future")
+    if value.year < today.year - 130:
+        raise ValueError(f"birth date {value.isoformat()} is more than 130 years ago")
+    return value
+
+
+def _name(value: str, what: str) -> str:
+    text = " ".join(str(value or "").split())
+    if not text:
+        raise ValueError(f"{what} is required")
+    if len(text) > 200:
+        raise ValueError(f"{what} is longer than 200 characters")
+    return text
+
+
+def _contact_preference(value: str | None) -> str:
+    text = (value or "").strip().lower()
+    if text and text not in CONTACT_PREFERENCES:
+        raise ValueError(
+            f"contact preference {value!r} is not one of: {', '.join(CONTACT_PREFERENCES)}"
+        )
+    return text
+
+
+def _check_unique_nhs(session: Session, nhs: str | None, own_id: str | None = None) -> None:
+    if not nhs:
+        return
+    other = session.exec(select(Person).where(Person.nhs_number == nhs)).first()
+    if other is not None and other.id != own_id:
+        raise ValueError(f"NHS number {nhs} is already recorded for person {other.id}")
+
+
+def create_person(
+    session: Session,
+    *,
+    given_name: str,
+    family_name: str,
+    birth_date: date | str,
+    actor: str,
+    nhs_number: str | None = None,
+    postcode: str = "",
+    phone: str = "",
+    email: str = "",
+    contact_preference: str = "",
+    practice_ods: str = "",
+    id: str | None = None,
+    audit: bool = True,
+    **equality: str | None,
+) -> Person:
+    """Validate and add a person. Equality fields (``screening.equality.FIELDS``) are
+    keyword arguments holding a code or "prefer not to say"/"not asked"; missing means not
+    asked."""
+    unknown = set(equality) - set(FIELDS)
+    if unknown:
+        raise ValueError(f"unknown person field {sorted(unknown)[0]!r}")
+    nhs = normalise_nhs_number(nhs_number) if nhs_number else None
+    _check_unique_nhs(session, nhs)
+    person = Person(
+        given_name=_name(given_name, "given name"),
+        family_name=_name(family_name, "family name"),
+        birth_date=_birth_date(birth_date),
+        nhs_number=nhs,
+        postcode=normalise_postcode(postcode),
+        phone=str(phone or "").strip(),
+        email=str(email or "").strip(),
+        contact_preference=_contact_preference(contact_preference),
+        practice_ods=normalise_ods(practice_ods),
+        created_by=actor,
+    )
+    for name in FIELDS:
+        setattr(person, name, normalise_value(name, equality.get(name)))
+    if id:
+        person.id = id
+    session.add(person)
+    session.flush()
+    if audit:
+        record_event(session, actor, "create", "person", person.id, person_id=person.id)
+    return person
+
+
+def update_person(session: Session, person: Person, *, actor: str, **changes: Any) -> Person:
+    """Change some fields (same validation as ``create_person``); audited with the field
+    names changed (not their values)."""
+    cleaners: dict[str, Any] = {
+        "given_name": lambda v: _name(v, "given name"),
+        "family_name": lambda v: _name(v, "family name"),
+        "birth_date": _birth_date,
+        "nhs_number": lambda v: normalise_nhs_number(v) if v else None,
+        "postcode": normalise_postcode,
+        "phone": lambda v: str(v or "").strip(),
+        "email": lambda v: str(v or "").strip(),
+        "contact_preference": _contact_preference,
+        "practice_ods": normalise_ods,
+    }
+    changed = []
+    for name, value in changes.items():
+        if value is None and name not in FIELDS:
+            continue
+        new: Any
+        if name in FIELDS:
+            new = normalise_value(name, value)
+        elif name in cleaners:
+            new = cleaners[name](value)
+        else:
+            raise ValueError(f"unknown person field {name!r}")
+        if name == "nhs_number":
+            _check_unique_nhs(session, new, person.id)
+        if getattr(person, name) != new:
+            setattr(person, name, new)
+            changed.append(name)
+    if changed:
+        person.updated_at = utcnow()
+        session.add(person)
+        session.flush()
+        record_event(
+            session, actor, "update", "person", person.id, {"fields": changed}, person_id=person.id
+        )
+    return person
+
+
+def get_person(session: Session, ref: str) -> Person:
+    """A person by id (or a unique start of it, 8+ characters) or NHS number. Not audited:
+    use ``show_person`` when a user looks at the record."""
+    text = str(ref).strip()
+    if not text:
+        raise LookupError("no person given")
+    person = session.get(Person, text)
+    if person is not None:
+        return person
+    compact = text.replace(" ", "").replace("-", "")
+    if compact.isdigit() and len(compact) == 10:
+        found = session.exec(select(Person).where(Person.nhs_number == compact)).first()
+        if found is not None:
+            return found
+    if len(text) >= 8:
+        matches = session.exec(
+            select(Person).where(col(Person.id).startswith(text.lower())).limit(2)
+        ).all()
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise ValueError(f"person {text!r} is ambiguous: give more of the id")
+    raise LookupError(f"unknown person {text!r}")
+
+
+def show_person(session: Session, ref: str, *, actor: str) -> Person:
+    """Look a person up for a user to read: records a ``view`` audit event."""
+    person = get_person(session, ref)
+    record_event(session, actor, "view", "person", person.id, person_id=person.id)
+    return person
+
+
+def find_people(session: Session, text: str, *, limit: int = 20) -> list[Person]:
+    """People whose name, NHS number, postcode or id matches ``text`` (each word must
+    match the given or family name)."""
+    words = str(text).split()
+    if not words:
+        raise ValueError("nothing to search for")
+    query = select(Person)
+    compact = "".join(words).replace("-", "")
+    if compact.isdigit():
+        query = query.where(col(Person.nhs_number).startswith(compact))
+    else:
+        postcode = compact.upper()
+        conditions = []
+        for word in words:
+            pattern = f"%{word.lower()}%"
+            conditions.append(
+                sa.or_(
+                    sa.func.lower(Person.given_name).like(pattern),
+                    sa.func.lower(Person.family_name).like(pattern),
+                )
+            )
+        query = query.where(
+            sa.or_(
+                sa.and_(*conditions),
+                sa.func.replace(Person.postcode, " ", "") == postcode,
+                col(Person.id).startswith(compact.lower()),
+            )
+        )
+    query = query.order_by(Person.family_name, Person.given_name).limit(limit)
+    return list(session.exec(query).all())
+
+
+def list_people(
+    session: Session, *, practice: str | None = None, limit: int = 50, offset: int = 0
+) -> list[Person]:
+    query = select(Person)
+    if practice:
+        query = query.where(Person.practice_ods == normalise_ods(practice))
+    query = query.order_by(col(Person.created_at).desc()).offset(offset).limit(limit)
+    return list(session.exec(query).all())
+
+
+def person_dict(person: Person, *, on: date | None = None) -> dict[str, Any]:
+    """The record for display and JSON, with equality labels and the derived age band."""
+    equality = load_equality()
+    data: dict[str, Any] = {
+        "id": person.id,
+        "given_name": person.given_name,
+        "family_name": person.family_name,
+        "birth_date": person.birth_date.isoformat(),
+        "age_band": age_band(person.birth_date, on),
+        "nhs_number": person.nhs_number,
+        "postcode": person.postcode,
+        "phone": person.phone,
+        "email": person.email,
+        "contact_preference": person.contact_preference,
+        "practice_ods": person.practice_ods,
+    }
+    for name in FIELDS:
+        code = getattr(person, name)
+        try:
+            label = equality[name].label_of(code)
+        except LookupError:
+            label = code
+        data[name] = code
+        data[f"{name}_label"] = label
+    return data

@@ -1,0 +1,538 @@
+"""The screening questionnaire, as data (``questionnaire.yaml`` plus an optional practice
+file of extra questions), completing a screening into stored answers and suggested needs,
+and conversion to FHIR R4 Questionnaire / QuestionnaireResponse (fhir.resources R4B models).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlmodel import Session, select
+
+from screening.audit import record_event
+from screening.models import Answer, Need, Person, Screening, as_utc, utcnow
+from screening.needs import NeedCode, domain_labels, resolve_code
+
+BUILTIN_ID = "linkwork-social-needs"
+QUESTION_TYPES = ("choice", "integer")
+ONS4_ITEMS = ("satisfied", "worthwhile", "happy", "anxious")
+CANONICAL_BASE = "urn:linkwork:questionnaire:"
+
+
+@dataclass(frozen=True)
+class Option:
+    code: str
+    text: str
+    suggests: tuple[NeedCode, ...] = ()
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    type: str
+    domain: str
+    options: tuple[Option, ...] = ()
+    min: int | None = None
+    max: int | None = None
+    ons4: str | None = None
+    suggest_at_most: int | None = None
+    suggest_at_least: int | None = None
+    suggests: tuple[NeedCode, ...] = ()  # integer questions: when the threshold is met
+
+    def option(self, code: str) -> Option:
+        for option in self.options:
+            if option.code == code:
+                return option
+        raise KeyError(code)
+
+
+@dataclass(frozen=True)
+class Section:
+    domain: str
+    title: str
+    intro: str = ""
+    questions: tuple[Question, ...] = ()
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    id: str
+    version: str
+    title: str
+    intro: str
+    sections: tuple[Section, ...]
+    _index: dict[str, Question] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def url(self) -> str:
+        return CANONICAL_BASE + self.id
+
+    def questions(self) -> list[Question]:
+        return [q for s in self.sections for q in s.questions]
+
+    def question(self, question_id: str) -> Question:
+        found = self._index.get(question_id)
+        if found is None:
+            raise ValueError(f"unknown question {question_id!r} in questionnaire {self.id}")
+        return found
+
+
+def _str(value: Any, where: str, what: str) -> str:
+    if not isinstance(value, str | int | float) or isinstance(value, bool) or str(value) == "":
+        raise ValueError(f"{where}: {what} must be text")
+    return str(value).strip()
+
+
+def _suggestions(raw: Any, where: str) -> tuple[NeedCode, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ValueError(f"{where}: suggests must be a list of codes")
+    out = []
+    for item in raw:
+        try:
+            out.append(resolve_code(str(item)))
+        except (LookupError, ValueError) as exc:
+            raise ValueError(f"{where}: {exc}") from None
+    return tuple(out)
+
+
+def _question(raw: Any, domain: str, where: str) -> Question:
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: a question must be a mapping")
+    qid = _str(raw.get("id"), where, "id")
+    where = f"{where} question {qid}"
+    text = _str(raw.get("text"), where, "text")
+    kind = str(raw.get("type", "choice"))
+    if kind not in QUESTION_TYPES:
+        raise ValueError(f"{where}: type must be one of {', '.join(QUESTION_TYPES)}")
+    if kind == "choice":
+        options_raw = raw.get("options")
+        if not isinstance(options_raw, list) or len(options_raw) < 2:
+            raise ValueError(f"{where}: a choice question needs at least two options")
+        options = []
+        for opt in options_raw:
+            if not isinstance(opt, dict):
+                raise ValueError(f"{where}: each option must be a mapping")
+            code = _str(opt.get("code"), where, "option code")
+            options.append(
+                Option(
+                    code=code,
+                    text=_str(opt.get("text"), where, "option text"),
+                    suggests=_suggestions(opt.get("suggests"), f"{where} option {code}"),
+                )
+            )
+        codes = [o.code for o in options]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"{where}: option codes repeat")
+        return Question(qid, text, kind, domain, options=tuple(options))
+    low, high = raw.get("min", 0), raw.get("max", 10)
+    if not isinstance(low, int) or not isinstance(high, int) or low >= high:
+        raise ValueError(f"{where}: min and max must be whole numbers, min below max")
+    ons4 = raw.get("ons4")
+    if ons4 is not None and ons4 not in ONS4_ITEMS:
+        raise ValueError(f"{where}: ons4 must be one of {', '.join(ONS4_ITEMS)}")
+    rule = raw.get("suggest_if") or {}
+    if not isinstance(rule, dict):
+        raise ValueError(f"{where}: suggest_if must be a mapping")
+    return Question(
+        qid,
+        text,
+        kind,
+        domain,
+        min=low,
+        max=high,
+        ons4=ons4,
+        suggest_at_most=rule.get("at_most"),
+        suggest_at_least=rule.get("at_least"),
+        suggests=_suggestions(rule.get("suggests"), f"{where} suggest_if"),
+    )
+
+
+def _sections(raw: Any, where: str) -> list[Section]:
+    if not isinstance(raw, dict) or not isinstance(raw.get("sections"), list):
+        raise ValueError(f"{where}: expected a mapping with a list of sections")
+    domains = domain_labels()
+    sections = []
+    for sec in raw["sections"]:
+        if not isinstance(sec, dict):
+            raise ValueError(f"{where}: each section must be a mapping")
+        domain = _str(sec.get("domain"), where, "section domain")
+        if domain not in domains:
+            raise ValueError(f"{where}: unknown need domain {domain!r}")
+        questions = sec.get("questions")
+        if not isinstance(questions, list) or not questions:
+            raise ValueError(f"{where}: section {domain} has no questions")
+        sections.append(
+            Section(
+                domain=domain,
+                title=str(sec.get("title") or domains[domain]),
+                intro=str(sec.get("intro") or ""),
+                questions=tuple(
+                    _question(q, domain, f"{where} section {domain}") for q in questions
+                ),
+            )
+        )
+    return sections
+
+
+def _read_yaml(text: str, where: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{where} is not valid YAML: {str(exc).splitlines()[0]}") from None
+
+
+@cache
+def _builtin() -> Questionnaire:
+    text = resources.files("screening").joinpath("questionnaire.yaml").read_text("utf-8")
+    return _build(_read_yaml(text, "questionnaire.yaml"), None, "questionnaire.yaml")
+
+
+def _build(base: Any, extra: Any, where: str, extra_where: str = "") -> Questionnaire:
+    sections = _sections(base, where)
+    version = str(base.get("version", "1"))
+    if extra is not None:
+        extra_sections = _sections(extra, extra_where)
+        by_domain = {s.domain: i for i, s in enumerate(sections)}
+        for sec in extra_sections:
+            if sec.domain in by_domain:
+                i = by_domain[sec.domain]
+                old = sections[i]
+                sections[i] = Section(
+                    old.domain, old.title, old.intro, old.questions + sec.questions
+                )
+            else:
+                sections.append(sec)
+        version = f"{version}+{extra.get('id') or 'local'}"
+    index: dict[str, Question] = {}
+    for sec in sections:
+        for q in sec.questions:
+            if q.id in index:
+                raise ValueError(f"{extra_where or where}: question id {q.id!r} is used twice")
+            index[q.id] = q
+    covered = {s.domain for s in sections}
+    missing = [d for d in domain_labels() if d not in covered]
+    if missing:
+        raise ValueError(f"{where}: no question for need domain(s) {', '.join(missing)}")
+    return Questionnaire(
+        id=str(base.get("id", BUILTIN_ID)),
+        version=version,
+        title=str(base.get("title", "")),
+        intro=str(base.get("intro", "")),
+        sections=tuple(sections),
+        _index=index,
+    )
+
+
+def load_questionnaire(extra: str | Path | None = None) -> Questionnaire:
+    """The built-in questionnaire, plus a practice's extra questions from ``extra`` (a YAML
+    or JSON file of ``sections``, each with a ``domain`` and ``questions``). Validated on
+    load: suggested codes must exist in the codes catalogue; ValueError otherwise."""
+    base = _builtin()
+    if extra is None or str(extra) == "":
+        return base
+    path = Path(extra)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read extra questions {path}: {exc.strerror}") from None
+    raw_base = _read_yaml(
+        resources.files("screening").joinpath("questionnaire.yaml").read_text("utf-8"),
+        "questionnaire.yaml",
+    )
+    return _build(raw_base, _read_yaml(text, str(path)), "questionnaire.yaml", str(path))
+
+
+# --- answers ------------------------------------------------------------------------------
+
+
+def load_answers_file(path: str | Path) -> dict[str, Any]:
+    """Answers from a YAML or JSON file: a mapping question id -> option code or number
+    (optionally under an ``answers`` key). ValueError (one line) if malformed."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read answers file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"answers file {path} is not UTF-8 text") from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"answers file {path} is not valid JSON: {exc.msg}") from None
+    else:
+        data = _read_yaml(text, f"answers file {path}")
+    if isinstance(data, dict) and isinstance(data.get("answers"), dict):
+        data = data["answers"]
+    if not isinstance(data, dict) or not data:
+        raise ValueError(f"answers file {path} must map question ids to answers")
+    return {str(k): v for k, v in data.items()}
+
+
+def check_answers(questionnaire: Questionnaire, answers: dict[str, Any]) -> dict[str, str]:
+    """Validated answers as question id -> stored value (option code or integer text).
+    Unanswered questions are simply left out."""
+    clean: dict[str, str] = {}
+    for qid, value in answers.items():
+        question = questionnaire.question(qid)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if question.type == "integer":
+            if isinstance(value, bool):
+                raise ValueError(f"answer to {qid} must be a whole number")
+            try:
+                number = int(str(value).strip())
+            except ValueError:
+                raise ValueError(f"answer to {qid} must be a whole number, not {value!r}") from None
+            assert question.min is not None and question.max is not None
+            if not question.min <= number <= question.max:
+                raise ValueError(
+                    f"answer to {qid} must be from {question.min} to {question.max}, not {number}"
+                )
+            clean[qid] = str(number)
+        else:
+            code = str(value).strip()
+            if isinstance(value, bool):
+                code = "yes" if value else "no"
+            try:
+                question.option(code)
+            except KeyError:
+                allowed = ", ".join(o.code for o in question.options)
+                raise ValueError(f"answer to {qid} must be one of: {allowed}") from None
+            clean[qid] = code
+    return clean
+
+
+def suggest_needs(questionnaire: Questionnaire, answers: dict[str, str]) -> list[dict[str, Any]]:
+    """The needs the answers suggest, one per code, with the questions behind each."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for question in questionnaire.questions():
+        value = answers.get(question.id)
+        if value is None:
+            continue
+        if question.type == "integer":
+            number = int(value)
+            hit = (question.suggest_at_most is not None and number <= question.suggest_at_most) or (
+                question.suggest_at_least is not None and number >= question.suggest_at_least
+            )
+            codes = question.suggests if hit else ()
+        else:
+            codes = question.option(value).suggests
+        for nc in codes:
+            key = (nc.system, nc.code)
+            if key not in found:
+                found[key] = {
+                    "code": nc.code,
+                    "system": nc.system,
+                    "display": nc.display,
+                    "domain": nc.domain,
+                    "questions": [],
+                    "state": "pending",
+                    "need_id": None,
+                }
+            found[key]["questions"].append(question.id)
+    return list(found.values())
+
+
+def complete_screening(
+    session: Session,
+    person: Person,
+    answers: dict[str, Any],
+    *,
+    actor: str,
+    questionnaire: Questionnaire | None = None,
+    at: datetime | None = None,
+    audit: bool = True,
+) -> tuple[Screening, list[dict[str, Any]]]:
+    """Store a completed screening and its answers; return it with the suggested needs
+    (also kept on ``Screening.suggestions``, state ``pending``). Codes nothing: the link
+    worker confirms with ``screening.needs.confirm_need`` or rejects each suggestion."""
+    q = questionnaire or load_questionnaire()
+    clean = check_answers(q, answers)
+    if not clean:
+        raise ValueError("no answers given")
+    suggestions = suggest_needs(q, clean)
+    active = {
+        (n.system, n.code): n.id
+        for n in session.exec(
+            select(Need).where(Need.person_id == person.id, Need.status == "active")
+        ).all()
+    }
+    for s in suggestions:
+        s["existing_need_id"] = active.get((s["system"], s["code"]))
+    when = as_utc(at) if at else utcnow()
+    ons4 = {}
+    for question in q.questions():
+        if question.ons4 and question.id in clean:
+            ons4[f"ons4_{question.ons4}"] = int(clean[question.id])
+    screening = Screening(
+        person_id=person.id,
+        questionnaire_id=q.id,
+        questionnaire_version=q.version,
+        status="completed",
+        started_at=when,
+        completed_at=when,
+        recorded_by=actor,
+        suggestions=suggestions,
+    )
+    for name, number in ons4.items():
+        setattr(screening, name, number)
+    session.add(screening)
+    session.flush()
+    for qid, value in clean.items():
+        question = q.question(qid)
+        text = question.option(value).text if question.type == "choice" else value
+        session.add(Answer(screening_id=screening.id, question_id=qid, value=value, text=text))
+    session.flush()
+    if audit:
+        record_event(
+            session,
+            actor,
+            "create",
+            "screening",
+            screening.id,
+            {"answers": len(clean), "suggested": [s["code"] for s in suggestions]},
+            person_id=person.id,
+        )
+    return screening, suggestions
+
+
+def get_screening(session: Session, ref: str) -> Screening:
+    text = str(ref).strip()
+    screening = session.get(Screening, text) if text else None
+    if screening is None and len(text) >= 8:
+        from sqlmodel import col
+
+        rows = session.exec(
+            select(Screening).where(col(Screening.id).startswith(text)).limit(2)
+        ).all()
+        if len(rows) == 1:
+            screening = rows[0]
+        elif len(rows) > 1:
+            raise ValueError(f"screening {text!r} is ambiguous: give more of the id")
+    if screening is None:
+        raise LookupError(f"unknown screening {text!r}")
+    return screening
+
+
+def screening_answers(session: Session, screening: Screening) -> dict[str, str]:
+    rows = session.exec(select(Answer).where(Answer.screening_id == screening.id)).all()
+    return {a.question_id: a.value for a in rows}
+
+
+# --- FHIR ---------------------------------------------------------------------------------
+
+_MIN = "http://hl7.org/fhir/StructureDefinition/minValue"
+_MAX = "http://hl7.org/fhir/StructureDefinition/maxValue"
+
+
+def answer_system(questionnaire: Questionnaire) -> str:
+    return f"{questionnaire.url}:answers"
+
+
+def questionnaire_resource_dict(questionnaire: Questionnaire) -> dict[str, Any]:
+    system = answer_system(questionnaire)
+    groups = []
+    for section in questionnaire.sections:
+        items = []
+        for q in section.questions:
+            item: dict[str, Any] = {"linkId": q.id, "text": q.text, "type": q.type}
+            if q.type == "choice":
+                item["answerOption"] = [
+                    {"valueCoding": {"system": system, "code": o.code, "display": o.text}}
+                    for o in q.options
+                ]
+            else:
+                item["extension"] = [
+                    {"url": _MIN, "valueInteger": q.min},
+                    {"url": _MAX, "valueInteger": q.max},
+                ]
+            items.append(item)
+        group: dict[str, Any] = {
+            "linkId": section.domain,
+            "text": section.title,
+            "type": "group",
+            "item": items,
+        }
+        groups.append(group)
+    return {
+        "resourceType": "Questionnaire",
+        "id": questionnaire.id,
+        "url": questionnaire.url,
+        "version": questionnaire.version,
+        "name": "LinkworkSocialNeeds",
+        "title": questionnaire.title,
+        "status": "active",
+        "description": questionnaire.intro,
+        "subjectType": ["Patient"],
+        "item": groups,
+    }
+
+
+def to_fhir_questionnaire(questionnaire: Questionnaire | None = None) -> Any:
+    """A validated ``fhir.resources.R4B.questionnaire.Questionnaire``."""
+    from fhir.resources.R4B.questionnaire import Questionnaire as FhirQuestionnaire
+
+    return FhirQuestionnaire.model_validate(
+        questionnaire_resource_dict(questionnaire or load_questionnaire())
+    )
+
+
+def questionnaire_response_dict(
+    session: Session, screening: Screening, questionnaire: Questionnaire | None = None
+) -> dict[str, Any]:
+    q = questionnaire or load_questionnaire()
+    answers = screening_answers(session, screening)
+    system = answer_system(q)
+    groups = []
+    for section in q.sections:
+        items = []
+        for question in section.questions:
+            if question.id not in answers:
+                continue
+            value = answers[question.id]
+            if question.type == "integer":
+                answer: dict[str, Any] = {"valueInteger": int(value)}
+            else:
+                try:
+                    display = question.option(value).text
+                except KeyError:
+                    display = value
+                answer = {"valueCoding": {"system": system, "code": value, "display": display}}
+            items.append({"linkId": question.id, "text": question.text, "answer": [answer]})
+        if items:
+            groups.append({"linkId": section.domain, "text": section.title, "item": items})
+    when = as_utc(screening.completed_at or screening.started_at)
+    resource: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "id": screening.id,
+        "questionnaire": f"{q.url}|{screening.questionnaire_version or q.version}",
+        "status": "completed" if screening.status == "completed" else "in-progress",
+        "subject": {"reference": f"Patient/{screening.person_id}"},
+        "authored": when.isoformat(),
+        "item": groups,
+    }
+    if screening.recorded_by:
+        resource["author"] = {"display": screening.recorded_by}
+    return resource
+
+
+def to_fhir_questionnaire_response(
+    session: Session, screening: Screening, questionnaire: Questionnaire | None = None
+) -> Any:
+    """A validated ``fhir.resources.R4B.questionnaireresponse.QuestionnaireResponse``."""
+    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+    return QuestionnaireResponse.model_validate(
+        questionnaire_response_dict(session, screening, questionnaire)
+    )
