@@ -69,6 +69,10 @@ def _register() -> None:
 
     app.add_typer(referral.app, name="referral")
 
+    from linkwork.cli import codes
+
+    codes.register(app)
+
 
 _register()
 

@@ -1,0 +1,424 @@
+"""Lay-language code search: from "kipping at a mate's" to ``Z59.0 Homelessness``.
+
+How a query is ranked (all of it explainable, see ``CodeMatch.why``):
+
+1. The text is split into words; apostrophes are dropped ("can't" -> "cant"), known
+   abbreviations are spelt out ("uc" -> "universal credit"), stop words ("my", "the", "I'm")
+   are dropped, and each word is stemmed (Snowball English), so "evicted" meets "eviction".
+2. Each word is matched against the vocabulary of the catalogue's phrases: exactly, then by
+   typo (Damerau-Levenshtein distance 1, or 2 for longer words, with rapidfuzz), then through
+   groups of equivalent words ("settee" = "sofa", "mam" = "mum"), each at a lower factor.
+3. Every phrase (official title or lay synonym) that shares a word with the query is scored:
+   how much of the phrase the query covers, and how much of the query the phrase covers,
+   both weighted by word rarity (an IDF over the catalogue: rare words like "sofa" weigh
+   more than common ones like "no"), with a bonus when the words come in the phrase's order.
+4. A code scores its best phrase, plus a little for the rest of its vocabulary covering the
+   query; categories and "other"/"unspecified" codes give way to specific subcodes on a tie.
+
+The index is built once when the catalogue loads (``SearchIndex.build``); a query then
+costs about a millisecond.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import snowballstemmer
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+
+if TYPE_CHECKING:
+    from codes.catalogue import Catalogue, CodedNeed, Domain, Lexicon
+
+_APOSTROPHES = re.compile(r"['\u2019\u2018`\u00b4]")
+_WORD = re.compile(r"[a-z0-9&]+")
+_CODE_LIKE = re.compile(r"^\s*[zZ]\s*[0-9]{2}(\.?[0-9])?\s*$|^\s*[0-9]{6,18}\s*$")
+
+FUZZY_FACTOR = {1: 0.86, 2: 0.72}
+EQUIVALENT_FACTOR = 0.85
+UNKNOWN_WORD_WEIGHT = 1.5
+MIN_SCORE = 0.12
+GENERIC_PENALTY = 0.92  # categories and "other"/"unspecified" codes
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of ``text`` with apostrophes removed and hyphens as spaces."""
+    text = _APOSTROPHES.sub("", text.lower()).replace("-", " ")
+    return _WORD.findall(text)
+
+
+@dataclass(frozen=True)
+class Phrase:
+    target: int  # index into SearchIndex.targets
+    text: str
+    stems: tuple[str, ...]
+    is_title: bool
+
+
+@dataclass(frozen=True)
+class Target:
+    """Something a phrase points at: an ICD-10 code, or a need domain with no code."""
+
+    code: str | None
+    domain: str
+    generic: bool
+
+
+@dataclass(frozen=True)
+class QueryWord:
+    surface: str
+    position: int
+    candidates: dict[str, float]  # stem -> factor (1.0 exact, lower for typo/equivalent)
+    weight: float
+    via: dict[str, str]  # stem -> how it matched ("typo of 'homeless'", "same as 'sofa'")
+
+
+@dataclass(frozen=True)
+class CodeMatch:
+    code: str
+    display: str
+    system: str
+    domain: str
+    score: float
+    why: str
+    matched: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "display": self.display,
+            "system": self.system,
+            "domain": self.domain,
+            "score": self.score,
+            "why": self.why,
+        }
+
+
+@dataclass(frozen=True)
+class SearchIndex:
+    targets: tuple[Target, ...]
+    phrases: tuple[Phrase, ...]
+    idf: dict[str, float]
+    postings: dict[str, tuple[int, ...]]  # stem -> phrase ids
+    target_vocab: tuple[frozenset[str], ...]
+    surface_words: tuple[str, ...]  # every word seen in a phrase (for typo matching)
+    surface_stem: dict[str, str]
+    equivalents: dict[str, frozenset[str]]  # stem -> equivalent stems
+    abbreviations: dict[str, tuple[str, ...]]
+    stopwords: frozenset[str]
+    stemmer: Any = field(repr=False, compare=False)
+
+    # -- building ------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls, codes: Sequence[CodedNeed], domains: Sequence[Domain], lexicon: Lexicon
+    ) -> SearchIndex:
+        stemmer = snowballstemmer.stemmer("english")
+        stop = lexicon.stopwords
+        abbreviations = {k: tuple(words(v)) for k, v in lexicon.abbreviations.items()}
+
+        stem_cache: dict[str, str] = {}
+
+        def stem(word: str) -> str:
+            s = stem_cache.get(word)
+            if s is None:
+                s = stemmer.stemWord(word) if word.isalpha() and len(word) > 2 else word
+                stem_cache[word] = s
+            return s
+
+        def content_stems(text: str) -> tuple[str, ...]:
+            out: list[str] = []
+            for w in words(text):
+                for part in abbreviations.get(w, (w,)):
+                    if part not in stop:
+                        out.append(stem(part))
+            return tuple(out)
+
+        targets: list[Target] = []
+        phrases: list[Phrase] = []
+        for need in codes:
+            generic = need.is_category or bool(
+                re.search(r"\b(other|unspecified)\b", need.display, re.I)
+            )
+            t = len(targets)
+            targets.append(Target(need.code, need.domain, generic))
+            phrases.append(Phrase(t, need.display, content_stems(need.display), True))
+            for syn in need.synonyms:
+                phrases.append(Phrase(t, syn, content_stems(syn), False))
+        for dom in domains:
+            if not dom.phrases:
+                continue
+            t = len(targets)
+            targets.append(Target(None, dom.key, False))
+            for syn in dom.phrases:
+                phrases.append(Phrase(t, syn, content_stems(syn), False))
+        phrases = [p for p in phrases if p.stems]
+
+        vocab: list[set[str]] = [set() for _ in targets]
+        postings: dict[str, list[int]] = defaultdict(list)
+        surface: dict[str, str] = {}
+        for pid, p in enumerate(phrases):
+            vocab[p.target].update(p.stems)
+            for s in set(p.stems):
+                postings[s].append(pid)
+            for w in words(p.text):
+                if w not in stop and w.isalpha():
+                    surface[w] = stem(w)
+        n = len(targets)
+        df: dict[str, int] = defaultdict(int)
+        for v in vocab:
+            for s in v:
+                df[s] += 1
+        idf = {s: math.log(1.0 + n / d) for s, d in df.items()}
+
+        equivalents: dict[str, set[str]] = defaultdict(set)
+        for group in lexicon.groups:
+            stems = {stem(w) for w in group if " " not in w}
+            for s in stems:
+                equivalents[s].update(stems - {s})
+
+        return cls(
+            targets=tuple(targets),
+            phrases=tuple(phrases),
+            idf=idf,
+            postings={k: tuple(v) for k, v in postings.items()},
+            target_vocab=tuple(frozenset(v) for v in vocab),
+            surface_words=tuple(sorted(surface)),
+            surface_stem=surface,
+            equivalents={k: frozenset(v) for k, v in equivalents.items()},
+            abbreviations=abbreviations,
+            stopwords=stop,
+            stemmer=stemmer,
+        )
+
+    # -- querying ------------------------------------------------------------------------
+
+    def stem(self, word: str) -> str:
+        cached = self.surface_stem.get(word)
+        if cached is not None:
+            return cached
+        if word.isalpha() and len(word) > 2:
+            return str(self.stemmer.stemWord(word))
+        return word
+
+    def analyse(self, text: str) -> list[QueryWord]:
+        """The content words of a query with the vocabulary stems each may stand for."""
+        out: list[QueryWord] = []
+        position = 0
+        for raw in words(text):
+            for w in self.abbreviations.get(raw, (raw,)):
+                if w in self.stopwords:
+                    continue
+                cands: dict[str, float] = {}
+                via: dict[str, str] = {}
+                s = self.stem(w)
+                if s in self.idf:
+                    cands[s] = 1.0
+                elif len(w) >= 4 and w.isalpha():
+                    max_d = 1 if len(w) <= 5 else 2
+                    for word, dist, _ in process.extract(
+                        w,
+                        self.surface_words,
+                        scorer=DamerauLevenshtein.distance,
+                        score_cutoff=max_d,
+                        limit=12,
+                    ):
+                        d = int(dist)
+                        if d == 0:
+                            continue
+                        f = FUZZY_FACTOR.get(d, 0.0)
+                        if word[0] != w[0]:
+                            f *= 0.9
+                        ws = self.surface_stem[word]
+                        if f > cands.get(ws, 0.0):
+                            cands[ws] = f
+                            via[ws] = f"'{w}' read as '{word}'"
+                for base, f in list(cands.items()):
+                    for eq in self.equivalents.get(base, ()):
+                        if eq in self.idf and f * EQUIVALENT_FACTOR > cands.get(eq, 0.0):
+                            cands[eq] = f * EQUIVALENT_FACTOR
+                            via[eq] = f"'{w}' as a word like '{eq}'"
+                if s not in self.idf:
+                    # an unknown word may still be an equivalent of a known one ("settee")
+                    for eq in self.equivalents.get(s, ()):
+                        if eq in self.idf and cands.get(eq, 0.0) < EQUIVALENT_FACTOR:
+                            cands[eq] = EQUIVALENT_FACTOR
+                            via[eq] = f"'{w}' as a word like '{eq}'"
+                if cands:
+                    weight = max(self.idf[c] * f for c, f in cands.items())
+                else:
+                    weight = UNKNOWN_WORD_WEIGHT
+                out.append(QueryWord(w, position, cands, weight, via))
+                position += 1
+        return out
+
+    def score_targets(self, qwords: Sequence[QueryWord]) -> dict[int, tuple[float, int, list[str]]]:
+        """Score of each target with its best phrase id and the notes explaining it."""
+        if not qwords:
+            return {}
+        total_q = sum(q.weight for q in qwords)
+        candidate_phrases: set[int] = set()
+        for q in qwords:
+            for s in q.candidates:
+                candidate_phrases.update(self.postings.get(s, ()))
+        best: dict[int, tuple[float, int]] = {}
+        for pid in candidate_phrases:
+            p = self.phrases[pid]
+            matched_w = 0.0
+            total_w = 0.0
+            positions: list[int] = []
+            q_hit = [0.0] * len(qwords)
+            for s in p.stems:
+                w = self.idf.get(s, 0.0)
+                total_w += w
+                m = 0.0
+                pos = -10
+                for i, q in enumerate(qwords):
+                    f = q.candidates.get(s)
+                    if f is not None:
+                        if f > m:
+                            m, pos = f, q.position
+                        if f > q_hit[i]:
+                            q_hit[i] = f
+                matched_w += w * m
+                positions.append(pos)
+            if matched_w <= 0.0 or total_w <= 0.0:
+                continue
+            phrase_cov = matched_w / total_w
+            query_cov = sum(q.weight * h for q, h in zip(qwords, q_hit, strict=True)) / total_q
+            score = phrase_cov * (0.35 + 0.65 * query_cov)
+            if len(p.stems) > 1:
+                pairs = len(p.stems) - 1
+                in_order = sum(1 for a, b in itertools.pairwise(positions) if a >= 0 and b == a + 1)
+                score *= 0.88 + 0.12 * in_order / pairs
+            if score > best.get(p.target, (0.0, -1))[0]:
+                best[p.target] = (score, pid)
+
+        results: dict[int, tuple[float, int, list[str]]] = {}
+        for t, (phrase_score, pid) in best.items():
+            vocab = self.target_vocab[t]
+            cover = (
+                sum(
+                    q.weight * max((f for s, f in q.candidates.items() if s in vocab), default=0.0)
+                    for q in qwords
+                )
+                / total_q
+            )
+            score = 0.82 * phrase_score + 0.18 * cover
+            if self.targets[t].generic:
+                score *= GENERIC_PENALTY
+            notes = self._explain(self.phrases[pid], qwords)
+            results[t] = (score, pid, notes)
+        return results
+
+    def _explain(self, phrase: Phrase, qwords: Sequence[QueryWord]) -> list[str]:
+        kind = "official title" if phrase.is_title else "phrase"
+        notes = [f'{kind} "{phrase.text}"']
+        stems = set(phrase.stems)
+        for q in qwords:
+            for s, how in q.via.items():
+                if s in stems:
+                    notes.append(how)
+        return notes
+
+
+def _round(score: float) -> float:
+    return round(max(0.0, min(1.0, score)) * 100.0, 1)
+
+
+def search_codes(catalogue: Catalogue, text: str, limit: int = 10) -> list[CodeMatch]:
+    """The best ICD-10 codes for a phrase as a link worker or person would type it.
+
+    Raises ValueError for an empty query or a limit below 1. Returns at most ``limit``
+    matches, best first, each with a score from 0 to 100 and a ``why``.
+    """
+    if not text or not text.strip():
+        raise ValueError("empty search: type a few words describing the need")
+    if limit < 1:
+        raise ValueError("limit must be 1 or more")
+    index = catalogue.index
+    out: list[CodeMatch] = []
+    if _CODE_LIKE.match(text) and text in catalogue:
+        need = catalogue.get(text)
+        code = need.maps_to or need.code
+        icd = catalogue.get(code)
+        out.append(CodeMatch(icd.code, icd.display, icd.system, icd.domain, 100.0, "code typed"))
+        return out
+    qwords = index.analyse(text)
+    scored = index.score_targets(qwords)
+    ranked = sorted(
+        ((s, t, pid, notes) for t, (s, pid, notes) in scored.items() if index.targets[t].code),
+        key=lambda r: (-r[0], index.targets[r[1]].code or ""),
+    )
+    for score, t, pid, notes in ranked:
+        if score < MIN_SCORE or len(out) >= limit:
+            break
+        target_code = index.targets[t].code
+        assert target_code is not None
+        need = catalogue.get(target_code)
+        out.append(
+            CodeMatch(
+                code=need.code,
+                display=need.display,
+                system=need.system,
+                domain=need.domain,
+                score=_round(score),
+                why="; ".join(notes),
+                matched=(index.phrases[pid].text,),
+            )
+        )
+    return out
+
+
+def match_domains(catalogue: Catalogue, text: str, limit: int = 5) -> list[tuple[str, float]]:
+    """Need domains a phrase points at, as (domain key, weight 0-1), best first.
+
+    Covers the domains with no Z code too (digital, transport, fuel, ...), so a caller can
+    record such a need by domain alone. Returns [] for an empty or unmatched text.
+    """
+    if not text or not text.strip():
+        return []
+    index = catalogue.index
+    scored = index.score_targets(index.analyse(text))
+    best: dict[str, float] = {}
+    for t, (score, _pid, _notes) in scored.items():
+        if score < MIN_SCORE:
+            continue
+        key = index.targets[t].domain
+        best[key] = max(best.get(key, 0.0), score)
+    ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [(k, round(min(1.0, v), 3)) for k, v in ranked[:limit]]
+
+
+def expand_query(catalogue: Catalogue, text: str, limit: int = 5) -> list[tuple[str, float]]:
+    """Words related to a free-text need, for widening a service search.
+
+    Returns (text, weight 0-1) pairs: the labels and descriptions of the matched need
+    domains and the titles and lay phrases of the matched codes, best first, no repeats.
+    """
+    out: dict[str, float] = {}
+
+    def add(items: Iterable[str], weight: float) -> None:
+        for item in items:
+            key = item.strip()
+            if key and weight > out.get(key, 0.0):
+                out[key] = round(weight, 3)
+
+    for key, weight in match_domains(catalogue, text, limit=limit):
+        dom = catalogue.domain(key)
+        add([dom.label], weight)
+        add([dom.description], weight * 0.7)
+        add(dom.phrases[:10], weight * 0.5)
+    if text.strip():
+        for m in search_codes(catalogue, text, limit=limit):
+            need = catalogue.get(m.code)
+            add([need.display], m.score / 100 * 0.8)
+            add(need.synonyms[:10], m.score / 100 * 0.5)
+    return sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))
