@@ -127,8 +127,8 @@ class Backend:
             if self._index is None:
                 index_cls = domain("directory.search", "ServiceIndex", "Service search")
                 with self.session() as session:
-                    self._index = index_cls.build(session)
-                self.index_size = len(self._index) if hasattr(self._index, "__len__") else 0
+                    self._index = index_cls.build(session, stale_months=self.settings.stale_months)
+                self.index_size = int(getattr(self._index, "size", 0) or 0)
             return self._index
 
     def search_services(self, text: str, **filters: Any) -> list[Any]:
@@ -219,60 +219,308 @@ class Backend:
             )
             return self.person_ref(person)
 
-    # -- record: needs, screening, referrals (wired as the record part lands) -------------
+    # -- record: needs, screening, referrals ---------------------------------------------
+    def _person(self, session: Session, person_id: str) -> Any:
+        get = domain("screening.people", "get_person", "The person's record")
+        return get(session, person_id)
+
+    def _service_name(self, session: Session, referral: Any) -> str:
+        if referral.service_id is None:
+            return referral.hub or "-"
+        from directory.models import Service
+
+        service = session.get(Service, referral.service_id)
+        return service.name if service is not None else f"service {referral.service_id}"
+
+    def _referral_row(self, session: Session, referral: Any, today: Any) -> dict[str, Any]:
+        from screening.models import Person
+        from tui.app import PersonRef
+
+        person = session.get(Person, referral.person_id)
+        name = f"{person.given_name} {person.family_name}" if person else referral.person_id
+        transitions = domain("screening.referrals", "TRANSITIONS", "Referrals")
+        due = referral.followup_due
+        due_state = ""
+        if due is not None and referral.status in _open_statuses():
+            days = (today - due).days
+            due_state = "OVERDUE" if days > 0 else ("due today" if days == 0 else "")
+        followup = "-"
+        if due is not None:
+            followup = due.strftime("%d %b") + (f" {due_state}" if due_state else "")
+        created = _as_date(referral.created_at)
+        return {
+            "id": referral.id,
+            "ref": self.person_ref(person) if person else PersonRef(referral.person_id, name),
+            "person": name,
+            "service": self._service_name(session, referral),
+            "status": referral.status,
+            "business_status": referral.business_status,
+            "allowed": list(transitions.get(referral.status, ())),
+            "sent": created.strftime("%d %b %Y"),
+            "sent_sort": created,
+            "followup": followup,
+            "due_state": due_state,
+            "note": referral.status_reason or referral.reason,
+        }
+
     def home_summary(self, today: Any) -> dict[str, Any]:
         list_people = domain("screening.people", "list_people", "Recent people")
         with self.session() as session:
             recent = [self._person_row(p) for p in list_people(session, limit=8)]
-        summary: dict[str, Any] = {"recent": recent, "followups": [], "waiting": []}
-        summary.update(self._referral_summary(today))
+            summary: dict[str, Any] = {"recent": recent, "followups": [], "waiting": []}
+            followups = domain("screening.referrals", "followups", "Follow-ups")
+            list_referrals = domain("screening.referrals", "list_referrals", "Referrals")
+            for item in followups(session, today=today, soon_days=0, limit=50):
+                row = self._referral_row(session, item.referral, today)
+                row.update(due=item.referral.followup_due, overdue=item.state == "overdue")
+                row["status"] = row["status"].upper()
+                summary["followups"].append(row)
+            for referral in list_referrals(session, status="requested", limit=50):
+                if referral.direction != "outgoing":
+                    continue
+                row = self._referral_row(session, referral, today)
+                row["sent"] = _as_date(referral.created_at)
+                row["status"] = referral.status.upper() + (
+                    f" ({referral.business_status})" if referral.business_status else ""
+                )
+                summary["waiting"].append(row)
         return summary
 
-    def _referral_summary(self, today: Any) -> dict[str, Any]:
-        domain("screening.referrals", "list_referrals", "Referrals")
-        return {}
-
     def person_record(self, person_id: str) -> dict[str, Any]:
-        domain("screening.needs", "list_needs", "The person's needs")
-        domain("screening.referrals", "list_referrals", "The person's referrals")
-        raise NotAvailable("The person's record")
+        show = domain("screening.people", "show_person", "The person's record")
+        list_needs = domain("screening.needs", "list_needs", "The person's needs")
+        list_referrals = domain("screening.referrals", "list_referrals", "Referrals")
+        events = domain("screening.referrals", "referral_events", "Referral history")
+        from sqlmodel import col, select
+
+        from screening.models import Screening
+
+        with self.session() as session:
+            person = show(session, person_id, actor=self.user)  # audited as a view
+            ref = self.person_ref(person)
+            parts = [f"{ref.name} {ref.detail}"]
+            if person.postcode:
+                parts.append(f"postcode {person.postcode}")
+            if person.phone:
+                parts.append(f"phone {person.phone}")
+            needs = [
+                {
+                    "id": n.id,
+                    "code": n.code,
+                    "display": n.display,
+                    "status": n.status.upper(),
+                    "recorded": _as_date(n.recorded_at).strftime("%d %b %Y"),
+                }
+                for n in list_needs(session, person)
+            ]
+            timeline: list[dict[str, Any]] = []
+            referrals = []
+            for referral in list_referrals(session, person=person, limit=200):
+                row = self._referral_row(session, referral, _as_date(referral.created_at))
+                referrals.append(row)
+                for event in events(session, referral):
+                    what = f"Referral to {row['service']}"
+                    detail = (
+                        event.reason
+                        or event.business_status
+                        or (referral.reason if event.from_status is None else "")
+                    )
+                    timeline.append(
+                        {
+                            "at": _as_datetime(event.at),
+                            "what": what,
+                            "status": event.to_status.upper(),
+                            "detail": detail,
+                            "referral_id": referral.id,
+                        }
+                    )
+            screenings = session.exec(
+                select(Screening)
+                .where(Screening.person_id == person.id)
+                .order_by(col(Screening.started_at).desc())
+            ).all()
+            for scr in screenings:
+                decided = [s for s in scr.suggestions or [] if s.get("state") != "pending"]
+                timeline.append(
+                    {
+                        "at": _as_datetime(scr.started_at),
+                        "what": "Screening",
+                        "status": scr.status.upper(),
+                        "detail": f"{len(scr.suggestions or [])} needs suggested, "
+                        f"{len(decided)} decided",
+                        "referral_id": None,
+                    }
+                )
+        timeline.sort(key=lambda item: item["at"], reverse=True)
+        for item in timeline:
+            item["when"] = item["at"].strftime("%d %b %Y %H:%M")
+        return {
+            "summary": ", ".join(parts),
+            "needs": needs,
+            "timeline": timeline,
+            "referrals": referrals,
+        }
 
     def active_needs(self, person_id: str) -> list[dict[str, Any]]:
-        domain("screening.needs", "list_needs", "The person's needs")
-        return []
+        list_needs = domain("screening.needs", "list_needs", "The person's needs")
+        with self.session() as session:
+            person = self._person(session, person_id)
+            return [
+                {"id": n.id, "code": n.code, "display": n.display}
+                for n in list_needs(session, person, status="active")
+            ]
 
     def add_need(self, person_id: str, code: str, words: str) -> None:
-        domain("screening.needs", "add_need", "Recording needs")
-        raise NotAvailable("Recording needs")
+        add = domain("screening.needs", "add_need", "Recording needs")
+        with self.session() as session:
+            add(session, self._person(session, person_id), code, actor=self.user, words=words)
 
     def questionnaire_sections(self) -> list[dict[str, Any]]:
-        domain("screening.questionnaire", "load_questionnaire", "Screening")
-        raise NotAvailable("Screening")
+        load = domain("screening.questionnaire", "load_questionnaire", "Screening")
+        questionnaire = load()
+        sections = []
+        for section in questionnaire.sections:
+            questions = []
+            for q in section.questions:
+                if q.type == "integer":
+                    questions.append(
+                        {"id": q.id, "text": q.text, "kind": "scale", "low": q.min, "high": q.max}
+                    )
+                else:
+                    questions.append(
+                        {
+                            "id": q.id,
+                            "text": q.text,
+                            "kind": "choice",
+                            "options": [(o.code, o.text) for o in q.options],
+                        }
+                    )
+            sections.append(
+                {"title": section.title, "intro": section.intro, "questions": questions}
+            )
+        return sections
 
-    def complete_screening(self, person_id: str, answers: dict[str, str]) -> tuple[str, list[Any]]:
-        raise NotAvailable("Screening")
+    def complete_screening(
+        self, person_id: str, answers: dict[str, str]
+    ) -> tuple[str, list[dict[str, Any]]]:
+        complete = domain("screening.questionnaire", "complete_screening", "Screening")
+        load = domain("screening.questionnaire", "load_questionnaire", "Screening")
+        questionnaire = load()
+        with self.session() as session:
+            person = self._person(session, person_id)
+            screening, suggestions = complete(session, person, answers, actor=self.user)
+            out = []
+            for s in suggestions:
+                because = [questionnaire.question(qid).text for qid in s.get("questions", [])]
+                state = "pending"
+                if s.get("existing_need_id"):
+                    because.insert(0, "(already an active need)")
+                out.append(
+                    {
+                        "code": s["code"],
+                        "display": s["display"],
+                        "domain": s["domain"],
+                        "because": "; ".join(because),
+                        "state": state,
+                    }
+                )
+            return screening.id, out
 
     def decide_suggestion(self, screening_id: str, code: str, confirm: bool) -> None:
-        raise NotAvailable("Confirming needs")
+        get = domain("screening.questionnaire", "get_screening", "Screening")
+        confirm_need = domain("screening.needs", "confirm_need", "Confirming needs")
+        reject = domain("screening.needs", "reject_suggestion", "Rejecting needs")
+        with self.session() as session:
+            screening = get(session, screening_id)
+            if confirm:
+                confirm_need(session, screening, code, actor=self.user)
+            else:
+                reject(session, screening, code, actor=self.user)
 
     def refer(
-        self, person_id: str, service_id: Any, need_ids: list[str], reason: str, **kw: Any
+        self,
+        person_id: str,
+        service_id: Any,
+        need_ids: list[str],
+        reason: str,
+        *,
+        shares: list[str],
+        method: str,
     ) -> str:
-        domain("screening.referrals", "create_referral", "Referrals")
-        raise NotAvailable("Referrals")
+        record_consent = domain("screening.consent", "record_consent", "Consent")
+        create = domain("screening.referrals", "create_referral", "Referrals")
+        get_need = domain("screening.needs", "get_need", "The person's needs")
+        if not need_ids:
+            raise ValueError("Choose at least one need for this referral.")
+        with self.session() as session:
+            person = self._person(session, person_id)
+            needs = [get_need(session, nid) for nid in need_ids]
+            record_consent(
+                session,
+                person,
+                actor=self.user,
+                service_id=int(service_id),
+                shares=shares,
+                method=method,
+            )
+            referral = create(
+                session,
+                person,
+                needs,
+                actor=self.user,
+                service_id=int(service_id),
+                reason=reason,
+                send=True,
+                followup_days=self.settings.followup_days,
+            )
+            referral_id = referral.id
+        try:
+            where = self.export_referral(referral_id)
+        except NotAvailable:
+            return (
+                "Referral recorded as REQUESTED. The encrypted file could not be written: "
+                "exporting is not available in this version yet."
+            )
+        return f"Referral sent: REQUESTED. Encrypted file written to {where}."
+
+    def export_referral(self, referral_id: str) -> str:
+        export = domain("screening.exchange.export", "export_to_outbox", "Exporting referrals")
+        with self.session() as session:
+            return str(export(session, referral_id, settings=self.settings, actor=self.user))
 
     def referral_board(self, today: Any) -> list[dict[str, Any]]:
-        domain("screening.referrals", "list_referrals", "The referrals board")
-        raise NotAvailable("The referrals board")
+        list_referrals = domain("screening.referrals", "list_referrals", "The referrals board")
+        with self.session() as session:
+            return [
+                self._referral_row(session, r, today) for r in list_referrals(session, limit=1000)
+            ]
 
     def set_status(self, referral_id: str, status: str, reason: str) -> None:
-        domain("screening.referrals", "set_status", "Updating a referral")
-        raise NotAvailable("Updating a referral")
+        get = domain("screening.referrals", "get_referral", "Referrals")
+        set_status = domain("screening.referrals", "set_status", "Updating a referral")
+        with self.session() as session:
+            set_status(session, get(session, referral_id), status, actor=self.user, reason=reason)
 
     def import_inbox(self) -> str:
-        domain("screening.exchange.receive", "receive_file", "Importing update files")
-        raise NotAvailable("Importing update files")
+        receive = domain("screening.exchange.inbound", "receive_folder", "Importing update files")
+        with self.session() as session:
+            return str(receive(session, settings=self.settings, actor=self.user))
 
     def need_counts(self, **params: Any) -> dict[str, Any]:
-        domain("screening.counts", "count_needs", "Need counts")
-        raise NotAvailable("Need counts")
+        count = domain("screening.counts", "count_needs", "Need counts")
+        with self.session() as session:
+            return dict(count(session, **params))
+
+
+def _open_statuses() -> tuple[str, ...]:
+    return tuple(domain("screening.referrals", "OPEN", "Referrals"))
+
+
+def _as_datetime(value: Any) -> Any:
+    from datetime import UTC
+
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _as_date(value: Any) -> Any:
+    return _as_datetime(value).date() if hasattr(value, "hour") else value

@@ -119,16 +119,22 @@ class HomeScreen(LinkworkScreen):
                 row["service"],
                 row["status"],
             )
+        if not self.rows["followups"]:
+            table.add_row("-", "Nothing due today.", "", "")
         table = self.query_one("#home-waiting", DataTable)
         table.clear()
         for row in self.rows["waiting"]:
             table.add_row(
                 row["sent"].strftime("%d %b"), row["person"], row["service"], row["status"]
             )
+        if not self.rows["waiting"]:
+            table.add_row("-", "No referrals waiting on a reply.", "", "")
         table = self.query_one("#home-recent", DataTable)
         table.clear()
         for row in self.rows["recent"]:
             table.add_row(row["name"], row["born"], row["nhs"] or "-", row["postcode"] or "-")
+        if not self.rows["recent"]:
+            table.add_row("-", "No people yet: A to add one.", "", "")
         self._directory_size(size)
 
     @on(DataTable.RowSelected)

@@ -92,7 +92,8 @@ class ScreeningScreen(SubScreen):
         box = self.query_one("#scr-questions", VerticalScroll)
         box.remove_children()
         widgets: list[Any] = []
-        for q in section["questions"]:
+        for n, q in enumerate(section["questions"]):
+            q["widget"] = f"q-{index}-{n}"
             widgets.append(Label(q["text"], classes="section-title"))
             if q["kind"] == "scale":
                 widgets.append(
@@ -100,7 +101,7 @@ class ScreeningScreen(SubScreen):
                         value=self.answers.get(q["id"], ""),
                         placeholder=f"{q.get('low', 0)}-{q.get('high', 10)} (blank if not asked)",
                         type="integer",
-                        id=f"q-{q['id']}",
+                        id=q["widget"],
                         classes="scale",
                     )
                 )
@@ -109,7 +110,7 @@ class ScreeningScreen(SubScreen):
                     RadioButton(label, value=self.answers.get(q["id"]) == code, name=code)
                     for code, label in q["options"]
                 ]
-                widgets.append(RadioSet(*buttons, id=f"q-{q['id']}"))
+                widgets.append(RadioSet(*buttons, id=q["widget"]))
         box.mount(*widgets)
         if widgets:
             self.call_after_refresh(lambda: self.focus_next())
@@ -117,7 +118,7 @@ class ScreeningScreen(SubScreen):
     def collect(self) -> str:
         """Keep this section's answers; '' or a problem in words."""
         for q in self.sections[self.index]["questions"]:
-            widget = self.query_one(f"#q-{q['id']}")
+            widget = self.query_one(f"#{q['widget']}")
             if isinstance(widget, Input):
                 text = widget.value.strip()
                 if not text:

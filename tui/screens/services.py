@@ -156,7 +156,9 @@ class ServicesScreen(LinkworkScreen):
             self.app.call_from_thread(self._show, [], seq, started, text)
             return
         try:
-            matches = self.backend.search_services(text, **filters.as_kwargs(), limit=30)
+            matches = self.backend.search_services(
+                text, **filters.as_kwargs(), limit=30, today=self.lw.today
+            )
         except NotAvailable:
             self.app.call_from_thread(self._unavailable)
             return
