@@ -106,8 +106,10 @@ class SearchIndex:
     phrases: tuple[Phrase, ...]
     idf: dict[str, float]
     postings: dict[str, tuple[int, ...]]  # stem -> phrase ids
+    phrase_total: tuple[float, ...]  # summed word weight of each phrase
     target_vocab: tuple[frozenset[str], ...]
     surface_words: tuple[str, ...]  # every word seen in a phrase (for typo matching)
+    words_by_length: dict[int, tuple[str, ...]]
     surface_stem: dict[str, str]
     equivalents: dict[str, frozenset[str]]  # stem -> equivalent stems
     abbreviations: dict[str, tuple[str, ...]]
@@ -189,8 +191,13 @@ class SearchIndex:
             phrases=tuple(phrases),
             idf=idf,
             postings={k: tuple(v) for k, v in postings.items()},
+            phrase_total=tuple(sum(idf[s] for s in p.stems) for p in phrases),
             target_vocab=tuple(frozenset(v) for v in vocab),
             surface_words=tuple(sorted(surface)),
+            words_by_length={
+                n: tuple(sorted(w for w in surface if len(w) == n))
+                for n in {len(w) for w in surface}
+            },
             surface_stem=surface,
             equivalents={k: frozenset(v) for k, v in equivalents.items()},
             abbreviations=abbreviations,
@@ -223,9 +230,14 @@ class SearchIndex:
                     cands[s] = 1.0
                 elif len(w) >= 4 and w.isalpha():
                     max_d = 1 if len(w) <= 5 else 2
+                    pool = [
+                        word
+                        for n in range(len(w) - max_d, len(w) + max_d + 1)
+                        for word in self.words_by_length.get(n, ())
+                    ]
                     for word, dist, _ in process.extract(
                         w,
-                        self.surface_words,
+                        pool,
                         scorer=DamerauLevenshtein.distance,
                         score_cutoff=max_d,
                         limit=12,
@@ -259,49 +271,53 @@ class SearchIndex:
                 position += 1
         return out
 
-    def score_targets(self, qwords: Sequence[QueryWord]) -> dict[int, tuple[float, int, list[str]]]:
-        """Score of each target with its best phrase id and the notes explaining it."""
+    def score_targets(self, qwords: Sequence[QueryWord]) -> dict[int, tuple[float, int]]:
+        """Score of each target that shares a word with the query, with its best phrase id."""
         if not qwords:
             return {}
         total_q = sum(q.weight for q in qwords)
+        # stem -> [(query word index, factor, position)]
+        hits: dict[str, list[tuple[int, float, int]]] = defaultdict(list)
+        for i, q in enumerate(qwords):
+            for s, f in q.candidates.items():
+                hits[s].append((i, f, q.position))
         candidate_phrases: set[int] = set()
-        for q in qwords:
-            for s in q.candidates:
-                candidate_phrases.update(self.postings.get(s, ()))
+        for s in hits:
+            candidate_phrases.update(self.postings.get(s, ()))
+        idf = self.idf
         best: dict[int, tuple[float, int]] = {}
         for pid in candidate_phrases:
             p = self.phrases[pid]
             matched_w = 0.0
-            total_w = 0.0
+            total_w = self.phrase_total[pid]
             positions: list[int] = []
-            q_hit = [0.0] * len(qwords)
+            q_hit: dict[int, float] = {}
             for s in p.stems:
-                w = self.idf.get(s, 0.0)
-                total_w += w
-                m = 0.0
-                pos = -10
-                for i, q in enumerate(qwords):
-                    f = q.candidates.get(s)
-                    if f is not None:
-                        if f > m:
-                            m, pos = f, q.position
-                        if f > q_hit[i]:
-                            q_hit[i] = f
-                matched_w += w * m
+                lst = hits.get(s)
+                if lst is None:
+                    positions.append(-10)
+                    continue
+                m, pos = 0.0, -10
+                for i, f, qpos in lst:
+                    if f > m:
+                        m, pos = f, qpos
+                    if f > q_hit.get(i, 0.0):
+                        q_hit[i] = f
+                matched_w += idf[s] * m
                 positions.append(pos)
             if matched_w <= 0.0 or total_w <= 0.0:
                 continue
             phrase_cov = matched_w / total_w
-            query_cov = sum(q.weight * h for q, h in zip(qwords, q_hit, strict=True)) / total_q
+            query_cov = sum(qwords[i].weight * h for i, h in q_hit.items()) / total_q
             score = phrase_cov * (0.35 + 0.65 * query_cov)
-            if len(p.stems) > 1:
-                pairs = len(p.stems) - 1
+            if len(positions) > 1:
+                pairs = len(positions) - 1
                 in_order = sum(1 for a, b in itertools.pairwise(positions) if a >= 0 and b == a + 1)
                 score *= 0.88 + 0.12 * in_order / pairs
             if score > best.get(p.target, (0.0, -1))[0]:
                 best[p.target] = (score, pid)
 
-        results: dict[int, tuple[float, int, list[str]]] = {}
+        results: dict[int, tuple[float, int]] = {}
         for t, (phrase_score, pid) in best.items():
             vocab = self.target_vocab[t]
             cover = (
@@ -314,9 +330,12 @@ class SearchIndex:
             score = 0.82 * phrase_score + 0.18 * cover
             if self.targets[t].generic:
                 score *= GENERIC_PENALTY
-            notes = self._explain(self.phrases[pid], qwords)
-            results[t] = (score, pid, notes)
+            results[t] = (score, pid)
         return results
+
+    def explain(self, pid: int, qwords: Sequence[QueryWord]) -> list[str]:
+        """Why a phrase matched: the phrase, and any typo or equivalent word used."""
+        return self._explain(self.phrases[pid], qwords)
 
     def _explain(self, phrase: Phrase, qwords: Sequence[QueryWord]) -> list[str]:
         kind = "official title" if phrase.is_title else "phrase"
@@ -354,10 +373,10 @@ def search_codes(catalogue: Catalogue, text: str, limit: int = 10) -> list[CodeM
     qwords = index.analyse(text)
     scored = index.score_targets(qwords)
     ranked = sorted(
-        ((s, t, pid, notes) for t, (s, pid, notes) in scored.items() if index.targets[t].code),
+        ((s, t, pid) for t, (s, pid) in scored.items() if index.targets[t].code),
         key=lambda r: (-r[0], index.targets[r[1]].code or ""),
     )
-    for score, t, pid, notes in ranked:
+    for score, t, pid in ranked:
         if score < MIN_SCORE or len(out) >= limit:
             break
         target_code = index.targets[t].code
@@ -370,7 +389,7 @@ def search_codes(catalogue: Catalogue, text: str, limit: int = 10) -> list[CodeM
                 system=need.system,
                 domain=need.domain,
                 score=_round(score),
-                why="; ".join(notes),
+                why="; ".join(index.explain(pid, qwords)),
                 matched=(index.phrases[pid].text,),
             )
         )
@@ -388,7 +407,7 @@ def match_domains(catalogue: Catalogue, text: str, limit: int = 5) -> list[tuple
     index = catalogue.index
     scored = index.score_targets(index.analyse(text))
     best: dict[str, float] = {}
-    for t, (score, _pid, _notes) in scored.items():
+    for t, (score, _pid) in scored.items():
         if score < MIN_SCORE:
             continue
         key = index.targets[t].domain
