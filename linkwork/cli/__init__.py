@@ -73,6 +73,18 @@ def _register() -> None:
 
     codes.register(app)
 
+    from linkwork.cli import exchange
+
+    exchange.register(app)
+
+    from linkwork.cli import directory
+
+    directory.register(app)
+
+    from linkwork.cli import record
+
+    record.register(app)
+
 
 _register()
 
