@@ -28,12 +28,15 @@ class Organisation(SQLModel, table=True):
 
 
 class Service(SQLModel, table=True):
+    """One service from one feed. ``source`` names the feed (file name or base URL),
+    ``source_id`` is the feed's own id; ``content_hash`` makes re-imports idempotent."""
+
     __tablename__ = "service"
     __table_args__ = (sa.UniqueConstraint("source", "source_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=500, index=True)
-    source_id: str = Field(max_length=200)
+    source_id: str = Field(max_length=200, index=True)
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
     name: str = Field(max_length=500)
     description: str = ""
@@ -47,13 +50,17 @@ class Service(SQLModel, table=True):
     max_age: int | None = None
     eligibility: str = ""
     service_area: str = ""
+    attending: str = ""
     languages: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     taxonomy_terms: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     domains: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     z_codes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    # [{"day": 1..7 (Monday = 1), "opens": "HH:MM", "closes": "HH:MM"}]
     opening_hours: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    contacts: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     last_verified: date | None = None
     withdrawn: bool = False
+    withdrawn_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     content_hash: str = Field(default="", max_length=64)
     imported_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
@@ -79,3 +86,21 @@ class ServiceLocation(SQLModel, table=True):
 
     service_id: int = Field(foreign_key="service.id", primary_key=True)
     location_id: int = Field(foreign_key="location.id", primary_key=True)
+
+
+class ImportRun(SQLModel, table=True):
+    """One import of one feed: what came in and what it changed (shown by ``directory stats``)."""
+
+    __tablename__ = "directory_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=500, index=True)
+    location: str = ""
+    format: str = Field(default="", max_length=20)
+    full: bool = True
+    started_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    withdrawn: int = 0
+    rejected: int = 0

@@ -73,6 +73,10 @@ def _register() -> None:
 
     codes.register(app)
 
+    from linkwork.cli import directory
+
+    directory.register(app)
+
     from linkwork.cli import exchange
 
     exchange.register(app)

@@ -1,0 +1,349 @@
+"""Importing a feed into the directory: idempotent, one transaction, reasons for rejects.
+
+``import_source`` reads the whole feed first (so an unreadable page changes nothing), turns
+each service into a record (or a rejection with its reason), then adds, updates, leaves
+unchanged or withdraws services in the caller's session. It flushes but does not commit:
+the caller's transaction (the CLI's session) commits on success and rolls back on error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from directory.feeds import (
+    RecordError,
+    Rejected,
+    ServiceRecord,
+    service_from_csv,
+    service_from_oruk,
+)
+from directory.models import ImportRun, Location, Organisation, Service, ServiceLocation
+from directory.sources import Feed, Progress, read_source
+from directory.taxonomy import load_taxonomy_map
+
+
+@dataclass
+class ImportSummary:
+    source: str
+    location: str
+    format: str
+    full: bool
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    withdrawn: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    notes: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["rejected"] = [asdict(r) for r in self.rejected]
+        return data
+
+
+def parse_feed(feed: Feed, strict: bool = False) -> tuple[list[ServiceRecord], ImportSummary]:
+    """Records and rejections of a feed (no database). With ``strict`` the first rejection
+    raises ValueError naming the record."""
+    summary = ImportSummary(feed.source, feed.location, feed.format, feed.full)
+    taxonomy = load_taxonomy_map()
+    records: list[ServiceRecord] = []
+    first_seen: dict[str, str] = {}
+    for entry in feed.entries:
+        raw_id, raw_name = _peek(entry.raw)
+        try:
+            record = (
+                service_from_csv(entry.raw) if entry.kind == "csv" else service_from_oruk(entry.raw)
+            )
+            if record.source_id in first_seen:
+                raise RecordError(f"duplicate id (first seen at {first_seen[record.source_id]})")
+        except RecordError as exc:
+            reject = Rejected(entry.where, raw_id, raw_name, str(exc))
+            if strict:
+                label = f"{feed.location}, {entry.where}" + (f" (id {raw_id})" if raw_id else "")
+                raise ValueError(f"{label}: {exc}; nothing imported (--strict)") from None
+            summary.rejected.append(reject)
+            continue
+        first_seen[record.source_id] = entry.where
+        record.domains, record.z_codes = taxonomy.classify(
+            record.taxonomy_terms, record.name, record.description
+        )
+        if record.organisation is None:
+            summary.notes.append(
+                {
+                    "where": entry.where,
+                    "id": record.source_id,
+                    "name": record.name,
+                    "note": "no organisation in the feed: imported without one",
+                }
+            )
+        records.append(record)
+    return records, summary
+
+
+def _peek(raw: Any) -> tuple[str, str]:
+    if isinstance(raw, dict):
+        sid, name = raw.get("id"), raw.get("name")
+        return (str(sid).strip() if sid is not None else ""), (
+            str(name).strip()[:200] if name is not None else ""
+        )
+    return "", ""
+
+
+def import_source(
+    session: Session,
+    source: str | Path,
+    fmt: str = "auto",
+    strict: bool = False,
+    progress: Progress | None = None,
+    source_name: str | None = None,
+) -> ImportSummary:
+    """Import a feed (file, folder of pages, or http(s) base URL) into ``session``."""
+    feed = read_source(source, fmt, progress)
+    if source_name:
+        feed.source = source_name
+    return import_feed(session, feed, strict=strict)
+
+
+def import_feed(session: Session, feed: Feed, strict: bool = False) -> ImportSummary:
+    records, summary = parse_feed(feed, strict=strict)
+    if not records and feed.entries:
+        first = summary.rejected[0] if summary.rejected else None
+        reason = f" (first: {first.where}: {first.reason})" if first else ""
+        raise ValueError(f"{feed.location}: no usable services in the feed{reason}")
+    _write(session, feed, records, summary)
+    return summary
+
+
+def _write(
+    session: Session, feed: Feed, records: list[ServiceRecord], summary: ImportSummary
+) -> None:
+    source = feed.source
+    now = datetime.now(UTC)
+    org_ids = _upsert_organisations(session, source, records)
+    loc_ids = _upsert_locations(session, source, records)
+
+    existing = {
+        row.source_id: row
+        for row in session.execute(
+            sa.select(
+                col(Service.id),
+                col(Service.source_id),
+                col(Service.content_hash),
+                col(Service.withdrawn),
+            ).where(col(Service.source) == source)
+        )
+    }
+    new_rows: list[dict[str, Any]] = []
+    new_records: list[ServiceRecord] = []
+    changed_rows: list[dict[str, Any]] = []
+    changed_ids: list[int] = []
+    changed_records: list[ServiceRecord] = []
+    for record in records:
+        digest = record.content_hash()
+        values = _service_values(record, org_ids, digest)
+        old = existing.get(record.source_id)
+        if old is None:
+            new_rows.append({"source": source, **values, "imported_at": now, "updated_at": now})
+            new_records.append(record)
+        elif old.content_hash == digest and not old.withdrawn:
+            summary.unchanged += 1
+        else:
+            changed_rows.append(
+                {
+                    "id": old.id,
+                    **values,
+                    "withdrawn": False,
+                    "withdrawn_at": None,
+                    "updated_at": now,
+                }
+            )
+            changed_ids.append(old.id)
+            changed_records.append(record)
+
+    links: list[dict[str, int]] = []
+    if new_rows:
+        id_by_source: dict[str, int] = {}
+        for chunk in _chunks(new_rows, 2000):
+            result = session.execute(
+                sa.insert(Service).returning(col(Service.id), col(Service.source_id)), chunk
+            )
+            id_by_source.update({sid: pk for pk, sid in result})
+        for record in new_records:
+            sid = id_by_source[record.source_id]
+            links.extend(
+                {"service_id": sid, "location_id": loc_ids[loc.source_id]}
+                for loc in record.locations
+            )
+        summary.added = len(new_rows)
+    if changed_rows:
+        session.execute(sa.update(Service), changed_rows)
+        for chunk in _chunks(changed_ids, 1000):
+            session.execute(
+                sa.delete(ServiceLocation).where(col(ServiceLocation.service_id).in_(chunk))
+            )
+        for pk, record in zip(changed_ids, changed_records, strict=True):
+            links.extend(
+                {"service_id": pk, "location_id": loc_ids[loc.source_id]}
+                for loc in record.locations
+            )
+        summary.updated = len(changed_rows)
+    seen_links: set[tuple[int, int]] = set()
+    unique_links = []
+    for link in links:
+        key = (link["service_id"], link["location_id"])
+        if key not in seen_links:
+            seen_links.add(key)
+            unique_links.append(link)
+    for chunk in _chunks(unique_links, 5000):
+        session.execute(sa.insert(ServiceLocation), chunk)
+
+    if feed.full:
+        present = {r.source_id for r in records}
+        gone = [row.id for sid, row in existing.items() if sid not in present and not row.withdrawn]
+        for chunk in _chunks(gone, 1000):
+            session.execute(
+                sa.update(Service)
+                .where(col(Service.id).in_(chunk))
+                .values(withdrawn=True, withdrawn_at=now, updated_at=now)
+            )
+        summary.withdrawn = len(gone)
+
+    session.add(
+        ImportRun(
+            source=source,
+            location=feed.location,
+            format=feed.format,
+            full=feed.full,
+            started_at=now,
+            added=summary.added,
+            updated=summary.updated,
+            unchanged=summary.unchanged,
+            withdrawn=summary.withdrawn,
+            rejected=len(summary.rejected),
+        )
+    )
+    session.flush()
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _service_values(record: ServiceRecord, org_ids: dict[str, int], digest: str) -> dict[str, Any]:
+    return {
+        "source_id": record.source_id,
+        "organisation_id": org_ids.get(record.organisation.source_id)
+        if record.organisation
+        else None,
+        "name": record.name,
+        "description": record.description,
+        "url": record.url,
+        "email": record.email,
+        "phone": record.phone,
+        "status": record.status,
+        "fees": record.fees,
+        "is_free": record.is_free,
+        "min_age": record.min_age,
+        "max_age": record.max_age,
+        "eligibility": record.eligibility,
+        "service_area": record.service_area,
+        "attending": record.attending,
+        "languages": record.languages,
+        "taxonomy_terms": record.taxonomy_terms,
+        "domains": record.domains,
+        "z_codes": record.z_codes,
+        "opening_hours": record.opening_hours,
+        "contacts": record.contacts,
+        "last_verified": record.last_verified,
+        "withdrawn": False,
+        "content_hash": digest,
+    }
+
+
+def _upsert_organisations(
+    session: Session, source: str, records: list[ServiceRecord]
+) -> dict[str, int]:
+    wanted: dict[str, dict[str, str]] = {}
+    for record in records:
+        org = record.organisation
+        if org is None:
+            continue
+        values = {
+            "name": org.name,
+            "description": org.description,
+            "url": org.url,
+            "email": org.email,
+        }
+        current = wanted.get(org.source_id)
+        # several services may carry the same organisation: keep the fullest copy
+        if current is None or sum(map(len, values.values())) > sum(map(len, current.values())):
+            wanted[org.source_id] = values
+    existing = {
+        o.source_id: o
+        for o in session.exec(select(Organisation).where(col(Organisation.source) == source))
+    }
+    ids: dict[str, int] = {}
+    to_insert = []
+    for sid, values in wanted.items():
+        row = existing.get(sid)
+        if row is None:
+            to_insert.append({"source": source, "source_id": sid, **values})
+            continue
+        assert row.id is not None
+        ids[sid] = row.id
+        if any(getattr(row, k) != v for k, v in values.items()):
+            session.execute(
+                sa.update(Organisation).where(col(Organisation.id) == row.id).values(**values)
+            )
+    for chunk in _chunks(to_insert, 2000):
+        result = session.execute(
+            sa.insert(Organisation).returning(col(Organisation.id), col(Organisation.source_id)),
+            chunk,
+        )
+        ids.update({sid: pk for pk, sid in result})
+    return ids
+
+
+def _upsert_locations(
+    session: Session, source: str, records: list[ServiceRecord]
+) -> dict[str, int]:
+    wanted: dict[str, dict[str, Any]] = {}
+    for record in records:
+        for loc in record.locations:
+            wanted[loc.source_id] = {
+                "name": loc.name,
+                "address": loc.address,
+                "town": loc.town,
+                "postcode": loc.postcode,
+                "latitude": loc.latitude,
+                "longitude": loc.longitude,
+            }
+    existing = {
+        row.source_id: row
+        for row in session.exec(select(Location).where(col(Location.source) == source))
+    }
+    ids: dict[str, int] = {}
+    to_insert = []
+    for sid, values in wanted.items():
+        row = existing.get(sid)
+        if row is None:
+            to_insert.append({"source": source, "source_id": sid, **values})
+            continue
+        assert row.id is not None
+        ids[sid] = row.id
+        if any(getattr(row, k) != v for k, v in values.items()):
+            session.execute(sa.update(Location).where(col(Location.id) == row.id).values(**values))
+    for chunk in _chunks(to_insert, 2000):
+        result = session.execute(
+            sa.insert(Location).returning(col(Location.id), col(Location.source_id)), chunk
+        )
+        ids.update({sid: pk for pk, sid in result})
+    return ids

@@ -1,0 +1,699 @@
+"""Matching needs and words to services: an in-memory inverted index, built once, searched often.
+
+Design (see ``bench/search.py`` for the figures):
+
+* Each service becomes weighted tokens from its name, taxonomy terms, organisation and
+  description (BM25-style saturation), plus pseudo-tokens for its need domains (``@housing``)
+  and Z codes (``#z59.0``). Postings are numpy arrays, so scoring a query is a few
+  ``bincount`` calls however large the directory is.
+* A query is corrected (rapidfuzz, only for words the index and vocabulary do not know),
+  expanded through the directory's vocabulary (lay and service-provider phrases -> index
+  words and domains) and the codes catalogue's lay-language search (-> Z codes and domains),
+  scored, filtered with precomputed masks, and only the short list is reranked.
+* Stale services (verified longer ago than ``stale_months``) are left out unless
+  ``include_stale`` is given; then they are kept but ranked a little lower.
+* The index is immutable after ``build``: ``search`` only reads it, so one index can serve
+  many threads (the Textual app searches from a worker on every keystroke).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from rapidfuzz import fuzz, process
+from sqlmodel import Session, col
+
+from directory.models import Location, Organisation, Service, ServiceLocation
+from directory.text import (
+    is_outward_code,
+    looks_like_postcode,
+    normalise_postcode,
+    phrase_stopwords,
+    stem,
+    stopwords,
+    tokens,
+    words,
+)
+from directory.vocabulary import code_hints, load_vocabulary, resolve_need
+
+FIELD_WEIGHTS = {"name": 3.0, "taxonomy": 2.5, "organisation": 1.0, "description": 1.0}
+DOMAIN_WEIGHT = 1.0
+ZCODE_WEIGHT = 1.0
+BM25_K1 = 1.2
+BM25_B = 0.75
+SHORTLIST = 60
+STALE_FACTOR = 0.85
+
+
+@dataclass
+class IndexDoc:
+    """What the index keeps of one service."""
+
+    service_id: int
+    source_id: str
+    name: str
+    organisation: str = ""
+    description: str = ""
+    taxonomy_terms: list[str] = field(default_factory=list)
+    domains: list[str] = field(default_factory=list)
+    z_codes: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    min_age: int | None = None
+    max_age: int | None = None
+    is_free: bool = True
+    last_verified: date | None = None
+    opening_hours: list[dict[str, Any]] = field(default_factory=list)
+    phone: str = ""
+    # (town, postcode, latitude, longitude)
+    locations: list[tuple[str, str, float | None, float | None]] = field(default_factory=list)
+
+
+@dataclass
+class ServiceMatch:
+    service_id: int
+    id: str
+    name: str
+    organisation: str
+    score: float
+    why: list[str]
+    stale: bool
+    last_verified: date | None
+    domains: list[str]
+    town: str
+    postcode: str
+    phone: str
+    distance_km: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["last_verified"] = self.last_verified.isoformat() if self.last_verified else None
+        return data
+
+
+@dataclass
+class Place:
+    label: str
+    latitude: float
+    longitude: float
+
+
+@dataclass
+class _Term:
+    token: str
+    weight: float
+    concept: int  # which part of the query it stands for (-1: none)
+    source: str  # "words", a vocabulary phrase ("'sofa surfing'") or a code ("code Z59.0 ...")
+    shown: str  # what matched, as a person would write it
+
+
+def _months_before(day: date, months: int) -> date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    last = [
+        31,
+        29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ]
+    return date(year, month, min(day.day, last[month - 1]))
+
+
+def _minutes(hhmm: str) -> int:
+    hour, minute = hhmm.split(":")
+    value = int(hour) * 60 + int(minute)
+    return 1440 if value == 0 else value
+
+
+class ServiceIndex:
+    """Searchable snapshot of the directory. Build with ``ServiceIndex.build(session)``."""
+
+    def __init__(self, docs: Sequence[IndexDoc], stale_months: int = 12) -> None:
+        self.docs = list(docs)
+        self.stale_months = stale_months
+        n = len(self.docs)
+        self.size = n
+        postings: dict[str, tuple[list[int], list[float]]] = {}
+        raw_words: set[str] = set()
+        desc_tokens = []
+        lengths = np.zeros(n, dtype=np.float32)
+        stop = stopwords()
+        for i, doc in enumerate(self.docs):
+            desc_words = words(doc.description)
+            raw_words.update(desc_words)
+            toks = [stem(w) for w in desc_words if w.replace("'", "") not in stop]
+            desc_tokens.append(toks)
+            lengths[i] = len(toks)
+        avg_len = float(lengths.mean()) if n else 1.0
+        avg_len = avg_len or 1.0
+        for i, doc in enumerate(self.docs):
+            weights: dict[str, float] = {}
+            for fname, text in (
+                ("name", doc.name),
+                ("taxonomy", " ; ".join(doc.taxonomy_terms)),
+                ("organisation", doc.organisation),
+            ):
+                fw = FIELD_WEIGHTS[fname]
+                field_tokens = tokens(text)
+                for tok in set(field_tokens):
+                    weights[tok] = weights.get(tok, 0.0) + fw
+                for a, b in itertools.pairwise(field_tokens):
+                    pair = a + b
+                    weights[pair] = weights.get(pair, 0.0) + fw * 0.5
+            counts: dict[str, int] = {}
+            for tok in desc_tokens[i]:
+                counts[tok] = counts.get(tok, 0) + 1
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[i] / avg_len)
+            for tok, tf in counts.items():
+                weights[tok] = weights.get(tok, 0.0) + FIELD_WEIGHTS["description"] * (
+                    tf * (BM25_K1 + 1) / (tf + norm)
+                )
+            for d in doc.domains:
+                weights["@" + d] = DOMAIN_WEIGHT
+            for z in doc.z_codes:
+                weights["#" + z.lower()] = ZCODE_WEIGHT
+            for tok, w in weights.items():
+                entry = postings.get(tok)
+                if entry is None:
+                    entry = postings[tok] = ([], [])
+                entry[0].append(i)
+                entry[1].append(w)
+            raw_words.update(words(f"{doc.name} {doc.organisation} {' '.join(doc.taxonomy_terms)}"))
+        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {
+            tok: (np.asarray(ds, dtype=np.int32), np.asarray(ws, dtype=np.float32))
+            for tok, (ds, ws) in postings.items()
+        }
+        self._idf = {
+            tok: math.log(1 + (n - len(ds) + 0.5) / (len(ds) + 0.5))
+            for tok, (ds, _ws) in self._postings.items()
+        }
+        self._vocab = load_vocabulary()
+        dictionary = {w.replace("'", "") for w in raw_words} | set(self._vocab.words)
+        self._known_stems = frozenset(self._postings) | {
+            t for p in self._vocab.phrases for t in p.key
+        }
+        self._dictionary = sorted(
+            w for w in dictionary if len(w) >= 3 and w.isalpha() and w not in stop
+        )
+        # filters
+        self._free = np.array([d.is_free for d in self.docs], dtype=bool)
+        self._min_age = np.array(
+            [-1 if d.min_age is None else d.min_age for d in self.docs], dtype=np.int16
+        )
+        self._max_age = np.array(
+            [999 if d.max_age is None else d.max_age for d in self.docs], dtype=np.int16
+        )
+        self._verified = np.array(
+            [d.last_verified.toordinal() if d.last_verified else 0 for d in self.docs],
+            dtype=np.int32,
+        )
+        langs: dict[str, list[int]] = {}
+        no_language: list[int] = []
+        for i, doc in enumerate(self.docs):
+            if not doc.languages:
+                no_language.append(i)
+            for lang in doc.languages:
+                langs.setdefault(lang.strip().lower(), []).append(i)
+        self._languages = {k: np.asarray(v, dtype=np.int32) for k, v in langs.items()}
+        self._no_language = np.asarray(no_language, dtype=np.int32)
+        hours: dict[int, tuple[list[int], list[int], list[int]]] = {
+            d: ([], [], []) for d in range(1, 8)
+        }
+        for i, doc in enumerate(self.docs):
+            for h in doc.opening_hours:
+                try:
+                    day, opens, closes = int(h["day"]), _minutes(h["opens"]), _minutes(h["closes"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+                if day in hours:
+                    hours[day][0].append(i)
+                    hours[day][1].append(opens)
+                    hours[day][2].append(closes)
+        self._hours = {
+            d: (
+                np.asarray(a, dtype=np.int32),
+                np.asarray(b, dtype=np.int16),
+                np.asarray(c, dtype=np.int16),
+            )
+            for d, (a, b, c) in hours.items()
+        }
+        loc_doc, loc_lat, loc_lon = [], [], []
+        self._postcodes: dict[str, list[tuple[float, float]]] = {}
+        self._outward: dict[str, list[tuple[float, float]]] = {}
+        self._towns: dict[str, list[tuple[float, float]]] = {}
+        self._town_names: dict[str, str] = {}
+        for i, doc in enumerate(self.docs):
+            for town, postcode, lat, lon in doc.locations:
+                if lat is None or lon is None:
+                    continue
+                loc_doc.append(i)
+                loc_lat.append(lat)
+                loc_lon.append(lon)
+                if postcode:
+                    self._postcodes.setdefault(postcode, []).append((lat, lon))
+                    self._outward.setdefault(postcode.split()[0], []).append((lat, lon))
+                if town:
+                    self._towns.setdefault(town.lower(), []).append((lat, lon))
+                    self._town_names[town.lower()] = town
+        self._loc_doc = np.asarray(loc_doc, dtype=np.int32)
+        self._loc_lat = np.radians(np.asarray(loc_lat, dtype=np.float64))
+        self._loc_lon = np.radians(np.asarray(loc_lon, dtype=np.float64))
+
+    # --- building ------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, session: Session, stale_months: int = 12) -> ServiceIndex:
+        """An index of every service that is not withdrawn and whose status is active."""
+        return cls(load_docs(session), stale_months=stale_months)
+
+    # --- places --------------------------------------------------------------------
+
+    def resolve_place(self, text: str) -> Place:
+        """A postcode, outward code or town from the directory's own locations.
+
+        ValueError for a malformed postcode; LookupError for one the directory does not know."""
+        value = " ".join(text.split())
+        if not value:
+            raise ValueError("--near needs a postcode or a town")
+        has_digit = any(ch.isdigit() for ch in value)
+        if has_digit:
+            if not looks_like_postcode(value):
+                raise ValueError(f"bad postcode {value!r}")
+            if is_outward_code(value):
+                key = value.replace(" ", "").upper()
+                points = self._outward.get(key)
+                label = key
+            else:
+                label = normalise_postcode(value)
+                points = self._postcodes.get(label) or self._outward.get(label.split()[0])
+            if not points:
+                raise LookupError(f"postcode {label} is not near any service in the directory")
+            return _centroid(label, points)
+        key = value.lower()
+        points = self._towns.get(key)
+        if not points and self._towns:
+            best = process.extractOne(key, list(self._towns), scorer=fuzz.ratio, score_cutoff=85)
+            if best:
+                key = best[0]
+                points = self._towns[key]
+        if not points:
+            raise LookupError(f"no town or postcode {value!r} in the directory")
+        return _centroid(self._town_names.get(key, value), points)
+
+    # --- searching -----------------------------------------------------------------
+
+    def search(
+        self,
+        text: str,
+        needs: Iterable[str] = (),
+        near: str | None = None,
+        language: str | None = None,
+        age: int | None = None,
+        open_now: bool = False,
+        free: bool = False,
+        include_stale: bool = False,
+        limit: int = 20,
+        now: datetime | None = None,
+        today: date | None = None,
+    ) -> list[ServiceMatch]:
+        """Services for the words and filters, best first, each with ``why``."""
+        text = text or ""
+        needs = [n for n in needs if n and n.strip()]
+        if not text.strip() and not needs:
+            raise ValueError("type some words to search for, or give a need code (--need)")
+        if limit < 1:
+            raise ValueError("--limit must be at least 1")
+        if age is not None and not 0 <= age <= 130:
+            raise ValueError(f"--age must be between 0 and 130, not {age}")
+        n = self.size
+        now = now or datetime.now()
+        today = today or now.date()
+        if n == 0:
+            return []
+
+        mask = np.ones(n, dtype=bool)
+        cutoff = _months_before(today, self.stale_months).toordinal()
+        stale = (self._verified > 0) & (self._verified < cutoff)
+        if not include_stale:
+            mask &= ~stale
+        if free:
+            mask &= self._free
+        if age is not None:
+            mask &= (self._min_age <= age) & (self._max_age >= age)
+        if language:
+            lang = language.strip().lower()
+            lang = self._vocab.languages.get(lang, lang)
+            lang_mask = np.zeros(n, dtype=bool)
+            matches = [k for k in self._languages if k == lang]
+            if not matches:
+                best = process.extractOne(
+                    lang, list(self._languages), scorer=fuzz.ratio, score_cutoff=85
+                )
+                matches = [best[0]] if best else []
+            for k in matches:
+                lang_mask[self._languages[k]] = True
+            if lang == "english":
+                lang_mask[self._no_language] = True
+            mask &= lang_mask
+        if open_now:
+            day = now.isoweekday()
+            minute = now.hour * 60 + now.minute
+            docs_d, opens_d, closes_d = self._hours[day]
+            open_mask = np.zeros(n, dtype=bool)
+            open_mask[docs_d[(opens_d <= minute) & (minute < closes_d)]] = True
+            mask &= open_mask
+
+        need_labels: list[str] = []
+        need_score = np.zeros(n, dtype=np.float32)
+        if needs:
+            need_mask = np.zeros(n, dtype=bool)
+            for code in needs:
+                label, domains, zcodes = resolve_need(code)
+                need_labels.append(label)
+                for d in domains:
+                    docs, _w = self._postings.get("@" + d, _EMPTY)
+                    need_mask[docs] = True
+                    np.maximum.at(need_score, docs, 0.7)
+                for z in zcodes:
+                    for tok in self._z_tokens(z):
+                        docs, _w = self._postings[tok]
+                        need_mask[docs] = True
+                        np.maximum.at(need_score, docs, 1.0)
+            mask &= need_mask
+
+        place = self.resolve_place(near) if near else None
+        distance = self._distances(place) if place else None
+
+        terms, notes = self._query_terms(text) if text.strip() else ([], [])
+        if terms:
+            scores = np.zeros(n, dtype=np.float32)
+            concepts = {t.concept for t in terms if t.concept >= 0}
+            covered = np.zeros(n, dtype=np.float32)
+            concept_hits = {c: np.zeros(n, dtype=bool) for c in concepts}
+            for term in terms:
+                docs, ws = self._postings[term.token]
+                scores += np.bincount(
+                    docs, weights=ws * (term.weight * self._idf[term.token]), minlength=n
+                ).astype(np.float32)
+                if term.concept >= 0:
+                    concept_hits[term.concept][docs] = True
+            for hits in concept_hits.values():
+                covered += hits
+            if concepts:
+                scores *= 0.6 + 0.4 * covered / len(concepts)
+            if needs:
+                scores *= 1.0 + 0.5 * need_score
+        else:
+            scores = need_score.copy()
+        if include_stale:
+            scores = np.where(stale, scores * STALE_FACTOR, scores)
+        if distance is not None:
+            factor = np.where(
+                np.isnan(distance), 0.25, 0.25 + 0.75 / (1.0 + np.nan_to_num(distance) / 8.0)
+            )
+            scores = scores * factor.astype(np.float32)
+        scores = np.where(mask, scores, 0.0)
+        candidates = np.flatnonzero(scores > 0)
+        if candidates.size == 0:
+            return []
+        if candidates.size > SHORTLIST:
+            top = np.argpartition(-scores[candidates], SHORTLIST - 1)[:SHORTLIST]
+            candidates = candidates[top]
+        final = scores[candidates].astype(np.float64)
+        if text.strip():
+            query = text.lower()
+            names = [self.docs[i].name.lower() for i in candidates]
+            sims = (
+                np.array([fuzz.token_set_ratio(query, nm) for nm in names], dtype=np.float64)
+                / 100.0
+            )
+            final = final * (1.0 + 0.3 * sims**4)
+        order = np.lexsort((candidates, -final))[:limit]
+        results = []
+        for j in order:
+            i = int(candidates[j])
+            results.append(
+                self._match(
+                    i, float(final[j]), terms, notes, need_labels, bool(stale[i]), distance, place
+                )
+            )
+        return results
+
+    # --- internals -----------------------------------------------------------------
+
+    def _z_tokens(self, code: str) -> list[str]:
+        key = "#" + code.lower()
+        if "." in code:
+            return [key] if key in self._postings else []
+        return [t for t in self._postings if t.startswith(key + ".")]
+
+    def _correct(self, word: str) -> str | None:
+        if len(word) < 3 or not word.isalpha():
+            return None
+        cutoff = 75 if len(word) <= 4 else (72 if len(word) <= 6 else 65)
+        best = process.extractOne(word, self._dictionary, scorer=fuzz.ratio, score_cutoff=cutoff)
+        # spelling by ear: "evicshun" -> "eviction", "fone" -> "phone"
+        for sound, spelling in _SOUNDS:
+            if sound in word:
+                alt = process.extractOne(
+                    word.replace(sound, spelling),
+                    self._dictionary,
+                    scorer=fuzz.ratio,
+                    score_cutoff=cutoff,
+                )
+                if alt and (best is None or alt[1] > best[1]):
+                    best = alt
+        return best[0] if best else None
+
+    def _query_terms(self, text: str) -> tuple[list[_Term], list[str]]:
+        """Weighted index tokens for the query, and notes on corrections and synonyms."""
+        stop = stopwords()
+        skip = phrase_stopwords()
+        notes: list[str] = []
+        toks: list[str] = []
+        originals: list[str] = []
+        is_stop: list[bool] = []
+        for raw in words(text):
+            plain = raw.replace("'", "")
+            if plain in skip:
+                continue
+            tok = stem(raw)
+            if plain not in stop and tok not in self._known_stems and plain.isalpha():
+                fixed = self._correct(plain)
+                if fixed and stem(fixed) != tok:
+                    notes.append(f"read {raw!r} as {fixed!r}")
+                    tok = stem(fixed)
+                    raw = fixed
+            toks.append(tok)
+            originals.append(raw)
+            is_stop.append(plain in stop)
+        weights: dict[str, _Term] = {}
+
+        def add(token: str, weight: float, concept: int, source: str, shown: str) -> None:
+            if token not in self._postings:
+                return
+            current = weights.get(token)
+            if current is None or current.weight < weight:
+                weights[token] = _Term(token, weight, concept, source, shown)
+
+        concept_of = list(range(len(toks)))
+        phrases = []
+        used: set[int] = set()
+        for start, end, phrase in self._vocab.match(toks):
+            span = set(range(start, end))
+            if span <= used:
+                continue
+            used |= span
+            for i in span:
+                concept_of[i] = min(concept_of[i], start)
+            phrases.append((start, phrase))
+        content = [i for i in range(len(toks)) if not is_stop[i]]
+        for i in content:
+            add(toks[i], 1.0, concept_of[i], "words", originals[i])
+        for a, b in itertools.pairwise(content):
+            add(toks[a] + toks[b], 1.0, concept_of[a], "words", f"{originals[a]}{originals[b]}")
+        for start, phrase in phrases:
+            w = min(0.9, 1.6 / math.sqrt(max(1, len(phrase.terms))))
+            for t in phrase.terms:
+                add(t, w, concept_of[start], f"{phrase.text!r} ->", phrase.surface[t])
+            for d in phrase.domains:
+                add("@" + d, 0.6, concept_of[start], f"{phrase.text!r} ->", f"need {d}")
+            notes.append(f"{phrase.text!r} means " + ", ".join(phrase.domains or phrase.terms[:3]))
+        for hint in code_hints(text):
+            concept = len(toks)
+            for tok in self._z_tokens(hint.code):
+                add(
+                    tok,
+                    0.5 * hint.score / 100.0,
+                    concept,
+                    "catalogue:",
+                    f"{hint.code} {hint.display}",
+                )
+            add(
+                "@" + hint.domain,
+                0.3 * hint.score / 100.0,
+                concept,
+                "catalogue:",
+                f"need {hint.domain}",
+            )
+        return list(weights.values()), notes
+
+    def _distances(self, place: Place) -> np.ndarray:
+        lat0, lon0 = math.radians(place.latitude), math.radians(place.longitude)
+        dlat = self._loc_lat - lat0
+        dlon = self._loc_lon - lon0
+        a = np.sin(dlat / 2) ** 2 + math.cos(lat0) * np.cos(self._loc_lat) * np.sin(dlon / 2) ** 2
+        km = 2 * 6371.0 * np.arcsin(np.sqrt(np.minimum(1.0, a)))
+        out = np.full(self.size, np.inf)
+        np.minimum.at(out, self._loc_doc, km)
+        out[np.isinf(out)] = np.nan
+        return out
+
+    def _match(
+        self,
+        i: int,
+        score: float,
+        terms: list[_Term],
+        notes: list[str],
+        need_labels: list[str],
+        stale: bool,
+        distance: np.ndarray | None,
+        place: Place | None,
+    ) -> ServiceMatch:
+        doc = self.docs[i]
+        why: list[str] = []
+        matched = []
+        for term in terms:
+            docs, _w = self._postings[term.token]
+            pos = int(np.searchsorted(docs, i))
+            if pos < docs.size and docs[pos] == i:
+                matched.append(term)
+        matched.sort(key=lambda t: -t.weight * self._idf[t.token])
+        groups: dict[str, list[str]] = {}
+        for term in matched:
+            shown = groups.setdefault(term.source, [])
+            if term.shown not in shown:
+                shown.append(term.shown)
+        for source, shown in groups.items():
+            why.append(
+                f"{source} {', '.join(shown[:4])}"
+                if source != "words"
+                else f"words: {', '.join(shown[:4])}"
+            )
+        for note in notes:
+            if note.startswith("read "):
+                why.append(note)
+        for label in need_labels:
+            why.append(f"serves need {label}")
+        km = None
+        if distance is not None and place is not None:
+            value = float(distance[i])
+            if not math.isnan(value):
+                km = round(value, 1)
+                why.append(f"{km} km from {place.label}")
+            else:
+                why.append("no location given")
+        if stale:
+            why.append(f"last verified {doc.last_verified} (over {self.stale_months} months ago)")
+        town, postcode = "", ""
+        if doc.locations:
+            town, postcode = doc.locations[0][0], doc.locations[0][1]
+        return ServiceMatch(
+            service_id=doc.service_id,
+            id=doc.source_id,
+            name=doc.name,
+            organisation=doc.organisation,
+            score=round(score, 3),
+            why=why,
+            stale=stale,
+            last_verified=doc.last_verified,
+            domains=list(doc.domains),
+            town=town,
+            postcode=postcode,
+            phone=doc.phone,
+            distance_km=km,
+        )
+
+
+_SOUNDS = (("shun", "tion"), ("shon", "tion"), ("f", "ph"), ("k", "c"), ("ck", "c"), ("z", "s"))
+_EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+
+
+def _centroid(label: str, points: list[tuple[float, float]]) -> Place:
+    lat = sum(p[0] for p in points) / len(points)
+    lon = sum(p[1] for p in points) / len(points)
+    return Place(label, lat, lon)
+
+
+def load_docs(session: Session) -> list[IndexDoc]:
+    """The services the index holds (active, not withdrawn), read in two queries."""
+    rows = session.execute(
+        sa.select(
+            col(Service.id),
+            col(Service.source_id),
+            col(Service.name),
+            col(Organisation.name),
+            col(Service.description),
+            col(Service.taxonomy_terms),
+            col(Service.domains),
+            col(Service.z_codes),
+            col(Service.languages),
+            col(Service.min_age),
+            col(Service.max_age),
+            col(Service.is_free),
+            col(Service.last_verified),
+            col(Service.opening_hours),
+            col(Service.phone),
+        )
+        .outerjoin(Organisation, col(Organisation.id) == col(Service.organisation_id))
+        .where(col(Service.withdrawn) == sa.false(), col(Service.status) == "active")
+        .order_by(col(Service.id))
+    ).all()
+    locations: dict[int, list[tuple[str, str, float | None, float | None]]] = {}
+    for sid, town, postcode, lat, lon in session.execute(
+        sa.select(
+            col(ServiceLocation.service_id),
+            col(Location.town),
+            col(Location.postcode),
+            col(Location.latitude),
+            col(Location.longitude),
+        )
+        .join(Location, col(Location.id) == col(ServiceLocation.location_id))
+        .order_by(col(ServiceLocation.service_id), col(Location.id))
+    ):
+        locations.setdefault(sid, []).append((town, postcode, lat, lon))
+    return [
+        IndexDoc(
+            service_id=r[0],
+            source_id=r[1],
+            name=r[2],
+            organisation=r[3] or "",
+            description=r[4],
+            taxonomy_terms=list(r[5] or []),
+            domains=list(r[6] or []),
+            z_codes=list(r[7] or []),
+            languages=list(r[8] or []),
+            min_age=r[9],
+            max_age=r[10],
+            is_free=bool(r[11]),
+            last_verified=r[12],
+            opening_hours=list(r[13] or []),
+            phone=r[14] or "",
+            locations=locations.get(r[0], []),
+        )
+        for r in rows
+    ]

@@ -1,0 +1,104 @@
+"""Need domains and Z codes of a service, from its taxonomy terms and text.
+
+The mapping is data (``directory/taxonomy_map.csv``): ``taxonomy`` rows match a feed's
+taxonomy term exactly (case and punctuation ignored); ``keyword`` rows match a word or
+phrase in a term that has no exact row, or in the service's name and description when the
+feed gives no usable taxonomy at all (real council list pages often have none).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from directory.text import stem, words
+
+_ZCODE = re.compile(r"^Z\d\d\.\d$")
+
+
+@cache
+def domain_keys() -> tuple[str, ...]:
+    """The need-domain keys, in catalogue order (from ``codes/domains.csv``)."""
+    text = resources.files("codes").joinpath("domains.csv").read_text(encoding="utf-8")
+    return tuple(row["key"] for row in csv.DictReader(text.splitlines()))
+
+
+def _norm_phrase(text: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in words(text))
+
+
+@dataclass(frozen=True)
+class MapRow:
+    kind: str
+    term: str
+    domains: tuple[str, ...]
+    z_codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TaxonomyMap:
+    exact: dict[tuple[str, ...], MapRow]
+    keywords: tuple[tuple[tuple[str, ...], MapRow], ...]
+
+    def classify(
+        self, terms: list[str], name: str, description: str
+    ) -> tuple[list[str], list[str]]:
+        """(domains, z_codes) for a service, each in a stable order without repeats."""
+        hits: list[MapRow] = []
+        unmatched: list[str] = []
+        for term in terms:
+            row = self.exact.get(_norm_phrase(term))
+            if row:
+                hits.append(row)
+            else:
+                unmatched.append(term)
+        for term in unmatched:
+            hits.extend(self._keyword_hits(_norm_phrase(term)))
+        if not hits:
+            hits.extend(self._keyword_hits(_norm_phrase(name)))
+        if not hits:
+            hits.extend(self._keyword_hits(_norm_phrase(description)))
+        order = {key: i for i, key in enumerate(domain_keys())}
+        domains = sorted({d for row in hits for d in row.domains}, key=lambda d: order[d])
+        codes = sorted({z for row in hits for z in row.z_codes})
+        return domains, codes
+
+    def _keyword_hits(self, text: tuple[str, ...]) -> list[MapRow]:
+        found = []
+        for phrase, row in self.keywords:
+            n = len(phrase)
+            if any(text[i : i + n] == phrase for i in range(len(text) - n + 1)):
+                found.append(row)
+        return found
+
+
+@cache
+def load_taxonomy_map() -> TaxonomyMap:
+    """Load and check ``taxonomy_map.csv`` (cached; raises ValueError if it is malformed)."""
+    text = resources.files("directory").joinpath("taxonomy_map.csv").read_text(encoding="utf-8")
+    keys = set(domain_keys())
+    exact: dict[tuple[str, ...], MapRow] = {}
+    keywords: list[tuple[tuple[str, ...], MapRow]] = []
+    for line, raw in enumerate(csv.DictReader(text.splitlines()), start=2):
+        kind = (raw.get("kind") or "").strip()
+        term = (raw.get("term") or "").strip()
+        domains = tuple(d.strip() for d in (raw.get("domains") or "").split(";") if d.strip())
+        codes = tuple(z.strip() for z in (raw.get("z_codes") or "").split(";") if z.strip())
+        where = f"taxonomy_map.csv line {line}"
+        if kind not in ("taxonomy", "keyword") or not term or not domains:
+            raise ValueError(f"{where}: needs kind (taxonomy|keyword), term and domains")
+        for d in domains:
+            if d not in keys:
+                raise ValueError(f"{where}: unknown need domain {d!r}")
+        for z in codes:
+            if not _ZCODE.match(z):
+                raise ValueError(f"{where}: {z!r} is not an ICD-10 Z code")
+        row = MapRow(kind, term, domains, codes)
+        if kind == "taxonomy":
+            exact[_norm_phrase(term)] = row
+        else:
+            keywords.append((_norm_phrase(term), row))
+    return TaxonomyMap(exact, tuple(keywords))

@@ -1,0 +1,199 @@
+"""Text helpers shared by import and search: HTML to plain text, tokens, postcodes."""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import cache
+from html.parser import HTMLParser
+from importlib import resources
+
+_BLOCK = {
+    "p",
+    "div",
+    "section",
+    "article",
+    "ul",
+    "ol",
+    "table",
+    "tr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+}
+_SKIP = {"script", "style"}
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self.skip += 1
+        elif tag in _BLOCK:
+            self.parts.append("\n\n")
+        elif tag == "br":
+            self.parts.append("\n")
+        elif tag == "li":
+            self.parts.append("\n- ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag in _BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data)
+
+
+_TAG_HINT = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
+
+
+def plain_text(value: object) -> str:
+    """Plain text from a feed value: HTML tags removed (paragraph breaks kept), entities
+    decoded, runs of spaces collapsed, at most one blank line between paragraphs."""
+    if value is None:
+        return ""
+    text = str(value)
+    if not text.strip():
+        return ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _TAG_HINT.search(text):
+        parser = _TextExtractor()
+        parser.feed(text)
+        parser.close()
+        text = "".join(parser.parts)
+    else:
+        text = html.unescape(text)
+    text = text.replace("\xa0", " ")
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    out = "\n".join(lines).strip()
+    return re.sub(r"\n{3,}", "\n\n", out)
+
+
+def clean(value: object) -> str:
+    """A one-line feed value: ``None`` and empty or whitespace-only strings become ``""``."""
+    if value is None or isinstance(value, dict | list):
+        return ""
+    text = html.unescape(str(value)) if "&" in str(value) else str(value)
+    return " ".join(text.split())
+
+
+# --- postcodes -------------------------------------------------------------------------
+
+_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
+_OUTWARD = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
+
+
+def normalise_postcode(value: str) -> str:
+    """``"zz1 2ab"`` -> ``"ZZ1 2AB"``; raises ValueError if it is not a UK postcode."""
+    compact = "".join(value.split()).upper()
+    if compact == "GIR0AA":
+        return "GIR 0AA"
+    match = _POSTCODE.match(compact)
+    if not match:
+        raise ValueError(f"bad postcode {value.strip()!r}")
+    return f"{match.group(1)} {match.group(2)}"
+
+
+def looks_like_postcode(value: str) -> bool:
+    """Whether the text is shaped like a full postcode or an outward code (``ZZ1``)."""
+    compact = "".join(value.split()).upper()
+    return bool(_POSTCODE.match(compact) or _OUTWARD.match(compact))
+
+
+def is_outward_code(value: str) -> bool:
+    return bool(_OUTWARD.match("".join(value.split()).upper()))
+
+
+# --- tokens ----------------------------------------------------------------------------
+
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+
+
+@cache
+def _stopword_sections() -> dict[str, frozenset[str]]:
+    text = resources.files("directory").joinpath("stopwords.txt").read_text(encoding="utf-8")
+    sections: dict[str, set[str]] = {"phrase": set(), "search": set()}
+    current = "search"
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip().lower()
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1]
+            if current not in sections:
+                raise ValueError(f"stopwords.txt: unknown section [{current}]")
+        elif line:
+            sections[current].update(w.replace("'", "") for w in line.split())
+    return {k: frozenset(v) for k, v in sections.items()}
+
+
+def stopwords() -> frozenset[str]:
+    """Words left out of scored search tokens (both sections of ``stopwords.txt``)."""
+    sections = _stopword_sections()
+    return sections["phrase"] | sections["search"]
+
+
+def phrase_stopwords() -> frozenset[str]:
+    """The few words ignored when matching vocabulary phrases."""
+    return _stopword_sections()["phrase"]
+
+
+@cache
+def stem(word: str) -> str:
+    """A light English stemmer: plurals, -ing, -ed and a final e, so that "groups"/"group",
+    "gambling"/"gamble" and "housing"/"house" meet. Applied the same way to services and queries."""
+    w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    w = w.replace("'", "")
+    if len(w) <= 3 or w.isdigit():
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith(("sses", "shes", "ches", "xes")):
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    if w.endswith("ing") and len(w) >= 6:
+        w = w[:-3]
+        if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
+            w = w[:-1]
+    elif w.endswith("ed") and len(w) >= 5:
+        w = w[:-2]
+        if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
+            w = w[:-1]
+    if w.endswith("e") and len(w) >= 4:
+        w = w[:-1]
+    return w
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of the text, apostrophes kept inside words ("men's")."""
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def tokens(text: str, keep_stopwords: bool = False) -> list[str]:
+    """Stemmed tokens of the text, stopwords left out unless asked for."""
+    stop = stopwords()
+    out = []
+    for word in words(text):
+        if not keep_stopwords and word.replace("'", "") in stop:
+            continue
+        out.append(stem(word))
+    return out
+
+
+def phrase_tokens(text: str) -> list[str]:
+    """Stemmed tokens for phrase matching: only articles, pronouns and the like dropped."""
+    skip = phrase_stopwords()
+    return [stem(w) for w in words(text) if w.replace("'", "") not in skip]

@@ -1,0 +1,136 @@
+"""Query vocabulary: lay and service-provider phrases -> index words and need domains.
+
+Two sources, both data: the directory's own ``search_vocabulary.csv`` (words of the
+service world: "pantry", "ESOL", "befriending", "men's shed", and everyday phrasings of
+needs), and the codes catalogue's synonyms through ``codes.search`` (lay phrase -> Z code
+-> need domain) when that package is present.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from directory.taxonomy import domain_keys
+from directory.text import phrase_tokens, tokens
+
+
+@dataclass(frozen=True)
+class Phrase:
+    text: str
+    key: tuple[str, ...]  # stemmed tokens (stopwords left out)
+    terms: tuple[str, ...]  # stemmed index tokens it adds to the query
+    domains: tuple[str, ...]
+    surface: dict[str, str]  # stemmed token -> the term as written (for ``why``)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    phrases: tuple[Phrase, ...]
+    by_first: dict[str, tuple[Phrase, ...]]
+    words: frozenset[str]  # raw lower-case words of every phrase (for typo correction)
+    languages: dict[str, str]  # alias -> language name (lower case)
+
+    def match(self, toks: list[str]) -> list[tuple[int, int, Phrase]]:
+        """Phrases found in the token list as (start, end, phrase), longest first."""
+        found: list[tuple[int, int, Phrase]] = []
+        for i, tok in enumerate(toks):
+            for phrase in self.by_first.get(tok, ()):
+                n = len(phrase.key)
+                if tuple(toks[i : i + n]) == phrase.key:
+                    found.append((i, i + n, phrase))
+        found.sort(key=lambda f: (-(f[1] - f[0]), f[0]))
+        return found
+
+
+@cache
+def load_vocabulary() -> Vocabulary:
+    """Load and check ``search_vocabulary.csv`` (cached; ValueError if malformed)."""
+    root = resources.files("directory")
+    text = root.joinpath("search_vocabulary.csv").read_text(encoding="utf-8")
+    keys = set(domain_keys())
+    phrases: list[Phrase] = []
+    raw_words: set[str] = set()
+    languages: dict[str, str] = {}
+    for line, row in enumerate(csv.DictReader(text.splitlines()), start=2):
+        phrase = (row.get("phrase") or "").strip().lower()
+        terms = (row.get("terms") or "").strip()
+        domains = tuple(d.strip() for d in (row.get("domains") or "").split(";") if d.strip())
+        where = f"search_vocabulary.csv line {line}"
+        if not phrase or not (terms or domains):
+            raise ValueError(f"{where}: needs a phrase and terms or domains")
+        for d in domains:
+            if d == "language":
+                continue
+            if d not in keys:
+                raise ValueError(f"{where}: unknown need domain {d!r}")
+        if domains == ("language",):
+            languages[phrase] = terms.lower()
+            continue
+        key = tuple(phrase_tokens(phrase))
+        if not key:
+            raise ValueError(f"{where}: the phrase {phrase!r} has only common words")
+        surface: dict[str, str] = {}
+        for part in terms.split(";"):
+            for t in tokens(part):
+                surface.setdefault(t, part.strip())
+        phrases.append(Phrase(phrase, key, tuple(surface), domains, surface))
+        raw_words.update(w for w in phrase.replace("'", "").split() if w.isalpha())
+    by_first: dict[str, list[Phrase]] = {}
+    for p in phrases:
+        by_first.setdefault(p.key[0], []).append(p)
+    return Vocabulary(
+        tuple(phrases),
+        {k: tuple(v) for k, v in by_first.items()},
+        frozenset(raw_words),
+        languages,
+    )
+
+
+@dataclass(frozen=True)
+class CodeHint:
+    code: str
+    display: str
+    domain: str
+    score: float
+
+
+def code_hints(text: str, limit: int = 3, min_score: float = 60.0) -> list[CodeHint]:
+    """Codes the catalogue's lay-language search finds for ``text`` (empty if the codes
+    package has no search yet)."""
+    try:
+        from codes.catalogue import load_catalogue
+        from codes.search import search_codes
+    except ImportError:
+        return []
+    try:
+        matches: list[Any] = search_codes(load_catalogue(), text, limit=limit)
+    except (ValueError, LookupError):
+        return []
+    hints = []
+    for m in matches:
+        score = float(getattr(m, "score", 0.0))
+        if score >= min_score:
+            hints.append(CodeHint(str(m.code), str(m.display), str(m.domain), score))
+    return hints
+
+
+def resolve_need(code: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """A ``--need`` value (ICD-10 or SNOMED code, or a need-domain key) as
+    (label, domains, z_codes). LookupError if unknown."""
+    value = code.strip()
+    if value.lower() in domain_keys():
+        return value.lower(), (value.lower(),), ()
+    try:
+        from codes.catalogue import load_catalogue
+    except ImportError:  # pragma: no cover - the codes package ships with linkwork
+        load_catalogue = None  # type: ignore[assignment]
+    if load_catalogue is not None:
+        need = load_catalogue().get(value)  # LookupError if unknown
+        icd = str(need.maps_to or need.code)
+        z: tuple[str, ...] = (icd,) if icd.upper().startswith("Z") else ()
+        return f"{need.code} {need.display}", (need.domain,), z
+    raise LookupError(f"unknown need code {value!r}")

@@ -1,0 +1,263 @@
+"""``linkwork directory``: import Open Referral UK feeds, search, show services."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from linkwork.cli.common import JsonOption, NotFound, app_context, console, err_console, print_json
+
+app = typer.Typer(
+    help="The local service directory: import Open Referral UK feeds, search and show services.",
+    no_args_is_help=True,
+)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="directory")
+
+
+def _print_summary(summary: Any) -> None:
+    data = summary.to_dict()
+    console.print(
+        f"{data['source']}: {data['added']} added, {data['updated']} updated, "
+        f"{data['unchanged']} unchanged, {data['withdrawn']} withdrawn, "
+        f"{len(data['rejected'])} rejected"
+        + ("" if data["full"] else " (partial feed: nothing withdrawn)")
+    )
+    for r in data["rejected"]:
+        ident = f" id {r['id']}" if r["id"] else ""
+        name = f" {r['name']!r}" if r["name"] else ""
+        console.print(f"  rejected {r['where']}{ident}{name}: {r['reason']}", highlight=False)
+    if data["notes"]:
+        console.print(
+            f"  {len(data['notes'])} service(s) had no organisation and were imported without one",
+            highlight=False,
+        )
+        for note in data["notes"][:20]:
+            console.print(f"    {note['where']} id {note['id']} {note['name']!r}", highlight=False)
+
+
+@app.command("import")
+def import_cmd(
+    ctx: typer.Context,
+    source: Annotated[
+        str, typer.Argument(help="A file, a folder of page files, or an http(s) ORUK API base URL.")
+    ],
+    fmt: Annotated[str, typer.Option("--format", help="auto, oruk or csv.")] = "auto",
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail the whole import on the first rejected service.")
+    ] = False,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--source", help="Name to file the services under (default: from the file name or URL)."
+        ),
+    ] = None,
+    json_: JsonOption = False,
+) -> None:
+    """Import (or re-import) a feed: added, updated, unchanged, withdrawn, rejected."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from directory.importer import import_source
+
+    if fmt not in ("auto", "oruk", "csv"):
+        raise ValueError(f"unknown format {fmt!r} (use auto, oruk or csv)")
+    context = app_context(ctx)
+    is_url = source.startswith(("http://", "https://"))
+    with Progress(
+        TextColumn("fetching pages"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console,
+        transient=True,
+        disable=not is_url,
+    ) as bar:
+        task = bar.add_task("pages", total=None)
+
+        def progress(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        with context.session() as session:
+            summary = import_source(
+                session, source, fmt=fmt, strict=strict, progress=progress, source_name=name
+            )
+    if json_:
+        print_json(summary.to_dict())
+    else:
+        _print_summary(summary)
+
+
+@app.command("load-sample")
+def load_sample(ctx: typer.Context, json_: JsonOption = False) -> None:
+    """Load the bundled sample directory (400 synthetic services)."""
+    from linkwork.sample import load_sample_directory
+
+    with app_context(ctx).session() as session:
+        summary = load_sample_directory(session)
+    if json_:
+        print_json(summary.to_dict())
+    else:
+        _print_summary(summary)
+
+
+@app.command("search")
+def search_cmd(
+    ctx: typer.Context,
+    text: Annotated[
+        str, typer.Argument(help="Words, lay or professional; may be empty with --need.")
+    ] = "",
+    need: Annotated[
+        list[str] | None,
+        typer.Option("--need", help="A need code (ICD-10 Z code, SNOMED) or domain; repeatable."),
+    ] = None,
+    near: Annotated[str | None, typer.Option("--near", help="A postcode or town.")] = None,
+    language: Annotated[
+        str | None, typer.Option("--language", help="A language the service offers.")
+    ] = None,
+    age: Annotated[int | None, typer.Option("--age", help="The person's age.")] = None,
+    open_now: Annotated[bool, typer.Option("--open-now", help="Only services open now.")] = False,
+    free: Annotated[bool, typer.Option("--free", help="Only free services.")] = False,
+    include_stale: Annotated[
+        bool,
+        typer.Option(
+            "--include-stale",
+            help="Include services not verified within stale_months (ranked lower).",
+        ),
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", help="How many results.")] = 10,
+    json_: JsonOption = False,
+) -> None:
+    """Find services for a need, best first, with why each matched."""
+    from directory.search import ServiceIndex
+
+    context = app_context(ctx)
+    with context.session() as session:
+        index = ServiceIndex.build(session, stale_months=context.settings.stale_months)
+    kwargs: dict[str, Any] = dict(
+        needs=need or [],
+        near=near,
+        language=language,
+        age=age,
+        open_now=open_now,
+        free=free,
+        limit=limit,
+    )
+    results = index.search(text, include_stale=include_stale, **kwargs)
+    if not results:
+        hint = ""
+        if not include_stale and index.search(text, include_stale=True, **kwargs):
+            hint = " (stale services match: add --include-stale)"
+        raise NotFound(f"no services match{hint}")
+    if json_:
+        print_json([r.to_dict() for r in results])
+        return
+    table = Table(show_lines=False)
+    table.add_column("id", overflow="fold", max_width=12)
+    table.add_column("service")
+    table.add_column("town")
+    table.add_column("why")
+    for r in results:
+        label = r.name + (
+            f"\n[dim]{r.organisation}[/dim]" if r.organisation and r.organisation != r.name else ""
+        )
+        if r.stale:
+            label += "\n[yellow]not verified recently[/yellow]"
+        town = r.town + (f" ({r.distance_km} km)" if r.distance_km is not None else "")
+        table.add_row(r.id[:8], label, town, "; ".join(r.why[:3]))
+    console.print(table)
+    if not include_stale:
+        console.print("[dim]Stale services are hidden; --include-stale shows them.[/dim]")
+
+
+@app.command("show")
+def show_cmd(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="The service's id in its feed, or linkwork's number.")],
+    json_: JsonOption = False,
+) -> None:
+    """Everything about one service."""
+    from directory.service import describe_service, get_service
+
+    context = app_context(ctx)
+    with context.session() as session:
+        data = describe_service(
+            session, get_service(session, ref), stale_months=context.settings.stale_months
+        )
+    if json_:
+        print_json(data)
+        return
+    console.print(
+        f"[bold]{data['name']}[/bold]  ({data['organisation'] or 'no organisation'})",
+        highlight=False,
+    )
+    console.print(
+        f"id {data['id']} (linkwork {data['service_id']}), feed {data['source']}", highlight=False
+    )
+    status = data["status"] + (", not verified recently" if data["stale"] else "")
+    console.print(
+        f"status: {status}; last verified {data['last_verified'] or 'unknown'}", highlight=False
+    )
+    if data["description"]:
+        console.print()
+        console.print(data["description"], highlight=False)
+        console.print()
+    rows = [
+        (
+            "needs",
+            ", ".join(data["domains"])
+            + (f"  ({', '.join(data['z_codes'])})" if data["z_codes"] else ""),
+        ),
+        ("categories", "; ".join(data["taxonomy_terms"])),
+        ("who for", data["eligibility"]),
+        ("ages", _ages(data["min_age"], data["max_age"])),
+        ("cost", data["fees"] or ("free" if data["free"] else "")),
+        ("languages", ", ".join(data["languages"])),
+        ("open", "; ".join(data["opening_hours"])),
+        ("phone", data["phone"]),
+        ("email", data["email"]),
+        ("web", data["url"]),
+        ("area", data["service_area"]),
+    ]
+    for loc in data["locations"]:
+        rows.append(
+            (
+                "where",
+                ", ".join(
+                    x for x in (loc["name"], loc["address"], loc["town"], loc["postcode"]) if x
+                ),
+            )
+        )
+    for label, value in rows:
+        if value:
+            console.print(f"{label:>11}: {value}", highlight=False)
+
+
+def _ages(low: int | None, high: int | None) -> str:
+    if low is None and high is None:
+        return ""
+    if high is None:
+        return f"{low} and over"
+    if low is None:
+        return f"up to {high}"
+    return f"{low} to {high}"
+
+
+@app.command("stats")
+def stats_cmd(ctx: typer.Context, json_: JsonOption = False) -> None:
+    """How many services each feed has, and the last imports."""
+    from directory.service import directory_stats
+
+    with app_context(ctx).session() as session:
+        data = directory_stats(session)
+    if json_:
+        print_json(data)
+        return
+    console.print(f"{data['services']} services listed, {data['withdrawn']} withdrawn")
+    for feed in data["feeds"]:
+        console.print(
+            f"  {feed['source']}: {feed['listed']} listed, {feed['withdrawn']} withdrawn",
+            highlight=False,
+        )
