@@ -73,10 +73,6 @@ def _register() -> None:
 
     codes.register(app)
 
-    from linkwork.cli import directory
-
-    directory.register(app)
-
     from linkwork.cli import exchange
 
     exchange.register(app)
