@@ -16,6 +16,8 @@ from uuid import uuid4
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+import directory.models  # noqa: F401  (the service table that referrals and consents point at)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

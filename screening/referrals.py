@@ -217,6 +217,8 @@ def _change(
         referral.status_reason = reason
     if business_status is not None:
         referral.business_status = business_status
+    elif status != old:
+        referral.business_status = ""  # the detail belonged to the previous status
     referral.status_at = at
     referral.updated_at = utcnow()
     session.add(referral)
