@@ -13,7 +13,7 @@ How a query is ranked (all of it explainable, see ``CodeMatch.why``):
    both weighted by word rarity (an IDF over the catalogue: rare words like "sofa" weigh
    more than common ones like "no"), with a bonus when the words come in the phrase's order.
 4. A code scores its best phrase, plus a little for the rest of its vocabulary covering the
-   query; categories and "other"/"unspecified" codes give way to specific subcodes on a tie.
+   query; categories, "Other ..." and ".9" (unspecified) codes give way to specific subcodes.
 
 The index is built once when the catalogue loads (``SearchIndex.build``); a query then
 costs about a millisecond.
@@ -111,6 +111,7 @@ class SearchIndex:
     surface_words: tuple[str, ...]  # every word seen in a phrase (for typo matching)
     words_by_length: dict[int, tuple[str, ...]]
     surface_stem: dict[str, str]
+    stem_surface: dict[str, str]  # a readable word for each stem (for explanations)
     equivalents: dict[str, frozenset[str]]  # stem -> equivalent stems
     abbreviations: dict[str, tuple[str, ...]]
     stopwords: frozenset[str]
@@ -146,8 +147,11 @@ class SearchIndex:
         targets: list[Target] = []
         phrases: list[Phrase] = []
         for need in codes:
-            generic = need.is_category or bool(
-                re.search(r"\b(other|unspecified)\b", need.display, re.I)
+            # categories, "Other ..." and ".9 unspecified" codes give way to specific ones
+            generic = (
+                need.is_category
+                or need.display.lower().startswith("other")
+                or need.code.endswith(".9")
             )
             t = len(targets)
             targets.append(Target(need.code, need.domain, generic))
@@ -199,6 +203,10 @@ class SearchIndex:
                 for n in {len(w) for w in surface}
             },
             surface_stem=surface,
+            stem_surface={
+                st: min((w for w, x in surface.items() if x == st), key=lambda w: (len(w), w))
+                for st in set(surface.values())
+            },
             equivalents={k: frozenset(v) for k, v in equivalents.items()},
             abbreviations=abbreviations,
             stopwords=stop,
@@ -256,13 +264,13 @@ class SearchIndex:
                     for eq in self.equivalents.get(base, ()):
                         if eq in self.idf and f * EQUIVALENT_FACTOR > cands.get(eq, 0.0):
                             cands[eq] = f * EQUIVALENT_FACTOR
-                            via[eq] = f"'{w}' as a word like '{eq}'"
+                            via[eq] = f"'{w}' taken as '{self.stem_surface.get(eq, eq)}'"
                 if s not in self.idf:
                     # an unknown word may still be an equivalent of a known one ("settee")
                     for eq in self.equivalents.get(s, ()):
                         if eq in self.idf and cands.get(eq, 0.0) < EQUIVALENT_FACTOR:
                             cands[eq] = EQUIVALENT_FACTOR
-                            via[eq] = f"'{w}' as a word like '{eq}'"
+                            via[eq] = f"'{w}' taken as '{self.stem_surface.get(eq, eq)}'"
                 if cands:
                     weight = max(self.idf[c] * f for c, f in cands.items())
                 else:
