@@ -43,6 +43,7 @@ _CODE_LIKE = re.compile(r"^\s*[zZ]\s*[0-9]{2}(\.?[0-9])?\s*$|^\s*[0-9]{6,18}\s*$
 FUZZY_FACTOR = {1: 0.86, 2: 0.72}
 EQUIVALENT_FACTOR = 0.85
 UNKNOWN_WORD_WEIGHT = 1.5
+MAX_QUERY_WORDS = 64  # a pasted letter is cut to its first words
 MIN_SCORE = 0.12
 GENERIC_PENALTY = 0.92  # categories and "other"/"unspecified" codes
 
@@ -227,7 +228,7 @@ class SearchIndex:
         """The content words of a query with the vocabulary stems each may stand for."""
         out: list[QueryWord] = []
         position = 0
-        for raw in words(text):
+        for raw in words(text)[:MAX_QUERY_WORDS]:
             for w in self.abbreviations.get(raw, (raw,)):
                 if w in self.stopwords:
                     continue
