@@ -419,8 +419,10 @@ def match_domains(catalogue: Catalogue, text: str, limit: int = 5) -> list[tuple
     for t, (score, _pid) in scored.items():
         if score < MIN_SCORE:
             continue
-        key = index.targets[t].domain
-        best[key] = max(best.get(key, 0.0), score)
+        target = index.targets[t]
+        if target.code is None:
+            score *= 1.02  # a domain's own phrases win a tie with a code's
+        best[target.domain] = max(best.get(target.domain, 0.0), score)
     ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
     return [(k, round(min(1.0, v), 3)) for k, v in ranked[:limit]]
 

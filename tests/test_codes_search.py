@@ -127,6 +127,8 @@ def test_match_domains(cat):
     assert match_domains(cat, "no wifi and no laptop")[0][0] == "digital"
     assert match_domains(cat, "can't get to the hospital, no buses")[0][0] == "transport"
     assert match_domains(cat, "sofa surfing")[0][0] == "housing"
+    assert match_domains(cat, "domestic abuse")[0][0] == "safety"
+    assert match_domains(cat, "can't afford the bus")[0][0] == "transport"
     weights = [w for _, w in match_domains(cat, "skint and lonely")]
     assert weights == sorted(weights, reverse=True) and all(0 < w <= 1 for w in weights)
     assert match_domains(cat, "") == []
