@@ -251,14 +251,11 @@ def _load_directory(session: Session) -> tuple[bool, dict[str, list[int]], list[
     loaded = False
     count = session.execute(sa.select(sa.func.count()).select_from(Service)).scalar_one()
     if not count:
-        try:
-            from linkwork.sample import load_sample_directory
-        except ImportError:
-            load_sample_directory = None
-        if load_sample_directory is not None:
-            load_sample_directory(session)
-            session.flush()
-            loaded = True
+        from linkwork.sample import load_sample_directory
+
+        load_sample_directory(session)
+        session.flush()
+        loaded = True
     by_domain: dict[str, list[int]] = {}
     ids: list[int] = []
     table = Service.__table__  # type: ignore[attr-defined]
