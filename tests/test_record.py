@@ -161,7 +161,7 @@ def test_practice_extra_questions_validated(tmp_path: Path) -> None:
         "          - {code: 'no', text: 'No'}\n",
         encoding="utf-8",
     )
-    with pytest.raises(ValueError, match="Z99.9"):
+    with pytest.raises(ValueError, match=r"Z99\.9"):
         qn.load_questionnaire(bad)
     clash = tmp_path / "clash.yaml"
     clash.write_text(
