@@ -116,6 +116,7 @@ class SearchIndex:
     equivalents: dict[str, frozenset[str]]  # stem -> equivalent stems
     abbreviations: dict[str, tuple[str, ...]]
     stopwords: frozenset[str]
+    long_stopwords: tuple[str, ...]  # stop words of 4+ letters, for spotting their typos
     stemmer: Any = field(repr=False, compare=False)
 
     # -- building ------------------------------------------------------------------------
@@ -211,6 +212,7 @@ class SearchIndex:
             equivalents={k: frozenset(v) for k, v in equivalents.items()},
             abbreviations=abbreviations,
             stopwords=stop,
+            long_stopwords=tuple(sorted(w for w in stop if len(w) >= 4)),
             stemmer=stemmer,
         )
 
@@ -224,60 +226,96 @@ class SearchIndex:
             return str(self.stemmer.stemWord(word))
         return word
 
+    def _typos(self, w: str) -> list[tuple[str, int]]:
+        """Vocabulary words within a small edit distance of ``w`` (closest first)."""
+        max_d = 1 if len(w) <= 5 else 2
+        pool = [
+            word
+            for n in range(len(w) - max_d, len(w) + max_d + 1)
+            for word in self.words_by_length.get(n, ())
+        ]
+        found = process.extract(
+            w, pool, scorer=DamerauLevenshtein.distance, score_cutoff=max_d, limit=12
+        )
+        return sorted(((word, int(d)) for word, d, _ in found if d > 0), key=lambda x: x[1])
+
+    def _is_known(self, word: str) -> bool:
+        return word not in self.stopwords and self.stem(word) in self.idf
+
+    def _split_compound(self, w: str) -> tuple[str, str] | None:
+        """``sofasurfing`` -> (``sofa``, ``surfing``) when both halves are known words."""
+        best: tuple[str, str] | None = None
+        for i in range(3, len(w) - 2):
+            a, b = w[:i], w[i:]
+            if (
+                self._is_known(a)
+                and self._is_known(b)
+                and (best is None or min(len(a), len(b)) > min(len(best[0]), len(best[1])))
+            ):
+                best = (a, b)
+        return best
+
+    def _near_stopword(self, w: str) -> int:
+        found = process.extractOne(
+            w, self.long_stopwords, scorer=DamerauLevenshtein.distance, score_cutoff=1
+        )
+        return int(found[1]) if found else 99
+
+    def _word(self, w: str, position: int) -> QueryWord | list[str] | None:
+        """One query word with the stems it may stand for; a list when it splits in two;
+        None when it is (a misspelling of) a stop word."""
+        cands: dict[str, float] = {}
+        via: dict[str, str] = {}
+        s = self.stem(w)
+        if s in self.idf:
+            cands[s] = 1.0
+        elif len(w) >= 4 and w.isalpha():
+            typos = self._typos(w)
+            closest = typos[0][1] if typos else 99
+            if closest > 1 and len(w) >= 6:
+                parts = self._split_compound(w)
+                if parts:
+                    return list(parts)
+            if self._near_stopword(w) < closest:
+                return None  # "sinse" is "since", not a need
+            for word, d in typos:
+                f = FUZZY_FACTOR.get(d, 0.0)
+                if word[0] != w[0]:
+                    f *= 0.9
+                ws = self.surface_stem[word]
+                if f > cands.get(ws, 0.0):
+                    cands[ws] = f
+                    via[ws] = f"'{w}' read as '{word}'"
+        for base, f in list(cands.items()):
+            for eq in self.equivalents.get(base, ()):
+                if eq in self.idf and f * EQUIVALENT_FACTOR > cands.get(eq, 0.0):
+                    cands[eq] = f * EQUIVALENT_FACTOR
+                    via[eq] = f"'{w}' taken as '{self.stem_surface.get(eq, eq)}'"
+        if s not in self.idf:
+            # an unknown word may still be an equivalent of a known one ("settee")
+            for eq in self.equivalents.get(s, ()):
+                if eq in self.idf and cands.get(eq, 0.0) < EQUIVALENT_FACTOR:
+                    cands[eq] = EQUIVALENT_FACTOR
+                    via[eq] = f"'{w}' taken as '{self.stem_surface.get(eq, eq)}'"
+        weight = max((self.idf[c] * f for c, f in cands.items()), default=UNKNOWN_WORD_WEIGHT)
+        return QueryWord(w, position, cands, weight, via)
+
     def analyse(self, text: str) -> list[QueryWord]:
         """The content words of a query with the vocabulary stems each may stand for."""
         out: list[QueryWord] = []
-        position = 0
-        for raw in words(text)[:MAX_QUERY_WORDS]:
-            for w in self.abbreviations.get(raw, (raw,)):
-                if w in self.stopwords:
-                    continue
-                cands: dict[str, float] = {}
-                via: dict[str, str] = {}
-                s = self.stem(w)
-                if s in self.idf:
-                    cands[s] = 1.0
-                elif len(w) >= 4 and w.isalpha():
-                    max_d = 1 if len(w) <= 5 else 2
-                    pool = [
-                        word
-                        for n in range(len(w) - max_d, len(w) + max_d + 1)
-                        for word in self.words_by_length.get(n, ())
-                    ]
-                    for word, dist, _ in process.extract(
-                        w,
-                        pool,
-                        scorer=DamerauLevenshtein.distance,
-                        score_cutoff=max_d,
-                        limit=12,
-                    ):
-                        d = int(dist)
-                        if d == 0:
-                            continue
-                        f = FUZZY_FACTOR.get(d, 0.0)
-                        if word[0] != w[0]:
-                            f *= 0.9
-                        ws = self.surface_stem[word]
-                        if f > cands.get(ws, 0.0):
-                            cands[ws] = f
-                            via[ws] = f"'{w}' read as '{word}'"
-                for base, f in list(cands.items()):
-                    for eq in self.equivalents.get(base, ()):
-                        if eq in self.idf and f * EQUIVALENT_FACTOR > cands.get(eq, 0.0):
-                            cands[eq] = f * EQUIVALENT_FACTOR
-                            via[eq] = f"'{w}' taken as '{self.stem_surface.get(eq, eq)}'"
-                if s not in self.idf:
-                    # an unknown word may still be an equivalent of a known one ("settee")
-                    for eq in self.equivalents.get(s, ()):
-                        if eq in self.idf and cands.get(eq, 0.0) < EQUIVALENT_FACTOR:
-                            cands[eq] = EQUIVALENT_FACTOR
-                            via[eq] = f"'{w}' taken as '{self.stem_surface.get(eq, eq)}'"
-                if cands:
-                    weight = max(self.idf[c] * f for c, f in cands.items())
-                else:
-                    weight = UNKNOWN_WORD_WEIGHT
-                out.append(QueryWord(w, position, cands, weight, via))
-                position += 1
+        pending = [
+            w for raw in words(text)[:MAX_QUERY_WORDS] for w in self.abbreviations.get(raw, (raw,))
+        ]
+        pending.reverse()
+        while pending:
+            w = pending.pop()
+            if w in self.stopwords:
+                continue
+            got = self._word(w, len(out))
+            if isinstance(got, list):
+                pending.extend(reversed(got))
+            elif got is not None:
+                out.append(got)
         return out
 
     def score_targets(self, qwords: Sequence[QueryWord]) -> dict[int, tuple[float, int]]:
@@ -323,8 +361,11 @@ class SearchIndex:
                 pairs = len(positions) - 1
                 in_order = sum(1 for a, b in itertools.pairwise(positions) if a >= 0 and b == a + 1)
                 score *= 0.88 + 0.12 * in_order / pairs
-            if score > best.get(p.target, (0.0, -1))[0]:
+            held = best.get(p.target)
+            if held is None or score > held[0] + 1e-9:
                 best[p.target] = (score, pid)
+            elif score > held[0] - 1e-9 and self._plainer(pid, held[1]):
+                best[p.target] = (score, pid)  # same score: explain with the plainer phrase
 
         results: dict[int, tuple[float, int]] = {}
         for t, (phrase_score, pid) in best.items():
@@ -341,6 +382,12 @@ class SearchIndex:
                 score *= GENERIC_PENALTY
             results[t] = (score, pid)
         return results
+
+    def _plainer(self, a: int, b: int) -> bool:
+        pa, pb = self.phrases[a], self.phrases[b]
+        key_a = (not pa.is_title, len(pa.stems), len(pa.text), pa.text)
+        key_b = (not pb.is_title, len(pb.stems), len(pb.text), pb.text)
+        return key_a < key_b
 
     def explain(self, pid: int, qwords: Sequence[QueryWord]) -> list[str]:
         """Why a phrase matched: the phrase, and any typo or equivalent word used."""
