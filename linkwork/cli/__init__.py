@@ -85,6 +85,10 @@ def _register() -> None:
 
     record.register(app)
 
+    from linkwork.cli import report
+
+    report.register(app)
+
 
 _register()
 
