@@ -1,16 +1,82 @@
-"""Start the Textual app from the CLI (kept apart so plain commands never import Textual).
+"""Start the Textual app, fast.
+
+``linkwork`` with no subcommand opens the app. This module is the console script's entry:
+when the arguments are only the app's own (``--db URL``, ``--user NAME``), it starts the
+app straight away, importing only Textual and the app shell, so the first screen paints in
+well under a second; the database engine, migrations and the domain core load afterwards
+in a worker. Any other arguments go to the full Typer CLI (``linkwork.cli.main``).
 
 The app paints its first screen at once and opens the database in a worker; on an empty
 database it loads the bundled sample directory (``linkwork.sample.load_sample_directory``)
 so the README's first command ends with the app open on the sample services.
+
+``LINKWORK_TUI_TIMING=FILE`` (used by ``bench/tui.py``) runs the app headless, writes the
+wall-clock times of the first paint and of the home screen filled to FILE, and exits.
 """
 
 from __future__ import annotations
 
-from linkwork.cli.common import AppContext
+import os
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from linkwork.cli.common import AppContext
+    from linkwork.settings import Settings
+
+APP_OPTIONS = ("--db", "--user")
+
+
+def app_options(args: list[str]) -> dict[str, str] | None:
+    """The app's options if ``args`` holds nothing else, otherwise None (use the CLI)."""
+    found: dict[str, str] = {}
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        name, eq, value = arg.partition("=")
+        if name not in APP_OPTIONS:
+            return None
+        if not eq:
+            if not rest:
+                return None  # let the CLI say what is missing
+            value = rest.pop(0)
+        found[name.lstrip("-")] = value
+    return found
+
+
+def start(settings: Settings, *, autoload_sample: bool = True) -> None:
+    from tui.app import LinkworkApp
+
+    timing = os.environ.get("LINKWORK_TUI_TIMING")
+    app = LinkworkApp(
+        settings,
+        autoload_sample=autoload_sample,
+        timing_file=timing,
+        exit_on_database_error=True,
+    )
+    app.run(headless=bool(timing))
+    if app.return_code:
+        sys.exit(app.return_code)
 
 
 def run_app(context: AppContext, *, autoload_sample: bool = True) -> None:
-    from tui.app import LinkworkApp
+    """Called by the CLI's root command when no subcommand is given."""
+    start(context.settings, autoload_sample=autoload_sample)
 
-    LinkworkApp(context.settings, autoload_sample=autoload_sample).run()
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    options = app_options(args)
+    if options is None:
+        from linkwork.cli import main as cli_main
+
+        cli_main(args)
+        return
+    from linkwork.settings import load_settings
+
+    try:
+        settings = load_settings(database_url=options.get("db"), user=options.get("user"))
+    except ValueError as exc:
+        sys.stderr.write(f"linkwork: {exc}\n")
+        sys.exit(2)
+    start(settings)

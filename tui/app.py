@@ -8,6 +8,8 @@ opens the database (and, on an empty one, loads the bundled sample directory) af
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -153,6 +155,8 @@ class LinkworkApp(App[None]):
         autoload_sample: bool = False,
         today: date | None = None,
         build_index: bool = True,
+        timing_file: str | None = None,
+        exit_on_database_error: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -161,6 +165,9 @@ class LinkworkApp(App[None]):
         self.fixed_today = today
         self.build_index = build_index
         self.startup_error: str = ""
+        self.timing_file = timing_file
+        self.exit_on_database_error = exit_on_database_error
+        self.timings: dict[str, float] = {}
 
     @property
     def today(self) -> date:
@@ -169,7 +176,20 @@ class LinkworkApp(App[None]):
     def on_mount(self) -> None:
         self.theme = DARK
         self.switch_mode("home")
-        self.call_after_refresh(self._open_database)
+        self.call_after_refresh(self._first_paint)
+
+    def _first_paint(self) -> None:
+        self.timings["first_paint"] = time.time()
+        self._open_database()
+
+    def home_filled(self) -> None:
+        """Called by the home screen once it shows the database's contents."""
+        if "home_filled" in self.timings:
+            return
+        self.timings["home_filled"] = time.time()
+        if self.timing_file:
+            Path(self.timing_file).write_text(json.dumps(self.timings), encoding="utf-8")
+            self.exit()
 
     # -- start-up work (after the first paint) --------------------------------------------
     @work(thread=True, exclusive=True, group="startup")
@@ -191,6 +211,12 @@ class LinkworkApp(App[None]):
                     self.call_from_thread(self.notify, plain_error(exc), severity="warning")
         except Exception as exc:
             self.startup_error = plain_error(exc)
+            if self.exit_on_database_error:
+                # Nothing works without the database: leave with one plain line, exit 2.
+                self.call_from_thread(
+                    self.exit, return_code=2, message=f"linkwork: {self.startup_error}"
+                )
+                return
             self.call_from_thread(
                 self.notify, f"Cannot open the database: {self.startup_error}", severity="error"
             )
@@ -202,6 +228,11 @@ class LinkworkApp(App[None]):
         self.db_ready = True
         self.refresh_screen()
         if self.build_index and size > 0:
+            # Let the first screen fill from the database before the index build competes.
+            self.set_timer(0.3, self._warm_if_needed)
+
+    def _warm_if_needed(self) -> None:
+        if not self.index_ready and self.backend._index is None:
             self.warm_index()
 
     @work(thread=True, exclusive=True, group="index")

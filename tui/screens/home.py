@@ -102,6 +102,7 @@ class HomeScreen(LinkworkScreen):
                 "the record part of linkwork is available."
             )
             self._directory_size(size)
+            self.call_after_refresh(self.lw.home_filled)
             return
         self.rows = {k: summary.get(k, []) for k in ("followups", "waiting", "recent")}
         overdue = sum(1 for row in self.rows["followups"] if row.get("overdue"))
@@ -136,6 +137,7 @@ class HomeScreen(LinkworkScreen):
         if not self.rows["recent"]:
             table.add_row("-", "No people yet: A to add one.", "", "")
         self._directory_size(size)
+        self.call_after_refresh(self.lw.home_filled)
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:

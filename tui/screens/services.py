@@ -122,7 +122,7 @@ class ServicesScreen(LinkworkScreen):
 
     def refresh_data(self) -> None:
         if not self.lw.index_ready and self.lw.directory_size > 0:
-            self.lw.warm_index()
+            self.lw._warm_if_needed()
 
     # -- searching --------------------------------------------------------------------------
     def filters(self) -> Filters:
