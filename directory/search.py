@@ -421,17 +421,19 @@ class ServiceIndex:
             scores = need_score.copy()
         if include_stale:
             scores = np.where(stale, scores * STALE_FACTOR, scores)
-        if distance is not None:
-            factor = np.where(
-                np.isnan(distance), 0.25, 0.25 + 0.75 / (1.0 + np.nan_to_num(distance) / 8.0)
-            )
-            scores = scores * factor.astype(np.float32)
         scores = np.where(mask, scores, 0.0)
+        if distance is not None and scores.max() > 0:
+            # relevance first, then distance: a relevant service nearby beats a slightly
+            # better-worded one across the county; no location known counts as far-ish
+            km = np.nan_to_num(distance, nan=20.0)
+            factor = 0.1 + 0.9 / (1.0 + (km / 10.0) ** 2)
+            scores = (np.sqrt(scores / scores.max()) * factor).astype(np.float32)
         candidates = np.flatnonzero(scores > 0)
         if candidates.size == 0:
             return []
-        if candidates.size > SHORTLIST:
-            top = np.argpartition(-scores[candidates], SHORTLIST - 1)[:SHORTLIST]
+        shortlist = max(SHORTLIST, limit)
+        if candidates.size > shortlist:
+            top = np.argpartition(-scores[candidates], shortlist - 1)[:shortlist]
             candidates = candidates[top]
         final = scores[candidates].astype(np.float64)
         if text.strip():

@@ -30,7 +30,9 @@ def _print_summary(summary: Any) -> None:
     for r in data["rejected"]:
         ident = f" id {r['id']}" if r["id"] else ""
         name = f" {r['name']!r}" if r["name"] else ""
-        console.print(f"  rejected {r['where']}{ident}{name}: {r['reason']}", highlight=False)
+        console.print(
+            f"  rejected {r['where']}{ident}{name}: {r['reason']}", highlight=False, soft_wrap=True
+        )
     if data["notes"]:
         console.print(
             f"  {len(data['notes'])} service(s) had no organisation and were imported without one",
@@ -73,7 +75,7 @@ def import_cmd(
         MofNCompleteColumn(),
         console=err_console,
         transient=True,
-        disable=not is_url,
+        disable=not (is_url and err_console.is_terminal),
     ) as bar:
         task = bar.add_task("pages", total=None)
 
