@@ -691,6 +691,10 @@ def check_bundle(payload: bytes | str | dict[str, Any]) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         kind = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
         raise E.ExchangeRefused(E.NOT_BUNDLE, f"the signed content is a {kind}, not a Bundle")
+    if data.get("type") != "collection":
+        raise E.ExchangeRefused(
+            E.INVALID_BUNDLE, f"Bundle type {data.get('type')!r}: linkwork exchanges 'collection'"
+        )
     problem = validation_error(data)
     if problem:
         raise E.ExchangeRefused(E.INVALID_BUNDLE, problem)
