@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -118,6 +119,8 @@ class SearchIndex:
     stopwords: frozenset[str]
     long_stopwords: tuple[str, ...]  # stop words of 4+ letters, for spotting their typos
     stemmer: Any = field(repr=False, compare=False)
+    # Snowball stemmers keep state while stemming; searches may run in worker threads
+    stem_lock: Any = field(default_factory=threading.Lock, repr=False, compare=False)
 
     # -- building ------------------------------------------------------------------------
 
@@ -223,7 +226,8 @@ class SearchIndex:
         if cached is not None:
             return cached
         if word.isalpha() and len(word) > 2:
-            return str(self.stemmer.stemWord(word))
+            with self.stem_lock:
+                return str(self.stemmer.stemWord(word))
         return word
 
     def _typos(self, w: str) -> list[tuple[str, int]]:
