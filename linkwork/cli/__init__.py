@@ -124,7 +124,10 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; map user mistakes to ``linkwork: ...`` and exit 2."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=args, prog_name="linkwork", standalone_mode=False)
+        result = app(args=args, prog_name="linkwork", standalone_mode=False)
+        # Outside standalone mode Click returns the code of a ``raise typer.Exit(n)``.
+        if isinstance(result, int) and not isinstance(result, bool) and result:
+            sys.exit(result)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
