@@ -141,6 +141,7 @@ class Lexicon:
     abbreviations: dict[str, str]
     groups: tuple[tuple[str, ...], ...]
     stopwords: frozenset[str]
+    weak: frozenset[str] = frozenset()
 
 
 def normalise_code(code: str) -> str:
@@ -301,7 +302,13 @@ def _load_lexicon(directory: Path) -> Lexicon:
             raise CatalogueError(f"lexicon.toml equivalents group {i}: needs two or more words")
         groups.append(tuple(w.lower() for w in words))
     stop = _phrase_list((data.get("stopwords") or {}).get("words", []), "lexicon.toml stopwords")
-    return Lexicon(abbreviations, tuple(groups), frozenset(w.lower() for w in stop))
+    weak = _phrase_list((data.get("weak") or {}).get("words", []), "lexicon.toml weak")
+    return Lexicon(
+        abbreviations,
+        tuple(groups),
+        frozenset(w.lower() for w in stop),
+        frozenset(w.lower() for w in weak),
+    )
 
 
 def load_catalogue_from(directory: Path | str) -> Catalogue:

@@ -11,7 +11,9 @@ How a query is ranked (all of it explainable, see ``CodeMatch.why``):
 3. Every phrase (official title or lay synonym) that shares a word with the query is scored:
    how much of the phrase the query covers, and how much of the query the phrase covers,
    both weighted by word rarity (an IDF over the catalogue: rare words like "sofa" weigh
-   more than common ones like "no"), with a bonus when the words come in the phrase's order.
+   more than common ones like "no"; vague words like "help" or "problem" weigh little), with
+   a bonus when the words come in the phrase's order; a match made only of common words
+   counts for less.
 4. A code scores its best phrase, plus a little for the rest of its vocabulary covering the
    query; categories, "Other ..." and ".9" (unspecified) codes give way to specific subcodes.
 
@@ -46,6 +48,8 @@ EQUIVALENT_FACTOR = 0.85
 UNKNOWN_WORD_WEIGHT = 1.5
 MAX_QUERY_WORDS = 64  # a pasted letter is cut to its first words
 MIN_SCORE = 0.12
+WEAK_FACTOR = 0.3  # "help", "need", "problem": they count, but little
+MIN_EVIDENCE = 2.0  # summed word weight a match needs before it counts in full
 GENERIC_PENALTY = 0.92  # categories and "other"/"unspecified" codes
 
 
@@ -188,6 +192,10 @@ class SearchIndex:
             for s in v:
                 df[s] += 1
         idf = {s: math.log(1.0 + n / d) for s, d in df.items()}
+        for w in lexicon.weak:
+            ws = stem(w)
+            if ws in idf:
+                idf[ws] *= WEAK_FACTOR
 
         equivalents: dict[str, set[str]] = defaultdict(set)
         for group in lexicon.groups:
@@ -361,6 +369,8 @@ class SearchIndex:
             phrase_cov = matched_w / total_w
             query_cov = sum(qwords[i].weight * h for i, h in q_hit.items()) / total_q
             score = phrase_cov * (0.35 + 0.65 * query_cov)
+            if matched_w < MIN_EVIDENCE:
+                score *= matched_w / MIN_EVIDENCE  # only common words in common: weak evidence
             if len(positions) > 1:
                 pairs = len(positions) - 1
                 in_order = sum(1 for a, b in itertools.pairwise(positions) if a >= 0 and b == a + 1)
