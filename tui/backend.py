@@ -446,12 +446,26 @@ class Backend:
         *,
         shares: list[str],
         method: str,
+        partner: str | None = None,
     ) -> str:
+        """Record consent and the referral (requested), and export the encrypted file to
+        the outbox, all in one transaction. Without keys or a partner the referral is
+        still recorded and the message says how to send the file later."""
         record_consent = domain("screening.consent", "record_consent", "Consent")
         create = domain("screening.referrals", "create_referral", "Referrals")
         get_need = domain("screening.needs", "get_need", "The person's needs")
         if not need_ids:
             raise ValueError("Choose at least one need for this referral.")
+        signer, why_not = None, ""
+        if partner:
+            try:
+                signer = self.our_key()
+            except NotAvailable as exc:
+                why_not = str(exc)
+            except (ValueError, LookupError, OSError) as exc:
+                why_not = plain_error(exc)
+        else:
+            why_not = "no partner chosen to send it to"
         with self.session() as session:
             person = self._person(session, person_id)
             needs = [get_need(session, nid) for nid in need_ids]
@@ -473,20 +487,50 @@ class Backend:
                 send=True,
                 followup_days=self.settings.followup_days,
             )
-            referral_id = referral.id
-        try:
-            where = self.export_referral(referral_id)
-        except NotAvailable:
-            return (
-                "Referral recorded as REQUESTED. The encrypted file could not be written: "
-                "exporting is not available in this version yet."
-            )
-        return f"Referral sent: REQUESTED. Encrypted file written to {where}."
+            if signer is None or partner is None:
+                return (
+                    f"Referral recorded as REQUESTED, but no file was written: {why_not}. "
+                    f"Send it later with: linkwork referral export {referral.id[:8]} --to PARTNER"
+                )
+            where = self._export(session, referral, signer, partner)
+        return f"Referral sent: REQUESTED. Encrypted file for {partner} written to {where}."
 
-    def export_referral(self, referral_id: str) -> str:
-        export = domain("screening.exchange.export", "export_to_outbox", "Exporting referrals")
+    def partners(self) -> list[str]:
+        """Names of trusted partners (their public keys), for the Send step."""
+        list_trusted = domain("screening.exchange.keys", "list_trusted", "Sending referrals")
         with self.session() as session:
-            return str(export(session, referral_id, settings=self.settings, actor=self.user))
+            return sorted({row.name for row in list_trusted(session)})
+
+    def our_key(self) -> Any:
+        load = domain("screening.exchange.keys", "load_private_key", "Sending referrals")
+        folder = self.settings.dir_or_default("keys_dir")
+        found = sorted(folder.glob("*.private.jwk")) if folder.is_dir() else []
+        if len(found) != 1:
+            where = "no" if not found else "more than one"
+            raise ValueError(
+                f"{where} private key in {folder} (make one with: linkwork keys new NAME)"
+            )
+        return load(found[0])
+
+    def _export(self, session: Session, referral: Any, signer: Any, partner: str) -> str:
+        resolve = domain("screening.exchange.keys", "resolve_recipient", "Sending referrals")
+        export = domain("screening.exchange.outbound", "export_referral", "Sending referrals")
+        atomic_write = domain("screening.exchange.files", "atomic_write", "Sending referrals")
+        recipient, name = resolve(session, partner)
+        sealed = export(
+            session,
+            referral,
+            signer=signer,
+            recipient=recipient,
+            partner=name,
+            actor=self.user,
+            practice_ods=self.settings.practice_ods,
+        )
+        folder = self.settings.dir_or_default("outbox")
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"referral-{sealed.referral_id[:8]}-{sealed.message_id[:8]}.jwe"
+        atomic_write(target, sealed.token + "\n", mode=0o600)  # inside the transaction
+        return str(target)
 
     def referral_board(self, today: Any) -> list[dict[str, Any]]:
         list_referrals = domain("screening.referrals", "list_referrals", "The referrals board")
@@ -502,14 +546,68 @@ class Backend:
             set_status(session, get(session, referral_id), status, actor=self.user, reason=reason)
 
     def import_inbox(self) -> str:
-        receive = domain("screening.exchange.inbound", "receive_folder", "Importing update files")
-        with self.session() as session:
-            return str(receive(session, settings=self.settings, actor=self.user))
+        """Receive every ``*.jwe`` in the inbox folder, each in its own transaction;
+        imported files move to ``inbox/imported/``, refused ones stay with the reason."""
+        receive = domain("screening.exchange.inbound", "receive", "Importing update files")
+        folder = self.settings.dir_or_default("inbox")
+        files = sorted(folder.glob("*.jwe")) if folder.is_dir() else []
+        if not files:
+            return f"No update files in {folder}."
+        our = self.our_key()
+        done = folder / "imported"
+        outcomes: dict[str, int] = {}
+        refused: list[str] = []
+        for path in files:
+            try:
+                with self.session() as session:
+                    result = receive(session, path.read_bytes(), our, actor=self.user)
+                outcomes[result.status] = outcomes.get(result.status, 0) + 1
+                done.mkdir(exist_ok=True)
+                path.replace(done / path.name)
+            except (ValueError, LookupError, OSError) as exc:
+                refused.append(f"{path.name}: {plain_error(exc)}")
+        parts = [f"{n} {status}" for status, n in sorted(outcomes.items())]
+        message = f"Inbox: {len(files)} files; " + (", ".join(parts) or "none imported")
+        if refused:
+            message += f"; {len(refused)} refused ({refused[0]})"
+        return message
 
-    def need_counts(self, **params: Any) -> dict[str, Any]:
-        count = domain("screening.counts", "count_needs", "Need counts")
+    def need_counts(
+        self,
+        by: str,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        practice: str | None = None,
+    ) -> dict[str, Any]:
+        counts = domain("screening.counts", "needs_report", "Need counts")
+        filters_cls = domain("screening.counts", "Filters", "Need counts")
+        parse_date = domain("screening.counts", "parse_date", "Need counts")
+        key_label = domain("screening.counts", "key_label", "Need counts")
+        chart = domain("screening.counts", "chart_series", "Need counts")
+        note = domain("screening.counts", "disclosure_note", "Need counts")
+        filters = filters_cls(
+            start=parse_date(date_from, "from date") if date_from else None,
+            end=parse_date(date_to, "to date") if date_to else None,
+            practice=practice or None,
+        )
         with self.session() as session:
-            return dict(count(session, **params))
+            report = counts(session, by, filters)  # disclosure control on (the default rule)
+        measure = report.measures[0]
+        rows = []
+        for row in report.rows:
+            labels = [key_label(d, k) for d, k in zip(report.dims, row.keys, strict=True)]
+            value = row.values.get(measure.key)
+            rows.append([*labels, "*" if value is None else str(value)])
+        series = [(str(label), v if isinstance(v, int) else None) for label, v in chart(report)]
+        text = note(report)
+        if report.is_empty:
+            text = "Nothing recorded yet to count. " + text
+        return {
+            "columns": [*(d.replace("_", " ").capitalize() for d in report.dims), measure.label],
+            "rows": rows,
+            "chart": series,
+            "note": text,
+        }
 
 
 def _open_statuses() -> tuple[str, ...]:

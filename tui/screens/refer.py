@@ -15,6 +15,7 @@ from textual.widgets import (
     Input,
     RadioButton,
     RadioSet,
+    Select,
     SelectionList,
     Static,
 )
@@ -86,6 +87,8 @@ class ReferScreen(SubScreen):
                     )
                 with Vertical(id="review"):
                     yield Static("", id="refer-review")
+                    yield Static("Send the encrypted file to:", classes="section-title")
+                    yield Select[str]([], prompt="No partner key trusted yet", id="refer-partner")
         yield from self.compose_frame_bottom()
 
     def on_mount(self) -> None:
@@ -108,6 +111,21 @@ class ReferScreen(SubScreen):
             self.fail(exc)
             needs = []
         self.app.call_from_thread(self._needs, needs)
+        try:
+            partners = self.backend.partners()
+        except Exception:
+            partners = []
+        self.app.call_from_thread(self._partners, partners)
+
+    def _partners(self, partners: list[str]) -> None:
+        select = self.query_one("#refer-partner", Select)
+        select.set_options([(name, name) for name in partners])
+        if len(partners) == 1:
+            select.value = partners[0]
+
+    def partner(self) -> str | None:
+        value = self.query_one("#refer-partner", Select).value
+        return value if isinstance(value, str) else None
 
     def _needs(self, needs: list[dict[str, Any]]) -> None:
         self.needs = needs
@@ -125,7 +143,7 @@ class ReferScreen(SubScreen):
         self.query_one("#refer-switcher", ContentSwitcher).current = STEPS[self.step]
         if self.step == 2:
             self.query_one("#refer-review", Static).update(self.review_text())
-        first = {0: "#share-needs", 1: "#refer-needs", 2: None}[self.step]
+        first = {0: "#share-needs", 1: "#refer-needs", 2: "#refer-partner"}[self.step]
         if first:
             self.query_one(first).focus()
 
@@ -201,14 +219,28 @@ class ReferScreen(SubScreen):
             self.query_one("#refer-reason", Input).value.strip(),
             self.shares(),
             self.method(),
+            self.partner(),
         )
 
     @work(thread=True, exclusive=True, group="send")
-    def send(self, need_ids: list[str], reason: str, shares: list[str], method: str) -> None:
+    def send(
+        self,
+        need_ids: list[str],
+        reason: str,
+        shares: list[str],
+        method: str,
+        partner: str | None,
+    ) -> None:
         self.app.call_from_thread(self.notify, "Sending...")
         try:
             result = self.backend.refer(
-                self.person.id, self.service_id, need_ids, reason, shares=shares, method=method
+                self.person.id,
+                self.service_id,
+                need_ids,
+                reason,
+                shares=shares,
+                method=method,
+                partner=partner,
             )
         except Exception as exc:
             self.app.call_from_thread(self.notify, plain_error(exc), severity="error")
