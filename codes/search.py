@@ -50,7 +50,8 @@ MAX_QUERY_WORDS = 64  # a pasted letter is cut to its first words
 MIN_SCORE = 0.12
 WEAK_FACTOR = 0.3  # "help", "need", "problem": they count, but little
 MIN_EVIDENCE = 2.0  # summed word weight a match needs before it counts in full
-GENERIC_PENALTY = 0.92  # categories and "other"/"unspecified" codes
+GENERIC_PENALTY = 0.92  # categories, "Other ..." and ".9" codes
+DOMAIN_ONLY_MARGIN = 0.5  # after a strong domain-only match, codes under half of it are dropped
 
 
 def words(text: str) -> list[str]:
@@ -442,12 +443,18 @@ def search_codes(catalogue: Catalogue, text: str, limit: int = 10) -> list[CodeM
         return out
     qwords = index.analyse(text)
     scored = index.score_targets(qwords)
+    # A need with no Z code of its own ("no bus pass": transport) should not drag in codes
+    # that only share a word with it: keep codes close to the best domain-only match.
+    domain_only = max((s for t, (s, _) in scored.items() if not index.targets[t].code), default=0)
+    floor = MIN_SCORE
+    if domain_only >= 0.9:
+        floor = max(floor, DOMAIN_ONLY_MARGIN * domain_only)
     ranked = sorted(
         ((s, t, pid) for t, (s, pid) in scored.items() if index.targets[t].code),
         key=lambda r: (-r[0], index.targets[r[1]].code or ""),
     )
     for score, t, pid in ranked:
-        if score < MIN_SCORE or len(out) >= limit:
+        if score < floor or len(out) >= limit:
             break
         target_code = index.targets[t].code
         assert target_code is not None

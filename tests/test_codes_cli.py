@@ -61,3 +61,9 @@ def test_domains(cli):
     assert data["digital"]["codes"] == 0
     assert data["housing"]["codes"] > 0
     assert cli("codes", "domains").code == 0
+
+
+def test_search_need_without_a_code_points_to_its_domain(cli):
+    r = cli("codes", "search", "no bus pass")
+    assert r.code == 1
+    assert "transport" in r.err and r.err.startswith("linkwork: ")

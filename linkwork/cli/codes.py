@@ -30,13 +30,21 @@ def search_cmd(
 ) -> None:
     """Find the codes for a need described in lay words (typos welcome)."""
     from codes.catalogue import load_catalogue
-    from codes.search import search_codes
+    from codes.search import match_domains, search_codes
 
     query = " ".join(text).strip()
     if not query:
         raise ValueError("empty search: type a few words describing the need")
-    matches = search_codes(load_catalogue(), query, limit=limit)
+    cat = load_catalogue()
+    matches = search_codes(cat, query, limit=limit)
     if not matches:
+        domains = match_domains(cat, query, limit=1)
+        if domains and not cat.in_domain(domains[0][0]):
+            label = cat.domain(domains[0][0]).label
+            raise NotFound(
+                f"no ICD-10 code for {query!r}: record it by need domain "
+                f"{domains[0][0]!r} ({label})"
+            )
         raise NotFound(f"no code matches {query!r}")
     if json_out:
         print_json([m.to_dict() for m in matches])
