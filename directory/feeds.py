@@ -12,7 +12,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -73,7 +73,9 @@ class ServiceRecord:
     z_codes: list[str] = field(default_factory=list)
 
     def content_hash(self) -> str:
-        data = asdict(self)
+        data = dict(vars(self))
+        data["organisation"] = vars(self.organisation) if self.organisation else None
+        data["locations"] = [vars(loc) for loc in self.locations]
         data["last_verified"] = self.last_verified.isoformat() if self.last_verified else None
         blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()

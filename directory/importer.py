@@ -169,12 +169,10 @@ def _write(
 
     links: list[dict[str, int]] = []
     if new_rows:
-        id_by_source: dict[str, int] = {}
-        for chunk in _chunks(new_rows, 2000):
-            result = session.execute(
-                sa.insert(Service).returning(col(Service.id), col(Service.source_id)), chunk
-            )
-            id_by_source.update({sid: pk for pk, sid in result})
+        conn = session.connection()
+        for chunk in _chunks(new_rows, 5000):
+            conn.execute(sa.insert(_table(Service)), chunk)
+        id_by_source = _ids(session, Service, source)
         for record in new_records:
             sid = id_by_source[record.source_id]
             links.extend(
@@ -183,7 +181,15 @@ def _write(
             )
         summary.added = len(new_rows)
     if changed_rows:
-        session.execute(sa.update(Service), changed_rows)
+        table = _table(Service)
+        stmt = (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id"))
+            .values({k: sa.bindparam("v_" + k) for k in changed_rows[0] if k != "id"})
+        )
+        session.connection().execute(
+            stmt, [{"b_id": r["id"], **{"v_" + k: v for k, v in r.items()}} for r in changed_rows]
+        )
         for chunk in _chunks(changed_ids, 1000):
             session.execute(
                 sa.delete(ServiceLocation).where(col(ServiceLocation.service_id).in_(chunk))
@@ -202,7 +208,7 @@ def _write(
             seen_links.add(key)
             unique_links.append(link)
     for chunk in _chunks(unique_links, 5000):
-        session.execute(sa.insert(ServiceLocation), chunk)
+        session.connection().execute(sa.insert(_table(ServiceLocation)), chunk)
 
     if feed.full:
         present = {r.source_id for r in records}
@@ -230,6 +236,21 @@ def _write(
         )
     )
     session.flush()
+    session.expire_all()  # rows were written with Core: reload any objects the caller holds
+
+
+def _table(model: Any) -> sa.Table:
+    table: sa.Table = model.__table__
+    return table
+
+
+def _ids(session: Session, model: Any, source: str) -> dict[str, int]:
+    """source id -> internal id for every row of ``model`` from this feed."""
+    table = _table(model)
+    rows = session.connection().execute(
+        sa.select(table.c.source_id, table.c.id).where(table.c.source == source)
+    )
+    return {sid: pk for sid, pk in rows}
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
@@ -303,12 +324,10 @@ def _upsert_organisations(
             session.execute(
                 sa.update(Organisation).where(col(Organisation.id) == row.id).values(**values)
             )
-    for chunk in _chunks(to_insert, 2000):
-        result = session.execute(
-            sa.insert(Organisation).returning(col(Organisation.id), col(Organisation.source_id)),
-            chunk,
-        )
-        ids.update({sid: pk for pk, sid in result})
+    for chunk in _chunks(to_insert, 5000):
+        session.connection().execute(sa.insert(_table(Organisation)), chunk)
+    if to_insert:
+        ids = _ids(session, Organisation, source)
     return ids
 
 
@@ -341,9 +360,8 @@ def _upsert_locations(
         ids[sid] = row.id
         if any(getattr(row, k) != v for k, v in values.items()):
             session.execute(sa.update(Location).where(col(Location.id) == row.id).values(**values))
-    for chunk in _chunks(to_insert, 2000):
-        result = session.execute(
-            sa.insert(Location).returning(col(Location.id), col(Location.source_id)), chunk
-        )
-        ids.update({sid: pk for pk, sid in result})
+    for chunk in _chunks(to_insert, 5000):
+        session.connection().execute(sa.insert(_table(Location)), chunk)
+    if to_insert:
+        ids = _ids(session, Location, source)
     return ids
