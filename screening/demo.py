@@ -375,7 +375,7 @@ def make_demo(
             if nhs not in taken:
                 taken.add(nhs)
                 break
-        created = now - timedelta(days=rng.uniform(0, DAYS))
+        created = now - timedelta(days=rng.uniform(0.05, DAYS))
         wanted = {d for d, p in PREVALENCE.items() if d != "wellbeing" and rng.random() < p}
         if ethnic not in ("A", "B") and rng.random() < 0.08:
             wanted.add("immigration")
@@ -447,7 +447,7 @@ def make_demo(
         )
         # Screening
         sid = str(uuid.uuid4())
-        screened = created + timedelta(hours=rng.uniform(0, 72))
+        screened = min(created + timedelta(hours=rng.uniform(0, 72)), now - timedelta(minutes=10))
         worker = rng.choice(WORKERS[:3])
         answers = _answers_for(rng, q, wanted, ons4_low)
         suggestions = suggest_needs(q, answers)
