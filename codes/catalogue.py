@@ -86,7 +86,7 @@ class CodedNeed:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity (usable as a cache key)
 class Catalogue:
     """The loaded catalogue. Immutable; build it with ``load_catalogue()``."""
 
@@ -136,7 +136,7 @@ class Catalogue:
         return key in self._by_code or key in self._by_sctid
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Lexicon:
     abbreviations: dict[str, str]
     groups: tuple[tuple[str, ...], ...]

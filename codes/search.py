@@ -107,7 +107,7 @@ class CodeMatch:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SearchIndex:
     targets: tuple[Target, ...]
     phrases: tuple[Phrase, ...]
