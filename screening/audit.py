@@ -73,9 +73,14 @@ def _event_hash(event: AuditEvent) -> str:
 
 
 def _lock(session: Session) -> None:
+    """Serialise appends until the end of the transaction. PostgreSQL: an advisory lock.
+    SQLite: a no-op write takes the database's single write lock (waiting up to the busy
+    timeout) before the last row is read."""
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    elif bind.dialect.name == "sqlite":
+        session.execute(sa.text("UPDATE audit_event SET seq = seq WHERE seq < 0"))
 
 
 def record_event(

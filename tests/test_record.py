@@ -466,3 +466,30 @@ def test_referral_rows_reference_the_directory(session: Session) -> None:
     stored = session.get(Referral, referral.id)
     assert stored is not None and stored.service_id == service_id
     assert referrals.referral_dict(session, stored)["service_name"]
+
+
+def test_concurrent_audit_appends_never_fork_the_chain(engine: sa.Engine) -> None:
+    """Writers in parallel threads: every append lands, one chain, no seq used twice."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def writer(name: str) -> None:
+        try:
+            for i in range(15):
+                with Session(engine) as s:
+                    audit.record_event(s, name, "view", "person", str(i))
+                    s.commit()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(f"w{n}",)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with Session(engine) as check:
+        seqs = [r[0] for r in check.execute(sa.text("SELECT seq FROM audit_event ORDER BY seq"))]
+        assert seqs == list(range(1, 46))
+        assert audit.verify_chain(check).ok
