@@ -372,7 +372,11 @@ def key_label(dim: str, key: Any) -> str:
         return ALL_LABEL
     codes, domains, _ = _catalogue_labels()
     if dim == "need":
-        return codes.get(str(key), str(key))
+        if str(key) in codes:
+            return codes[str(key)]
+        if str(key) in domains:  # a need recorded by its domain alone
+            return f"{domains[str(key)]} (domain only)"
+        return str(key)
     if dim == "domain":
         return domains.get(str(key), str(key))
     if dim == "ethnic_group":
@@ -993,9 +997,11 @@ def _population(code: str, value: int | float | None, display: str) -> dict[str,
 def _concept(dim: str, key: Any) -> dict[str, Any]:
     if key is ALL:
         return {"text": ALL_LABEL}
-    _, _, systems = _catalogue_labels()
+    _, domains, systems = _catalogue_labels()
     if dim == "need" and str(key) in systems:
         system = systems[str(key)]
+    elif dim == "need" and str(key) in domains:
+        system = f"{NAMESPACE}/CodeSystem/domain"
     else:
         system = f"{NAMESPACE}/CodeSystem/{dim.replace('_', '-')}"
     return {
