@@ -400,20 +400,23 @@ class ServiceIndex:
 
         terms, notes = self._query_terms(text) if text.strip() else ([], [])
         if terms:
-            scores = np.zeros(n, dtype=np.float32)
             concepts = {t.concept for t in terms if t.concept >= 0}
-            covered = np.zeros(n, dtype=np.float32)
             concept_hits = {c: np.zeros(n, dtype=bool) for c in concepts}
+            all_docs = []
+            all_weights = []
             for term in terms:
                 docs, ws = self._postings[term.token]
-                scores += np.bincount(
-                    docs, weights=ws * (term.weight * self._idf[term.token]), minlength=n
-                ).astype(np.float32)
+                all_docs.append(docs)
+                all_weights.append(ws * np.float32(term.weight * self._idf[term.token]))
                 if term.concept >= 0:
                     concept_hits[term.concept][docs] = True
-            for hits in concept_hits.values():
-                covered += hits
+            scores = np.bincount(
+                np.concatenate(all_docs), weights=np.concatenate(all_weights), minlength=n
+            ).astype(np.float32)
             if concepts:
+                covered = np.zeros(n, dtype=np.float32)
+                for hits in concept_hits.values():
+                    covered += hits
                 scores *= 0.6 + 0.4 * covered / len(concepts)
             if needs:
                 scores *= 1.0 + 0.5 * need_score

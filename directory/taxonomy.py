@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from directory.text import stem, words
@@ -26,6 +26,7 @@ def domain_keys() -> tuple[str, ...]:
     return tuple(row["key"] for row in csv.DictReader(text.splitlines()))
 
 
+@lru_cache(maxsize=8192)
 def _norm_phrase(text: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in words(text))
 
