@@ -167,6 +167,8 @@ class SearchIndex:
             targets.append(Target(need.code, need.domain, generic))
             phrases.append(Phrase(t, need.display, content_stems(need.display), True))
             for syn in need.synonyms:
+                if syn.lower() in abbreviations:
+                    continue  # "dv": the query side spells it out, and so does another phrase
                 phrases.append(Phrase(t, syn, content_stems(syn), False))
         for dom in domains:
             if not dom.phrases:
