@@ -586,10 +586,10 @@ def need_list(
 ) -> None:
     """List needs (a person's, or everyone's)."""
     from screening.needs import list_needs, need_dict
-    from screening.people import get_person
+    from screening.people import show_person
 
     with app_context(ctx).session() as session:
-        person = get_person(session, person_ref) if person_ref else None
+        person = show_person(session, person_ref, actor=_actor(ctx)) if person_ref else None
         needs = [need_dict(n) for n in list_needs(session, person, status=status)]
     if not needs:
         raise NotFound("no needs recorded")
@@ -696,10 +696,11 @@ def consent_list(
 ) -> None:
     """A person's consents."""
     from screening.consent import consent_dict, list_consents
-    from screening.people import get_person
+    from screening.people import show_person
 
     with app_context(ctx).session() as session:
-        data = [consent_dict(c) for c in list_consents(session, get_person(session, person_ref))]
+        person = show_person(session, person_ref, actor=_actor(ctx))
+        data = [consent_dict(c) for c in list_consents(session, person)]
     if not data:
         raise NotFound("no consent recorded")
     if json_out:
@@ -806,11 +807,11 @@ def referral_list(
     json_out: JsonOption = False,
 ) -> None:
     """List referrals, newest first."""
-    from screening.people import get_person
+    from screening.people import show_person
     from screening.referrals import list_referrals, referral_dict
 
     with app_context(ctx).session() as session:
-        person = get_person(session, person_ref) if person_ref else None
+        person = show_person(session, person_ref, actor=_actor(ctx)) if person_ref else None
         data = [
             referral_dict(session, r)
             for r in list_referrals(
