@@ -493,3 +493,33 @@ def test_concurrent_audit_appends_never_fork_the_chain(engine: sa.Engine) -> Non
         seqs = [r[0] for r in check.execute(sa.text("SELECT seq FROM audit_event ORDER BY seq"))]
         assert seqs == list(range(1, 46))
         assert audit.verify_chain(check).ok
+
+
+def test_fhir_questionnaire_and_response_pass_independent_validators(
+    session: Session, tmp_path: Path
+) -> None:
+    """The official FHIR R4 JSON schema (ajv) and FHIR.js, via tests/node (see setup-node.sh)."""
+    import json
+
+    from test_exchange_support import node
+
+    person = _person(session)
+    screening, _ = qn.complete_screening(
+        session,
+        person,
+        qn.load_answers_file(DATA / "answers.yaml"),
+        actor="worker.a",
+    )
+    q = qn.load_questionnaire(DATA / "extra-questions.yaml")
+    files = []
+    for name, resource in (
+        ("questionnaire.json", qn.questionnaire_resource_dict(q)),
+        ("response.json", qn.questionnaire_response_dict(session, screening, q)),
+    ):
+        path = tmp_path / name
+        path.write_text(json.dumps(resource), encoding="utf-8")
+        files.append(path)
+    result = node("fhir-validate.mjs", *files)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert all(not r["schema"] and not r["fhirjs"] for r in report.values())

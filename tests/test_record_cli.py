@@ -250,3 +250,27 @@ def test_followups_lists_overdue(cli, db_url: str) -> None:  # type: ignore[no-u
     listed = cli("followups", "--json", db=db_url)
     assert listed.code == 0, listed.err
     assert [(r["id"], r["followup"]) for r in listed.json()] == [(rid, "overdue")]
+
+
+def test_practice_questions_person_find_and_update(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    pid = _add_person(cli, db_url, "--postcode", "ZZ2 3CD")
+    answers = DATA / "extra-answers.yaml"
+    without = cli("screen", pid, "--answers", answers, db=db_url)
+    assert without.code == 2 and "unknown question 'practice.pets'" in without.err
+    screened = cli("screen", pid, "--answers", answers, "--questions",
+                   DATA / "extra-questions.yaml", "--json", db=db_url)  # fmt: skip
+    assert screened.code == 0, screened.err
+    assert [s["code"] for s in screened.json()["suggestions"]] == ["Z60.2"]
+    assert screened.json()["questionnaire"].endswith("+practice-y02101")
+
+    found = cli("person", "find", "ann", "example", "--json", db=db_url)
+    assert [p["id"] for p in found.json()] == [pid]
+    assert cli("person", "find", "nobody", "here", db=db_url).code == 1
+    updated = cli("person", "update", pid, "--religion", "prefer not to say",
+                  "--postcode", "zz5 9xy", "--json", db=db_url)  # fmt: skip
+    assert updated.code == 0, updated.err
+    assert (updated.json()["religion"], updated.json()["postcode"]) == (
+        "prefer-not-to-say",
+        "ZZ5 9XY",
+    )
+    assert cli("person", "find", "ZZ59XY", db=db_url).code == 0
