@@ -439,3 +439,35 @@ def test_a_failed_export_leaves_no_file_and_records_nothing(cli, db_url, hub_url
         db=db_url,
     )
     assert unknown.code == 2 and "no trusted partner called 'nobody'" in unknown.err
+
+
+def test_exporting_several_referrals_is_all_or_none(cli, db_url, hub_url, keys, tmp_path):  # type: ignore[no-untyped-def]
+    one = make_referral(db_url, hub="Northside Hub")
+    two = make_referral(db_url, hub="Northside Hub", nhs=None, given="Bo", family="Example")
+    three = make_referral(db_url, hub="Northside Hub", nhs=None, given="Cy", family="Example")
+    from screening.consent import get_consent, withdraw_consent
+
+    with session_for(db_url) as session:
+        withdraw_consent(session, get_consent(session, three.consent_id), actor="practice.worker")
+        session.commit()
+    folder = tmp_path / "outbox"
+    folder.mkdir()
+    before = counts(db_url)
+    refused = cli(
+        "referral", "export", one.referral_id, two.referral_id, three.referral_id,
+        "--to", "hub", "--key", keys.private("practice"), "--out-dir", folder, db=db_url,
+    )  # fmt: skip
+    assert refused.code == 2 and three.referral_id in refused.err
+    assert list(folder.iterdir()) == [] and counts(db_url) == before
+
+    done = cli(
+        "referral", "export", one.referral_id, two.referral_id,
+        "--to", "hub", "--key", keys.private("practice"), "--out-dir", folder, "--json", db=db_url,
+    )  # fmt: skip
+    assert done.code == 0, done.err
+    files = sorted(folder.iterdir())
+    assert len(files) == 2 and all(f.suffix == ".jwe" for f in files)
+    assert {r["referral_id"] for r in done.json()} == {one.referral_id, two.referral_id}
+    for f in files:
+        got = cli("referral", "receive", f, "--key", keys.private("hub"), "--json", db=hub_url)
+        assert got.code == 0 and got.json()["status"] == "created"

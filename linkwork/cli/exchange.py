@@ -153,18 +153,29 @@ def _write_token(path: Path, token: str) -> Path:
     return atomic_write(path, token + "\n", mode=0o600)
 
 
-def _default_out(ctx: typer.Context, referral_id: str, message_id: str, kind: str) -> Path:
-    folder = app_context(ctx).settings.dir_or_default("outbox")
-    folder.mkdir(parents=True, exist_ok=True)
+def _default_out(
+    ctx: typer.Context, referral_id: str, message_id: str, kind: str, folder: Path | None = None
+) -> Path:
+    if folder is None:
+        folder = app_context(ctx).settings.dir_or_default("outbox")
+        folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{kind}-{referral_id[:8]}-{message_id[:8]}.jwe"
 
 
 @referral_app.command("export")
 def export(
     ctx: typer.Context,
-    referral: Annotated[str, typer.Argument(help="The referral id (or its first 8+ characters).")],
+    referrals: Annotated[
+        list[str], typer.Argument(help="Referral id(s) (or their first 8+ characters).")
+    ],
     to: Annotated[str, typer.Option("--to", help="A trusted partner's name or a public JWK file.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Where to write the file.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to write the file (one referral).")
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out-dir", help="Folder for the files (default: the outbox)."),
+    ] = None,
     plain_out: Annotated[
         Path | None,
         typer.Option("--plain-out", help="Also write the unencrypted Bundle JSON (careful)."),
@@ -173,41 +184,46 @@ def export(
     passphrase_env: PassphraseEnv = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Export a referral as a signed, encrypted FHIR Bundle for a partner."""
+    """Export referrals as signed, encrypted FHIR Bundles for a partner (all or none)."""
+    from screening.exchange.files import atomic_write_many
     from screening.exchange.keys import resolve_recipient
-    from screening.exchange.outbound import export_referral
+    from screening.exchange.outbound import export_referrals
     from screening.referrals import get_referral
 
+    if len(referrals) > 1 and (out is not None or plain_out is not None):
+        raise ValueError("--out and --plain-out take one referral: use --out-dir for several")
+    if out is not None and out_dir is not None:
+        raise ValueError("give --out or --out-dir, not both")
     app = app_context(ctx)
     signer = _our_key(ctx, key, passphrase_env)
     with app.session() as session:
         recipient, partner = resolve_recipient(session, to)
-        row = get_referral(session, referral)
-        sealed = export_referral(
+        rows = [get_referral(session, ref) for ref in referrals]
+        sealed = export_referrals(
             session,
-            row,
+            rows,
             signer=signer,
             recipient=recipient,
             partner=partner,
             actor=app.settings.user,
             practice_ods=app.settings.practice_ods,
         )
-        target = out or _default_out(ctx, sealed.referral_id, sealed.message_id, "referral")
-        # Written inside the transaction: if writing fails, the export is not recorded.
-        _write_files(target, sealed.token, plain_out, sealed.plain)
-    _report(sealed.summary() | {"file": str(target)}, json_out)
-
-
-def _write_files(target: Path, token: str, plain_out: Path | None, plain: bytes) -> None:
-    from screening.exchange.files import atomic_write
-
-    _write_token(target, token)
-    if plain_out is not None:
-        try:
-            atomic_write(plain_out, plain, mode=0o600)
-        except BaseException:
-            target.unlink(missing_ok=True)
-            raise
+        items: list[tuple[Path, bytes | str, int]] = []
+        for one in sealed:
+            target = out or _default_out(ctx, one.referral_id, one.message_id, "referral", out_dir)
+            items.append((target, one.token + "\n", 0o600))
+        if plain_out is not None:
+            items.append((plain_out, sealed[0].plain, 0o600))
+        # Written inside the transaction: if writing fails, no export is recorded.
+        atomic_write_many(items)
+    reports = [
+        one.summary() | {"file": str(item[0])} for one, item in zip(sealed, items, strict=False)
+    ]
+    if json_out:
+        print_json(reports[0] if len(reports) == 1 else reports)
+        return
+    for report in reports:
+        _report(report, False)
 
 
 def _report(data: dict[str, object], json_out: bool) -> None:

@@ -274,6 +274,39 @@ def export_referral(
     return sealed
 
 
+def export_referrals(
+    session: Session,
+    referrals: list[Referral],
+    *,
+    signer: ECKey,
+    recipient: ECKey,
+    partner: str,
+    actor: str,
+    practice_ods: str = "",
+) -> list[Sealed]:
+    """Export several referrals in one transaction (all or none: the first refusal stops it,
+    naming the referral)."""
+    out = []
+    for referral in referrals:
+        try:
+            out.append(
+                export_referral(
+                    session,
+                    referral,
+                    signer=signer,
+                    recipient=recipient,
+                    partner=partner,
+                    actor=actor,
+                    practice_ods=practice_ods,
+                )
+            )
+        except (ValueError, LookupError) as exc:
+            if len(referrals) == 1 or referral.id in str(exc):
+                raise
+            raise type(exc)(f"referral {referral.id}: {exc}") from None
+    return out
+
+
 def export_update(
     session: Session,
     referral: Referral,
