@@ -141,7 +141,7 @@ def test_every_exported_bundle_has_no_errors_in_two_independent_fhir_validators(
     cli, db_url, hub_url, keys, tmp_path
 ):  # type: ignore[no-untyped-def]
     # A service target with every share, a named hub with needs only, and an update back.
-    a = make_referral(db_url, shares=("needs", "contact", "equality"))
+    a = make_referral(db_url, shares=("needs", "contact", "equality"), screen=True)
     b = make_referral(db_url, shares=("needs",), hub="Northside Hub", nhs=None, given="Cy")
     token_a, plain_a = _export(cli, db_url, keys, a.referral_id, tmp_path, "a")
     _, plain_b = _export(cli, db_url, keys, b.referral_id, tmp_path, "b")
@@ -182,8 +182,15 @@ def test_every_exported_bundle_has_no_errors_in_two_independent_fhir_validators(
     kinds = {e["resource"]["resourceType"] for e in json.loads(plain_a.read_text())["entry"]}
     assert kinds == {
         "Patient", "Organization", "Practitioner", "HealthcareService", "Condition",
-        "ServiceRequest", "Task", "Consent",
+        "ServiceRequest", "Task", "Consent", "QuestionnaireResponse",
     }  # fmt: skip
+    qr = next(
+        e["resource"]
+        for e in json.loads(plain_a.read_text())["entry"]
+        if e["resource"]["resourceType"] == "QuestionnaireResponse"
+    )
+    # Only the answers behind the referred needs (housing, food) travel, not fuel's.
+    assert sorted(g["linkId"] for g in qr["item"]) == ["food", "housing"]
 
     checked = _validate([plain_a, plain_b, plain_u])
     assert checked["code"] == 0, json.dumps(checked["report"], indent=1)

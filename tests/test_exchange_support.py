@@ -117,6 +117,7 @@ def make_referral(
     codes: tuple[str, ...] = ("Z59.0", "Z59.4"),
     given: str = "Ada",
     family: str = "Testperson",
+    screen: bool = False,
 ) -> Made:
     from screening.consent import record_consent
     from screening.needs import add_need
@@ -138,8 +139,30 @@ def make_referral(
             sex="female",
             religion="christian",
         )
+        screening_id = None
+        if screen:
+            from screening.questionnaire import complete_screening
+
+            screening, _ = complete_screening(
+                session,
+                person,
+                {
+                    "housing.situation": "sofa-surfing",
+                    "food.worried": "often",
+                    "fuel.heating": "no",
+                },
+                actor="practice.worker",
+            )
+            screening_id = screening.id
         needs = [
-            add_need(session, person, code, actor="practice.worker", words=f"about {code}")
+            add_need(
+                session,
+                person,
+                code,
+                actor="practice.worker",
+                words=f"about {code}",
+                screening_id=screening_id,
+            )
             for code in codes
         ]
         service_id = None if hub else make_service(session)
@@ -159,6 +182,7 @@ def make_referral(
             service_id=service_id,
             hub=hub,
             reason="Sofa surfing since March; food bank twice this month",
+            screening_id=screening_id,
         )
         made = Made(referral.id, person.id, [n.id for n in needs], consent.id, service_id)
         session.commit()

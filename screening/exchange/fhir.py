@@ -534,8 +534,11 @@ def referral_bundle(
     referral: ReferralData,
     target: TargetData,
     consent: ConsentData,
+    questionnaire_response: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The Bundle sent with a new referral. What the consent does not share is left out."""
+    """The Bundle sent with a new referral. What the consent does not share is left out.
+    ``questionnaire_response``: the screening answers behind the referred needs (already
+    cut down to their domains), sent only if the consent shares needs."""
     shares = set(consent.shares)
     items: list[dict[str, Any]] = [
         patient_resource(patient, contact="contact" in shares, equality="equality" in shares)
@@ -557,16 +560,20 @@ def referral_bundle(
     items.extend(target_items)
     shared_needs = needs if "needs" in shares else []
     items.extend(condition_resource(n, patient.id) for n in shared_needs)
-    items.append(
-        service_request_resource(
-            referral,
-            patient.id,
-            requester_id or practice_id,
-            target_id,
-            [n.id for n in shared_needs],
-            [n.domain for n in shared_needs],
-        )
+    request = service_request_resource(
+        referral,
+        patient.id,
+        requester_id or practice_id,
+        target_id,
+        [n.id for n in shared_needs],
+        [n.domain for n in shared_needs],
     )
+    if questionnaire_response is not None and "needs" in shares:
+        qr = dict(questionnaire_response)
+        qr["subject"] = ref(patient.id)
+        items.append(qr)
+        request["supportingInfo"] = [ref(qr["id"], "screening answers")]
+    items.append(request)
     items.append(
         task_resource(
             referral,

@@ -154,11 +154,12 @@ def build_referral_bundle(
     person = session.get(Person, referral.person_id)
     if person is None:
         raise LookupError(f"unknown person {referral.person_id}")
+    needs = need_data(session, referral)
     return fhir.referral_bundle(
         message_id=message_id or str(uuid.uuid4()),
         at=at or utcnow(),
         patient=patient_data(person),
-        needs=need_data(session, referral),
+        needs=needs,
         referral=referral_data(referral, practice_ods or person.practice_ods),
         target=target_data(session, referral),
         consent=fhir.ConsentData(
@@ -168,7 +169,33 @@ def build_referral_bundle(
             given_at=as_utc(consent.given_at),
             active=consent.withdrawn_at is None,
         ),
+        questionnaire_response=screening_answers(session, referral, {n.domain for n in needs}),
     )
+
+
+def screening_answers(
+    session: Session, referral: Referral, domains: set[str]
+) -> dict[str, Any] | None:
+    """The referral's screening as a QuestionnaireResponse holding only the answers in the
+    referred needs' domains (data minimisation), or None."""
+    if not referral.screening_id:
+        return None
+    from screening.models import Screening
+    from screening.questionnaire import questionnaire_response_dict
+
+    screening = session.get(Screening, referral.screening_id)
+    if screening is None:
+        return None
+    try:
+        data = questionnaire_response_dict(session, screening)
+    except (LookupError, ValueError):
+        return None
+    groups = [g for g in data.get("item") or [] if g.get("linkId") in domains]
+    if not groups:
+        return None
+    data["item"] = groups
+    data.pop("author", None)  # the link worker's name is on the Practitioner already
+    return data
 
 
 def outcome_data(session: Session, referral: Referral) -> fhir.OutcomeData | None:
