@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz, process, utils
 from sqlmodel import Session, col
 
 from directory.models import Location, Organisation, Service, ServiceLocation
@@ -441,22 +441,34 @@ class ServiceIndex:
         final = scores[candidates].astype(np.float64)
         if text.strip():
             query = text.lower()
-            names = [self.docs[i].name.lower() for i in candidates]
-            sims = (
-                np.array([fuzz.token_set_ratio(query, nm) for nm in names], dtype=np.float64)
-                / 100.0
-            )
-            final = final * (1.0 + 0.3 * sims**4)
+            names = [self.docs[i].name for i in candidates]
+            sims = process.cdist(
+                [query], names, scorer=fuzz.token_set_ratio, processor=utils.default_process
+            )[0].astype(np.float64)
+            final = final * (1.0 + 0.3 * (sims / 100.0) ** 4)
         order = np.lexsort((candidates, -final))[:limit]
-        results = []
-        for j in order:
-            i = int(candidates[j])
-            results.append(
-                self._match(
-                    i, float(final[j]), terms, notes, need_labels, bool(stale[i]), distance, place
-                )
+        chosen = candidates[order].astype(np.int32)
+        # which query terms each chosen service matched: one searchsorted per term
+        hits: list[list[_Term]] = [[] for _ in range(chosen.size)]
+        for term in terms:
+            docs, _w = self._postings[term.token]
+            pos = np.minimum(np.searchsorted(docs, chosen), max(docs.size - 1, 0))
+            found = docs[pos] == chosen if docs.size else np.zeros(chosen.size, dtype=bool)
+            for k in np.flatnonzero(found):
+                hits[k].append(term)
+        return [
+            self._match(
+                int(i),
+                float(final[j]),
+                hits[k],
+                notes,
+                need_labels,
+                bool(stale[i]),
+                distance,
+                place,
             )
-        return results
+            for k, (j, i) in enumerate(zip(order, chosen, strict=True))
+        ]
 
     # --- internals -----------------------------------------------------------------
 
@@ -581,12 +593,7 @@ class ServiceIndex:
     ) -> ServiceMatch:
         doc = self.docs[i]
         why: list[str] = []
-        matched = []
-        for term in terms:
-            docs, _w = self._postings[term.token]
-            pos = int(np.searchsorted(docs, i))
-            if pos < docs.size and docs[pos] == i:
-                matched.append(term)
+        matched = list(terms)
         matched.sort(key=lambda t: -t.weight * self._idf[t.token])
         groups: dict[str, list[str]] = {}
         for term in matched:
