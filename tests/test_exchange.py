@@ -471,3 +471,39 @@ def test_exporting_several_referrals_is_all_or_none(cli, db_url, hub_url, keys, 
     for f in files:
         got = cli("referral", "receive", f, "--key", keys.private("hub"), "--json", db=hub_url)
         assert got.code == 0 and got.json()["status"] == "created"
+
+
+def test_practice_cancels_after_consent_is_withdrawn_and_the_hub_stops(
+    cli, db_url, hub_url, keys, tmp_path
+):  # type: ignore[no-untyped-def]
+    made = make_referral(db_url, hub="Northside Hub")
+    first = tmp_path / "r.jwe"
+    cli(
+        "referral", "export", made.referral_id, "--to", "hub",
+        "--key", keys.private("practice"), "--out", first, db=db_url,
+    )  # fmt: skip
+    assert cli("referral", "receive", first, "--key", keys.private("hub"), db=hub_url).code == 0
+    _status(cli, hub_url, made.referral_id, "accepted")
+
+    from screening.consent import get_consent, withdraw_consent
+
+    with session_for(db_url) as session:
+        withdraw_consent(session, get_consent(session, made.consent_id), actor="practice.worker")
+        session.commit()
+    _status(cli, db_url, made.referral_id, "cancelled", reason="person withdrew consent")
+    cancel, plain = tmp_path / "cancel.jwe", tmp_path / "cancel.json"
+    sent = cli(
+        "referral", "export", made.referral_id, "--to", "hub", "--key", keys.private("practice"),
+        "--out", cancel, "--plain-out", plain, db=db_url,
+    )  # fmt: skip
+    assert sent.code == 0, sent.err
+    kinds = sorted(e["resource"]["resourceType"] for e in json.loads(plain.read_text())["entry"])
+    assert "Condition" not in kinds and "Consent" not in kinds  # nothing more is shared
+    got = cli("referral", "receive", cancel, "--key", keys.private("hub"), "--json", db=hub_url)
+    assert got.code == 0, got.err
+    assert (got.json()["status"], got.json()["to_status"]) == ("updated", "cancelled")
+    from screening.referrals import get_referral
+
+    with session_for(hub_url) as session:
+        referral = get_referral(session, made.referral_id)
+        assert (referral.status, referral.status_reason) == ("cancelled", "person withdrew consent")

@@ -260,7 +260,41 @@ def _apply_update(
     return Received("ignored", "update", referral.id, message_id, partner, detail)
 
 
-# -- at the hub: a new referral ---------------------------------------------------------
+# -- at the hub: a new referral, or the practice cancelling one ---------------------------
+
+
+def _apply_cancellation(
+    session: Session, referral: Referral, task: dict[str, Any], partner: str, message_id: str
+) -> Received:
+    came_from = session.exec(
+        select(ExchangeMessage.partner).where(
+            ExchangeMessage.referral_id == referral.id,
+            ExchangeMessage.direction == "in",
+            ExchangeMessage.kind == "referral",
+        )
+    ).all()
+    if partner not in came_from:
+        raise E.ExchangeRefused(
+            E.WRONG_PARTNER, f"referral {referral.id} did not come from {partner!r}"
+        )
+    at = fhir.parse_instant(task.get("lastModified"))
+    if at is None:
+        raise E.ExchangeRefused(E.INVALID_BUNDLE, "the Task has no lastModified time")
+    reason = str((task.get("statusReason") or {}).get("text") or "cancelled by the referrer")
+    before = referral.status
+    try:
+        moved = apply_status(
+            session, referral, "cancelled", by=partner, at=at, reason=reason,
+            source=f"remote:{partner}",
+        )  # fmt: skip
+    except ValueError as exc:
+        raise E.ExchangeRefused(E.INVALID_BUNDLE, str(exc)) from None
+    detail: dict[str, Any] = {"from_status": before, "to_status": referral.status}
+    if not moved:
+        detail["note"] = f"the referral is already {referral.status}: cancellation ignored"
+    return Received(
+        "updated" if moved else "ignored", "referral", referral.id, message_id, partner, detail
+    )
 
 
 def _equality(patient: dict[str, Any]) -> dict[str, str]:
@@ -389,6 +423,12 @@ def _apply_referral(
     actor: str,
 ) -> Received:
     referral_id = str(request["id"])
+    if existing is not None and str(task.get("status")) == "cancelled":
+        return _apply_cancellation(session, existing, task, partner, message_id)
+    if existing is None and str(task.get("status")) == "cancelled":
+        raise E.ExchangeRefused(
+            E.UNKNOWN_REFERRAL, f"a cancellation for referral {referral_id}, never received here"
+        )
     if existing is not None:
         return Received(
             "unchanged",

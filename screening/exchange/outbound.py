@@ -139,7 +139,10 @@ def build_referral_bundle(
     message_id: str | None = None,
     at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The referral Bundle (no crypto, nothing logged). Refuses without active consent."""
+    """The referral Bundle (no crypto, nothing logged). Refuses without active consent.
+
+    A cancelled referral goes as a cancellation only: the Task and what its references
+    need, no more of the record (so it can be sent after consent was withdrawn)."""
     if referral.direction != "outgoing":
         raise ValueError(
             f"referral {referral.id} was received from {referral.origin or 'a partner'}: "
@@ -150,10 +153,23 @@ def build_referral_bundle(
             f"referral {referral.id} is a draft: send it first "
             f"(linkwork referral status {referral.id} requested)"
         )
-    consent = require_active_consent(session, referral)
     person = session.get(Person, referral.person_id)
     if person is None:
         raise LookupError(f"unknown person {referral.person_id}")
+    if referral.status == "cancelled":
+        ods = practice_ods or person.practice_ods
+        return fhir.update_bundle(
+            message_id=message_id or str(uuid.uuid4()),
+            at=at or utcnow(),
+            patient_id=person.id,
+            nhs_number=None,
+            referral=referral_data(referral, ods),
+            origin_ods=ods,
+            target=target_data(session, referral),
+            needs=[],
+            outcome=None,
+        )
+    consent = require_active_consent(session, referral)
     needs = need_data(session, referral)
     return fhir.referral_bundle(
         message_id=message_id or str(uuid.uuid4()),
