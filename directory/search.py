@@ -449,13 +449,13 @@ class ServiceIndex:
         order = np.lexsort((candidates, -final))[:limit]
         chosen = candidates[order].astype(np.int32)
         # which query terms each chosen service matched: one searchsorted per term
-        hits: list[list[_Term]] = [[] for _ in range(chosen.size)]
+        matched_terms: list[list[_Term]] = [[] for _ in range(chosen.size)]
         for term in terms:
             docs, _w = self._postings[term.token]
             pos = np.minimum(np.searchsorted(docs, chosen), max(docs.size - 1, 0))
             found = docs[pos] == chosen if docs.size else np.zeros(chosen.size, dtype=bool)
-            for k in np.flatnonzero(found):
-                hits[k].append(term)
+            for row in np.flatnonzero(found):
+                matched_terms[int(row)].append(term)
         return [
             self._match(
                 int(i),
