@@ -200,6 +200,12 @@ class SearchIndex:
             if ws in idf:
                 idf[ws] *= WEAK_FACTOR
 
+        readable: dict[str, str] = {}
+        for w, st in surface.items():
+            held = readable.get(st)
+            if held is None or (len(w), w) < (len(held), held):
+                readable[st] = w
+
         equivalents: dict[str, set[str]] = defaultdict(set)
         for group in lexicon.groups:
             stems = {stem(w) for w in group if " " not in w}
@@ -219,10 +225,7 @@ class SearchIndex:
                 for n in {len(w) for w in surface}
             },
             surface_stem=surface,
-            stem_surface={
-                st: min((w for w, x in surface.items() if x == st), key=lambda w: (len(w), w))
-                for st in set(surface.values())
-            },
+            stem_surface=readable,
             equivalents={k: frozenset(v) for k, v in equivalents.items()},
             abbreviations=abbreviations,
             stopwords=stop,

@@ -136,6 +136,22 @@ def test_common_codes_have_many_lay_phrasings(cat):
         assert len(cat.get(code).synonyms) >= 15, code
 
 
+def test_lay_phrases_are_specific(cat):
+    # a phrase that boils down to one common word ("he left me" -> "left") would match
+    # unrelated needs ("left school", "left care"); each phrase must say more than that
+    index = cat.index
+    common = {s for s in index.idf if sum(s in v for v in index.target_vocab) >= 9}
+    vague = [
+        (index.targets[p.target].code, p.text)
+        for p in index.phrases
+        if not p.is_title
+        and index.targets[p.target].code
+        and set(p.stems) <= common
+        and len(p.stems) == 1
+    ]
+    assert vague == []
+
+
 def test_verhoeff():
     assert verhoeff_valid("2363")  # the textbook example: 236 -> check digit 3
     assert not verhoeff_valid("2364")
