@@ -4,12 +4,11 @@ Usage (from the repository root):
 
     .venv/bin/python bench/codes_eval.py [DEV_TSV] [--heldout TSV] [--misses]
 
-DEV_TSV defaults to ../shared/data/code-queries-dev.tsv beside the repository. Three held-out
+DEV_TSV defaults to ../shared/data/code-queries-dev.tsv beside the repository. Four held-out
 sets of our own are run too, each written before it was first run: bench/code-queries-heldout
-.tsv, -heldout2.tsv and -heldout3.tsv. Each was blind on its first run (figures in the codes
-section of the README-style notes in bench/codes_results.md); their misses were then looked
-at, so later runs are no longer blind. All are tab-separated
-``query<TAB>acceptable_codes<TAB>kind`` with codes joined by ``;``.
+.tsv and -heldout2/3/4.tsv. Each was blind on its first run (figures in
+bench/codes_results.md); misses were then looked at, so later runs are no longer blind.
+All are tab-separated ``query<TAB>acceptable_codes<TAB>kind``, codes joined by ``;``.
 A query succeeds at k when one of its acceptable codes is among the first k results; MRR is
 the mean of 1/rank of the first acceptable code (0 when none is returned).
 """
@@ -28,6 +27,7 @@ DEFAULT_DEV = REPO.parent / "shared" / "data" / "code-queries-dev.tsv"
 DEFAULT_HELDOUT = REPO / "bench" / "code-queries-heldout.tsv"
 DEFAULT_HELDOUT2 = REPO / "bench" / "code-queries-heldout2.tsv"
 DEFAULT_HELDOUT3 = REPO / "bench" / "code-queries-heldout3.tsv"
+DEFAULT_HELDOUT4 = REPO / "bench" / "code-queries-heldout4.tsv"
 KINDS = ("lay", "typo", "professional", "mixed")
 
 
@@ -104,7 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--misses", action="store_true", help="list queries missed at 5")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(REPO))
-    heldout = args.heldout or [DEFAULT_HELDOUT, DEFAULT_HELDOUT2, DEFAULT_HELDOUT3]
+    heldout = args.heldout or [
+        DEFAULT_HELDOUT,
+        DEFAULT_HELDOUT2,
+        DEFAULT_HELDOUT3,
+        DEFAULT_HELDOUT4,
+    ]
     sets = [("dev", args.dev)] + [(f"held-out {i}", p) for i, p in enumerate(heldout, start=1)]
     for title, path in sets:
         if not path.is_file():
