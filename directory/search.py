@@ -460,14 +460,14 @@ class ServiceIndex:
             self._match(
                 int(i),
                 float(final[j]),
-                hits[k],
+                matched_terms[row],
                 notes,
                 need_labels,
                 bool(stale[i]),
                 distance,
                 place,
             )
-            for k, (j, i) in enumerate(zip(order, chosen, strict=True))
+            for row, (j, i) in enumerate(zip(order, chosen, strict=True))
         ]
 
     # --- internals -----------------------------------------------------------------
