@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from codes_eval import DEFAULT_DEV, DEFAULT_HELDOUT, Row, read_queries  # noqa: E402
+from codes_eval import DEFAULT_DEV, Row, read_queries  # noqa: E402
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         return sorted(best, key=lambda c: -best[c])[:10]
 
     rows: list[Row] = []
-    for path in (DEFAULT_DEV, DEFAULT_HELDOUT):
+    for path in (DEFAULT_DEV, *sorted((REPO / "bench").glob("code-queries-heldout*.tsv"))):
         if path.is_file():
             rows += read_queries(path)
     queries = [r.query for r in rows]
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     lat_ours, cpu_ours = timed(ours, queries, args.rounds)
     lat_base, cpu_base = timed(baseline, queries, args.rounds)
 
-    print(f"queries: {len(queries)} (dev + held-out) x {args.rounds} rounds")
+    print(f"queries: {len(queries)} (dev + our held-out sets) x {args.rounds} rounds")
     print(f"start-up: import {t_import * 1000:.0f} ms, load + check + index {t_load * 1000:.0f} ms")
     print(
         f"  {'method':<34}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}"
