@@ -523,3 +523,55 @@ def test_fhir_questionnaire_and_response_pass_independent_validators(
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert all(not r["schema"] and not r["fhirjs"] for r in report.values())
+
+
+PATHS = (
+    ["requested", "accepted", "in-progress", "on-hold", "in-progress", "completed"],
+    ["requested", "accepted", "in-progress", "failed"],
+    ["requested", "rejected"],
+    ["requested", "accepted", "cancelled"],
+)
+
+
+def test_remote_updates_in_any_order_never_go_backwards(engine: sa.Engine) -> None:
+    """Property: however the hub's updates arrive (shuffled, repeated), the practice's
+    status only moves forward and ends at the hub's latest status."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    with Session(engine) as setup:
+        person = _person(setup)
+        consent.record_consent(setup, person, actor="w", hub=HUB)
+        need = needs.add_need(setup, person, "Z59.0", actor="w")
+        setup.commit()
+        person_id, need_id = person.id, need.id
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        path=st.sampled_from(PATHS),
+        order=st.lists(st.integers(min_value=0, max_value=5), min_size=1, max_size=12),
+    )
+    def check(path: list[str], order: list[int]) -> None:
+        t0 = datetime.now(UTC) - timedelta(days=10)
+        with Session(engine) as s:
+            person = s.get(people.Person, person_id)  # type: ignore[attr-defined]
+            need = s.get(Need, need_id)
+            referral = referrals.create_referral(s, person, [need], actor="w", hub=HUB, at=t0)
+            steps = [(status, t0 + timedelta(hours=i + 1)) for i, status in enumerate(path)]
+            arrivals = [steps[i % len(steps)] for i in order] + steps  # all arrive eventually
+            position = -1  # index in path of the current status (-1: requested at t0)
+            for status, at in arrivals:
+                reason = "because" if status in referrals.REASON_REQUIRED else ""
+                referrals.apply_status(
+                    s, referral, status, by="hub", at=at, reason=reason, source="remote:hub"
+                )
+                current = max(
+                    (i for i, (st_, t) in enumerate(steps) if t == referral.status_at),
+                    default=-1,
+                )
+                assert current >= position
+                position = current
+            assert referral.status == path[-1]
+            s.rollback()
+
+    check()
