@@ -149,3 +149,17 @@ def test_trust_store_refuses_private_and_non_p256_keys(cli, tmp_path: Path, db_u
     rows = listed.json()
     kid = json.loads((tmp_path / "hub.public.jwk").read_text())["kid"]
     assert [(r["name"], r["kid"], r["curve"]) for r in rows] == [("Hub", kid, "P-256")]
+
+
+def test_our_key_defaults_to_the_only_one_in_the_keys_folder(cli, tmp_path, monkeypatch, db_url):  # type: ignore[no-untyped-def]
+    folder = tmp_path / "my-keys"
+    monkeypatch.setenv("LINKWORK_KEYS_DIR", str(folder))
+    made = cli("keys", "new", "practice", "--json")
+    assert made.code == 0, made.err
+    assert Path(made.json()["private"]).parent == folder
+    # No file to open: the error is about the file, so the key was found and loaded.
+    missing = cli("referral", "open", tmp_path / "nothing.jwe", db=db_url)
+    assert missing.code == 2 and "nothing.jwe" in missing.err
+    assert cli("keys", "new", "second", "--json").code == 0
+    two = cli("referral", "open", tmp_path / "nothing.jwe", db=db_url)
+    assert two.code == 2 and "2 private keys in" in two.err and "--key" in two.err
