@@ -97,7 +97,7 @@ def test_every_code_has_one_known_domain(cat):
 
 
 def test_domains_without_z_codes_are_recorded_by_domain_alone(cat):
-    for key in ["digital", "transport", "fuel", "wellbeing"]:
+    for key in ["digital", "transport", "fuel", "health_behaviours", "wellbeing"]:
         assert cat.in_domain(key) == []
         assert cat.domain(key).phrases, key  # searchable by phrase all the same
     with pytest.raises(LookupError):
