@@ -18,6 +18,7 @@ Design (see ``bench/search.py`` for the figures):
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -203,6 +204,11 @@ class ServiceIndex:
         }
         self._vocab = load_vocabulary()
         dictionary = {w.replace("'", "") for w in raw_words} | set(self._vocab.words)
+        surface: dict[str, str] = {}
+        for word in sorted(raw_words, key=len):
+            surface.setdefault(stem(word), word.replace("'", ""))
+        self._surface = surface
+        self._sorted_tokens = sorted(t for t in surface if t in self._postings)
         self._known_stems = frozenset(self._postings) | {
             t for p in self._vocab.phrases for t in p.key
         }
@@ -478,6 +484,14 @@ class ServiceIndex:
             return [key] if key in self._postings else []
         return [t for t in self._postings if t.startswith(key + ".")]
 
+    def _complete(self, prefix: str, limit: int = 6) -> list[str]:
+        """Index words starting with a half-typed word, the commonest first."""
+        start = bisect.bisect_left(self._sorted_tokens, prefix)
+        end = bisect.bisect_left(self._sorted_tokens, prefix + "\uffff")
+        found = self._sorted_tokens[start:end]
+        found.sort(key=lambda t: -self._postings[t][0].size)
+        return found[:limit]
+
     def _correct(self, word: str) -> str | None:
         if len(word) < 3 or not word.isalpha():
             return None
@@ -504,12 +518,20 @@ class ServiceIndex:
         toks: list[str] = []
         originals: list[str] = []
         is_stop: list[bool] = []
-        for raw in words(text):
+        all_words = words(text)
+        typing = bool(text) and not text[-1].isspace()  # the last word may be half-typed
+        completions: list[str] = []
+        for n_word, raw in enumerate(all_words):
             plain = raw.replace("'", "")
             if plain in skip:
                 continue
             tok = stem(raw)
-            if plain not in stop and tok not in self._known_stems and plain.isalpha():
+            unknown = plain not in stop and tok not in self._known_stems and plain.isalpha()
+            if unknown and typing and n_word == len(all_words) - 1 and len(plain) >= 3:
+                completions = self._complete(plain)
+                if completions:
+                    unknown = False
+            if unknown:
                 fixed = self._correct(plain)
                 if fixed and stem(fixed) != tok:
                     notes.append(f"read {raw!r} as {fixed!r}")
@@ -541,6 +563,8 @@ class ServiceIndex:
         content = [i for i in range(len(toks)) if not is_stop[i]]
         for i in content:
             add(toks[i], 1.0, concept_of[i], "words", originals[i])
+        for word in completions:
+            add(word, 0.7, concept_of[-1], "words", self._surface.get(word, word))
         for a, b in itertools.pairwise(content):
             add(toks[a] + toks[b], 1.0, concept_of[a], "words", f"{originals[a]}{originals[b]}")
         for start, phrase in phrases:

@@ -206,3 +206,10 @@ def test_cli_search(cli, db_url: str) -> None:
     assert need.code == 0 and all("housing" in r["domains"] for r in need.json())
     text = cli("directory", "search", "sofa surfing", db=db_url)
     assert text.code == 0 and "--include-stale" in text.out
+
+
+def test_half_typed_last_word(sample_index: ServiceIndex, truth) -> None:
+    """Search as you type: the last word may be unfinished ("bere" on the way to bereavement)."""
+    results = sample_index.search("bere", include_stale=True, limit=3, today=TODAY)
+    assert results and all("bereavement" in truth[r.id] for r in results)
+    assert any("bereavement" in w for w in results[0].why)
