@@ -75,8 +75,10 @@ def person_add(
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Add a person. Equality fields take a code, 'prefer not to say' or 'not asked'
-    (the default); none is ever required or guessed."""
+    """Add a person.
+
+    Equality fields take a code, 'prefer not to say' or 'not asked' (the default); none is
+    ever required or guessed."""
     from screening.people import create_person, person_dict
 
     with app_context(ctx).session() as session:
@@ -189,8 +191,9 @@ def person_show(
     person_ref: Annotated[str, typer.Argument(metavar="PERSON", help="Id or NHS number.")],
     json_out: JsonOption = False,
 ) -> None:
-    """Show a person's record: details, equality data, needs, consents and referrals.
-    Recorded in the audit trail as a view."""
+    """Show a person's record (recorded in the audit trail as a view).
+
+    Details, equality data, needs, consents and referrals."""
     from screening.people import show_person
 
     with app_context(ctx).session() as session:
@@ -354,9 +357,10 @@ def screen_cmd(
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Screen a person for social needs (and ONS4 wellbeing). Answers come from --answers,
-    or are asked one by one. Prints the suggested needs: nothing is coded until you confirm
-    them (``linkwork need confirm``)."""
+    """Screen a person for social needs and ONS4 wellbeing.
+
+    Answers come from --answers FILE, or are asked one by one. Prints the suggested needs:
+    nothing is coded until you confirm them (linkwork need confirm)."""
     from screening.needs import confirm_need, reject_suggestion
     from screening.people import get_person
     from screening.questionnaire import complete_screening, load_answers_file, load_questionnaire
@@ -727,8 +731,10 @@ def refer_cmd(
     draft: Annotated[bool, Opt("--draft", help="Keep as a draft (not sent).")] = False,
     json_out: JsonOption = False,
 ) -> None:
-    """Refer a person for one or more needs. Sending needs the person's active consent for
-    that service or hub (``linkwork consent record``)."""
+    """Refer a person for one or more needs to a service or hub.
+
+    Sending needs the person's active consent for that service or hub (linkwork consent
+    record); --draft keeps it unsent."""
     from screening.models import Need
     from screening.needs import list_needs
     from screening.people import get_person
@@ -918,8 +924,10 @@ def referral_status(
     note: Annotated[str, Opt("--note", help="With completed: outcome note.")] = "",
     json_out: JsonOption = False,
 ) -> None:
-    """Move a referral on in its workflow (draft -> requested -> accepted | rejected ->
-    in-progress <-> on-hold -> completed | failed; or cancelled)."""
+    """Move a referral on in its workflow.
+
+    draft -> requested -> accepted | rejected -> in-progress <-> on-hold -> completed |
+    failed; or cancelled. A reason is required for rejected, cancelled, on-hold, failed."""
     from screening.referrals import get_referral, record_outcome, referral_dict, set_status
 
     outcome_given = resolved is not None or ons4 is not None or bool(note)
@@ -1052,8 +1060,10 @@ def audit_show(
 
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context, json_out: JsonOption = False) -> None:
-    """Check the audit trail's hash chain. Exit 0 if intact; exit 2 naming the first broken
-    row (by seq) if any row was edited, removed or re-linked."""
+    """Check the audit trail's hash chain (exit 2 if broken).
+
+    Exit 0 if intact; exit 2 naming the first broken row (by seq) if any row was edited,
+    removed or re-linked."""
     from screening.audit import verify_chain
 
     with app_context(ctx).session() as session:
@@ -1078,8 +1088,10 @@ def demo_cmd(
     seed: Annotated[int | None, Opt("--seed", help="Random seed, for repeatable data.")] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Fill the database with synthetic people, screenings, needs, consents, referrals and
-    outcomes over the last 18 months (loads the sample directory if it is empty)."""
+    """Fill the database with synthetic demo data.
+
+    People, screenings, needs, consents, referrals and outcomes over the last 18 months
+    across several made-up practices; loads the sample directory if it is empty."""
     from screening.demo import make_demo
 
     ctx_app = app_context(ctx)
