@@ -307,9 +307,14 @@ class LinkworkApp(App[None]):
         self.push_screen(ReferScreen(person, service_id=service_id, service_name=service_name))
 
     def open_person(self, person: PersonRef) -> None:
+        """Make ``person`` the current person and show their record in People (F2)."""
         from tui.screens.person import PersonScreen
 
         self.person = person
+        if self.current_mode != "people":
+            self.switch_mode("people")
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
         self.push_screen(PersonScreen(person))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

@@ -60,6 +60,15 @@ class CodesScreen(LinkworkScreen):
         self._seq += 1
         self.search(event.value, self._seq, time.perf_counter())
 
+    @on(Input.Submitted, "#code-query")
+    def _submitted(self) -> None:
+        if self.matches:
+            self.query_one("#code-results", DataTable).focus()
+
+    @on(DataTable.RowSelected, "#code-results")
+    def _selected(self) -> None:
+        self.action_record()
+
     @work(thread=True, exclusive=True, group="code-search")
     def search(self, text: str, seq: int, started: float) -> None:
         worker = get_current_worker()

@@ -8,11 +8,12 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
 from tui.backend import NotAvailable
 from tui.screens.base import LinkworkScreen
+from tui.widgets.body import Body
 from tui.widgets.notice import Notice
 
 
@@ -30,7 +31,7 @@ class HomeScreen(LinkworkScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_frame_top()
-        with VerticalScroll(id="body"):
+        with Body(id="body"):
             yield Static("Opening the database...", id="home-status", classes="status")
             yield Notice(
                 "This database is empty",

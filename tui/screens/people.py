@@ -8,12 +8,13 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
 from tui.backend import NotAvailable, plain_error
 from tui.screens.base import LinkworkScreen, SubScreen
+from tui.widgets.body import Body
 from tui.widgets.notice import Notice, unavailable_text
 from tui.widgets.validation import check_birth_date, check_nhs_number, check_postcode
 
@@ -137,18 +138,19 @@ class AddPersonScreen(SubScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_frame_top()
-        with VerticalScroll(id="body"):
+        with Body(id="body"):
             yield Static(
                 "About the person (Ctrl+S to save, Escape to cancel)", classes="section-title"
             )
             for key, label, placeholder, required in self.FIELDS:
                 with Horizontal(classes="form-row"):
                     yield Label(f"{label}{' *' if required else ''}", classes="form-label")
-                    yield Input(placeholder=placeholder, id=f"p-{key}")
+                    yield Input(placeholder=placeholder, id=f"p-{key}", compact=True)
                 yield Static("", id=f"err-{key}", classes="form-error")
             yield Static("Equality questions (optional)", classes="section-title")
             yield Static(EQUALITY_HELP, classes="help")
-            yield Vertical(id="equality")
+            with Vertical(id="equality"):
+                yield from self._equality_rows()
             with Horizontal(classes="form-row"):
                 yield Button("Save (Ctrl+S)", id="save", variant="primary")
                 yield Button("Cancel (Esc)", id="cancel")
@@ -157,34 +159,28 @@ class AddPersonScreen(SubScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#p-given", Input).focus()
-        self._equality_fields()
 
-    @work(thread=True, group="equality")
-    def _equality_fields(self) -> None:
+    def _equality_rows(self) -> ComposeResult:
+        """The equality questions from the record's data file (small, cached)."""
         try:
             fields = self.backend.equality_fields()
         except Exception:
             fields = []
-        self.app.call_from_thread(self._add_equality, fields)
-
-    def _add_equality(self, fields: list[Any]) -> None:
-        box = self.query_one("#equality", Vertical)
         if not fields:
-            box.mount(
-                Static(
-                    "Equality questions will appear here when the record part lands.",
-                    classes="help",
-                )
+            yield Static(
+                "Equality questions are not available in this version yet.", classes="help"
             )
             return
         for field in fields:
-            options = [(label, code) for code, label in field.values]
-            row = Horizontal(classes="form-row")
-            box.mount(row)
-            row.mount(Label(field.label[:21], classes="form-label"))
-            row.mount(
-                Select(options, value=field.not_asked, allow_blank=False, id=f"eq-{field.name}")
-            )
+            with Horizontal(classes="form-row"):
+                yield Label(field.label, classes="form-label")
+                yield Select(
+                    [(label, code) for code, label in field.values],
+                    value=field.not_asked,
+                    allow_blank=False,
+                    id=f"eq-{field.name}",
+                    compact=True,
+                )
 
     @on(Input.Changed)
     def _check(self, event: Input.Changed) -> None:
@@ -201,8 +197,9 @@ class AddPersonScreen(SubScreen):
         return ""
 
     def _show_error(self, key: str, message: str) -> None:
-        for err in self.query(f"#err-{key}"):
-            err.update(f"! {message}" if message else "")  # type: ignore[attr-defined]
+        for err in self.query(f"#err-{key}").results(Static):
+            err.update(f"! {message}" if message else "")
+            err.display = bool(message)
 
     def values(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from tui.backend import NotAvailable
 from tui.screens.base import SubScreen
+from tui.widgets.body import Body
 from tui.widgets.notice import Notice, unavailable_text
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ class PersonScreen(SubScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_frame_top()
-        with VerticalScroll(id="body"):
+        with Body(id="body"):
             yield Static(self.person.name, id="person-summary", classes="section-title")
             yield Notice(
                 *unavailable_text("The person's record"), kind="unavailable", id="person-na"

@@ -13,7 +13,6 @@ from textual.widgets import (
     Checkbox,
     ContentSwitcher,
     Input,
-    RadioButton,
     RadioSet,
     Select,
     SelectionList,
@@ -22,6 +21,7 @@ from textual.widgets import (
 
 from tui.backend import plain_error
 from tui.screens.base import SubScreen
+from tui.widgets.toggles import Choice, Tick
 
 if TYPE_CHECKING:
     from tui.app import PersonRef
@@ -62,18 +62,16 @@ class ReferScreen(SubScreen):
                         "and can change their mind later.",
                         classes="help",
                     )
-                    yield Checkbox(
+                    yield Tick(
                         "Share my needs (what the referral is for)", value=True, id="share-needs"
                     )
-                    yield Checkbox("Share my contact details", value=True, id="share-contact")
-                    yield Checkbox("Share my equality answers", value=False, id="share-equality")
+                    yield Tick("Share my contact details", value=True, id="share-contact")
+                    yield Tick("Share my equality answers", value=False, id="share-equality")
                     yield Static("How was consent given?", classes="section-title")
                     with RadioSet(id="consent-method"):
-                        yield RadioButton(
-                            "Verbally (in person or by phone)", value=True, name="verbal"
-                        )
-                        yield RadioButton("In writing", name="written")
-                    yield Checkbox(
+                        yield Choice("Verbally (in person or by phone)", value=True, name="verbal")
+                        yield Choice("In writing", name="written")
+                    yield Tick(
                         f"{self.person.name} agrees to this referral (required)", id="consent-given"
                     )
                 with Vertical(id="details"):
@@ -251,7 +249,6 @@ class ReferScreen(SubScreen):
     def _sent(self, message: str) -> None:
         self.notify(message, timeout=8)
         self.dismiss(None)
-        self.lw.switch_mode("home")
         self.lw.open_person(self.person)
 
     @on(Input.Submitted, "#refer-reason")

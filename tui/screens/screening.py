@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
-from textual.widgets import DataTable, Input, Label, RadioButton, RadioSet, Static
+from textual.containers import Vertical
+from textual.widgets import DataTable, Input, Label, RadioSet, Static
 
 from tui.backend import NotAvailable, plain_error
 from tui.screens.base import SubScreen
+from tui.widgets.body import Body
 from tui.widgets.notice import Notice, unavailable_text
+from tui.widgets.toggles import Choice
 
 if TYPE_CHECKING:
     from tui.app import PersonRef
@@ -39,6 +41,7 @@ class ScreeningScreen(SubScreen):
         self.screening_id: str | None = None
         self.suggestions: list[dict[str, Any]] = []
         self.reviewing = False
+        self.finishing = False
 
     def compose(self) -> ComposeResult:
         yield from self.compose_frame_top()
@@ -46,7 +49,7 @@ class ScreeningScreen(SubScreen):
             yield Static("Loading the questionnaire...", id="scr-title", classes="section-title")
             yield Static("", id="scr-help", classes="help")
             yield Notice(*unavailable_text("Screening"), kind="unavailable", id="scr-na")
-            yield VerticalScroll(id="scr-questions")
+            yield Body(id="scr-questions")
             table: DataTable[str] = DataTable(id="scr-suggestions", cursor_type="row")
             table.add_columns("Decision", "Code", "Meaning", "Need area", "Because")
             yield table
@@ -89,7 +92,7 @@ class ScreeningScreen(SubScreen):
             "Up/Down to choose an answer, Tab for the next question, "
             "Ctrl+N next section, Ctrl+B back. Unanswered questions are fine."
         )
-        box = self.query_one("#scr-questions", VerticalScroll)
+        box = self.query_one("#scr-questions", Body)
         box.remove_children()
         widgets: list[Any] = []
         for n, q in enumerate(section["questions"]):
@@ -107,7 +110,7 @@ class ScreeningScreen(SubScreen):
                 )
             else:
                 buttons = [
-                    RadioButton(label, value=self.answers.get(q["id"]) == code, name=code)
+                    Choice(label, value=self.answers.get(q["id"]) == code, name=code)
                     for code, label in q["options"]
                 ]
                 widgets.append(RadioSet(*buttons, id=q["widget"]))
@@ -134,7 +137,7 @@ class ScreeningScreen(SubScreen):
         return ""
 
     def action_next(self) -> None:
-        if self.reviewing or not self.sections:
+        if self.reviewing or self.finishing or not self.sections:
             return
         problem = self.collect()
         if problem:
@@ -143,6 +146,7 @@ class ScreeningScreen(SubScreen):
         if self.index + 1 < len(self.sections):
             self.show_section(self.index + 1)
         else:
+            self.finishing = True  # one screening per questionnaire, however often Ctrl+N
             self.finish()
 
     def action_previous(self) -> None:
@@ -159,6 +163,7 @@ class ScreeningScreen(SubScreen):
                 self.person.id, self.answers
             )
         except Exception as exc:
+            self.finishing = False
             self.app.call_from_thread(self.notify, plain_error(exc), severity="error")
             return
         self.app.call_from_thread(self._review, screening_id, suggestions)

@@ -20,6 +20,7 @@ from tui.backend import NotAvailable, plain_error
 from tui.screens.base import LinkworkScreen
 from tui.widgets.notice import Notice, unavailable_text
 from tui.widgets.service_detail import render_service
+from tui.widgets.toggles import Tick
 
 
 @dataclass
@@ -72,16 +73,16 @@ class ServicesScreen(LinkworkScreen):
                 yield Input(placeholder="near postcode/town", id="f-near", compact=True)
                 yield Input(placeholder="language", id="f-language", compact=True)
                 yield Input(placeholder="age", id="f-age", compact=True, type="integer")
-                yield Checkbox("open now", id="f-open")
-                yield Checkbox("free", id="f-free")
-                yield Checkbox("show stale", id="f-stale")
+                yield Tick("open now", id="f-open")
+                yield Tick("free", id="f-free")
+                yield Tick("show stale", id="f-stale")
             yield Static("Starting the service search...", id="svc-status", classes="status")
             yield Notice(*unavailable_text("Service search"), kind="unavailable", id="svc-na")
             with Horizontal(id="svc-main"):
                 table: DataTable[Any] = DataTable(
                     id="svc-results", cursor_type="row", zebra_stripes=True
                 )
-                table.add_columns("Service", "Organisation", "Match", "Checked")
+                table.add_columns("Checked", "Service", "Match")
                 yield table
                 with VerticalScroll(id="svc-detail-scroll"):
                     yield Static("Choose a service to see its details.", id="svc-detail")
@@ -186,10 +187,9 @@ class ServicesScreen(LinkworkScreen):
         for match in matches:
             stale = bool(getattr(match, "stale", False))
             table.add_row(
-                match.name,
-                getattr(match, "organisation", "") or "",
-                f"{round(float(getattr(match, 'score', 0)))}",
                 Text("! STALE", style="bold") if stale else Text("ok"),
+                match.name,
+                f"{round(float(getattr(match, 'score', 0)))}",
             )
         status = self.query_one("#svc-status", Static)
         if not text.strip() and not matches:

@@ -31,16 +31,38 @@ def _first(name: str, *objs: Any) -> Any:
     return None
 
 
+ISO_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _day(value: Any) -> tuple[int, str]:
+    """(order, short name) for a weekday given as ISO number 1-7 or a name."""
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        number = int(value)
+        if 1 <= number <= 7:
+            return number, ISO_DAYS[number - 1]
+    name = DAYS.get(str(value or "").strip().lower(), str(value or "").strip())
+    return (ISO_DAYS.index(name) + 1 if name in ISO_DAYS else 99), name
+
+
 def opening_lines(hours: Any) -> list[str]:
-    lines: list[str] = []
+    """Opening hours as "Mon-Fri 10:00-16:00"; consecutive days with the same hours join."""
+    slots: list[tuple[int, str, str]] = []
     for slot in hours or []:
-        day = str(_get(slot, "weekday") or _get(slot, "byday") or _get(slot, "day") or "")
-        day = DAYS.get(day.strip().lower(), day)
+        raw = _get(slot, "weekday") or _get(slot, "byday") or _get(slot, "day")
+        order, name = _day(raw)
         opens = _get(slot, "opens_at") or _get(slot, "opens") or ""
         closes = _get(slot, "closes_at") or _get(slot, "closes") or ""
-        text = f"{day} {opens}-{closes}".strip(" -")
-        if text:
-            lines.append(text)
+        slots.append((order, name, f"{opens}-{closes}".strip("-")))
+    slots.sort()
+    lines: list[str] = []
+    run: list[tuple[int, str, str]] = []
+    for slot in [*slots, (999, "", "")]:
+        if run and (slot[2] != run[-1][2] or slot[0] != run[-1][0] + 1):
+            first, last = run[0][1], run[-1][1]
+            days = first if len(run) == 1 else f"{first}-{last}"
+            lines.append(f"{days} {run[0][2]}".strip())
+            run = []
+        run.append(slot)
     return lines
 
 
