@@ -148,7 +148,11 @@ def get_need(session: Session, ref: str) -> Need:
 
 
 def list_needs(
-    session: Session, person: Person | None = None, *, status: str | None = None
+    session: Session,
+    person: Person | None = None,
+    *,
+    status: str | None = None,
+    limit: int | None = None,
 ) -> list[Need]:
     query = select(Need)
     if person is not None:
@@ -157,7 +161,10 @@ def list_needs(
         if status not in NEED_STATUSES:
             raise ValueError(f"need status {status!r} is not one of: {', '.join(NEED_STATUSES)}")
         query = query.where(Need.status == status)
-    return list(session.exec(query.order_by(col(Need.recorded_at).desc())).all())
+    query = query.order_by(col(Need.recorded_at).desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query).all())
 
 
 def resolve_need(

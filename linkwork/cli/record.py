@@ -586,15 +586,16 @@ def need_list(
         str | None, typer.Argument(metavar="[PERSON]", help="Only this person's needs.")
     ] = None,
     status: Annotated[str | None, Opt("--status", help="active or resolved.")] = None,
+    limit: Annotated[int, Opt("--limit", "-n", min=1, max=1000000)] = 200,
     json_out: JsonOption = False,
 ) -> None:
-    """List needs (a person's, or everyone's)."""
+    """List needs (a person's, or everyone's), newest first."""
     from screening.needs import list_needs, need_dict
     from screening.people import show_person
 
     with app_context(ctx).session() as session:
         person = show_person(session, person_ref, actor=_actor(ctx)) if person_ref else None
-        needs = [need_dict(n) for n in list_needs(session, person, status=status)]
+        needs = [need_dict(n) for n in list_needs(session, person, status=status, limit=limit)]
     if not needs:
         raise NotFound("no needs recorded")
     if json_out:
