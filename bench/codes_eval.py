@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
+import shutil
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
@@ -51,12 +53,51 @@ def read_queries(path: Path) -> list[Row]:
         ]
 
 
-def evaluate(rows: list[Row], limit: int = 10) -> tuple[dict[str, dict[str, float]], list[str]]:
+def ablated_catalogue(rows: list[Row]) -> tuple[object, int]:
+    """The catalogue without any lay phrase that says the same as one of ``rows`` (same
+    content words once stop words are dropped and words stemmed), and how many went."""
+    import tempfile
+    import tomllib
+
+    from codes.catalogue import DATA_DIR, load_catalogue, load_catalogue_from
+    from codes.search import words
+
+    index = load_catalogue().index
+
+    def key(text: str) -> tuple[str, ...]:
+        return tuple(sorted(index.stem(w) for w in words(text) if w not in index.stopwords))
+
+    banned = {key(r.query) for r in rows}
+    folder = Path(tempfile.mkdtemp(prefix="codes-ablated-"))
+    for f in DATA_DIR.iterdir():
+        if f.suffix in (".csv", ".toml"):
+            shutil.copy(f, folder / f.name)
+    data = tomllib.loads((folder / "synonyms.toml").read_text(encoding="utf-8"))
+    removed = 0
+    kept: dict[str, list[str]] = {}
+    for code, phrases in data["codes"].items():
+        kept[code] = [p for p in phrases if key(p) not in banned]
+        removed += len(phrases) - len(kept[code])
+    lines = ["[codes]"]
+    lines += [
+        f"{json.dumps(code)} = {json.dumps(ps, ensure_ascii=False)}" for code, ps in kept.items()
+    ]
+    lines += ["", "[domains]"]
+    lines += [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in data["domains"].items()]
+    (folder / "synonyms.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cat = load_catalogue_from(folder)
+    shutil.rmtree(folder)
+    return cat, removed
+
+
+def evaluate(
+    rows: list[Row], limit: int = 10, cat: object = None
+) -> tuple[dict[str, dict[str, float]], list[str]]:
     """Figures per kind (and "all") and a list of misses at 5 (for --misses)."""
     from codes.catalogue import load_catalogue
     from codes.search import search_codes
 
-    cat = load_catalogue()
+    cat = cat or load_catalogue()
     acc: dict[str, list[tuple[int, int, float]]] = defaultdict(list)
     misses: list[str] = []
     for row in rows:
@@ -102,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("dev", nargs="?", type=Path, default=DEFAULT_DEV)
     ap.add_argument("--heldout", type=Path, action="append", help="held-out TSV (repeatable)")
     ap.add_argument("--misses", action="store_true", help="list queries missed at 5")
+    ap.add_argument(
+        "--ablate",
+        action="store_true",
+        help="also run each set against a catalogue with every lay phrase that says the same "
+        "as one of its queries removed (shows the figures do not rest on near-copies)",
+    )
     args = ap.parse_args(argv)
     sys.path.insert(0, str(REPO))
     heldout = args.heldout or [
@@ -115,11 +162,19 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             print(f"\n{title}: {path} not found, skipped")
             continue
-        figures, misses = evaluate(read_queries(path))
+        rows = read_queries(path)
+        figures, misses = evaluate(rows)
         print_figures(f"{title}: {path}", figures)
         if args.misses and misses:
             print("  missed at 5:")
             print("\n".join(misses))
+        if args.ablate:
+            cat, removed = ablated_catalogue(rows)
+            figures, misses = evaluate(rows, cat=cat)
+            print_figures(f"{title}, without the {removed} phrases that match a query", figures)
+            if args.misses and misses:
+                print("  missed at 5:")
+                print("\n".join(misses))
     return 0
 
 
