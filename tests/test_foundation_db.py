@@ -27,7 +27,7 @@ def test_fresh_database_is_migrated_to_every_head(db_url: str) -> None:
 def test_newer_database_is_refused_not_downgraded(db_url: str) -> None:
     engine = lwdb.open_engine(db_url)
     with engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'zz_9999_future'")
+        conn.exec_driver_sql("INSERT INTO alembic_version (version_num) VALUES ('zz_9999_future')")
     with pytest.raises(lwdb.DatabaseError, match="newer linkwork"):
         lwdb.open_engine(db_url)
     with engine.connect() as conn:
