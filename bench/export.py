@@ -21,6 +21,7 @@ Data-set creation is not timed. The figures depend on the machine: read them sid
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -119,6 +120,8 @@ def main() -> None:
         files = len(list(outbox.iterdir()))
 
     print(f"{n} referrals, mean Bundle {sizes / n / 1024:.1f} KiB, backend {engine.dialect.name}")
+    load = os.getloadavg()[0]
+    print(f"load average {load:.1f} on {os.cpu_count()} CPUs (a busy machine slows every row)")
     print(f"{'step':<44}{'total s':>9}{'ms each':>9}")
     for label, seconds in (
         ("baseline: build Bundle JSON only", baseline),
