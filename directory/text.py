@@ -137,12 +137,14 @@ def _stopword_sections() -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in sections.items()}
 
 
+@cache
 def stopwords() -> frozenset[str]:
     """Words left out of scored search tokens (both sections of ``stopwords.txt``)."""
     sections = _stopword_sections()
     return sections["phrase"] | sections["search"]
 
 
+@cache
 def phrase_stopwords() -> frozenset[str]:
     """The few words ignored when matching vocabulary phrases."""
     return _stopword_sections()["phrase"]
