@@ -425,6 +425,36 @@ def get_screening(session: Session, ref: str) -> Screening:
     return screening
 
 
+def list_screenings(session: Session, person: Person) -> list[Screening]:
+    """A person's screenings, newest first."""
+    from sqlmodel import col
+
+    return list(
+        session.exec(
+            select(Screening)
+            .where(Screening.person_id == person.id)
+            .order_by(col(Screening.started_at).desc())
+        ).all()
+    )
+
+
+def screening_dict(screening: Screening) -> dict[str, Any]:
+    suggestions = list(screening.suggestions or [])
+    return {
+        "id": screening.id,
+        "person_id": screening.person_id,
+        "questionnaire": f"{screening.questionnaire_id}|{screening.questionnaire_version}",
+        "status": screening.status,
+        "completed_at": as_utc(screening.completed_at).isoformat()
+        if screening.completed_at
+        else None,
+        "recorded_by": screening.recorded_by,
+        "ons4": {name: getattr(screening, f"ons4_{name}") for name in ONS4_ITEMS},
+        "suggestions": suggestions,
+        "pending": sum(1 for s in suggestions if s.get("state") == "pending"),
+    }
+
+
 def screening_answers(session: Session, screening: Screening) -> dict[str, str]:
     rows = session.exec(select(Answer).where(Answer.screening_id == screening.id)).all()
     return {a.question_id: a.value for a in rows}

@@ -87,6 +87,10 @@ def test_whole_case_on_the_command_line(cli, db_url: str) -> None:  # type: igno
 
     record = cli("person", "show", pid, "--json", db=db_url).json()
     assert record["nhs_number"] == VALID_NHS and record["postcode"] == "ZZ1 1AA"
+    assert [s["id"] for s in record["screenings"]] == [sid]
+    assert record["screenings"][0]["ons4"] == {
+        "satisfied": 3, "worthwhile": 5, "happy": 4, "anxious": 7,
+    }  # fmt: skip
     assert {n["code"]: n["status"] for n in record["needs"]} == {
         "Z59.0": "resolved",
         "Z59.4": "active",

@@ -176,9 +176,11 @@ def _person_record(session: Session, person: Any) -> dict[str, Any]:
     from screening.consent import consent_dict, list_consents
     from screening.needs import list_needs, need_dict
     from screening.people import person_dict
+    from screening.questionnaire import list_screenings, screening_dict
     from screening.referrals import list_referrals, referral_dict
 
     data = person_dict(person)
+    data["screenings"] = [screening_dict(s) for s in list_screenings(session, person)]
     data["needs"] = [need_dict(n) for n in list_needs(session, person)]
     data["consents"] = [consent_dict(c) for c in list_consents(session, person)]
     data["referrals"] = [referral_dict(session, r) for r in list_referrals(session, person=person)]
@@ -212,6 +214,13 @@ def person_show(
 
     for name in FIELDS:
         console.print(f"  {name.replace('_', ' ')}: {data[name + '_label']}", style="dim")
+    for s in data["screenings"]:
+        ons4 = ", ".join(f"{k} {v}" for k, v in s["ons4"].items() if v is not None)
+        pending = f", {s['pending']} suggestion(s) to decide" if s["pending"] else ""
+        console.print(
+            f"screening {s['id'][:8]} on {(s['completed_at'] or '')[:10]}"
+            f" (ONS4: {ons4 or '-'}){pending}"
+        )
     _needs_table(data["needs"])
     if data["consents"]:
         table = Table(title="Consents")
