@@ -179,6 +179,11 @@ def test_every_exported_bundle_has_no_errors_in_two_independent_fhir_validators(
         "referral", "open", update, "--key", keys.private("practice"), "--out", plain_u, db=db_url
     )
     assert opened.code == 0, opened.err
+    from screening.audit import list_events
+
+    with session_for(db_url) as session:
+        seen = [e for e in list_events(session, entity="referral") if e.action == "open"]
+        assert [e.entity_id for e in seen] == [a.referral_id]
     kinds = {e["resource"]["resourceType"] for e in json.loads(plain_a.read_text())["entry"]}
     assert kinds == {
         "Patient", "Organization", "Practitioner", "HealthcareService", "Condition",

@@ -327,7 +327,7 @@ def open_(
     """Decrypt and verify a file without importing it; show or save the Bundle."""
     from screening.exchange import fhir
     from screening.exchange.files import atomic_write
-    from screening.exchange.inbound import open_file
+    from screening.exchange.inbound import open_file, record_open
     from screening.exchange.outbound import bundle_bytes
 
     app = app_context(ctx)
@@ -336,6 +336,7 @@ def open_(
     with app.session() as session:
         opened = open_file(session, token, our)
         signer = opened.signer.name
+        record_open(session, opened, actor=app.settings.user)
     if out is not None:
         atomic_write(out, bundle_bytes(opened.bundle), mode=0o600)
     counts: dict[str, int] = {}

@@ -88,6 +88,20 @@ def open_file(session: Session, token: bytes | str, our_key: ECKey) -> OpenedBun
     return OpenedBundle(opened, rows[opened.signer_kid], data, hashlib.sha256(raw).hexdigest())
 
 
+def record_open(session: Session, opened: OpenedBundle, *, actor: str) -> None:
+    """Audit that a file was decrypted and read (``referral open``): it shows a record."""
+    tasks = fhir.resources_by_type(opened.bundle).get("Task") or []
+    request = fhir.resolve(opened.bundle, tasks[0].get("focus")) if len(tasks) == 1 else None
+    record_event(
+        session,
+        actor,
+        "open",
+        "referral",
+        str((request or {}).get("id") or ""),
+        {"message_id": opened.message_id, "from": opened.signer.name},
+    )
+
+
 def _task_and_request(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     tasks = fhir.resources_by_type(data).get("Task") or []
     if len(tasks) != 1:
