@@ -1,0 +1,268 @@
+"""Benchmark: count 1,000,000 recorded needs by need x month x ethnic category.
+
+Generates synthetic people and needs (bulk inserts: executemany on SQLite, COPY on
+PostgreSQL; no ORM objects), then times, in the same run:
+
+* baseline: ``SELECT COUNT(*) FROM need`` (a full scan of the table);
+* the GROUP BY of the cells (distinct people by need x month x ethnic category);
+* the whole ``needs_report`` (cells and margins: 4 GROUP BY queries) with and without
+  disclosure control.
+
+SQLite always; PostgreSQL too when PG* variables are set (e.g. under ``pg_virtualenv``).
+
+    .venv/bin/python bench/counts.py                  # 1,000,000 needs, 100,000 people
+    .venv/bin/python bench/counts.py --needs 100000   # a quicker look
+    pg_virtualenv -t -v 15 .venv/bin/python bench/counts.py --backend postgresql
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from linkwork import db as lwdb
+from screening import counts
+from screening.models import Need, Person
+
+ETHNIC = [
+    ("A", 73.5), ("B", 0.9), ("C", 6.2), ("D", 0.9), ("E", 0.4), ("F", 0.8), ("G", 0.8),
+    ("H", 3.1), ("J", 2.7), ("K", 1.1), ("L", 1.6), ("M", 1.1), ("N", 2.4), ("P", 0.5),
+    ("R", 0.8), ("S", 1.6), ("Z", 1.0), ("99", 0.6),
+]  # fmt: skip
+PRACTICES = ["Y02101", "Y02102", "Y02203", "Y02304", "Y02405", "Y02506"]
+CHUNK = 50_000
+
+
+def _codes() -> list[tuple[str, str, str, str]]:
+    from codes.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    return [(c.code, c.system, c.display, c.domain) for c in cat.all() if "." in c.code]
+
+
+def _people_rows(n: int, rng: random.Random) -> list[dict[str, object]]:
+    now = datetime.now(UTC)
+    codes, weights = zip(*ETHNIC, strict=True)
+    ethnic = rng.choices(codes, weights=weights, k=n)
+    rows = []
+    for i in range(n):
+        rows.append(
+            {
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "given_name": "Bench",
+                "family_name": f"Person{i}",
+                "birth_date": date(1940, 1, 1) + timedelta(days=rng.randrange(365 * 65)),
+                "nhs_number": None,
+                "postcode": "",
+                "phone": "",
+                "email": "",
+                "contact_preference": "",
+                "practice_ods": rng.choice(PRACTICES),
+                "ethnic_category": ethnic[i],
+                "sex": rng.choice(("female", "male")),
+                "gender_same_as_birth": "not-asked",
+                "sexual_orientation": "not-asked",
+                "disability": rng.choice(("yes", "no", "not-asked")),
+                "religion": "not-asked",
+                "main_language": "not-asked",
+                "interpreter_needed": "not-asked",
+                "immigration_status": "not-asked",
+                "created_at": now,
+                "created_by": "bench",
+                "updated_at": now,
+            }
+        )
+    return rows
+
+
+def _need_rows(
+    n: int, people: list[str], rng: random.Random, start: int
+) -> list[dict[str, object]]:
+    codes = _CODES
+    base = datetime.now(UTC) - timedelta(days=548)
+    rows = []
+    for _ in range(n):
+        code, system, display, domain = codes[rng.randrange(len(codes))]
+        rows.append(
+            {
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "person_id": people[rng.randrange(len(people))],
+                "code": code,
+                "system": system,
+                "display": display,
+                "domain": domain,
+                "status": "active",
+                "words": "",
+                "priority": "medium",
+                "recorded_at": base + timedelta(seconds=rng.randrange(548 * 86400)),
+                "recorded_by": "bench",
+                "screening_id": None,
+                "resolved_at": None,
+                "resolved_by": None,
+            }
+        )
+    return rows
+
+
+_CODES: list[tuple[str, str, str, str]] = []
+
+
+def _insert_sqlite(engine: sa.Engine, table: sa.Table, rows: list[dict[str, object]]) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.insert(table), rows)
+
+
+def _insert_pg(engine: sa.Engine, table: sa.Table, rows: list[dict[str, object]]) -> None:
+    columns = list(rows[0])
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cols = ", ".join(columns)
+        with cur.copy(f"COPY {table.name} ({cols}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def generate(engine: sa.Engine, n_people: int, n_needs: int, seed: int) -> float:
+    rng = random.Random(seed)
+    insert = _insert_pg if engine.dialect.name == "postgresql" else _insert_sqlite
+    person_t = Person.__table__  # type: ignore[attr-defined]
+    need_t = Need.__table__  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    people = _people_rows(n_people, rng)
+    for i in range(0, n_people, CHUNK):
+        insert(engine, person_t, people[i : i + CHUNK])
+    ids = [str(p["id"]) for p in people]
+    done = 0
+    while done < n_needs:
+        size = min(CHUNK, n_needs - done)
+        insert(engine, need_t, _need_rows(size, ids, rng, done))
+        done += size
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("ANALYZE")
+        else:
+            conn.exec_driver_sql("ANALYZE")
+    return time.perf_counter() - started
+
+
+def _timed(fn, repeat: int = 3) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+    best = float("inf")
+    result = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def measure(engine: sa.Engine, label: str, repeat: int) -> None:
+    dialect = engine.dialect.name
+    need_t = Need.__table__  # type: ignore[attr-defined]
+    person_t = Person.__table__  # type: ignore[attr-defined]
+    when = need_t.c.recorded_at
+    dims = ("need", "month", "ethnicity")
+    exprs = [counts._dimension_expr(d, dialect, when) for d in dims]
+    cells = (
+        sa.select(*exprs, sa.func.count(sa.distinct(need_t.c.person_id)))
+        .select_from(need_t.join(person_t, need_t.c.person_id == person_t.c.id))
+        .group_by(*exprs)
+    )
+    with Session(engine) as session:
+        n = session.execute(sa.select(sa.func.count()).select_from(need_t)).scalar_one()
+        t_base, _ = _timed(
+            lambda: session.execute(sa.select(sa.func.count()).select_from(need_t)).scalar_one(),
+            repeat,
+        )
+        t_cells, rows = _timed(lambda: session.execute(cells).all(), repeat)
+        t_raw, _ = _timed(lambda: counts.needs_report(session, dims, rule=None), 1)
+        t_full, report = _timed(lambda: counts.needs_report(session, dims), 1)
+    print(f"{label}: {n:,} needs")
+    print(f"  baseline  SELECT COUNT(*) FROM need                    {t_base:7.3f} s")
+    print(
+        f"  GROUP BY  need x month x ethnic category (cells)       {t_cells:7.3f} s"
+        f"  ({len(rows):,} cells)  target < 2 s: {'met' if t_cells < 2 else 'NOT met'}"
+    )
+    print(f"  report    cells + margins, raw numbers (4 queries)     {t_raw:7.3f} s")
+    print(
+        f"  report    with disclosure control                      {t_full:7.3f} s"
+        f"  ({len(report.tables)} tables protected)"  # type: ignore[attr-defined]
+    )
+
+
+def _pg_url() -> str | None:
+    if not (os.environ.get("PGHOST") and os.environ.get("PGUSER")):
+        return None
+    user = os.environ["PGUSER"]
+    password = os.environ.get("PGPASSWORD", "")
+    auth = f"{user}:{password}" if password else user
+    host, port = os.environ["PGHOST"], os.environ.get("PGPORT", "5432")
+    return f"postgresql+psycopg://{auth}@{host}:{port}/postgres"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--needs", type=int, default=1_000_000)
+    parser.add_argument("--people", type=int, default=None, help="default: needs / 10")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--sqlite-file", type=Path, help="reuse (or keep) this SQLite file")
+    args = parser.parse_args()
+    people = args.people or max(1, args.needs // 10)
+    _CODES.extend(_codes())
+
+    if args.backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = args.sqlite_file or Path(tmp) / "bench.db"
+            fresh = not path.exists()
+            engine = lwdb.open_engine(f"sqlite:///{path}")
+            if fresh:
+                took = generate(engine, people, args.needs, args.seed)
+                print(
+                    f"SQLite: generated {people:,} people and {args.needs:,} needs in {took:.1f} s"
+                )
+            measure(engine, "SQLite", args.repeat)
+            engine.dispose()
+
+    if args.backend in ("postgresql", "both"):
+        admin_url = _pg_url()
+        if admin_url is None:
+            print("PostgreSQL: skipped (no PG* variables; run under pg_virtualenv)")
+            return
+        name = f"lw_bench_{uuid.uuid4().hex[:8]}"
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        try:
+            url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+            engine = lwdb.open_engine(url)
+            took = generate(engine, people, args.needs, args.seed)
+            print(
+                f"PostgreSQL: generated {people:,} people and {args.needs:,} needs in {took:.1f} s"
+            )
+            measure(engine, "PostgreSQL", args.repeat)
+            engine.dispose()
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
