@@ -16,8 +16,9 @@ Resources: Patient (NHS number ``https://fhir.nhs.uk/Id/nhs-number``; contact de
 if consent shares contact; ethnic category and the other equality fields only if consent
 shares equality), Organization (the practice, ODS ``https://fhir.nhs.uk/Id/ods-organization-code``,
 and the target's provider), Practitioner (the link worker), Condition per need (categories
-``health-concern``, ``sdoh`` and the SDOHCC domain code, as the SDOHCC Condition examples do;
-code ICD-10 or SNOMED CT), ServiceRequest (intent ``order``; code SNOMED CT 871731000000106
+``health-concern``, ``sdoh`` and the SDOHCC domain code, as the SDOHCC Condition examples do —
+``social-history`` is an Observation category code, so it is not used on a Condition; code
+ICD-10 or SNOMED CT), ServiceRequest (intent ``order``; code SNOMED CT 871731000000106
 "Referral to social prescribing service" — a [P] code in research-facts: from a secondary
 source, check in the NHS England terminology browser before release), Task (intent ``order``,
 code ``task-code#fulfill``, focus the ServiceRequest, ``statusReason.text`` where the status
