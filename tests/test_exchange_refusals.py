@@ -169,6 +169,10 @@ def _bad_files(w: World) -> dict[str, tuple[bytes, str]]:
             w.to_hub(w.practice_jws(bundle_bytes), {"enc": "A256CBC-HS512"}),
             "unexpected algorithm",
         ),
+        "JWE with DEF compression": (
+            w.to_hub(w.practice_jws(bundle_bytes), {"zip": "DEF"}),
+            "unexpected algorithm",
+        ),
         "signed only, not encrypted": (w.practice_jws(bundle_bytes).encode(), "not encrypted"),
         "payload is a Patient": (
             w.to_hub(w.practice_jws(json.dumps(patient).encode())),
@@ -207,6 +211,7 @@ CASES = [
     "JWS with HS256",
     "JWE with ECDH-ES+A128KW / A128GCM",
     "JWE with A256CBC-HS512",
+    "JWE with DEF compression",
     "signed only, not encrypted",
     "payload is a Patient",
     "payload is not JSON",

@@ -197,6 +197,10 @@ def open_sealed(
             E.UNEXPECTED_ALG,
             f"encryption {name} {value!r} is not accepted (only {', '.join(accepted)})",
         )
+    if "zip" in outer:
+        raise E.ExchangeRefused(
+            E.UNEXPECTED_ALG, f"compressed content (zip {outer['zip']!r}) is not accepted"
+        )
     ours = key_id(our_key)
     their_kid = outer.get("kid")
     if their_kid is not None and their_kid not in (ours, our_key.thumbprint()):
