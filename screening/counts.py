@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import TableClause
 from sqlmodel import Field, Session, SQLModel
 
 from screening.disclosure import (
@@ -57,7 +59,18 @@ NAMESPACE = "https://linkwork.example.org/fhir"
 MAX_DIMENSIONS = 3
 ALL = None  # the key of a total ("all values of this dimension")
 ALL_LABEL = "All"
-NEED_INDEX = "ix_need_counts"  # need(code, domain, recorded_at, person_id), in cnt_0001
+NEED_INDEX = "ix_need_counts"  # covering indexes made by migration cnt_0001
+NEED_INDEX_COLUMNS = ("code", "domain", "recorded_at", "person_id")
+PERSON_INDEX = "ix_person_counts"
+PERSON_INDEX_COLUMNS = (
+    "id",
+    "ethnic_category",
+    "practice_ods",
+    "sex",
+    "disability",
+    "birth_date",
+    "postcode",
+)
 NOT_KNOWN = "not_known"
 
 
@@ -153,16 +166,42 @@ person_t = Person.__table__  # type: ignore[attr-defined]
 referral_t = Referral.__table__  # type: ignore[attr-defined]
 dep_t = PostcodeDeprivation.__table__  # type: ignore[attr-defined]
 
-# Covering index for counting (created by migration cnt_0001; declared here so that the
-# metadata matches the database and autogenerate leaves it alone).
+# Covering indexes for counting (created by migration cnt_0001; declared here so that the
+# metadata matches the database and autogenerate leaves them alone).
 if NEED_INDEX not in {ix.name for ix in need_t.indexes}:
-    sa.Index(
-        NEED_INDEX,
-        need_t.c.code,
-        need_t.c.domain,
-        need_t.c.recorded_at,
-        need_t.c.person_id,
-    )
+    sa.Index(NEED_INDEX, *[need_t.c[name] for name in NEED_INDEX_COLUMNS])
+if PERSON_INDEX not in {ix.name for ix in person_t.indexes}:
+    sa.Index(PERSON_INDEX, *[person_t.c[name] for name in PERSON_INDEX_COLUMNS])
+
+
+class _IndexedTable(TableClause):
+    """A table that SQLite reads through a named index (``FROM need INDEXED BY ix``): the
+    planner otherwise prefers a single-column index that gives the GROUP BY order and
+    then fetches a million rows one by one."""
+
+    inherit_cache = True
+
+    def __init__(self, table: sa.Table, index: str) -> None:
+        super().__init__(table.name, *[sa.column(c.name, c.type) for c in table.c])
+        self.index_name = index
+
+
+@compiles(_IndexedTable)
+def _compile_indexed(element: _IndexedTable, compiler: Any, **kw: Any) -> str:
+    text: str = compiler.visit_table(element, **kw)
+    if kw.get("asfrom") and compiler.dialect.name == "sqlite":
+        text += f" INDEXED BY {element.index_name}"
+    return text
+
+
+@dataclass(frozen=True)
+class _Tables:
+    need: Any
+    person: Any
+
+
+_PLAIN = _Tables(need_t, person_t)
+_INDEXED = _Tables(_IndexedTable(need_t, NEED_INDEX), _IndexedTable(person_t, PERSON_INDEX))
 
 
 def _utc(column: Any, dialect: str) -> Any:
@@ -206,8 +245,8 @@ def _period(name: str, when: Any, dialect: str) -> Any:
     return fy
 
 
-def _age_band(when: Any, dialect: str) -> Any:
-    born = person_t.c.birth_date
+def _age_band(when: Any, dialect: str, t: _Tables) -> Any:
+    born = t.person.c.birth_date
     age = (
         _year(when, dialect)
         - _year(born, dialect)
@@ -220,12 +259,12 @@ def _age_band(when: Any, dialect: str) -> Any:
     return sa.case(*whens, else_=NOT_KNOWN)
 
 
-def _ethnic_group() -> Any:
+def _ethnic_group(t: _Tables) -> Any:
     groups: dict[str, list[str]] = {}
     for code, group in load_equality()["ethnic_category"].groups:
         groups.setdefault(group, []).append(code)
     return sa.case(
-        *[(person_t.c.ethnic_category.in_(codes), group) for group, codes in groups.items()],
+        *[(t.person.c.ethnic_category.in_(codes), group) for group, codes in groups.items()],
         else_=NOT_KNOWN,
     )
 
@@ -234,25 +273,25 @@ def _norm_postcode(column: Any) -> Any:
     return sa.func.upper(sa.func.replace(column, " ", ""))
 
 
-def _dimension_expr(name: str, dialect: str, when: Any) -> Any:
+def _dimension_expr(name: str, dialect: str, when: Any, t: _Tables = _PLAIN) -> Any:
     if name == "need":
-        return need_t.c.code
+        return t.need.c.code
     if name == "domain":
-        return need_t.c.domain
+        return t.need.c.domain
     if name in ("month", "quarter", "year"):
         return _period(name, when, dialect)
     if name == "practice":
-        return person_t.c.practice_ods
+        return t.person.c.practice_ods
     if name == "ethnicity":
-        return person_t.c.ethnic_category
+        return t.person.c.ethnic_category
     if name == "ethnic_group":
-        return _ethnic_group()
+        return _ethnic_group(t)
     if name == "age_band":
-        return _age_band(when, dialect)
+        return _age_band(when, dialect, t)
     if name == "sex":
-        return person_t.c.sex
+        return t.person.c.sex
     if name == "disability":
-        return person_t.c.disability
+        return t.person.c.disability
     if name == "deprivation":
         return sa.func.coalesce(dep_t.c.decile, 0)
     raise ValueError(f"unknown dimension {name!r}")  # pragma: no cover
@@ -313,14 +352,32 @@ def _run_levels(
     measure: Any,
     from_clause: Any,
     where: list[Any],
-    hint: tuple[Any, str] | None = None,
+    unit: str | None = None,
 ) -> RawCounts:
+    """Counts at every level a table publishes. A level is summed from a finer level
+    already counted when every dimension summed away places each counted ``unit`` in
+    exactly one category (then the sum of distinct counts is the distinct count);
+    otherwise it is one more GROUP BY."""
     raw = RawCounts(dims)
+    parts = [unit is not None and _partitions(d, unit) for d in dims]
     for kept in _levels(len(dims)):
+        finer = next(
+            (
+                level
+                for level in raw.by_level
+                if set(kept) < set(level) and all(parts[i] for i in set(level) - set(kept))
+            ),
+            None,
+        )
+        if finer is not None:
+            summed: dict[tuple[Any, ...], int] = {}
+            for key, n in raw.by_level[finer].items():
+                short = tuple(key[finer.index(i)] for i in kept)
+                summed[short] = summed.get(short, 0) + n
+            raw.by_level[kept] = summed
+            continue
         cols = [exprs[i].label(f"d{i}") for i in kept]
         query = sa.select(*cols, measure.label("n")).select_from(from_clause).where(*where)
-        if hint is not None:
-            query = query.with_hint(hint[0], hint[1], "sqlite")
         if cols:
             query = query.group_by(*[exprs[i] for i in kept])
         rows = session.execute(query).all()
@@ -338,32 +395,55 @@ def _clean_key(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _person_join(base: Any, dims: Sequence[str], person_fk: Any) -> Any:
-    joined = base.join(person_t, person_fk == person_t.c.id)
+def _person_join(base: Any, dims: Sequence[str], person_fk: Any, t: _Tables = _PLAIN) -> Any:
+    joined = base.join(t.person, person_fk == t.person.c.id)
     if "deprivation" in dims:
-        joined = joined.outerjoin(dep_t, dep_t.c.postcode == _norm_postcode(person_t.c.postcode))
+        joined = joined.outerjoin(dep_t, dep_t.c.postcode == _norm_postcode(t.person.c.postcode))
     return joined
+
+
+def _needs_query(
+    dialect: str, dims: tuple[str, ...], filters: Filters
+) -> tuple[list[Any], Any, Any, list[Any]]:
+    """The pieces of the needs count: dimension expressions, measure, FROM and WHERE.
+
+    On SQLite the tables are read through the covering indexes made for counting, and
+    people are told apart by their integer row id (cheaper than text ids)."""
+    t = _INDEXED if dialect == "sqlite" else _PLAIN
+    when = t.need.c.recorded_at
+    exprs = [_dimension_expr(d, dialect, when, t) for d in dims]
+    base = _person_join(t.need, dims, t.need.c.person_id, t)
+    where = _between(when, filters)
+    if filters.practice:
+        where.append(t.person.c.practice_ods == filters.practice)
+    if dialect == "sqlite":
+        measure = sa.func.count(sa.distinct(sa.literal_column("person.rowid")))
+    else:
+        measure = sa.func.count(sa.distinct(t.need.c.person_id))
+    return exprs, measure, base, where
+
+
+def cells_query(session: Session, by: str | Sequence[str], filters: Filters | None = None) -> Any:
+    """The single GROUP BY of the cells of a needs table (for the benchmark)."""
+    dims = parse_dimensions(by)
+    dialect = session.get_bind().dialect.name
+    exprs, measure, base, where = _needs_query(dialect, dims, filters or Filters())
+    return sa.select(*exprs, measure).select_from(base).where(*where).group_by(*exprs)
 
 
 def _needs_raw(session: Session, dims: tuple[str, ...], filters: Filters) -> RawCounts:
     dialect = session.get_bind().dialect.name
-    when = need_t.c.recorded_at
-    exprs = [_dimension_expr(d, dialect, when) for d in dims]
-    base = _person_join(need_t, dims, need_t.c.person_id)
-    where = _between(when, filters)
-    if filters.practice:
-        where.append(person_t.c.practice_ods == filters.practice)
-    if dialect == "sqlite":
-        # SQLite: distinct integer row ids are cheaper than text ids; read the need table
-        # through the covering index made for counting (cnt_0001), never row by row
-        # through a single-column index; sort in memory.
-        measure = sa.func.count(sa.distinct(sa.literal_column("person.rowid")))
+    exprs, measure, base, where = _needs_query(dialect, dims, filters)
+    tune_for_counting(session)
+    return _run_levels(session, dims, exprs, measure, base, where, "people")
+
+
+def tune_for_counting(session: Session) -> None:
+    """SQLite: sort in memory and keep up to 64 MB of pages in the cache for this
+    connection (a scan of a million index entries otherwise re-reads pages from the OS)."""
+    if session.get_bind().dialect.name == "sqlite":
         session.execute(sa.text("PRAGMA temp_store=MEMORY"))
-        return _run_levels(
-            session, dims, exprs, measure, base, where, (need_t, f"INDEXED BY {NEED_INDEX}")
-        )
-    measure = sa.func.count(sa.distinct(need_t.c.person_id))
-    return _run_levels(session, dims, exprs, measure, base, where)
+        session.execute(sa.text("PRAGMA cache_size=-65536"))
 
 
 # ------------------------------------------------------------------------ labels
@@ -731,6 +811,7 @@ def referrals_report(
             sa.func.count(sa.distinct(sa.case((cond, referral_t.c.id), else_=None))),
             base,
             where,
+            "referrals",
         )
         for key, cond in conditions.items()
     }
