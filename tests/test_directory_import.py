@@ -456,3 +456,41 @@ def test_links_are_unique_per_location(session: Session, shared_data: Path) -> N
     links = session.exec(select(ServiceLocation)).all()
     assert len(links) == 400
     assert len({(link.service_id, link.location_id) for link in links}) == 400
+
+
+def test_both_spellings_of_v1_collections(tmp_path: Path, session: Session) -> None:
+    base = {
+        "organization": {"id": "o1", "name": "Trust", "description": ""},
+        "regular_schedules": [
+            {"id": "r", "weekday": "Saturday", "opens_at": "10:00", "closes_at": "12:00"}
+        ],
+    }
+    one = {
+        **base,
+        "id": "s1",
+        "name": "Carers Group",
+        "eligibilitys": [
+            {"id": "e", "eligibility": "Carers", "minimum_age": 18, "maximum_age": None}
+        ],
+        "service_taxonomys": [{"id": "t", "taxonomy": {"id": "x", "name": "Carers"}}],
+    }
+    two = {
+        **base,
+        "id": "s2",
+        "name": "Carers Group Two",
+        "eligibilities": [
+            {"id": "e", "eligibility": "Carers", "minimum_age": "18", "maximum_age": ""}
+        ],
+        "service_taxonomies": [{"id": "t", "taxonomy": {"id": "x", "name": "Carers"}}],
+    }
+    feed = tmp_path / "feed.json"
+    feed.write_text(json.dumps([one, two]))
+    summary = import_source(session, feed)
+    assert summary.added == 2 and summary.rejected == []
+    a, b = services(session)
+    assert (a.min_age, a.domains, a.opening_hours) == (
+        18,
+        ["caring"],
+        [{"day": 6, "opens": "10:00", "closes": "12:00"}],
+    )
+    assert (b.min_age, b.max_age, b.domains, b.eligibility) == (18, None, ["caring"], "Carers")
