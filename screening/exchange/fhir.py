@@ -686,6 +686,25 @@ def dangling_references(data: dict[str, Any]) -> list[str]:
     return problems
 
 
+def empty_values(node: Any, path: str = "") -> list[str]:
+    """Paths of values FHIR JSON forbids: null, "", [] and {} (a cheap check of what we
+    build; the full fhir.resources validation runs on receipt and in the tests)."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        if not node:
+            found.append(path or "/")
+        for key, value in node.items():
+            found.extend(empty_values(value, f"{path}.{key}" if path else key))
+    elif isinstance(node, list):
+        if not node:
+            found.append(path)
+        for index, item in enumerate(node):
+            found.extend(empty_values(item, f"{path}[{index}]"))
+    elif node is None or (isinstance(node, str) and not node.strip()):
+        found.append(path)
+    return found
+
+
 def check_bundle(payload: bytes | str | dict[str, Any]) -> dict[str, Any]:
     """Parse and check a received Bundle: JSON, a FHIR R4 Bundle that fhir.resources
     accepts, every reference resolving inside it. Returns the JSON; ExchangeRefused if not."""
