@@ -136,3 +136,37 @@ def directory_signature(session: Session) -> tuple[int, str]:
         sa.select(sa.func.count(), sa.func.max(col(Service.updated_at)))
     ).one()
     return int(count), str(latest)
+
+
+def list_services(
+    session: Session, feed: str | None = None, withdrawn: bool = False, limit: int | None = 50
+) -> list[dict[str, Any]]:
+    """Services by name: listed ones, or the withdrawn ones."""
+    query = (
+        sa.select(
+            col(Service.id),
+            col(Service.source_id),
+            col(Service.name),
+            col(Organisation.name),
+            col(Service.source),
+            col(Service.last_verified),
+        )
+        .outerjoin(Organisation, col(Organisation.id) == col(Service.organisation_id))
+        .where(col(Service.withdrawn) == withdrawn)
+        .order_by(col(Service.name), col(Service.id))
+    )
+    if feed:
+        query = query.where(col(Service.source) == feed)
+    if limit:
+        query = query.limit(limit)
+    return [
+        {
+            "service_id": pk,
+            "id": sid,
+            "name": name,
+            "organisation": org or "",
+            "source": source,
+            "last_verified": verified.isoformat() if verified else None,
+        }
+        for pk, sid, name, org, source, verified in session.execute(query)
+    ]

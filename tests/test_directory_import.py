@@ -494,3 +494,18 @@ def test_both_spellings_of_v1_collections(tmp_path: Path, session: Session) -> N
         [{"day": 6, "opens": "10:00", "closes": "12:00"}],
     )
     assert (b.min_age, b.max_age, b.domains, b.eligibility) == (18, None, ["caring"], "Carers")
+
+
+def test_cli_list_shows_withdrawn_separately(
+    cli, db_url: str, tmp_path: Path, shared_data: Path
+) -> None:
+    items = json.loads((shared_data / "directory-sample.oruk.json").read_text())["content"][:5]
+    feed = tmp_path / "small.json"
+    assert cli("directory", "import", _write(feed, items), db=db_url).code == 0
+    assert cli("directory", "import", _write(feed, items[:4]), db=db_url).code == 0
+    listed = cli("directory", "list", "--json", "--limit", "0", db=db_url)
+    assert sorted(r["id"] for r in listed.json()) == sorted(s["id"] for s in items[:4])
+    gone = cli("directory", "list", "--withdrawn", "--json", db=db_url)
+    assert [r["id"] for r in gone.json()] == [items[4]["id"]]
+    none = cli("directory", "list", "--feed", "no-such-feed", db=db_url)
+    assert none.code == 1

@@ -263,3 +263,35 @@ def stats_cmd(ctx: typer.Context, json_: JsonOption = False) -> None:
             f"  {feed['source']}: {feed['listed']} listed, {feed['withdrawn']} withdrawn",
             highlight=False,
         )
+
+
+@app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    feed: Annotated[
+        str | None, typer.Option("--feed", help="Only this feed (its source name).")
+    ] = None,
+    withdrawn: Annotated[
+        bool, typer.Option("--withdrawn", help="List withdrawn services instead.")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", help="How many (0 = all).")] = 50,
+    json_: JsonOption = False,
+) -> None:
+    """Services in the directory, by name."""
+    from directory.service import list_services
+
+    if limit < 0:
+        raise ValueError("--limit must not be negative")
+    with app_context(ctx).session() as session:
+        rows = list_services(session, feed=feed, withdrawn=withdrawn, limit=limit or None)
+    if not rows:
+        raise NotFound("no services" + (f" in feed {feed!r}" if feed else ""))
+    if json_:
+        print_json(rows)
+        return
+    table = Table()
+    for column in ("id", "service", "organisation", "feed"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["id"], row["name"], row["organisation"], row["source"])
+    console.print(table)
