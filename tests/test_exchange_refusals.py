@@ -301,3 +301,16 @@ def test_dangling_reference_checker_names_the_reference(world: World):
     check: Callable[[], object] = lambda: check_bundle(broken)  # noqa: E731
     with pytest.raises(ValueError, match="dangling reference"):
         check()
+
+
+def test_oversized_files_and_empty_values_are_caught():
+    from screening.exchange.errors import ExchangeRefused
+    from screening.exchange.fhir import empty_values
+    from screening.exchange.jose import MAX_FILE_BYTES, open_sealed
+    from screening.exchange.keys import new_key
+
+    key = new_key()
+    with pytest.raises(ExchangeRefused, match=r"^refused \(too large\)"):
+        open_sealed(b"e" * (MAX_FILE_BYTES + 1), key, lambda kid: None)
+    built = {"resourceType": "Patient", "name": [{"given": [""]}], "telecom": [], "x": {}}
+    assert empty_values(built) == ["name[0].given[0]", "telecom", "x"]

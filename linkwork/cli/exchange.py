@@ -276,9 +276,12 @@ def update_export(
 
 
 def _read(file: Path) -> bytes:
+    from screening.exchange.jose import MAX_FILE_BYTES
+
     if str(file) == "-":
-        return sys.stdin.buffer.read()
-    return file.read_bytes()
+        return sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    with file.open("rb") as handle:
+        return handle.read(MAX_FILE_BYTES + 1)  # more than the limit is refused as too large
 
 
 @referral_app.command("receive")

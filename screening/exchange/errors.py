@@ -4,6 +4,7 @@ from __future__ import annotations
 
 # Reason codes (stable; shown at the start of the message and in --json output).
 EMPTY = "empty"
+TOO_LARGE = "too large"
 TRUNCATED = "truncated"
 NOT_ENCRYPTED = "not encrypted"
 NOT_JOSE = "not a JOSE file"

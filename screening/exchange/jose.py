@@ -38,6 +38,7 @@ ACCEPTED_JWE_ALGS = (JWE_ALG, "ECDH-ES")
 ACCEPTED_JWE_ENCS = (JWE_ENC,)
 ACCEPTED_JWS_ALGS = (JWS_ALG,)
 GCM_TAG_BYTES = 16
+MAX_FILE_BYTES = 16 * 1024 * 1024  # a referral is a few KiB; refuse anything absurd
 
 
 def seal(payload: bytes, signer: ECKey, recipient: ECKey) -> str:
@@ -125,6 +126,8 @@ def open_sealed(
     trusted: Callable[[str], ECKey | None],
 ) -> Opened:
     """Decrypt with ``our_key`` and verify against ``trusted(kid)``; ExchangeRefused if not."""
+    if len(token) > MAX_FILE_BYTES:
+        raise E.ExchangeRefused(E.TOO_LARGE, f"the file is over {MAX_FILE_BYTES} bytes")
     if isinstance(token, bytes):
         raw = token
         try:
