@@ -205,6 +205,34 @@ def test_refer_export_receive_update_closes_the_loop(cli, db_url, hub_url, keys,
             assert verify_chain(session).ok
 
 
+def test_a_need_recorded_by_its_domain_alone_travels(cli, db_url, hub_url, keys, tmp_path):  # type: ignore[no-untyped-def]
+    made = make_referral(db_url, hub="Northside Hub", codes=("digital", "Z59.4"))
+    out, plain = tmp_path / "r.jwe", tmp_path / "r.json"
+    sent = cli(
+        "referral", "export", made.referral_id, "--to", "hub", "--key", keys.private("practice"),
+        "--out", out, "--plain-out", plain, db=db_url,
+    )  # fmt: skip
+    assert sent.code == 0, sent.err
+    codings = [
+        e["resource"]["code"]["coding"][0]
+        for e in json.loads(plain.read_text())["entry"]
+        if e["resource"]["resourceType"] == "Condition"
+    ]
+    assert {(c["system"].rsplit("/", 1)[-1], c["code"]) for c in codings} == {
+        ("need-domain", "digital"),
+        ("icd-10", "Z59.4"),
+    }
+    got = cli("referral", "receive", out, "--key", keys.private("hub"), "--json", db=hub_url)
+    assert got.code == 0, got.err
+    from screening.models import Need
+
+    with session_for(hub_url) as session:
+        needs = sorted(
+            (n.code, n.domain) for n in (session.get(Need, i) for i in made.need_ids) if n
+        )
+    assert needs == [("Z59.4", "food"), ("digital", "digital")]
+
+
 def test_replayed_and_out_of_order_updates_never_move_backwards(
     cli, db_url, hub_url, keys, tmp_path
 ):  # type: ignore[no-untyped-def]

@@ -142,7 +142,9 @@ def test_every_exported_bundle_has_no_errors_in_two_independent_fhir_validators(
 ):  # type: ignore[no-untyped-def]
     # A service target with every share, a named hub with needs only, and an update back.
     a = make_referral(db_url, shares=("needs", "contact", "equality"), screen=True)
-    b = make_referral(db_url, shares=("needs",), hub="Northside Hub", nhs=None, given="Cy")
+    b = make_referral(
+        db_url, shares=("needs",), hub="Northside Hub", nhs=None, given="Cy", codes=("digital",)
+    )
     token_a, plain_a = _export(cli, db_url, keys, a.referral_id, tmp_path, "a")
     _, plain_b = _export(cli, db_url, keys, b.referral_id, tmp_path, "b")
     assert cli("referral", "receive", token_a, "--key", keys.private("hub"), db=hub_url).code == 0

@@ -386,7 +386,7 @@ def condition_resource(n: NeedData, patient_id: str) -> dict[str, Any]:
         ),
         "verificationStatus": _concept(CONDITION_VERIFICATION, "confirmed"),
         "category": categories,
-        "code": {"coding": [_coding(n.system, n.code, n.display)], "text": n.display},
+        "code": {"coding": [_need_coding(n)], "text": n.display},
         "subject": ref(patient_id),
     }
     if n.priority:
@@ -398,6 +398,17 @@ def condition_resource(n: NeedData, patient_id: str) -> dict[str, Any]:
     if n.words:
         res["note"] = [{"text": n.words}]
     return res
+
+
+RECORD_DOMAIN_SYSTEM = "urn:linkwork:need-domain"  # the record's domain-only needs
+
+
+def _need_coding(n: NeedData) -> dict[str, Any]:
+    """ICD-10 or SNOMED CT; a domain-only need (no exact code exists, e.g. digital
+    inclusion) is coded in linkwork's need-domain code system."""
+    if n.system == RECORD_DOMAIN_SYSTEM:
+        return _coding(LW_DOMAIN, n.domain, n.display)
+    return _coding(n.system, n.code, n.display)
 
 
 def consent_resource(

@@ -374,16 +374,17 @@ def _need(session: Session, condition: dict[str, Any], person: Person, actor: st
     existing = session.get(Need, nid) if nid else None
     if existing is not None:
         return existing
-    coding = [
-        c
-        for c in (condition.get("code") or {}).get("coding") or []
-        if c.get("system") in (fhir.ICD10, fhir.SNOMED)
-    ]
-    if not coding:
+    codings = (condition.get("code") or {}).get("coding") or []
+    coding = [c for c in codings if c.get("system") in (fhir.ICD10, fhir.SNOMED)]
+    domain_only = [c for c in codings if c.get("system") == fhir.LW_DOMAIN]
+    if coding:
+        code = str(coding[0].get("code"))
+    elif domain_only:
+        code = str(domain_only[0].get("code"))  # a need recorded by its domain alone
+    else:
         raise E.ExchangeRefused(
-            E.INVALID_BUNDLE, f"Condition {nid} has no ICD-10 or SNOMED CT code"
+            E.INVALID_BUNDLE, f"Condition {nid} has no ICD-10, SNOMED CT or need-domain code"
         )
-    code = str(coding[0].get("code"))
     same = session.exec(
         select(Need).where(Need.person_id == person.id, Need.code == code, Need.status == "active")
     ).first()
