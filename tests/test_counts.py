@@ -280,3 +280,11 @@ def test_referrals_and_outcomes(records: Session) -> None:
     assert safe[(ALL,)]["ons4_satisfied_change"] is None
     with pytest.raises(ValueError, match="one dimension"):
         outcomes_report(session, "sex,need")
+
+
+def test_counting_without_the_covering_indexes_gives_the_same_numbers(records: Session) -> None:
+    before = _raw(needs_report(records, "domain,ethnic_group", rule=None))
+    records.execute(sa.text("DROP INDEX ix_need_counts"))
+    records.execute(sa.text("DROP INDEX ix_person_counts"))
+    records.commit()
+    assert _raw(needs_report(records, "domain,ethnic_group", rule=None)) == before

@@ -111,7 +111,8 @@ def _run(
     dims = counts.parse_dimensions(by)
     start = counts.parse_date(date_from, "--from date") if date_from else None
     end = counts.parse_date(date_to, "--to date") if date_to else None
-    filters = counts.Filters(start=start, end=end, practice=practice.strip() if practice else None)
+    ods = practice.strip().upper() if practice else None
+    filters = counts.Filters(start=start, end=end, practice=ods)
     rule = None if no_suppression else Rule(threshold=threshold, base=round_to)
     if json_out:
         fmt = Format.json
@@ -201,7 +202,7 @@ def _render(report: Any, fmt: Format) -> str | dict[str, Any]:
 def _build_table(report: Any) -> Table:
     from screening import counts
 
-    table = Table(title=report.title, caption=counts.disclosure_note(report))
+    table = Table(title=report.title)
     for d in report.dims:
         table.add_column(counts.DIMENSIONS[d].label)
     for m in report.measures:
@@ -226,13 +227,19 @@ def _table_text(report: Any) -> str:
 
     from rich.console import Console
 
+    from screening import counts
+
     buffer = Console(file=io.StringIO(), width=160, color_system=None)
     buffer.print(_build_table(report))
+    buffer.print(counts.disclosure_note(report), highlight=False)
     return buffer.file.getvalue()  # type: ignore[attr-defined,no-any-return]
 
 
 def _print_table(report: Any) -> None:
+    from screening import counts
+
     console.print(_build_table(report))
+    console.print(counts.disclosure_note(report), highlight=False, style="dim")
     if report.filters.start or report.filters.end or report.filters.practice:
         f = report.filters.as_dict()
         console.print(
