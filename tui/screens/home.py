@@ -44,17 +44,35 @@ class HomeScreen(LinkworkScreen):
                 with Vertical(classes="panel"):
                     yield Static("Follow-ups due today or overdue", classes="panel-title")
                     followups: DataTable[str] = DataTable(id="home-followups", cursor_type="row")
-                    followups.add_columns("Due", "Person", "Service", "Status")
+                    for label, width in (
+                        ("Due", 14),
+                        ("Person", 16),
+                        ("Service", 22),
+                        ("Status", 10),
+                    ):
+                        followups.add_column(label, width=width)
                     yield followups
                 with Vertical(classes="panel"):
                     yield Static("Referrals waiting on a reply", classes="panel-title")
                     waiting: DataTable[str] = DataTable(id="home-waiting", cursor_type="row")
-                    waiting.add_columns("Sent", "Person", "Service", "Status")
+                    for label, width in (
+                        ("Sent", 7),
+                        ("Person", 16),
+                        ("Service", 22),
+                        ("Status", 18),
+                    ):
+                        waiting.add_column(label, width=width)
                     yield waiting
             with Vertical(classes="panel"):
                 yield Static("Recent people", classes="panel-title")
                 recent: DataTable[str] = DataTable(id="home-recent", cursor_type="row")
-                recent.add_columns("Name", "Born", "NHS number", "Postcode")
+                for label, width in (
+                    ("Name", 26),
+                    ("Born", 12),
+                    ("NHS number", 12),
+                    ("Postcode", 9),
+                ):
+                    recent.add_column(label, width=width)
                 yield recent
         yield from self.compose_frame_bottom()
 

@@ -1,0 +1,37 @@
+"""Snapshots of the main screens at 80x24 and 120x40 on a fixed practice database with
+a fixed clock (tests/tui_seed.py). Update with ``pytest --snapshot-update`` after a
+deliberate change, and look at the SVGs before committing them."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import tui_seed
+
+SIZES = [(80, 24), (120, 40)]
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tui-seed") / "practice.db"
+    tui_seed.seed(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def practice_url(seeded_template: Path, tmp_path: Path) -> str:
+    target = tmp_path / "practice.db"
+    shutil.copy(seeded_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("screen", list(tui_seed.SCREEN_KEYS))
+def test_screen_snapshot(snap_compare, practice_url: str, screen: str, size: tuple[int, int]):  # type: ignore[no-untyped-def]
+    app = tui_seed.make_app(practice_url)
+    assert snap_compare(app, terminal_size=size, run_before=tui_seed.steps(screen))

@@ -1,0 +1,157 @@
+"""A fixed, realistic practice database for the app's snapshot tests and the docs
+screenshots: the bundled sample directory and a few synthetic people with screenings,
+needs, consent and referrals at fixed dates, made through the domain functions.
+
+``TODAY`` is the app's fixed clock for these, so every screen renders the same."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+TODAY = date(2026, 3, 2)
+ACTOR = "sam.linkworker"
+
+
+def at(day: int, month: int = 2, hour: int = 10) -> datetime:
+    return datetime(2026, month, day, hour, 30, tzinfo=UTC)
+
+
+def pid(n: int) -> str:
+    return f"00000000-0000-4000-8000-{n:012d}"
+
+
+PEOPLE = [
+    # id, given, family, born, NHS number (999 test range), postcode
+    (pid(1), "Robin", "Ashworth", date(1961, 7, 3), "9990000018", "ZZ1 1AA"),
+    (pid(2), "Priya", "Chaudhry", date(1988, 1, 22), "9990000026", "ZZ2 4BD"),
+    (pid(3), "Tomasz", "Nowak", date(1975, 11, 9), "9990000034", "ZZ3 7QT"),
+]
+
+
+def seed(db_url: str) -> None:
+    from sqlmodel import select
+
+    from directory.models import Service
+    from linkwork.db import open_engine, session_scope
+    from linkwork.sample import load_sample_directory
+    from screening.consent import record_consent
+    from screening.needs import add_need
+    from screening.people import create_person
+    from screening.referrals import create_referral, set_status
+
+    engine = open_engine(db_url)
+    with session_scope(engine) as session:
+        load_sample_directory(session)
+        services = {s.name: s.id for s in session.exec(select(Service).order_by(Service.id)).all()}
+
+        def service_named(words: str) -> int:
+            for name, sid in services.items():
+                if words.lower() in name.lower():
+                    assert sid is not None
+                    return sid
+            raise LookupError(words)
+
+        people = {}
+        for pid, given, family, born, nhs, postcode in PEOPLE:
+            people[given] = create_person(
+                session,
+                id=pid,
+                given_name=given,
+                family_name=family,
+                birth_date=born,
+                nhs_number=nhs,
+                postcode=postcode,
+                actor=ACTOR,
+            )
+        robin, priya, tomasz = people["Robin"], people["Priya"], people["Tomasz"]
+        housing = add_need(
+            session, robin, "Z59.0", actor=ACTOR, words="sofa surfing", recorded_at=at(3)
+        )
+        food = add_need(
+            session, robin, "Z59.4", actor=ACTOR, words="skipping meals", recorded_at=at(3)
+        )
+        debt = add_need(
+            session, priya, "Z59.6", actor=ACTOR, words="behind on rent", recorded_at=at(9)
+        )
+        lonely = add_need(session, tomasz, "Z60.2", actor=ACTOR, words="lonely", recorded_at=at(12))
+
+        def refer(person, needs, words, reason, when, followup=14):  # type: ignore[no-untyped-def]
+            sid = service_named(words)
+            record_consent(
+                session, person, actor=ACTOR, service_id=sid, shares=["needs", "contact"],
+                given_at=when,
+            )  # fmt: skip
+            return create_referral(
+                session, person, needs, actor=ACTOR, service_id=sid, reason=reason, at=when,
+                followup_days=followup,
+            )  # fmt: skip
+
+        r1 = refer(robin, [housing], "Housing Options", "Sofa surfing since March", at(3))
+        refer(robin, [food], "food", "Skipping meals to pay the gas", at(10), followup=21)
+        r3 = refer(priya, [debt], "Advice", "Rent arrears, wants debt advice", at(9))
+        r4 = refer(tomasz, [lonely], "Befriending", "Lonely since his wife died", at(12))
+        set_status(session, r1, "accepted", actor="hub.worker", at=at(5))
+        set_status(session, r3, "accepted", actor="hub.worker", at=at(11))
+        set_status(session, r3, "in-progress", actor="hub.worker", at=at(16))
+        set_status(
+            session, r4, "rejected", actor="hub.worker", reason="Full until April", at=at(14)
+        )
+    engine.dispose()
+
+
+# The main screens and the keys that reach each from start-up (with the current person,
+# when a screen needs one chosen beforehand): used by the snapshot tests and
+# docs/make_screenshots.py.
+SCREEN_KEYS: dict[str, tuple[tuple[str, ...], int | None]] = {
+    "home": ((), None),
+    "people": (("f2", *"ash"), None),
+    "person": (("f2", *"ash", "enter", "enter"), None),
+    "screening": (("f2", *"ash", "enter", "enter", "s"), None),
+    "codes": (("f3", *"cant aford food"), None),
+    "services": (("f4", *"homeles shelter"), None),
+    "refer": (("f4", *"homeles shelter", "ctrl+r"), 1),
+    "referrals": (("f5",), None),
+    "counts": (("f6",), None),
+}
+
+
+def make_app(db_url: str):  # type: ignore[no-untyped-def]
+    from linkwork.settings import load_settings
+    from tui.app import LinkworkApp
+
+    return LinkworkApp(load_settings(database_url=db_url), today=TODAY)
+
+
+async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the database is open, the index built and every worker is done."""
+    from textual.widgets import Input
+
+    app = pilot.app
+    for _ in range(400):
+        if app.db_ready and (app.index_ready or app.directory_size == 0):
+            break
+        await pilot.pause(0.05)
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+    for field in app.screen.query(Input):
+        field.cursor_blink = False  # a blinking cursor would make snapshots flaky
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause(0.1)
+
+
+def steps(screen: str):  # type: ignore[no-untyped-def]
+    keys, person = SCREEN_KEYS[screen]
+
+    async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        if person is not None:
+            from tui.app import PersonRef
+
+            given, family = PEOPLE[person - 1][1:3]
+            pilot.app.person = PersonRef(pid(person), f"{given} {family}")
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+
+    return run
