@@ -300,6 +300,60 @@ def test_replayed_and_out_of_order_updates_never_move_backwards(
     assert status() == "completed"
 
 
+def test_late_on_hold_and_a_slow_hub_clock_are_handled(cli, db_url, hub_url, keys, tmp_path):  # type: ignore[no-untyped-def]
+    made = make_referral(db_url, hub="Northside Hub")
+    ref = tmp_path / "r.jwe"
+    cli(
+        "referral", "export", made.referral_id, "--to", "hub",
+        "--key", keys.private("practice"), "--out", ref, db=db_url,
+    )  # fmt: skip
+    assert cli("referral", "receive", ref, "--key", keys.private("hub"), db=hub_url).code == 0
+    files = []
+    for status, reason in (
+        ("accepted", ""),
+        ("in-progress", ""),
+        ("on-hold", "person in hospital"),
+        ("in-progress", ""),
+    ):
+        _status(cli, hub_url, made.referral_id, status, reason)
+        files.append(tmp_path / f"u{len(files)}.jwe")
+        assert (
+            cli(
+                "referral", "update-export", made.referral_id,
+                "--key", keys.private("hub"), "--out", files[-1], db=hub_url,
+            ).code
+            == 0
+        )  # fmt: skip
+    # The practice's clock is ahead of the hub's: its own status time is in the "future".
+    from screening.models import Referral, utcnow
+
+    with session_for(db_url) as session:
+        row = session.get(Referral, made.referral_id)
+        assert row is not None
+        row.status_at = utcnow() + timedelta(hours=2)
+        session.add(row)
+        session.commit()
+
+    def receive(index: int) -> dict:
+        result = cli(
+            "referral", "receive", files[index], "--key", keys.private("practice"), "--json",
+            db=db_url,
+        )  # fmt: skip
+        assert result.code == 0, result.err
+        return result.json()
+
+    assert receive(0)["status"] == "updated"  # accepted, despite the slow hub clock
+    assert receive(3)["status"] == "updated"  # the latest: in-progress again after on-hold
+    late = receive(2)  # the on-hold that came before it arrives last: in-progress ->
+    assert late["status"] == "ignored"  # on-hold is allowed, but this one is older
+    assert late["to_status"] == "in-progress"
+    assert receive(1)["status"] == "ignored"
+    from screening.referrals import get_referral
+
+    with session_for(db_url) as session:
+        assert get_referral(session, made.referral_id).status == "in-progress"
+
+
 def test_update_from_a_partner_it_was_not_sent_to_is_refused(cli, db_url, hub_url, keys, tmp_path):  # type: ignore[no-untyped-def]
     made = make_referral(db_url, hub="Northside Wellbeing Hub")
     ref = tmp_path / "r.jwe"

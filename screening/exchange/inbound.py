@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from joserfc.jwk import ECKey
@@ -214,6 +214,30 @@ def _outputs(task: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _apply(
+    session: Session,
+    referral: Referral,
+    status: str,
+    partner: str,
+    at: datetime,
+    reason: str,
+    business: Any,
+) -> bool:
+    try:
+        return apply_status(
+            session,
+            referral,
+            status,
+            by=partner,
+            at=at,
+            reason=reason,
+            business_status=str(business) if business is not None else None,
+            source=f"remote:{partner}",
+        )
+    except ValueError as exc:
+        raise E.ExchangeRefused(E.INVALID_BUNDLE, str(exc)) from None
+
+
 def _apply_update(
     session: Session,
     referral: Referral,
@@ -235,19 +259,24 @@ def _apply_update(
     reason = str((task.get("statusReason") or {}).get("text") or "")
     business = (task.get("businessStatus") or {}).get("text")
     before = referral.status
-    try:
-        moved = apply_status(
-            session,
-            referral,
-            status,
-            by=partner,
-            at=at,
-            reason=reason,
-            business_status=str(business) if business is not None else None,
-            source=f"remote:{partner}",
-        )
-    except ValueError as exc:
-        raise E.ExchangeRefused(E.INVALID_BUNDLE, str(exc)) from None
+    # Updates are ordered by the partner's own clock (Task.lastModified of the updates
+    # already applied), so a skew between its clock and ours cannot drop a newer update.
+    applied = [
+        as_utc(t)
+        for t in session.exec(
+            select(ExchangeMessage.task_modified).where(
+                ExchangeMessage.referral_id == referral.id,
+                ExchangeMessage.direction == "in",
+                col(ExchangeMessage.applied).is_(True),
+            )
+        ).all()
+        if t is not None
+    ]
+    if applied and at <= max(applied):
+        moved = False
+    else:
+        effective = max(at, as_utc(referral.status_at) + timedelta(microseconds=1))
+        moved = _apply(session, referral, status, partner, effective, reason, business)
     detail: dict[str, Any] = {"from_status": before, "to_status": referral.status}
     outcome_added = False
     if referral.status in ("completed", "failed") and get_outcome(session, referral) is None:
