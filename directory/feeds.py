@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from directory.text import clean, normalise_postcode, plain_text
@@ -218,6 +219,14 @@ _TIME = re.compile(r"^(\d{1,2}):(\d{2})")
 
 
 def _time(value: Any) -> str:
+    if type(value) is str:
+        return _time_text(value)
+    return _time_text(clean(value))
+
+
+@lru_cache(maxsize=4096)
+def _time_text(value: str) -> str:
+    """The time as "HH:MM", or "" if unreadable (cached: feeds repeat a few times)."""
     text = clean(value)
     match = _TIME.match(text)
     if not match:
@@ -231,6 +240,11 @@ def _time(value: Any) -> str:
 def _weekday(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value if 1 <= value <= 7 else None
+    return _weekday_text(value if type(value) is str else clean(value))
+
+
+@lru_cache(maxsize=4096)
+def _weekday_text(value: str) -> int | None:
     text = clean(value).lower()
     if text.isdigit():
         number = int(text)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -39,7 +40,6 @@ from directory.text import (
     phrase_stopwords,
     stem,
     stopwords,
-    tokens,
     words,
 )
 from directory.vocabulary import code_hints, load_vocabulary, resolve_need
@@ -148,64 +148,21 @@ class ServiceIndex:
         self.stale_months = stale_months
         n = len(self.docs)
         self.size = n
-        postings: dict[str, tuple[list[int], list[float]]] = {}
-        raw_words: set[str] = set()
-        desc_tokens = []
-        lengths = np.zeros(n, dtype=np.float32)
         stop = stopwords()
-        for i, doc in enumerate(self.docs):
-            desc_words = words(doc.description)
-            raw_words.update(desc_words)
-            toks = [stem(w) for w in desc_words if w.replace("'", "") not in stop]
-            desc_tokens.append(toks)
-            lengths[i] = len(toks)
-        avg_len = float(lengths.mean()) if n else 1.0
-        avg_len = avg_len or 1.0
-        for i, doc in enumerate(self.docs):
-            weights: dict[str, float] = {}
-            for fname, text in (
-                ("name", doc.name),
-                ("taxonomy", " ; ".join(doc.taxonomy_terms)),
-                ("organisation", doc.organisation),
-            ):
-                fw = FIELD_WEIGHTS[fname]
-                field_tokens = tokens(text)
-                for tok in set(field_tokens):
-                    weights[tok] = weights.get(tok, 0.0) + fw
-                for a, b in itertools.pairwise(field_tokens):
-                    pair = a + b
-                    weights[pair] = weights.get(pair, 0.0) + fw * 0.5
-            counts: dict[str, int] = {}
-            for tok in desc_tokens[i]:
-                counts[tok] = counts.get(tok, 0) + 1
-            norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[i] / avg_len)
-            for tok, tf in counts.items():
-                weights[tok] = weights.get(tok, 0.0) + FIELD_WEIGHTS["description"] * (
-                    tf * (BM25_K1 + 1) / (tf + norm)
-                )
-            for d in doc.domains:
-                weights["@" + d] = DOMAIN_WEIGHT
-            for z in doc.z_codes:
-                weights["#" + z.lower()] = ZCODE_WEIGHT
-            for tok, w in weights.items():
-                entry = postings.get(tok)
-                if entry is None:
-                    entry = postings[tok] = ([], [])
-                entry[0].append(i)
-                entry[1].append(w)
-            raw_words.update(words(f"{doc.name} {doc.organisation} {' '.join(doc.taxonomy_terms)}"))
-        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {
-            tok: (np.asarray(ds, dtype=np.int32), np.asarray(ws, dtype=np.float32))
-            for tok, (ds, ws) in postings.items()
-        }
-        self._idf = {
-            tok: math.log(1 + (n - len(ds) + 0.5) / (len(ds) + 0.5))
-            for tok, (ds, _ws) in self._postings.items()
-        }
+        self._postings, raw_words = self._build_postings(n)
+        # idf depends only on a token's document frequency: one log per distinct frequency
+        idf_of: dict[int, float] = {}
+        self._idf = {}
+        for tok, (ds, _ws) in self._postings.items():
+            df = len(ds)
+            value = idf_of.get(df)
+            if value is None:
+                value = idf_of[df] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            self._idf[tok] = value
         self._vocab = load_vocabulary()
         dictionary = {w.replace("'", "") for w in raw_words} | set(self._vocab.words)
         surface: dict[str, str] = {}
-        for word in sorted(raw_words, key=len):
+        for word in sorted(raw_words, key=lambda w: (len(w), w)):
             surface.setdefault(stem(word), word.replace("'", ""))
         self._surface = surface
         self._sorted_tokens = sorted(t for t in surface if t in self._postings)
@@ -239,11 +196,20 @@ class ServiceIndex:
         hours: dict[int, tuple[list[int], list[int], list[int]]] = {
             d: ([], [], []) for d in range(1, 8)
         }
+        minutes: dict[str, int] = {}  # "HH:MM" -> minutes (feeds repeat a few times a lot)
+
+        def as_minutes(hhmm: str) -> int:
+            value = minutes.get(hhmm)
+            if value is None:
+                value = minutes[hhmm] = _minutes(hhmm)
+            return value
+
         for i, doc in enumerate(self.docs):
             for h in doc.opening_hours:
                 try:
-                    day, opens, closes = int(h["day"]), _minutes(h["opens"]), _minutes(h["closes"])
-                except (KeyError, TypeError, ValueError):
+                    day = int(h["day"])
+                    opens, closes = as_minutes(h["opens"]), as_minutes(h["closes"])
+                except (KeyError, TypeError, ValueError, AttributeError):
                     continue
                 if day in hours:
                     hours[day][0].append(i)
@@ -278,6 +244,127 @@ class ServiceIndex:
         self._loc_doc = np.asarray(loc_doc, dtype=np.int32)
         self._loc_lat = np.radians(np.asarray(loc_lat, dtype=np.float64))
         self._loc_lon = np.radians(np.asarray(loc_lon, dtype=np.float64))
+
+    def _build_postings(self, n: int) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], set[str]]:
+        """token -> (ascending doc numbers, weights), built with numpy, and every word seen.
+
+        Each service contributes (token, weight) entries: its name, taxonomy terms and
+        organisation (each distinct token once per field, plus adjacent pairs at half weight),
+        a BM25-saturated description weight, and ``@domain``/``#z-code`` pseudo-tokens.
+        Entries for the same token and service are summed. The tokens of a text are worked
+        out once per distinct text (feeds repeat organisation names and taxonomy terms)."""
+        ids: dict[str, int] = {}
+        names: list[str] = []
+
+        def tid(token: str) -> int:
+            value = ids.get(token)
+            if value is None:
+                value = ids[token] = len(names)
+                names.append(token)
+            return value
+
+        stop = stopwords()
+        word_token: dict[str, str | None] = {}  # word -> its stem, None for a stopword
+
+        def text_tokens(text: str) -> list[str]:
+            """``tokens(text)``, with the per-word work done once per distinct word."""
+            out = []
+            for word in words(text):
+                tok = word_token.get(word, "")
+                if tok == "":
+                    tok = word_token[word] = None if word.replace("'", "") in stop else stem(word)
+                if tok is not None:
+                    out.append(tok)
+            return out
+
+        field_cache: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
+
+        def field_entries(fname: str, text: str) -> tuple[list[int], list[float]]:
+            key = (fname, text)
+            cached = field_cache.get(key)
+            if cached is None:
+                fw = FIELD_WEIGHTS[fname]
+                field_tokens = text_tokens(text)
+                weights: dict[str, float] = dict.fromkeys(field_tokens, fw)
+                for a, b in itertools.pairwise(field_tokens):
+                    pair = a + b
+                    weights[pair] = weights.get(pair, 0.0) + fw * 0.5
+                cached = field_cache[key] = ([tid(t) for t in weights], list(weights.values()))
+            return cached
+
+        desc_cache: dict[str, tuple[list[int], list[int], int]] = {}
+        f_tok: list[int] = []
+        f_w: list[float] = []
+        f_len: list[int] = []
+        d_tok: list[int] = []
+        d_tf: list[int] = []
+        d_len: list[int] = []
+        lengths = np.zeros(n, dtype=np.float32)
+        for i, doc in enumerate(self.docs):
+            count = 0
+            for fname, text in (
+                ("name", doc.name),
+                ("taxonomy", " ; ".join(doc.taxonomy_terms)),
+                ("organisation", doc.organisation),
+            ):
+                field_ids, field_ws = field_entries(fname, text)
+                f_tok.extend(field_ids)
+                f_w.extend(field_ws)
+                count += len(field_ids)
+            domains = list(dict.fromkeys("@" + d for d in doc.domains))
+            zcodes = list(dict.fromkeys("#" + z.lower() for z in doc.z_codes))
+            f_tok.extend(tid(t) for t in domains)
+            f_w.extend([DOMAIN_WEIGHT] * len(domains))
+            f_tok.extend(tid(t) for t in zcodes)
+            f_w.extend([ZCODE_WEIGHT] * len(zcodes))
+            f_len.append(count + len(domains) + len(zcodes))
+            desc = desc_cache.get(doc.description)
+            if desc is None:
+                desc_toks = text_tokens(doc.description)
+                counts = Counter(desc_toks)
+                desc = desc_cache[doc.description] = (
+                    [tid(t) for t in counts],
+                    list(counts.values()),
+                    len(desc_toks),
+                )
+            d_tok.extend(desc[0])
+            d_tf.extend(desc[1])
+            d_len.append(len(desc[0]))
+            lengths[i] = desc[2]
+        avg_len = float(lengths.mean()) if n else 1.0
+        avg_len = avg_len or 1.0
+        # the same float32 arithmetic as a scalar BM25 loop, so weights do not depend on it
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths / avg_len)
+        doc_numbers = np.arange(n, dtype=np.int64)
+        d_doc = np.repeat(doc_numbers, d_len)
+        tf = np.asarray(d_tf, dtype=np.int64)
+        d_weight = (tf * (BM25_K1 + 1)).astype(np.float32) / (tf.astype(np.float32) + norm[d_doc])
+        d_weight = np.float32(FIELD_WEIGHTS["description"]) * d_weight
+        tok = np.concatenate([np.asarray(f_tok, dtype=np.int64), np.asarray(d_tok, dtype=np.int64)])
+        doc_of = np.concatenate([np.repeat(doc_numbers, f_len), d_doc])
+        weight = np.concatenate([np.asarray(f_w, dtype=np.float64), d_weight.astype(np.float64)])
+        del f_tok, f_w, d_tok, d_tf, d_doc, d_weight
+        if tok.size == 0:
+            return {}, set(word_token)
+        key = tok * max(n, 1) + doc_of
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        weight = weight[order]
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+        summed = np.add.reduceat(weight, starts).astype(np.float32)
+        key = key[starts]
+        group_tok = key // max(n, 1)
+        group_doc = (key % max(n, 1)).astype(np.int32)
+        bounds = np.flatnonzero(np.diff(group_tok)) + 1
+        firsts = np.concatenate(([0], bounds))
+        ends = np.concatenate((bounds, [group_tok.size]))
+        postings = {
+            names[int(t)]: (group_doc[a:b], summed[a:b])
+            for t, a, b in zip(
+                group_tok[firsts].tolist(), firsts.tolist(), ends.tolist(), strict=True
+            )
+        }
+        return postings, set(word_token)
 
     # --- building ------------------------------------------------------------------
 

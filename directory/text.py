@@ -67,6 +67,8 @@ def plain_text(value: object) -> str:
     text = str(value)
     if not text.strip():
         return ""
+    if "<" not in text and "&" not in text and "\n" not in text and "\r" not in text:
+        return " ".join(text.split())  # one line of plain text (the common case)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if _TAG_HINT.search(text):
         parser = _TextExtractor()
@@ -83,9 +85,13 @@ def plain_text(value: object) -> str:
 
 def clean(value: object) -> str:
     """A one-line feed value: ``None`` and empty or whitespace-only strings become ``""``."""
+    if type(value) is str:
+        return " ".join((html.unescape(value) if "&" in value else value).split())
     if value is None or isinstance(value, dict | list):
         return ""
-    text = html.unescape(str(value)) if "&" in str(value) else str(value)
+    text = str(value)
+    if "&" in text:
+        text = html.unescape(text)
     return " ".join(text.split())
 
 
