@@ -173,6 +173,9 @@ class LinkworkApp(App[None]):
     def today(self) -> date:
         return self.fixed_today or date.today()
 
+    def on_unmount(self) -> None:
+        self.backend.close()
+
     def on_mount(self) -> None:
         self.theme = DARK
         self.switch_mode("home")

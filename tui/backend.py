@@ -72,13 +72,16 @@ def plain_error(exc: BaseException) -> str:
 class Backend:
     """Settings, a lazily opened engine, and cached expensive things (catalogue, index)."""
 
-    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine | None = None, *, search_in_process: bool = True
+    ) -> None:
         self.settings = settings
         self._engine = engine
         self._lock = threading.Lock()
         self._index: Any = None
         self._index_lock = threading.Lock()
         self.index_size = 0
+        self.search_in_process = search_in_process
 
     # -- database -------------------------------------------------------------------------
     @property
@@ -119,20 +122,50 @@ class Backend:
 
     def invalidate_index(self) -> None:
         with self._index_lock:
-            self._index = None
+            old, self._index = self._index, None
+        if hasattr(old, "close"):
+            old.close()
+
+    def close(self) -> None:
+        """Stop the search process (the app calls this on exit)."""
+        self.invalidate_index()
+
+    def database_url(self) -> str:
+        if self._engine is not None:
+            return self._engine.url.render_as_string(hide_password=False)
+        return self.settings.resolved_database_url()
 
     def service_index(self) -> Any:
-        """The directory's search index, built once (slow: call from a worker)."""
+        """The directory's search index, built once (slow: call from a worker).
+
+        Built and searched in a child process (``tui.search_process``) so that the build,
+        seconds of pure-Python work for a large directory, never starves the interface."""
         with self._index_lock:
             if self._index is None:
-                index_cls = domain("directory.search", "ServiceIndex", "Service search")
-                with self.session() as session:
-                    self._index = index_cls.build(session, stale_months=self.settings.stale_months)
-                self.index_size = int(getattr(self._index, "size", 0) or 0)
+                domain("directory.search", "ServiceIndex", "Service search")
+                if self.search_in_process:
+                    from tui.search_process import SearchProcess
+
+                    process = SearchProcess(self.database_url(), self.settings.stale_months)
+                    try:
+                        self.index_size = process.build()
+                    except BaseException:
+                        process.close()
+                        raise
+                    self._index = process
+                else:
+                    from directory.search import ServiceIndex
+
+                    with self.session() as session:
+                        index = ServiceIndex.build(session, stale_months=self.settings.stale_months)
+                    self.index_size = index.size
+                    self._index = index
             return self._index
 
     def search_services(self, text: str, **filters: Any) -> list[Any]:
         index = self.service_index()
+        if hasattr(index, "close"):  # the search process
+            return list(index.search(text, filters))
         return list(index.search(text, **filters))
 
     def get_service(self, ref: Any) -> Any:

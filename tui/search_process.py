@@ -1,0 +1,112 @@
+"""The directory search index in its own process.
+
+Building the index for a large directory is seconds of pure-Python work; in a thread it
+would hold the GIL and starve the interface (typing would lag for the whole build). So
+the index is built and searched in a child process; the app's thread workers send it
+requests over a pipe and wait (without holding the GIL). The child opens the same
+database read-only in spirit (it never writes) with ``linkwork.db.create_engine``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+def _serve(conn: Connection, db_url: str, stale_months: int) -> None:
+    """The child: build on request, then answer searches until told to stop."""
+    import os
+    import sys
+
+    # Never write to the terminal the app is drawing on.
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    from sqlmodel import Session
+
+    from directory.search import ServiceIndex
+    from linkwork.db import create_engine
+
+    engine = create_engine(db_url)
+    index: Any = None
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            break
+        kind = request[0]
+        if kind == "stop":
+            break
+        try:
+            if kind == "build":
+                with Session(engine) as session:
+                    index = ServiceIndex.build(session, stale_months=stale_months)
+                conn.send(("ok", index.size))
+            elif kind == "search":
+                if index is None:
+                    with Session(engine) as session:
+                        index = ServiceIndex.build(session, stale_months=stale_months)
+                _, text, filters = request
+                conn.send(("ok", index.search(text, **filters)))
+            else:
+                conn.send(("error", "ValueError", f"unknown request {kind!r}"))
+        except (ValueError, LookupError) as exc:
+            conn.send(("error", type(exc).__name__, str(exc)))
+        except Exception as exc:  # a bug: report it, keep serving
+            conn.send(("error", "RuntimeError", f"{type(exc).__name__}: {exc}"))
+    engine.dispose()
+
+
+class SearchProcess:
+    """A client for the child process; safe to call from several threads."""
+
+    def __init__(self, db_url: str, stale_months: int) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(
+            target=_serve, args=(child, db_url, stale_months), daemon=True, name="linkwork-search"
+        )
+        # Textual replaces sys.stdout/stderr with capture objects without a real file
+        # descriptor, which multiprocessing needs while starting the child.
+        import sys
+
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        try:
+            self._process.start()
+        finally:
+            sys.stdout, sys.stderr = saved
+        child.close()
+        self._lock = threading.Lock()
+
+    def _call(self, *request: Any) -> Any:
+        with self._lock:
+            if not self._process.is_alive():
+                raise RuntimeError("the search process has stopped")
+            self._conn.send(request)
+            status, *rest = self._conn.recv()
+        if status == "ok":
+            return rest[0]
+        kind, message = rest
+        if kind == "LookupError":
+            raise LookupError(message)
+        if kind == "ValueError":
+            raise ValueError(message)
+        raise RuntimeError(message)
+
+    def build(self) -> int:
+        return int(self._call("build"))
+
+    def search(self, text: str, filters: dict[str, Any]) -> list[Any]:
+        return list(self._call("search", text, filters))
+
+    def close(self) -> None:
+        try:
+            with self._lock:
+                self._conn.send(("stop",))
+        except (OSError, ValueError):
+            pass
+        self._process.join(timeout=2)
+        if self._process.is_alive():
+            self._process.terminate()
+        self._conn.close()
