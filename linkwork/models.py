@@ -1,6 +1,6 @@
 """Imports every domain package's tables so SQLModel.metadata knows them all (Alembic, tests)."""
 
 import directory.models  # noqa: F401
-import screening.counts  # noqa: F401
+import screening.counts
 import screening.exchange.models
 import screening.models  # noqa: F401
