@@ -108,3 +108,26 @@ def test_console_script_version_and_usage_error() -> None:
     assert bad.stderr.startswith("linkwork: ")
     assert "Traceback" not in bad.stderr
     assert bad.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("not a url at all", "malformed database URL"), ("mysql://x@y/z", "unsupported database")],
+)
+@pytest.mark.parametrize("args", [("codes", "show", "Z59.0"), ("codes", "search", "skint")])
+def test_bad_db_url_refused_even_by_commands_without_a_database(  # type: ignore[no-untyped-def]
+    cli, isolated_home: Path, url: str, message: str, args: tuple[str, ...]
+) -> None:
+    result = cli(*args, "--json", db=url)
+    assert result.code == 2
+    assert result.out == ""
+    assert result.err.startswith("linkwork: ") and message in result.err
+    assert result.err.count("\n") == 1
+    assert not isolated_home.exists() or list(isolated_home.iterdir()) == []
+
+
+def test_bad_db_url_from_the_environment_is_refused(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("LINKWORK_DATABASE_URL", "oracle://scott@db/orcl")
+    result = cli("codes", "show", "Z59.0")
+    assert result.code == 2 and result.err.startswith("linkwork: unsupported database")
+    assert result.err.count("\n") == 1

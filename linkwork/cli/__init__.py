@@ -55,7 +55,14 @@ def root(
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
-    ctx.obj = AppContext(settings=load_settings(database_url=db, user=user))
+    settings = load_settings(database_url=db, user=user)
+    if settings.database_url:
+        # Checked before any command runs, so a mistyped --db is refused even by commands
+        # that never open the database (codes search, codes show).
+        from linkwork.db import normalise_url
+
+        normalise_url(settings.database_url)
+    ctx.obj = AppContext(settings=settings)
     if ctx.invoked_subcommand is None:
         from linkwork.tui_entry import run_app
 
