@@ -188,7 +188,10 @@ def _read_yaml(text: str, where: str) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ValueError(f"{where} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise ValueError(f"{where} is not valid YAML: {problem}{at}") from None
 
 
 @cache
@@ -269,7 +272,10 @@ def load_answers_file(path: str | Path) -> dict[str, Any]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"answers file {path} is not valid JSON: {exc.msg}") from None
+            raise ValueError(
+                f"answers file {path} is not valid JSON: {exc.msg} "
+                f"(line {exc.lineno}, column {exc.colno})"
+            ) from None
     else:
         data = _read_yaml(text, f"answers file {path}")
     if isinstance(data, dict) and isinstance(data.get("answers"), dict):

@@ -135,6 +135,38 @@ BAD_INPUTS = {
         "screen", pid, "--answers", str(DATA / "answers-bad-option.json"),
     ],
     "unknown status": lambda pid, rid: ["referral", "status", rid, "received"],
+    "cancelled without reason": lambda pid, rid: ["referral", "status", rid, "cancelled"],
+    "unknown referral": lambda pid, rid: ["referral", "status", "no-such-referral", "accepted"],
+    "refer to unknown service": lambda pid, rid: [
+        "refer", pid, "--need", "Z59.0", "--service", "no-such-service",
+    ],
+    "refer with a need not recorded": lambda pid, rid: [
+        "refer", pid, "--need", "Z59.4", "--hub", HUB,
+    ],
+    "refer unknown person": lambda pid, rid: [
+        "refer", "no-such-person", "--need", "Z59.0", "--hub", HUB,
+    ],
+    "consent unknown person": lambda pid, rid: [
+        "consent", "record", "no-such-person", "--hub", HUB,
+    ],
+    "answers of the wrong type": lambda pid, rid: [
+        "screen", pid, "--answers", str(DATA / "answers-wrong-type.yaml"),
+    ],
+    "answer out of range": lambda pid, rid: [
+        "screen", pid, "--answers", str(DATA / "answers-out-of-range.json"),
+    ],
+    "truncated JSON answers": lambda pid, rid: [
+        "screen", pid, "--answers", str(DATA / "answers-truncated.json"),
+    ],
+    "HTML page as answers": lambda pid, rid: [
+        "screen", pid, "--answers", str(DATA / "answers-html.json"),
+    ],
+    "answers as a list": lambda pid, rid: [
+        "screen", pid, "--answers", str(DATA / "answers-list.yaml"),
+    ],
+    "missing answers file": lambda pid, rid: [
+        "screen", pid, "--answers", str(DATA / "no-such-file.yaml"),
+    ],
 }  # fmt: skip
 
 
@@ -165,6 +197,15 @@ def test_refusal_messages_say_why(cli, db_url: str) -> None:  # type: ignore[no-
     assert "consent" in no_consent.err
     no_reason = cli("referral", "status", rid, "rejected", db=db_url)
     assert "reason is required" in no_reason.err
+    wrong_type = cli("screen", pid, "--answers", DATA / "answers-wrong-type.yaml", db=db_url)
+    assert "ons4.satisfied must be a whole number" in wrong_type.err
+    out_of_range = cli("screen", pid, "--answers", DATA / "answers-out-of-range.json", db=db_url)
+    assert "ons4.anxious must be from 0 to 10" in out_of_range.err
+    truncated = cli("screen", pid, "--answers", DATA / "answers-truncated.json", db=db_url)
+    assert "answers-truncated.json is not valid JSON" in truncated.err
+    assert "(line 1, column " in truncated.err
+    malformed = cli("screen", pid, "--answers", DATA / "malformed-answers.yaml", db=db_url)
+    assert "not valid YAML" in malformed.err and "(line 3, column 1)" in malformed.err
 
 
 def test_withdrawn_consent_is_shown_and_blocks_sending(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
