@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -293,6 +294,8 @@ class ServiceIndex:
             return cached
 
         desc_cache: dict[str, tuple[list[int], list[int], int]] = {}
+        needs_cache: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[list[int], list[float]]]
+        needs_cache = {}
         f_tok: list[int] = []
         f_w: list[float] = []
         f_len: list[int] = []
@@ -311,13 +314,18 @@ class ServiceIndex:
                 f_tok.extend(field_ids)
                 f_w.extend(field_ws)
                 count += len(field_ids)
-            domains = list(dict.fromkeys("@" + d for d in doc.domains))
-            zcodes = list(dict.fromkeys("#" + z.lower() for z in doc.z_codes))
-            f_tok.extend(tid(t) for t in domains)
-            f_w.extend([DOMAIN_WEIGHT] * len(domains))
-            f_tok.extend(tid(t) for t in zcodes)
-            f_w.extend([ZCODE_WEIGHT] * len(zcodes))
-            f_len.append(count + len(domains) + len(zcodes))
+            needs_key = (tuple(doc.domains), tuple(doc.z_codes))
+            needs = needs_cache.get(needs_key)
+            if needs is None:
+                domains = list(dict.fromkeys("@" + d for d in doc.domains))
+                zcodes = list(dict.fromkeys("#" + z.lower() for z in doc.z_codes))
+                needs = needs_cache[needs_key] = (
+                    [tid(t) for t in domains + zcodes],
+                    [DOMAIN_WEIGHT] * len(domains) + [ZCODE_WEIGHT] * len(zcodes),
+                )
+            f_tok.extend(needs[0])
+            f_w.extend(needs[1])
+            f_len.append(count + len(needs[0]))
             desc = desc_cache.get(doc.description)
             if desc is None:
                 desc_toks = text_tokens(doc.description)
@@ -762,8 +770,38 @@ def _centroid(label: str, points: list[tuple[float, float]]) -> Place:
     return Place(label, lat, lon)
 
 
+def _json_reader() -> Any:
+    """A JSON column value as Python, each distinct text parsed once (services repeat the
+    same languages, hours and domains). Works whether the driver hands back text (SQLite)
+    or already-parsed values (PostgreSQL)."""
+    parsed: dict[str, Any] = {}
+
+    def read(value: Any) -> Any:
+        if isinstance(value, str):
+            found = parsed.get(value)
+            if found is None:
+                found = parsed[value] = json.loads(value)
+            return found
+        return value
+
+    return read
+
+
 def load_docs(session: Session) -> list[IndexDoc]:
-    """The services the index holds (active, not withdrawn), read in two queries."""
+    """The services the index holds (active, not withdrawn), read in two queries.
+
+    JSON columns are read as they are stored and decoded here, once per distinct value;
+    each document still gets its own lists."""
+    as_stored = [
+        sa.type_coerce(c, sa.Text)
+        for c in (
+            col(Service.taxonomy_terms),
+            col(Service.domains),
+            col(Service.z_codes),
+            col(Service.languages),
+            col(Service.opening_hours),
+        )
+    ]
     rows = session.execute(
         sa.select(
             col(Service.id),
@@ -771,15 +809,15 @@ def load_docs(session: Session) -> list[IndexDoc]:
             col(Service.name),
             col(Organisation.name),
             col(Service.description),
-            col(Service.taxonomy_terms),
-            col(Service.domains),
-            col(Service.z_codes),
-            col(Service.languages),
+            as_stored[0],
+            as_stored[1],
+            as_stored[2],
+            as_stored[3],
             col(Service.min_age),
             col(Service.max_age),
             col(Service.is_free),
             col(Service.last_verified),
-            col(Service.opening_hours),
+            as_stored[4],
             col(Service.phone),
         )
         .outerjoin(Organisation, col(Organisation.id) == col(Service.organisation_id))
@@ -799,6 +837,7 @@ def load_docs(session: Session) -> list[IndexDoc]:
         .order_by(col(ServiceLocation.service_id), col(Location.id))
     ):
         locations.setdefault(sid, []).append((town, postcode, lat, lon))
+    read = _json_reader()
     return [
         IndexDoc(
             service_id=r[0],
@@ -806,15 +845,15 @@ def load_docs(session: Session) -> list[IndexDoc]:
             name=r[2],
             organisation=r[3] or "",
             description=r[4],
-            taxonomy_terms=list(r[5] or []),
-            domains=list(r[6] or []),
-            z_codes=list(r[7] or []),
-            languages=list(r[8] or []),
+            taxonomy_terms=list(read(r[5]) or []),
+            domains=list(read(r[6]) or []),
+            z_codes=list(read(r[7]) or []),
+            languages=list(read(r[8]) or []),
             min_age=r[9],
             max_age=r[10],
             is_free=bool(r[11]),
             last_verified=r[12],
-            opening_hours=list(r[13] or []),
+            opening_hours=[dict(h) if isinstance(h, dict) else h for h in read(r[13]) or []],
             phone=r[14] or "",
             locations=locations.get(r[0], []),
         )
