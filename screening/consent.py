@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from screening.audit import record_event
+from screening.lookup import by_id
 from screening.models import Consent, Person, Referral, as_utc, utcnow
 
 SHARES = ("needs", "contact", "equality")
@@ -95,17 +96,7 @@ def record_consent(
 
 
 def get_consent(session: Session, ref: str) -> Consent:
-    text = str(ref).strip()
-    consent = session.get(Consent, text) if text else None
-    if consent is None and len(text) >= 8:
-        rows = session.exec(select(Consent).where(col(Consent.id).startswith(text)).limit(2)).all()
-        if len(rows) == 1:
-            consent = rows[0]
-        elif len(rows) > 1:
-            raise ValueError(f"consent {text!r} is ambiguous: give more of the id")
-    if consent is None:
-        raise LookupError(f"unknown consent {text!r}")
-    return consent
+    return by_id(session, Consent, ref, "consent")
 
 
 def withdraw_consent(

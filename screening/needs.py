@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from screening.audit import record_event
+from screening.lookup import by_id
 from screening.models import Need, Person, Screening, as_utc, utcnow
 
 DOMAIN_SYSTEM = "urn:linkwork:need-domain"
@@ -134,17 +135,7 @@ def add_need(
 
 
 def get_need(session: Session, ref: str) -> Need:
-    text = str(ref).strip()
-    need = session.get(Need, text) if text else None
-    if need is None and len(text) >= 8:
-        matches = session.exec(select(Need).where(col(Need.id).startswith(text)).limit(2)).all()
-        if len(matches) == 1:
-            need = matches[0]
-        elif len(matches) > 1:
-            raise ValueError(f"need {text!r} is ambiguous: give more of the id")
-    if need is None:
-        raise LookupError(f"unknown need {text!r}")
-    return need
+    return by_id(session, Need, ref, "need")
 
 
 def list_needs(

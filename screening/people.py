@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from screening.audit import record_event
 from screening.equality import FIELDS, age_band, load_equality, normalise_value
+from screening.lookup import by_id_prefix
 from screening.models import Person, utcnow
 from screening.nhs import normalise_nhs_number
 
@@ -180,14 +181,9 @@ def get_person(session: Session, ref: str) -> Person:
         found = session.exec(select(Person).where(Person.nhs_number == compact)).first()
         if found is not None:
             return found
-    if len(text) >= 8:
-        matches = session.exec(
-            select(Person).where(col(Person.id).startswith(text.lower())).limit(2)
-        ).all()
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise ValueError(f"person {text!r} is ambiguous: give more of the id")
+    found = by_id_prefix(session, Person, text, "person")
+    if found is not None:
+        return found
     raise LookupError(f"unknown person {text!r}")
 
 

@@ -17,6 +17,7 @@ import yaml
 from sqlmodel import Session, select
 
 from screening.audit import record_event
+from screening.lookup import by_id
 from screening.models import Answer, Need, Person, Screening, as_utc, utcnow
 from screening.needs import NeedCode, domain_labels, resolve_code
 
@@ -414,21 +415,7 @@ def complete_screening(
 
 
 def get_screening(session: Session, ref: str) -> Screening:
-    text = str(ref).strip()
-    screening = session.get(Screening, text) if text else None
-    if screening is None and len(text) >= 8:
-        from sqlmodel import col
-
-        rows = session.exec(
-            select(Screening).where(col(Screening.id).startswith(text)).limit(2)
-        ).all()
-        if len(rows) == 1:
-            screening = rows[0]
-        elif len(rows) > 1:
-            raise ValueError(f"screening {text!r} is ambiguous: give more of the id")
-    if screening is None:
-        raise LookupError(f"unknown screening {text!r}")
-    return screening
+    return by_id(session, Screening, ref, "screening")
 
 
 def list_screenings(session: Session, person: Person) -> list[Screening]:

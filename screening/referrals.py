@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from screening.audit import record_event
 from screening.consent import require_active_consent
+from screening.lookup import by_id
 from screening.models import (
     Need,
     Outcome,
@@ -449,19 +450,7 @@ def complete_referral(
 
 
 def get_referral(session: Session, ref: str) -> Referral:
-    text = str(ref).strip()
-    referral = session.get(Referral, text) if text else None
-    if referral is None and len(text) >= 8:
-        rows = session.exec(
-            select(Referral).where(col(Referral.id).startswith(text)).limit(2)
-        ).all()
-        if len(rows) == 1:
-            referral = rows[0]
-        elif len(rows) > 1:
-            raise ValueError(f"referral {text!r} is ambiguous: give more of the id")
-    if referral is None:
-        raise LookupError(f"unknown referral {text!r}")
-    return referral
+    return by_id(session, Referral, ref, "referral")
 
 
 def list_referrals(

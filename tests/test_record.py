@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from screening import audit, consent, needs, people, referrals
 from screening import questionnaire as qn
-from screening.models import AuditEvent, Need, OutcomeNeed, Referral, ReferralEvent
+from screening.models import AuditEvent, Need, OutcomeNeed, Person, Referral, ReferralEvent
 from screening.nhs import normalise_nhs_number
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -575,3 +575,27 @@ def test_remote_updates_in_any_order_never_go_backwards(engine: sa.Engine) -> No
             s.rollback()
 
     check()
+
+
+def test_records_found_by_a_unique_start_of_their_id(session: Session) -> None:
+    # Ids set by hand so that two share their first 8 characters.
+    ann, bob = (
+        Person(id=f"abcdef01-{n * 4}-4000-8000-000000000001", given_name=name,
+               family_name="Example", birth_date=date(1970, 5, 6))
+        for n, name in (("a", "Ann"), ("b", "Bob"))
+    )  # fmt: skip
+    session.add_all([ann, bob])
+    session.flush()
+    need = needs.add_need(session, ann, "Z59.0", actor="worker.a")
+    given = consent.record_consent(session, ann, hub=HUB, actor="worker.a")
+    assert people.get_person(session, "ABCDEF01-AAAA") is ann
+    assert people.get_person(session, "abcdef01-b") is bob
+    with pytest.raises(ValueError, match="ambiguous"):
+        people.get_person(session, "abcdef01")
+    assert needs.get_need(session, need.id[:8].upper()) is need
+    assert consent.get_consent(session, given.id[:10]) is given
+    for ref in ("%%%%%%%%", "________", "abcdef0"):  # wildcards are literal; 7 chars too short
+        with pytest.raises(LookupError, match="unknown person"):
+            people.get_person(session, ref)
+    with pytest.raises(LookupError, match="unknown referral"):
+        referrals.get_referral(session, "________")
