@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from directory.models import Service
 from screening.audit import record_event
 from screening.lookup import by_id
 from screening.models import Consent, Person, Referral, as_utc, utcnow
@@ -131,14 +132,15 @@ def active_consent(
     session: Session, person_id: str, *, service_id: int | None = None, hub: str = ""
 ) -> Consent | None:
     """The latest active (not withdrawn) consent of the person for that service or hub."""
-    query = select(Consent).where(
-        Consent.person_id == person_id, col(Consent.withdrawn_at).is_(None)
-    )
-    if service_id is not None:
-        query = query.where(Consent.service_id == service_id)
-    else:
-        query = query.where(Consent.hub == hub, col(Consent.service_id).is_(None))
+    query = _consents_for(person_id, service_id, hub).where(col(Consent.withdrawn_at).is_(None))
     return session.exec(query.order_by(col(Consent.given_at).desc()).limit(1)).first()
+
+
+def _consents_for(person_id: str, service_id: int | None, hub: str) -> Any:
+    query = select(Consent).where(Consent.person_id == person_id)
+    if service_id is not None:
+        return query.where(Consent.service_id == service_id)
+    return query.where(Consent.hub == hub, col(Consent.service_id).is_(None))
 
 
 def list_consents(session: Session, person: Person) -> list[Consent]:
@@ -151,10 +153,20 @@ def list_consents(session: Session, person: Person) -> list[Consent]:
     )
 
 
+def _target_name(session: Session, service_id: int | None, hub: str | None) -> str:
+    """The service as the user knows it (name and the feed's id), or the hub."""
+    if service_id is None:
+        return f"hub {hub!r}"
+    service = session.get(Service, service_id)
+    if service is None:
+        return f"service {service_id}"
+    return f"service {service.name!r} ({service.source_id})"
+
+
 def require_active_consent(session: Session, referral: Referral) -> Consent:
     """The active consent covering ``referral``, or ValueError saying why it cannot be
     sent. The exchange calls this before exporting or sending anything."""
-    target = f"service {referral.service_id}" if referral.service_id else f"hub {referral.hub!r}"
+    target = _target_name(session, referral.service_id, referral.hub)
     if referral.consent_id:
         consent = session.get(Consent, referral.consent_id)
         if consent is not None and consent.withdrawn_at is None:
@@ -163,7 +175,10 @@ def require_active_consent(session: Session, referral: Referral) -> Consent:
         session, referral.person_id, service_id=referral.service_id, hub=referral.hub
     )
     if consent is None:
-        if referral.consent_id:
+        withdrawn = _consents_for(referral.person_id, referral.service_id, referral.hub).where(
+            col(Consent.withdrawn_at).is_not(None)
+        )
+        if referral.consent_id or session.exec(withdrawn.limit(1)).first() is not None:
             raise ValueError(
                 f"consent to share with {target} has been withdrawn: the referral cannot be sent"
             )

@@ -319,3 +319,24 @@ def test_practice_questions_person_find_and_update(cli, db_url: str) -> None:  #
         "ZZ5 9XY",
     )
     assert cli("person", "find", "ZZ59XY", db=db_url).code == 0
+
+
+def test_refer_to_a_service_without_or_after_withdrawn_consent(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    assert cli("directory", "load-sample", db=db_url).code == 0
+    found = cli("directory", "search", "food bank", "--limit", "1", "--json", db=db_url)
+    service = found.json()[0]
+    pid = _add_person(cli, db_url)
+    assert cli("need", "add", pid, "--code", "Z59.4", db=db_url).code == 0
+    refer = ("refer", pid, "--need", "Z59.4", "--service", service["id"])
+    before = snapshot(db_url)
+    none = cli(*refer, db=db_url)
+    assert none.code == 2 and none.err.count("\n") == 1
+    assert "no consent recorded" in none.err
+    assert service["name"] in none.err and service["id"] in none.err  # as the user knows it
+    assert snapshot(db_url) == before
+    cid = cli("consent", "record", pid, "--service", service["id"], "--json", db=db_url)
+    assert cli("consent", "withdraw", cid.json()["id"], db=db_url).code == 0
+    before = snapshot(db_url)
+    after = cli(*refer, db=db_url)
+    assert after.code == 2 and "has been withdrawn" in after.err
+    assert snapshot(db_url) == before
