@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import gzip
 import hashlib
 import http.server
 import json
 import random
 import threading
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from sqlmodel import Session, select
 
 from directory.importer import import_source
 from directory.models import Location, Organisation, Service, ServiceLocation
-from linkwork.sample import load_sample_directory
+from linkwork.sample import SAMPLE_FILE, load_sample_directory
 
 DATA = Path(__file__).parent / "data" / "directory"
 
@@ -82,6 +84,10 @@ def test_bundled_sample_is_the_shared_sample(session: Session, shared_data: Path
     assert summary.added == 400
     again = import_source(session, shared_data / "directory-sample.oruk.json")
     assert (again.added, again.unchanged) == (0, 400)
+    # the very same document, evaluation fields included (search tests read their truth from it)
+    bundled = resources.files("linkwork").joinpath("data", SAMPLE_FILE).read_bytes()
+    shared = (shared_data / "directory-sample.oruk.json").read_text(encoding="utf-8")
+    assert json.loads(gzip.decompress(bundled)) == json.loads(shared)
 
 
 def test_csv_gives_the_same_services(tmp_path: Path, shared_data: Path) -> None:

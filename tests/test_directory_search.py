@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from sqlmodel import Session
 
 from directory.search import ServiceIndex
 from linkwork import db as lwdb
-from linkwork.sample import load_sample_directory
+from linkwork.sample import SAMPLE_FILE, load_sample_directory
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 11, 1)  # the sample's reference day
@@ -33,11 +35,12 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> ServiceIndex:
 
 @pytest.fixture(scope="module")
 def truth() -> dict[str, set[str]]:
-    """Ground truth categories, read only here (the importer and search never see them)."""
-    path = ROOT.parent / "shared" / "data" / "directory-sample.oruk.json"
-    if not path.exists():
-        pytest.skip("shared sample not present")
-    return {s["id"]: set(s["x_category"]) for s in json.loads(path.read_text())["content"]}
+    """Ground truth categories, read only here (the importer and search never see them).
+    From the bundled copy of the sample (test_bundled_sample_is_the_shared_sample checks it
+    is the shared file), so these tests also run in a clone without ../shared."""
+    data = resources.files("linkwork").joinpath("data", SAMPLE_FILE).read_bytes()
+    services = json.loads(gzip.decompress(data))["content"]
+    return {s["id"]: set(s["x_category"]) for s in services}
 
 
 def _quality(
