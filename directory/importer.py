@@ -307,28 +307,7 @@ def _upsert_organisations(
         # several services may carry the same organisation: keep the fullest copy
         if current is None or sum(map(len, values.values())) > sum(map(len, current.values())):
             wanted[org.source_id] = values
-    existing = {
-        o.source_id: o
-        for o in session.exec(select(Organisation).where(col(Organisation.source) == source))
-    }
-    ids: dict[str, int] = {}
-    to_insert = []
-    for sid, values in wanted.items():
-        row = existing.get(sid)
-        if row is None:
-            to_insert.append({"source": source, "source_id": sid, **values})
-            continue
-        assert row.id is not None
-        ids[sid] = row.id
-        if any(getattr(row, k) != v for k, v in values.items()):
-            session.execute(
-                sa.update(Organisation).where(col(Organisation.id) == row.id).values(**values)
-            )
-    for chunk in _chunks(to_insert, 5000):
-        session.connection().execute(sa.insert(_table(Organisation)), chunk)
-    if to_insert:
-        ids = _ids(session, Organisation, source)
-    return ids
+    return _upsert_by_source_id(session, Organisation, source, wanted)
 
 
 def _upsert_locations(
@@ -345,9 +324,18 @@ def _upsert_locations(
                 "latitude": loc.latitude,
                 "longitude": loc.longitude,
             }
+    return _upsert_by_source_id(session, Location, source, wanted)
+
+
+def _upsert_by_source_id(
+    session: Session,
+    model: Any,  # Organisation or Location
+    source: str,
+    wanted: dict[str, dict[str, Any]],
+) -> dict[str, int]:
+    """Insert or update the feed's rows of ``model`` keyed by source id; their row ids."""
     existing = {
-        row.source_id: row
-        for row in session.exec(select(Location).where(col(Location.source) == source))
+        row.source_id: row for row in session.exec(select(model).where(col(model.source) == source))
     }
     ids: dict[str, int] = {}
     to_insert = []
@@ -359,9 +347,9 @@ def _upsert_locations(
         assert row.id is not None
         ids[sid] = row.id
         if any(getattr(row, k) != v for k, v in values.items()):
-            session.execute(sa.update(Location).where(col(Location.id) == row.id).values(**values))
+            session.execute(sa.update(model).where(col(model.id) == row.id).values(**values))
     for chunk in _chunks(to_insert, 5000):
-        session.connection().execute(sa.insert(_table(Location)), chunk)
+        session.connection().execute(sa.insert(_table(model)), chunk)
     if to_insert:
-        ids = _ids(session, Location, source)
+        ids = _ids(session, model, source)
     return ids
