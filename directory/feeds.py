@@ -353,6 +353,17 @@ def _slug_id(prefix: str, name: str) -> str:
     return f"{prefix}{slug}" if slug else ""
 
 
+def _id_and_name(raw: dict[str, Any]) -> tuple[str, str]:
+    """A record's id and name as plain text; RecordError if either is missing."""
+    sid = clean(raw.get("id"))
+    if not sid:
+        raise RecordError("no id")
+    name = plain_text(raw.get("name")).replace("\n", " ")
+    if not name:
+        raise RecordError("empty name")
+    return sid, name
+
+
 def service_from_oruk(raw: Any) -> ServiceRecord:
     """One ORUK v1 or 3.0 service object as a record; RecordError with the reason if unusable.
 
@@ -360,12 +371,7 @@ def service_from_oruk(raw: Any) -> ServiceRecord:
     """
     if not isinstance(raw, dict):
         raise RecordError(f"not a service object (a JSON {type(raw).__name__})")
-    sid = clean(raw.get("id"))
-    if not sid:
-        raise RecordError("no id")
-    name = plain_text(raw.get("name")).replace("\n", " ")
-    if not name:
-        raise RecordError("empty name")
+    sid, name = _id_and_name(raw)
 
     org_raw = _dict(raw.get("organization"))
     organisation = None
@@ -562,12 +568,7 @@ def read_csv(text: str, label: str) -> Iterator[tuple[str, dict[str, str]]]:
 
 
 def service_from_csv(row: dict[str, str]) -> ServiceRecord:
-    sid = clean(row.get("id"))
-    if not sid:
-        raise RecordError("no id")
-    name = plain_text(row.get("name")).replace("\n", " ")
-    if not name:
-        raise RecordError("empty name")
+    sid, name = _id_and_name(row)
     org_name = clean(row.get("organisation"))
     organisation = OrganisationRecord(_slug_id("org-", org_name), org_name) if org_name else None
     postcode = _postcode(row.get("postcode"))
