@@ -108,16 +108,26 @@ def describe(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
+def _missing_sqlite_file(engine: Engine) -> bool:
+    database = engine.url.database
+    if engine.url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return False
+    return not Path(database).expanduser().exists()
+
+
 def schema_status(engine: Engine) -> dict[str, object]:
     """Current and known revisions; raises DatabaseError if the database is unreachable."""
     script = ScriptDirectory.from_config(_alembic_config(engine))
     heads = set(script.get_heads())
     known = {rev.revision for rev in script.walk_revisions()}
-    try:
-        with engine.connect() as conn:
-            current = set(MigrationContext.configure(conn).get_current_heads())
-    except DBAPIError as exc:
-        raise DatabaseError(_connection_message(engine, exc)) from None
+    if _missing_sqlite_file(engine):
+        current: set[str] = set()  # looking must not create the file
+    else:
+        try:
+            with engine.connect() as conn:
+                current = set(MigrationContext.configure(conn).get_current_heads())
+        except DBAPIError as exc:
+            raise DatabaseError(_connection_message(engine, exc)) from None
     unknown = current - known
     if unknown:
         state = "newer"

@@ -49,6 +49,7 @@ def test_status_and_upgrade_commands(cli, tmp_path: Path) -> None:  # type: igno
     before = cli("db", "status", "--json", db=url)
     assert before.code == 0, before.err
     assert before.json()["state"] == "empty"
+    assert not (tmp_path / "b.db").exists()  # looking creates nothing
     after = cli("db", "upgrade", "--json", db=url)
     assert after.code == 0
     assert after.json()["state"] == "current"
