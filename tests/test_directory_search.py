@@ -216,3 +216,44 @@ def test_half_typed_last_word(sample_index: ServiceIndex, truth) -> None:
     results = sample_index.search("bere", include_stale=True, limit=3, today=TODAY)
     assert results and all("bereavement" in truth[r.id] for r in results)
     assert any("bereavement" in w for w in results[0].why)
+
+
+def test_index_weights_follow_the_formula() -> None:
+    """The vectorised index build gives each (token, service) the sum of its field weights
+    plus the BM25-saturated description weight, counts a repeated domain once, and lists
+    services in ascending order: worked out here by hand for two tiny services."""
+    from directory.search import IndexDoc
+
+    docs = [
+        IndexDoc(
+            service_id=10,
+            source_id="a",
+            name="Food bank",
+            description="Food parcels and food vouchers.",
+            domains=["food", "food"],
+            z_codes=["Z59.4"],
+        ),
+        IndexDoc(service_id=11, source_id="b", name="Debt advice", description="Debt help."),
+    ]
+    index = ServiceIndex(docs)
+    # description tokens (stopword "and" dropped): food, parcel, food, voucher | debt, help
+    lengths = [4, 2]
+    avg = sum(lengths) / 2
+    k1, b = 1.2, 0.75
+
+    def bm25(tf: int, length: int) -> float:
+        return tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg))
+
+    postings = index._postings
+    docs_food, w_food = postings["food"]
+    assert docs_food.tolist() == [0]
+    assert w_food[0] == pytest.approx(3.0 + bm25(2, 4), rel=1e-6)  # name 3.0 + description
+    docs_debt, w_debt = postings["debt"]
+    assert docs_debt.tolist() == [1]
+    assert w_debt[0] == pytest.approx(3.0 + bm25(1, 2), rel=1e-6)
+    assert postings["foodbank"][1][0] == pytest.approx(1.5)  # adjacent pair, half weight
+    assert postings["@food"][0].tolist() == [0]
+    assert postings["@food"][1][0] == pytest.approx(1.0)  # listed twice, counted once
+    assert postings["#z59.4"][0].tolist() == [0]
+    assert "and" not in postings
+    assert [m.id for m in index.search("food bank", limit=5)] == ["a"]
