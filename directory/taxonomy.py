@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 
 from directory.text import stem, words
@@ -67,9 +67,24 @@ class TaxonomyMap:
         codes = sorted({z for row in hits for z in row.z_codes})
         return domains, codes
 
+    @cached_property
+    def _by_first_word(self) -> dict[str, list[int]]:
+        """Keyword numbers by the first word of their phrase."""
+        index: dict[str, list[int]] = {}
+        for number, (phrase, _row) in enumerate(self.keywords):
+            if phrase:
+                index.setdefault(phrase[0], []).append(number)
+        return index
+
     def _keyword_hits(self, text: tuple[str, ...]) -> list[MapRow]:
+        """Keyword rows whose phrase occurs in the text, in the map's order. Only phrases
+        starting with a word of the text are tried (a description is long, the map is not)."""
+        by_first = self._by_first_word
+        candidates = {n for word in set(text) for n in by_first.get(word, ())}
+        candidates.update(n for n, (phrase, _row) in enumerate(self.keywords) if not phrase)
         found = []
-        for phrase, row in self.keywords:
+        for number in sorted(candidates):
+            phrase, row = self.keywords[number]
             n = len(phrase)
             if any(text[i : i + n] == phrase for i in range(len(text) - n + 1)):
                 found.append(row)
