@@ -125,6 +125,7 @@ class LinkworkApp(App[None]):
     SUB_TITLE = "social prescribing"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {SectionCommands}
+    DEFAULT_MODE = "home"
     MODES = {
         "home": _home,
         "people": _people,
@@ -177,8 +178,8 @@ class LinkworkApp(App[None]):
         self.backend.close()
 
     def on_mount(self) -> None:
-        self.theme = DARK
-        self.switch_mode("home")
+        if self.theme != DARK:
+            self.theme = DARK
         self.call_after_refresh(self._first_paint)
 
     def _first_paint(self) -> None:
