@@ -113,7 +113,11 @@ def import_source(
 
 def import_feed(session: Session, feed: Feed, strict: bool = False) -> ImportSummary:
     records, summary = parse_feed(feed, strict=strict)
-    if not records and feed.entries:
+    if not feed.entries:
+        # An empty answer (an outage, a wrong filter) is never taken as "every service of
+        # this feed has gone": nothing is withdrawn.
+        raise ValueError(f"{feed.location}: the feed has no services; nothing imported")
+    if not records:
         first = summary.rejected[0] if summary.rejected else None
         reason = f" (first: {first.where}: {first.reason})" if first else ""
         raise ValueError(f"{feed.location}: no usable services in the feed{reason}")

@@ -515,3 +515,18 @@ def test_cli_list_shows_withdrawn_separately(
     assert [r["id"] for r in gone.json()] == [items[4]["id"]]
     none = cli("directory", "list", "--feed", "no-such-feed", db=db_url)
     assert none.code == 1
+
+
+@pytest.mark.parametrize("body", ["[]", '{"totalElements": 0, "content": []}', "id,name\n"])
+def test_an_empty_feed_withdraws_nothing(cli, db_url: str, tmp_path: Path, body: str) -> None:
+    """An empty answer (an outage, a wrong filter) must not read as "every service has gone"."""
+    assert cli("directory", "load-sample", db=db_url).code == 0
+    before = snapshot(db_url)
+    empty = tmp_path / ("empty.csv" if body.startswith("id") else "empty.json")
+    empty.write_text(body, encoding="utf-8")
+    result = cli("directory", "import", empty, "--source", "directory-sample", db=db_url)
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert result.err.startswith("linkwork: ") and "no services" in result.err
+    assert snapshot(db_url) == before
+    stats = cli("directory", "stats", "--json", db=db_url).json()
+    assert (stats["services"], stats["withdrawn"]) == (400, 0)
