@@ -138,3 +138,107 @@ async def test_home_fits_small_and_large_terminals(size: tuple[int, int]) -> Non
         assert footer.region.bottom == size[1]
         assert app.screen.query_one("#home-status").region.width <= size[0]
         assert isinstance(app.screen.query_one("#home-recent"), DataTable)
+
+
+def test_stale_service_warning_is_in_words() -> None:
+    from types import SimpleNamespace
+
+    from tui.widgets.service_detail import render_service
+
+    match = SimpleNamespace(
+        name="Old Lane Food Bank",
+        organisation="Old Lane Trust",
+        last_verified=date(2024, 5, 1),
+        stale=False,
+        why=["food bank"],
+        id="svc-1",
+    )
+    text = render_service(match, None, today=TODAY, stale_months=12).plain
+    assert "Last verified: 01 May 2024 (30 months ago)" in text
+    assert "STALE: not verified in the last 12 months" in text
+    fresh = SimpleNamespace(**{**vars(match), "last_verified": date(2026, 10, 1)})
+    assert "STALE" not in render_service(fresh, None, today=TODAY, stale_months=12).plain
+
+
+def test_opening_hours_read_as_day_ranges() -> None:
+    from tui.widgets.service_detail import opening_lines
+
+    week = [{"day": d, "opens": "09:00", "closes": "17:00"} for d in range(1, 6)]
+    assert opening_lines([*week, {"day": 6, "opens": "10:00", "closes": "12:00"}]) == [
+        "Mon-Fri 09:00-17:00",
+        "Sat 10:00-12:00",
+    ]
+
+
+async def test_codes_update_as_you_type() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f3", *"sofa surfin")
+        await settle(pilot, app)
+        table = app.screen.query_one("#code-results", DataTable)
+        first = [str(c) for c in table.get_row_at(0)]
+        assert first[0] == "Z59.0"
+        await pilot.press(*["backspace"] * 11, *"racist abuse")
+        await settle(pilot, app)
+        codes = [str(table.get_row_at(i)[0]) for i in range(min(3, table.row_count))]
+        assert "Z60.5" in codes
+
+
+@pytest.fixture
+def seeded_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import tui_seed
+
+    url = f"sqlite:///{tmp_path / 'practice.db'}"
+    tui_seed.seed(url)
+    return url
+
+
+async def test_counts_show_suppressed_cells_as_star(seeded_url: str) -> None:
+    app = LinkworkApp(load_settings(database_url=seeded_url), today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f6")
+        await settle(pilot, app)
+        table = app.screen.query_one("#counts-table", DataTable)
+        rows = {
+            str(table.get_row_at(i)[0]): str(table.get_row_at(i)[-1])
+            for i in range(table.row_count)
+        }
+        # One person each with a housing, food, money or isolation need: below 8, so hidden.
+        assert rows["Housing and homelessness"] == "*"
+        assert rows["Food"] == "*"
+        assert "0" in rows.values()
+        chart = str(app.screen.query_one("#counts-chart").render())
+        assert "* (suppressed: fewer than 8)" in chart
+
+
+async def test_status_change_needing_a_reason_is_refused_inline(seeded_url: str) -> None:
+    app = LinkworkApp(load_settings(database_url=seeded_url), today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f5")
+        await settle(pilot, app)
+        # The board lists open referrals first: the top one is requested or accepted.
+        await pilot.press("u")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "StatusScreen"
+        allowed = app.screen.referral["allowed"]  # type: ignore[attr-defined]
+        target = "cancelled"
+        assert target in allowed
+        app.screen.query_one("#new-status").value = target  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "StatusScreen"
+        assert "A reason is needed for cancelled" in text_of(app, "#status-error")
+        app.screen.query_one("#reason", Input).value = "Moved out of the area"
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "ReferralsScreen"
+        board = app.screen.query_one("#ref-table", DataTable)
+        statuses = [str(board.get_row_at(i)[0]) for i in range(board.row_count)]
+        assert "CANCELLED" in statuses
