@@ -348,21 +348,30 @@ class ServiceIndex:
         tf = np.asarray(d_tf, dtype=np.int64)
         d_weight = (tf * (BM25_K1 + 1)).astype(np.float32) / (tf.astype(np.float32) + norm[d_doc])
         d_weight = np.float32(FIELD_WEIGHTS["description"]) * d_weight
-        tok = np.concatenate([np.asarray(f_tok, dtype=np.int64), np.asarray(d_tok, dtype=np.int64)])
-        doc_of = np.concatenate([np.repeat(doc_numbers, f_len), d_doc])
-        weight = np.concatenate([np.asarray(f_w, dtype=np.float64), d_weight.astype(np.float64)])
-        del f_tok, f_w, d_tok, d_tf, d_doc, d_weight
-        if tok.size == 0:
+        width = max(n, 1)
+        # one key per entry (token number * services + service); description entries last,
+        # so a stable sort sums each (token, service) as fields first, then description
+        key = np.concatenate(
+            [
+                np.asarray(f_tok, dtype=np.int64) * width + np.repeat(doc_numbers, f_len),
+                np.asarray(d_tok, dtype=np.int64) * width + d_doc,
+            ]
+        )
+        weight = np.concatenate([np.asarray(f_w, dtype=np.float32), d_weight])
+        del f_tok, f_w, d_tok, d_tf, d_doc, d_weight, tf
+        if key.size == 0:
             return {}, set(word_token)
-        key = tok * max(n, 1) + doc_of
         order = np.argsort(key, kind="stable")
         key = key[order]
         weight = weight[order]
+        del order
         starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-        summed = np.add.reduceat(weight, starts).astype(np.float32)
+        # field weights are exact in float32; summing in float64 rounds once, as before
+        summed = np.add.reduceat(weight.astype(np.float64), starts).astype(np.float32)
+        del weight
         key = key[starts]
-        group_tok = key // max(n, 1)
-        group_doc = (key % max(n, 1)).astype(np.int32)
+        group_tok = key // width
+        group_doc = (key % width).astype(np.int32)
         bounds = np.flatnonzero(np.diff(group_tok)) + 1
         firsts = np.concatenate(([0], bounds))
         ends = np.concatenate((bounds, [group_tok.size]))
