@@ -68,7 +68,8 @@ LW=.venv/bin/linkwork
 shell "$LW keys new practice >/dev/null && $LW keys new hub --out $WORK/hubkeys >/dev/null && $LW keys trust $WORK/hubkeys/hub.public.jwk --name 'Wellbeing Hub' >/dev/null"
 
 # 1. The README's first command: the app opens on the bundled sample directory.
-tmux send-keys -t "$S" -l "$FIRST"; tmux send-keys -t "$S" Enter
+tmux send-keys -t "$S" -l "$FIRST"; sleep 0.5; snap readme-first-command
+tmux send-keys -t "$S" Enter
 wait_for "Directory: 400 services" 120
 sleep 1; snap home-sample-loaded
 

@@ -242,3 +242,30 @@ async def test_status_change_needing_a_reason_is_refused_inline(seeded_url: str)
         board = app.screen.query_one("#ref-table", DataTable)
         statuses = [str(board.get_row_at(i)[0]) for i in range(board.row_count)]
         assert "CANCELLED" in statuses
+
+
+async def test_unexpected_failure_is_a_plain_notification_not_a_crash() -> None:
+    from tui.widgets import service_detail
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+
+        def broken(*_: object, **__: object) -> None:
+            raise ZeroDivisionError("boom")
+
+        app.backend.home_summary = broken  # type: ignore[method-assign]
+        await pilot.press("r")  # reload the home screen
+        await settle(pilot, app)
+        # A worker with no handler of its own fails too: still only a notification.
+        original = service_detail.render_service
+        service_detail.render_service = broken  # type: ignore[assignment]
+        try:
+            app.screen.run_worker(lambda: broken(), thread=True, exit_on_error=False)
+            await settle(pilot, app)
+        finally:
+            service_detail.render_service = original
+        messages = [str(n.message) for n in app._notifications]
+        assert any("something went wrong (ZeroDivisionError)" in m for m in messages)
+        assert not any("Traceback" in m or "boom" in m for m in messages)
+        assert app.is_running

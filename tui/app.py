@@ -174,6 +174,11 @@ class LinkworkApp(App[None]):
     def today(self) -> date:
         return self.fixed_today or date.today()
 
+    def on_worker_state_changed(self, event: Any) -> None:
+        from tui.backend import report_worker_error
+
+        report_worker_error(self, event)
+
     def on_unmount(self) -> None:
         self.backend.close()
 
@@ -196,7 +201,7 @@ class LinkworkApp(App[None]):
             self.exit()
 
     # -- start-up work (after the first paint) --------------------------------------------
-    @work(thread=True, exclusive=True, group="startup")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="startup")
     def _open_database(self) -> None:
         try:
             self.backend.engine  # noqa: B018 - opens and migrates
@@ -239,7 +244,7 @@ class LinkworkApp(App[None]):
         if not self.index_ready and self.backend._index is None:
             self.warm_index()
 
-    @work(thread=True, exclusive=True, group="index")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="index")
     def warm_index(self) -> None:
         """Build the service search index in the background so the first search is quick."""
         self.call_from_thread(setattr, self, "index_ready", False)
@@ -271,7 +276,7 @@ class LinkworkApp(App[None]):
     def action_load_sample(self) -> None:
         self._load_sample()
 
-    @work(thread=True, exclusive=True, group="startup")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="startup")
     def _load_sample(self) -> None:
         self.call_from_thread(self.notify, "Loading the bundled sample directory...")
         try:

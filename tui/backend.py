@@ -69,6 +69,15 @@ def plain_error(exc: BaseException) -> str:
     return f"something went wrong ({type(exc).__name__}); nothing was saved"
 
 
+def report_worker_error(node: Any, event: Any) -> None:
+    """A worker that failed unexpectedly: tell the link worker in plain words (never a
+    traceback); the app keeps running."""
+    from textual.worker import WorkerState
+
+    if event.state == WorkerState.ERROR and event.worker.error is not None:
+        node.app.notify(plain_error(event.worker.error), severity="error")
+
+
 class Backend:
     """Settings, a lazily opened engine, and cached expensive things (catalogue, index)."""
 

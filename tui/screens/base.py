@@ -62,6 +62,11 @@ class LinkworkScreen(Screen[Any]):
     def refresh_data(self) -> None:
         """Reload what this screen shows (override; called from the event loop)."""
 
+    def on_worker_state_changed(self, event: Any) -> None:
+        from tui.backend import report_worker_error
+
+        report_worker_error(self, event)
+
     def fail(self, exc: BaseException) -> None:
         """Show a failure from a worker thread as a plain-words notification."""
         from tui.backend import NotAvailable, plain_error

@@ -69,7 +69,7 @@ class CodesScreen(LinkworkScreen):
     def _selected(self) -> None:
         self.action_record()
 
-    @work(thread=True, exclusive=True, group="code-search")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="code-search")
     def search(self, text: str, seq: int, started: float) -> None:
         worker = get_current_worker()
         if not text.strip():
@@ -126,7 +126,7 @@ class CodesScreen(LinkworkScreen):
             return
         self.record_need(person.id, match.code, self.query_one("#code-query", Input).value)
 
-    @work(thread=True, group="record-need")
+    @work(thread=True, exit_on_error=False, group="record-need")
     def record_need(self, person_id: str, code: str, words: str) -> None:
         try:
             self.backend.add_need(person_id, code, words)

@@ -79,7 +79,7 @@ class CountsScreen(LinkworkScreen):
     def _changed(self) -> None:
         self.refresh_data()
 
-    @work(thread=True, exclusive=True, group="counts")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="counts")
     def load(self, params: dict[str, Any]) -> None:
         try:
             result = self.backend.need_counts(**params)

@@ -52,6 +52,7 @@ class HomeScreen(LinkworkScreen):
                     ):
                         followups.add_column(label, width=width)
                     yield followups
+                    yield Static("Nothing due today.", id="home-followups-none", classes="help")
                 with Vertical(classes="panel"):
                     yield Static("Referrals waiting on a reply", classes="panel-title")
                     waiting: DataTable[str] = DataTable(id="home-waiting", cursor_type="row")
@@ -63,6 +64,9 @@ class HomeScreen(LinkworkScreen):
                     ):
                         waiting.add_column(label, width=width)
                     yield waiting
+                    yield Static(
+                        "No referrals waiting on a reply.", id="home-waiting-none", classes="help"
+                    )
             with Vertical(classes="panel"):
                 yield Static("Recent people", classes="panel-title")
                 recent: DataTable[str] = DataTable(id="home-recent", cursor_type="row")
@@ -74,11 +78,14 @@ class HomeScreen(LinkworkScreen):
                 ):
                     recent.add_column(label, width=width)
                 yield recent
+                yield Static("No people yet: A to add one.", id="home-recent-none", classes="help")
         yield from self.compose_frame_bottom()
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#home-empty").display = False
+        for key in ("followups", "waiting", "recent"):
+            self.query_one(f"#home-{key}-none").display = False
         self.watch(self.app, "directory_size", self._directory_size)
 
     def _directory_size(self, size: int) -> None:
@@ -98,7 +105,7 @@ class HomeScreen(LinkworkScreen):
     def refresh_data(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, group="home")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="home")
     def load(self) -> None:
         summary: dict[str, Any]
         try:
@@ -139,22 +146,22 @@ class HomeScreen(LinkworkScreen):
                 row["service"],
                 row["status"],
             )
-        if not self.rows["followups"]:
-            table.add_row("-", "Nothing due today.", "", "")
+
         table = self.query_one("#home-waiting", DataTable)
         table.clear()
         for row in self.rows["waiting"]:
             table.add_row(
                 row["sent"].strftime("%d %b"), row["person"], row["service"], row["status"]
             )
-        if not self.rows["waiting"]:
-            table.add_row("-", "No referrals waiting on a reply.", "", "")
+
         table = self.query_one("#home-recent", DataTable)
         table.clear()
         for row in self.rows["recent"]:
             table.add_row(row["name"], row["born"], row["nhs"] or "-", row["postcode"] or "-")
-        if not self.rows["recent"]:
-            table.add_row("-", "No people yet: A to add one.", "", "")
+
+        for key in ("followups", "waiting", "recent"):
+            self.query_one(f"#home-{key}").display = bool(self.rows[key])
+            self.query_one(f"#home-{key}-none").display = not self.rows[key]
         self._directory_size(size)
         self.call_after_refresh(self.lw.home_filled)
 

@@ -69,7 +69,7 @@ class PeopleScreen(LinkworkScreen):
         if self.people:
             self.query_one("#people-results", DataTable).focus()
 
-    @work(thread=True, exclusive=True, group="people-search")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="people-search")
     def search(self, text: str, seq: int) -> None:
         worker = get_current_worker()
         try:
@@ -228,7 +228,7 @@ class AddPersonScreen(SubScreen):
             return
         self.save(data)
 
-    @work(thread=True, exclusive=True, group="save-person")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="save-person")
     def save(self, data: dict[str, Any]) -> None:
         try:
             person = self.backend.add_person(data)

@@ -63,7 +63,7 @@ class PersonScreen(SubScreen):
     def refresh_data(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, group="person")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="person")
     def load(self) -> None:
         try:
             record = self.backend.person_record(self.person.id)

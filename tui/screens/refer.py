@@ -101,7 +101,7 @@ class ReferScreen(SubScreen):
         self._show_step()
         self.load_needs()
 
-    @work(thread=True, group="refer-needs")
+    @work(thread=True, exit_on_error=False, group="refer-needs")
     def load_needs(self) -> None:
         try:
             needs = self.backend.active_needs(self.person.id)
@@ -220,7 +220,7 @@ class ReferScreen(SubScreen):
             self.partner(),
         )
 
-    @work(thread=True, exclusive=True, group="send")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="send")
     def send(
         self,
         need_ids: list[str],

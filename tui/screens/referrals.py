@@ -62,7 +62,7 @@ class ReferralsScreen(LinkworkScreen):
         self.due_only = not self.due_only
         self.load()
 
-    @work(thread=True, exclusive=True, group="referrals")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="referrals")
     def load(self) -> None:
         try:
             rows = self.backend.referral_board(self.lw.today)
@@ -125,7 +125,7 @@ class ReferralsScreen(LinkworkScreen):
     def action_import_inbox(self) -> None:
         self.import_inbox()
 
-    @work(thread=True, exclusive=True, group="inbox")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="inbox")
     def import_inbox(self) -> None:
         self.app.call_from_thread(self.notify, "Importing update files from the inbox...")
         try:
@@ -172,6 +172,11 @@ class StatusScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         self.query_one("#new-status", Select).focus()
 
+    def on_worker_state_changed(self, event: Any) -> None:
+        from tui.backend import report_worker_error
+
+        report_worker_error(self, event)
+
     def action_cancel(self) -> None:
         self.dismiss(False)
 
@@ -194,7 +199,7 @@ class StatusScreen(ModalScreen[bool]):
             return
         self.save(status, reason)
 
-    @work(thread=True, exclusive=True, group="status")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="status")
     def save(self, status: str, reason: str) -> None:
         app: Any = self.app
         try:

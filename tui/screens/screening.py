@@ -61,7 +61,7 @@ class ScreeningScreen(SubScreen):
         self.query_one("#scr-suggestions").display = False
         self.load()
 
-    @work(thread=True, group="questionnaire")
+    @work(thread=True, exit_on_error=False, group="questionnaire")
     def load(self) -> None:
         try:
             sections = self.backend.questionnaire_sections()
@@ -156,7 +156,7 @@ class ScreeningScreen(SubScreen):
             self.show_section(self.index - 1)
 
     # -- suggestions ------------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="finish")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="finish")
     def finish(self) -> None:
         try:
             screening_id, suggestions = self.backend.complete_screening(
@@ -215,7 +215,7 @@ class ScreeningScreen(SubScreen):
         if s is not None:
             self.decide(s, False)
 
-    @work(thread=True, group="decide")
+    @work(thread=True, exit_on_error=False, group="decide")
     def decide(self, suggestion: dict[str, Any], confirm: bool) -> None:
         try:
             self.backend.decide_suggestion(self.screening_id or "", suggestion["code"], confirm)

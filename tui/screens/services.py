@@ -96,7 +96,7 @@ class ServicesScreen(LinkworkScreen):
         self._load_needs()
 
     # -- needs filter -----------------------------------------------------------------------
-    @work(thread=True, group="svc-needs")
+    @work(thread=True, exit_on_error=False, group="svc-needs")
     def _load_needs(self) -> None:
         try:
             domains = self.backend.domains()
@@ -150,7 +150,7 @@ class ServicesScreen(LinkworkScreen):
         text = self.query_one("#svc-query", Input).value
         self.search(text, self.filters(), self._seq, time.perf_counter())
 
-    @work(thread=True, exclusive=True, group="svc-search")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="svc-search")
     def search(self, text: str, filters: Filters, seq: int, started: float) -> None:
         worker = get_current_worker()
         if not text.strip() and not filters.needs:
@@ -220,7 +220,7 @@ class ServicesScreen(LinkworkScreen):
         if 0 <= row < len(self.matches):
             self.load_detail(self.matches[row])
 
-    @work(thread=True, exclusive=True, group="svc-detail")
+    @work(thread=True, exit_on_error=False, exclusive=True, group="svc-detail")
     def load_detail(self, match: Any) -> None:
         service: Any = None
         try:
