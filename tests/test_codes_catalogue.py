@@ -128,6 +128,13 @@ def test_snomed_mappings_are_the_checked_ones(cat):
     assert [c for c, _ in cat.get("Z56.0").snomed] == ["73438004"]
     assert [c for c, _ in cat.get("Z60.2").snomed] == ["105529008"]
     assert cat.get("Z61.0").snomed == ()
+    # Nothing beyond the concepts checked in ../shared/research-facts.md section 4: a new one
+    # must be checked there first (never invent an identifier).
+    every = {concept for need in cat.all() for concept, _ in need.snomed}
+    assert every == {
+        "32911000", "224226001", "224228000", "381751000000106", "733423003", "73438004",
+        "105529008",
+    }  # fmt: skip
 
 
 def test_common_codes_have_many_lay_phrasings(cat):
