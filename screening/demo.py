@@ -25,16 +25,9 @@ from sqlmodel import Session, select
 from screening.audit import record_event
 from screening.equality import load_equality
 from screening.models import (
-    Answer,
-    Consent,
-    Need,
-    Outcome,
-    OutcomeNeed,
+    RECORD_TABLES,
+    AuditEvent,
     Person,
-    Referral,
-    ReferralEvent,
-    ReferralNeed,
-    Screening,
 )
 from screening.nhs import synthetic_nhs_number
 from screening.questionnaire import Questionnaire, load_questionnaire, suggest_needs
@@ -646,18 +639,8 @@ def make_demo(
                                 need_row["status"] = "resolved"
                                 need_row["resolved_at"] = times[-1]
                                 need_row["resolved_by"] = WORKERS[3]
-    models = (
-        Person,
-        Screening,
-        Answer,
-        Need,
-        Consent,
-        Referral,
-        ReferralNeed,
-        ReferralEvent,
-        Outcome,
-        OutcomeNeed,
-    )
+    # every record table in foreign-key order; the audit event is appended by record_event
+    models = tuple(m for m in RECORD_TABLES if m is not AuditEvent)
     for model in models:
         table: Any = model.__table__  # type: ignore[union-attr]
         data = rows[table.name]
