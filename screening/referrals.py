@@ -48,9 +48,9 @@ STATUSES = (
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": ("requested", "cancelled"),
     "requested": ("accepted", "rejected", "cancelled"),
-    "accepted": ("in-progress", "on-hold", "completed", "failed", "cancelled"),
+    "accepted": ("in-progress", "cancelled"),
     "in-progress": ("on-hold", "completed", "failed", "cancelled"),
-    "on-hold": ("in-progress", "completed", "failed", "cancelled"),
+    "on-hold": ("in-progress", "failed", "cancelled"),
     "rejected": (),
     "completed": (),
     "failed": (),

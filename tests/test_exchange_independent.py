@@ -153,6 +153,7 @@ def test_every_exported_bundle_has_no_errors_in_two_independent_fhir_validators(
     with session_for(hub_url) as session:
         referral = get_referral(session, a.referral_id)
         set_status(session, referral, "accepted", actor="hub.worker")
+        set_status(session, referral, "in-progress", actor="hub.worker")
         complete_referral(
             session,
             referral,

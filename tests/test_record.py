@@ -287,6 +287,25 @@ def test_whole_case_from_screening_to_outcome(session: Session) -> None:
     assert report.ok and report.checked >= 12
 
 
+def test_work_must_start_before_a_referral_is_completed(session: Session) -> None:
+    """Gravity workflow: accepted -> in-progress -> completed | failed; no shortcut."""
+    person = _person(session)
+    need = needs.add_need(session, person, "Z59.6", actor="worker.a")
+    consent.record_consent(session, person, actor="worker.a", hub=HUB)
+    referral = referrals.create_referral(session, person, [need], actor="worker.a", hub=HUB)
+    referrals.set_status(session, referral, "accepted", actor="hub")
+    for target in ("completed", "failed", "on-hold"):
+        with pytest.raises(ValueError, match=f"cannot go from accepted to {target}"):
+            referrals.set_status(session, referral, target, actor="hub", reason="x")
+    assert referral.status == "accepted"
+    referrals.set_status(session, referral, "in-progress", actor="hub")
+    referrals.set_status(session, referral, "on-hold", actor="hub", reason="in hospital")
+    with pytest.raises(ValueError, match="cannot go from on-hold to completed"):
+        referrals.set_status(session, referral, "completed", actor="hub")
+    referrals.set_status(session, referral, "failed", actor="hub", reason="could not contact")
+    assert referral.status == "failed"
+
+
 def test_forbidden_transitions_and_reasons(session: Session) -> None:
     person = _person(session)
     need = needs.add_need(session, person, "Z59.6", actor="worker.a")
