@@ -9,7 +9,9 @@ database read-only in spirit (it never writes) with ``linkwork.db.create_engine`
 
 from __future__ import annotations
 
-import multiprocessing
+import socket
+import subprocess
+import sys
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
@@ -18,7 +20,6 @@ from typing import Any
 def _serve(conn: Connection, db_url: str, stale_months: int) -> None:
     """The child: build on request, then answer searches until told to stop."""
     import os
-    import sys
 
     # Never write to the terminal the app is drawing on.
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
@@ -58,30 +59,29 @@ def _serve(conn: Connection, db_url: str, stale_months: int) -> None:
 
 
 class SearchProcess:
-    """A client for the child process; safe to call from several threads."""
+    """A client for the child process; safe to call from several threads.
+
+    The child is a fresh interpreter (``python -m tui.search_process FD URL MONTHS``) talking
+    over a socket pair: unlike multiprocessing's spawn, it never re-runs the parent's main
+    script, and its output goes nowhere near the terminal the app draws on."""
 
     def __init__(self, db_url: str, stale_months: int) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(
-            target=_serve, args=(child, db_url, stale_months), daemon=True, name="linkwork-search"
-        )
-        # Textual replaces sys.stdout/stderr with capture objects without a real file
-        # descriptor, which multiprocessing needs while starting the child.
-        import sys
-
-        saved = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-        try:
-            self._process.start()
-        finally:
-            sys.stdout, sys.stderr = saved
-        child.close()
+        ours, theirs = socket.socketpair()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "tui.search_process", str(theirs.fileno()), db_url,
+             str(stale_months)],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        theirs.close()
+        self._conn = Connection(ours.detach())
         self._lock = threading.Lock()
 
     def _call(self, *request: Any) -> Any:
         with self._lock:
-            if not self._process.is_alive():
+            if self._process.poll() is not None:
                 raise RuntimeError("the search process has stopped")
             self._conn.send(request)
             status, *rest = self._conn.recv()
@@ -106,7 +106,17 @@ class SearchProcess:
                 self._conn.send(("stop",))
         except (OSError, ValueError):
             pass
-        self._process.join(timeout=2)
-        if self._process.is_alive():
+        try:
+            self._process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
             self._process.terminate()
         self._conn.close()
+
+
+def main() -> None:
+    fd, db_url, months = sys.argv[1], sys.argv[2], sys.argv[3]
+    _serve(Connection(int(fd)), db_url, int(months))
+
+
+if __name__ == "__main__":
+    main()

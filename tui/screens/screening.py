@@ -88,8 +88,9 @@ class ScreeningScreen(SubScreen):
         self.query_one("#scr-title", Static).update(
             f"Section {index + 1} of {len(self.sections)}: {section['title']}"
         )
+        intro = f"{section['intro']} " if section.get("intro") else ""
         self.query_one("#scr-help", Static).update(
-            "Up/Down to choose an answer, Tab for the next question, "
+            f"{intro}Up/Down to choose an answer, Tab for the next question, "
             "Ctrl+N next section, Ctrl+B back. Unanswered questions are fine."
         )
         box = self.query_one("#scr-questions", Body)
@@ -106,6 +107,7 @@ class ScreeningScreen(SubScreen):
                         type="integer",
                         id=q["widget"],
                         classes="scale",
+                        compact=True,
                     )
                 )
             else:
