@@ -121,7 +121,7 @@ cd_cmd="cd $(tmux display-message -p -t "$S:0" '#{pane_current_path}')"
 hub "$cd_cmd && $LW keys trust $LINKWORK_HOME/keys_dir/practice.public.jwk --name Practice >/dev/null"; hubwait 0
 tmux send-keys -t "$HUBW" -l "clear"; tmux send-keys -t "$HUBW" Enter
 RID=$(ls "$LINKWORK_HOME/outbox" | head -1 | sed -E 's/referral-([0-9a-f]{8}).*/\1/')
-hub "$LW referral receive $LINKWORK_HOME/outbox/referral-*.jwe --key $WORK/hubkeys/hub.private.jwk && $LW referral status $RID accepted && $LW referral status $RID completed --note 'Housed in supported accommodation' && mkdir -p $LINKWORK_HOME/inbox && $LW referral update-export $RID --to Practice --key $WORK/hubkeys/hub.private.jwk --out $LINKWORK_HOME/inbox/update-$RID.jwe"
+hub "$LW referral receive $LINKWORK_HOME/outbox/referral-*.jwe --key $WORK/hubkeys/hub.private.jwk && $LW referral status $RID accepted && $LW referral status $RID in-progress && $LW referral status $RID completed --note 'Housed in supported accommodation' && mkdir -p $LINKWORK_HOME/inbox && $LW referral update-export $RID --to Practice --key $WORK/hubkeys/hub.private.jwk --out $LINKWORK_HOME/inbox/update-$RID.jwe"
 hubwait 0 || true
 tmux capture-pane -p -t "$HUBW" >"$OUT/walk-hub-side.txt"
 tmux select-window -t "$S:0"
