@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from directory.feeds import (
     RecordError,
@@ -338,8 +338,15 @@ def _upsert_by_source_id(
     wanted: dict[str, dict[str, Any]],
 ) -> dict[str, int]:
     """Insert or update the feed's rows of ``model`` keyed by source id; their row ids."""
+    table = _table(model)
+    columns = [
+        table.c.id,
+        table.c.source_id,
+        *(table.c[k] for k in next(iter(wanted.values()), {})),
+    ]
     existing = {
-        row.source_id: row for row in session.exec(select(model).where(col(model.source) == source))
+        row.source_id: row
+        for row in session.execute(sa.select(*columns).where(table.c.source == source))
     }
     ids: dict[str, int] = {}
     to_insert = []
