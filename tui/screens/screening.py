@@ -116,9 +116,15 @@ class ScreeningScreen(SubScreen):
                     for code, label in q["options"]
                 ]
                 widgets.append(RadioSet(*buttons, id=q["widget"]))
-        box.mount(*widgets)
-        if widgets:
-            self.call_after_refresh(lambda: self.focus_next())
+        mounting = box.mount(*widgets)
+        first = next((w for w in widgets if w.can_focus), None)
+
+        async def focus_first() -> None:
+            await mounting
+            if first is not None:
+                first.focus()
+
+        self.run_worker(focus_first(), group="focus", exclusive=True)
 
     def collect(self) -> str:
         """Keep this section's answers; '' or a problem in words."""
