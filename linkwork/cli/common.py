@@ -84,9 +84,3 @@ def dumps(data: Any) -> str:
 def print_json(data: Any) -> None:
     sys.stdout.write(dumps(data) + "\n")
     sys.stdout.flush()
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print ``linkwork: message`` on stderr and return an Exit to raise."""
-    sys.stderr.write(f"linkwork: {message}\n")
-    return typer.Exit(code)
