@@ -24,7 +24,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from tui.backend import Backend, NotAvailable, plain_error
+from tui.backend import Backend, plain_error
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -216,8 +216,12 @@ class LinkworkApp(App[None]):
                     self.call_from_thread(
                         self.notify, f"Loaded the sample directory: {size} services."
                     )
-                except NotAvailable as exc:
-                    self.call_from_thread(self.notify, plain_error(exc), severity="warning")
+                except (ValueError, LookupError, OSError) as exc:
+                    self.call_from_thread(
+                        self.notify,
+                        f"The sample directory could not be loaded: {plain_error(exc)}",
+                        severity="warning",
+                    )
         except Exception as exc:
             self.startup_error = plain_error(exc)
             if self.exit_on_database_error:
@@ -250,8 +254,6 @@ class LinkworkApp(App[None]):
         self.call_from_thread(setattr, self, "index_ready", False)
         try:
             self.backend.service_index()
-        except NotAvailable:
-            return
         except Exception as exc:
             self.call_from_thread(
                 self.notify, f"Service search could not start: {plain_error(exc)}", severity="error"

@@ -1,17 +1,15 @@
-"""The app's door to the domain core: opens the database lazily and imports each domain
-function only when a screen first needs it.
+"""The app's door to the domain core: opens the database lazily and shapes what the
+domain functions return into rows the screens show.
 
-Nothing here holds domain logic. If a part of linkwork is not present in this copy (a
-module or function missing), the call raises :class:`NotAvailable`, and the screen shows
-its "not available yet" state instead of crashing. All methods here are blocking: screens
-call them from Textual thread workers, never from the event loop.
+Nothing here holds domain logic. Domain modules are imported inside the methods, so the
+first screen paints before SQLAlchemy and the record are loaded. All methods here are
+blocking: screens call them from Textual thread workers, never from the event loop.
 """
 
 from __future__ import annotations
 
-import importlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -22,43 +20,9 @@ if TYPE_CHECKING:
     from linkwork.settings import Settings
 
 
-class NotAvailable(Exception):
-    """A part of linkwork this screen needs is not built into this copy yet."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(f"{what} is not available in this version of linkwork yet")
-        self.what = what
-
-
-def domain(module: str, name: str, what: str) -> Callable[..., Any]:
-    """``module.name`` or :class:`NotAvailable` naming ``what`` in plain words."""
-    try:
-        mod = importlib.import_module(module)
-    except ImportError as exc:
-        # Only a missing module means "not built yet"; a broken import inside it is a bug.
-        missing = getattr(exc, "name", None) or ""
-        if missing and (module == missing or module.startswith(missing + ".")):
-            raise NotAvailable(what) from None
-        raise
-    try:
-        return getattr(mod, name)  # type: ignore[no-any-return]
-    except AttributeError:
-        raise NotAvailable(what) from None
-
-
-def has(module: str, name: str) -> bool:
-    try:
-        domain(module, name, name)
-    except NotAvailable:
-        return False
-    except Exception:
-        return False
-    return True
-
-
 def plain_error(exc: BaseException) -> str:
     """One line a link worker can read: the domain's own message, never a traceback."""
-    if isinstance(exc, NotAvailable | ValueError | LookupError):
+    if isinstance(exc, ValueError | LookupError):
         text = str(exc).strip()
         if isinstance(exc, KeyError) and text[:1] in "'\"":
             text = text[1:-1]
@@ -123,9 +87,10 @@ class Backend:
             return int(session.exec(sa.select(sa.func.count(Service.id))).one()[0])  # type: ignore[call-overload]
 
     def load_sample(self) -> Any:
-        load = domain("linkwork.sample", "load_sample_directory", "The bundled sample directory")
+        from linkwork.sample import load_sample_directory
+
         with self.session() as session:
-            result = load(session)
+            result = load_sample_directory(session)
         self.invalidate_index()
         return result
 
@@ -151,7 +116,6 @@ class Backend:
         seconds of pure-Python work for a large directory, never starves the interface."""
         with self._index_lock:
             if self._index is None:
-                domain("directory.search", "ServiceIndex", "Service search")
                 if self.search_in_process:
                     from tui.search_process import SearchProcess
 
@@ -178,17 +142,21 @@ class Backend:
         return list(index.search(text, **filters))
 
     def get_service(self, ref: Any) -> Any:
-        get = domain("directory.service", "get_service", "Service details")
+        from directory.service import get_service
+
         with self.session() as session:
-            return get(session, ref)
+            return get_service(session, ref)
 
     # -- codes ----------------------------------------------------------------------------
     def catalogue(self) -> Any:
-        return domain("codes.catalogue", "load_catalogue", "The coded-needs catalogue")()
+        from codes.catalogue import load_catalogue
+
+        return load_catalogue()
 
     def search_codes(self, text: str, limit: int = 15) -> list[Any]:
-        search = domain("codes.search", "search_codes", "Code search")
-        return list(search(self.catalogue(), text, limit=limit))
+        from codes.search import search_codes
+
+        return list(search_codes(self.catalogue(), text, limit=limit))
 
     def domains(self) -> list[Any]:
         return list(self.catalogue().domains())
@@ -229,27 +197,30 @@ class Backend:
 
     def find_people(self, text: str, limit: int = 50) -> list[dict[str, Any]]:
         if not text.strip():
-            list_people = domain("screening.people", "list_people", "Listing people")
+            from screening.people import list_people
+
             with self.session() as session:
                 return [self._person_row(p) for p in list_people(session, limit=limit)]
-        find = domain("screening.people", "find_people", "Finding people")
+        from screening.people import find_people
+
         with self.session() as session:
-            return [self._person_row(p) for p in find(session, text, limit=limit)]
+            return [self._person_row(p) for p in find_people(session, text, limit=limit)]
 
     def equality_fields(self) -> list[Any]:
-        load = domain("screening.equality", "load_equality", "Equality questions")
-        return list(load().values())
+        from screening.equality import load_equality
+
+        return list(load_equality().values())
 
     def add_person(self, data: dict[str, Any]) -> Any:
+        from screening.people import create_person
         from tui.widgets.validation import parse_birth_date
 
-        create = domain("screening.people", "create_person", "Adding people")
         fields = dict(data)
         given, family = fields.pop("given"), fields.pop("family")
         born = parse_birth_date(fields.pop("birth_date"))
         nhs = fields.pop("nhs_number") or None
         with self.session() as session:
-            person = create(
+            person = create_person(
                 session,
                 given_name=given,
                 family_name=family,
@@ -263,8 +234,9 @@ class Backend:
 
     # -- record: needs, screening, referrals ---------------------------------------------
     def _person(self, session: Session, person_id: str) -> Any:
-        get = domain("screening.people", "get_person", "The person's record")
-        return get(session, person_id)
+        from screening.people import get_person
+
+        return get_person(session, person_id)
 
     def _service_name(self, session: Session, referral: Any) -> str:
         if referral.service_id is None:
@@ -280,7 +252,8 @@ class Backend:
 
         person = session.get(Person, referral.person_id)
         name = f"{person.given_name} {person.family_name}" if person else referral.person_id
-        transitions = domain("screening.referrals", "TRANSITIONS", "Referrals")
+        from screening.referrals import TRANSITIONS
+
         due = referral.followup_due
         due_state = ""
         if due is not None and referral.status in _open_statuses():
@@ -297,7 +270,7 @@ class Backend:
             "service": self._service_name(session, referral),
             "status": referral.status,
             "business_status": referral.business_status,
-            "allowed": list(transitions.get(referral.status, ())),
+            "allowed": list(TRANSITIONS.get(referral.status, ())),
             "sent": created.strftime("%d %b %Y"),
             "sent_sort": created,
             "followup": followup,
@@ -306,12 +279,13 @@ class Backend:
         }
 
     def home_summary(self, today: Any) -> dict[str, Any]:
-        list_people = domain("screening.people", "list_people", "Recent people")
+        from screening.people import list_people
+
         with self.session() as session:
             recent = [self._person_row(p) for p in list_people(session, limit=8)]
             summary: dict[str, Any] = {"recent": recent, "followups": [], "waiting": []}
-            followups = domain("screening.referrals", "followups", "Follow-ups")
-            list_referrals = domain("screening.referrals", "list_referrals", "Referrals")
+            from screening.referrals import followups, list_referrals
+
             for item in followups(session, today=today, soon_days=0, limit=50):
                 row = self._referral_row(session, item.referral, today)
                 row.update(due=item.referral.followup_due, overdue=item.state == "overdue")
@@ -329,16 +303,15 @@ class Backend:
         return summary
 
     def person_record(self, person_id: str) -> dict[str, Any]:
-        show = domain("screening.people", "show_person", "The person's record")
-        list_needs = domain("screening.needs", "list_needs", "The person's needs")
-        list_referrals = domain("screening.referrals", "list_referrals", "Referrals")
-        events = domain("screening.referrals", "referral_events", "Referral history")
         from sqlmodel import col, select
 
         from screening.models import Screening
+        from screening.needs import list_needs
+        from screening.people import show_person
+        from screening.referrals import list_referrals, referral_events
 
         with self.session() as session:
-            person = show(session, person_id, actor=self.user)  # audited as a view
+            person = show_person(session, person_id, actor=self.user)  # audited as a view
             ref = self.person_ref(person)
             parts = [f"{ref.name} {ref.detail}"]
             if person.postcode:
@@ -360,7 +333,7 @@ class Backend:
             for referral in list_referrals(session, person=person, limit=200):
                 row = self._referral_row(session, referral, _as_date(referral.created_at))
                 referrals.append(row)
-                for event in events(session, referral):
+                for event in referral_events(session, referral):
                     what = f"Referral to {row['service']}"
                     detail = (
                         event.reason
@@ -404,7 +377,8 @@ class Backend:
         }
 
     def active_needs(self, person_id: str) -> list[dict[str, Any]]:
-        list_needs = domain("screening.needs", "list_needs", "The person's needs")
+        from screening.needs import list_needs
+
         with self.session() as session:
             person = self._person(session, person_id)
             return [
@@ -413,13 +387,15 @@ class Backend:
             ]
 
     def add_need(self, person_id: str, code: str, words: str) -> None:
-        add = domain("screening.needs", "add_need", "Recording needs")
+        from screening.needs import add_need
+
         with self.session() as session:
-            add(session, self._person(session, person_id), code, actor=self.user, words=words)
+            add_need(session, self._person(session, person_id), code, actor=self.user, words=words)
 
     def questionnaire_sections(self) -> list[dict[str, Any]]:
-        load = domain("screening.questionnaire", "load_questionnaire", "Screening")
-        questionnaire = load()
+        from screening.questionnaire import load_questionnaire
+
+        questionnaire = load_questionnaire()
         sections = []
         for section in questionnaire.sections:
             questions = []
@@ -445,12 +421,12 @@ class Backend:
     def complete_screening(
         self, person_id: str, answers: dict[str, str]
     ) -> tuple[str, list[dict[str, Any]]]:
-        complete = domain("screening.questionnaire", "complete_screening", "Screening")
-        load = domain("screening.questionnaire", "load_questionnaire", "Screening")
-        questionnaire = load()
+        from screening.questionnaire import complete_screening, load_questionnaire
+
+        questionnaire = load_questionnaire()
         with self.session() as session:
             person = self._person(session, person_id)
-            screening, suggestions = complete(session, person, answers, actor=self.user)
+            screening, suggestions = complete_screening(session, person, answers, actor=self.user)
             out = []
             for s in suggestions:
                 because = [questionnaire.question(qid).text for qid in s.get("questions", [])]
@@ -469,15 +445,15 @@ class Backend:
             return screening.id, out
 
     def decide_suggestion(self, screening_id: str, code: str, confirm: bool) -> None:
-        get = domain("screening.questionnaire", "get_screening", "Screening")
-        confirm_need = domain("screening.needs", "confirm_need", "Confirming needs")
-        reject = domain("screening.needs", "reject_suggestion", "Rejecting needs")
+        from screening.needs import confirm_need, reject_suggestion
+        from screening.questionnaire import get_screening
+
         with self.session() as session:
-            screening = get(session, screening_id)
+            screening = get_screening(session, screening_id)
             if confirm:
                 confirm_need(session, screening, code, actor=self.user)
             else:
-                reject(session, screening, code, actor=self.user)
+                reject_suggestion(session, screening, code, actor=self.user)
 
     def refer(
         self,
@@ -493,17 +469,16 @@ class Backend:
         """Record consent and the referral (requested), and export the encrypted file to
         the outbox, all in one transaction. Without keys or a partner the referral is
         still recorded and the message says how to send the file later."""
-        record_consent = domain("screening.consent", "record_consent", "Consent")
-        create = domain("screening.referrals", "create_referral", "Referrals")
-        get_need = domain("screening.needs", "get_need", "The person's needs")
+        from screening.consent import record_consent
+        from screening.needs import get_need
+        from screening.referrals import create_referral
+
         if not need_ids:
             raise ValueError("Choose at least one need for this referral.")
         signer, why_not = None, ""
         if partner:
             try:
                 signer = self.our_key()
-            except NotAvailable as exc:
-                why_not = str(exc)
             except (ValueError, LookupError, OSError) as exc:
                 why_not = plain_error(exc)
         else:
@@ -519,7 +494,7 @@ class Backend:
                 shares=shares,
                 method=method,
             )
-            referral = create(
+            referral = create_referral(
                 session,
                 person,
                 needs,
@@ -539,12 +514,14 @@ class Backend:
 
     def partners(self) -> list[str]:
         """Names of trusted partners (their public keys), for the Send step."""
-        list_trusted = domain("screening.exchange.keys", "list_trusted", "Sending referrals")
+        from screening.exchange.keys import list_trusted
+
         with self.session() as session:
             return sorted({row.name for row in list_trusted(session)})
 
     def our_key(self) -> Any:
-        load = domain("screening.exchange.keys", "load_private_key", "Sending referrals")
+        from screening.exchange.keys import load_private_key
+
         folder = self.settings.dir_or_default("keys_dir")
         found = sorted(folder.glob("*.private.jwk")) if folder.is_dir() else []
         if len(found) != 1:
@@ -552,14 +529,15 @@ class Backend:
             raise ValueError(
                 f"{where} private key in {folder} (make one with: linkwork keys new NAME)"
             )
-        return load(found[0])
+        return load_private_key(found[0])
 
     def _export(self, session: Session, referral: Any, signer: Any, partner: str) -> str:
-        resolve = domain("screening.exchange.keys", "resolve_recipient", "Sending referrals")
-        export = domain("screening.exchange.outbound", "export_referral", "Sending referrals")
-        atomic_write = domain("screening.exchange.files", "atomic_write", "Sending referrals")
-        recipient, name = resolve(session, partner)
-        sealed = export(
+        from screening.exchange.files import atomic_write
+        from screening.exchange.keys import resolve_recipient
+        from screening.exchange.outbound import export_referral
+
+        recipient, name = resolve_recipient(session, partner)
+        sealed = export_referral(
             session,
             referral,
             signer=signer,
@@ -575,22 +553,26 @@ class Backend:
         return str(target)
 
     def referral_board(self, today: Any) -> list[dict[str, Any]]:
-        list_referrals = domain("screening.referrals", "list_referrals", "The referrals board")
+        from screening.referrals import list_referrals
+
         with self.session() as session:
             return [
                 self._referral_row(session, r, today) for r in list_referrals(session, limit=1000)
             ]
 
     def set_status(self, referral_id: str, status: str, reason: str) -> None:
-        get = domain("screening.referrals", "get_referral", "Referrals")
-        set_status = domain("screening.referrals", "set_status", "Updating a referral")
+        from screening.referrals import get_referral, set_status
+
         with self.session() as session:
-            set_status(session, get(session, referral_id), status, actor=self.user, reason=reason)
+            set_status(
+                session, get_referral(session, referral_id), status, actor=self.user, reason=reason
+            )
 
     def import_inbox(self) -> str:
         """Receive every ``*.jwe`` in the inbox folder, each in its own transaction;
         imported files move to ``inbox/imported/``, refused ones stay with the reason."""
-        receive = domain("screening.exchange.inbound", "receive", "Importing update files")
+        from screening.exchange.inbound import receive
+
         folder = self.settings.dir_or_default("inbox")
         files = sorted(folder.glob("*.jwe")) if folder.is_dir() else []
         if not files:
@@ -621,27 +603,32 @@ class Backend:
         date_to: str | None = None,
         practice: str | None = None,
     ) -> dict[str, Any]:
-        counts = domain("screening.counts", "needs_report", "Need counts")
-        filters_cls = domain("screening.counts", "Filters", "Need counts")
-        parse_date = domain("screening.counts", "parse_date", "Need counts")
-        key_label = domain("screening.counts", "key_label", "Need counts")
-        chart = domain("screening.counts", "chart_series", "Need counts")
-        note = domain("screening.counts", "disclosure_note", "Need counts")
-        filters = filters_cls(
+        from screening.counts import (
+            Filters,
+            chart_series,
+            disclosure_note,
+            key_label,
+            needs_report,
+            parse_date,
+        )
+
+        filters = Filters(
             start=parse_date(date_from, "from date") if date_from else None,
             end=parse_date(date_to, "to date") if date_to else None,
             practice=practice or None,
         )
         with self.session() as session:
-            report = counts(session, by, filters)  # disclosure control on (the default rule)
+            report = needs_report(session, by, filters)  # disclosure control on (the default rule)
         measure = report.measures[0]
         rows = []
         for row in report.rows:
             labels = [key_label(d, k) for d, k in zip(report.dims, row.keys, strict=True)]
             value = row.values.get(measure.key)
             rows.append([*labels, "*" if value is None else str(value)])
-        series = [(str(label), v if isinstance(v, int) else None) for label, v in chart(report)]
-        text = note(report)
+        series = [
+            (str(label), v if isinstance(v, int) else None) for label, v in chart_series(report)
+        ]
+        text = disclosure_note(report)
         if report.is_empty:
             text = "Nothing recorded yet to count. " + text
         return {
@@ -653,7 +640,9 @@ class Backend:
 
 
 def _open_statuses() -> tuple[str, ...]:
-    return tuple(domain("screening.referrals", "OPEN", "Referrals"))
+    from screening.referrals import OPEN
+
+    return tuple(OPEN)
 
 
 def _as_datetime(value: Any) -> Any:

@@ -3,7 +3,8 @@ helper to run a backend call in a thread and show its failure as a plain notific
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +14,9 @@ from textual.widgets import Footer, Header, Static
 if TYPE_CHECKING:
     from tui.app import LinkworkApp, PersonRef
     from tui.backend import Backend
+
+
+T = TypeVar("T")
 
 
 class PersonBar(Static):
@@ -69,12 +73,21 @@ class LinkworkScreen(Screen[Any]):
 
     def fail(self, exc: BaseException) -> None:
         """Show a failure from a worker thread as a plain-words notification."""
-        from tui.backend import NotAvailable, plain_error
+        from tui.backend import plain_error
 
-        severity = (
-            "warning" if isinstance(exc, NotAvailable | ValueError | LookupError) else "error"
-        )
+        severity = "warning" if isinstance(exc, ValueError | LookupError) else "error"
         self.app.call_from_thread(self.app.notify, plain_error(exc), severity=severity)
+
+    def fetch(self, call: Callable[[], T], show: Callable[[T], object]) -> bool:
+        """From a worker thread: run a blocking backend ``call``, then ``show`` its result
+        on the event loop; a failure becomes a plain-words notification. True if shown."""
+        try:
+            result = call()
+        except Exception as exc:
+            self.fail(exc)
+            return False
+        self.app.call_from_thread(show, result)
+        return True
 
 
 class SubScreen(LinkworkScreen):

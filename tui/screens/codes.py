@@ -13,9 +13,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
-from tui.backend import NotAvailable
 from tui.screens.base import LinkworkScreen
-from tui.widgets.notice import Notice, unavailable_text
 
 
 class CodesScreen(LinkworkScreen):
@@ -39,7 +37,6 @@ class CodesScreen(LinkworkScreen):
                 id="code-query",
             )
             yield Static("Type to see matching codes.", id="code-status", classes="status")
-            yield Notice(*unavailable_text("Code search"), kind="unavailable", id="code-na")
             table: DataTable[str] = DataTable(
                 id="code-results", cursor_type="row", zebra_stripes=True
             )
@@ -49,7 +46,6 @@ class CodesScreen(LinkworkScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#code-na").display = False
         self.query_one("#code-query", Input).focus()
 
     def action_focus_search(self) -> None:
@@ -77,9 +73,6 @@ class CodesScreen(LinkworkScreen):
             return
         try:
             matches = self.backend.search_codes(text)
-        except NotAvailable:
-            self.app.call_from_thread(self._unavailable)
-            return
         except Exception as exc:
             self.fail(exc)
             return
@@ -87,14 +80,9 @@ class CodesScreen(LinkworkScreen):
             return
         self.app.call_from_thread(self._show, matches, seq, started, "")
 
-    def _unavailable(self) -> None:
-        self.query_one("#code-na").display = True
-        self.query_one("#code-results").display = False
-
     def _show(self, matches: list[Any], seq: int, started: float, message: str) -> None:
         if seq != self._seq:
             return  # a newer keystroke is already being searched
-        self.query_one("#code-na").display = False
         table = self.query_one("#code-results", DataTable)
         table.display = True
         table.clear()

@@ -12,10 +12,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Select, Static
 
-from tui.backend import NotAvailable
 from tui.screens.base import LinkworkScreen
 from tui.widgets.bars import BarChart
-from tui.widgets.notice import Notice, unavailable_text
 
 DIMENSIONS = [
     ("Need area", "domain"),
@@ -48,7 +46,6 @@ class CountsScreen(LinkworkScreen):
                 id="counts-status",
                 classes="status",
             )
-            yield Notice(*unavailable_text("Need counts"), kind="unavailable", id="counts-na")
             with Horizontal(id="counts-main"):
                 table: DataTable[str] = DataTable(id="counts-table", cursor_type="row")
                 yield table
@@ -58,7 +55,6 @@ class CountsScreen(LinkworkScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#counts-na").display = False
 
     def refresh_data(self) -> None:
         self.load(self.params())
@@ -81,22 +77,9 @@ class CountsScreen(LinkworkScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="counts")
     def load(self, params: dict[str, Any]) -> None:
-        try:
-            result = self.backend.need_counts(**params)
-        except NotAvailable:
-            self.app.call_from_thread(self._unavailable)
-            return
-        except Exception as exc:
-            self.fail(exc)
-            return
-        self.app.call_from_thread(self._show, result)
-
-    def _unavailable(self) -> None:
-        self.query_one("#counts-na").display = True
-        self.query_one("#counts-main").display = False
+        self.fetch(lambda: self.backend.need_counts(**params), self._show)
 
     def _show(self, result: dict[str, Any]) -> None:
-        self.query_one("#counts-na").display = False
         self.query_one("#counts-main").display = True
         table = self.query_one("#counts-table", DataTable)
         table.clear(columns=True)

@@ -11,7 +11,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
-from tui.backend import NotAvailable
 from tui.screens.base import LinkworkScreen
 from tui.widgets.body import Body
 from tui.widgets.notice import Notice
@@ -107,29 +106,13 @@ class HomeScreen(LinkworkScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="home")
     def load(self) -> None:
-        summary: dict[str, Any]
-        try:
-            summary = self.backend.home_summary(self.lw.today)
-        except NotAvailable as exc:
-            summary = {"unavailable": exc.what}
-        except Exception as exc:
-            self.fail(exc)
-            return
-        self.app.call_from_thread(self._show, summary)
+        self.fetch(lambda: self.backend.home_summary(self.lw.today), self._show)
 
     def _show(self, summary: dict[str, Any]) -> None:
         size = self.lw.directory_size
         status = self.query_one("#home-status", Static)
         today = self.lw.today.strftime("%A %d %B %Y")
         directory = f"Directory: {size} services." if size >= 0 else ""
-        if "unavailable" in summary:
-            status.update(
-                f"{today}.  {directory}  Follow-ups and referrals will show here once "
-                "the record part of linkwork is available."
-            )
-            self._directory_size(size)
-            self.call_after_refresh(self.lw.home_filled)
-            return
         self.rows = {k: summary.get(k, []) for k in ("followups", "waiting", "recent")}
         overdue = sum(1 for row in self.rows["followups"] if row.get("overdue"))
         status.update(

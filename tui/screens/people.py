@@ -12,10 +12,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
-from tui.backend import NotAvailable, plain_error
+from tui.backend import plain_error
 from tui.screens.base import LinkworkScreen, SubScreen
 from tui.widgets.body import Body
-from tui.widgets.notice import Notice, unavailable_text
 from tui.widgets.validation import check_birth_date, check_nhs_number, check_postcode
 
 
@@ -40,7 +39,6 @@ class PeopleScreen(LinkworkScreen):
                 id="people-status",
                 classes="status",
             )
-            yield Notice(*unavailable_text("Finding people"), kind="unavailable", id="people-na")
             table: DataTable[str] = DataTable(
                 id="people-results", cursor_type="row", zebra_stripes=True
             )
@@ -50,7 +48,6 @@ class PeopleScreen(LinkworkScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#people-na").display = False
         self.query_one("#people-query", Input).focus()
 
     def refresh_data(self) -> None:
@@ -74,18 +71,11 @@ class PeopleScreen(LinkworkScreen):
         worker = get_current_worker()
         try:
             people = self.backend.find_people(text)
-        except NotAvailable:
-            self.app.call_from_thread(self._unavailable)
-            return
         except Exception as exc:
             self.fail(exc)
             return
         if not worker.is_cancelled and seq == self._seq:
             self.app.call_from_thread(self._show, people, text)
-
-    def _unavailable(self) -> None:
-        self.query_one("#people-na").display = True
-        self.query_one("#people-results").display = False
 
     def _show(self, people: list[dict[str, Any]], text: str) -> None:
         self.people = people

@@ -11,10 +11,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from tui.backend import NotAvailable
 from tui.screens.base import SubScreen
 from tui.widgets.body import Body
-from tui.widgets.notice import Notice, unavailable_text
 
 if TYPE_CHECKING:
     from tui.app import PersonRef
@@ -40,9 +38,6 @@ class PersonScreen(SubScreen):
         yield from self.compose_frame_top()
         with Body(id="body"):
             yield Static(self.person.name, id="person-summary", classes="section-title")
-            yield Notice(
-                *unavailable_text("The person's record"), kind="unavailable", id="person-na"
-            )
             with Vertical(classes="panel"):
                 yield Static("Needs", classes="panel-title")
                 needs: DataTable[str] = DataTable(id="person-needs", cursor_type="row")
@@ -57,7 +52,6 @@ class PersonScreen(SubScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#person-na").display = False
         self.refresh_data()
 
     def refresh_data(self) -> None:
@@ -65,18 +59,7 @@ class PersonScreen(SubScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="person")
     def load(self) -> None:
-        try:
-            record = self.backend.person_record(self.person.id)
-        except NotAvailable:
-            self.app.call_from_thread(self._unavailable)
-            return
-        except Exception as exc:
-            self.fail(exc)
-            return
-        self.app.call_from_thread(self._show, record)
-
-    def _unavailable(self) -> None:
-        self.query_one("#person-na").display = True
+        self.fetch(lambda: self.backend.person_record(self.person.id), self._show)
 
     def _show(self, record: dict[str, Any]) -> None:
         self.record = record

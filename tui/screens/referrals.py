@@ -12,9 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
-from tui.backend import NotAvailable, plain_error
+from tui.backend import plain_error
 from tui.screens.base import LinkworkScreen
-from tui.widgets.notice import Notice, unavailable_text
 
 STATUS_ORDER = [
     "requested", "accepted", "in-progress", "on-hold", "draft",
@@ -41,7 +40,6 @@ class ReferralsScreen(LinkworkScreen):
         yield from self.compose_frame_top()
         with Vertical(id="body"):
             yield Static("Loading referrals...", id="ref-status", classes="status")
-            yield Notice(*unavailable_text("The referrals board"), kind="unavailable", id="ref-na")
             table: DataTable[str] = DataTable(id="ref-table", cursor_type="row", zebra_stripes=True)
             table.add_columns("Status", "Person", "Service", "Sent", "Follow-up", "Note")
             yield table
@@ -49,7 +47,6 @@ class ReferralsScreen(LinkworkScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#ref-na").display = False
         self.query_one("#ref-table").focus()
 
     def refresh_data(self) -> None:
@@ -64,20 +61,7 @@ class ReferralsScreen(LinkworkScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="referrals")
     def load(self) -> None:
-        try:
-            rows = self.backend.referral_board(self.lw.today)
-        except NotAvailable:
-            self.app.call_from_thread(self._unavailable)
-            return
-        except Exception as exc:
-            self.fail(exc)
-            return
-        self.app.call_from_thread(self._show, rows)
-
-    def _unavailable(self) -> None:
-        self.query_one("#ref-na").display = True
-        self.query_one("#ref-table").display = False
-        self.query_one("#ref-status", Static).update("")
+        self.fetch(lambda: self.backend.referral_board(self.lw.today), self._show)
 
     def _show(self, rows: list[dict[str, Any]]) -> None:
         rank = {s: i for i, s in enumerate(STATUS_ORDER)}
@@ -128,13 +112,8 @@ class ReferralsScreen(LinkworkScreen):
     @work(thread=True, exit_on_error=False, exclusive=True, group="inbox")
     def import_inbox(self) -> None:
         self.app.call_from_thread(self.notify, "Importing update files from the inbox...")
-        try:
-            message = self.backend.import_inbox()
-        except Exception as exc:
-            self.fail(exc)
-            return
-        self.app.call_from_thread(self.notify, message)
-        self.app.call_from_thread(self.load)
+        if self.fetch(self.backend.import_inbox, self.notify):
+            self.app.call_from_thread(self.load)
 
 
 class StatusScreen(ModalScreen[bool]):

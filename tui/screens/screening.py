@@ -12,10 +12,9 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Label, RadioSet, Static
 
-from tui.backend import NotAvailable, plain_error
+from tui.backend import plain_error
 from tui.screens.base import SubScreen
 from tui.widgets.body import Body
-from tui.widgets.notice import Notice, unavailable_text
 from tui.widgets.toggles import Choice
 
 if TYPE_CHECKING:
@@ -48,7 +47,6 @@ class ScreeningScreen(SubScreen):
         with Vertical(id="body"):
             yield Static("Loading the questionnaire...", id="scr-title", classes="section-title")
             yield Static("", id="scr-help", classes="help")
-            yield Notice(*unavailable_text("Screening"), kind="unavailable", id="scr-na")
             yield Body(id="scr-questions")
             table: DataTable[str] = DataTable(id="scr-suggestions", cursor_type="row")
             table.add_columns("Decision", "Code", "Meaning", "Need area", "Because")
@@ -57,25 +55,12 @@ class ScreeningScreen(SubScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#scr-na").display = False
         self.query_one("#scr-suggestions").display = False
         self.load()
 
     @work(thread=True, exit_on_error=False, group="questionnaire")
     def load(self) -> None:
-        try:
-            sections = self.backend.questionnaire_sections()
-        except NotAvailable:
-            self.app.call_from_thread(self._unavailable)
-            return
-        except Exception as exc:
-            self.fail(exc)
-            return
-        self.app.call_from_thread(self._loaded, sections)
-
-    def _unavailable(self) -> None:
-        self.query_one("#scr-na").display = True
-        self.query_one("#scr-title", Static).update(f"Screening {self.person.name}")
+        self.fetch(self.backend.questionnaire_sections, self._loaded)
 
     def _loaded(self, sections: list[dict[str, Any]]) -> None:
         self.sections = sections

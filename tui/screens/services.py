@@ -16,9 +16,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 from textual.worker import get_current_worker
 
-from tui.backend import NotAvailable, plain_error
+from tui.backend import plain_error
 from tui.screens.base import LinkworkScreen
-from tui.widgets.notice import Notice, unavailable_text
 from tui.widgets.service_detail import render_service
 from tui.widgets.toggles import Tick
 
@@ -77,7 +76,6 @@ class ServicesScreen(LinkworkScreen):
                 yield Tick("free", id="f-free")
                 yield Tick("show stale", id="f-stale")
             yield Static("Starting the service search...", id="svc-status", classes="status")
-            yield Notice(*unavailable_text("Service search"), kind="unavailable", id="svc-na")
             with Horizontal(id="svc-main"):
                 table: DataTable[Any] = DataTable(
                     id="svc-results", cursor_type="row", zebra_stripes=True
@@ -90,7 +88,6 @@ class ServicesScreen(LinkworkScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#svc-na").display = False
         self.query_one("#svc-query", Input).focus()
         self.watch(self.app, "index_ready", self._index_state)
         self._load_needs()
@@ -160,9 +157,6 @@ class ServicesScreen(LinkworkScreen):
             matches = self.backend.search_services(
                 text, **filters.as_kwargs(), limit=30, today=self.lw.today
             )
-        except NotAvailable:
-            self.app.call_from_thread(self._unavailable)
-            return
         except Exception as exc:
             self.app.call_from_thread(
                 self.query_one("#svc-status", Static).update, f"Search problem: {plain_error(exc)}"
@@ -172,14 +166,9 @@ class ServicesScreen(LinkworkScreen):
             return  # the person typed on; a newer search will show its own results
         self.app.call_from_thread(self._show, matches, seq, started, text)
 
-    def _unavailable(self) -> None:
-        self.query_one("#svc-na").display = True
-        self.query_one("#svc-main").display = False
-
     def _show(self, matches: list[Any], seq: int, started: float, text: str) -> None:
         if seq != self._seq:
             return
-        self.query_one("#svc-na").display = False
         self.query_one("#svc-main").display = True
         table = self.query_one("#svc-results", DataTable)
         table.clear()

@@ -1,4 +1,4 @@
-"""A calm boxed message for empty and "not available yet" states."""
+"""A calm boxed message for empty, information and warning states."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 
 class Notice(Static):
-    """A titled message; ``kind`` is a CSS class (info, empty, unavailable, warning)."""
+    """A titled message; ``kind`` is a CSS class (info, empty, warning)."""
 
     DEFAULT_CSS = """
     Notice {
@@ -16,7 +16,6 @@ class Notice(Static):
         margin: 1 0;
         height: auto;
     }
-    Notice.unavailable { border: round $warning; }
     Notice.warning { border: double $warning; }
     """
 
@@ -31,11 +30,3 @@ class Notice(Static):
         if body:
             text.append("\n" + body)
         self.update(text)
-
-
-def unavailable_text(what: str) -> tuple[str, str]:
-    return (
-        f"Not available yet: {what}",
-        "This part of linkwork has not been built into this copy yet. "
-        "Everything else keeps working; this screen fills in when it lands.",
-    )

@@ -3,17 +3,12 @@ save (and their message wins); these only give the link worker early, plain feed
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 
-def _domain_message(module: str, name: str, value: str) -> str:
+def _domain_message(check: Callable[[str], object], value: str) -> str:
     """Run the record's own normaliser; its ValueError message is the inline error."""
-    from tui.backend import NotAvailable, domain
-
-    try:
-        check = domain(module, name, "Checking this field")
-    except NotAvailable:
-        return ""  # the record part is not here yet: it will check on save
     try:
         check(value)
     except ValueError as exc:
@@ -26,13 +21,17 @@ def check_nhs_number(text: str) -> str:
     """'' if fine (or empty: it is optional), else the reason in words."""
     if not text.strip():
         return ""
-    return _domain_message("screening.nhs", "normalise_nhs_number", text)
+    from screening.nhs import normalise_nhs_number
+
+    return _domain_message(normalise_nhs_number, text)
 
 
 def check_postcode(text: str) -> str:
     if not text.strip():
         return ""
-    return _domain_message("screening.people", "normalise_postcode", text)
+    from screening.people import normalise_postcode
+
+    return _domain_message(normalise_postcode, text)
 
 
 def parse_birth_date(text: str) -> date:
