@@ -24,6 +24,28 @@ def test_fresh_database_is_migrated_to_every_head(db_url: str) -> None:
     engine.dispose()
 
 
+def test_current_revisions_match_the_migration_scripts(tmp_path: Path) -> None:
+    """open_engine skips Alembic when alembic_version equals CURRENT_REVISIONS: that set
+    must be exactly what a full upgrade records, or a new migration would never run."""
+    from alembic import command
+
+    engine = lwdb.create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    command.upgrade(lwdb._alembic_config(engine), "heads")
+    assert frozenset(lwdb.schema_status(engine)["current"]) == lwdb.CURRENT_REVISIONS  # type: ignore[arg-type]
+    engine.dispose()
+
+
+def test_database_behind_the_newest_schema_is_upgraded_on_open(db_url: str) -> None:
+    from alembic import command
+
+    engine = lwdb.open_engine(db_url)
+    command.downgrade(lwdb._alembic_config(engine), "counts@base")  # the counts branch only
+    assert lwdb.schema_status(engine)["state"] == "behind"
+    lwdb.open_engine(db_url).dispose()
+    assert lwdb.schema_status(engine)["state"] == "current"
+    engine.dispose()
+
+
 def test_newer_database_is_refused_not_downgraded(db_url: str) -> None:
     engine = lwdb.open_engine(db_url)
     with engine.begin() as conn:
