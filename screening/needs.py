@@ -212,7 +212,11 @@ def confirm_need(
     use_code: str | None = None,
 ) -> Need:
     """Confirm a suggested need (``use_code`` to record a different code instead: an edit).
-    Nothing is coded from a screening until this is called."""
+    Nothing is coded from a screening until this is called.
+
+    When ``use_code`` differs from the suggested code, the suggestion is marked ``edited``
+    with ``confirmed_as`` (the code recorded) and a ``replace-suggestion`` audit event says
+    which code was suggested and which was recorded."""
     index, suggestion = _find_suggestion(screening, code)
     if suggestion.get("state") != "pending":
         raise ValueError(f"suggestion {suggestion['code']} is already {suggestion.get('state')}")
@@ -228,9 +232,23 @@ def confirm_need(
         priority=priority,
         screening_id=screening.id,
     )
-    _set_suggestion(screening, index, state="edited" if use_code else "confirmed", need_id=need.id)
+    swapped = (need.system, need.code) != (suggestion["system"], suggestion["code"])
+    if swapped:
+        _set_suggestion(screening, index, state="edited", need_id=need.id, confirmed_as=need.code)
+    else:
+        _set_suggestion(screening, index, state="confirmed", need_id=need.id)
     session.add(screening)
     session.flush()
+    if swapped:
+        record_event(
+            session,
+            actor,
+            "replace-suggestion",
+            "screening",
+            screening.id,
+            {"suggested": suggestion["code"], "confirmed_as": need.code, "need_id": need.id},
+            person_id=screening.person_id,
+        )
     return need
 
 

@@ -360,11 +360,18 @@ def complete_screening(
     questionnaire: Questionnaire | None = None,
     at: datetime | None = None,
     audit: bool = True,
+    screening: Screening | None = None,
 ) -> tuple[Screening, list[dict[str, Any]]]:
     """Store a completed screening and its answers; return it with the suggested needs
     (also kept on ``Screening.suggestions``, state ``pending``). Codes nothing: the link
-    worker confirms with ``screening.needs.confirm_need`` or rejects each suggestion."""
+    worker confirms with ``screening.needs.confirm_need`` or rejects each suggestion.
+
+    With ``screening`` (an in-progress one of this person, see
+    ``save_screening_progress``), that screening is finished with ``answers`` (which
+    replace the saved ones) instead of a new one being made."""
     q = questionnaire or load_questionnaire()
+    if screening is not None:
+        _check_in_progress(screening, person)
     clean = check_answers(q, answers)
     if not clean:
         raise ValueError("no answers given")
@@ -382,36 +389,119 @@ def complete_screening(
     for question in q.questions():
         if question.ons4 and question.id in clean:
             ons4[f"ons4_{question.ons4}"] = int(clean[question.id])
-    screening = Screening(
-        person_id=person.id,
-        questionnaire_id=q.id,
-        questionnaire_version=q.version,
-        status="completed",
-        started_at=when,
-        completed_at=when,
-        recorded_by=actor,
-        suggestions=suggestions,
-    )
+    resumed = screening is not None
+    if screening is None:
+        screening = Screening(
+            person_id=person.id,
+            questionnaire_id=q.id,
+            questionnaire_version=q.version,
+            started_at=when,
+            recorded_by=actor,
+        )
+    screening.status = "completed"
+    screening.completed_at = when
+    screening.suggestions = suggestions
     for name, number in ons4.items():
         setattr(screening, name, number)
     session.add(screening)
+    session.flush()
+    _store_answers(session, q, screening, clean)
+    if audit:
+        detail: dict[str, Any] = {
+            "answers": len(clean),
+            "suggested": [s["code"] for s in suggestions],
+        }
+        record_event(
+            session,
+            actor,
+            "complete" if resumed else "create",
+            "screening",
+            screening.id,
+            detail,
+            person_id=person.id,
+        )
+    return screening, suggestions
+
+
+def _check_in_progress(screening: Screening, person: Person) -> None:
+    if screening.person_id != person.id:
+        raise ValueError(f"screening {screening.id} is not this person's")
+    if screening.status != "in-progress":
+        raise ValueError(f"screening {screening.id} is already {screening.status}")
+
+
+def _store_answers(
+    session: Session, q: Questionnaire, screening: Screening, clean: dict[str, str]
+) -> None:
+    """Replace the screening's stored answers with ``clean`` (checked answers)."""
+    for old in session.exec(select(Answer).where(Answer.screening_id == screening.id)).all():
+        session.delete(old)
     session.flush()
     for qid, value in clean.items():
         question = q.question(qid)
         text = question.option(value).text if question.type == "choice" else value
         session.add(Answer(screening_id=screening.id, question_id=qid, value=value, text=text))
     session.flush()
-    if audit:
-        record_event(
-            session,
-            actor,
-            "create",
-            "screening",
-            screening.id,
-            {"answers": len(clean), "suggested": [s["code"] for s in suggestions]},
+
+
+def in_progress_screening(session: Session, person: Person) -> Screening | None:
+    """The person's screening that was started and saved but not completed, if any."""
+    return session.exec(
+        select(Screening).where(Screening.person_id == person.id, Screening.status == "in-progress")
+    ).first()
+
+
+def save_screening_progress(
+    session: Session,
+    person: Person,
+    answers: dict[str, Any],
+    *,
+    actor: str,
+    screening: Screening | None = None,
+    questionnaire: Questionnaire | None = None,
+    at: datetime | None = None,
+) -> Screening:
+    """Save a half-done screening (status ``in-progress``): the answers so far, checked
+    as ``complete_screening`` checks them, replacing any saved before. Without
+    ``screening`` a new one is started; a person has at most one in progress (ValueError
+    if they already have one: resume that). Suggests nothing until completed."""
+    q = questionnaire or load_questionnaire()
+    if screening is None:
+        existing = in_progress_screening(session, person)
+        if existing is not None:
+            raise ValueError(
+                f"{person.given_name} {person.family_name} already has a screening in "
+                f"progress ({existing.id}): resume that one"
+            )
+    else:
+        _check_in_progress(screening, person)
+    clean = check_answers(q, answers)
+    if not clean:
+        raise ValueError("no answers given")
+    started = screening is None
+    if screening is None:
+        screening = Screening(
             person_id=person.id,
+            questionnaire_id=q.id,
+            questionnaire_version=q.version,
+            status="in-progress",
+            started_at=as_utc(at) if at else utcnow(),
+            recorded_by=actor,
+            suggestions=[],
         )
-    return screening, suggestions
+        session.add(screening)
+        session.flush()
+    _store_answers(session, q, screening, clean)
+    record_event(
+        session,
+        actor,
+        "start" if started else "save-progress",
+        "screening",
+        screening.id,
+        {"answers": len(clean), "status": "in-progress"},
+        person_id=person.id,
+    )
+    return screening
 
 
 def get_screening(session: Session, ref: str) -> Screening:
