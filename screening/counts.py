@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -29,8 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import TableClause
 from sqlmodel import Field, Session, SQLModel
 
 from screening.disclosure import (
@@ -53,25 +51,15 @@ from screening.models import (
     ReferralEvent,
     ReferralNeed,
     Screening,
+    as_utc,
 )
 
 NAMESPACE = "https://linkwork.example.org/fhir"
 MAX_DIMENSIONS = 3
 ALL = None  # the key of a total ("all values of this dimension")
 ALL_LABEL = "All"
-NEED_INDEX = "ix_need_counts"  # covering indexes made by migration cnt_0001
-NEED_INDEX_COLUMNS = ("code", "domain", "recorded_at", "person_id")
-PERSON_INDEX = "ix_person_counts"
-PERSON_INDEX_COLUMNS = (
-    "id",
-    "ethnic_category",
-    "practice_ods",
-    "sex",
-    "disability",
-    "birth_date",
-    "postcode",
-)
 NOT_KNOWN = "not_known"
+CELLS_INDEX = "ix_count_need_cells"  # made by migration cnt_0002
 
 
 class PostcodeDeprivation(SQLModel, table=True):
@@ -82,6 +70,47 @@ class PostcodeDeprivation(SQLModel, table=True):
 
     postcode: str = Field(primary_key=True, max_length=8)
     decile: int
+
+
+class CountPerson(SQLModel, table=True):
+    """A small whole number per person, so that counts tell people apart cheaply
+    (``COUNT(DISTINCT person_key)``). Made when the person's first need is counted."""
+
+    __tablename__ = "count_person"
+
+    person_key: int | None = Field(default=None, primary_key=True)
+    person_id: str = Field(foreign_key="person.id", unique=True, max_length=36)
+
+
+class CountNeed(SQLModel, table=True):
+    """The counting copy of a recorded need: what the needs counts group by, taken from the
+    need and its person, so that a count is one scan of one table (no join). Written in the
+    same transaction as the need (``screening.needs.add_need``) and kept in step when the
+    person's record changes (``screening.people.update_person``) or the deprivation lookup
+    is reloaded. No identifier is copied: the age in whole years when the need was recorded
+    stands for the date of birth, the IMD decile for the postcode."""
+
+    __tablename__ = "count_need"
+    __table_args__ = (
+        # need x month x ethnic category (in any order) and need x ethnic category are
+        # read in index order, without sorting; day and practice make it cover the filters
+        sa.Index(
+            CELLS_INDEX, "code", "ethnic_category", "month", "person_key", "day", "practice_ods"
+        ),
+    )
+
+    need_id: str = Field(foreign_key="need.id", primary_key=True, max_length=36)
+    person_key: int = Field(foreign_key="count_person.person_key", index=True)
+    code: str = Field(max_length=40)
+    domain: str = Field(max_length=40)
+    day: int  # the UTC date the need was recorded, as YYYYMMDD
+    month: int  # YYYYMM
+    practice_ods: str = Field(default="", max_length=10)
+    ethnic_category: str = Field(default="99", max_length=2)
+    sex: str = Field(max_length=20)
+    disability: str = Field(max_length=20)
+    age: int  # whole years on the day recorded (negative: a data error, "not known")
+    decile: int = 0  # IMD decile of the postcode; 0 = not known
 
 
 # ------------------------------------------------------------------------ dimensions
@@ -165,43 +194,8 @@ need_t = Need.__table__  # type: ignore[attr-defined]
 person_t = Person.__table__  # type: ignore[attr-defined]
 referral_t = Referral.__table__  # type: ignore[attr-defined]
 dep_t = PostcodeDeprivation.__table__  # type: ignore[attr-defined]
-
-# Covering indexes for counting (created by migration cnt_0001; declared here so that the
-# metadata matches the database and autogenerate leaves them alone).
-if NEED_INDEX not in {ix.name for ix in need_t.indexes}:
-    sa.Index(NEED_INDEX, *[need_t.c[name] for name in NEED_INDEX_COLUMNS])
-if PERSON_INDEX not in {ix.name for ix in person_t.indexes}:
-    sa.Index(PERSON_INDEX, *[person_t.c[name] for name in PERSON_INDEX_COLUMNS])
-
-
-class _IndexedTable(TableClause):
-    """A table that SQLite reads through a named index (``FROM need INDEXED BY ix``): the
-    planner otherwise prefers a single-column index that gives the GROUP BY order and
-    then fetches a million rows one by one."""
-
-    inherit_cache = True
-
-    def __init__(self, table: sa.Table, index: str) -> None:
-        super().__init__(table.name, *[sa.column(c.name, c.type) for c in table.c])
-        self.index_name = index
-
-
-@compiles(_IndexedTable)
-def _compile_indexed(element: _IndexedTable, compiler: Any, **kw: Any) -> str:
-    text: str = compiler.visit_table(element, **kw)
-    if kw.get("asfrom") and compiler.dialect.name == "sqlite":
-        text += f" INDEXED BY {element.index_name}"
-    return text
-
-
-@dataclass(frozen=True)
-class _Tables:
-    need: Any
-    person: Any
-
-
-_PLAIN = _Tables(need_t, person_t)
-_INDEXED = _Tables(_IndexedTable(need_t, NEED_INDEX), _IndexedTable(person_t, PERSON_INDEX))
+cp_t = CountPerson.__table__  # type: ignore[attr-defined]
+cn_t = CountNeed.__table__  # type: ignore[attr-defined]
 
 
 def _utc(column: Any, dialect: str) -> Any:
@@ -231,27 +225,25 @@ def _month_day(value: Any, dialect: str) -> Any:
     return sa.func.to_char(_utc(value, dialect), "MM-DD")
 
 
-def _period(name: str, when: Any, dialect: str) -> Any:
-    """Key of a period: month ``"2025-04"``, quarter 20251 (FY 2025-26 Q1), year 2025
-    (FY 2025-26)."""
-    if name == "month":
-        if dialect == "sqlite":
-            return sa.func.substr(when, 1, 7)
-        return sa.func.to_char(_utc(when, dialect), "YYYY-MM")
-    year, month = _year(when, dialect), _month(when, dialect)
+def _fy_quarter(year: Any, month: Any, name: str) -> Any:
+    """Financial year (2025 = April 2025 to March 2026) or quarter (20251 = its Q1)."""
     fy = year - sa.case((month < 4, 1), else_=0)
     if name == "quarter":
         return fy * 10 + ((month + 8) % 12) // 3 + 1
     return fy
 
 
-def _age_band(when: Any, dialect: str, t: _Tables) -> Any:
-    born = t.person.c.birth_date
-    age = (
-        _year(when, dialect)
-        - _year(born, dialect)
-        - sa.case((_month_day(when, dialect) < _month_day(born, dialect), 1), else_=0)
-    )
+def _period(name: str, when: Any, dialect: str) -> Any:
+    """Key of a period of a timestamp: month ``"2025-04"``, quarter 20251 (FY 2025-26 Q1),
+    year 2025 (FY 2025-26)."""
+    if name == "month":
+        if dialect == "sqlite":
+            return sa.func.substr(when, 1, 7)
+        return sa.func.to_char(_utc(when, dialect), "YYYY-MM")
+    return _fy_quarter(_year(when, dialect), _month(when, dialect), name)
+
+
+def _age_band_of(age: Any) -> Any:
     whens = []
     for label, low, high in AGE_BANDS:
         cond = age >= low if high is None else sa.and_(age >= low, age <= high)
@@ -259,12 +251,22 @@ def _age_band(when: Any, dialect: str, t: _Tables) -> Any:
     return sa.case(*whens, else_=NOT_KNOWN)
 
 
-def _ethnic_group(t: _Tables) -> Any:
+def _age_band(when: Any, dialect: str) -> Any:
+    born = person_t.c.birth_date
+    age = (
+        _year(when, dialect)
+        - _year(born, dialect)
+        - sa.case((_month_day(when, dialect) < _month_day(born, dialect), 1), else_=0)
+    )
+    return _age_band_of(age)
+
+
+def _ethnic_group(column: Any) -> Any:
     groups: dict[str, list[str]] = {}
     for code, group in load_equality()["ethnic_category"].groups:
         groups.setdefault(group, []).append(code)
     return sa.case(
-        *[(t.person.c.ethnic_category.in_(codes), group) for group, codes in groups.items()],
+        *[(column.in_(codes), group) for group, codes in groups.items()],
         else_=NOT_KNOWN,
     )
 
@@ -273,28 +275,63 @@ def _norm_postcode(column: Any) -> Any:
     return sa.func.upper(sa.func.replace(column, " ", ""))
 
 
-def _dimension_expr(name: str, dialect: str, when: Any, t: _Tables = _PLAIN) -> Any:
+def _dimension_expr(name: str, dialect: str, when: Any) -> Any:
+    """A dimension of a referral or an outcome (read through the person and the need)."""
     if name == "need":
-        return t.need.c.code
+        return need_t.c.code
     if name == "domain":
-        return t.need.c.domain
+        return need_t.c.domain
     if name in ("month", "quarter", "year"):
         return _period(name, when, dialect)
     if name == "practice":
-        return t.person.c.practice_ods
+        return person_t.c.practice_ods
     if name == "ethnicity":
-        return t.person.c.ethnic_category
+        return person_t.c.ethnic_category
     if name == "ethnic_group":
-        return _ethnic_group(t)
+        return _ethnic_group(person_t.c.ethnic_category)
     if name == "age_band":
-        return _age_band(when, dialect, t)
+        return _age_band(when, dialect)
     if name == "sex":
-        return t.person.c.sex
+        return person_t.c.sex
     if name == "disability":
-        return t.person.c.disability
+        return person_t.c.disability
     if name == "deprivation":
         return sa.func.coalesce(dep_t.c.decile, 0)
     raise ValueError(f"unknown dimension {name!r}")  # pragma: no cover
+
+
+def _count_expr(name: str) -> Any:
+    """A dimension of a counted need, from its counting copy (``count_need``): plain
+    columns and whole-number arithmetic, the same SQL on SQLite and PostgreSQL."""
+    c = cn_t.c
+    if name == "need":
+        return c.code
+    if name == "domain":
+        return c.domain
+    if name == "month":
+        return c.month  # YYYYMM, written as YYYY-MM by _month_key
+    if name in ("quarter", "year"):
+        return _fy_quarter(c.month // 100, c.month % 100, name)
+    if name == "practice":
+        return c.practice_ods
+    if name == "ethnicity":
+        return c.ethnic_category
+    if name == "ethnic_group":
+        return _ethnic_group(c.ethnic_category)
+    if name == "age_band":
+        return _age_band_of(c.age)
+    if name == "sex":
+        return c.sex
+    if name == "disability":
+        return c.disability
+    if name == "deprivation":
+        return c.decile
+    raise ValueError(f"unknown dimension {name!r}")  # pragma: no cover
+
+
+def _month_key(value: Any) -> str:
+    number = int(value)
+    return f"{number // 100:04d}-{number % 100:02d}"
 
 
 def _between(column: Any, filters: Filters) -> list[Any]:
@@ -315,6 +352,172 @@ def check_practice(session: Session, practice: str | None) -> None:
     ).first()
     if found is None:
         raise LookupError(f"no practice {practice!r} in the records")
+
+
+# ------------------------------------------------- the counting copy (count_need)
+
+
+def day_number(value: date | datetime) -> int:
+    """``YYYYMMDD`` as a whole number (a timestamp is taken in UTC)."""
+    day = as_utc(value).date() if isinstance(value, datetime) else value
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def age_between(day: int, born: int) -> int:
+    """Whole years from ``born`` to ``day`` (both ``YYYYMMDD``), truncated like SQL's
+    integer division so that Python and the database agree."""
+    return int((day - born) / 10000)
+
+
+def _person_key(session: Session, person_id: str) -> int:
+    key = session.execute(
+        sa.select(cp_t.c.person_key).where(cp_t.c.person_id == person_id)
+    ).scalar()
+    if key is None:
+        result = session.execute(sa.insert(cp_t).values(person_id=person_id))
+        key = result.inserted_primary_key[0]  # type: ignore[attr-defined]
+    return int(key)
+
+
+def _decile_of(session: Session, postcode: str) -> int:
+    compact = str(postcode or "").upper().replace(" ", "")
+    if not compact:
+        return 0
+    found = session.execute(sa.select(dep_t.c.decile).where(dep_t.c.postcode == compact)).scalar()
+    return int(found or 0)
+
+
+def count_new_need(session: Session, need: Need, person: Person) -> None:
+    """Write the counting copy of a need just recorded (same transaction)."""
+    day = day_number(need.recorded_at)
+    session.execute(
+        sa.insert(cn_t).values(
+            need_id=need.id,
+            person_key=_person_key(session, person.id),
+            code=need.code,
+            domain=need.domain,
+            day=day,
+            month=day // 100,
+            practice_ods=person.practice_ods,
+            ethnic_category=person.ethnic_category,
+            sex=person.sex,
+            disability=person.disability,
+            age=age_between(day, day_number(person.birth_date)),
+            decile=_decile_of(session, person.postcode),
+        )
+    )
+
+
+COUNTED_PERSON_FIELDS = frozenset(
+    {"practice_ods", "ethnic_category", "sex", "disability", "birth_date", "postcode"}
+)
+
+
+def recount_person(session: Session, person: Person) -> int:
+    """Copy a person's edited record onto the counting copies of their needs (same
+    transaction as the edit). Returns how many were updated."""
+    key = session.execute(
+        sa.select(cp_t.c.person_key).where(cp_t.c.person_id == person.id)
+    ).scalar()
+    if key is None:
+        return 0
+    born = day_number(person.birth_date)
+    result = session.execute(
+        sa.update(cn_t)
+        .where(cn_t.c.person_key == key)
+        .values(
+            practice_ods=person.practice_ods,
+            ethnic_category=person.ethnic_category,
+            sex=person.sex,
+            disability=person.disability,
+            # integer division in SQL on both databases (truncated, like age_between)
+            age=(cn_t.c.day - born) // 10000,
+            decile=_decile_of(session, person.postcode),
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _recount_deciles(session: Session) -> None:
+    """After the deprivation lookup changed: every counting copy's decile again."""
+    decile = (
+        sa.select(dep_t.c.decile)
+        .select_from(
+            cp_t.join(person_t, person_t.c.id == cp_t.c.person_id).join(
+                dep_t, dep_t.c.postcode == _norm_postcode(person_t.c.postcode)
+            )
+        )
+        .where(cp_t.c.person_key == cn_t.c.person_key)
+        .scalar_subquery()
+    )
+    session.execute(sa.update(cn_t).values(decile=sa.func.coalesce(decile, 0)))
+
+
+def _date_number(value: Any, dialect: str, timestamp: bool) -> Any:
+    """``YYYYMMDD`` of a stored timestamp (UTC) or date, in SQL."""
+    if dialect == "sqlite":
+        return sa.cast(sa.func.replace(sa.func.substr(value, 1, 10), "-", ""), sa.Integer)
+    return sa.cast(
+        sa.func.to_char(_utc(value, dialect) if timestamp else value, "YYYYMMDD"), sa.Integer
+    )
+
+
+def sync_counts(session: Session) -> int:
+    """Write the counting copy of every need that has none (needs bulk-inserted without
+    ``add_need``, as ``make_demo`` and the benchmark do). One INSERT ... SELECT; returns
+    how many needs were added."""
+    dialect = session.get_bind().dialect.name
+    session.execute(
+        sa.insert(cp_t).from_select(
+            ["person_id"],
+            sa.select(person_t.c.id)
+            .where(
+                sa.exists().where(need_t.c.person_id == person_t.c.id),
+                ~sa.exists().where(cp_t.c.person_id == person_t.c.id),
+            )
+            .order_by(person_t.c.id),
+        )
+    )
+    day = _date_number(need_t.c.recorded_at, dialect, True)
+    born = _date_number(person_t.c.birth_date, dialect, False)
+    source = (
+        sa.select(
+            need_t.c.id,
+            cp_t.c.person_key,
+            need_t.c.code,
+            need_t.c.domain,
+            day,
+            day // 100,
+            person_t.c.practice_ods,
+            person_t.c.ethnic_category,
+            person_t.c.sex,
+            person_t.c.disability,
+            (day - born) // 10000,
+            sa.func.coalesce(dep_t.c.decile, 0),
+        )
+        .select_from(
+            need_t.join(person_t, person_t.c.id == need_t.c.person_id)
+            .join(cp_t, cp_t.c.person_id == person_t.c.id)
+            .outerjoin(dep_t, dep_t.c.postcode == _norm_postcode(person_t.c.postcode))
+        )
+        .where(~sa.exists().where(cn_t.c.need_id == need_t.c.id))
+    )
+    columns = [
+        "need_id",
+        "person_key",
+        "code",
+        "domain",
+        "day",
+        "month",
+        "practice_ods",
+        "ethnic_category",
+        "sex",
+        "disability",
+        "age",
+        "decile",
+    ]
+    result = session.execute(sa.insert(cn_t).from_select(columns, source))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------------ raw counts
@@ -345,6 +548,85 @@ def _levels(n: int) -> list[tuple[int, ...]]:
     return [(0, 1, 2), (0, 1), (0, 2), (0,)]  # one two-way table per value of the first
 
 
+def plan_levels(
+    dims: tuple[str, ...], unit: str | None
+) -> tuple[list[tuple[int, ...]], dict[tuple[int, ...], tuple[int, ...]]]:
+    """Which levels of a table are counted in SQL and which are summed from a finer one.
+    A level is summed when every dimension summed away places each counted ``unit`` in
+    exactly one category (then a sum of distinct counts is the distinct count); a margin
+    over a dimension that does not (a person with needs in two months) is counted."""
+    parts = [unit is not None and _partitions(d, unit) for d in dims]
+    queried: list[tuple[int, ...]] = []
+    summed: dict[tuple[int, ...], tuple[int, ...]] = {}
+    for kept in _levels(len(dims)):
+        finer = next(
+            (
+                level
+                for level in [*queried, *summed]
+                if set(kept) < set(level) and all(parts[i] for i in set(level) - set(kept))
+            ),
+            None,
+        )
+        if finer is None:
+            queried.append(kept)
+        else:
+            summed[kept] = finer
+    return queried, summed
+
+
+def _levels_statement(
+    dialect: str,
+    levels: list[tuple[int, ...]],
+    exprs: list[Any],
+    measure: Any,
+    from_clause: Any,
+    where: list[Any],
+) -> Any:
+    """One statement for several levels. PostgreSQL: ``GROUP BY GROUPING SETS`` (one
+    pass; ``GROUPING()`` tells the levels apart). SQLite has no grouping sets: a ``UNION
+    ALL`` of one GROUP BY per level, each read in index order where an index allows. The
+    last two columns are the level number and the count."""
+    if dialect == "postgresql":
+        used = sorted({i for kept in levels for i in kept})
+        sets = [sa.tuple_(*[exprs[i] for i in kept]) for kept in levels]
+        flags = sa.func.grouping(*[exprs[i] for i in used])
+        cols = [exprs[i].label(f"d{i}") if i in used else sa.null() for i in range(len(exprs))]
+        return (
+            sa.select(*cols, flags.label("lvl"), measure.label("n"))
+            .select_from(from_clause)
+            .where(*where)
+            .group_by(sa.func.grouping_sets(*sets))
+        )
+    parts = []
+    for number, kept in enumerate(levels):
+        cols = [
+            exprs[i].label(f"d{i}") if i in kept else sa.null().label(f"d{i}")
+            for i in range(len(exprs))
+        ]
+        query = (
+            sa.select(*cols, sa.literal(number).label("lvl"), measure.label("n"))
+            .select_from(from_clause)
+            .where(*where)
+        )
+        if kept:
+            query = query.group_by(*[exprs[i] for i in kept])
+        parts.append(query)
+    return sa.union_all(*parts)
+
+
+def _grouping_flags(levels: list[tuple[int, ...]]) -> dict[int, int]:
+    """PostgreSQL's GROUPING(e0, e1, ...) value of each level -> the level's number (a bit
+    per argument, the first argument highest, set when that expression is not grouped)."""
+    used = sorted({i for kept in levels for i in kept})
+    flags = {}
+    for number, kept in enumerate(levels):
+        value = 0
+        for i in used:
+            value = value * 2 + (0 if i in kept else 1)
+        flags[value] = number
+    return flags
+
+
 def _run_levels(
     session: Session,
     dims: tuple[str, ...],
@@ -353,39 +635,53 @@ def _run_levels(
     from_clause: Any,
     where: list[Any],
     unit: str | None = None,
+    keys: dict[int, Callable[[Any], Any]] | None = None,
+    combine: bool = True,
 ) -> RawCounts:
-    """Counts at every level a table publishes. A level is summed from a finer level
-    already counted when every dimension summed away places each counted ``unit`` in
-    exactly one category (then the sum of distinct counts is the distinct count);
-    otherwise it is one more GROUP BY."""
+    """Counts at every level a table publishes: the levels that must be counted in SQL in
+    one statement (``combine``; else one query each), the others summed from a finer
+    level. ``keys`` turns a dimension's raw value into its key (e.g. month numbers)."""
     raw = RawCounts(dims)
-    parts = [unit is not None and _partitions(d, unit) for d in dims]
-    for kept in _levels(len(dims)):
-        finer = next(
-            (
-                level
-                for level in raw.by_level
-                if set(kept) < set(level) and all(parts[i] for i in set(level) - set(kept))
-            ),
-            None,
-        )
-        if finer is not None:
-            summed: dict[tuple[Any, ...], int] = {}
-            for key, n in raw.by_level[finer].items():
-                short = tuple(key[finer.index(i)] for i in kept)
-                summed[short] = summed.get(short, 0) + n
-            raw.by_level[kept] = summed
-            continue
-        cols = [exprs[i].label(f"d{i}") for i in kept]
-        query = sa.select(*cols, measure.label("n")).select_from(from_clause).where(*where)
-        if cols:
-            query = query.group_by(*[exprs[i] for i in kept])
-        rows = session.execute(query).all()
-        level: dict[tuple[Any, ...], int] = {}
-        for row in rows:
-            key = tuple(_clean_key(v) for v in row[:-1])
-            level[key] = level.get(key, 0) + int(row[-1] or 0)
-        raw.by_level[kept] = level
+    queried, summed = plan_levels(dims, unit)
+    dialect = session.get_bind().dialect.name
+    keys = keys or {}
+
+    def clean(i: int, value: Any) -> Any:
+        if value is None:
+            return ""
+        convert = keys.get(i)
+        return convert(value) if convert else _clean_key(value)
+
+    def add(kept: tuple[int, ...], row: Sequence[Any]) -> None:
+        level = raw.by_level.setdefault(kept, {})
+        key = tuple(clean(i, row[i]) for i in kept)
+        level[key] = level.get(key, 0) + int(row[-1] or 0)
+
+    for kept in queried:
+        raw.by_level[kept] = {}
+    if combine and len(queried) > 1 and dialect in ("postgresql", "sqlite"):
+        statement = _levels_statement(dialect, queried, exprs, measure, from_clause, where)
+        flags = _grouping_flags(queried) if dialect == "postgresql" else None
+        for row in session.execute(statement):
+            number = int(row[-2])
+            add(queried[flags[number] if flags is not None else number], row)
+    else:
+        for kept in queried:
+            cols = [
+                exprs[i].label(f"d{i}") if i in kept else sa.null().label(f"d{i}")
+                for i in range(len(exprs))
+            ]
+            query = sa.select(*cols, measure.label("n")).select_from(from_clause).where(*where)
+            if kept:
+                query = query.group_by(*[exprs[i] for i in kept])
+            for row in session.execute(query):
+                add(kept, row)
+    for kept, finer in summed.items():  # finest first, so ``finer`` is always there
+        total: dict[tuple[Any, ...], int] = {}
+        for key, n in raw.by_level[finer].items():
+            short = tuple(key[finer.index(i)] for i in kept)
+            total[short] = total.get(short, 0) + n
+        raw.by_level[kept] = total
     return raw
 
 
@@ -395,62 +691,63 @@ def _clean_key(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _person_join(base: Any, dims: Sequence[str], person_fk: Any, t: _Tables = _PLAIN) -> Any:
-    joined = base.join(t.person, person_fk == t.person.c.id)
+def _person_join(base: Any, dims: Sequence[str], person_fk: Any) -> Any:
+    joined = base.join(person_t, person_fk == person_t.c.id)
     if "deprivation" in dims:
-        joined = joined.outerjoin(dep_t, dep_t.c.postcode == _norm_postcode(t.person.c.postcode))
+        joined = joined.outerjoin(dep_t, dep_t.c.postcode == _norm_postcode(person_t.c.postcode))
     return joined
 
 
-def _has_count_indexes(session: Session) -> bool:
-    """Whether the covering indexes of cnt_0001 exist (a database migrated by an early
-    build of this revision may lack them: then counting still works, only slower)."""
-    names = {
-        row[0]
-        for row in session.execute(
-            sa.text("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN (:a, :b)"),
-            {"a": NEED_INDEX, "b": PERSON_INDEX},
-        )
-    }
-    return names == {NEED_INDEX, PERSON_INDEX}
-
-
-def _needs_query(
-    dialect: str, dims: tuple[str, ...], filters: Filters, indexed: bool = True
-) -> tuple[list[Any], Any, Any, list[Any]]:
-    """The pieces of the needs count: dimension expressions, measure, FROM and WHERE.
-
-    On SQLite the tables are read through the covering indexes made for counting, and
-    people are told apart by their integer row id (cheaper than text ids)."""
-    t = _INDEXED if dialect == "sqlite" and indexed else _PLAIN
-    when = t.need.c.recorded_at
-    exprs = [_dimension_expr(d, dialect, when, t) for d in dims]
-    base = _person_join(t.need, dims, t.need.c.person_id, t)
-    where = _between(when, filters)
+def _needs_query(dims: tuple[str, ...], filters: Filters) -> tuple[list[Any], Any, Any, list[Any]]:
+    """The pieces of the needs count: dimension expressions, measure, FROM and WHERE, all
+    over the counting copy (one table, no join; the same SQL on both databases)."""
+    c = cn_t.c
+    exprs = [_count_expr(d) for d in dims]
+    where = []
+    if filters.start:
+        where.append(c.day >= day_number(filters.start))
+    if filters.end:
+        where.append(c.day <= day_number(filters.end))
     if filters.practice:
-        where.append(t.person.c.practice_ods == filters.practice)
-    if dialect == "sqlite":
-        measure = sa.func.count(sa.distinct(sa.literal_column("person.rowid")))
-    else:
-        measure = sa.func.count(sa.distinct(t.need.c.person_id))
-    return exprs, measure, base, where
+        where.append(c.practice_ods == filters.practice)
+    return exprs, sa.func.count(sa.distinct(c.person_key)), cn_t, where
+
+
+def _month_keys(dims: tuple[str, ...]) -> dict[int, Callable[[Any], Any]]:
+    return {i: _month_key for i, d in enumerate(dims) if d == "month"}
 
 
 def cells_query(session: Session, by: str | Sequence[str], filters: Filters | None = None) -> Any:
-    """The single GROUP BY of the cells of a needs table (for the benchmark)."""
+    """The single GROUP BY of the finest cells of a needs table (for the benchmark)."""
     dims = parse_dimensions(by)
-    dialect = session.get_bind().dialect.name
-    indexed = dialect == "sqlite" and _has_count_indexes(session)
-    exprs, measure, base, where = _needs_query(dialect, dims, filters or Filters(), indexed)
+    exprs, measure, base, where = _needs_query(dims, filters or Filters())
     return sa.select(*exprs, measure).select_from(base).where(*where).group_by(*exprs)
 
 
-def _needs_raw(session: Session, dims: tuple[str, ...], filters: Filters) -> RawCounts:
-    dialect = session.get_bind().dialect.name
-    indexed = dialect == "sqlite" and _has_count_indexes(session)
-    exprs, measure, base, where = _needs_query(dialect, dims, filters, indexed)
+def ensure_copies(session: Session) -> int:
+    """Make sure every need has its counting copy: a need written some other way than
+    ``add_need`` (a bulk load, an older build) is copied now. Two ``COUNT(*)`` over
+    narrow indexes when nothing is missing. Returns how many were added."""
+    missing = session.execute(
+        sa.select(
+            sa.select(sa.func.count()).select_from(need_t).scalar_subquery()
+            - sa.select(sa.func.count()).select_from(cn_t).scalar_subquery()
+        )
+    ).scalar_one()
+    return sync_counts(session) if missing else 0
+
+
+def needs_raw(
+    session: Session, dims: tuple[str, ...], filters: Filters, combine: bool = True
+) -> RawCounts:
+    """Unrounded people-with-a-need counts at every level of the table (``combine=False``
+    runs one query per counted level instead of one statement: for the benchmark)."""
+    ensure_copies(session)
+    exprs, measure, base, where = _needs_query(dims, filters)
     tune_for_counting(session)
-    return _run_levels(session, dims, exprs, measure, base, where, "people")
+    return _run_levels(
+        session, dims, exprs, measure, base, where, "people", _month_keys(dims), combine
+    )
 
 
 def tune_for_counting(session: Session) -> None:
@@ -722,7 +1019,7 @@ def needs_report(
     dims = parse_dimensions(by)
     filters = filters or Filters()
     check_practice(session, filters.practice)
-    raw = _needs_raw(session, dims, filters)
+    raw = needs_raw(session, dims, filters)
     values = _value_lists(raw)
     published, tables = _publish_counts(raw, values, rule, "people")
     rows = [Row(key, {"people": value}) for key, value in _row_order(dims, values, published)]
@@ -1029,6 +1326,7 @@ def load_deprivation(session: Session, path: Path | str) -> int:
         raise ValueError(f"{path} has no postcodes")
     session.execute(sa.delete(dep_t))
     session.execute(sa.insert(dep_t), [{"postcode": p, "decile": d} for p, d in rows.items()])
+    _recount_deciles(session)
     return len(rows)
 
 

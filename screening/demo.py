@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from screening.audit import record_event
+from screening.counts import sync_counts
 from screening.equality import load_equality
 from screening.models import (
     RECORD_TABLES,
@@ -646,6 +647,7 @@ def make_demo(
         data = rows[table.name]
         for start in range(0, len(data), 5000):
             session.execute(sa.insert(table), data[start : start + 5000])
+    sync_counts(session)  # the counting copies of the needs inserted above
     summary.people = len(rows["person"])
     summary.screenings = len(rows["screening"])
     summary.answers = len(rows["answer"])

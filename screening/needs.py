@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from screening.audit import record_event
+from screening.counts import count_new_need
 from screening.lookup import by_id
 from screening.models import Need, Person, Screening, as_utc, utcnow
 
@@ -121,6 +122,7 @@ def add_need(
         need.id = id
     session.add(need)
     session.flush()
+    count_new_need(session, need, person)  # the counting copy, in the same transaction
     if audit:
         record_event(
             session,

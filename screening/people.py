@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from screening.audit import record_event
+from screening.counts import COUNTED_PERSON_FIELDS, recount_person
 from screening.equality import FIELDS, age_band, load_equality, normalise_value
 from screening.lookup import by_id_prefix
 from screening.models import Person, utcnow
@@ -161,6 +162,8 @@ def update_person(session: Session, person: Person, *, actor: str, **changes: An
         person.updated_at = utcnow()
         session.add(person)
         session.flush()
+        if COUNTED_PERSON_FIELDS.intersection(changed):
+            recount_person(session, person)  # the counting copies, in the same transaction
         record_event(
             session, actor, "update", "person", person.id, {"fields": changed}, person_id=person.id
         )
