@@ -349,6 +349,7 @@ class Backend:
                             "referral_id": referral.id,
                         }
                     )
+                timeline += self._outcome_items(session, referral, row["service"])
             screenings = session.exec(
                 select(Screening)
                 .where(Screening.person_id == person.id)
@@ -567,6 +568,130 @@ class Backend:
             set_status(
                 session, get_referral(session, referral_id), status, actor=self.user, reason=reason
             )
+
+    # -- outcome of a completed or failed referral (the board's outcome form) -------------
+    ONS4_LABELS = {
+        "satisfied": "Life satisfaction",
+        "worthwhile": "Worthwhile",
+        "happy": "Happiness",
+        "anxious": "Anxiety",
+    }
+
+    def _ons4_before(self, session: Session, person_id: str, at: Any) -> dict[str, Any]:
+        """The person's latest screening ONS4 answers on or before ``at`` (the "before"
+        beside an outcome's "after"); empty values when never asked."""
+        from sqlmodel import col, select
+
+        from screening.models import Screening
+        from screening.referrals import ONS4_FIELDS
+
+        rows = session.exec(
+            select(Screening)
+            .where(Screening.person_id == person_id)
+            .order_by(col(Screening.started_at).desc())
+        ).all()
+        for scr in rows:
+            if _as_datetime(scr.started_at) > _as_datetime(at):
+                continue
+            values = {f: getattr(scr, f"ons4_{f}") for f in ONS4_FIELDS}
+            if any(v is not None for v in values.values()):
+                when = _as_date(scr.started_at).strftime("%d %b %Y")
+                return {"values": values, "when": when}
+        return {"values": dict.fromkeys(ONS4_FIELDS), "when": ""}
+
+    def outcome_form(self, referral_id: str) -> dict[str, Any]:
+        """What the outcome form shows: the referral's needs, the four ONS4 questions
+        (worded as published) and the person's latest ONS4 answers before now."""
+        from screening.models import utcnow
+        from screening.questionnaire import load_questionnaire
+        from screening.referrals import ONS4_FIELDS, get_referral, referral_needs
+
+        questionnaire = load_questionnaire()
+        with self.session() as session:
+            referral = get_referral(session, referral_id)
+            before = self._ons4_before(session, referral.person_id, utcnow())
+            needs = [
+                {"id": n.id, "code": n.code, "display": n.display, "status": n.status}
+                for n in referral_needs(session, referral)
+            ]
+        questions = []
+        for name in ONS4_FIELDS:
+            try:
+                text = questionnaire.question(f"ons4.{name}").text
+            except (LookupError, ValueError):
+                text = ""
+            questions.append(
+                {
+                    "key": name,
+                    "label": self.ONS4_LABELS[name],
+                    "text": text,
+                    "before": before["values"][name],
+                }
+            )
+        return {"needs": needs, "questions": questions, "before_when": before["when"]}
+
+    def close_referral(
+        self,
+        referral_id: str,
+        status: str,
+        reason: str,
+        *,
+        resolved: list[str],
+        ons4: dict[str, int | None],
+        note: str,
+    ) -> None:
+        """Mark a referral completed or failed and record its outcome (needs resolved,
+        ONS4 after, note) in one transaction: both or neither."""
+        from screening.referrals import get_referral, record_outcome, set_status
+
+        if status not in ("completed", "failed"):
+            raise ValueError(f"an outcome goes with completed or failed, not {status}")
+        with self.session() as session:
+            referral = get_referral(session, referral_id)
+            set_status(session, referral, status, actor=self.user, reason=reason)
+            record_outcome(
+                session, referral, actor=self.user, resolved=resolved, ons4=ons4, note=note
+            )
+
+    def _outcome_items(self, session: Session, referral: Any, service: str) -> list[dict[str, Any]]:
+        """The person's timeline entry for a referral's outcome: ONS4 before -> after,
+        needs resolved, and the note, in words."""
+        from sqlmodel import select
+
+        from screening.models import OutcomeNeed
+        from screening.referrals import ONS4_FIELDS, get_outcome, referral_needs
+
+        outcome = get_outcome(session, referral)
+        if outcome is None:
+            return []
+        before = self._ons4_before(session, referral.person_id, outcome.recorded_at)["values"]
+        scores = []
+        for name in ONS4_FIELDS:
+            after, was = getattr(outcome, f"ons4_{name}"), before[name]
+            if after is None and was is None:
+                continue
+            shown = "-" if after is None else str(after)
+            label = self.ONS4_LABELS[name].lower()
+            scores.append(f"{label} {shown}" if was is None else f"{label} {was}->{shown}")
+        flags = {
+            f.need_id: f.resolved
+            for f in session.exec(select(OutcomeNeed).where(OutcomeNeed.outcome_id == outcome.id))
+        }
+        needs = referral_needs(session, referral)
+        done = [n.code for n in needs if flags.get(n.id)]
+        parts = ["ONS4 " + ", ".join(scores) if scores else "ONS4 not asked"]
+        parts.append(f"resolved {', '.join(done)}" if done else "no need resolved")
+        if outcome.note:
+            parts.append(f"note: {outcome.note}")
+        return [
+            {
+                "at": _as_datetime(outcome.recorded_at),
+                "what": f"Outcome of referral to {service}",
+                "status": f"OUTCOME ({referral.status.upper()})",
+                "detail": "; ".join(parts),
+                "referral_id": referral.id,
+            }
+        ]
 
     def import_inbox(self) -> str:
         """Receive every ``*.jwe`` in the inbox folder, each in its own transaction;

@@ -20,6 +20,7 @@ STATUS_ORDER = [
     "rejected", "failed", "cancelled", "completed",
 ]  # fmt: skip
 NEEDS_REASON = {"rejected", "cancelled", "on-hold", "failed"}
+WITH_OUTCOME = {"completed", "failed"}
 
 
 class ReferralsScreen(LinkworkScreen):
@@ -176,7 +177,18 @@ class StatusScreen(ModalScreen[bool]):
             error.update(f"! A reason is needed for {status}.")
             self.query_one("#reason", Input).focus()
             return
+        if status in WITH_OUTCOME:
+            # Completing (or failing) asks for the outcome; both are saved together.
+            from tui.screens.outcome import OutcomeScreen
+
+            error.update("")
+            self.app.push_screen(OutcomeScreen(self.referral, status, reason), self._outcome)
+            return
         self.save(status, reason)
+
+    def _outcome(self, saved: bool | None) -> None:
+        if saved:
+            self.dismiss(True)
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="status")
     def save(self, status: str, reason: str) -> None:

@@ -1,0 +1,190 @@
+"""Pilot tests of the referrals board and home screen: completing a referral records its
+outcome (ONS4 after, needs resolved, note) in one go; a passphrase-protected key is
+unlocked once per session; home reads well at 80x24."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+from textual.widgets import DataTable, Input, Static
+
+from linkwork.db import open_engine, session_scope
+from linkwork.settings import load_settings
+from tui.app import LinkworkApp
+
+sys.path.insert(0, str(Path(__file__).parent))
+import tui_seed
+
+pytestmark = pytest.mark.anyio
+
+PRIYA = tui_seed.pid(2)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def seeded_url(tmp_path: Path) -> str:
+    """The fixed practice (tests/tui_seed.py) plus Priya's earlier ONS4 answers."""
+    from screening.people import get_person
+    from screening.questionnaire import complete_screening
+
+    url = f"sqlite:///{tmp_path / 'practice.db'}"
+    tui_seed.seed(url)
+    engine = open_engine(url)
+    with session_scope(engine) as session:
+        answers = {"ons4.satisfied": "3", "ons4.worthwhile": "4", "ons4.anxious": "8"}
+        complete_screening(
+            session,
+            get_person(session, PRIYA),
+            answers,
+            actor="test.worker",
+            at=datetime(2026, 2, 8, 10, tzinfo=UTC),
+        )
+    engine.dispose()
+    return url
+
+
+async def settle(pilot: Any, app: LinkworkApp) -> None:
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def rows(table: DataTable[Any]) -> list[str]:
+    return [" | ".join(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
+
+
+def priya_referral(url: str) -> dict[str, Any]:
+    """Priya's referral (in progress in the seed) as the record now holds it."""
+    from screening.models import Referral
+    from screening.referrals import referral_dict
+
+    engine = open_engine(url)
+    try:
+        with session_scope(engine) as session:
+            referral = session.exec(select(Referral).where(Referral.person_id == PRIYA)).one()
+            return referral_dict(session, referral, full=True)
+    finally:
+        engine.dispose()
+
+
+async def open_outcome_form(pilot: Any, app: LinkworkApp) -> None:
+    """From start-up, by keyboard: the board, Priya's in-progress referral, completed."""
+    await settle(pilot, app)
+    await pilot.press("f5")
+    await settle(pilot, app)
+    board = app.screen.query_one("#ref-table", DataTable)
+    # Open referrals first: requested, accepted, then Priya's in-progress one.
+    assert "IN-PROGRESS" in rows(board)[2] and "Priya" in rows(board)[2]
+    await pilot.press("down", "down", "u")
+    await settle(pilot, app)
+    assert type(app.screen).__name__ == "StatusScreen"
+    await pilot.press("enter", "down", "down", "enter")  # on-hold, completed, ...
+    assert app.screen.query_one("#new-status").value == "completed"  # type: ignore[attr-defined]
+    await pilot.press("ctrl+s")
+    await settle(pilot, app)
+    assert type(app.screen).__name__ == "OutcomeScreen"
+
+
+def seeded_app(url: str, **kw: Any) -> LinkworkApp:
+    return LinkworkApp(load_settings(database_url=url), today=tui_seed.TODAY, **kw)
+
+
+async def test_completing_from_the_board_records_the_outcome_by_keyboard(
+    seeded_url: str,
+) -> None:
+    app = seeded_app(seeded_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_outcome_form(pilot, app)
+        screen = app.screen
+        # The questions as published, and the earlier answers beside the fields.
+        assert "how satisfied are you with your life nowadays" in str(
+            screen.query_one(".question", Static).render()
+        )
+        assert str(screen.query_one("#ons4-before-satisfied", Static).render()) == "before: 3"
+        assert str(screen.query_one("#ons4-before-happy", Static).render()) == ("before: not asked")
+        assert app.focused is screen.query_one("#ons4-satisfied")
+        await pilot.press("7", "tab", "8", "tab", "tab", "2")  # happiness left empty
+        await pilot.press("tab", "space")  # Z59.6 resolved
+        await pilot.press("tab", *"Debt plan agreed", "ctrl+s")
+        await settle(pilot, app)
+
+        assert type(app.screen).__name__ == "ReferralsScreen"
+        board = app.screen.query_one("#ref-table", DataTable)
+        assert any("COMPLETED" in r and "Priya" in r for r in rows(board)), rows(board)
+
+        stored = priya_referral(seeded_url)
+        assert stored["status"] == "completed"
+        outcome = stored["outcome"]
+        assert outcome["ons4"] == {"satisfied": 7, "worthwhile": 8, "happy": None, "anxious": 2}
+        assert outcome["note"] == "Debt plan agreed"
+        [need] = stored["needs"]
+        assert need["code"] == "Z59.6" and outcome["needs"] == {need["id"]: True}
+
+        # The person's timeline shows the outcome: before -> after, resolved, note.
+        from tui.app import PersonRef
+
+        app.open_person(PersonRef(PRIYA, "Priya Chaudhry"))
+        await settle(pilot, app)
+        timeline = rows(app.screen.query_one("#person-timeline", DataTable))
+        [line] = [r for r in timeline if "Outcome of referral" in r]
+        assert "OUTCOME (COMPLETED)" in line
+        assert "life satisfaction 3->7" in line and "worthwhile 4->8" in line
+        assert "anxiety 8->2" in line and "happiness" not in line
+        assert "resolved Z59.6" in line and "note: Debt plan agreed" in line
+
+
+async def test_an_ons4_score_out_of_range_is_refused_and_nothing_saved(seeded_url: str) -> None:
+    app = seeded_app(seeded_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_outcome_form(pilot, app)
+        await pilot.press("1", "1")
+        await pilot.pause()
+        error = app.screen.query_one("#ons4-error-satisfied", Static)
+        assert error.display
+        assert "Life satisfaction: use a whole number from 0 to 10" in str(error.render())
+        await pilot.press("tab", "x")
+        await pilot.pause()
+        assert "Worthwhile: use a whole number" in str(
+            app.screen.query_one("#ons4-error-worthwhile", Static).render()
+        )
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "OutcomeScreen"
+        assert "Nothing saved. Life satisfaction" in str(
+            app.screen.query_one("#outcome-error", Static).render()
+        )
+        assert app.focused is app.screen.query_one("#ons4-satisfied")
+        # Fixing it clears the message.
+        app.screen.query_one("#ons4-satisfied", Input).value = "10"
+        await pilot.pause()
+        assert not app.screen.query_one("#ons4-error-satisfied", Static).display
+    stored = priya_referral(seeded_url)
+    assert stored["status"] == "in-progress" and stored["outcome"] is None
+
+
+async def test_escape_from_the_outcome_form_saves_nothing(seeded_url: str) -> None:
+    app = seeded_app(seeded_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_outcome_form(pilot, app)
+        await pilot.press("6", "tab", "tab", "tab", "tab", "space", "tab", *"half done")
+        await pilot.press("escape")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "StatusScreen"
+        await pilot.press("escape")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "ReferralsScreen"
+        board = app.screen.query_one("#ref-table", DataTable)
+        assert not any("COMPLETED" in r for r in rows(board))
+    stored = priya_referral(seeded_url)
+    assert stored["status"] == "in-progress" and stored["outcome"] is None
+    assert [e["to"] for e in stored["events"]][-1] == "in-progress"

@@ -1,0 +1,261 @@
+"""The outcome form, shown when a referral is marked completed or failed: the four ONS4
+wellbeing questions again (each optional, 0 to 10, checked as you type, with the
+person's earlier answers beside them), which of the referral's needs were resolved, and
+a note. Saving changes the status and records the outcome in one transaction; Escape
+saves nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from tui.backend import plain_error
+from tui.widgets.body import Body
+from tui.widgets.toggles import Tick
+
+
+def check_score(text: str, label: str) -> tuple[int | None, str]:
+    """(value, '') for an empty or valid 0-10 whole number, else (None, the problem)."""
+    value = text.strip()
+    if not value:
+        return None, ""
+    if not value.isdigit() or not 0 <= int(value) <= 10:
+        return None, f"{label}: use a whole number from 0 to 10, or leave it empty."
+    return int(value), ""
+
+
+class OutcomeScreen(ModalScreen[bool]):
+    """Record the outcome while marking a referral completed or failed."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+    DEFAULT_CSS = """
+    OutcomeScreen { align: center middle; }
+    #outcome-box {
+        width: 84; max-width: 100%; height: 100%; max-height: 34;
+        border: thick $accent; padding: 0 1; background: $panel;
+    }
+    #outcome-scroll { height: 1fr; }
+    /* Tall enough to show it all: no scrolling, no empty space. */
+    OutcomeScreen.-tall #outcome-box { height: auto; }
+    OutcomeScreen.-tall #outcome-scroll { height: auto; }
+    #outcome-ons4, #outcome-needs { height: auto; }
+    .outcome-heading { text-style: bold; margin: 1 0 0 0; height: auto; }
+    #outcome-title { margin: 0; }
+    #outcome-box .question { width: 100%; height: auto; margin: 1 0 0 0; }
+    .ons4-row { height: 1; }
+    .ons4-row Input { width: 10; background: $boost; }
+    .ons4-row Input:focus { background: $accent 30%; text-style: bold; }
+    .ons4-row .before { width: 1fr; padding: 0 0 0 2; color: $text-muted; }
+    .ons4-error { color: $error; text-style: bold; height: auto; display: none; }
+    .ons4-error.shown { display: block; }
+    #outcome-box Tick { border: none; height: 1; padding: 0; }
+    #outcome-box Tick:focus { text-style: bold reverse; }
+    #outcome-note { background: $boost; }
+    #outcome-note:focus { background: $accent 30%; }
+    #outcome-error { color: $error; text-style: bold; height: auto; }
+    #outcome-buttons { height: 1; }
+    #outcome-buttons Button { margin: 0 2 0 0; }
+    """
+
+    def __init__(self, referral: dict[str, Any], status: str, reason: str = "") -> None:
+        super().__init__()
+        self.referral = referral
+        self.status = status
+        self.reason = reason
+        self.form: dict[str, Any] = {}
+        self.saving = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="outcome-box"):
+            yield Static(
+                f"Outcome: {self.referral['person']} to {self.referral['service']} "
+                f"(marking it {self.status.upper()})",
+                classes="outcome-heading",
+                id="outcome-title",
+            )
+            with Body(id="outcome-scroll"):
+                yield Static("Loading the referral's needs...", id="outcome-intro", classes="help")
+                yield Vertical(id="outcome-ons4")
+                yield Static(
+                    "Which needs were resolved? (Space to tick)", classes="outcome-heading"
+                )
+                yield Vertical(id="outcome-needs")
+                yield Static("Outcome note, in your words", classes="outcome-heading")
+                yield Input(
+                    placeholder="e.g. housed by the council", id="outcome-note", compact=True
+                )
+            yield Static("", id="outcome-error")
+            with Horizontal(id="outcome-buttons"):
+                yield Button("Save (Ctrl+S)", id="outcome-save", variant="primary", compact=True)
+                yield Button("Cancel (Esc)", id="outcome-cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.load()
+
+    def on_worker_state_changed(self, event: Any) -> None:
+        from tui.backend import report_worker_error
+
+        report_worker_error(self, event)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="outcome-load")
+    def load(self) -> None:
+        app: Any = self.app
+        try:
+            form = app.backend.outcome_form(self.referral["id"])
+        except Exception as exc:
+            self.app.call_from_thread(self._error, plain_error(exc))
+            return
+        self.app.call_from_thread(self._show, form)
+
+    def _show(self, form: dict[str, Any]) -> None:
+        self.form = form
+        when = form.get("before_when")
+        self.query_one("#outcome-intro", Static).update(
+            "Ask the four wellbeing questions again (ONS4: 0 not at all, 10 completely); "
+            "each is optional. "
+            + (
+                f"Before: their answers at the screening of {when}."
+                if when
+                else "No earlier answers recorded to compare with."
+            )
+        )
+        rows: list[Any] = []
+        for q in form["questions"]:
+            key = q["key"]
+            before = q["before"]
+            rows.append(Label(f"{q['label']}: {q['text']}", classes="question"))
+            rows.append(
+                Horizontal(
+                    Input(
+                        placeholder="0-10",
+                        id=f"ons4-{key}",
+                        compact=True,
+                        max_length=2,
+                    ),
+                    Static(
+                        f"before: {before}" if before is not None else "before: not asked",
+                        classes="before",
+                        id=f"ons4-before-{key}",
+                    ),
+                    classes="ons4-row",
+                )
+            )
+            rows.append(Static("", id=f"ons4-error-{key}", classes="ons4-error"))
+        self.query_one("#outcome-ons4", Vertical).mount_all(rows)
+        needs: list[Any] = [
+            Tick(f"{n['code']}  {n['display']}: resolved", id=f"need-{i}", value=False)
+            for i, n in enumerate(form["needs"])
+        ]
+        if not needs:
+            needs = [Static("This referral lists no needs.", classes="help")]
+        self.query_one("#outcome-needs", Vertical).mount_all(needs)
+        self.call_after_refresh(self._focus_first)
+
+    def _focus_first(self) -> None:
+        fields = self.query(".ons4-row Input")
+        if fields:
+            fields.first().focus()
+
+    def _error(self, message: str) -> None:
+        self.query_one("#outcome-error", Static).update(f"! {message}" if message else "")
+
+    @on(Input.Changed, ".ons4-row Input")
+    def _check(self, event: Input.Changed) -> None:
+        key = (event.input.id or "").removeprefix("ons4-")
+        label = self._label(key)
+        _, problem = check_score(event.value, label)
+        self._field_error(key, problem)
+
+    def _field_error(self, key: str, problem: str) -> None:
+        line = self.query_one(f"#ons4-error-{key}", Static)
+        line.update(f"! {problem}" if problem else "")
+        line.set_class(bool(problem), "shown")
+
+    def _label(self, key: str) -> str:
+        for q in self.form.get("questions", []):
+            if q["key"] == key:
+                return str(q["label"])
+        return key
+
+    def values(self) -> tuple[dict[str, int | None], list[str], str | None]:
+        """(ONS4 after, ids of resolved needs, the first problem or None)."""
+        scores: dict[str, int | None] = {}
+        first_problem: str | None = None
+        for q in self.form.get("questions", []):
+            field = self.query_one(f"#ons4-{q['key']}", Input)
+            value, problem = check_score(field.value, q["label"])
+            self._field_error(q["key"], problem)
+            if problem and first_problem is None:
+                first_problem = problem
+                field.focus()
+            scores[q["key"]] = value
+        resolved = [
+            n["id"]
+            for i, n in enumerate(self.form.get("needs", []))
+            if self.query_one(f"#need-{i}", Tick).value
+        ]
+        return scores, resolved, first_problem
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "outcome-note":
+            self.action_save()
+        else:
+            self.focus_next()
+
+    @on(Button.Pressed, "#outcome-save")
+    def action_save(self) -> None:
+        if not self.form:
+            self._error("Still loading the referral: try again in a moment.")
+            return
+        if self.saving:
+            return
+        scores, resolved, problem = self.values()
+        if problem:
+            self._error(f"Nothing saved. {problem}")
+            return
+        self._error("")
+        self.saving = True
+        self.save(scores, resolved, self.query_one("#outcome-note", Input).value.strip())
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="outcome-save")
+    def save(self, scores: dict[str, int | None], resolved: list[str], note: str) -> None:
+        app: Any = self.app
+        try:
+            app.backend.close_referral(
+                self.referral["id"],
+                self.status,
+                self.reason,
+                resolved=resolved,
+                ons4=scores,
+                note=note,
+            )
+        except Exception as exc:
+            self.app.call_from_thread(self._failed, plain_error(exc))
+            return
+        self.app.call_from_thread(self._saved)
+
+    def _failed(self, message: str) -> None:
+        self.saving = False
+        self._error(f"Nothing saved: {message}")
+
+    def _saved(self) -> None:
+        self.app.notify(f"Referral now {self.status.upper()}; outcome recorded.")
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        if self.saving:
+            return
+        self.app.notify("Outcome not recorded: nothing saved.")
+        self.dismiss(False)
+
+    @on(Button.Pressed, "#outcome-cancel")
+    def _cancel(self) -> None:
+        self.action_cancel()
