@@ -135,11 +135,16 @@ class Backend:
                     self._index = index
             return self._index
 
-    def search_services(self, text: str, **filters: Any) -> list[Any]:
+    def search_services(self, text: str, **filters: Any) -> Any:
+        """A ``directory.near.NearResult``: the matches, their distances in miles when the
+        ``near`` text names a known place, and a plain hint about the near text (a
+        half-typed postcode searches at any distance instead of failing)."""
         index = self.service_index()
         if hasattr(index, "close"):  # the search process
-            return list(index.search(text, filters))
-        return list(index.search(text, **filters))
+            return index.search(text, filters)
+        from directory.near import search_near
+
+        return search_near(index, text, **filters)
 
     def get_service(self, ref: Any) -> Any:
         from directory.service import get_service

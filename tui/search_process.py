@@ -25,11 +25,13 @@ def _serve(conn: Connection, db_url: str, stale_months: int) -> None:
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
     from sqlmodel import Session
 
+    from directory.near import docs_by_id, search_near
     from directory.search import ServiceIndex
     from linkwork.db import create_engine
 
     engine = create_engine(db_url)
     index: Any = None
+    documents: dict[int, Any] = {}
     while True:
         try:
             request = conn.recv()
@@ -42,13 +44,16 @@ def _serve(conn: Connection, db_url: str, stale_months: int) -> None:
             if kind == "build":
                 with Session(engine) as session:
                     index = ServiceIndex.build(session, stale_months=stale_months)
+                documents = docs_by_id(index)
                 conn.send(("ok", index.size))
             elif kind == "search":
                 if index is None:
                     with Session(engine) as session:
                         index = ServiceIndex.build(session, stale_months=stale_months)
+                    documents = docs_by_id(index)
                 _, text, filters = request
-                conn.send(("ok", index.search(text, **filters)))
+                # near is read as typed: a half-typed postcode is a hint, not an error
+                conn.send(("ok", search_near(index, text, documents=documents, **filters)))
             else:
                 conn.send(("error", "ValueError", f"unknown request {kind!r}"))
         except (ValueError, LookupError) as exc:
@@ -97,8 +102,9 @@ class SearchProcess:
     def build(self) -> int:
         return int(self._call("build"))
 
-    def search(self, text: str, filters: dict[str, Any]) -> list[Any]:
-        return list(self._call("search", text, filters))
+    def search(self, text: str, filters: dict[str, Any]) -> Any:
+        """A ``directory.near.NearResult``: matches, miles, place and a hint."""
+        return self._call("search", text, filters)
 
     def close(self) -> None:
         try:

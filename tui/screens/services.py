@@ -18,8 +18,48 @@ from textual.worker import get_current_worker
 
 from tui.backend import plain_error
 from tui.screens.base import LinkworkScreen
-from tui.widgets.service_detail import render_service
+from tui.widgets.service_detail import format_miles, render_service
 from tui.widgets.toggles import Tick
+
+
+@dataclass
+class Results:
+    """What one search gave: matches, miles (parallel, when a place is known), the place
+    distances are from, and a hint about the near text (``unknown``: said clearly)."""
+
+    matches: list[Any]
+    miles: list[float | None] = field(default_factory=list)
+    place: str | None = None
+    hint: str = ""
+    unknown: bool = False
+
+    @classmethod
+    def of(cls, found: Any) -> Results:
+        if isinstance(found, list | tuple):  # a plain list of matches (no near reading)
+            return cls(list(found))
+        return cls(
+            list(found.matches),
+            list(found.miles),
+            found.place,
+            found.hint,
+            bool(found.unknown),
+        )
+
+    def nearest_first(self) -> Results:
+        """The same results ordered by distance (no known location last), ties by rank."""
+        if not self.place or not self.miles:
+            return self
+        order = sorted(
+            range(len(self.matches)),
+            key=lambda i: (self.miles[i] is None, self.miles[i] or 0.0, i),
+        )
+        return Results(
+            [self.matches[i] for i in order],
+            [self.miles[i] for i in order],
+            self.place,
+            self.hint,
+            self.unknown,
+        )
 
 
 @dataclass
@@ -50,12 +90,17 @@ class ServicesScreen(LinkworkScreen):
         Binding("ctrl+f", "focus_search", "Search box"),
         Binding("ctrl+r", "refer", "Refer to this"),
         Binding("ctrl+l", "clear_filters", "Clear filters"),
+        Binding("ctrl+o", "toggle_nearest", "Nearest first"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self._seq = 0
         self.matches: list[Any] = []
+        self.miles: list[float | None] = []
+        self.place: str | None = None
+        self.nearest = False  # order results by distance (Ctrl+O) when a place is known
+        self._last = Results([])
         #: seconds from an input change to its results painted (bench/tui.py reads these)
         self.timings: list[float] = []
         self.shown_query = ""
@@ -75,6 +120,7 @@ class ServicesScreen(LinkworkScreen):
                 yield Tick("open now", id="f-open")
                 yield Tick("free", id="f-free")
                 yield Tick("show stale", id="f-stale")
+            yield Static("", id="svc-near-note", classes="status")
             yield Static("Starting the service search...", id="svc-status", classes="status")
             with Horizontal(id="svc-main"):
                 table: DataTable[Any] = DataTable(
@@ -154,8 +200,10 @@ class ServicesScreen(LinkworkScreen):
             self.app.call_from_thread(self._show, [], seq, started, text)
             return
         try:
-            matches = self.backend.search_services(
-                text, **filters.as_kwargs(), limit=30, today=self.lw.today
+            found = Results.of(
+                self.backend.search_services(
+                    text, **filters.as_kwargs(), limit=30, today=self.lw.today
+                )
             )
         except Exception as exc:
             self.app.call_from_thread(
@@ -164,29 +212,28 @@ class ServicesScreen(LinkworkScreen):
             return
         if worker.is_cancelled or seq != self._seq:
             return  # the person typed on; a newer search will show its own results
-        self.app.call_from_thread(self._show, matches, seq, started, text)
+        self.app.call_from_thread(self._show, found, seq, started, text)
 
-    def _show(self, matches: list[Any], seq: int, started: float, text: str) -> None:
+    def _show(self, found: Results | list[Any], seq: int, started: float, text: str) -> None:
         if seq != self._seq:
             return
-        self.query_one("#svc-main").display = True
-        table = self.query_one("#svc-results", DataTable)
-        table.clear()
-        self.matches = matches
-        for match in matches:
-            stale = bool(getattr(match, "stale", False))
-            table.add_row(
-                Text("! STALE", style="bold") if stale else Text("ok"),
-                match.name,
-                f"{round(float(getattr(match, 'score', 0)))}",
-            )
+        results = found if isinstance(found, Results) else Results.of(found)
+        self._last = results
+        self._show_near_note(results)
+        self._fill(results)
+        matches = self.matches
         status = self.query_one("#svc-status", Static)
         if not text.strip() and not matches:
             status.update("Type what the person needs, in their words. Typos are fine.")
         elif matches:
-            status.update(
-                f"{len(matches)} services. Up/Down to look, Ctrl+R to refer to the highlighted one."
-            )
+            order = ""
+            if self.place:
+                order = (
+                    f" Nearest to {self.place} first (Ctrl+O: best match first)."
+                    if self.nearest
+                    else f" Best match first, near {self.place} (Ctrl+O: nearest first)."
+                )
+            status.update(f"{len(matches)} services.{order} Up/Down to look, Ctrl+R to refer.")
         else:
             status.update("No service matches. Try fewer words, or clear filters (Ctrl+L).")
         self.shown_query = text
@@ -195,6 +242,44 @@ class ServicesScreen(LinkworkScreen):
         else:
             self.query_one("#svc-detail", Static).update("")
         self.call_after_refresh(self.timings.append, time.perf_counter() - started)
+
+    def _show_near_note(self, results: Results) -> None:
+        note = self.query_one("#svc-near-note", Static)
+        hint = results.hint
+        if results.unknown:
+            hint = f"! Unknown postcode: {hint}"
+        note.update(hint)
+        note.display = bool(hint)
+        note.set_class(results.unknown, "unknown")
+
+    def _fill(self, results: Results) -> None:
+        """Fill the table: a Distance column (miles) whenever a place is known."""
+        shown = results.nearest_first() if self.nearest else results
+        self.query_one("#svc-main").display = True
+        table = self.query_one("#svc-results", DataTable)
+        with_distance = bool(shown.place)
+        if with_distance != (len(table.columns) == 4):
+            table.clear(columns=True)
+            if with_distance:
+                table.add_columns("Checked", "Service", "Distance", "Match")
+            else:
+                table.add_columns("Checked", "Service", "Match")
+        else:
+            table.clear()
+        self.matches = shown.matches
+        self.miles = shown.miles if with_distance else []
+        self.place = shown.place
+        for i, match in enumerate(shown.matches):
+            stale = bool(getattr(match, "stale", False))
+            cells: list[Any] = [
+                Text("! STALE", style="bold") if stale else Text("ok"),
+                match.name,
+            ]
+            if with_distance:
+                miles = shown.miles[i] if i < len(shown.miles) else None
+                cells.append(Text(format_miles(miles), justify="right"))
+            cells.append(f"{round(float(getattr(match, 'score', 0)))}")
+            table.add_row(*cells)
 
     # -- detail -----------------------------------------------------------------------------
     @on(DataTable.RowHighlighted, "#svc-results")
@@ -207,10 +292,11 @@ class ServicesScreen(LinkworkScreen):
 
     def show_detail(self, row: int) -> None:
         if 0 <= row < len(self.matches):
-            self.load_detail(self.matches[row])
+            miles = self.miles[row] if row < len(self.miles) else None
+            self.load_detail(self.matches[row], miles, self.place)
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="svc-detail")
-    def load_detail(self, match: Any) -> None:
+    def load_detail(self, match: Any, miles: float | None = None, place: str | None = None) -> None:
         service: Any = None
         try:
             service = self.backend.get_service(getattr(match, "service_id", None) or match.id)
@@ -218,13 +304,28 @@ class ServicesScreen(LinkworkScreen):
             service = None  # the match itself still has enough to show
         today = self.lw.today
         text = render_service(
-            match, service, today=today, stale_months=self.lw.settings.stale_months
+            match,
+            service,
+            today=today,
+            stale_months=self.lw.settings.stale_months,
+            miles=miles,
+            place=place,
         )
         self.app.call_from_thread(self.query_one("#svc-detail", Static).update, text)
 
     # -- actions ----------------------------------------------------------------------------
     def action_focus_search(self) -> None:
         self.query_one("#svc-query", Input).focus()
+
+    def action_toggle_nearest(self) -> None:
+        self.nearest = not self.nearest
+        if not self._last.place:
+            self.notify(
+                "Nearest first will apply once a postcode or town is in the near box."
+                if self.nearest
+                else "Best match first.",
+            )
+        self._show(self._last, self._seq, time.perf_counter(), self.shown_query)
 
     def action_clear_filters(self) -> None:
         self.query_one("#f-need", Select).clear()

@@ -80,11 +80,24 @@ def addresses(service: Any, match: Any) -> list[str]:
     return out
 
 
+def format_miles(miles: float | None) -> str:
+    """``0.8 mi`` (one decimal); ``-`` for a service with no known location."""
+    return "-" if miles is None else f"{miles:.1f} mi"
+
+
 def months_between(earlier: date, later: date) -> int:
     return (later.year - earlier.year) * 12 + (later.month - earlier.month)
 
 
-def render_service(match: Any, service: Any, *, today: date, stale_months: int = 12) -> Text:
+def render_service(
+    match: Any,
+    service: Any,
+    *,
+    today: date,
+    stale_months: int = 12,
+    miles: float | None = None,
+    place: str | None = None,
+) -> Text:
     text = Text()
     name = _first("name", service, match) or "(no name)"
     text.append(f"{name}\n", style="bold")
@@ -122,6 +135,13 @@ def render_service(match: Any, service: Any, *, today: date, stale_months: int =
     text.append(
         "; ".join(addr) if addr else (_first("service_area", service, match) or "not given")
     )
+    if place:
+        text.append("\nDistance: ", style="bold")
+        text.append(
+            f"{format_miles(miles)} from {place}"
+            if miles is not None
+            else f"not known (no location given), searching near {place}"
+        )
     hours = opening_lines(_first("opening_hours", service, match))
     text.append("\nOpen: ", style="bold")
     text.append("; ".join(hours) if hours else "hours not given")
@@ -148,6 +168,9 @@ def render_service(match: Any, service: Any, *, today: date, stale_months: int =
             text.append(f"\n{label}: ", style="bold")
             text.append(str(value))
     why = _first("why", match)
+    if isinstance(why, list | tuple):
+        # the index states distance in km; the distance line above says it in miles
+        why = [w for w in why if " km from " not in str(w) and str(w) != "no location given"]
     if why:
         text.append("\nWhy it matched: ", style="bold")
         text.append(", ".join(map(str, why)) if isinstance(why, list | tuple) else str(why))
