@@ -188,3 +188,158 @@ async def test_escape_from_the_outcome_form_saves_nothing(seeded_url: str) -> No
     stored = priya_referral(seeded_url)
     assert stored["status"] == "in-progress" and stored["outcome"] is None
     assert [e["to"] for e in stored["events"]][-1] == "in-progress"
+
+
+# -- a passphrase-protected private key ---------------------------------------------------
+
+PASSPHRASE = "correct horse battery"
+
+
+@pytest.fixture
+def protected(isolated_home: Path, tmp_path: Path) -> dict[str, Any]:
+    """Our key protected by a passphrase, a trusted hub, the sample directory, and one
+    person with an active need."""
+    from directory.models import Service
+    from linkwork.sample import load_sample_directory
+    from screening.exchange.keys import load_public_key, trust_key, write_key_pair
+    from screening.needs import add_need
+    from screening.people import create_person
+
+    settings = load_settings()
+    keys = write_key_pair(settings.dir_or_default("keys_dir"), "practice", PASSPHRASE)
+    hub = write_key_pair(tmp_path / "hub-keys", "hub")
+    engine = open_engine(settings.resolved_database_url())
+    with session_scope(engine) as session:
+        load_sample_directory(session)
+        trust_key(session, load_public_key(hub.public), "Wellbeing Hub", "test.worker")
+        person = create_person(
+            session,
+            given_name="Robin",
+            family_name="Ashworth",
+            birth_date=datetime(1961, 7, 3).date(),
+            nhs_number="9434765919",
+            actor="test.worker",
+        )
+        add_need(session, person, "Z59.0", actor="test.worker", words="sofa surfing")
+        service = session.exec(select(Service).order_by(Service.id)).first()
+        assert service is not None
+        ids = {"person": person.id, "service": service.id, "service_name": service.name}
+    engine.dispose()
+    return {"settings": settings, "private": keys.private, **ids}
+
+
+def referrals_in(settings: Any) -> int:
+    from screening.models import Referral
+
+    engine = open_engine(settings.resolved_database_url())
+    try:
+        with session_scope(engine) as session:
+            return len(session.exec(select(Referral)).all())
+    finally:
+        engine.dispose()
+
+
+async def to_review(pilot: Any, app: LinkworkApp, practice: dict[str, Any]) -> None:
+    from tui.app import PersonRef
+
+    await settle(pilot, app)
+    app.person = PersonRef(practice["person"], "Robin Ashworth")
+    app.action_refer(practice["service"], practice["service_name"])
+    await settle(pilot, app)
+    app.screen.query_one("#consent-given").focus()
+    await pilot.press("space", "ctrl+n")
+    app.screen.query_one("#refer-reason").focus()
+    await pilot.press(*"sofa surfing", "enter")
+    await settle(pilot, app)
+    assert app.screen.step == 2  # type: ignore[attr-defined]
+    assert app.screen.partner() == "Wellbeing Hub"  # type: ignore[attr-defined]
+
+
+def notes(app: LinkworkApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def test_protected_key_asks_for_the_passphrase_wrong_then_right(
+    protected: dict[str, Any],
+) -> None:
+    settings = protected["settings"]
+    key_text = protected["private"].read_text()
+    keys_before = sorted(p.name for p in settings.dir_or_default("keys_dir").iterdir())
+    outbox = settings.dir_or_default("outbox")
+    app = LinkworkApp(settings, today=tui_seed.TODAY, build_index=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_review(pilot, app, protected)
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "PassphraseScreen"
+        field = app.screen.query_one("#passphrase", Input)
+        assert field.password and app.focused is field
+        await pilot.press(*"wrong horse", "enter")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "PassphraseScreen"
+        assert str(app.screen.query_one("#pass-error", Static).render()) == (
+            "Wrong passphrase: try again."
+        )
+        assert field.value == ""
+        assert not list(outbox.glob("*.jwe")) and referrals_in(settings) == 0
+        await pilot.press(*PASSPHRASE, "enter")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "PersonScreen"
+        files = list(outbox.glob("referral-*.jwe"))
+        assert len(files) == 1 and files[0].read_text().count(".") == 4
+        assert any("Referral sent: REQUESTED" in m for m in notes(app)), notes(app)
+        # Unlocked for the session: the next send does not ask again.
+        assert not app.backend.key_locked()
+    # Nothing about the key was written: same files, the key file still protected.
+    assert sorted(p.name for p in settings.dir_or_default("keys_dir").iterdir()) == keys_before
+    assert protected["private"].read_text() == key_text
+    # A new session starts locked again.
+    assert LinkworkApp(settings).backend.key_locked()
+
+
+async def test_escape_at_the_passphrase_sends_nothing(protected: dict[str, Any]) -> None:
+    settings = protected["settings"]
+    app = LinkworkApp(settings, today=tui_seed.TODAY, build_index=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_review(pilot, app, protected)
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "PassphraseScreen"
+        await pilot.press(*"half typed", "escape")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "ReferScreen"
+        assert any("Nothing sent: the private key is still locked" in m for m in notes(app))
+    assert referrals_in(settings) == 0
+    assert not list(settings.dir_or_default("outbox").glob("*"))
+
+
+async def test_inbox_import_unlocks_the_key_first(protected: dict[str, Any]) -> None:
+    settings = protected["settings"]
+    inbox = settings.dir_or_default("inbox")
+    inbox.mkdir(parents=True, exist_ok=True)
+    update = inbox / "update-1.jwe"
+    update.write_text("not.a.real.jwe.file\n")
+    app = LinkworkApp(settings, today=tui_seed.TODAY, build_index=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f5")
+        await settle(pilot, app)
+        await pilot.press("i")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "PassphraseScreen"
+        await pilot.press("escape")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "ReferralsScreen"
+        assert any("Nothing imported" in m for m in notes(app))
+        assert update.exists()
+        await pilot.press("i")
+        await settle(pilot, app)
+        await pilot.press(*PASSPHRASE, "enter")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "ReferralsScreen"
+        # The import ran with the unlocked key: the bad file is refused and stays.
+        assert any("Inbox: 1 files; none imported; 1 refused" in m for m in notes(app)), notes(app)
+        assert update.exists()
+        await pilot.press("i")  # unlocked for the session: no second question
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "ReferralsScreen"

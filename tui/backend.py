@@ -42,6 +42,10 @@ def report_worker_error(node: Any, event: Any) -> None:
         node.app.notify(plain_error(event.worker.error), severity="error")
 
 
+class KeyLocked(ValueError):
+    """Our private key is protected by a passphrase and not unlocked yet."""
+
+
 class Backend:
     """Settings, a lazily opened engine, and cached expensive things (catalogue, index)."""
 
@@ -525,9 +529,7 @@ class Backend:
         with self.session() as session:
             return sorted({row.name for row in list_trusted(session)})
 
-    def our_key(self) -> Any:
-        from screening.exchange.keys import load_private_key
-
+    def _our_key_path(self) -> Any:
         folder = self.settings.dir_or_default("keys_dir")
         found = sorted(folder.glob("*.private.jwk")) if folder.is_dir() else []
         if len(found) != 1:
@@ -535,7 +537,50 @@ class Backend:
             raise ValueError(
                 f"{where} private key in {folder} (make one with: linkwork keys new NAME)"
             )
-        return load_private_key(found[0])
+        return found[0]
+
+    def _unlocked_keys(self) -> dict[str, Any]:
+        """Private keys unlocked with their passphrase in this app session: in memory only
+        (the passphrase itself is not kept, and nothing is ever written)."""
+        cache: dict[str, Any] = self.__dict__.setdefault("_unlocked", {})
+        return cache
+
+    @staticmethod
+    def _key_is_protected(path: Any) -> bool:
+        """A passphrase-protected key file is a compact JWE (``linkwork keys new
+        --passphrase-env``), not a JSON JWK."""
+        text = path.read_text(encoding="utf-8").strip()
+        return not text.startswith("{") and text.count(".") == 4
+
+    def key_locked(self) -> bool:
+        """True when our private key needs its passphrase before it can sign or open
+        files (and has not been unlocked in this session)."""
+        try:
+            path = self._our_key_path()
+        except ValueError:
+            return False  # no key (or several): our_key() says so in words
+        return str(path) not in self._unlocked_keys() and self._key_is_protected(path)
+
+    def unlock_key(self, passphrase: str) -> None:
+        """Unlock our private key for the rest of this session; ValueError (in words) if
+        the passphrase is wrong."""
+        from screening.exchange.keys import load_private_key
+
+        path = self._our_key_path()
+        self._unlocked_keys()[str(path)] = load_private_key(path, passphrase)
+
+    def our_key(self) -> Any:
+        """Our private key; ``KeyLocked`` if it needs its passphrase first (the screens
+        then ask for it once, and call ``unlock_key``)."""
+        from screening.exchange.keys import load_private_key
+
+        path = self._our_key_path()
+        unlocked = self._unlocked_keys().get(str(path))
+        if unlocked is not None:
+            return unlocked
+        if self._key_is_protected(path):
+            raise KeyLocked(f"the private key {path.name} is protected by a passphrase")
+        return load_private_key(path)
 
     def _export(self, session: Session, referral: Any, signer: Any, partner: str) -> str:
         from screening.exchange.files import atomic_write
@@ -700,7 +745,8 @@ class Backend:
 
     def import_inbox(self) -> str:
         """Receive every ``*.jwe`` in the inbox folder, each in its own transaction;
-        imported files move to ``inbox/imported/``, refused ones stay with the reason."""
+        imported files move to ``inbox/imported/``, refused ones stay with the reason.
+        ``KeyLocked`` (before any file is touched) if our key needs its passphrase."""
         from screening.exchange.inbound import receive
 
         folder = self.settings.dir_or_default("inbox")

@@ -229,6 +229,11 @@ class ReferScreen(SubScreen):
         method: str,
         partner: str | None,
     ) -> None:
+        if partner is not None and self._key_locked():
+            # Ask for the key's passphrase first (once per session); Escape sends nothing.
+            again = (need_ids, reason, shares, method, partner)
+            self.app.call_from_thread(self._unlock_then_send, again)
+            return
         self.app.call_from_thread(self.notify, "Sending...")
         try:
             result = self.backend.refer(
@@ -245,6 +250,22 @@ class ReferScreen(SubScreen):
             return
         self.sent = True
         self.app.call_from_thread(self._sent, result)
+
+    def _key_locked(self) -> bool:
+        try:
+            return self.backend.key_locked()
+        except OSError:
+            return False  # the send step reports an unreadable key in words
+
+    def _unlock_then_send(self, args: tuple[Any, ...]) -> None:
+        from tui.screens.passphrase import unlock_then
+
+        unlock_then(
+            self,
+            "sign and send this referral",
+            lambda: self.send(*args),
+            "Nothing sent: the private key is still locked.",
+        )
 
     def _sent(self, message: str) -> None:
         self.notify(message, timeout=8)

@@ -101,7 +101,10 @@ class ReferralsScreen(LinkworkScreen):
         if referral is None:
             self.notify("No referral chosen.", severity="warning")
             return
-        self.app.push_screen(StatusScreen(referral), lambda _: self.load())
+        self.app.push_screen(StatusScreen(referral), self._after_status)
+
+    def _after_status(self, _changed: bool | None) -> None:
+        self.load()
 
     @on(DataTable.RowSelected, "#ref-table")
     def _selected(self) -> None:
@@ -112,9 +115,30 @@ class ReferralsScreen(LinkworkScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="inbox")
     def import_inbox(self) -> None:
+        from tui.backend import KeyLocked
+
         self.app.call_from_thread(self.notify, "Importing update files from the inbox...")
-        if self.fetch(self.backend.import_inbox, self.notify):
-            self.app.call_from_thread(self.load)
+        try:
+            message = self.backend.import_inbox()
+        except KeyLocked:
+            # Our key needs its passphrase (asked once per session); Escape imports nothing.
+            self.app.call_from_thread(self._unlock_then_import)
+            return
+        except Exception as exc:
+            self.fail(exc)
+            return
+        self.app.call_from_thread(self.notify, message)
+        self.app.call_from_thread(self.load)
+
+    def _unlock_then_import(self) -> None:
+        from tui.screens.passphrase import unlock_then
+
+        unlock_then(
+            self,
+            "open the update files in the inbox",
+            self.import_inbox,
+            "Nothing imported: the private key is still locked.",
+        )
 
 
 class StatusScreen(ModalScreen[bool]):
