@@ -1,21 +1,29 @@
 """Benchmark: count 1,000,000 recorded needs by need x month x ethnic category.
 
 Generates synthetic people and needs (bulk inserts: executemany on SQLite, COPY on
-PostgreSQL; no ORM objects), then times, in the same run:
+PostgreSQL; no ORM objects), makes their counting copies (``count_need``, with
+``sync_counts``: the same INSERT ... SELECT as migration cnt_0002), then times, in the
+same run:
 
-* baseline: the same rows read and joined (need -> person) without grouping;
-* the GROUP BY of the cells (distinct people by need x month x ethnic category);
-* the whole ``needs_report`` (cells and margins; margins over ethnic category are summed
-  from the cells, the others are one more GROUP BY) with and without disclosure control.
+* floor: every row of the copy read through the same index, without grouping;
+* before: the previous method, need JOIN person with the same GROUP BY (once);
+* TARGET: the GROUP BY of the cells (distinct people by need x month x ethnic category);
+* the check that every need has its copy (part of every needs report);
+* the raw counts of the whole table (cells and margins: the margin over months is a
+  distinct count and is counted, margins over ethnic category are summed), with one query
+  per counted level and with one statement (GROUPING SETS on PostgreSQL, UNION ALL on
+  SQLite);
+* the whole ``needs_report`` with disclosure control.
 
-Wall time and the CPU time of this process are printed with the load average: on a shared
-machine the wall time mostly measures the neighbours.
+The cells are checked against the previous method's (same numbers). Wall time and the CPU
+time of this process are printed with the load average: on a shared machine the wall time
+also measures the neighbours. ``--out FILE`` also writes the figures to FILE.
 
 SQLite always; PostgreSQL too when PG* variables are set (e.g. under ``pg_virtualenv``).
 
     .venv/bin/python bench/counts.py                  # 1,000,000 needs, 100,000 people
     .venv/bin/python bench/counts.py --needs 100000   # a quicker look
-    pg_virtualenv -t -v 15 .venv/bin/python bench/counts.py --backend postgresql
+    pg_virtualenv -v 15 .venv/bin/python bench/counts.py --out bench/out/counts.txt
 """
 
 from __future__ import annotations
@@ -141,7 +149,9 @@ def _insert_pg(engine: sa.Engine, table: sa.Table, rows: list[dict[str, object]]
         raw.close()
 
 
-def generate(engine: sa.Engine, n_people: int, n_needs: int, seed: int) -> float:
+def generate(engine: sa.Engine, n_people: int, n_needs: int, seed: int) -> tuple[float, float]:
+    """Records bulk-inserted, then their counting copies made by ``sync_counts`` (the same
+    INSERT ... SELECT as migration cnt_0002's fill). Returns both times."""
     rng = random.Random(seed)
     insert = _insert_pg if engine.dialect.name == "postgresql" else _insert_sqlite
     person_t = Person.__table__  # type: ignore[attr-defined]
@@ -156,12 +166,16 @@ def generate(engine: sa.Engine, n_people: int, n_needs: int, seed: int) -> float
         size = min(CHUNK, n_needs - done)
         insert(engine, need_t, _need_rows(size, ids, rng, done))
         done += size
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("ANALYZE")
-        else:
-            conn.exec_driver_sql("ANALYZE")
-    return time.perf_counter() - started
+    records = time.perf_counter() - started
+    started = time.perf_counter()
+    with Session(engine) as session:
+        counts.sync_counts(session)
+        session.commit()
+    copies = time.perf_counter() - started
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # PostgreSQL: VACUUM too, so that index-only scans need not visit the table
+        conn.exec_driver_sql("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
+    return records, copies
 
 
 def _timed(fn, repeat: int = 3) -> tuple[float, float, object]:  # type: ignore[no-untyped-def]
@@ -176,37 +190,90 @@ def _timed(fn, repeat: int = 3) -> tuple[float, float, object]:  # type: ignore[
     return best[0], best[1], result
 
 
-def measure(engine: sa.Engine, label: str, repeat: int) -> None:
+def _join_query(dialect: str) -> sa.Select:  # type: ignore[type-arg]
+    """The previous method, for comparison: need joined to person, GROUP BY need x month x
+    ethnic category (what counting did before the counting copy)."""
     need_t = Need.__table__  # type: ignore[attr-defined]
+    person_t = Person.__table__  # type: ignore[attr-defined]
+    month = counts._period("month", need_t.c.recorded_at, dialect)
+    keys = [need_t.c.code, month, person_t.c.ethnic_category]
+    return (
+        sa.select(*keys, sa.func.count(sa.distinct(need_t.c.person_id)))
+        .select_from(need_t.join(person_t, person_t.c.id == need_t.c.person_id))
+        .group_by(*keys)
+    )
+
+
+def measure(engine: sa.Engine, label: str, repeat: int, out: list[str]) -> None:
     dims = ("need", "month", "ethnicity")
+    dialect = engine.dialect.name
+    cn = counts.CountNeed.__table__  # type: ignore[attr-defined]
     with Session(engine) as session:
         counts.tune_for_counting(session)  # what needs_report does
         cells = counts.cells_query(session, dims)
-        # baseline: the same rows read and joined, with no grouping
-        scan = sa.select(sa.func.count(cells.selected_columns[2])).select_from(
-            cells.get_final_froms()[0]
+        # the floor: every row of the copy read through the same index, no grouping
+        scan = sa.select(sa.func.count(cn.c.person_key), sa.func.max(cn.c.month)).where(
+            cn.c.code > ""
         )
-        n = session.execute(sa.select(sa.func.count()).select_from(need_t)).scalar_one()
-        t_base, c_base, _ = _timed(lambda: session.execute(scan).scalar_one(), repeat)
+        n = session.execute(sa.select(sa.func.count()).select_from(cn)).scalar_one()
+        t_scan, c_scan, _ = _timed(lambda: session.execute(scan).all(), repeat)
+        t_join, c_join, joined = _timed(lambda: session.execute(_join_query(dialect)).all(), 1)
         t_cells, c_cells, rows = _timed(lambda: session.execute(cells).all(), repeat)
-        t_raw, c_raw, _ = _timed(lambda: counts.needs_report(session, dims, rule=None), 1)
-        t_full, c_full, report = _timed(lambda: counts.needs_report(session, dims), 1)
-    load = os.getloadavg()[0]
-    print(f"{label}: {n:,} needs (load average {load:.1f} on {os.cpu_count()} CPUs)")
-    print(f"  {'':58s}   wall      cpu(this process)")
-    what = "baseline  the same rows read and joined, no GROUP BY"
-    print(f"  {what:58s}{t_base:7.3f} s {c_base:7.3f} s")
+        t_check, c_check, _ = _timed(lambda: counts.ensure_copies(session), repeat)
+        t_each, c_each, _ = _timed(
+            lambda: counts.needs_raw(session, dims, counts.Filters(), combine=False), repeat
+        )
+        t_one, c_one, raw = _timed(
+            lambda: counts.needs_raw(session, dims, counts.Filters(), combine=True), repeat
+        )
+        t_full, c_full, report = _timed(lambda: counts.needs_report(session, dims), repeat)
+        plan = ""
+        if dialect == "sqlite":
+            compiled = cells.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+            plan = "; ".join(
+                r[-1] for r in session.execute(sa.text(f"EXPLAIN QUERY PLAN {compiled}"))
+            )
+    assert sorted(map(tuple, rows)) == sorted(  # type: ignore[arg-type]
+        (code, int(month.replace("-", "")), eth, k)
+        for code, month, eth, k in joined  # type: ignore[attr-defined]
+    ), "the copy and the records disagree"
+    queried, summed = counts.plan_levels(dims, "people")
+    load = os.getloadavg()
+    lines = [
+        f"{label}: {n:,} needs (load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
+        f"on {os.cpu_count()} CPUs shared)",
+        f"  {'':66s}   wall      cpu(this process)",
+    ]
+
+    def line(what: str, wall: float, cpu: float, note: str = "") -> None:
+        lines.append(f"  {what:66s}{wall:7.3f} s {cpu:7.3f} s  {note}".rstrip())
+
+    line("floor     every row of the copy read, no GROUP BY", t_scan, c_scan)
+    line("before    need JOIN person, GROUP BY need x month x ethnicity", t_join, c_join)
     met = "met" if t_cells < 2 else "NOT met"
-    print(
-        f"  GROUP BY  need x month x ethnic category (cells){'':10s}{t_cells:7.3f} s "
-        f"{c_cells:7.3f} s  ({len(rows):,} cells; target < 2 s wall: {met})"  # type: ignore[arg-type]
+    line(
+        "TARGET    GROUP BY need x month x ethnic category (cells)",
+        t_cells,
+        c_cells,
+        f"({len(rows):,} cells; target < 2 s wall: {met})",  # type: ignore[arg-type]
     )
-    what = "report    cells + margins (2 queries, 2 margins summed)"
-    print(f"  {what:58s}{t_raw:7.3f} s {c_raw:7.3f} s")
-    print(
-        f"  report    the same with disclosure control{'':15s}{t_full:7.3f} s {c_full:7.3f} s"
-        f"  ({len(report.tables)} tables protected)"  # type: ignore[attr-defined]
+    line("check     every need has its copy (2 x COUNT(*))", t_check, c_check)
+    levels = f"{len(queried)} levels counted, {len(summed)} summed"
+    line(f"report    raw, one query per counted level ({levels})", t_each, c_each)
+    how = "GROUPING SETS" if dialect == "postgresql" else "UNION ALL"
+    line(f"report    raw, the counted levels in one statement ({how})", t_one, c_one)
+    line(
+        "report    needs_report: check + counts + disclosure control",
+        t_full,
+        c_full,
+        f"({len(report.tables)} tables protected)",  # type: ignore[attr-defined]
     )
+    if plan:
+        lines.append(f"  SQLite plan of the target: {plan}")
+    assert raw.by_level  # type: ignore[attr-defined]
+    for text in lines:
+        print(text, flush=True)
+    out.extend(lines)
 
 
 def _pg_url() -> str | None:
@@ -227,9 +294,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--sqlite-file", type=Path, help="reuse (or keep) this SQLite file")
+    parser.add_argument("--out", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     people = args.people or max(1, args.needs // 10)
     _CODES.extend(_codes())
+    out: list[str] = [
+        f"bench/counts.py --needs {args.needs} --people {people} "
+        f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC; best of {args.repeat})"
+    ]
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+        out.append(text)
 
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
@@ -237,35 +313,43 @@ def main() -> None:
             fresh = not path.exists()
             engine = lwdb.open_engine(f"sqlite:///{path}")
             if fresh:
-                took = generate(engine, people, args.needs, args.seed)
-                print(
-                    f"SQLite: generated {people:,} people and {args.needs:,} needs in {took:.1f} s"
+                took, copies = generate(engine, people, args.needs, args.seed)
+                say(
+                    f"SQLite: generated {people:,} people and {args.needs:,} needs in "
+                    f"{took:.1f} s; counting copies made in {copies:.1f} s"
                 )
-            measure(engine, "SQLite", args.repeat)
+            measure(engine, "SQLite", args.repeat, out)
             engine.dispose()
 
     if args.backend in ("postgresql", "both"):
         admin_url = _pg_url()
         if admin_url is None:
-            print("PostgreSQL: skipped (no PG* variables; run under pg_virtualenv)")
-            return
-        name = f"lw_bench_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-            engine = lwdb.open_engine(url)
-            took = generate(engine, people, args.needs, args.seed)
-            print(
-                f"PostgreSQL: generated {people:,} people and {args.needs:,} needs in {took:.1f} s"
-            )
-            measure(engine, "PostgreSQL", args.repeat)
-            engine.dispose()
-        finally:
+            say("PostgreSQL: skipped (no PG* variables; run under pg_virtualenv)")
+        else:
+            name = f"lw_bench_{uuid.uuid4().hex[:8]}"
+            admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+                version = conn.exec_driver_sql("SHOW server_version").scalar()
+            try:
+                url = (
+                    sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+                )
+                engine = lwdb.open_engine(url)
+                took, copies = generate(engine, people, args.needs, args.seed)
+                say(
+                    f"PostgreSQL {version}: generated {people:,} people and {args.needs:,} "
+                    f"needs in {took:.1f} s; counting copies made in {copies:.1f} s"
+                )
+                measure(engine, "PostgreSQL", args.repeat, out)
+                engine.dispose()
+            finally:
+                with admin.connect() as conn:
+                    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                admin.dispose()
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text("\n".join(out) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

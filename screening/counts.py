@@ -60,6 +60,7 @@ ALL = None  # the key of a total ("all values of this dimension")
 ALL_LABEL = "All"
 NOT_KNOWN = "not_known"
 CELLS_INDEX = "ix_count_need_cells"  # made by migration cnt_0002
+PEOPLE_INDEX = "ix_count_need_people"
 
 
 class PostcodeDeprivation(SQLModel, table=True):
@@ -92,10 +93,15 @@ class CountNeed(SQLModel, table=True):
 
     __tablename__ = "count_need"
     __table_args__ = (
-        # need x month x ethnic category (in any order) and need x ethnic category are
-        # read in index order, without sorting; day and practice make it cover the filters
+        # Read in index order, without sorting: need x month x ethnic category (in any
+        # order) from the first; need x ethnic category, people told apart across months
+        # (the margin of that table), from the second, whose people come in order. Day and
+        # practice make both cover the filters.
         sa.Index(
             CELLS_INDEX, "code", "ethnic_category", "month", "person_key", "day", "practice_ods"
+        ),
+        sa.Index(
+            PEOPLE_INDEX, "code", "ethnic_category", "person_key", "month", "day", "practice_ods"
         ),
     )
 
@@ -646,15 +652,20 @@ def _run_levels(
     dialect = session.get_bind().dialect.name
     keys = keys or {}
 
+    # a key's raw values are cleaned once per distinct value (months, decimals from
+    # PostgreSQL arithmetic), not once per row
+    cleaned: list[dict[Any, Any]] = [{} for _ in dims]
+
     def clean(i: int, value: Any) -> Any:
-        if value is None:
-            return ""
-        convert = keys.get(i)
-        return convert(value) if convert else _clean_key(value)
+        known = cleaned[i]
+        if value not in known:
+            convert = keys.get(i)
+            known[value] = "" if value is None else convert(value) if convert else _clean_key(value)
+        return known[value]
 
     def add(kept: tuple[int, ...], row: Sequence[Any]) -> None:
-        level = raw.by_level.setdefault(kept, {})
-        key = tuple(clean(i, row[i]) for i in kept)
+        level = raw.by_level[kept]
+        key = tuple([clean(i, row[i]) for i in kept])
         level[key] = level.get(key, 0) + int(row[-1] or 0)
 
     for kept in queried:
@@ -678,8 +689,9 @@ def _run_levels(
                 add(kept, row)
     for kept, finer in summed.items():  # finest first, so ``finer`` is always there
         total: dict[tuple[Any, ...], int] = {}
+        where_in = [finer.index(i) for i in kept]
         for key, n in raw.by_level[finer].items():
-            short = tuple(key[finer.index(i)] for i in kept)
+            short = tuple([key[p] for p in where_in])
             total[short] = total.get(short, 0) + n
         raw.by_level[kept] = total
     return raw
@@ -870,6 +882,9 @@ class Measure:
     key: str
     label: str
     kind: str = "count"  # count | rate | mean
+    # rate: the count measures it divides; mean: the count it is the mean over (denominator)
+    numerator: str | None = None
+    denominator: str | None = None
 
 
 @dataclass
@@ -1065,6 +1080,14 @@ REFERRAL_MEASURES = [
     Measure("completed", "Completed"),
     Measure("declined", "Declined"),
 ]
+RECEIVED_MEASURES = [
+    Measure("received", "Referrals received"),
+    Measure("accepted", "Accepted"),
+    Measure("completed", "Completed"),
+    Measure("declined", "Declined"),
+]
+# --direction: referrals this database sent (a practice) or received (a hub)
+DIRECTIONS = {"sent": "outgoing", "received": "incoming"}
 _SENT = ("requested", "accepted", "rejected", "in-progress", "on-hold", "completed", "failed")
 _ACCEPTED = ("accepted", "in-progress", "on-hold", "completed", "failed")
 
@@ -1074,11 +1097,18 @@ def referrals_report(
     by: str | Sequence[str],
     filters: Filters | None = None,
     rule: Rule | None = DEFAULT_RULE,
+    direction: str = "sent",
 ) -> Report:
-    """Referrals made (sent: every status but draft, and cancelled before sending),
-    accepted (ever accepted), completed and declined (rejected by the receiver), by the
-    month etc. the referral was made. ``need``/``domain`` count a referral under each of
-    its needs."""
+    """Referrals by the month etc. they were made (sent) or received, with how many were
+    accepted (ever), completed and declined (rejected by the receiver).
+
+    ``direction="sent"`` (a practice's view): referrals this database made, i.e. every
+    status but draft and cancelled before sending. ``direction="received"`` (a hub's
+    view): referrals that came in from elsewhere, each counted as received whatever its
+    status now. ``need``/``domain`` count a referral under each of its needs."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction {direction!r} is not one of: {', '.join(DIRECTIONS)}")
+    received = direction == "received"
     dims = parse_dimensions(by)
     filters = filters or Filters()
     check_practice(session, filters.practice)
@@ -1106,7 +1136,7 @@ def referrals_report(
         ),
     )
     conditions = {
-        "made": sent_cond,
+        "received" if received else "made": sa.true() if received else sent_cond,
         "accepted": sa.or_(referral_t.c.status.in_(_ACCEPTED), ever_accepted),
         "completed": referral_t.c.status == "completed",
         "declined": referral_t.c.status == "rejected",
@@ -1114,7 +1144,7 @@ def referrals_report(
     where = _between(when, filters)
     if filters.practice:
         where.append(person_t.c.practice_ods == filters.practice)
-    where.append(referral_t.c.direction == "outgoing")
+    where.append(referral_t.c.direction == DIRECTIONS[direction])
     raws = {
         key: _run_levels(
             session,
@@ -1127,7 +1157,8 @@ def referrals_report(
         )
         for key, cond in conditions.items()
     }
-    values = _value_lists(raws["made"])
+    first = "received" if received else "made"
+    values = _value_lists(raws[first])
     published: dict[str, dict[tuple[Any, ...], int | None]] = {}
     tables: list[Table] = []
     for key, raw in raws.items():
@@ -1135,20 +1166,20 @@ def referrals_report(
         tables += t
     rows = [
         Row(key, {m: published[m].get(key) for m in conditions})
-        for key, _ in _row_order(dims, values, published["made"])
+        for key, _ in _row_order(dims, values, published[first])
     ]
     return Report(
-        name="referrals",
-        title="Referrals made, accepted, completed and declined",
+        name="referrals-received" if received else "referrals",
+        title=f"Referrals {first}, accepted, completed and declined",
         unit="referrals",
         dims=dims,
-        measures=list(REFERRAL_MEASURES),
+        measures=list(RECEIVED_MEASURES if received else REFERRAL_MEASURES),
         rows=rows,
         filters=filters,
         rule=rule,
         period=_period_of(session, when, filters),
         tables=tables,
-        is_empty=raws["made"].empty,
+        is_empty=raws[first].empty,
     )
 
 
@@ -1270,9 +1301,12 @@ def outcomes_report(
     measures = [
         Measure("needs", "Needs with an outcome"),
         Measure("resolved", "Resolved"),
-        Measure("share_resolved", "Share resolved", "rate"),
+        Measure("share_resolved", "Share resolved", "rate", "resolved", "needs"),
         Measure("ons4_people", "With ONS4 before and after"),
-        *[Measure(f"ons4_{k}_change", f"Mean change: {k}", "mean") for k in ONS4],
+        *[
+            Measure(f"ons4_{k}_change", f"Mean change: {k}", "mean", None, "ons4_people")
+            for k in ONS4
+        ],
     ]
     return Report(
         name="outcomes",
@@ -1446,56 +1480,94 @@ def _dimension_concept(dim: str) -> dict[str, Any]:
     }
 
 
+def _measure_concept(measure: Measure) -> dict[str, Any]:
+    return {
+        "coding": [
+            {
+                "system": f"{NAMESPACE}/CodeSystem/measure",
+                "code": measure.key,
+                "display": measure.label,
+            }
+        ],
+        "text": measure.label,
+    }
+
+
+def _score(value: int | float | None) -> dict[str, Any]:
+    return _masked() if value is None else {"value": value}
+
+
 def to_measure_report(report: Report, generated: datetime | None = None) -> dict[str, Any]:
-    """A FHIR R4 MeasureReport (type summary): one group per need (or domain) when that is
-    a dimension (per value of the first dimension for three), else one group; within a
-    group one stratifier per other dimension and one for their cross (as components).
-    Hidden counts carry no ``count`` but the data-absent-reason extension with ``masked``.
-    Validated with fhir.resources R4B (raises if it does not)."""
+    """A FHIR R4 MeasureReport (type summary) carrying every measure of the report.
+
+    One measure (needs): one group per need (or domain) when that is a dimension (per value
+    of the first dimension for three), else one group. Several measures (referrals,
+    outcomes): one group per measure, every dimension a stratifier. Within a group, one
+    stratifier per other dimension and one per cross of them (as components). A count is
+    the ``initial-population``; a rate has ``numerator`` and ``denominator`` populations
+    and its value as ``measureScore``; a mean has the ``measure-population`` it is taken
+    over and its value as ``measureScore``. Hidden values carry no value but the
+    data-absent-reason extension with ``masked``. Validated with fhir.resources R4B (raises
+    if it does not)."""
     from itertools import combinations
 
     from fhir.resources.R4B.measurereport import MeasureReport
 
     dims = report.dims
-    main = report.measures[0]
-    group_dim: int | None
-    if len(dims) == MAX_DIMENSIONS:
-        group_dim = 0
-    else:
-        group_dim = next((i for i, d in enumerate(dims) if d in ("need", "domain")), None)
-    strat_dims = [i for i in range(len(dims)) if i != group_dim]
+    measures = {m.key: m for m in report.measures}
     by_key = {row.keys: row for row in report.rows}
 
-    def population(key: tuple[Any, ...]) -> list[dict[str, Any]]:
+    def value(key: tuple[Any, ...], measure: str) -> int | float | None:
         row = by_key.get(key)
-        count = None if row is None else row.values.get(main.key)
-        return [_population("initial-population", count, main.label)]
+        return None if row is None else row.values.get(measure)
 
-    group_values: list[Any] = [ALL]
-    if group_dim is not None:
-        group_values = [
-            k for k in dict.fromkeys(r.keys[group_dim] for r in report.rows) if k is not ALL
-        ]
-    subsets = [c for n in (1, 2) for c in combinations(strat_dims, n)]
-    groups = []
-    for gv in group_values:
-        in_group = [r for r in report.rows if group_dim is None or r.keys[group_dim] == gv]
+    def scored(key: tuple[Any, ...], measure: Measure) -> dict[str, Any]:
+        """population (and measureScore) of one measure for one row."""
+        if measure.kind == "rate":
+            num, den = measures[str(measure.numerator)], measures[str(measure.denominator)]
+            return {
+                "population": [
+                    _population("numerator", value(key, num.key), num.label),
+                    _population("denominator", value(key, den.key), den.label),
+                ],
+                "measureScore": _score(value(key, measure.key)),
+            }
+        if measure.kind == "mean":
+            over = measures[str(measure.denominator)]
+            return {
+                "population": [_population("measure-population", value(key, over.key), over.label)],
+                "measureScore": _score(value(key, measure.key)),
+            }
+        return {
+            "population": [
+                _population("initial-population", value(key, measure.key), measure.label)
+            ]
+        }
+
+    group_dim: int | None = None
+    if len(report.measures) == 1:
+        if len(dims) == MAX_DIMENSIONS:
+            group_dim = 0
+        else:
+            group_dim = next((i for i, d in enumerate(dims) if d in ("need", "domain")), None)
+    strat_dims = [i for i in range(len(dims)) if i != group_dim]
+    subsets = [c for n in range(1, len(strat_dims) + 1) for c in combinations(strat_dims, n)]
+
+    def group(measure: Measure, in_group: list[Row], code: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": code}
         top = next(
             (r for r in in_group if all(k is ALL for i, k in enumerate(r.keys) if i != group_dim)),
             None,
         )
-        group: dict[str, Any] = {
-            "code": {"text": report.title} if group_dim is None else _concept(dims[group_dim], gv),
-        }
         if top is not None:
-            group["population"] = population(top.keys)
+            out.update(scored(top.keys, measure))
         stratifiers = []
         for subset in subsets:
             strata = []
             for row in in_group:
                 if not all((row.keys[i] is not ALL) == (i in subset) for i in strat_dims):
                     continue
-                stratum: dict[str, Any] = {"population": population(row.keys)}
+                stratum: dict[str, Any] = {}
                 if len(subset) == 1:
                     stratum["value"] = _concept(dims[subset[0]], row.keys[subset[0]])
                 else:
@@ -1506,9 +1578,10 @@ def to_measure_report(report: Report, generated: datetime | None = None) -> dict
                         }
                         for i in subset
                     ]
+                stratum.update(scored(row.keys, measure))
                 strata.append(stratum)
             if strata:
-                code = {
+                code_ = {
                     "text": " x ".join(DIMENSIONS[dims[i]].label for i in subset),
                     "coding": [
                         {
@@ -1517,10 +1590,24 @@ def to_measure_report(report: Report, generated: datetime | None = None) -> dict
                         }
                     ],
                 }
-                stratifiers.append({"code": [code], "stratum": strata})
+                stratifiers.append({"code": [code_], "stratum": strata})
         if stratifiers:
-            group["stratifier"] = stratifiers
-        groups.append(group)
+            out["stratifier"] = stratifiers
+        return out
+
+    groups = []
+    if group_dim is None:
+        for measure in report.measures:
+            code = (
+                {"text": report.title} if len(report.measures) == 1 else _measure_concept(measure)
+            )
+            groups.append(group(measure, report.rows, code))
+    else:
+        main = report.measures[0]
+        values = [k for k in dict.fromkeys(r.keys[group_dim] for r in report.rows) if k is not ALL]
+        for gv in values:
+            in_group = [r for r in report.rows if r.keys[group_dim] == gv]
+            groups.append(group(main, in_group, _concept(dims[group_dim], gv)))
     start, end = report.period or (date.today(), date.today())
     now = (generated or datetime.now(UTC)).replace(microsecond=0)
     resource: dict[str, Any] = {

@@ -446,37 +446,54 @@ def recoverable_cells(table: Table) -> list[tuple[Position, int]]:
     flows = _circulation(n_rows + n_cols + 3, arcs)
     if flows is None:
         raise ValueError("the published table is inconsistent: no counts could produce it")
-    # residual graph of the feasible circulation: (next node, arc index)
+    # residual graph of the feasible circulation, as a bit set of next nodes per node, with
+    # how many residual edges join each ordered pair (two arcs can give the same edge)
     n = n_rows + n_cols + 3
-    adj: list[list[tuple[int, int]]] = [[] for _ in range(n)]
-    for k, ((u, v, lo, hi, _), f) in enumerate(zip(arcs, flows, strict=True)):
+    adj = [0] * n
+    edges: dict[tuple[int, int], int] = {}
+    for (u, v, lo, hi, _), f in zip(arcs, flows, strict=True):
         if f < hi:
-            adj[u].append((v, k))
+            adj[u] |= 1 << v
+            edges[u, v] = edges.get((u, v), 0) + 1
         if f > lo:
-            adj[v].append((u, k))
+            adj[v] |= 1 << u
+            edges[v, u] = edges.get((v, u), 0) + 1
     out: list[tuple[Position, int]] = []
-    for k, ((u, v, lo, hi, pos), f) in enumerate(zip(arcs, flows, strict=True)):
+    for (u, v, lo, hi, pos), f in zip(arcs, flows, strict=True):
         if pos is None or table.get(pos) is not None:
             continue
         # it can rise if a cycle goes u -> v along it and back v ~> u without using it
-        can_rise = f < hi and _reaches(adj, v, u, k)
-        can_fall = f > lo and _reaches(adj, u, v, k)
+        # (its own residual edge v -> u, there when f > lo); it can fall the other way
+        can_rise = f < hi and _reaches(adj, edges, v, u, f > lo)
+        can_fall = f > lo and _reaches(adj, edges, u, v, f < hi)
         if not (can_rise or can_fall):
             out.append((pos, f))
     return out
 
 
-def _reaches(adj: list[list[tuple[int, int]]], start: int, goal: int, skip: int) -> bool:
-    seen = {start}
-    queue = deque([start])
-    while queue:
-        node = queue.popleft()
-        if node == goal:
+def _reaches(
+    adj: list[int], edges: dict[tuple[int, int], int], start: int, goal: int, own_edge: bool
+) -> bool:
+    """Whether ``goal`` can be reached from ``start`` in the residual graph without the
+    arc's own edge ``start -> goal`` (``own_edge``: that edge is there; another arc may
+    give the same edge, which may then be used). A path that uses the edge later would
+    have come back to ``start`` first, so only the start's own step is changed."""
+    first = adj[start]
+    if own_edge and edges.get((start, goal), 0) <= 1:
+        first &= ~(1 << goal)
+    seen = (1 << start) | first
+    frontier = first
+    target = 1 << goal
+    while frontier:
+        if frontier & target:
             return True
-        for nxt, k in adj[node]:
-            if k != skip and nxt not in seen:
-                seen.add(nxt)
-                queue.append(nxt)
+        step = 0
+        while frontier:
+            low = frontier & -frontier
+            step |= adj[low.bit_length() - 1]
+            frontier ^= low
+        frontier = step & ~seen
+        seen |= frontier
     return False
 
 

@@ -370,3 +370,63 @@ def test_load_deprivation_cli(cli, demo_copy: str, people: list[Person], tmp_pat
     # the earlier lookup is still there (nothing half-written)
     again = cli("report", "needs", "--by", "deprivation", "--json", db=demo_copy).json()
     assert again["rows"] == report["rows"]
+
+
+def test_measure_report_carries_every_measure(cli, demo_db: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Referrals and outcomes: one group per measure with the same values as the JSON
+    output (counts as populations, rates with numerator and denominator, means with the
+    population they are over), hidden ones masked; valid for fhir.resources and Node."""
+    from fhir.resources.R4B.measurereport import MeasureReport
+
+    measure_system = "https://linkwork.example.org/fhir/CodeSystem/measure"
+    files = []
+    for name, by in (("referrals", "ethnic_group"), ("outcomes", "sex"), ("referrals", "need")):
+        out = tmp_path / f"{name}-{by}.json"
+        made = cli("report", name, "--by", by, "--format", "fhir", "--out", out, db=demo_db)
+        assert made.code == 0, made.err
+        files.append(out)
+        data = json.loads(out.read_text(encoding="utf-8"))
+        MeasureReport.model_validate(data)
+        rows = cli("report", name, "--by", by, "--format", "json", db=demo_db).json()
+        keys = [m["key"] for m in rows["measures"]]
+        groups = {
+            g["code"]["coding"][0]["code"]: g
+            for g in data["group"]
+            if g["code"]["coding"][0]["system"] == measure_system
+        }
+        assert list(groups) == keys  # every measure, in order
+        for measure in rows["measures"]:
+            group = groups[measure["key"]]
+            strata = {
+                s["value"]["coding"][0]["code"]: s
+                for st in group["stratifier"]
+                for s in st["stratum"]
+            }
+            for row in rows["rows"]:
+                if row[by] is None:
+                    stratum: dict = group  # the total is the group itself
+                else:
+                    stratum = strata[row[by]]
+                expected = row[measure["key"]]
+                if measure["kind"] == "count":
+                    (pop,) = stratum["population"]
+                    assert pop["code"]["coding"][0]["code"] == "initial-population"
+                    assert pop.get("count") == expected
+                    assert ("_count" in pop) == (expected is None)
+                else:
+                    score = stratum["measureScore"]
+                    assert score.get("value") == expected
+                    assert ("extension" in score) == (expected is None)
+                    codes = [p["code"]["coding"][0]["code"] for p in stratum["population"]]
+                    assert codes == (
+                        ["numerator", "denominator"]
+                        if measure["kind"] == "rate"
+                        else ["measure-population"]
+                    )
+        if name == "outcomes":
+            share = groups["share_resolved"]["population"]
+            assert share[0]["count"] == next(r for r in rows["rows"] if r[by] is None)["resolved"]
+    from test_exchange_support import node
+
+    result = node("fhir-validate.mjs", *files)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -2,7 +2,8 @@
 
 ``linkwork report needs --by need,ethnic_group [--from DATE] [--to DATE] [--practice ODS]
 [--format table|csv|json|fhir] [--out FILE] [--chart] [--chart-out FILE.svg]``;
-``report referrals`` and ``report outcomes`` take the same options; ``report
+``report referrals`` (``--direction received`` at a hub) and ``report outcomes`` take the
+same options; ``report
 load-deprivation FILE.csv`` loads a postcode -> IMD decile lookup; ``report dimensions``
 lists the dimensions.
 
@@ -78,6 +79,21 @@ NoSuppressionOpt = Annotated[
 ThresholdOpt = Annotated[
     int, typer.Option("--threshold", help="Hide counts from 1 up to this (at least 7).")
 ]
+
+
+class Direction(StrEnum):
+    sent = "sent"
+    received = "received"
+
+
+DirectionOpt = Annotated[
+    Direction,
+    typer.Option(
+        "--direction",
+        help="sent: referrals made here (a practice); received: referrals that came in "
+        "from elsewhere (a hub).",
+    ),
+]
 RoundOpt = Annotated[
     int, typer.Option("--round-to", help="Round other counts to a multiple of this (5, 10, ...).")
 ]
@@ -102,6 +118,7 @@ def _run(
     threshold: int,
     round_to: int,
     json_out: bool,
+    direction: str | None = None,
 ) -> None:
     from screening import counts
     from screening.audit import record_event
@@ -133,7 +150,8 @@ def _run(
     }
     app_ctx = app_context(ctx)
     with app_ctx.session() as session:
-        report = builders[name](session, dims, filters, rule)
+        extra = {"direction": direction} if direction else {}
+        report = builders[name](session, dims, filters, rule, **extra)
         if report.is_empty:
             raise NotFound(f"nothing to count: no {report.unit} recorded for this selection")
         if no_suppression:
@@ -155,6 +173,7 @@ def _run(
                 "format": fmt.value,
                 "suppression": "off" if no_suppression else "on",
                 "out": str(out) if out else None,
+                **extra,
             },
         )
         rendered = _render(report, fmt)
@@ -346,10 +365,46 @@ _make_command(
     "needs",
     "People with a recorded need (each counted once per cell), by the --by dimensions.",
 )
-_make_command(
-    "referrals",
-    "Referrals made, accepted, completed and declined, by the --by dimensions.",
-)
+
+
+@app.command("referrals")
+def referrals_cmd(
+    ctx: typer.Context,
+    by: ByOpt,
+    direction: DirectionOpt = Direction.sent,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    practice: PracticeOpt = None,
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+    chart: ChartOpt = False,
+    chart_out: ChartOutOpt = None,
+    no_suppression: NoSuppressionOpt = False,
+    threshold: ThresholdOpt = 7,
+    round_to: RoundOpt = 5,
+    json_out: JsonOption = False,
+) -> None:
+    """Referrals made (--direction sent) or received (--direction received, at a hub),
+    accepted, completed and declined, by the --by dimensions."""
+    _run(
+        ctx,
+        "referrals",
+        by,
+        date_from,
+        date_to,
+        practice,
+        fmt,
+        out,
+        chart,
+        chart_out,
+        no_suppression,
+        threshold,
+        round_to,
+        json_out,
+        direction.value,
+    )
+
+
 _make_command(
     "outcomes",
     "Needs resolved (share) and mean change in ONS4 wellbeing, by one dimension.",

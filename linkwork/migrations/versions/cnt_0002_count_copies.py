@@ -1,10 +1,12 @@
 """counting copies of needs (count_person, count_need), filled from the existing records
 
 The needs counts read one narrow table (``count_need``: one row per need with what the
-counts group by, copied from the need and its person) through one covering index, instead
-of joining need to person. ``count_person`` gives each person a small whole number so that
-people are told apart cheaply. The covering indexes of cnt_0001 on ``need`` and ``person``
-are no longer read and are dropped (the downgrade makes them again).
+counts group by, copied from the need and its person) through covering indexes, instead
+of joining need to person: one index for the cells of need x month x ethnic category, one
+for its margin over months (people in order, so they are told apart without sorting).
+``count_person`` gives each person a small whole number so that people are told apart
+cheaply. The covering indexes of cnt_0001 on ``need`` and ``person`` are no longer read and
+are dropped (the downgrade makes them again).
 
 Revision ID: cnt_0002
 Revises: cnt_0001
@@ -139,6 +141,12 @@ def upgrade() -> None:
         ["code", "ethnic_category", "month", "person_key", "day", "practice_ods"],
         unique=False,
     )
+    op.create_index(
+        "ix_count_need_people",
+        "count_need",
+        ["code", "ethnic_category", "person_key", "month", "day", "practice_ods"],
+        unique=False,
+    )
     op.create_index("ix_count_need_person_key", "count_need", ["person_key"], unique=False)
     op.drop_index("ix_need_counts", table_name="need", if_exists=True)
     op.drop_index("ix_person_counts", table_name="person", if_exists=True)
@@ -160,6 +168,7 @@ def downgrade() -> None:
         if_not_exists=True,
     )
     op.drop_index("ix_count_need_person_key", table_name="count_need")
+    op.drop_index("ix_count_need_people", table_name="count_need")
     op.drop_index("ix_count_need_cells", table_name="count_need")
     op.drop_table("count_need")
     op.drop_table("count_person")
