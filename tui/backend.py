@@ -241,6 +241,50 @@ class Backend:
             )
             return self.person_ref(person)
 
+    @staticmethod
+    def _form_values(person: Any) -> dict[str, Any]:
+        from screening.equality import FIELDS
+
+        data: dict[str, Any] = {
+            "given": person.given_name,
+            "family": person.family_name,
+            "birth_date": person.birth_date.strftime("%d/%m/%Y"),
+            "nhs_number": person.nhs_number or "",
+            "postcode": person.postcode or "",
+            "phone": person.phone or "",
+        }
+        for name in FIELDS:
+            data[name] = getattr(person, name)
+        return data
+
+    def person_form(self, person_id: str) -> dict[str, Any]:
+        """A person's current details as the add/edit form's field values."""
+        with self.session() as session:
+            return self._form_values(self._person(session, person_id))
+
+    def update_person(self, person_id: str, data: dict[str, Any]) -> Any:
+        """Save the edit form: only the fields that changed, in one transaction (audited by
+        ``screening.people.update_person`` with the names of the fields changed)."""
+        from screening.people import update_person
+        from tui.widgets.validation import parse_birth_date
+
+        names = {"given": "given_name", "family": "family_name"}
+        with self.session() as session:
+            person = self._person(session, person_id)
+            current = self._form_values(person)
+            changes: dict[str, Any] = {}
+            for key, value in data.items():
+                if key not in current or value == current[key]:
+                    continue
+                if key == "birth_date":
+                    value = parse_birth_date(value)
+                elif key == "nhs_number":
+                    value = value or None
+                changes[names.get(key, key)] = value
+            if changes:
+                update_person(session, person, actor=self.user, **changes)
+            return self.person_ref(person), sorted(changes)
+
     # -- record: needs, screening, referrals ---------------------------------------------
     def _person(self, session: Session, person_id: str) -> Any:
         from screening.people import get_person
@@ -366,13 +410,18 @@ class Backend:
             ).all()
             for scr in screenings:
                 decided = [s for s in scr.suggestions or [] if s.get("state") != "pending"]
+                detail = f"{len(scr.suggestions or [])} needs suggested, {len(decided)} decided"
+                if scr.status == "in-progress":
+                    from screening.questionnaire import screening_answers
+
+                    answered = len(screening_answers(session, scr))
+                    detail = f"{answered} questions answered so far; S to resume"
                 timeline.append(
                     {
                         "at": _as_datetime(scr.started_at),
                         "what": "Screening",
                         "status": scr.status.upper(),
-                        "detail": f"{len(scr.suggestions or [])} needs suggested, "
-                        f"{len(decided)} decided",
+                        "detail": detail,
                         "referral_id": None,
                     }
                 )
@@ -429,14 +478,18 @@ class Backend:
         return sections
 
     def complete_screening(
-        self, person_id: str, answers: dict[str, str]
+        self, person_id: str, answers: dict[str, str], screening_id: str | None = None
     ) -> tuple[str, list[dict[str, Any]]]:
-        from screening.questionnaire import complete_screening, load_questionnaire
+        """Complete a screening (the in-progress one ``screening_id``, when resumed)."""
+        from screening.questionnaire import complete_screening, get_screening, load_questionnaire
 
         questionnaire = load_questionnaire()
         with self.session() as session:
             person = self._person(session, person_id)
-            screening, suggestions = complete_screening(session, person, answers, actor=self.user)
+            resumed = get_screening(session, screening_id) if screening_id else None
+            screening, suggestions = complete_screening(
+                session, person, answers, actor=self.user, screening=resumed
+            )
             out = []
             for s in suggestions:
                 because = [questionnaire.question(qid).text for qid in s.get("questions", [])]
@@ -454,16 +507,48 @@ class Backend:
                 )
             return screening.id, out
 
-    def decide_suggestion(self, screening_id: str, code: str, confirm: bool) -> None:
+    def decide_suggestion(
+        self, screening_id: str, code: str, confirm: bool, use_code: str | None = None
+    ) -> None:
+        """Confirm (as ``use_code`` when the link worker chose a different code) or reject
+        one of a screening's suggestions."""
         from screening.needs import confirm_need, reject_suggestion
         from screening.questionnaire import get_screening
 
         with self.session() as session:
             screening = get_screening(session, screening_id)
             if confirm:
-                confirm_need(session, screening, code, actor=self.user)
+                confirm_need(session, screening, code, actor=self.user, use_code=use_code)
             else:
                 reject_suggestion(session, screening, code, actor=self.user)
+
+    def screening_in_progress(self, person_id: str) -> dict[str, Any] | None:
+        """The person's saved, unfinished screening: its id, answers and when it started."""
+        from screening.questionnaire import in_progress_screening, screening_answers
+
+        with self.session() as session:
+            screening = in_progress_screening(session, self._person(session, person_id))
+            if screening is None:
+                return None
+            return {
+                "id": screening.id,
+                "answers": screening_answers(session, screening),
+                "started": _as_datetime(screening.started_at).strftime("%d %b %Y %H:%M"),
+            }
+
+    def save_screening_progress(
+        self, person_id: str, answers: dict[str, str], screening_id: str | None = None
+    ) -> str:
+        """Save the answers so far (status in-progress); the screening's id."""
+        from screening.questionnaire import get_screening, save_screening_progress
+
+        with self.session() as session:
+            person = self._person(session, person_id)
+            saved = get_screening(session, screening_id) if screening_id else None
+            screening = save_screening_progress(
+                session, person, answers, actor=self.user, screening=saved
+            )
+            return screening.id
 
     def refer(
         self,

@@ -1,9 +1,10 @@
-"""People: fuzzy find by name, NHS number or postcode; add a person with inline checks;
-equality questions optional and explained."""
+"""People: fuzzy find by name, NHS number or postcode; add a person, or edit one, with
+inline checks (one form for both); equality questions optional and explained."""
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -16,6 +17,9 @@ from tui.backend import plain_error
 from tui.screens.base import LinkworkScreen, SubScreen
 from tui.widgets.body import Body
 from tui.widgets.validation import check_birth_date, check_nhs_number, check_postcode
+
+if TYPE_CHECKING:
+    from tui.app import PersonRef
 
 
 class PeopleScreen(LinkworkScreen):
@@ -113,7 +117,11 @@ EQUALITY_HELP = (
 )
 
 
-class AddPersonScreen(SubScreen):
+class PersonFormScreen(SubScreen):
+    """The one person form: adds a person, or (given ``person``) edits their details,
+    prefilled, with the same inline checks. Saving an edit changes only the fields that
+    changed; Escape discards. Dismisses with the saved person's ``PersonRef``."""
+
     TITLE_TEXT = "Add a person"
     BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("escape", "back", "Cancel")]
 
@@ -126,11 +134,25 @@ class AddPersonScreen(SubScreen):
         ("phone", "Phone", "optional", False),
     ]
 
+    def __init__(self, person: PersonRef | None = None) -> None:
+        super().__init__()
+        self.person = person
+        self.original: dict[str, Any] | None = None  # the saved values (edit only)
+        if person is not None:
+            self.TITLE_TEXT = f"Edit {person.name}"
+
+    @property
+    def editing(self) -> bool:
+        return self.person is not None
+
     def compose(self) -> ComposeResult:
         yield from self.compose_frame_top()
         with Body(id="body"):
+            what = "Edit the person's details" if self.editing else "About the person"
             yield Static(
-                "About the person (Ctrl+S to save, Escape to cancel)", classes="section-title"
+                f"{what} (Ctrl+S to save, Escape to {'discard' if self.editing else 'cancel'})",
+                id="form-title",
+                classes="section-title",
             )
             for key, label, placeholder, required in self.FIELDS:
                 with Horizontal(classes="form-row"):
@@ -143,11 +165,28 @@ class AddPersonScreen(SubScreen):
                 yield from self._equality_rows()
             with Horizontal(classes="form-row"):
                 yield Button("Save (Ctrl+S)", id="save", variant="primary")
-                yield Button("Cancel (Esc)", id="cancel")
+                yield Button("Discard (Esc)" if self.editing else "Cancel (Esc)", id="cancel")
         yield from self.compose_frame_bottom()
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one("#p-given", Input).focus()
+        if self.person is not None:
+            self.load(self.person.id)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="person-form")
+    def load(self, person_id: str) -> None:
+        self.fetch(lambda: self.backend.person_form(person_id), self._fill)
+
+    def _fill(self, data: dict[str, Any]) -> None:
+        for key, *_ in self.FIELDS:
+            self.query_one(f"#p-{key}", Input).value = str(data.get(key) or "")
+        for select in self.query("#equality Select").results(Select):
+            name = (select.id or "").removeprefix("eq-")
+            if data.get(name) is not None:
+                with suppress(Exception):  # a code this version's list no longer has
+                    select.value = data[name]
+        self.original = self.values()
         self.query_one("#p-given", Input).focus()
 
     def _equality_rows(self) -> ComposeResult:
@@ -199,7 +238,17 @@ class AddPersonScreen(SubScreen):
             data[(select.id or "").removeprefix("eq-")] = select.value
         return data
 
+    def changes(self) -> dict[str, Any]:
+        """The fields that differ from what was loaded (edit), or every field (add)."""
+        data = self.values()
+        if self.original is None:
+            return data
+        return {k: v for k, v in data.items() if self.original.get(k) != v}
+
     def action_save(self) -> None:
+        if self.editing and self.original is None:
+            self.notify("Still loading the person's details.", severity="warning")
+            return
         data = self.values()
         problems = {}
         for key, label, _placeholder, required in self.FIELDS:
@@ -216,21 +265,39 @@ class AddPersonScreen(SubScreen):
             self.query_one(f"#p-{first}", Input).focus()
             self.notify(f"Please fix: {problems[first]}", severity="warning")
             return
-        self.save(data)
+        if self.editing and not self.changes():
+            self.notify("Nothing changed.")
+            self.dismiss(None)
+            return
+        self.save(self.changes() if self.editing else data)
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="save-person")
     def save(self, data: dict[str, Any]) -> None:
         try:
-            person = self.backend.add_person(data)
+            if self.person is not None:
+                person, fields = self.backend.update_person(self.person.id, data)
+            else:
+                person, fields = self.backend.add_person(data), []
         except Exception as exc:
             self.app.call_from_thread(self.notify, plain_error(exc), severity="error")
             return
-        self.app.call_from_thread(self._saved, person)
+        self.app.call_from_thread(self._saved, person, fields)
 
-    def _saved(self, person: Any) -> None:
-        self.notify(f"Added {person.name}.")
+    def _saved(self, person: Any, fields: list[str]) -> None:
+        if not self.editing:
+            self.notify(f"Added {person.name}.")
+            self.dismiss(None)
+            self.lw.open_person(person)
+            return
+        words = ", ".join(f.replace("_", " ") for f in fields) or "nothing"
+        self.notify(f"Saved {person.name}: changed {words}.")
+        self.lw.person = person  # the person bar shows the new details
+        self.dismiss(person)
+
+    def action_back(self) -> None:
+        if self.editing and self.original is not None and self.changes():
+            self.notify("Changes discarded.")
         self.dismiss(None)
-        self.lw.open_person(person)
 
     @on(Button.Pressed, "#save")
     def _save_pressed(self) -> None:
@@ -239,3 +306,7 @@ class AddPersonScreen(SubScreen):
     @on(Button.Pressed, "#cancel")
     def _cancel_pressed(self) -> None:
         self.action_back()
+
+
+class AddPersonScreen(PersonFormScreen):
+    """The person form, adding a new person (the name the app's Ctrl+N uses)."""

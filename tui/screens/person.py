@@ -1,5 +1,6 @@
 """One person's record: details, needs, and a timeline of screenings and referrals with
-their status. From here: screen (S), code a need (C), find a service (F), refer (R)."""
+their status. From here: edit details (E), screen or resume a screening (S), code a need
+(C), find a service (F), refer (R)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
@@ -18,13 +20,42 @@ if TYPE_CHECKING:
     from tui.app import PersonRef
 
 
+class PersonCommands(Provider):
+    """Command palette entries for the person on screen."""
+
+    def _commands(self) -> list[tuple[str, Any, str]]:
+        screen = self.screen
+        if not isinstance(screen, PersonScreen):
+            return []
+        return [
+            (
+                "Edit this person's details (E)",
+                screen.action_edit,
+                "Name, date of birth, NHS number, postcode, phone, equality questions",
+            ),
+        ]
+
+    async def discover(self) -> Hits:
+        for text, command, help_ in self._commands():
+            yield DiscoveryHit(text, command, help=help_)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, command, help_ in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), command, help=help_)
+
+
 class PersonScreen(SubScreen):
     TITLE_TEXT = "Person"
+    COMMANDS = {PersonCommands}
     BINDINGS = [
         Binding("s", "app.screen_person", "Screen"),
         Binding("c", "code", "Code a need"),
         Binding("f", "find", "Find service"),
         Binding("r", "app.refer", "Refer"),
+        Binding("e", "edit", "Edit"),
         Binding("u", "update", "Update referral"),
         Binding("escape", "back", "Back"),
     ]
@@ -76,6 +107,16 @@ class PersonScreen(SubScreen):
             timeline.add_row(item["when"], item["what"], item["status"], item["detail"])
         if not record["timeline"]:
             timeline.add_row("-", "Nothing yet", "", "")
+
+    def action_edit(self) -> None:
+        from tui.screens.people import PersonFormScreen
+
+        self.app.push_screen(PersonFormScreen(self.person), self._edited)
+
+    def _edited(self, person: PersonRef | None) -> None:
+        if person is not None:
+            self.person = person
+        self.refresh_data()
 
     def action_code(self) -> None:
         self.lw.switch_mode("codes")

@@ -1,16 +1,23 @@
 """Screening: the questionnaire one section at a time, answered by keyboard; then the
-suggested needs, each shown with its code and plain-English meaning, confirmed (Y) or
-rejected (N) one by one. ONS4 wellbeing questions are number fields 0-10."""
+suggested needs, each shown with its code and plain-English meaning, confirmed (Y),
+rejected (N) or confirmed as a different code (C, a code picker) one by one. ONS4
+wellbeing questions are number fields 0-10.
+
+A conversation gets interrupted: leaving mid-way (Escape) asks to save progress or
+discard; switching to another screen saves progress. Opening the screening of a person
+with one saved offers to resume it at the section where they stopped, answers filled."""
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.widgets import DataTable, Input, Label, RadioSet, Static
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Input, Label, RadioSet, Static
 
 from tui.backend import plain_error
 from tui.screens.base import SubScreen
@@ -21,15 +28,88 @@ if TYPE_CHECKING:
     from tui.app import PersonRef
 
 
+class ChoiceModal(ModalScreen[str]):
+    """A question with a few answers, each a button and a letter key; Escape gives
+    ``default``."""
+
+    DEFAULT_CSS = """
+    ChoiceModal {
+        align: center middle;
+    }
+    #choice-box {
+        width: 70;
+        max-width: 100%;
+        height: auto;
+        border: thick $accent;
+        background: $surface;
+        padding: 1 2;
+    }
+    #choice-question {
+        height: auto;
+        margin: 0 0 1 0;
+    }
+    #choice-buttons {
+        height: auto;
+    }
+    #choice-buttons Button {
+        min-width: 10;
+    }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Back")]
+
+    def __init__(self, question: str, choices: list[tuple[str, str, str]], default: str):
+        super().__init__()
+        self.question = question
+        self.choices = choices  # (key, value, label)
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="choice-box"):
+            yield Static(self.question, id="choice-question")
+            with Horizontal(id="choice-buttons"):
+                for key, value, label in self.choices:
+                    yield Button(f"{label} ({key.upper()})", id=f"choice-{value}")
+
+    def on_mount(self) -> None:
+        self.query_one(Button).focus()
+
+    def on_key(self, event: Any) -> None:
+        for key, value, _label in self.choices:
+            if event.key == key:
+                event.stop()
+                self.dismiss(value)
+                return
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss((event.button.id or "").removeprefix("choice-"))
+
+    def action_cancel(self) -> None:
+        self.dismiss(self.default)
+
+
+def resume_section(sections: list[dict[str, Any]], answers: dict[str, str]) -> int:
+    """Where a saved screening stopped: the last section with an answer (0 if none)."""
+    answered = [
+        i
+        for i, section in enumerate(sections)
+        if any(q["id"] in answers for q in section["questions"])
+    ]
+    return answered[-1] if answered else 0
+
+
 class ScreeningScreen(SubScreen):
     TITLE_TEXT = "Screening"
     BINDINGS = [
         Binding("ctrl+n", "next", "Next section"),
         Binding("ctrl+b", "previous", "Previous section"),
-        Binding("y", "confirm", "Confirm need", show=False),
-        Binding("n", "reject", "Reject need", show=False),
+        Binding("y", "confirm", "Confirm"),
+        Binding("n", "reject", "Reject"),
+        Binding("c", "swap", "Other code"),
         Binding("escape", "back", "Leave"),
     ]
+    QUESTION_ACTIONS = {"next", "previous"}
+    REVIEW_ACTIONS = {"confirm", "reject", "swap"}
 
     def __init__(self, person: PersonRef) -> None:
         super().__init__()
@@ -41,6 +121,19 @@ class ScreeningScreen(SubScreen):
         self.suggestions: list[dict[str, Any]] = []
         self.reviewing = False
         self.finishing = False
+        self.progress_id: str | None = None  # the saved, in-progress screening
+        self.saved: dict[str, str] = {}  # the answers as last saved
+        self.leaving = False
+        self.asking = False
+        self._save_lock = threading.Lock()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Questions and decisions have their own keys; only the current ones show."""
+        if action in self.QUESTION_ACTIONS:
+            return not self.reviewing
+        if action in self.REVIEW_ACTIONS:
+            return self.reviewing
+        return True
 
     def compose(self) -> ComposeResult:
         yield from self.compose_frame_top()
@@ -60,11 +153,44 @@ class ScreeningScreen(SubScreen):
 
     @work(thread=True, exit_on_error=False, group="questionnaire")
     def load(self) -> None:
-        self.fetch(self.backend.questionnaire_sections, self._loaded)
+        def both() -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+            sections = self.backend.questionnaire_sections()
+            return sections, self.backend.screening_in_progress(self.person.id)
 
-    def _loaded(self, sections: list[dict[str, Any]]) -> None:
-        self.sections = sections
-        self.show_section(0)
+        self.fetch(both, self._loaded)
+
+    def _loaded(self, loaded: tuple[list[dict[str, Any]], dict[str, Any] | None]) -> None:
+        self.sections, progress = loaded
+        if progress is None:
+            self.show_section(0)
+            return
+        self.progress_id = progress["id"]
+        self.saved = dict(progress["answers"])
+        where = resume_section(self.sections, self.saved)
+        title = self.sections[where]["title"]
+        self.query_one("#scr-title", Static).update(f"A screening of {self.person.name} is saved")
+        self.asking = True
+        self.app.push_screen(
+            ChoiceModal(
+                f"{self.person.name} has a screening saved on {progress['started']} with "
+                f"{len(self.saved)} questions answered. Resume it at section {where + 1} "
+                f"({title}) with the answers filled, or start again (the saved answers are "
+                "replaced when you save or finish)?",
+                [("r", "resume", "Resume"), ("a", "again", "Start again")],
+                default="resume",
+            ),
+            self._resume_chosen,
+        )
+
+    def _resume_chosen(self, choice: str | None) -> None:
+        self.asking = False
+        if choice == "again":
+            self.answers = {}
+            self.show_section(0)
+            return
+        self.answers = dict(self.saved)
+        self.show_section(resume_section(self.sections, self.answers))
+        self.notify(f"Resumed the saved screening: {len(self.answers)} answers filled.")
 
     # -- one section at a time ------------------------------------------------------------
     def show_section(self, index: int) -> None:
@@ -111,10 +237,14 @@ class ScreeningScreen(SubScreen):
 
         self.run_worker(focus_first(), group="focus", exclusive=True)
 
-    def collect(self) -> str:
-        """Keep this section's answers; '' or a problem in words."""
+    def collect(self, quiet: bool = False) -> str:
+        """Keep this section's answers; '' or a problem in words (``quiet``: without moving
+        the focus to the field with the problem)."""
         for q in self.sections[self.index]["questions"]:
-            widget = self.query_one(f"#{q['widget']}")
+            found = self.query(f"#{q.get('widget', '-')}")
+            if not found:
+                continue  # the section's widgets are still being mounted
+            widget = found.first()
             if isinstance(widget, Input):
                 text = widget.value.strip()
                 if not text:
@@ -122,7 +252,8 @@ class ScreeningScreen(SubScreen):
                     continue
                 low, high = q.get("low", 0), q.get("high", 10)
                 if not text.lstrip("-").isdigit() or not low <= int(text) <= high:
-                    widget.focus()
+                    if not quiet:
+                        widget.focus()
                     return f"Answer {q['text']!r} with a number from {low} to {high}."
                 self.answers[q["id"]] = text
             elif isinstance(widget, RadioSet) and widget.pressed_button is not None:
@@ -152,9 +283,10 @@ class ScreeningScreen(SubScreen):
     @work(thread=True, exit_on_error=False, exclusive=True, group="finish")
     def finish(self) -> None:
         try:
-            screening_id, suggestions = self.backend.complete_screening(
-                self.person.id, self.answers
-            )
+            with self._save_lock:
+                screening_id, suggestions = self.backend.complete_screening(
+                    self.person.id, self.answers, self.progress_id
+                )
         except Exception as exc:
             self.finishing = False
             self.app.call_from_thread(self.notify, plain_error(exc), severity="error")
@@ -163,6 +295,8 @@ class ScreeningScreen(SubScreen):
 
     def _review(self, screening_id: str, suggestions: list[dict[str, Any]]) -> None:
         self.reviewing = True
+        self.progress_id = None
+        self.refresh_bindings()
         self.screening_id = screening_id
         self.suggestions = suggestions
         self.query_one("#scr-questions").display = False
@@ -170,8 +304,8 @@ class ScreeningScreen(SubScreen):
             f"Suggested needs for {self.person.name}: {len(suggestions)}"
         )
         self.query_one("#scr-help", Static).update(
-            "Nothing is recorded until you confirm it. Up/Down to choose, "
-            "Y to confirm, N to reject, Escape when done."
+            "Nothing is recorded until you confirm it. Up/Down to choose, Y to confirm, "
+            "N to reject, C to confirm a different code instead, Escape when done."
         )
         self._draw()
         table = self.query_one("#scr-suggestions", DataTable)
@@ -183,9 +317,11 @@ class ScreeningScreen(SubScreen):
         row = table.cursor_row
         table.clear()
         for s in self.suggestions:
-            decision = {"confirmed": "[x] CONFIRMED", "rejected": "[-] rejected"}.get(
-                s["state"], "[ ] to decide"
-            )
+            decision = {
+                "confirmed": "[x] CONFIRMED",
+                "edited": f"[x] CONFIRMED as {s.get('confirmed_as', '')}",
+                "rejected": "[-] rejected",
+            }.get(s["state"], "[ ] to decide")
             table.add_row(decision, s["code"], s["display"], s["domain"], s["because"])
         if not self.suggestions:
             table.add_row("-", "", "No needs suggested by these answers.", "", "")
@@ -208,16 +344,43 @@ class ScreeningScreen(SubScreen):
         if s is not None:
             self.decide(s, False)
 
+    def action_swap(self) -> None:
+        s = self._current()
+        if s is None:
+            return
+        if s["state"] != "pending":
+            self.notify(f"{s['code']} is already decided.", severity="warning")
+            return
+        from tui.screens.code_picker import CodePickerScreen
+
+        self.app.push_screen(
+            CodePickerScreen(
+                f"Confirm a different code instead of {s['code']} {s['display']}",
+                str(s["domain"]).replace("_", " "),
+            ),
+            lambda match: self._swapped(s, match),
+        )
+
+    def _swapped(self, suggestion: dict[str, Any], match: Any) -> None:
+        if match is not None:
+            self.decide(suggestion, True, match.code)
+
     @work(thread=True, exit_on_error=False, group="decide")
-    def decide(self, suggestion: dict[str, Any], confirm: bool) -> None:
+    def decide(self, suggestion: dict[str, Any], confirm: bool, use_code: str = "") -> None:
         try:
-            self.backend.decide_suggestion(self.screening_id or "", suggestion["code"], confirm)
+            self.backend.decide_suggestion(
+                self.screening_id or "", suggestion["code"], confirm, use_code or None
+            )
         except Exception as exc:
             self.fail(exc)
             return
-        suggestion["state"] = "confirmed" if confirm else "rejected"
         word = "Confirmed" if confirm else "Rejected"
-        self.app.call_from_thread(self._decided, f"{word} {suggestion['code']}.")
+        suggestion["state"] = "confirmed" if confirm else "rejected"
+        message = f"{word} {suggestion['code']}."
+        if use_code and use_code != suggestion["code"]:
+            suggestion.update(state="edited", confirmed_as=use_code)
+            message = f"Recorded {use_code} instead of the suggested {suggestion['code']}."
+        self.app.call_from_thread(self._decided, message)
 
     def _decided(self, message: str) -> None:
         self.notify(message)
@@ -226,6 +389,76 @@ class ScreeningScreen(SubScreen):
         self._draw()
         if row + 1 < len(self.suggestions):
             table.move_cursor(row=row + 1)
+
+    # -- leaving mid-way -------------------------------------------------------------------
+    def _unsaved(self, quiet: bool = True) -> tuple[bool, str]:
+        """(answers differ from the saved ones, a problem in this section in words)."""
+        if self.reviewing or self.finishing or not self.sections:
+            return False, ""
+        problem = self.collect(quiet=quiet)
+        return bool(self.answers) and self.answers != self.saved, problem
+
+    def action_back(self) -> None:
+        changed, problem = self._unsaved(quiet=False)
+        if not changed and not problem:
+            if self.progress_id and not self.reviewing:
+                self.notify("The screening stays saved: S on the person's record resumes it.")
+            self._leave()
+            return
+        count = len(self.answers)
+        question = f"Leave the screening of {self.person.name}? {count} questions answered."
+        choices = [("s", "save", "Save progress"), ("d", "discard", "Discard")]
+        if problem:
+            question += f" Not saved as it is: {problem}"
+            choices = [("d", "discard", "Discard")]
+        self.asking = True
+        self.app.push_screen(
+            ChoiceModal(question, [*choices, ("k", "stay", "Keep screening")], default="stay"),
+            self._leave_chosen,
+        )
+
+    def _leave_chosen(self, choice: str | None) -> None:
+        self.asking = False
+        if choice == "save":
+            self.save_progress(then_leave=True)
+        elif choice == "discard":
+            kept = "; the screening saved before is kept" if self.progress_id else ""
+            self.notify(f"Screening answers discarded{kept}.")
+            self._leave()
+
+    def _leave(self) -> None:
+        self.leaving = True
+        self.dismiss(None)
+
+    def on_screen_suspend(self) -> None:
+        """Switching to another screen (F1-F6, the palette) saves the answers so far."""
+        if self.leaving or self.asking:
+            return
+        changed, problem = self._unsaved()
+        if changed and not problem:
+            self.save_progress(then_leave=False)
+
+    @work(thread=True, exit_on_error=False, group="save-progress")
+    def save_progress(self, then_leave: bool) -> None:
+        answers = dict(self.answers)
+        try:
+            with self._save_lock:  # one save at a time: the first makes the screening
+                self.progress_id = self.backend.save_screening_progress(
+                    self.person.id, answers, self.progress_id
+                )
+        except Exception as exc:
+            self.fail(exc)
+            return
+        self.saved = answers
+        self.app.call_from_thread(self._progress_saved, len(answers), then_leave)
+
+    def _progress_saved(self, count: int, then_leave: bool) -> None:
+        self.notify(
+            f"Screening progress saved ({count} answers). S on {self.person.name}'s record "
+            "resumes it."
+        )
+        if then_leave and self.is_attached:
+            self._leave()
 
     @on(Input.Submitted)
     def _next_field(self) -> None:

@@ -1,0 +1,130 @@
+"""A code picker: type lay words, matching codes update as you type (the same search as
+the Code-a-need screen, ``Backend.search_codes``); Enter chooses the highlighted code,
+Escape chooses nothing. Used to confirm a screening's suggestion as a different code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input, Static
+from textual.worker import get_current_worker
+
+
+class CodePickerScreen(ModalScreen[Any]):
+    """Dismisses with the chosen ``CodeMatch`` (``code``, ``display``, ...) or None."""
+
+    DEFAULT_CSS = """
+    CodePickerScreen {
+        align: center middle;
+    }
+    #picker {
+        width: 90%;
+        max-width: 110;
+        height: 80%;
+        border: thick $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    #picker-title {
+        padding: 0;
+    }
+    #picker-results {
+        height: 1fr;
+        max-height: 100%;
+    }
+    """
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+f", "focus_search", "Search box"),
+    ]
+
+    def __init__(self, title: str, text: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.start_text = text
+        self.matches: list[Any] = []
+        self._seq = 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker"):
+            yield Static(self.title_text, id="picker-title", classes="section-title")
+            yield Input(
+                value=self.start_text,
+                placeholder="Type what the person said, e.g. damp flat, behind on rent",
+                id="picker-query",
+            )
+            yield Static("Type to see matching codes.", id="picker-status", classes="status")
+            table: DataTable[str] = DataTable(
+                id="picker-results", cursor_type="row", zebra_stripes=True
+            )
+            table.add_columns("Code", "Meaning", "Need area")
+            yield table
+
+    def on_mount(self) -> None:
+        self.query_one("#picker-query", Input).focus()
+        self._search_now(self.start_text)
+
+    def action_focus_search(self) -> None:
+        self.query_one("#picker-query", Input).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def _search_now(self, text: str) -> None:
+        self._seq += 1
+        self.search(text, self._seq)
+
+    @on(Input.Changed, "#picker-query")
+    def _changed(self, event: Input.Changed) -> None:
+        self._search_now(event.value)
+
+    @on(Input.Submitted, "#picker-query")
+    def _submitted(self) -> None:
+        if self.matches:
+            self.query_one("#picker-results", DataTable).focus()
+
+    def on_key(self, event: Any) -> None:
+        if event.key == "down" and isinstance(self.focused, Input) and self.matches:
+            self.query_one("#picker-results", DataTable).focus()
+            event.stop()
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="picker-search")
+    def search(self, text: str, seq: int) -> None:
+        worker = get_current_worker()
+        if not text.strip():
+            self.app.call_from_thread(self._show, [], seq)
+            return
+        try:
+            matches = self.app.backend.search_codes(text)  # type: ignore[attr-defined]
+        except Exception as exc:
+            from tui.backend import plain_error
+
+            self.app.call_from_thread(self.app.notify, plain_error(exc), severity="warning")
+            return
+        if not worker.is_cancelled and seq == self._seq:
+            self.app.call_from_thread(self._show, matches, seq)
+
+    def _show(self, matches: list[Any], seq: int) -> None:
+        if seq != self._seq:
+            return  # a newer keystroke is already being searched
+        self.matches = matches
+        table = self.query_one("#picker-results", DataTable)
+        table.clear()
+        for match in matches:
+            table.add_row(match.code, match.display, str(match.domain))
+        status = "Type to see matching codes."
+        if matches:
+            status = f"{len(matches)} codes. Down to the list, Enter to choose, Escape to cancel."
+        elif self.query_one("#picker-query", Input).value.strip():
+            status = "No code matches those words. Try other words."
+        self.query_one("#picker-status", Static).update(status)
+
+    @on(DataTable.RowSelected, "#picker-results")
+    def _chosen(self, event: DataTable.RowSelected) -> None:
+        if 0 <= event.cursor_row < len(self.matches):
+            self.dismiss(self.matches[event.cursor_row])
