@@ -899,6 +899,163 @@ class Backend:
             "note": text,
         }
 
+    # -- counts for data leads: measure x one or two dimensions (the Counts screen) ---------
+    def _count_report(
+        self,
+        session: Session,
+        report: str,
+        dims: list[str],
+        date_from: str | None,
+        date_to: str | None,
+        practice: str | None,
+    ) -> Any:
+        """A disclosure-controlled report, exactly as ``linkwork report REPORT --by DIMS``
+        makes it (the default rule: 1-7 hidden, the rest rounded to 5)."""
+        from screening.counts import (
+            Filters,
+            needs_report,
+            outcomes_report,
+            parse_date,
+            referrals_report,
+        )
+
+        builders = {
+            "needs": needs_report,
+            "referrals": referrals_report,
+            "outcomes": outcomes_report,
+        }
+        if report not in builders:
+            raise ValueError(f"unknown report {report!r}: use needs, referrals or outcomes")
+        filters = Filters(
+            start=parse_date(date_from, "from date") if date_from else None,
+            end=parse_date(date_to, "to date") if date_to else None,
+            practice=practice.strip().upper() if practice and practice.strip() else None,
+        )
+        return builders[report](session, dims, filters)
+
+    def count_table(
+        self,
+        report: str,
+        measure: str,
+        rows: str,
+        split: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        practice: str | None = None,
+    ) -> dict[str, Any]:
+        """One measure by a row dimension and an optional split dimension, ready to show:
+        ``row_labels``, ``col_labels`` (the split's values then "All", or the measure),
+        ``cells`` (text: ``*`` where hidden), ``values`` (numbers, None where hidden),
+        ``series`` (split label -> [(row label, value)] for the chart), the disclosure
+        note and a line saying what was counted. Recorded in the audit trail as a view."""
+        from screening.audit import record_event
+        from screening.counts import disclosure_note, key_label
+
+        dims = [rows] + ([split] if split and split != rows else [])
+        with self.session() as session:
+            made = self._count_report(session, report, dims, date_from, date_to, practice)
+            keys = [m.key for m in made.measures]
+            if measure not in keys:
+                raise ValueError(f"the {report} counts have no measure {measure!r}")
+            record_event(
+                session,
+                self.user,
+                "view",
+                "report",
+                report,
+                {"by": dims, "filters": made.filters.as_dict(), "format": "tui"},
+            )
+        chosen = next(m for m in made.measures if m.key == measure)
+        row_keys: list[Any] = []
+        col_keys: list[Any] = []
+        found: dict[tuple[Any, Any], Any] = {}
+        for row in made.rows:
+            r = row.keys[0]
+            c = row.keys[1] if len(row.keys) > 1 else "value"
+            if r not in row_keys:
+                row_keys.append(r)
+            if c not in col_keys:
+                col_keys.append(c)
+            found[(r, c)] = row.values.get(measure)
+        row_labels = [key_label(made.dims[0], r) for r in row_keys]
+        if len(made.dims) > 1:
+            col_labels = [key_label(made.dims[1], c) for c in col_keys]
+        else:
+            col_labels = [chosen.label]
+        values = [[found.get((r, c)) for c in col_keys] for r in row_keys]
+        cells = [[_count_text(v, chosen.kind) for v in line] for line in values]
+        series = {
+            col_labels[j]: [
+                (row_labels[i], values[i][j]) for i, r in enumerate(row_keys) if r is not None
+            ]
+            for j in range(len(col_keys))
+        }
+        period = ""
+        if made.period is not None:
+            start, end = made.period
+            period = f"{start.strftime('%d %b %Y')} to {end.strftime('%d %b %Y')}"
+        return {
+            "title": made.title,
+            "measure": chosen.label,
+            "kind": chosen.kind,
+            "dims": list(made.dims),
+            "row_labels": row_labels,
+            "col_labels": col_labels,
+            "totals": [r is None for r in row_keys],
+            "cells": cells,
+            "values": values,
+            "series": series,
+            "note": disclosure_note(made),
+            "period": period,
+            "practice": made.filters.practice,
+            "empty": bool(made.is_empty),
+        }
+
+    def export_counts(
+        self,
+        path: str,
+        report: str,
+        rows: str,
+        split: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        practice: str | None = None,
+    ) -> str:
+        """Write the report as CSV to ``path`` (atomically: whole or not at all) with the
+        same domain functions as ``linkwork report REPORT --by ... --format csv --out``;
+        recorded in the audit trail as an export. Returns the path written."""
+        from pathlib import Path
+
+        from screening.audit import record_event
+        from screening.counts import to_csv
+        from screening.exchange.files import atomic_write
+
+        target = Path(path).expanduser()
+        if not target.name or target.is_dir():
+            raise ValueError(f"{path} is a folder: give a file name ending in .csv")
+        if not target.parent.is_dir():
+            raise ValueError(f"folder {target.parent} does not exist")
+        dims = [rows] + ([split] if split and split != rows else [])
+        with self.session() as session:
+            made = self._count_report(session, report, dims, date_from, date_to, practice)
+            record_event(
+                session,
+                self.user,
+                "export",
+                "report",
+                report,
+                {
+                    "by": dims,
+                    "filters": made.filters.as_dict(),
+                    "format": "csv",
+                    "suppression": "on",
+                    "out": str(target),
+                },
+            )
+            text = to_csv(made)
+            atomic_write(target, text)  # inside the transaction: no file, no audit entry
+        return str(target)
+
 
 def _open_statuses() -> tuple[str, ...]:
     from screening.referrals import OPEN
@@ -914,3 +1071,14 @@ def _as_datetime(value: Any) -> Any:
 
 def _as_date(value: Any) -> Any:
     return _as_datetime(value).date() if hasattr(value, "hour") else value
+
+
+def _count_text(value: Any, kind: str) -> str:
+    """A published value as shown: ``*`` where hidden, rates as percentages."""
+    if value is None:
+        return "*"
+    if kind == "rate":
+        return f"{value * 100:.1f}%"
+    if kind == "mean":
+        return f"{value:+.1f}"
+    return str(value)

@@ -1,21 +1,45 @@
-"""Counts: the need-count view for data leads. A table and a bar chart of people with a
-need, by one dimension, with a period and practice filter. Disclosure control stays on:
-suppressed cells show as ``*``."""
+"""Counts for data leads: choose a measure (people with a need; referrals made, accepted,
+completed, declined; outcomes), a row dimension and an optional split dimension, filter
+by period and practice, and see a table and a bar chart of the same numbers. Disclosure
+control is always on (the domain's default rule): hidden counts show as ``*``, the rest
+are rounded to 5, and the note saying so is always on screen. Ctrl+E writes the same CSV
+as ``linkwork report REPORT --by ROWS[,SPLIT] --format csv --out FILE``."""
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Input, Select, Static
+from textual.events import Resize
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from tui.screens.base import LinkworkScreen
-from tui.widgets.bars import BarChart
+from tui.widgets.bars import CountChart
 
-DIMENSIONS = [
+# (label, report, measure key in that report)
+MEASURES: list[tuple[str, str, str]] = [
+    ("People with a need", "needs", "people"),
+    ("Referrals made", "referrals", "made"),
+    ("Referrals accepted", "referrals", "accepted"),
+    ("Referrals completed", "referrals", "completed"),
+    ("Referrals declined", "referrals", "declined"),
+    ("Needs with an outcome", "outcomes", "needs"),
+    ("Needs resolved", "outcomes", "resolved"),
+    ("Share of needs resolved", "outcomes", "share_resolved"),
+    ("ONS4 change: life satisfaction", "outcomes", "ons4_satisfied_change"),
+    ("ONS4 change: worthwhile", "outcomes", "ons4_worthwhile_change"),
+    ("ONS4 change: happiness", "outcomes", "ons4_happy_change"),
+    ("ONS4 change: anxiety", "outcomes", "ons4_anxious_change"),
+]
+
+DIMENSIONS: list[tuple[str, str]] = [
     ("Need area", "domain"),
     ("Need (code)", "need"),
     ("Month", "month"),
@@ -23,38 +47,95 @@ DIMENSIONS = [
     ("Financial year", "year"),
     ("Practice", "practice"),
     ("Ethnic group", "ethnic_group"),
+    ("Ethnic category", "ethnicity"),
     ("Age band", "age_band"),
     ("Sex", "sex"),
     ("Disability", "disability"),
+    ("Deprivation decile", "deprivation"),
 ]
+DIM_LABEL = dict((key, label) for label, key in DIMENSIONS)
+NO_SPLIT = "none"
+NARROW = 100  # below this many columns the table and the chart take turns (Ctrl+G)
 
 
 class CountsScreen(LinkworkScreen):
     TITLE_TEXT = "Counts"
-    BINDINGS = [Binding("ctrl+r", "reload", "Recount")]
+    BINDINGS = [
+        Binding("ctrl+r", "reload", "Recount"),
+        Binding("ctrl+e", "export", "Export CSV"),
+        Binding("ctrl+g", "toggle_view", "Table/chart"),
+        Binding("ctrl+b", "next_series", "Chart next split"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.result: dict[str, Any] | None = None
+        self.series_index = -1  # which split value the chart shows (-1: the "All" column)
+        self.view = "both"  # both | table | chart
 
     def compose(self) -> ComposeResult:
         yield from self.compose_frame_top()
         with Vertical(id="body"):
-            with Horizontal(classes="filters"):
-                yield Select(DIMENSIONS, value="domain", allow_blank=False, id="c-by", compact=True)
+            with Horizontal(id="counts-choose", classes="filters"):
+                yield Select(
+                    [(label, n) for n, (label, _, _) in enumerate(MEASURES)],
+                    value=0,
+                    allow_blank=False,
+                    id="c-measure",
+                    compact=True,
+                )
+                yield Select(
+                    [(f"Rows: {label}", key) for label, key in DIMENSIONS],
+                    value="domain",
+                    allow_blank=False,
+                    id="c-by",
+                    compact=True,
+                )
+                yield Select(
+                    [("Split: none", NO_SPLIT)]
+                    + [(f"Split: {label}", key) for label, key in DIMENSIONS],
+                    value=NO_SPLIT,
+                    allow_blank=False,
+                    id="c-split",
+                    compact=True,
+                )
+            with Horizontal(id="counts-filter", classes="filters"):
                 yield Input(placeholder="from YYYY-MM-DD", id="c-from", compact=True)
                 yield Input(placeholder="to YYYY-MM-DD", id="c-to", compact=True)
-                yield Input(placeholder="practice ODS", id="c-practice", compact=True)
-            yield Static(
-                "People with a need. Counts of 1-7 are hidden (*), others rounded to 5.",
-                id="counts-status",
-                classes="status",
-            )
+                yield Input(placeholder="practice ODS code", id="c-practice", compact=True)
+            yield Static("Counting...", id="counts-status", classes="status")
             with Horizontal(id="counts-main"):
-                table: DataTable[str] = DataTable(id="counts-table", cursor_type="row")
-                yield table
+                yield DataTable(id="counts-table", cursor_type="row", zebra_stripes=True)
                 with VerticalScroll(id="counts-chart-box"):
-                    yield BarChart(id="counts-chart")
+                    yield CountChart(id="counts-chart")
+                    yield Static("", id="counts-legend", classes="status")
+            yield Static(
+                "Disclosure control is on: counts of 1 to 7 are hidden (*) and all others "
+                "rounded to the nearest 5.",
+                id="counts-note",
+            )
         yield from self.compose_frame_bottom()
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one("#c-measure", Select).focus()
+
+    def on_resize(self, event: Resize) -> None:
+        self._apply_view()
+
+    # -- what to count ----------------------------------------------------------------------
+    def params(self) -> dict[str, Any]:
+        _, report, measure = MEASURES[int(self.query_one("#c-measure", Select).value)]  # type: ignore[arg-type]
+        split = str(self.query_one("#c-split", Select).value)
+        return {
+            "report": report,
+            "measure": measure,
+            "rows": str(self.query_one("#c-by", Select).value),
+            "split": None if split == NO_SPLIT else split,
+            "date_from": self.query_one("#c-from", Input).value.strip() or None,
+            "date_to": self.query_one("#c-to", Input).value.strip() or None,
+            "practice": self.query_one("#c-practice", Input).value.strip() or None,
+        }
 
     def refresh_data(self) -> None:
         self.load(self.params())
@@ -62,29 +143,170 @@ class CountsScreen(LinkworkScreen):
     def action_reload(self) -> None:
         self.refresh_data()
 
-    def params(self) -> dict[str, Any]:
-        return {
-            "by": str(self.query_one("#c-by", Select).value),
-            "date_from": self.query_one("#c-from", Input).value.strip() or None,
-            "date_to": self.query_one("#c-to", Input).value.strip() or None,
-            "practice": self.query_one("#c-practice", Input).value.strip() or None,
-        }
-
     @on(Select.Changed)
     @on(Input.Submitted)
     def _changed(self) -> None:
-        self.refresh_data()
+        if self.lw.db_ready:
+            self.refresh_data()
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="counts")
     def load(self, params: dict[str, Any]) -> None:
-        self.fetch(lambda: self.backend.need_counts(**params), self._show)
+        self.fetch(lambda: self.backend.count_table(**params), self._show)
 
+    # -- showing ----------------------------------------------------------------------------
     def _show(self, result: dict[str, Any]) -> None:
-        self.query_one("#counts-main").display = True
-        table = self.query_one("#counts-table", DataTable)
+        label, _, _ = MEASURES[int(self.query_one("#c-measure", Select).value)]  # type: ignore[arg-type]
+        result = {**result, "measure": label}
+        self.result = result
+        self.series_index = -1
+        table: DataTable[Any] = self.query_one("#counts-table", DataTable)
         table.clear(columns=True)
-        table.add_columns(*result["columns"])
-        for row in result["rows"]:
-            table.add_row(*row)
-        self.query_one("#counts-chart", BarChart).show(result["chart"])
-        self.query_one("#counts-status", Static).update(result.get("note", ""))
+        dims = result["dims"]
+        first = DIM_LABEL.get(dims[0], dims[0])
+        if len(dims) > 1:
+            split = DIM_LABEL.get(dims[1], dims[1])
+            table.add_column(f"{first} \\ {split}", key="label")
+        else:
+            table.add_column(first, key="label")
+        for n, label in enumerate(result["col_labels"]):
+            table.add_column(Text(label, justify="right"), key=f"c{n}")
+        for label, cells, total in zip(
+            result["row_labels"], result["cells"], result["totals"], strict=True
+        ):
+            style = "bold" if total else ""
+            table.add_row(
+                Text(label, style=style),
+                *[Text(c, style=style, justify="right") for c in cells],
+            )
+        what = f"{result['measure']} by {first.lower()}"
+        if len(dims) > 1:
+            what += f" and {DIM_LABEL.get(dims[1], dims[1]).lower()}"
+        where = f", practice {result['practice']}" if result["practice"] else ", all practices"
+        when = f", {result['period']}" if result["period"] else ""
+        status = f"{what}{when}{where}."
+        if result["empty"]:
+            status = f"Nothing recorded to count for this selection. {status}"
+        self.query_one("#counts-status", Static).update(status)
+        self.query_one("#counts-note", Static).update(result["note"])
+        self._chart()
+
+    def _chart(self) -> None:
+        result = self.result
+        if result is None:
+            return
+        names = list(result["series"])
+        name = names[self.series_index % len(names)] if names else ""
+        points = result["series"].get(name, [])
+        first = DIM_LABEL.get(result["dims"][0], result["dims"][0]).lower()
+        title = f"{result['measure']} by {first}"
+        legend = f"Bars: {result['measure'].lower()} by {first}"
+        if len(result["dims"]) > 1:
+            split = DIM_LABEL.get(result["dims"][1], result["dims"][1])
+            title = f"{split}: {name}"
+            legend += (
+                f", {split.lower()}: {name} ({(self.series_index % len(names)) + 1} of "
+                f"{len(names)}; Ctrl+B for the next)"
+            )
+        legend += ". Each value is written beside its label."
+        self.query_one("#counts-chart", CountChart).show(title, points, result["kind"])
+        self.query_one("#counts-legend", Static).update(legend)
+
+    def action_next_series(self) -> None:
+        if self.result is None or len(self.result["dims"]) < 2:
+            self.notify("Choose a split (the third list) to chart each of its values in turn.")
+            return
+        self.series_index += 1
+        self._chart()
+        if self.view == "table" or (self.view == "both" and self._narrow()):
+            self.view = "chart"
+            self._apply_view()
+
+    # -- table / chart ----------------------------------------------------------------------
+    def _narrow(self) -> bool:
+        return self.size.width < NARROW
+
+    def _apply_view(self) -> None:
+        view = self.view
+        if view == "both" and self._narrow():
+            view = "table"
+        self.query_one("#counts-table").display = view in ("both", "table")
+        self.query_one("#counts-chart-box").display = view in ("both", "chart")
+        self.set_class(view != "both", "single-view")
+
+    def action_toggle_view(self) -> None:
+        order = ["table", "chart"] if self._narrow() else ["both", "table", "chart"]
+        current = self.view if self.view in order else order[0]
+        self.view = order[(order.index(current) + 1) % len(order)]
+        self._apply_view()
+        shown = {"both": "table and chart", "table": "table", "chart": "chart"}[self.view]
+        self.notify(f"Showing the {shown}.")
+
+    # -- export -----------------------------------------------------------------------------
+    def default_export_path(self) -> Path:
+        params = self.params()
+        dims = "-".join(d for d in (params["rows"], params["split"]) if d)
+        folder = self.lw.settings.home / "exports"
+        return folder / f"{params['report']}-by-{dims}-{self.lw.today.isoformat()}.csv"
+
+    def action_export(self) -> None:
+        params = self.params()
+        target = self.default_export_path()
+        with contextlib.suppress(OSError):  # the folder for the suggested file name
+            target.parent.mkdir(parents=True, exist_ok=True)
+        self.app.push_screen(ExportScreen(str(target)), lambda path: self._export_to(path, params))
+
+    def _export_to(self, path: str | None, params: dict[str, Any]) -> None:
+        if path:
+            self.export(path, params)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="counts-export")
+    def export(self, path: str, params: dict[str, Any]) -> None:
+        params = {k: v for k, v in params.items() if k != "measure"}
+        self.fetch(
+            lambda: self.backend.export_counts(path, **params),
+            lambda written: self.notify(
+                f"Wrote {written} (CSV, disclosure control on: hidden counts as *)."
+            ),
+        )
+
+
+class ExportScreen(ModalScreen[str | None]):
+    """Ask where to write the CSV (a file name, prefilled)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    ExportScreen { align: center middle; }
+    #export-box {
+        width: 76; height: auto; border: thick $accent; padding: 1 2; background: $panel;
+    }
+    #export-box Input { width: 100%; }
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="export-box"):
+            yield Label("Export these counts as CSV (disclosure control stays on).")
+            yield Label("File to write (Enter to write, Esc to cancel):")
+            yield Input(self.path, id="export-path")
+            with Horizontal(classes="form-row"):
+                yield Button("Write (Enter)", id="write", variant="primary")
+                yield Button("Cancel (Esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#export-path", Input).focus()
+
+    @on(Input.Submitted, "#export-path")
+    @on(Button.Pressed, "#write")
+    def _write(self) -> None:
+        path = self.query_one("#export-path", Input).value.strip()
+        if not path:
+            self.app.notify("Give a file name to write.", severity="warning")
+            return
+        self.dismiss(path)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

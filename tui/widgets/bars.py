@@ -1,29 +1,130 @@
-"""A plain horizontal bar chart: label, bar of block characters, and the number in words
-beside it, so it reads the same in any theme and without colour. Suppressed counts show
-as ``*`` with no bar."""
+"""A horizontal bar chart drawn with plotext (textual-plotext) that never carries meaning
+by colour alone: every bar's label has its value written beside it (``*`` where the count
+is hidden by disclosure control, with no bar), the x axis is labelled in words, and the
+output depends only on the data and the widget's size (deterministic for snapshots)."""
 
 from __future__ import annotations
 
+import math
+import textwrap
+
 from rich.text import Text
-from textual.widgets import Static
+from textual.app import RenderResult
+from textual_plotext import PlotextPlot
+
+HIDDEN_NOTE = (
+    "* (suppressed: fewer than 8) or hidden so that another hidden count cannot be "
+    "worked out; no bar is drawn"
+)
+LABEL_WIDTH = 26
 
 
-def render_bars(rows: list[tuple[str, int | None]], width: int = 40, label_width: int = 24) -> Text:
-    text = Text()
-    known = [v for _, v in rows if isinstance(v, int)]
-    top = max(known) if known else 0
-    for label, value in rows:
-        text.append(f"{label[:label_width]:<{label_width}} ")
-        if value is None:
-            text.append("* (suppressed: fewer than 8)\n", style="italic")
-            continue
-        length = round(width * value / top) if top else 0
-        text.append("█" * length, style="bold")
-        text.append(f" {value}\n")
-    return text
+def value_text(value: float | None, kind: str = "count") -> str:
+    if value is None:
+        return "*"
+    if kind == "rate":
+        return f"{value * 100:.1f}%"
+    if kind == "mean":
+        return f"{value:+.1f}"
+    return str(value)
 
 
-class BarChart(Static):
-    def show(self, rows: list[tuple[str, int | None]]) -> None:
-        width = max(10, (self.size.width or 80) - 34)
-        self.update(render_bars(rows, width=width) if rows else Text("No counts to chart."))
+def bar_labels(points: list[tuple[str, float | None]], kind: str = "count") -> list[str]:
+    """``"Food                 35"``: the label, cut to fit, and its value right-aligned."""
+    width = min(LABEL_WIDTH, max((len(label) for label, _ in points), default=0))
+    values = [value_text(v, kind) for _, v in points]
+    vwidth = max((len(v) for v in values), default=1)
+    out = []
+    for (label, _), shown in zip(points, values, strict=True):
+        cut = label if len(label) <= width else label[: width - 1] + "…"
+        out.append(f"{cut:<{width}} {shown:>{vwidth}}")
+    return out
+
+
+def nice_ticks(low: float, high: float, most: int = 5) -> list[float]:
+    """Round tick values from ``low`` to at least ``high`` (at most ``most`` of them)."""
+    if high <= low:
+        high = low + 1
+    span = high - low
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
+        if span / step <= most - 1:
+            break
+    else:
+        step = 10 ** math.ceil(math.log10(span / (most - 1)))
+    start = math.floor(low / step) * step
+    ticks = []
+    value = start
+    while value < high + step:
+        ticks.append(value)
+        if value >= high:
+            break
+        value += step
+    return ticks
+
+
+class CountChart(PlotextPlot):
+    """Bars for one series of counts (label, value); ``None`` values are hidden counts.
+
+    The title and the note about hidden counts are written by this widget above and below
+    plotext's drawing (wrapped to the width), so they are never cut off by plotext."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.points: list[tuple[str, float | None]] = []
+        self.kind = "count"
+        self.chart_title = ""
+
+    @property
+    def hidden(self) -> bool:
+        return any(v is None for _, v in self.points)
+
+    def show(self, title: str, points: list[tuple[str, float | None]], kind: str = "count") -> None:
+        self.chart_title, self.points, self.kind = title, list(points), kind
+        self._fit_height()
+        self._draw()
+        self.refresh()
+
+    def _fit_height(self) -> None:
+        # one line per bar, the frame (2) and the tick values, and the words around them
+        above, below = self._words(self.size.width or 60)
+        self.styles.height = max(6, len(self.points) + 3 + len(above) + len(below))
+
+    def on_resize(self) -> None:
+        self._fit_height()
+
+    def _words(self, width: int) -> tuple[list[str], list[str]]:
+        width = max(10, width)
+        above = textwrap.wrap(self.chart_title, width) or [""]
+        below = textwrap.wrap(HIDDEN_NOTE, width) if self.hidden else []
+        if not self.points:
+            below = ["Nothing to chart."]
+        return above, below
+
+    def render(self) -> RenderResult:
+        width, height = self.size.width, self.size.height
+        above, below = self._words(width)
+        plot_height = max(3, height - len(above) - len(below))
+        self._plot.plotsize(width, plot_height)
+        self._plot._set_size(width, plot_height)
+        self._plot.theme(self._get_plotext_theme_name(self.app.theme))
+        text = Text("\n".join(line.center(width).rstrip() for line in above) + "\n")
+        text.append_text(Text.from_ansi(self._plot.build().rstrip("\n")))
+        if below:
+            text.append("\n" + "\n".join(below))
+        return text
+
+    def _draw(self) -> None:
+        plt = self.plt
+        plt.clear_figure()
+        if not self.points:
+            return
+        scale = 100.0 if self.kind == "rate" else 1.0
+        numbers = [0.0 if v is None else float(v) * scale for _, v in self.points]
+        n = len(numbers)
+        positions = list(range(n - 1, -1, -1))  # the first label at the top
+        plt.bar(positions, numbers, orientation="h", width=1 / 5)
+        plt.yticks(positions, bar_labels(self.points, self.kind))
+        ticks = nice_ticks(min(0.0, *numbers), max(0.0, *numbers))
+        plt.xlim(ticks[0], ticks[-1])
+        suffix = "%" if self.kind == "rate" else ""
+        plt.xticks(ticks, [f"{t:g}{suffix}" for t in ticks])
