@@ -343,3 +343,41 @@ async def test_inbox_import_unlocks_the_key_first(protected: dict[str, Any]) -> 
         await pilot.press("i")  # unlocked for the session: no second question
         await settle(pilot, app)
         assert type(app.screen).__name__ == "ReferralsScreen"
+
+
+# -- home reads well in a small and a large terminal --------------------------------------
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (170, 40)])
+async def test_home_lists_show_every_column_without_scrolling(
+    seeded_url: str, size: tuple[int, int]
+) -> None:
+    app = seeded_app(seeded_url)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        # Side by side only in a wide terminal; stacked (each list full width) below.
+        followups, waiting = (
+            screen.query_one(f"#home-{k}", DataTable) for k in ("followups", "waiting")
+        )
+        side_by_side = followups.region.y == waiting.region.y
+        assert side_by_side == (size[0] >= 160)
+        for key, wanted in (
+            ("followups", ["Due", "Person", "Service", "Status"]),
+            ("waiting", ["Sent", "Person", "Service", "Status"]),
+            ("recent", ["Name", "Born", "NHS number", "Postcode"]),
+        ):
+            table = screen.query_one(f"#home-{key}", DataTable)
+            assert [str(c.label) for c in table.columns.values()] == wanted
+            # Every column is on screen: nothing to scroll sideways, nothing past the edge.
+            assert table.virtual_size.width <= table.scrollable_content_region.width
+            assert table.region.right <= size[0]
+        statuses = [str(followups.get_row_at(i)[3]) for i in range(followups.row_count)]
+        assert statuses == ["ACCEPTED", "IN-PROGRESS"]
+        assert str(followups.get_row_at(0)[0]) == "17 Feb OVERDUE"
+        assert str(waiting.get_row_at(0)[3]) == "REQUESTED"
+        services = [str(followups.get_row_at(i)[2]) for i in range(followups.row_count)]
+        assert all(s.startswith("Hollinsford") for s in services)
+        # The lists and the footer fit on the screen together.
+        recent = screen.query_one("#home-recent", DataTable)
+        assert recent.region.bottom <= screen.query_one("Footer").region.y

@@ -9,15 +9,61 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from tui.screens.base import LinkworkScreen
 from tui.widgets.body import Body
 from tui.widgets.notice import Notice
 
+# Each list's columns: (label, width, shrinks to). Width None: the column that takes the
+# room left, up to its longest value (and gives it back first); width 0: as wide as its
+# longest value. Columns shrink towards their minimum, in order, only when the list is
+# narrower than them all.
+COLUMNS: dict[str, list[tuple[str, int | None, int]]] = {
+    "followups": [("Due", 14, 14), ("Person", 18, 10), ("Service", None, 12), ("Status", 0, 9)],
+    "waiting": [("Sent", 6, 6), ("Person", 18, 10), ("Service", None, 12), ("Status", 0, 9)],
+    "recent": [("Name", None, 14), ("Born", 11, 11), ("NHS number", 12, 12), ("Postcode", 8, 8)],
+}
+LONGEST = 40  # a data-sized column never takes more than this
+
+
+def fit_widths(
+    spec: list[tuple[str, int | None, int]], rows: list[tuple[str, ...]], room: int
+) -> list[int]:
+    """Column widths (without cell padding) that fit ``room`` cells when they can."""
+    widths: list[int] = []
+    for n, (label, width, _least) in enumerate(spec):
+        longest = max([len(label), *(len(r[n]) for r in rows)])
+        widths.append(width or min(longest, LONGEST))
+    flex = next((n for n, (_, width, _) in enumerate(spec) if width is None), None)
+    if flex is None:
+        return widths
+    fixed = sum(w for n, w in enumerate(widths) if n != flex)
+    widths[flex] = max(min(room - fixed, widths[flex]), spec[flex][2])
+    for n, (_, width, least) in enumerate(spec):
+        over = fixed + widths[flex] - room
+        if over <= 0:
+            break
+        if n != flex and width is not None:
+            cut = min(over, widths[n] - least)
+            if cut > 0:
+                widths[n] -= cut
+                fixed -= cut
+    return widths
+
+
+def clip(text: str, width: int) -> str:
+    """Shorten to ``width`` with an ellipsis, so a cut is visible."""
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
 
 class HomeScreen(LinkworkScreen):
     TITLE_TEXT = "Home"
+    # Below 160 columns the lists stack, each full width; in a short terminal without
+    # the space between them (see app.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (160, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("l", "load_sample", "Load sample directory"),
         Binding("a", "app.add_person", "Add person"),
@@ -27,6 +73,8 @@ class HomeScreen(LinkworkScreen):
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[str, list[Any]] = {"followups": [], "waiting": [], "recent": []}
+        self.cells: dict[str, list[tuple[str, ...]]] = {k: [] for k in self.rows}
+        self.widths: dict[str, tuple[int, list[int]]] = {}
 
     def compose(self) -> ComposeResult:
         yield from self.compose_frame_top()
@@ -42,41 +90,17 @@ class HomeScreen(LinkworkScreen):
             with Horizontal(id="home-lists"):
                 with Vertical(classes="panel"):
                     yield Static("Follow-ups due today or overdue", classes="panel-title")
-                    followups: DataTable[str] = DataTable(id="home-followups", cursor_type="row")
-                    for label, width in (
-                        ("Due", 14),
-                        ("Person", 16),
-                        ("Service", 22),
-                        ("Status", 10),
-                    ):
-                        followups.add_column(label, width=width)
-                    yield followups
+                    yield DataTable(id="home-followups", cursor_type="row")
                     yield Static("Nothing due today.", id="home-followups-none", classes="help")
                 with Vertical(classes="panel"):
                     yield Static("Referrals waiting on a reply", classes="panel-title")
-                    waiting: DataTable[str] = DataTable(id="home-waiting", cursor_type="row")
-                    for label, width in (
-                        ("Sent", 7),
-                        ("Person", 16),
-                        ("Service", 22),
-                        ("Status", 18),
-                    ):
-                        waiting.add_column(label, width=width)
-                    yield waiting
+                    yield DataTable(id="home-waiting", cursor_type="row")
                     yield Static(
                         "No referrals waiting on a reply.", id="home-waiting-none", classes="help"
                     )
             with Vertical(classes="panel"):
                 yield Static("Recent people", classes="panel-title")
-                recent: DataTable[str] = DataTable(id="home-recent", cursor_type="row")
-                for label, width in (
-                    ("Name", 26),
-                    ("Born", 12),
-                    ("NHS number", 12),
-                    ("Postcode", 9),
-                ):
-                    recent.add_column(label, width=width)
-                yield recent
+                yield DataTable(id="home-recent", cursor_type="row")
                 yield Static("No people yet: A to add one.", id="home-recent-none", classes="help")
         yield from self.compose_frame_bottom()
 
@@ -85,6 +109,7 @@ class HomeScreen(LinkworkScreen):
         self.query_one("#home-empty").display = False
         for key in ("followups", "waiting", "recent"):
             self.query_one(f"#home-{key}-none").display = False
+            self._fill(key)
         self.watch(self.app, "directory_size", self._directory_size)
 
     def _directory_size(self, size: int) -> None:
@@ -119,34 +144,72 @@ class HomeScreen(LinkworkScreen):
             f"{today}.  {directory}  {len(self.rows['followups'])} follow-ups due "
             f"({overdue} overdue), {len(self.rows['waiting'])} referrals waiting."
         )
-        table = self.query_one("#home-followups", DataTable)
-        table.clear()
-        for row in self.rows["followups"]:
-            due = row["due"].strftime("%d %b")
-            table.add_row(
-                f"{due} OVERDUE" if row.get("overdue") else f"{due} due",
+        self.cells["followups"] = [
+            (
+                row["due"].strftime("%d %b") + (" OVERDUE" if row.get("overdue") else " due"),
                 row["person"],
                 row["service"],
                 row["status"],
             )
-
-        table = self.query_one("#home-waiting", DataTable)
-        table.clear()
-        for row in self.rows["waiting"]:
-            table.add_row(
-                row["sent"].strftime("%d %b"), row["person"], row["service"], row["status"]
-            )
-
-        table = self.query_one("#home-recent", DataTable)
-        table.clear()
-        for row in self.rows["recent"]:
-            table.add_row(row["name"], row["born"], row["nhs"] or "-", row["postcode"] or "-")
+            for row in self.rows["followups"]
+        ]
+        self.cells["waiting"] = [
+            (row["sent"].strftime("%d %b"), row["person"], row["service"], row["status"])
+            for row in self.rows["waiting"]
+        ]
+        self.cells["recent"] = [
+            (row["name"], row["born"], row["nhs"] or "-", row["postcode"] or "-")
+            for row in self.rows["recent"]
+        ]
+        self.widths.clear()
+        for key in self.cells:
+            self._fill(key)
 
         for key in ("followups", "waiting", "recent"):
             self.query_one(f"#home-{key}").display = bool(self.rows[key])
             self.query_one(f"#home-{key}-none").display = not self.rows[key]
         self._directory_size(size)
         self.call_after_refresh(self.lw.home_filled)
+
+    def _room(self, table: DataTable[Any]) -> int:
+        """Cells the table can show across, less each column's padding."""
+        panel = table.parent
+        width = table.scrollable_content_region.width
+        if not width and isinstance(panel, Widget):
+            width = panel.content_region.width
+        if not width:  # not laid out yet: the screen less the frame around a list
+            width = self.size.width - 6
+        if table.row_count > table.scrollable_content_region.height > 0:
+            width = min(width, table.content_region.width - 2)  # room for a scroll bar
+        return max(width, 0) - 2 * table.cell_padding * len(COLUMNS[self._key(table)])
+
+    @staticmethod
+    def _key(table: DataTable[Any]) -> str:
+        return (table.id or "").removeprefix("home-")
+
+    def _fill(self, key: str) -> None:
+        """(Re)build a list's columns to fit its width, then its rows, clipped in words."""
+        table = self.query_one(f"#home-{key}", DataTable)
+        room = self._room(table)
+        widths = fit_widths(COLUMNS[key], self.cells[key], room)
+        if self.widths.get(key) == (room, widths):
+            return
+        self.widths[key] = (room, widths)
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        for (label, _, _), width in zip(COLUMNS[key], widths, strict=True):
+            table.add_column(clip(label, width), width=width)
+        for cells in self.cells[key]:
+            table.add_row(*(clip(c, w) for c, w in zip(cells, widths, strict=True)))
+        if self.cells[key]:
+            table.move_cursor(row=min(cursor, len(self.cells[key]) - 1))
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
+        for key in self.cells:
+            self._fill(key)
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
