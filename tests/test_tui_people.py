@@ -195,7 +195,7 @@ async def test_suggested_code_swapped_with_the_code_picker(db_url: str) -> None:
         await pilot.press("down", "enter")
         await wait(pilot, app)
         assert type(app.screen).__name__ == "ScreeningScreen"
-        assert any("CONFIRMED as Z59.1" in r and "Z59.0" in r for r in rows(table)), rows(table)
+        assert any("[x] CONFIRMED as Z59.1" in r and "Z59.0" in r for r in rows(table)), rows(table)
 
     def check(session: Any) -> None:
         needs = session.exec(select(Need).where(Need.person_id == tui_seed.pid(3))).all()

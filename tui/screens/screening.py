@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -322,7 +323,9 @@ class ScreeningScreen(SubScreen):
                 "edited": f"[x] CONFIRMED as {s.get('confirmed_as', '')}",
                 "rejected": "[-] rejected",
             }.get(s["state"], "[ ] to decide")
-            table.add_row(decision, s["code"], s["display"], s["domain"], s["because"])
+            # Text, not markup: "[x]" would otherwise be read as a style tag and vanish.
+            cells = (decision, s["code"], s["display"], s["domain"], s["because"])
+            table.add_row(*(Text(str(c)) for c in cells))
         if not self.suggestions:
             table.add_row("-", "", "No needs suggested by these answers.", "", "")
         if self.suggestions:
