@@ -381,3 +381,77 @@ async def test_home_lists_show_every_column_without_scrolling(
         # The lists and the footer fit on the screen together.
         recent = screen.query_one("#home-recent", DataTable)
         assert recent.region.bottom <= screen.query_one("Footer").region.y
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_board_fits_its_columns_and_shows_the_chosen_note(
+    seeded_url: str, size: tuple[int, int]
+) -> None:
+    app = seeded_app(seeded_url)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f5")
+        await settle(pilot, app)
+        board = app.screen.query_one("#ref-table", DataTable)
+        labels = [str(c.label) for c in board.columns.values()]
+        wide = size[0] >= 120
+        assert labels == ["Status", "Person", "Service", "Sent", "Follow-up"] + (
+            ["Note"] if wide else []
+        )
+        assert board.virtual_size.width <= board.scrollable_content_region.width
+        assert [str(board.get_row_at(i)[0]) for i in range(board.row_count)] == [
+            "REQUESTED", "ACCEPTED", "IN-PROGRESS", "REJECTED",
+        ]  # fmt: skip
+        assert str(board.get_row_at(1)[4]) == "17 Feb OVERDUE"
+        assert str(board.get_row_at(1)[3]) == ("03 Feb 2026" if wide else "03 Feb")
+        # The chosen referral's note, in full, below the table.
+        await pilot.press("down", "down", "down")
+        detail = str(app.screen.query_one("#ref-detail", Static).render())
+        assert detail == (
+            "Tomasz Nowak to Marlbridge Befriending Service, sent 12 Feb 2026. "
+            "Note: Full until April"
+        )
+        assert not app.screen.query_one("#ref-empty").display
+
+
+async def test_board_on_a_new_database_says_how_to_refer() -> None:
+    app = LinkworkApp(load_settings(), today=tui_seed.TODAY, build_index=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f5")
+        await settle(pilot, app)
+        empty = app.screen.query_one("#ref-empty", Static)
+        assert empty.display
+        assert "No referrals yet" in str(empty.render())
+        assert "Ctrl+R to refer" in str(empty.render())
+
+
+async def test_failing_needs_a_reason_then_records_the_outcome(seeded_url: str) -> None:
+    app = seeded_app(seeded_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f5")
+        await settle(pilot, app)
+        await pilot.press("down", "down", "u")
+        await settle(pilot, app)
+        await pilot.press("enter", "down", "down", "down", "enter")  # on-hold, completed, failed
+        assert app.screen.query_one("#new-status").value == "failed"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        error = app.screen.query_one("#status-error", Static)
+        assert type(app.screen).__name__ == "StatusScreen"
+        assert error.display and str(error.render()) == "! A reason is needed for failed."
+        assert app.focused is app.screen.query_one("#reason")
+        await pilot.press(*"Stopped replying", "enter")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "OutcomeScreen"
+        assert "marking it FAILED" in str(app.screen.query_one("#outcome-title", Static).render())
+        await pilot.press("tab", "tab", "tab", "tab", "tab", *"Moved away", "enter")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "ReferralsScreen"
+    stored = priya_referral(seeded_url)
+    assert stored["status"] == "failed" and stored["events"][-1]["reason"] == "Stopped replying"
+    outcome = stored["outcome"]
+    assert outcome["note"] == "Moved away"
+    assert set(outcome["ons4"].values()) == {None}
+    assert list(outcome["needs"].values()) == [False]

@@ -14,6 +14,8 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from tui.backend import plain_error
 from tui.screens.base import LinkworkScreen
+from tui.screens.home import clip, fit_widths
+from tui.widgets.notice import Notice
 
 STATUS_ORDER = [
     "requested", "accepted", "in-progress", "on-hold", "draft",
@@ -21,6 +23,13 @@ STATUS_ORDER = [
 ]  # fmt: skip
 NEEDS_REASON = {"rejected", "cancelled", "on-hold", "failed"}
 WITH_OUTCOME = {"completed", "failed"}
+# The board's columns (label, width, shrinks to; see tui.screens.home.fit_widths): with the
+# note when it has room, else without it (and the year of "Sent"); the chosen referral's
+# note is always in full on the line below the table.
+BOARD = [("Status", 0, 9), ("Person", 16, 10), ("Service", 0, 12), ("Sent", 11, 11),
+         ("Follow-up", 0, 9), ("Note", None, 16)]  # fmt: skip
+BOARD_NARROW = [("Status", 0, 9), ("Person", 16, 10), ("Service", None, 12), ("Sent", 6, 6),
+                ("Follow-up", 0, 9)]  # fmt: skip
 
 
 class ReferralsScreen(LinkworkScreen):
@@ -36,18 +45,26 @@ class ReferralsScreen(LinkworkScreen):
         super().__init__()
         self.referrals: list[dict[str, Any]] = []
         self.due_only = False
+        self.fitted: tuple[int, bool, list[int]] | None = None
 
     def compose(self) -> ComposeResult:
         yield from self.compose_frame_top()
         with Vertical(id="body"):
             yield Static("Loading referrals...", id="ref-status", classes="status")
-            table: DataTable[str] = DataTable(id="ref-table", cursor_type="row", zebra_stripes=True)
-            table.add_columns("Status", "Person", "Service", "Sent", "Follow-up", "Note")
-            yield table
+            yield DataTable(id="ref-table", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="ref-detail", classes="help")
+            yield Notice(
+                "No referrals yet",
+                "Find a person (F2), choose a service (F4), then Ctrl+R to refer them. "
+                "Replies from partners come in with I (import inbox).",
+                kind="empty",
+                id="ref-empty",
+            )
         yield from self.compose_frame_bottom()
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one("#ref-empty").display = False
         self.query_one("#ref-table").focus()
 
     def refresh_data(self) -> None:
@@ -70,13 +87,10 @@ class ReferralsScreen(LinkworkScreen):
         if self.due_only:
             rows = [r for r in rows if r["due_state"]]
         self.referrals = rows
-        table = self.query_one("#ref-table", DataTable)
-        table.clear()
-        for r in rows:
-            status = r["status"].upper() + (
-                f" ({r['business_status']})" if r["business_status"] else ""
-            )
-            table.add_row(status, r["person"], r["service"], r["sent"], r["followup"], r["note"])
+        self.fitted = None
+        self._fill()
+        self.call_after_refresh(self._fill)  # again, once a scroll bar may have appeared
+        self.query_one("#ref-empty").display = not rows and not self.due_only
         due = sum(1 for r in rows if r["due_state"])
         counts: dict[str, int] = {}
         for r in rows:
@@ -89,6 +103,53 @@ class ReferralsScreen(LinkworkScreen):
             f"Showing {where}: {summary or 'none'}. {due} follow-ups due or overdue. "
             "U update status, I import inbox, D due only."
         )
+
+    def _cells(self, r: dict[str, Any], narrow: bool) -> tuple[str, ...]:
+        status = r["status"].upper() + (
+            f" ({r['business_status']})" if r["business_status"] else ""
+        )
+        if narrow:
+            return (status, r["person"], r["service"], r["sent"][:6], r["followup"])
+        return (status, r["person"], r["service"], r["sent"], r["followup"], r["note"])
+
+    def _fill(self) -> None:
+        """Fit the columns to the table's width (the note only when it has room), then
+        show the rows, clipped with an ellipsis; the cursor stays on its row."""
+        table = self.query_one("#ref-table", DataTable)
+        width = table.scrollable_content_region.width or self.size.width - 4
+        for spec, narrow in ((BOARD, False), (BOARD_NARROW, True)):
+            cells = [self._cells(r, narrow) for r in self.referrals]
+            room = width - 2 * table.cell_padding * len(spec)
+            widths = fit_widths(spec, cells, room)
+            if sum(widths) <= room:
+                break
+        fitted = (room, narrow, widths)
+        if fitted == self.fitted:
+            return
+        self.fitted = fitted
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        for (label, _, _), w in zip(spec, widths, strict=True):
+            table.add_column(clip(label, w), width=w)
+        for row in cells:
+            table.add_row(*(clip(c, w) for c, w in zip(row, widths, strict=True)))
+        if cells:
+            table.move_cursor(row=min(cursor, len(cells) - 1))
+        self._detail()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fill)
+
+    @on(DataTable.RowHighlighted, "#ref-table")
+    def _detail(self) -> None:
+        r = self.selected()
+        text = ""
+        if r is not None:
+            text = f"{r['person']} to {r['service']}, sent {r['sent']}"
+            if r["due_state"]:
+                text += f", follow-up {r['followup']}"
+            text += f". Note: {r['note']}" if r["note"] else "."
+        self.query_one("#ref-detail", Static).update(text)
 
     def selected(self) -> dict[str, Any] | None:
         table = self.query_one("#ref-table", DataTable)
@@ -151,6 +212,7 @@ class StatusScreen(ModalScreen[bool]):
         width: 72; height: auto; border: thick $accent; padding: 1 2; background: $panel;
     }
     #status-box Select, #status-box Input { width: 100%; }
+    #status-error { color: $error; text-style: bold; height: auto; }
     """
 
     def __init__(self, referral: dict[str, Any]) -> None:
@@ -168,12 +230,19 @@ class StatusScreen(ModalScreen[bool]):
             yield Input(
                 placeholder="Reason (needed for rejected, cancelled, on hold, failed)", id="reason"
             )
-            yield Static("", id="status-error", classes="form-error")
+            if WITH_OUTCOME & set(allowed):
+                yield Static(
+                    "Completed or failed: the outcome form follows (wellbeing scores, "
+                    "needs resolved, a note); both are saved together.",
+                    classes="help",
+                )
+            yield Static("", id="status-error")
             with Horizontal(classes="form-row"):
                 yield Button("Save (Ctrl+S)", id="save", variant="primary")
                 yield Button("Cancel (Esc)", id="cancel")
 
     def on_mount(self) -> None:
+        self.query_one("#status-error").display = False
         self.query_one("#new-status", Select).focus()
 
     def on_worker_state_changed(self, event: Any) -> None:
@@ -193,22 +262,27 @@ class StatusScreen(ModalScreen[bool]):
     def action_save(self) -> None:
         status = self.query_one("#new-status", Select).value
         reason = self.query_one("#reason", Input).value.strip()
-        error = self.query_one("#status-error", Static)
         if not isinstance(status, str):
-            error.update("! Choose the new status first.")
+            self._error("Choose the new status first.")
             return
         if status in NEEDS_REASON and not reason:
-            error.update(f"! A reason is needed for {status}.")
+            self._error(f"A reason is needed for {status}.")
             self.query_one("#reason", Input).focus()
             return
         if status in WITH_OUTCOME:
             # Completing (or failing) asks for the outcome; both are saved together.
             from tui.screens.outcome import OutcomeScreen
 
-            error.update("")
+            self._error("")
             self.app.push_screen(OutcomeScreen(self.referral, status, reason), self._outcome)
             return
         self.save(status, reason)
+
+    def _error(self, message: str) -> None:
+        """One line in words under the form (shown only when there is something to say)."""
+        line = self.query_one("#status-error", Static)
+        line.update(f"! {message}" if message else "")
+        line.display = bool(message)
 
     def _outcome(self, saved: bool | None) -> None:
         if saved:
@@ -220,9 +294,7 @@ class StatusScreen(ModalScreen[bool]):
         try:
             app.backend.set_status(self.referral["id"], status, reason)
         except Exception as exc:
-            self.app.call_from_thread(
-                self.query_one("#status-error", Static).update, f"! {plain_error(exc)}"
-            )
+            self.app.call_from_thread(self._error, plain_error(exc))
             return
         self.app.call_from_thread(self.app.notify, f"Referral now {status.upper()}.")
         self.app.call_from_thread(self.dismiss, True)
