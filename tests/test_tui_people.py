@@ -336,3 +336,15 @@ async def test_leaving_and_discarding_saves_nothing(db_url: str) -> None:
         await wait(pilot, app)
         assert type(app.screen).__name__ == "PersonScreen"
     assert screenings_of(db_url, 3) == []
+
+
+async def test_quitting_mid_screening_keeps_the_answers(db_url: str) -> None:
+    app = make_app(db_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_person(pilot, app, "nowak")
+        await start_and_answer_two_sections(pilot, app)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert screenings_of(db_url, 3) == [
+        ("in-progress", {"housing.situation": "sofa-surfing", "food.worried": "often"})
+    ]

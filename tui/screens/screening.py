@@ -10,6 +10,7 @@ with one saved offers to resume it at the section where they stopped, answers fi
 from __future__ import annotations
 
 import threading
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -441,6 +442,22 @@ class ScreeningScreen(SubScreen):
         if changed and not problem:
             self.save_progress(then_leave=False)
 
+    def on_unmount(self) -> None:
+        """Quitting the app mid-way (Ctrl+Q) still keeps the answers: one quick save here,
+        as the app closes (no worker can outlive it)."""
+        if self.leaving or self.reviewing or self.finishing or not self.sections:
+            return
+        with suppress(Exception):  # the section's widgets may be gone: keep what was kept
+            self.collect(quiet=True)
+        if not self.answers or self.answers == self.saved:
+            return
+        answers = dict(self.answers)
+        with suppress(Exception), self._save_lock:  # the app is closing: nobody to tell
+            self.progress_id = self.backend.save_screening_progress(
+                self.person.id, answers, self.progress_id
+            )
+            self.saved = answers
+
     @work(thread=True, exit_on_error=False, group="save-progress")
     def save_progress(self, then_leave: bool) -> None:
         answers = dict(self.answers)
@@ -462,6 +479,32 @@ class ScreeningScreen(SubScreen):
         )
         if then_leave and self.is_attached:
             self._leave()
+
+    # -- answers kept as they are given (so nothing is lost however the app is left) --------
+    def _question_of(self, widget_id: str | None) -> dict[str, Any] | None:
+        if not self.sections or self.reviewing:
+            return None
+        for q in self.sections[self.index]["questions"]:
+            if q.get("widget") == widget_id:
+                return q
+        return None
+
+    @on(RadioSet.Changed)
+    def _chosen(self, event: RadioSet.Changed) -> None:
+        q = self._question_of(event.radio_set.id)
+        if q is not None and event.pressed is not None:
+            self.answers[q["id"]] = str(event.pressed.name)
+
+    @on(Input.Changed)
+    def _typed(self, event: Input.Changed) -> None:
+        q = self._question_of(event.input.id)
+        if q is None:
+            return
+        text = event.value.strip()
+        if not text:
+            self.answers.pop(q["id"], None)
+        elif text.isdigit() and q.get("low", 0) <= int(text) <= q.get("high", 10):
+            self.answers[q["id"]] = text
 
     @on(Input.Submitted)
     def _next_field(self) -> None:
