@@ -114,12 +114,14 @@ class CodePickerScreen(ModalScreen[Any]):
             return  # a newer keystroke is already being searched
         self.matches = matches
         table = self.query_one("#picker-results", DataTable)
-        table.clear()
+        table.clear(columns=True)  # columns sized to these matches, not earlier ones
+        table.add_columns("Code", "Meaning", "Need area")
         for match in matches:
             table.add_row(match.code, match.display, str(match.domain))
         status = "Type to see matching codes."
         if matches:
-            status = f"{len(matches)} codes. Down to the list, Enter to choose, Escape to cancel."
+            count = f"{len(matches)} code{'s' if len(matches) != 1 else ''}"
+            status = f"{count}. Down to the list, Enter to choose, Escape to cancel."
         elif self.query_one("#picker-query", Input).value.strip():
             status = "No code matches those words. Try other words."
         self.query_one("#picker-status", Static).update(status)
