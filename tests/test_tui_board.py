@@ -121,6 +121,20 @@ async def test_completing_from_the_board_records_the_outcome_by_keyboard(
         assert type(app.screen).__name__ == "ReferralsScreen"
         board = app.screen.query_one("#ref-table", DataTable)
         assert any("COMPLETED" in r and "Priya" in r for r in rows(board)), rows(board)
+        # Opening it again: closed, and the outcome in words (all of it, at any width).
+        done = next(i for i, r in enumerate(rows(board)) if "COMPLETED" in r)
+        await pilot.press(*["down"] * (done - board.cursor_row), "u")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "StatusScreen"
+        assert "closed: its status cannot change" in str(
+            app.screen.query_one("#status-closed", Static).render()
+        )
+        assert str(app.screen.query_one("#status-outcome", Static).render()) == (
+            "Outcome: ONS4 life satisfaction 3->7, worthwhile 4->8, anxiety 8->2; "
+            "resolved Z59.6; note: Debt plan agreed"
+        )
+        await pilot.press("escape")
+        await settle(pilot, app)
 
         stored = priya_referral(seeded_url)
         assert stored["status"] == "completed"

@@ -788,6 +788,15 @@ class Backend:
                 session, referral, actor=self.user, resolved=resolved, ons4=ons4, note=note
             )
 
+    def outcome_text(self, referral_id: str) -> str:
+        """A referral's recorded outcome in one line of words ('' when none yet)."""
+        from screening.referrals import get_referral
+
+        with self.session() as session:
+            referral = get_referral(session, referral_id)
+            items = self._outcome_items(session, referral, self._service_name(session, referral))
+            return str(items[0]["detail"]) if items else ""
+
     def _outcome_items(self, session: Session, referral: Any, service: str) -> list[dict[str, Any]]:
         """The person's timeline entry for a referral's outcome: ONS4 before -> after,
         needs resolved, and the note, in words."""

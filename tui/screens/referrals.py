@@ -213,19 +213,32 @@ class StatusScreen(ModalScreen[bool]):
     }
     #status-box Select, #status-box Input { width: 100%; }
     #status-error { color: $error; text-style: bold; height: auto; }
+    #status-outcome, #status-closed { height: auto; margin: 1 0 0 0; }
     """
 
     def __init__(self, referral: dict[str, Any]) -> None:
         super().__init__()
         self.referral = referral
 
+    def allowed(self) -> list[str]:
+        """The next statuses the workflow allows (none: the referral is closed)."""
+        if "allowed" in self.referral:
+            return list(self.referral["allowed"])
+        return [s for s in STATUS_ORDER if s != self.referral["status"]]
+
     def compose(self) -> ComposeResult:
-        allowed = self.referral.get("allowed") or [
-            s for s in STATUS_ORDER if s != self.referral["status"]
-        ]
+        allowed = self.allowed()
         with Vertical(id="status-box"):
             yield Label(f"Referral for {self.referral['person']} to {self.referral['service']}")
             yield Label(f"Now: {self.referral['status'].upper()}")
+            yield Static("", id="status-outcome")
+            if not allowed:
+                yield Static(
+                    "This referral is closed: its status cannot change.", id="status-closed"
+                )
+                with Horizontal(classes="form-row"):
+                    yield Button("Close (Esc)", id="cancel")
+                return
             yield Select([(s, s) for s in allowed], prompt="New status", id="new-status")
             yield Input(
                 placeholder="Reason (needed for rejected, cancelled, on hold, failed)", id="reason"
@@ -242,8 +255,25 @@ class StatusScreen(ModalScreen[bool]):
                 yield Button("Cancel (Esc)", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#status-error").display = False
-        self.query_one("#new-status", Select).focus()
+        self.query_one("#status-outcome").display = False
+        if not self.allowed():
+            self.query_one("#cancel").focus()
+        else:
+            self.query_one("#status-error").display = False
+            self.query_one("#new-status", Select).focus()
+        if self.referral["status"] in WITH_OUTCOME:
+            self.load_outcome()
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="status-outcome")
+    def load_outcome(self) -> None:
+        app: Any = self.app
+        text = app.backend.outcome_text(self.referral["id"])
+        self.app.call_from_thread(self._show_outcome, text)
+
+    def _show_outcome(self, text: str) -> None:
+        line = self.query_one("#status-outcome", Static)
+        line.update(f"Outcome: {text}" if text else "Outcome: not recorded.")
+        line.display = True
 
     def on_worker_state_changed(self, event: Any) -> None:
         from tui.backend import report_worker_error
@@ -260,6 +290,8 @@ class StatusScreen(ModalScreen[bool]):
     @on(Button.Pressed, "#save")
     @on(Input.Submitted, "#reason")
     def action_save(self) -> None:
+        if not self.allowed():
+            return
         status = self.query_one("#new-status", Select).value
         reason = self.query_one("#reason", Input).value.strip()
         if not isinstance(status, str):
