@@ -137,8 +137,12 @@ def towns(index: ServiceIndex) -> list[str]:
     return sorted({loc[0] for doc in index.docs for loc in doc.locations if loc[0]})
 
 
-def resolve_near(index: ServiceIndex, text: str | None) -> tuple[Place | None, str, bool]:
-    """(place or None, hint, unknown) for near text, never raising for what is typed."""
+def resolve_near(
+    index: ServiceIndex, text: str | None, town_names: list[str] | None = None
+) -> tuple[Place | None, str, bool]:
+    """(place or None, hint, unknown) for near text, never raising for what is typed.
+
+    ``town_names``: ``towns(index)``, made once by a caller that resolves often."""
     near = read_near(text)
     if near.kind == EMPTY:
         return None, "", False
@@ -183,7 +187,7 @@ def resolve_near(index: ServiceIndex, text: str | None) -> tuple[Place | None, s
                 False,
             )
     # a town, or the first letters of one or of a postcode
-    known = towns(index)
+    known = town_names if town_names is not None else towns(index)
     starts = [t for t in known if t.lower().startswith(near.value.lower())]
     if len(starts) == 1 and len(near.value) >= 2:
         return index.resolve_place(starts[0]), "", False
@@ -212,13 +216,15 @@ def search_near(
     near: str | None = None,
     *,
     documents: dict[int, Any] | None = None,
+    town_names: list[str] | None = None,
     **filters: Any,
 ) -> NearResult:
     """``index.search`` with ``near`` read as it is being typed: distances in miles when a
     place is known; otherwise the same search at any distance, with a hint.
 
-    ``documents``: ``docs_by_id(index)``, made once by a caller that searches often."""
-    place, hint, unknown = resolve_near(index, near)
+    ``documents`` and ``town_names``: ``docs_by_id(index)`` and ``towns(index)``, made once
+    by a caller that searches often (the app, on every keystroke)."""
+    place, hint, unknown = resolve_near(index, near, town_names)
     if place is None:
         return NearResult(index.search(text, near=None, **filters), hint=hint, unknown=unknown)
     # The label resolves to the same place (a completed town, an outward code, a postcode).

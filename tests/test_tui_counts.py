@@ -229,7 +229,7 @@ async def test_outcomes_split_refused_in_words(demo_url: str) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         await pilot.press("f6")
-        await choose(pilot, app, 7)  # Share of needs resolved
+        await choose(pilot, app, 11)  # Share of needs resolved
         table = app.screen.query_one("#counts-table", DataTable)
         shares = [r[1] for r in rows(table)]
         assert all(s == "*" or re.fullmatch(r"\d+\.\d%", s) for s in shares), shares
@@ -254,3 +254,36 @@ async def test_small_terminal_takes_turns_between_table_and_chart(demo_url: str)
         await pilot.press("ctrl+g")
         await pilot.pause()
         assert table.display and not chart.display
+
+
+async def test_hub_received_measure_with_nothing_received_writes_no_file(
+    demo_url: str,
+    tmp_path: Path,
+    cli,  # type: ignore[no-untyped-def]
+) -> None:
+    app = make_app(demo_url)
+    out = tmp_path / "received.csv"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f6")
+        await choose(pilot, app, 5)  # Referrals received (hub)
+        table = app.screen.query_one("#counts-table", DataTable)
+        assert headers(table)[-1] == "Referrals received"
+        # The demo practice received none: every cell is 0, and the screen says so.
+        assert {r[1] for r in rows(table)} == {"0"}
+        status = str(app.screen.query_one("#counts-status", Static).render())
+        assert status.startswith("Nothing recorded to count")
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        app.screen.query_one("#export-path", Input).value = str(out)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert any("nothing to count: no referrals" in m for m in messages(app))
+    assert not out.exists()
+    # the CLI agrees: nothing to count (exit 1), no file
+    expected = tmp_path / "cli.csv"
+    result = cli(
+        "report", "referrals", "--direction", "received", "--by", "domain",
+        "--format", "csv", "--out", expected, db=demo_url,
+    )  # fmt: skip
+    assert result.code == 1 and not expected.exists()

@@ -866,48 +866,6 @@ class Backend:
             message += f"; {len(refused)} refused ({refused[0]})"
         return message
 
-    def need_counts(
-        self,
-        by: str,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        practice: str | None = None,
-    ) -> dict[str, Any]:
-        from screening.counts import (
-            Filters,
-            chart_series,
-            disclosure_note,
-            key_label,
-            needs_report,
-            parse_date,
-        )
-
-        filters = Filters(
-            start=parse_date(date_from, "from date") if date_from else None,
-            end=parse_date(date_to, "to date") if date_to else None,
-            practice=practice or None,
-        )
-        with self.session() as session:
-            report = needs_report(session, by, filters)  # disclosure control on (the default rule)
-        measure = report.measures[0]
-        rows = []
-        for row in report.rows:
-            labels = [key_label(d, k) for d, k in zip(report.dims, row.keys, strict=True)]
-            value = row.values.get(measure.key)
-            rows.append([*labels, "*" if value is None else str(value)])
-        series = [
-            (str(label), v if isinstance(v, int) else None) for label, v in chart_series(report)
-        ]
-        text = disclosure_note(report)
-        if report.is_empty:
-            text = "Nothing recorded yet to count. " + text
-        return {
-            "columns": [*(d.replace("_", " ").capitalize() for d in report.dims), measure.label],
-            "rows": rows,
-            "chart": series,
-            "note": text,
-        }
-
     # -- counts for data leads: measure x one or two dimensions (the Counts screen) ---------
     def _count_report(
         self,
@@ -919,7 +877,8 @@ class Backend:
         practice: str | None,
     ) -> Any:
         """A disclosure-controlled report, exactly as ``linkwork report REPORT --by DIMS``
-        makes it (the default rule: 1-7 hidden, the rest rounded to 5)."""
+        makes it (the default rule: 1-7 hidden, the rest rounded to 5);
+        ``referrals_received`` is ``linkwork report referrals --direction received``."""
         from screening.counts import (
             Filters,
             needs_report,
@@ -928,19 +887,22 @@ class Backend:
             referrals_report,
         )
 
-        builders = {
-            "needs": needs_report,
-            "referrals": referrals_report,
-            "outcomes": outcomes_report,
-        }
-        if report not in builders:
-            raise ValueError(f"unknown report {report!r}: use needs, referrals or outcomes")
         filters = Filters(
             start=parse_date(date_from, "from date") if date_from else None,
             end=parse_date(date_to, "to date") if date_to else None,
             practice=practice.strip().upper() if practice and practice.strip() else None,
         )
-        return builders[report](session, dims, filters)
+        if report == "needs":
+            return needs_report(session, dims, filters)
+        if report == "referrals":
+            return referrals_report(session, dims, filters)
+        if report == "referrals_received":  # a hub's view: --direction received
+            return referrals_report(session, dims, filters, direction="received")
+        if report == "outcomes":
+            return outcomes_report(session, dims, filters)
+        raise ValueError(
+            f"unknown report {report!r}: use needs, referrals, referrals_received or outcomes"
+        )
 
     def count_table(
         self,
@@ -1031,7 +993,8 @@ class Backend:
         practice: str | None = None,
     ) -> str:
         """Write the report as CSV to ``path`` (atomically: whole or not at all) with the
-        same domain functions as ``linkwork report REPORT --by ... --format csv --out``;
+        same domain functions as ``linkwork report REPORT --by ... --format csv --out``
+        (``referrals_received``: ``report referrals --direction received``);
         recorded in the audit trail as an export. Returns the path written."""
         from pathlib import Path
 
@@ -1047,6 +1010,10 @@ class Backend:
         dims = [rows] + ([split] if split and split != rows else [])
         with self.session() as session:
             made = self._count_report(session, report, dims, date_from, date_to, practice)
+            if made.is_empty:  # as the CLI: nothing to count, nothing written
+                raise LookupError(
+                    f"nothing to count: no {made.unit} recorded for this selection; no file written"
+                )
             record_event(
                 session,
                 self.user,

@@ -25,13 +25,14 @@ def _serve(conn: Connection, db_url: str, stale_months: int) -> None:
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
     from sqlmodel import Session
 
-    from directory.near import docs_by_id, search_near
+    from directory.near import docs_by_id, search_near, towns
     from directory.search import ServiceIndex
     from linkwork.db import create_engine
 
     engine = create_engine(db_url)
     index: Any = None
     documents: dict[int, Any] = {}
+    town_names: list[str] = []
     while True:
         try:
             request = conn.recv()
@@ -44,16 +45,19 @@ def _serve(conn: Connection, db_url: str, stale_months: int) -> None:
             if kind == "build":
                 with Session(engine) as session:
                     index = ServiceIndex.build(session, stale_months=stale_months)
-                documents = docs_by_id(index)
+                documents, town_names = docs_by_id(index), towns(index)
                 conn.send(("ok", index.size))
             elif kind == "search":
                 if index is None:
                     with Session(engine) as session:
                         index = ServiceIndex.build(session, stale_months=stale_months)
-                    documents = docs_by_id(index)
+                    documents, town_names = docs_by_id(index), towns(index)
                 _, text, filters = request
                 # near is read as typed: a half-typed postcode is a hint, not an error
-                conn.send(("ok", search_near(index, text, documents=documents, **filters)))
+                found = search_near(
+                    index, text, documents=documents, town_names=town_names, **filters
+                )
+                conn.send(("ok", found))
             else:
                 conn.send(("error", "ValueError", f"unknown request {kind!r}"))
         except (ValueError, LookupError) as exc:

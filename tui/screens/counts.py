@@ -1,9 +1,10 @@
 """Counts for data leads: choose a measure (people with a need; referrals made, accepted,
-completed, declined; outcomes), a row dimension and an optional split dimension, filter
-by period and practice, and see a table and a bar chart of the same numbers. Disclosure
-control is always on (the domain's default rule): hidden counts show as ``*``, the rest
-are rounded to 5, and the note saying so is always on screen. Ctrl+E writes the same CSV
-as ``linkwork report REPORT --by ROWS[,SPLIT] --format csv --out FILE``."""
+completed, declined; at a hub, referrals received; outcomes), a row dimension and an
+optional split dimension, filter by period and practice, and see a table and a bar chart
+of the same numbers. Disclosure control is always on (the domain's default rule): hidden
+counts show as ``*``, the rest are rounded to 5, and the note saying so is always on
+screen. Ctrl+E writes the same CSV as ``linkwork report REPORT --by ROWS[,SPLIT] --format
+csv --out FILE``."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ MEASURES: list[tuple[str, str, str]] = [
     ("Referrals accepted", "referrals", "accepted"),
     ("Referrals completed", "referrals", "completed"),
     ("Referrals declined", "referrals", "declined"),
+    ("Referrals received (hub)", "referrals_received", "received"),
+    ("Received: accepted (hub)", "referrals_received", "accepted"),
+    ("Received: completed (hub)", "referrals_received", "completed"),
+    ("Received: declined (hub)", "referrals_received", "declined"),
     ("Needs with an outcome", "outcomes", "needs"),
     ("Needs resolved", "outcomes", "resolved"),
     ("Share of needs resolved", "outcomes", "share_resolved"),
@@ -72,6 +77,7 @@ class CountsScreen(LinkworkScreen):
         self.result: dict[str, Any] | None = None
         self.series_index = -1  # which split value the chart shows (-1: the "All" column)
         self.view = "both"  # both | table | chart
+        self._loaded: dict[str, Any] = {}  # what the table shows (or is being counted)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_frame_top()
@@ -138,25 +144,31 @@ class CountsScreen(LinkworkScreen):
         }
 
     def refresh_data(self) -> None:
-        self.load(self.params())
+        self._loaded = self.params()
+        self.load(self._loaded)
 
     def action_reload(self) -> None:
         self.refresh_data()
 
     @on(Select.Changed)
+    def _chosen(self) -> None:
+        # Lists report a change when they are first set up too: count only real changes.
+        if self.lw.db_ready and self.params() != self._loaded:
+            self.refresh_data()
+
     @on(Input.Submitted)
-    def _changed(self) -> None:
+    def _submitted(self) -> None:
         if self.lw.db_ready:
             self.refresh_data()
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="counts")
     def load(self, params: dict[str, Any]) -> None:
-        self.fetch(lambda: self.backend.count_table(**params), self._show)
+        wanted = (params["report"], params["measure"])
+        label = next(name for name, report, key in MEASURES if (report, key) == wanted)
+        self.fetch(lambda: {**self.backend.count_table(**params), "measure": label}, self._show)
 
     # -- showing ----------------------------------------------------------------------------
     def _show(self, result: dict[str, Any]) -> None:
-        label, _, _ = MEASURES[int(self.query_one("#c-measure", Select).value)]  # type: ignore[arg-type]
-        result = {**result, "measure": label}
         self.result = result
         self.series_index = -1
         table: DataTable[Any] = self.query_one("#counts-table", DataTable)
