@@ -376,12 +376,25 @@ def age_between(day: int, born: int) -> int:
 
 
 def _person_key(session: Session, person_id: str) -> int:
-    key = session.execute(
-        sa.select(cp_t.c.person_key).where(cp_t.c.person_id == person_id)
-    ).scalar()
+    """The person's counting number, made on first use. Two sessions recording a first
+    need for the same person at once both get the one number (the insert does nothing
+    when the other's is already there)."""
+    find = sa.select(cp_t.c.person_key).where(cp_t.c.person_id == person_id)
+    key = session.execute(find).scalar()
     if key is None:
-        result = session.execute(sa.insert(cp_t).values(person_id=person_id))
-        key = result.inserted_primary_key[0]  # type: ignore[attr-defined]
+        dialect = session.get_bind().dialect.name
+        if dialect in ("postgresql", "sqlite"):
+            from sqlalchemy.dialects import postgresql, sqlite
+
+            upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(cp_t)
+            session.execute(
+                upsert.values(person_id=person_id).on_conflict_do_nothing(
+                    index_elements=["person_id"]
+                )
+            )
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            session.execute(sa.insert(cp_t).values(person_id=person_id))
+        key = session.execute(find).scalar_one()
     return int(key)
 
 

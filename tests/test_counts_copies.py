@@ -347,3 +347,41 @@ def test_migration_fills_the_copies_of_an_existing_database_and_downgrades(
     command.upgrade(cfg, "heads")
     with Session(engine) as session:
         assert len(_copies(session)) == 301
+
+
+def test_two_first_needs_of_one_person_at_once_share_one_counting_number(
+    engine: sa.Engine,
+) -> None:
+    """PostgreSQL: the second writer waits for the first's new counting number and uses it
+    (no unique-key error). SQLite lets one writer in at a time, so there is no race."""
+    import threading
+    import time as clock
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers: no two first needs can be written at once")
+    with Session(engine) as setup:
+        pid = _person(setup, "Ann").id
+        setup.commit()
+    first = Session(engine)
+    add_need(first, first.get(Person, pid), "Z59.0", actor=ACTOR)  # type: ignore[arg-type]
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with Session(engine) as other:
+                add_need(other, other.get(Person, pid), "Z59.4", actor=ACTOR)  # type: ignore[arg-type]
+                other.commit()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    clock.sleep(0.5)  # the second is now waiting for the first's uncommitted rows
+    first.commit()
+    first.close()
+    thread.join(timeout=30)
+    assert errors == []
+    with Session(engine) as check:
+        keys = {row["person_key"] for row in _copies(check).values()}
+        people = check.execute(sa.text("SELECT COUNT(*) FROM count_person")).scalar_one()
+    assert len(keys) == 1 and people == 1
