@@ -458,17 +458,45 @@ def recoverable_cells(table: Table) -> list[tuple[Position, int]]:
         if f > lo:
             adj[v] |= 1 << u
             edges[v, u] = edges.get((v, u), 0) + 1
+    closures: dict[int, int] = {}
+
+    def reaches(start: int, goal: int, own_edge: bool) -> bool:
+        # first whether goal is reachable at all (one closure per start node, shared);
+        # only then, if the arc's own edge could be the way, the search without it
+        if start not in closures:
+            closures[start] = _closure(adj, start)
+        if not closures[start] >> goal & 1:
+            return False
+        if not own_edge or edges.get((start, goal), 0) > 1:
+            return True
+        return _reaches(adj, edges, start, goal, True)
+
     out: list[tuple[Position, int]] = []
     for (u, v, lo, hi, pos), f in zip(arcs, flows, strict=True):
         if pos is None or table.get(pos) is not None:
             continue
         # it can rise if a cycle goes u -> v along it and back v ~> u without using it
         # (its own residual edge v -> u, there when f > lo); it can fall the other way
-        can_rise = f < hi and _reaches(adj, edges, v, u, f > lo)
-        can_fall = f > lo and _reaches(adj, edges, u, v, f < hi)
-        if not (can_rise or can_fall):
-            out.append((pos, f))
+        if f < hi and reaches(v, u, f > lo):
+            continue
+        if f > lo and reaches(u, v, f < hi):
+            continue
+        out.append((pos, f))
     return out
+
+
+def _closure(adj: list[int], start: int) -> int:
+    """Bit set of the nodes reachable from ``start`` (itself included)."""
+    seen = frontier = 1 << start
+    while frontier:
+        step = 0
+        while frontier:
+            low = frontier & -frontier
+            step |= adj[low.bit_length() - 1]
+            frontier ^= low
+        frontier = step & ~seen
+        seen |= frontier
+    return seen
 
 
 def _reaches(
