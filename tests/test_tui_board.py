@@ -30,13 +30,11 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture
-def seeded_url(tmp_path: Path) -> str:
+def seed_practice(url: str) -> str:
     """The fixed practice (tests/tui_seed.py) plus Priya's earlier ONS4 answers."""
     from screening.people import get_person
     from screening.questionnaire import complete_screening
 
-    url = f"sqlite:///{tmp_path / 'practice.db'}"
     tui_seed.seed(url)
     engine = open_engine(url)
     with session_scope(engine) as session:
@@ -50,6 +48,17 @@ def seeded_url(tmp_path: Path) -> str:
         )
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def seeded_url(tmp_path: Path) -> str:
+    return seed_practice(f"sqlite:///{tmp_path / 'practice.db'}")
+
+
+@pytest.fixture
+def seeded_any(db_url: str) -> str:
+    """The same practice on SQLite and on PostgreSQL."""
+    return seed_practice(db_url)
 
 
 async def settle(pilot: Any, app: LinkworkApp) -> None:
@@ -100,8 +109,9 @@ def seeded_app(url: str, **kw: Any) -> LinkworkApp:
 
 
 async def test_completing_from_the_board_records_the_outcome_by_keyboard(
-    seeded_url: str,
+    seeded_any: str,
 ) -> None:
+    seeded_url = seeded_any
     app = seeded_app(seeded_url)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_outcome_form(pilot, app)
@@ -469,3 +479,16 @@ async def test_failing_needs_a_reason_then_records_the_outcome(seeded_url: str) 
     assert outcome["note"] == "Moved away"
     assert set(outcome["ons4"].values()) == {None}
     assert list(outcome["needs"].values()) == [False]
+
+
+async def test_home_says_due_today_and_overdue_in_words(seeded_url: str) -> None:
+    from datetime import date
+
+    # The seed's food bank referral (sent 10 Feb, 21 days) is due on 3 March.
+    app = LinkworkApp(load_settings(database_url=seeded_url), today=date(2026, 3, 3))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        followups = app.screen.query_one("#home-followups", DataTable)
+        due = [str(followups.get_row_at(i)[0]) for i in range(followups.row_count)]
+        assert due == ["17 Feb OVERDUE", "23 Feb OVERDUE", "03 Mar due today"]
+        assert followups.virtual_size.width <= followups.scrollable_content_region.width

@@ -21,7 +21,7 @@ from tui.widgets.notice import Notice
 # longest value. Columns shrink towards their minimum, in order, only when the list is
 # narrower than them all.
 COLUMNS: dict[str, list[tuple[str, int | None, int]]] = {
-    "followups": [("Due", 14, 14), ("Person", 18, 10), ("Service", None, 12), ("Status", 0, 9)],
+    "followups": [("Due", 0, 14), ("Person", 18, 10), ("Service", None, 12), ("Status", 0, 9)],
     "waiting": [("Sent", 6, 6), ("Person", 18, 10), ("Service", None, 12), ("Status", 0, 9)],
     "recent": [("Name", None, 14), ("Born", 11, 11), ("NHS number", 12, 12), ("Postcode", 8, 8)],
 }
@@ -146,7 +146,7 @@ class HomeScreen(LinkworkScreen):
         )
         self.cells["followups"] = [
             (
-                row["due"].strftime("%d %b") + (" OVERDUE" if row.get("overdue") else " due"),
+                row["due"].strftime("%d %b") + (" OVERDUE" if row.get("overdue") else " due today"),
                 row["person"],
                 row["service"],
                 row["status"],
