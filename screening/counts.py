@@ -12,6 +12,18 @@ lookup loaded with ``load_deprivation`` (1 = most deprived 10%); "not known" oth
 People are counted once per cell (``COUNT(DISTINCT person)``); a person with needs in two
 months appears in both months but once in the total, so such lines do not add up and the
 disclosure checker is told so (``Dimension.partitions``).
+
+Needs are counted from their counting copy (``CountNeed``, table ``count_need``): one row
+per need with what the counts group by, taken from the need and its person (a small whole
+number per person instead of the person's id, the age when recorded instead of the date of
+birth, the IMD decile instead of the postcode). ``screening.needs.add_need`` writes it in
+the same transaction as the need, ``screening.people.update_person`` and
+``load_deprivation`` keep it in step, and a report first copies any need written some
+other way (``ensure_copies``). A count is then one scan of one covering index with no
+join. The levels of a table that must be counted (a margin over months: people told apart
+again) go in one statement: ``GROUPING SETS`` on PostgreSQL (one pass), ``UNION ALL`` on
+SQLite (no grouping sets there); margins over dimensions that place each person once are
+summed from finer cells instead. Referrals and outcomes are counted from the records.
 """
 
 from __future__ import annotations
