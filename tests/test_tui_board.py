@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 from textual.widgets import DataTable, Input, Static
 
 from linkwork.db import open_engine, session_scope
@@ -131,9 +131,10 @@ async def test_completing_from_the_board_records_the_outcome_by_keyboard(
         assert type(app.screen).__name__ == "ReferralsScreen"
         board = app.screen.query_one("#ref-table", DataTable)
         assert any("COMPLETED" in r and "Priya" in r for r in rows(board)), rows(board)
-        # Opening it again: closed, and the outcome in words (all of it, at any width).
-        done = next(i for i, r in enumerate(rows(board)) if "COMPLETED" in r)
-        await pilot.press(*["down"] * (done - board.cursor_row), "u")
+        # The cursor stayed on it (now sorted last); opening it again: closed, and the
+        # outcome in words (all of it, at any width).
+        assert "COMPLETED" in rows(board)[board.cursor_row]
+        await pilot.press("u")
         await settle(pilot, app)
         assert type(app.screen).__name__ == "StatusScreen"
         assert "closed: its status cannot change" in str(
@@ -245,7 +246,7 @@ def protected(isolated_home: Path, tmp_path: Path) -> dict[str, Any]:
             actor="test.worker",
         )
         add_need(session, person, "Z59.0", actor="test.worker", words="sofa surfing")
-        service = session.exec(select(Service).order_by(Service.id)).first()
+        service = session.exec(select(Service).order_by(col(Service.id))).first()
         assert service is not None
         ids = {"person": person.id, "service": service.id, "service_name": service.name}
     engine.dispose()

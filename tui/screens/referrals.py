@@ -86,9 +86,14 @@ class ReferralsScreen(LinkworkScreen):
         rows = sorted(rows, key=lambda r: (rank.get(r["status"], 99), r["sent_sort"]))
         if self.due_only:
             rows = [r for r in rows if r["due_state"]]
+        chosen = self.selected()
         self.referrals = rows
         self.fitted = None
         self._fill()
+        if chosen is not None:  # stay on the same referral, wherever its new status sorts it
+            at = next((i for i, r in enumerate(rows) if r["id"] == chosen["id"]), None)
+            if at is not None:
+                self.query_one("#ref-table", DataTable).move_cursor(row=at)
         self.call_after_refresh(self._fill)  # again, once a scroll bar may have appeared
         self.query_one("#ref-empty").display = not rows and not self.due_only
         due = sum(1 for r in rows if r["due_state"])
