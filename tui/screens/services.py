@@ -261,7 +261,8 @@ class ServicesScreen(LinkworkScreen):
         if with_distance != (len(table.columns) == 4):
             table.clear(columns=True)
             if with_distance:
-                table.add_columns("Checked", "Service", "Distance", "Match")
+                # distance beside the status, so it stays in view in a narrow terminal
+                table.add_columns("Checked", "Distance", "Service", "Match")
             else:
                 table.add_columns("Checked", "Service", "Match")
         else:
@@ -271,14 +272,11 @@ class ServicesScreen(LinkworkScreen):
         self.place = shown.place
         for i, match in enumerate(shown.matches):
             stale = bool(getattr(match, "stale", False))
-            cells: list[Any] = [
-                Text("! STALE", style="bold") if stale else Text("ok"),
-                match.name,
-            ]
+            cells: list[Any] = [Text("! STALE", style="bold") if stale else Text("ok")]
             if with_distance:
                 miles = shown.miles[i] if i < len(shown.miles) else None
                 cells.append(Text(format_miles(miles), justify="right"))
-            cells.append(f"{round(float(getattr(match, 'score', 0)))}")
+            cells += [match.name, f"{round(float(getattr(match, 'score', 0)))}"]
             table.add_row(*cells)
 
     # -- detail -----------------------------------------------------------------------------
