@@ -287,3 +287,32 @@ async def test_hub_received_measure_with_nothing_received_writes_no_file(
         "--format", "csv", "--out", expected, db=demo_url,
     )  # fmt: skip
     assert result.code == 1 and not expected.exists()
+
+
+def report_events(db_url: str) -> list[tuple[str, str]]:
+    import sqlalchemy as sa
+
+    from linkwork.db import open_engine
+    from screening.models import AuditEvent
+
+    engine = open_engine(db_url)
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.select(AuditEvent.action, AuditEvent.entity_id)
+            .where(AuditEvent.entity == "report")
+            .order_by(AuditEvent.seq)
+        ).all()
+    engine.dispose()
+    return [(a, e) for a, e in found]
+
+
+async def test_each_count_shown_is_audited_once(demo_url: str) -> None:
+    before = report_events(demo_url)
+    app = make_app(demo_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f6")
+        await settle(pilot, app)
+        assert report_events(demo_url)[len(before) :] == [("view", "needs")]
+        await choose(pilot, app, 1)  # Referrals made
+        assert report_events(demo_url)[len(before) :] == [("view", "needs"), ("view", "referrals")]

@@ -152,8 +152,9 @@ class CountsScreen(LinkworkScreen):
 
     @on(Select.Changed)
     def _chosen(self) -> None:
-        # Lists report a change when they are first set up too: count only real changes.
-        if self.lw.db_ready and self.params() != self._loaded:
+        # Lists report a change when they are first set up too: count only real changes
+        # (the first count comes from the screen showing, or the database opening).
+        if self.lw.db_ready and self._loaded and self.params() != self._loaded:
             self.refresh_data()
 
     @on(Input.Submitted)
