@@ -408,7 +408,7 @@ async def test_home_lists_show_every_column_without_scrolling(
         assert recent.region.bottom <= screen.query_one("Footer").region.y
 
 
-@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (160, 40)])
 async def test_board_fits_its_columns_and_shows_the_chosen_note(
     seeded_url: str, size: tuple[int, int]
 ) -> None:
@@ -419,7 +419,7 @@ async def test_board_fits_its_columns_and_shows_the_chosen_note(
         await settle(pilot, app)
         board = app.screen.query_one("#ref-table", DataTable)
         labels = [str(c.label) for c in board.columns.values()]
-        wide = size[0] >= 120
+        wide = size[0] >= 160  # the note column only beside full-width others
         assert labels == ["Status", "Person", "Service", "Sent", "Follow-up"] + (
             ["Note"] if wide else []
         )
@@ -433,7 +433,7 @@ async def test_board_fits_its_columns_and_shows_the_chosen_note(
         await pilot.press("down", "down", "down")
         detail = str(app.screen.query_one("#ref-detail", Static).render())
         assert detail == (
-            "Tomasz Nowak to Marlbridge Befriending Service, sent 12 Feb 2026. "
+            "REJECTED: Tomasz Nowak to Marlbridge Befriending Service, sent 12 Feb 2026. "
             "Note: Full until April"
         )
         assert not app.screen.query_one("#ref-empty").display
@@ -493,3 +493,20 @@ async def test_home_says_due_today_and_overdue_in_words(seeded_url: str) -> None
         due = [str(followups.get_row_at(i)[0]) for i in range(followups.row_count)]
         assert due == ["17 Feb OVERDUE", "23 Feb OVERDUE", "03 Mar due today"]
         assert followups.virtual_size.width <= followups.scrollable_content_region.width
+
+
+def test_fit_widths_shares_a_narrow_width_and_keeps_minimums() -> None:
+    from tui.screens.home import clip, fit_widths
+
+    spec = [("Sent", 6, 6), ("Person", 18, 10), ("Service", None, 20), ("Status", 0, 11)]
+    rows = [("24 Nov", "Fartun Adeyemi", "Hollinsford Renters' Advice Project", "R" * 37)]
+    # Plenty of room: every column at its full width, the flexible one at its longest.
+    assert fit_widths(spec, rows, 200) == [6, 18, 35, 37]
+    # Narrow: the flexible column keeps its minimum; the one with most to spare gives way.
+    narrow = fit_widths(spec, rows, 62)
+    assert sum(narrow) == 62 and narrow[0] == 6 and narrow[2] == 20
+    assert narrow[3] < 37 and narrow[1] <= 18
+    # Too narrow for the minimums: never below them (the table scrolls instead).
+    assert fit_widths(spec, rows, 20) == [6, 10, 20, 11]
+    assert clip("Hollinsford Renters' Advice Project", 12) == "Hollinsford…"
+    assert clip("REQUESTED", 12) == "REQUESTED"

@@ -18,11 +18,11 @@ from tui.widgets.notice import Notice
 
 # Each list's columns: (label, width, shrinks to). Width None: the column that takes the
 # room left, up to its longest value (and gives it back first); width 0: as wide as its
-# longest value. Columns shrink towards their minimum, in order, only when the list is
-# narrower than them all.
+# longest value. When the list is narrower than them all, the column with the most to
+# spare gives up a cell, again and again, never below its minimum.
 COLUMNS: dict[str, list[tuple[str, int | None, int]]] = {
-    "followups": [("Due", 0, 14), ("Person", 18, 10), ("Service", None, 12), ("Status", 0, 9)],
-    "waiting": [("Sent", 6, 6), ("Person", 18, 10), ("Service", None, 12), ("Status", 0, 9)],
+    "followups": [("Due", 0, 14), ("Person", 18, 10), ("Service", None, 20), ("Status", 0, 11)],
+    "waiting": [("Sent", 6, 6), ("Person", 18, 10), ("Service", None, 20), ("Status", 0, 11)],
     "recent": [("Name", None, 14), ("Born", 11, 11), ("NHS number", 12, 12), ("Postcode", 8, 8)],
 }
 LONGEST = 40  # a data-sized column never takes more than this
@@ -37,25 +37,33 @@ def fit_widths(
         longest = max([len(label), *(len(r[n]) for r in rows)])
         widths.append(width or min(longest, LONGEST))
     flex = next((n for n, (_, width, _) in enumerate(spec) if width is None), None)
-    if flex is None:
-        return widths
-    fixed = sum(w for n, w in enumerate(widths) if n != flex)
-    widths[flex] = max(min(room - fixed, widths[flex]), spec[flex][2])
-    for n, (_, width, least) in enumerate(spec):
-        over = fixed + widths[flex] - room
-        if over <= 0:
-            break
-        if n != flex and width is not None:
-            cut = min(over, widths[n] - least)
-            if cut > 0:
-                widths[n] -= cut
-                fixed -= cut
+    if flex is not None:
+        fixed = sum(w for n, w in enumerate(widths) if n != flex)
+        widths[flex] = max(min(room - fixed, widths[flex]), spec[flex][2])
+    over = sum(widths) - room
+    while over > 0:
+        spare = [(widths[n] - least, n) for n, (_, _, least) in enumerate(spec)]
+        most, n = max(spare)
+        if most <= 0:
+            break  # every column at its minimum: the table scrolls sideways
+        widths[n] -= 1
+        over -= 1
     return widths
 
 
 def clip(text: str, width: int) -> str:
     """Shorten to ``width`` with an ellipsis, so a cut is visible."""
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+class FitTable(DataTable[str]):
+    """A table whose screen refits its columns whenever its width changes (a terminal
+    resize, or a scroll bar appearing beside it)."""
+
+    def on_resize(self) -> None:
+        refit = getattr(self.screen, "refit_table", None)
+        if callable(refit):
+            self.call_after_refresh(refit, self)
 
 
 class HomeScreen(LinkworkScreen):
@@ -90,17 +98,17 @@ class HomeScreen(LinkworkScreen):
             with Horizontal(id="home-lists"):
                 with Vertical(classes="panel"):
                     yield Static("Follow-ups due today or overdue", classes="panel-title")
-                    yield DataTable(id="home-followups", cursor_type="row")
+                    yield FitTable(id="home-followups", cursor_type="row")
                     yield Static("Nothing due today.", id="home-followups-none", classes="help")
                 with Vertical(classes="panel"):
                     yield Static("Referrals waiting on a reply", classes="panel-title")
-                    yield DataTable(id="home-waiting", cursor_type="row")
+                    yield FitTable(id="home-waiting", cursor_type="row")
                     yield Static(
                         "No referrals waiting on a reply.", id="home-waiting-none", classes="help"
                     )
             with Vertical(classes="panel"):
                 yield Static("Recent people", classes="panel-title")
-                yield DataTable(id="home-recent", cursor_type="row")
+                yield FitTable(id="home-recent", cursor_type="row")
                 yield Static("No people yet: A to add one.", id="home-recent-none", classes="help")
         yield from self.compose_frame_bottom()
 
@@ -164,6 +172,7 @@ class HomeScreen(LinkworkScreen):
         self.widths.clear()
         for key in self.cells:
             self._fill(key)
+        self.call_after_refresh(self._refit)  # again, once a scroll bar may have appeared
 
         for key in ("followups", "waiting", "recent"):
             self.query_one(f"#home-{key}").display = bool(self.rows[key])
@@ -172,15 +181,15 @@ class HomeScreen(LinkworkScreen):
         self.call_after_refresh(self.lw.home_filled)
 
     def _room(self, table: DataTable[Any]) -> int:
-        """Cells the table can show across, less each column's padding."""
+        """Cells the table can show across, less each column's padding and the room a
+        vertical scroll bar takes (kept free, so a long list never needs a sideways one)."""
         panel = table.parent
-        width = table.scrollable_content_region.width
+        width = table.content_region.width
         if not width and isinstance(panel, Widget):
             width = panel.content_region.width
         if not width:  # not laid out yet: the screen less the frame around a list
             width = self.size.width - 6
-        if table.row_count > table.scrollable_content_region.height > 0:
-            width = min(width, table.content_region.width - 2)  # room for a scroll bar
+        width -= table.styles.scrollbar_size_vertical
         return max(width, 0) - 2 * table.cell_padding * len(COLUMNS[self._key(table)])
 
     @staticmethod
@@ -206,6 +215,9 @@ class HomeScreen(LinkworkScreen):
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._refit)
+
+    def refit_table(self, table: DataTable[Any]) -> None:
+        self._fill(self._key(table))
 
     def _refit(self) -> None:
         for key in self.cells:

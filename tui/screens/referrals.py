@@ -14,7 +14,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from tui.backend import plain_error
 from tui.screens.base import LinkworkScreen
-from tui.screens.home import clip, fit_widths
+from tui.screens.home import FitTable, clip, fit_widths
 from tui.widgets.notice import Notice
 
 STATUS_ORDER = [
@@ -26,10 +26,10 @@ WITH_OUTCOME = {"completed", "failed"}
 # The board's columns (label, width, shrinks to; see tui.screens.home.fit_widths): with the
 # note when it has room, else without it (and the year of "Sent"); the chosen referral's
 # note is always in full on the line below the table.
-BOARD = [("Status", 0, 9), ("Person", 16, 10), ("Service", 0, 12), ("Sent", 11, 11),
-         ("Follow-up", 0, 9), ("Note", None, 16)]  # fmt: skip
-BOARD_NARROW = [("Status", 0, 9), ("Person", 16, 10), ("Service", None, 12), ("Sent", 6, 6),
-                ("Follow-up", 0, 9)]  # fmt: skip
+BOARD = [("Status", 0, 11), ("Person", 16, 10), ("Service", 0, 12), ("Sent", 11, 11),
+         ("Follow-up", 0, 14), ("Note", None, 16)]  # fmt: skip
+BOARD_NARROW = [("Status", 0, 11), ("Person", 16, 10), ("Service", None, 12), ("Sent", 6, 6),
+                ("Follow-up", 0, 14)]  # fmt: skip
 
 
 class ReferralsScreen(LinkworkScreen):
@@ -51,7 +51,7 @@ class ReferralsScreen(LinkworkScreen):
         yield from self.compose_frame_top()
         with Vertical(id="body"):
             yield Static("Loading referrals...", id="ref-status", classes="status")
-            yield DataTable(id="ref-table", cursor_type="row", zebra_stripes=True)
+            yield FitTable(id="ref-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="ref-detail", classes="help")
             yield Notice(
                 "No referrals yet",
@@ -109,24 +109,30 @@ class ReferralsScreen(LinkworkScreen):
             "U update status, I import inbox, D due only."
         )
 
+    @staticmethod
+    def _status(r: dict[str, Any]) -> str:
+        business = r["business_status"]
+        return r["status"].upper() + (f" ({business})" if business else "")
+
     def _cells(self, r: dict[str, Any], narrow: bool) -> tuple[str, ...]:
-        status = r["status"].upper() + (
-            f" ({r['business_status']})" if r["business_status"] else ""
-        )
-        if narrow:
-            return (status, r["person"], r["service"], r["sent"][:6], r["followup"])
+        if narrow:  # the status detail ("received, awaiting triage") is on the line below
+            return (r["status"].upper(), r["person"], r["service"], r["sent"][:6], r["followup"])
+        status = self._status(r)
         return (status, r["person"], r["service"], r["sent"], r["followup"], r["note"])
 
     def _fill(self) -> None:
         """Fit the columns to the table's width (the note only when it has room), then
         show the rows, clipped with an ellipsis; the cursor stays on its row."""
         table = self.query_one("#ref-table", DataTable)
-        width = table.scrollable_content_region.width or self.size.width - 4
+        width = table.content_region.width or self.size.width - 4
+        width -= table.styles.scrollbar_size_vertical  # kept free for a long list's scroll bar
         for spec, narrow in ((BOARD, False), (BOARD_NARROW, True)):
             cells = [self._cells(r, narrow) for r in self.referrals]
             room = width - 2 * table.cell_padding * len(spec)
             widths = fit_widths(spec, cells, room)
-            if sum(widths) <= room:
+            # The note column only when every other column has its full width beside it.
+            full = fit_widths(spec, cells, 10_000)
+            if narrow or sum(full[:-1]) + spec[-1][2] <= room:
                 break
         fitted = (room, narrow, widths)
         if fitted == self.fitted:
@@ -145,12 +151,15 @@ class ReferralsScreen(LinkworkScreen):
     def on_resize(self) -> None:
         self.call_after_refresh(self._fill)
 
+    def refit_table(self, _table: DataTable[Any]) -> None:
+        self._fill()
+
     @on(DataTable.RowHighlighted, "#ref-table")
     def _detail(self) -> None:
         r = self.selected()
         text = ""
         if r is not None:
-            text = f"{r['person']} to {r['service']}, sent {r['sent']}"
+            text = f"{self._status(r)}: {r['person']} to {r['service']}, sent {r['sent']}"
             if r["due_state"]:
                 text += f", follow-up {r['followup']}"
             text += f". Note: {r['note']}" if r["note"] else "."
