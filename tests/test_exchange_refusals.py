@@ -270,6 +270,62 @@ def test_any_single_flipped_byte_is_refused_as_tampering(world: World):
     assert list(reasons) == ["tampered"], {k: v[:5] for k, v in reasons.items()}
 
 
+def test_any_character_of_the_key_id_changed_is_tampering_not_another_recipient(world: World):
+    """Every base64url character that carries the header's kid, replaced by every other
+    one: always refused as tampering (a damaged byte can even become a JSON escape such as
+    a backslash before 'b', which shortens the key id: still tampering)."""
+    import base64
+    import json
+
+    from screening.exchange.errors import ExchangeRefused
+    from screening.exchange.jose import open_sealed
+    from screening.exchange.keys import load_private_key, load_public_key
+
+    hub = load_private_key(world.keys.private("hub"))
+    practice = load_public_key(world.keys.public("practice"))
+    good = world.good.strip().decode()
+    head = good.split(".")[0]
+    raw = base64.urlsafe_b64decode(head + "=" * (-len(head) % 4))
+    kid = json.loads(raw)["kid"]
+    first = raw.index(b'"kid":')
+    value_at = raw.index(b'"', first + len(b'"kid":')) + 1
+    chars = range(value_at * 8 // 6, ((value_at + len(kid)) * 8 + 5) // 6)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    reasons: dict[str, list[str]] = {}
+    for at in chars:
+        for c in alphabet:
+            if c == head[at]:
+                continue
+            token = good[:at] + c + good[at + 1 :]
+            try:
+                open_sealed(token, hub, lambda kid: practice)
+                reasons.setdefault("accepted", []).append(f"{at}:{c}")
+            except ExchangeRefused as exc:
+                reasons.setdefault(exc.reason, []).append(f"{at}:{c}")
+    assert list(reasons) == ["tampered"], {k: v[:5] for k, v in reasons.items()}
+
+
+def test_a_key_id_byte_damaged_into_a_json_escape_is_still_tampering():
+    """Seen once in 25 runs of the flipped-byte test: one changed base64 character turned
+    'l' into a backslash before 't' in the kid, so the parsed key id was one character
+    shorter and the file was wrongly called "encrypted for another recipient"."""
+    import base64
+    import json
+
+    from screening.exchange.jose import _one_flip_apart
+
+    ours = "-i61zdLsd2r7ult5XSvhtfALdJSslcbpL_8qMV9f8FI"
+    header = '{"alg":"ECDH-ES+A256KW","enc":"A256GCM","cty":"JOSE","kid":"%s"}'
+    damaged = (header % ours.replace("ult5", "u\\t5")).encode()
+    seen = json.loads(damaged)["kid"]
+    assert len(seen) == len(ours) - 1  # the escape made it shorter
+    segment = base64.urlsafe_b64encode(damaged).rstrip(b"=").decode()
+    assert _one_flip_apart(segment, "kid", seen, ours)
+    other = (header % ("Z" * len(ours))).encode()  # a really different key id
+    segment = base64.urlsafe_b64encode(other).rstrip(b"=").decode()
+    assert not _one_flip_apart(segment, "kid", "Z" * len(ours), ours)
+
+
 def test_every_truncation_is_refused(world: World):
     from screening.exchange.errors import ExchangeRefused
     from screening.exchange.jose import open_sealed

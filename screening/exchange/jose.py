@@ -98,18 +98,20 @@ def _one_flip_apart(segment: str, name: str, seen: str, expected: str) -> bool:
     """Could ``seen`` be ``expected`` with one base64url character of the header changed?
 
     One changed character alters bits inside one 6-bit group of the decoded header, so a
-    value whose differing bits all fall in one such group was damaged, not chosen.
+    value whose differing bits all fall in one such group was damaged, not chosen. The raw
+    header bytes are compared, not the parsed value: a damaged byte can become a JSON
+    escape (``\\b``) that shortens the parsed string.
     """
-    if len(seen) != len(expected):
-        return False
+    del seen  # the parsed value can differ in length; the raw bytes tell
     raw = _b64decode(segment)
     marker = json.dumps(name).encode() + b":"
     start = raw.find(marker)
     if start < 0:
         return False
     value_at = raw.find(b'"', start + len(marker)) + 1
-    a, b = seen.encode(), expected.encode()
-    if len(a) != len(b):
+    b = expected.encode()
+    a = raw[value_at : value_at + len(b)]
+    if len(a) != len(b) or a == b:
         return False
     groups = set()
     for i, (x, y) in enumerate(zip(a, b, strict=True)):
