@@ -133,7 +133,9 @@ async def test_whole_day_by_keyboard(practice: dict[str, Any]) -> None:
         # The referral is on the person's timeline with its status; the file is in the outbox.
         assert type(app.screen).__name__ == "PersonScreen"
         timeline = app.screen.query_one("#person-timeline", DataTable)
-        assert any("REQUESTED" in r and service_name in r for r in cell_texts(timeline))
+        assert "REQUESTED" in cell_texts(timeline)[0]  # newest first
+        newest = str(app.screen.query_one("#person-detail", Static).render())  # in full
+        assert f"Referral to {service_name}: REQUESTED" in newest, newest
         outbox = settings.dir_or_default("outbox")
         files = list(outbox.glob("referral-*.jwe"))
         assert len(files) == 1 and files[0].read_text().count(".") == 4  # compact JWE

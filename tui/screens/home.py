@@ -9,61 +9,19 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from tui.screens.base import LinkworkScreen
 from tui.widgets.body import Body
+from tui.widgets.fit_table import Column, FitTable
 from tui.widgets.notice import Notice
 
-# Each list's columns: (label, width, shrinks to). Width None: the column that takes the
-# room left, up to its longest value (and gives it back first); width 0: as wide as its
-# longest value. When the list is narrower than them all, the column with the most to
-# spare gives up a cell, again and again, never below its minimum.
-COLUMNS: dict[str, list[tuple[str, int | None, int]]] = {
+# Each list's columns: (label, width, shrinks to); see tui.widgets.fit_table.
+COLUMNS: dict[str, list[Column]] = {
     "followups": [("Due", 0, 14), ("Person", 18, 10), ("Service", None, 20), ("Status", 0, 11)],
     "waiting": [("Sent", 6, 6), ("Person", 18, 10), ("Service", None, 20), ("Status", 0, 11)],
     "recent": [("Name", None, 14), ("Born", 11, 11), ("NHS number", 12, 12), ("Postcode", 8, 8)],
 }
-LONGEST = 40  # a data-sized column never takes more than this
-
-
-def fit_widths(
-    spec: list[tuple[str, int | None, int]], rows: list[tuple[str, ...]], room: int
-) -> list[int]:
-    """Column widths (without cell padding) that fit ``room`` cells when they can."""
-    widths: list[int] = []
-    for n, (label, width, _least) in enumerate(spec):
-        longest = max([len(label), *(len(r[n]) for r in rows)])
-        widths.append(width or min(longest, LONGEST))
-    flex = next((n for n, (_, width, _) in enumerate(spec) if width is None), None)
-    if flex is not None:
-        fixed = sum(w for n, w in enumerate(widths) if n != flex)
-        widths[flex] = max(min(room - fixed, widths[flex]), spec[flex][2])
-    over = sum(widths) - room
-    while over > 0:
-        spare = [(widths[n] - least, n) for n, (_, _, least) in enumerate(spec)]
-        most, n = max(spare)
-        if most <= 0:
-            break  # every column at its minimum: the table scrolls sideways
-        widths[n] -= 1
-        over -= 1
-    return widths
-
-
-def clip(text: str, width: int) -> str:
-    """Shorten to ``width`` with an ellipsis, so a cut is visible."""
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
-
-
-class FitTable(DataTable[str]):
-    """A table whose screen refits its columns whenever its width changes (a terminal
-    resize, or a scroll bar appearing beside it)."""
-
-    def on_resize(self) -> None:
-        refit = getattr(self.screen, "refit_table", None)
-        if callable(refit):
-            self.call_after_refresh(refit, self)
 
 
 class HomeScreen(LinkworkScreen):
@@ -81,8 +39,6 @@ class HomeScreen(LinkworkScreen):
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[str, list[Any]] = {"followups": [], "waiting": [], "recent": []}
-        self.cells: dict[str, list[tuple[str, ...]]] = {k: [] for k in self.rows}
-        self.widths: dict[str, tuple[int, list[int]]] = {}
 
     def compose(self) -> ComposeResult:
         yield from self.compose_frame_top()
@@ -117,7 +73,7 @@ class HomeScreen(LinkworkScreen):
         self.query_one("#home-empty").display = False
         for key in ("followups", "waiting", "recent"):
             self.query_one(f"#home-{key}-none").display = False
-            self._fill(key)
+            self._fill(key, [])
         self.watch(self.app, "directory_size", self._directory_size)
 
     def _directory_size(self, size: int) -> None:
@@ -152,7 +108,7 @@ class HomeScreen(LinkworkScreen):
             f"{today}.  {directory}  {len(self.rows['followups'])} follow-ups due "
             f"({overdue} overdue), {len(self.rows['waiting'])} referrals waiting."
         )
-        self.cells["followups"] = [
+        followups = [
             (
                 row["due"].strftime("%d %b") + (" OVERDUE" if row.get("overdue") else " due today"),
                 row["person"],
@@ -161,18 +117,16 @@ class HomeScreen(LinkworkScreen):
             )
             for row in self.rows["followups"]
         ]
-        self.cells["waiting"] = [
+        waiting = [
             (row["sent"].strftime("%d %b"), row["person"], row["service"], row["status"])
             for row in self.rows["waiting"]
         ]
-        self.cells["recent"] = [
+        recent = [
             (row["name"], row["born"], row["nhs"] or "-", row["postcode"] or "-")
             for row in self.rows["recent"]
         ]
-        self.widths.clear()
-        for key in self.cells:
-            self._fill(key)
-        self.call_after_refresh(self._refit)  # again, once a scroll bar may have appeared
+        for key, cells in (("followups", followups), ("waiting", waiting), ("recent", recent)):
+            self._fill(key, cells)
 
         for key in ("followups", "waiting", "recent"):
             self.query_one(f"#home-{key}").display = bool(self.rows[key])
@@ -180,48 +134,8 @@ class HomeScreen(LinkworkScreen):
         self._directory_size(size)
         self.call_after_refresh(self.lw.home_filled)
 
-    def _room(self, table: DataTable[Any]) -> int:
-        """Cells the table can show across, less each column's padding and the room a
-        vertical scroll bar takes (kept free, so a long list never needs a sideways one)."""
-        panel = table.parent
-        width = table.content_region.width
-        if not width and isinstance(panel, Widget):
-            width = panel.content_region.width
-        if not width:  # not laid out yet: the screen less the frame around a list
-            width = self.size.width - 6
-        width -= table.styles.scrollbar_size_vertical
-        return max(width, 0) - 2 * table.cell_padding * len(COLUMNS[self._key(table)])
-
-    @staticmethod
-    def _key(table: DataTable[Any]) -> str:
-        return (table.id or "").removeprefix("home-")
-
-    def _fill(self, key: str) -> None:
-        """(Re)build a list's columns to fit its width, then its rows, clipped in words."""
-        table = self.query_one(f"#home-{key}", DataTable)
-        room = self._room(table)
-        widths = fit_widths(COLUMNS[key], self.cells[key], room)
-        if self.widths.get(key) == (room, widths):
-            return
-        self.widths[key] = (room, widths)
-        cursor = table.cursor_row
-        table.clear(columns=True)
-        for (label, _, _), width in zip(COLUMNS[key], widths, strict=True):
-            table.add_column(clip(label, width), width=width)
-        for cells in self.cells[key]:
-            table.add_row(*(clip(c, w) for c, w in zip(cells, widths, strict=True)))
-        if self.cells[key]:
-            table.move_cursor(row=min(cursor, len(self.cells[key]) - 1))
-
-    def on_resize(self) -> None:
-        self.call_after_refresh(self._refit)
-
-    def refit_table(self, table: DataTable[Any]) -> None:
-        self._fill(self._key(table))
-
-    def _refit(self) -> None:
-        for key in self.cells:
-            self._fill(key)
+    def _fill(self, key: str, cells: list[tuple[str, ...]]) -> None:
+        self.query_one(f"#home-{key}", FitTable).show((COLUMNS[key], cells))
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 
 from tui.screens.base import SubScreen
 from tui.widgets.body import Body
+from tui.widgets.fit_table import Column, FitTable
 
 if TYPE_CHECKING:
     from tui.app import PersonRef
@@ -47,6 +48,21 @@ class PersonCommands(Provider):
                 yield Hit(score, matcher.highlight(text), command, help=help_)
 
 
+# Columns (label, width, shrinks to; see tui.widgets.fit_table).
+NEEDS: list[Column] = [
+    ("Code", 0, 5),
+    ("Meaning", None, 20),
+    ("Status", 0, 8),
+    ("Recorded", 11, 11),
+]
+TIMELINE: list[Column] = [
+    ("When", 17, 11),
+    ("What", 0, 14),
+    ("Status", 0, 11),
+    ("Detail", None, 12),
+]
+
+
 class PersonScreen(SubScreen):
     TITLE_TEXT = "Person"
     COMMANDS = {PersonCommands}
@@ -71,14 +87,11 @@ class PersonScreen(SubScreen):
             yield Static(self.person.name, id="person-summary", classes="section-title")
             with Vertical(classes="panel"):
                 yield Static("Needs", classes="panel-title")
-                needs: DataTable[str] = DataTable(id="person-needs", cursor_type="row")
-                needs.add_columns("Code", "Meaning", "Status", "Recorded")
-                yield needs
+                yield FitTable(id="person-needs", cursor_type="row")
             with Vertical(classes="panel"):
                 yield Static("Timeline (newest first)", classes="panel-title")
-                timeline: DataTable[str] = DataTable(id="person-timeline", cursor_type="row")
-                timeline.add_columns("When", "What", "Status", "Detail")
-                yield timeline
+                yield FitTable(id="person-timeline", cursor_type="row")
+                yield Static("", id="person-detail", classes="help")
         yield from self.compose_frame_bottom()
 
     def on_mount(self) -> None:
@@ -95,18 +108,27 @@ class PersonScreen(SubScreen):
     def _show(self, record: dict[str, Any]) -> None:
         self.record = record
         self.query_one("#person-summary", Static).update(record["summary"])
-        needs = self.query_one("#person-needs", DataTable)
-        needs.clear()
-        for need in record["needs"]:
-            needs.add_row(need["code"], need["display"], need["status"], need["recorded"])
-        if not record["needs"]:
-            needs.add_row("-", "No needs recorded yet. S to screen, C to code one.", "", "")
-        timeline = self.query_one("#person-timeline", DataTable)
-        timeline.clear()
-        for item in record["timeline"]:
-            timeline.add_row(item["when"], item["what"], item["status"], item["detail"])
-        if not record["timeline"]:
-            timeline.add_row("-", "Nothing yet", "", "")
+        needs = [(n["code"], n["display"], n["status"], n["recorded"]) for n in record["needs"]]
+        if not needs:
+            needs = [("-", "No needs recorded yet. S to screen, C to code one.", "", "")]
+        self.query_one("#person-needs", FitTable).show((NEEDS, needs))
+        timeline = [(i["when"], i["what"], i["status"], i["detail"]) for i in record["timeline"]]
+        if not timeline:
+            timeline = [("-", "Nothing yet", "", "")]
+        self.query_one("#person-timeline", FitTable).show((TIMELINE, timeline))
+        self._detail()
+
+    @on(DataTable.RowHighlighted, "#person-timeline")
+    def _detail(self) -> None:
+        """The chosen timeline entry in full (its detail may be cut short in the table)."""
+        items = self.record.get("timeline", [])
+        row = self.query_one("#person-timeline", FitTable).cursor_row
+        text = ""
+        if 0 <= row < len(items):
+            item = items[row]
+            text = f"{item['when']}  {item['what']}: {item['status']}"
+            text += f". {item['detail']}" if item["detail"] else ""
+        self.query_one("#person-detail", Static).update(text)
 
     def action_edit(self) -> None:
         from tui.screens.people import PersonFormScreen

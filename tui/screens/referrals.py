@@ -14,7 +14,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from tui.backend import plain_error
 from tui.screens.base import LinkworkScreen
-from tui.screens.home import FitTable, clip, fit_widths
+from tui.widgets.fit_table import FitTable
 from tui.widgets.notice import Notice
 
 STATUS_ORDER = [
@@ -23,7 +23,7 @@ STATUS_ORDER = [
 ]  # fmt: skip
 NEEDS_REASON = {"rejected", "cancelled", "on-hold", "failed"}
 WITH_OUTCOME = {"completed", "failed"}
-# The board's columns (label, width, shrinks to; see tui.screens.home.fit_widths): with the
+# The board's columns (label, width, shrinks to; see tui.widgets.fit_table): with the
 # note when it has room, else without it (and the year of "Sent"); the chosen referral's
 # note is always in full on the line below the table.
 BOARD = [("Status", 0, 11), ("Person", 16, 10), ("Service", 0, 12), ("Sent", 11, 11),
@@ -45,7 +45,6 @@ class ReferralsScreen(LinkworkScreen):
         super().__init__()
         self.referrals: list[dict[str, Any]] = []
         self.due_only = False
-        self.fitted: tuple[int, bool, list[int]] | None = None
 
     def compose(self) -> ComposeResult:
         yield from self.compose_frame_top()
@@ -88,13 +87,11 @@ class ReferralsScreen(LinkworkScreen):
             rows = [r for r in rows if r["due_state"]]
         chosen = self.selected()
         self.referrals = rows
-        self.fitted = None
         self._fill()
         if chosen is not None:  # stay on the same referral, wherever its new status sorts it
             at = next((i for i, r in enumerate(rows) if r["id"] == chosen["id"]), None)
             if at is not None:
                 self.query_one("#ref-table", DataTable).move_cursor(row=at)
-        self.call_after_refresh(self._fill)  # again, once a scroll bar may have appeared
         self.query_one("#ref-empty").display = not rows and not self.due_only
         due = sum(1 for r in rows if r["due_state"])
         counts: dict[str, int] = {}
@@ -121,38 +118,14 @@ class ReferralsScreen(LinkworkScreen):
         return (status, r["person"], r["service"], r["sent"], r["followup"], r["note"])
 
     def _fill(self) -> None:
-        """Fit the columns to the table's width (the note only when it has room), then
-        show the rows, clipped with an ellipsis; the cursor stays on its row."""
-        table = self.query_one("#ref-table", DataTable)
-        width = table.content_region.width or self.size.width - 4
-        width -= table.styles.scrollbar_size_vertical  # kept free for a long list's scroll bar
-        for spec, narrow in ((BOARD, False), (BOARD_NARROW, True)):
-            cells = [self._cells(r, narrow) for r in self.referrals]
-            room = width - 2 * table.cell_padding * len(spec)
-            widths = fit_widths(spec, cells, room)
-            # The note column only when every other column has its full width beside it.
-            full = fit_widths(spec, cells, 10_000)
-            if narrow or sum(full[:-1]) + spec[-1][2] <= room:
-                break
-        fitted = (room, narrow, widths)
-        if fitted == self.fitted:
-            return
-        self.fitted = fitted
-        cursor = table.cursor_row
-        table.clear(columns=True)
-        for (label, _, _), w in zip(spec, widths, strict=True):
-            table.add_column(clip(label, w), width=w)
-        for row in cells:
-            table.add_row(*(clip(c, w) for c, w in zip(row, widths, strict=True)))
-        if cells:
-            table.move_cursor(row=min(cursor, len(cells) - 1))
+        """The board with the note column when it has room beside the others, else
+        without it (and without the year of "Sent"); the chosen referral's note is in full
+        on the line below the table."""
+        self.query_one("#ref-table", FitTable).show(
+            (BOARD, [self._cells(r, narrow=False) for r in self.referrals]),
+            (BOARD_NARROW, [self._cells(r, narrow=True) for r in self.referrals]),
+        )
         self._detail()
-
-    def on_resize(self) -> None:
-        self.call_after_refresh(self._fill)
-
-    def refit_table(self, _table: DataTable[Any]) -> None:
-        self._fill()
 
     @on(DataTable.RowHighlighted, "#ref-table")
     def _detail(self) -> None:

@@ -1,0 +1,116 @@
+"""A table that fits its columns to its own width, so nothing important is cut off at
+80 columns and nothing needs sideways scrolling in a large terminal.
+
+Each column is ``(label, width, shrinks to)``. Width ``None``: the one column that takes
+the room left, up to its longest value (and gives it back first); width ``0``: as wide as
+its longest value; otherwise that many cells. When the table is narrower than them all,
+the column with the most to spare gives up a cell, again and again, never below its
+minimum. Cut text ends in an ellipsis, so a cut is visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual.widget import Widget
+from textual.widgets import DataTable
+
+Column = tuple[str, int | None, int]
+Layout = tuple[Sequence[Column], Sequence[Sequence[str]]]
+LONGEST = 40  # a data-sized column never takes more than this
+
+
+def fit_widths(spec: Sequence[Column], rows: Sequence[Sequence[str]], room: int) -> list[int]:
+    """Column widths (without cell padding) that fit ``room`` cells when they can."""
+    widths: list[int] = []
+    for n, (label, width, _least) in enumerate(spec):
+        longest = max([len(label), *(len(r[n]) for r in rows)])
+        widths.append(width or min(longest, LONGEST))
+    flex = next((n for n, (_, width, _) in enumerate(spec) if width is None), None)
+    if flex is not None:
+        fixed = sum(w for n, w in enumerate(widths) if n != flex)
+        widths[flex] = max(min(room - fixed, widths[flex]), spec[flex][2])
+    over = sum(widths) - room
+    while over > 0:
+        spare = [(widths[n] - least, n) for n, (_, _, least) in enumerate(spec)]
+        most, n = max(spare)
+        if most <= 0:
+            break  # every column at its minimum: the table scrolls sideways
+        widths[n] -= 1
+        over -= 1
+    return widths
+
+
+def clip(text: str, width: int) -> str:
+    """Shorten to ``width`` with an ellipsis, so a cut is visible."""
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def _fits_whole(spec: Sequence[Column], rows: Sequence[Sequence[str]], room: int) -> bool:
+    """Every column at its full width, the flexible one at least at its minimum."""
+    full = fit_widths(spec, rows, 10_000)
+    flex = next((n for n, (_, width, _) in enumerate(spec) if width is None), None)
+    need = sum(w for n, w in enumerate(full) if n != flex)
+    return need + (spec[flex][2] if flex is not None else 0) <= room
+
+
+class FitTable(DataTable[str]):
+    """A read-only table of text rows that refits whenever its width changes (a terminal
+    resize, or a scroll bar appearing beside it).
+
+    :meth:`show` takes one or more layouts (columns and the rows in that shape), widest
+    first: the first that fits whole is used, otherwise the last (the narrow one)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._layouts: list[Layout] = []
+        self._fitted: tuple[int, int, list[int]] | None = None
+        self.layout_index = 0
+
+    def show(self, *layouts: Layout) -> None:
+        self._layouts = list(layouts)
+        self._fitted = None
+        self.refit()
+        self.call_after_refresh(self.refit)  # again, once a scroll bar may have appeared
+
+    def room(self, columns: int) -> int:
+        """Cells across for text: the width less each column's padding and the room a
+        vertical scroll bar takes (kept free, so a long list never needs a sideways one)."""
+        width = self.content_region.width
+        if not width and isinstance(self.parent, Widget):
+            width = self.parent.content_region.width
+        if not width:  # not laid out yet: the screen less a frame around the table
+            width = self.screen.size.width - 6 if self.is_attached else 74
+        width -= self.styles.scrollbar_size_vertical
+        return max(width, 0) - 2 * self.cell_padding * columns
+
+    def refit(self) -> None:
+        if not self._layouts:
+            return
+        index = next(
+            (
+                n
+                for n, (spec, rows) in enumerate(self._layouts)
+                if _fits_whole(spec, rows, self.room(len(spec)))
+            ),
+            len(self._layouts) - 1,
+        )
+        spec, rows = self._layouts[index]
+        room = self.room(len(spec))
+        widths = fit_widths(spec, rows, room)
+        fitted = (room, index, widths)
+        if fitted == self._fitted:
+            return
+        self._fitted = fitted
+        self.layout_index = index
+        cursor = self.cursor_row
+        self.clear(columns=True)
+        for (label, _, _), width in zip(spec, widths, strict=True):
+            self.add_column(clip(label, width), width=width)
+        for row in rows:
+            self.add_row(*(clip(cell, w) for cell, w in zip(row, widths, strict=True)))
+        if rows:
+            self.move_cursor(row=min(cursor, len(rows) - 1))
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.refit)
