@@ -235,7 +235,10 @@ class ScreeningScreen(SubScreen):
         async def focus_first() -> None:
             await mounting
             if first is not None:
-                first.focus()
+                # The section starts at its top, so the first question's words show above
+                # its answers (scrolling to the focused answers could hide them).
+                first.focus(scroll_visible=False)
+                box.scroll_home(animate=False)
 
         self.run_worker(focus_first(), group="focus", exclusive=True)
 
