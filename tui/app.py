@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import reactive
 from textual.screen import Screen
 
 from tui.backend import Backend, plain_error
+from tui.widgets.commands import CommandList
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -89,10 +89,10 @@ def _counts() -> Screen[Any]:
     return CountsScreen()
 
 
-class SectionCommands(Provider):
+class SectionCommands(CommandList):
     """Command palette entries for every screen and the theme."""
 
-    def _commands(self) -> list[tuple[str, Any, str]]:
+    def commands(self) -> list[tuple[str, Any, str]]:
         app = self.app
         assert isinstance(app, LinkworkApp)
         items: list[tuple[str, Any, str]] = [
@@ -107,17 +107,6 @@ class SectionCommands(Provider):
             ("Load the sample directory", app.action_load_sample, "400 synthetic services"),
         ]
         return items
-
-    async def discover(self) -> Hits:
-        for text, command, help_ in self._commands():
-            yield DiscoveryHit(text, command, help=help_)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for text, command, help_ in self._commands():
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), command, help=help_)
 
 
 class LinkworkApp(App[None]):

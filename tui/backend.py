@@ -954,7 +954,7 @@ class Backend:
         else:
             col_labels = [chosen.label]
         values = [[found.get((r, c)) for c in col_keys] for r in row_keys]
-        cells = [[_count_text(v, chosen.kind) for v in line] for line in values]
+        cells = [[count_text(v, chosen.kind) for v in line] for line in values]
         series = {
             col_labels[j]: [
                 (row_labels[i], values[i][j]) for i, r in enumerate(row_keys) if r is not None
@@ -1045,12 +1045,9 @@ def _as_datetime(value: Any) -> Any:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def _as_date(value: Any) -> Any:
-    return _as_datetime(value).date() if hasattr(value, "hour") else value
-
-
-def _count_text(value: Any, kind: str) -> str:
-    """A published value as shown: ``*`` where hidden, rates as percentages."""
+def count_text(value: float | None, kind: str = "count") -> str:
+    """A published value as shown: ``*`` where hidden, rates as percentages, mean
+    changes signed."""
     if value is None:
         return "*"
     if kind == "rate":
@@ -1058,3 +1055,7 @@ def _count_text(value: Any, kind: str) -> str:
     if kind == "mean":
         return f"{value:+.1f}"
     return str(value)
+
+
+def _as_date(value: Any) -> Any:
+    return _as_datetime(value).date() if hasattr(value, "hour") else value

@@ -9,22 +9,22 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from tui.screens.base import SubScreen
 from tui.widgets.body import Body
+from tui.widgets.commands import CommandList
 from tui.widgets.fit_table import Column, FitTable
 
 if TYPE_CHECKING:
     from tui.app import PersonRef
 
 
-class PersonCommands(Provider):
+class PersonCommands(CommandList):
     """Command palette entries for the person on screen."""
 
-    def _commands(self) -> list[tuple[str, Any, str]]:
+    def commands(self) -> list[tuple[str, Any, str]]:
         screen = self.screen
         if not isinstance(screen, PersonScreen):
             return []
@@ -35,17 +35,6 @@ class PersonCommands(Provider):
                 "Name, date of birth, NHS number, postcode, phone, equality questions",
             ),
         ]
-
-    async def discover(self) -> Hits:
-        for text, command, help_ in self._commands():
-            yield DiscoveryHit(text, command, help=help_)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for text, command, help_ in self._commands():
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), command, help=help_)
 
 
 # Columns (label, width, shrinks to; see tui.widgets.fit_table).

@@ -12,6 +12,8 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
+from tui.backend import count_text
+
 HIDDEN_NOTE = (
     "* (suppressed: fewer than 8) or hidden so that another hidden count cannot be "
     "worked out; no bar is drawn"
@@ -19,20 +21,10 @@ HIDDEN_NOTE = (
 LABEL_WIDTH = 26
 
 
-def value_text(value: float | None, kind: str = "count") -> str:
-    if value is None:
-        return "*"
-    if kind == "rate":
-        return f"{value * 100:.1f}%"
-    if kind == "mean":
-        return f"{value:+.1f}"
-    return str(value)
-
-
 def bar_labels(points: list[tuple[str, float | None]], kind: str = "count") -> list[str]:
     """``"Food                 35"``: the label, cut to fit, and its value right-aligned."""
     width = min(LABEL_WIDTH, max((len(label) for label, _ in points), default=0))
-    values = [value_text(v, kind) for _, v in points]
+    values = [count_text(v, kind) for _, v in points]
     vwidth = max((len(v) for v in values), default=1)
     out = []
     for (label, _), shown in zip(points, values, strict=True):
