@@ -21,14 +21,16 @@ import tui_seed  # noqa: E402
 OUT = ROOT / "docs" / "screenshots"
 
 
-async def shoot(db_url: str, screen: str, size: tuple[int, int], theme: str) -> Path:
+async def shoot(
+    db_url: str, screen: str, size: tuple[int, int], theme: str, name: str = ""
+) -> Path:
     app = tui_seed.make_app(db_url)
     async with app.run_test(size=size) as pilot:
         await tui_seed.steps(screen)(pilot)
         if theme == "light":
             app.theme = "textual-light"
             await tui_seed.settle(pilot)
-        name = f"{screen}.svg" if theme == "dark" else f"{screen}-light.svg"
+        name = f"{name or screen}.svg" if theme == "dark" else f"{name or screen}-light.svg"
         app.save_screenshot(filename=name, path=str(OUT))
     return OUT / name
 
@@ -48,6 +50,22 @@ def main() -> None:
             copy.write_bytes(template.read_bytes())
             path = asyncio.run(shoot(f"sqlite:///{copy}", screen, (width, height), args.theme))
             print(f"wrote {path.relative_to(ROOT)}")
+        # The counts a data lead sees on a busier practice: 2,000 synthetic people.
+        busy = Path(tmp) / "busy.db"
+        busy.write_bytes(template.read_bytes())
+        add_demo_people(f"sqlite:///{busy}", 2000)
+        path = asyncio.run(
+            shoot(f"sqlite:///{busy}", "counts", (width, height), args.theme, name="counts-demo")
+        )
+        print(f"wrote {path.relative_to(ROOT)}")
+
+
+def add_demo_people(db_url: str, people: int) -> None:
+    from linkwork.db import open_engine, session_scope
+    from screening.demo import make_demo
+
+    with session_scope(open_engine(db_url)) as session:
+        make_demo(session, people=people, seed=1, today=tui_seed.TODAY)
 
 
 if __name__ == "__main__":

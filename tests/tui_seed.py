@@ -109,6 +109,8 @@ SCREEN_KEYS: dict[str, tuple[tuple[str, ...], int | None]] = {
     "screening": (("f2", *"ash", "enter", "enter", "s"), None),
     "codes": (("f3", *"cant aford food"), None),
     "services": (("f4", *"homeles shelter"), None),
+    "services-near": (("f4", *"food bank", "tab", "tab", *"ZZ1 1AA", "ctrl+o"), None),
+    "person-edit": (("f2", *"ash", "enter", "enter", "e"), None),
     "refer": (("f4", *"homeles shelter", "ctrl+r"), 1),
     "referrals": (("f5",), None),
     "counts": (("f6",), None),
