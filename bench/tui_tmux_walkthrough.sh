@@ -97,6 +97,10 @@ key Enter; sleep 1; key Enter; wait_for "Recorded need"; snap code-recorded
 # 5. Find a service by a lay phrase with a typo; the detail pane.
 key F4; wait_for "Directory ready"; typ "homeles shelter"; wait_for "services. Up/Down"
 wait_for "Last verified"; snap find-a-service
+# Near the person's postcode: a half-typed one gives a quiet hint, a full one distances.
+key Tab Tab; typ "ZZ1"; sleep 0.5; snap find-near-half-typed
+typ " 1AA"; wait_for " mi"; key C-o; sleep 1; snap find-near-nearest-first
+key C-f; sleep 0.5
 
 # 6. Refer: consent cannot be skipped; then needs and reason; review; send.
 key C-r; wait_for "1 Consent"; key C-n; sleep 0.5; snap refer-consent-required
