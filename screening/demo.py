@@ -312,7 +312,10 @@ def make_demo(
         raise ValueError("number of people must be at most 1,000,000")
     started = time.perf_counter()
     rng = random.Random(seed)
-    now = datetime.now(UTC)
+    # ``today`` anchors the whole history (the 18 months end that day), so a demo made for
+    # a fixed date is the same whenever it is made.
+    now = datetime(today.year, today.month, today.day, 17, tzinfo=UTC) if today else None
+    now = now or datetime.now(UTC)
     day0 = today or now.date()
     q = load_questionnaire()
     equality = load_equality()

@@ -138,3 +138,25 @@ def test_demo_cli_prints_ids_and_counts(cli, db_url: str) -> None:  # type: igno
     listed = cli("person", "list", "--limit", "100", "--json", db=db_url)
     assert len(listed.json()) == 40
     assert cli("demo", "--people", "0", db=db_url).code == 2
+
+
+def test_demo_for_a_given_day_ends_that_day(session: Session) -> None:
+    """``today`` anchors the 18 months: nothing recorded after that day, the earliest
+    about 18 months before it, and follow-ups counted from it."""
+    from datetime import date, datetime
+
+    day = date(2026, 3, 2)
+    make_demo(session, people=60, seed=4, actor="demo.test", today=day)
+    session.commit()
+
+    def as_day(value: object) -> date:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.date()
+
+    recorded = [as_day(r[0]) for r in _rows(session, "SELECT recorded_at FROM need")]
+    created = [as_day(r[0]) for r in _rows(session, "SELECT created_at FROM referral")]
+    assert recorded and created
+    assert max(recorded + created) <= day
+    assert (day - min(recorded)).days <= 560 and (day - min(recorded)).days >= 300
