@@ -485,16 +485,21 @@ def recoverable_cells(table: Table) -> list[tuple[Position, int]]:
     return out
 
 
+def _neighbours(adj: list[int], nodes: int) -> int:
+    """Bit set of the nodes one step from any node in the bit set ``nodes``."""
+    step = 0
+    while nodes:
+        low = nodes & -nodes
+        step |= adj[low.bit_length() - 1]
+        nodes ^= low
+    return step
+
+
 def _closure(adj: list[int], start: int) -> int:
     """Bit set of the nodes reachable from ``start`` (itself included)."""
     seen = frontier = 1 << start
     while frontier:
-        step = 0
-        while frontier:
-            low = frontier & -frontier
-            step |= adj[low.bit_length() - 1]
-            frontier ^= low
-        frontier = step & ~seen
+        frontier = _neighbours(adj, frontier) & ~seen
         seen |= frontier
     return seen
 
@@ -515,12 +520,7 @@ def _reaches(
     while frontier:
         if frontier & target:
             return True
-        step = 0
-        while frontier:
-            low = frontier & -frontier
-            step |= adj[low.bit_length() - 1]
-            frontier ^= low
-        frontier = step & ~seen
+        frontier = _neighbours(adj, frontier) & ~seen
         seen |= frontier
     return False
 
