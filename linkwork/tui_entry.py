@@ -21,8 +21,8 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from linkwork.cli.common import AppContext
     from linkwork.settings import Settings
+    from linkwork.workspace import Workspace
 
 APP_OPTIONS = ("--db", "--user")
 
@@ -59,7 +59,7 @@ def start(settings: Settings, *, autoload_sample: bool = True) -> None:
         sys.exit(app.return_code)
 
 
-def run_app(context: AppContext, *, autoload_sample: bool = True) -> None:
+def run_app(context: Workspace, *, autoload_sample: bool = True) -> None:
     """Called by the CLI's root command when no subcommand is given."""
     start(context.settings, autoload_sample=autoload_sample)
 

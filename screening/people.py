@@ -40,18 +40,43 @@ def normalise_ods(value: str) -> str:
     return text
 
 
-def _birth_date(value: date | str) -> date:
+def parse_birth_date(value: date | str, *, today: date | None = None) -> date:
+    """A date of birth as typed anywhere in linkwork: DD/MM/YYYY (also with - or .),
+    or YYYY-MM-DD. The one parser for this field, used by the CLI and the app alike."""
     if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise ValueError("date of birth is needed")
+        parts: list[str] = []
+        for sep in ("/", "-", "."):
+            if text.count(sep) == 2:
+                parts = text.split(sep)
+                break
+        if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
+            raise ValueError(
+                f"date of birth {text!r} is not a date: use DD/MM/YYYY, for example 03/07/1961"
+            )
+        if len(parts[0]) == 4:
+            year, month, day = (int(p) for p in parts)
+        elif len(parts[2]) == 4:
+            day, month, year = (int(p) for p in parts)
+        else:
+            raise ValueError(
+                f"date of birth {text!r}: give the year in full, for example 03/07/1961"
+            )
         try:
-            value = date.fromisoformat(value.strip())
+            value = date(year, month, day)
         except ValueError:
-            raise ValueError(f"birth date {value!r} is not a date (YYYY-MM-DD)") from None
-    today = date.today()
+            raise ValueError(f"date of birth {text!r} is not a real date") from None
+    today = today or date.today()
     if value > today:
-        raise ValueError(f"birth date {value.isoformat()} is in the future")
+        raise ValueError(f"date of birth {value.strftime('%d/%m/%Y')} is in the future")
     if value.year < today.year - 130:
-        raise ValueError(f"birth date {value.isoformat()} is more than 130 years ago")
+        raise ValueError(f"date of birth {value.strftime('%d/%m/%Y')} is more than 130 years ago")
     return value
+
+
+_birth_date = parse_birth_date
 
 
 def _name(value: str, what: str) -> str:

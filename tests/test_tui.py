@@ -108,6 +108,10 @@ async def test_add_person_form_shows_inline_errors() -> None:
         await pilot.pause()
         assert "check digit" in text_of(app, "#err-nhs_number")
         assert "postcode" in text_of(app, "#err-postcode").lower()
+        # The format is right but the day does not exist: said so, not "use DD/MM/YYYY".
+        assert "not a real date" in text_of(app, "#err-birth_date")
+        app.screen.query_one("#p-birth_date", Input).value = "1990/31"
+        await pilot.pause()
         assert "DD/MM/YYYY" in text_of(app, "#err-birth_date")
         # Fixing the NHS number clears its error.
         app.screen.query_one("#p-nhs_number", Input).value = "9434765919"

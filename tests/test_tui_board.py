@@ -156,7 +156,7 @@ async def test_completing_from_the_board_records_the_outcome_by_keyboard(
         assert need["code"] == "Z59.6" and outcome["needs"] == {need["id"]: True}
 
         # The person's timeline shows the outcome: before -> after, resolved, note.
-        from tui.app import PersonRef
+        from tui.state import PersonRef
 
         app.open_person(PersonRef(PRIYA, "Priya Chaudhry"))
         await settle(pilot, app)
@@ -269,7 +269,7 @@ def referrals_in(settings: Any) -> int:
 
 
 async def to_review(pilot: Any, app: LinkworkApp, practice: dict[str, Any]) -> None:
-    from tui.app import PersonRef
+    from tui.state import PersonRef
 
     await settle(pilot, app)
     app.person = PersonRef(practice["person"], "Robin Ashworth")

@@ -148,7 +148,7 @@ def steps(screen: str):  # type: ignore[no-untyped-def]
     async def run(pilot) -> None:  # type: ignore[no-untyped-def]
         await settle(pilot)
         if person is not None:
-            from tui.app import PersonRef
+            from tui.state import PersonRef
 
             given, family = PEOPLE[person - 1][1:3]
             pilot.app.person = PersonRef(pid(person), f"{given} {family}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -23,7 +22,9 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from tui.backend import Backend, plain_error
+from linkwork.errors import plain_error
+from tui.backend import Backend
+from tui.state import PersonRef
 from tui.widgets.commands import CommandList
 
 if TYPE_CHECKING:
@@ -42,15 +43,6 @@ SECTIONS: list[tuple[str, str, str, str]] = [
 ]
 
 DARK, LIGHT = "textual-dark", "textual-light"
-
-
-@dataclass(frozen=True)
-class PersonRef:
-    """The person the link worker is working with now (shown on every screen)."""
-
-    id: str
-    name: str
-    detail: str = ""
 
 
 def _home() -> Screen[Any]:
@@ -150,7 +142,10 @@ class LinkworkApp(App[None]):
     ) -> None:
         super().__init__()
         self.settings = settings
-        self.backend = Backend(settings, engine)
+        from linkwork.workspace import Workspace
+
+        self.workspace = Workspace(settings, engine)
+        self.backend = Backend(self.workspace)
         self.autoload_sample = autoload_sample
         self.fixed_today = today
         self.build_index = build_index
@@ -160,11 +155,19 @@ class LinkworkApp(App[None]):
         self.timings: dict[str, float] = {}
 
     @property
+    def actions(self) -> Any:
+        """``linkwork.actions``: the one place the app imports the application layer (with
+        SQLAlchemy and the domain), on first use from a worker, after the first paint."""
+        import linkwork.actions.all as actions
+
+        return actions
+
+    @property
     def today(self) -> date:
         return self.fixed_today or date.today()
 
     def on_worker_state_changed(self, event: Any) -> None:
-        from tui.backend import report_worker_error
+        from tui.workers import report_worker_error
 
         report_worker_error(self, event)
 

@@ -13,48 +13,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from linkwork.errors import KeyLocked, plain_error
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
-    from linkwork.settings import Settings
+    from linkwork.workspace import Workspace
 
-
-def plain_error(exc: BaseException) -> str:
-    """One line a link worker can read: the domain's own message, never a traceback."""
-    if isinstance(exc, ValueError | LookupError):
-        text = str(exc).strip()
-        if isinstance(exc, KeyError) and text[:1] in "'\"":
-            text = text[1:-1]
-        return (text.splitlines() or [type(exc).__name__])[0]
-    if isinstance(exc, OSError):
-        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        return f"cannot use{where}: {exc.strerror or exc}"
-    return f"something went wrong ({type(exc).__name__}); nothing was saved"
-
-
-def report_worker_error(node: Any, event: Any) -> None:
-    """A worker that failed unexpectedly: tell the link worker in plain words (never a
-    traceback); the app keeps running."""
-    from textual.worker import WorkerState
-
-    if event.state == WorkerState.ERROR and event.worker.error is not None:
-        node.app.notify(plain_error(event.worker.error), severity="error")
-
-
-class KeyLocked(ValueError):
-    """Our private key is protected by a passphrase and not unlocked yet."""
+__all__ = ["Backend", "KeyLocked", "plain_error"]
 
 
 class Backend:
     """Settings, a lazily opened engine, and cached expensive things (catalogue, index)."""
 
-    def __init__(
-        self, settings: Settings, engine: Engine | None = None, *, search_in_process: bool = True
-    ) -> None:
-        self.settings = settings
-        self._engine = engine
-        self._lock = threading.Lock()
+    def __init__(self, workspace: Workspace, *, search_in_process: bool = True) -> None:
+        self.workspace = workspace
+        self.settings = workspace.settings
         self._index: Any = None
         self._index_lock = threading.Lock()
         self.index_size = 0
@@ -63,23 +38,16 @@ class Backend:
     # -- database -------------------------------------------------------------------------
     @property
     def engine(self) -> Engine:
-        with self._lock:
-            if self._engine is None:
-                from linkwork.db import open_engine
-
-                self._engine = open_engine(self.settings.resolved_database_url())
-            return self._engine
+        return self.workspace.engine
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        from linkwork.db import session_scope
-
-        with session_scope(self.engine) as session:
+        with self.workspace.session() as session:
             yield session
 
     @property
     def user(self) -> str:
-        return self.settings.user
+        return self.workspace.user
 
     # -- directory ------------------------------------------------------------------------
     def service_count(self) -> int:
@@ -109,9 +77,7 @@ class Backend:
         self.invalidate_index()
 
     def database_url(self) -> str:
-        if self._engine is not None:
-            return self._engine.url.render_as_string(hide_password=False)
-        return self.settings.resolved_database_url()
+        return self.workspace.database_url()
 
     def service_index(self) -> Any:
         """The directory's search index, built once (slow: call from a worker).
@@ -184,7 +150,7 @@ class Backend:
     # -- people ---------------------------------------------------------------------------
     @staticmethod
     def person_ref(person: Any) -> Any:
-        from tui.app import PersonRef
+        from tui.state import PersonRef
 
         nhs = ""
         if person.nhs_number:
@@ -204,87 +170,6 @@ class Backend:
             "practice": person.practice_ods,
         }
 
-    def find_people(self, text: str, limit: int = 50) -> list[dict[str, Any]]:
-        if not text.strip():
-            from screening.people import list_people
-
-            with self.session() as session:
-                return [self._person_row(p) for p in list_people(session, limit=limit)]
-        from screening.people import find_people
-
-        with self.session() as session:
-            return [self._person_row(p) for p in find_people(session, text, limit=limit)]
-
-    def equality_fields(self) -> list[Any]:
-        from screening.equality import load_equality
-
-        return list(load_equality().values())
-
-    def add_person(self, data: dict[str, Any]) -> Any:
-        from screening.people import create_person
-        from tui.widgets.validation import parse_birth_date
-
-        fields = dict(data)
-        given, family = fields.pop("given"), fields.pop("family")
-        born = parse_birth_date(fields.pop("birth_date"))
-        nhs = fields.pop("nhs_number") or None
-        with self.session() as session:
-            person = create_person(
-                session,
-                given_name=given,
-                family_name=family,
-                birth_date=born,
-                nhs_number=nhs,
-                actor=self.user,
-                practice_ods=self.settings.practice_ods,
-                **fields,
-            )
-            return self.person_ref(person)
-
-    @staticmethod
-    def _form_values(person: Any) -> dict[str, Any]:
-        from screening.equality import FIELDS
-
-        data: dict[str, Any] = {
-            "given": person.given_name,
-            "family": person.family_name,
-            "birth_date": person.birth_date.strftime("%d/%m/%Y"),
-            "nhs_number": person.nhs_number or "",
-            "postcode": person.postcode or "",
-            "phone": person.phone or "",
-        }
-        for name in FIELDS:
-            data[name] = getattr(person, name)
-        return data
-
-    def person_form(self, person_id: str) -> dict[str, Any]:
-        """A person's current details as the add/edit form's field values."""
-        with self.session() as session:
-            return self._form_values(self._person(session, person_id))
-
-    def update_person(self, person_id: str, data: dict[str, Any]) -> Any:
-        """Save the edit form: only the fields that changed, in one transaction (audited by
-        ``screening.people.update_person`` with the names of the fields changed)."""
-        from screening.people import update_person
-        from tui.widgets.validation import parse_birth_date
-
-        names = {"given": "given_name", "family": "family_name"}
-        with self.session() as session:
-            person = self._person(session, person_id)
-            current = self._form_values(person)
-            changes: dict[str, Any] = {}
-            for key, value in data.items():
-                if key not in current or value == current[key]:
-                    continue
-                if key == "birth_date":
-                    value = parse_birth_date(value)
-                elif key == "nhs_number":
-                    value = value or None
-                changes[names.get(key, key)] = value
-            if changes:
-                update_person(session, person, actor=self.user, **changes)
-            return self.person_ref(person), sorted(changes)
-
     # -- record: needs, screening, referrals ---------------------------------------------
     def _person(self, session: Session, person_id: str) -> Any:
         from screening.people import get_person
@@ -301,7 +186,7 @@ class Backend:
 
     def _referral_row(self, session: Session, referral: Any, today: Any) -> dict[str, Any]:
         from screening.models import Person
-        from tui.app import PersonRef
+        from tui.state import PersonRef
 
         person = session.get(Person, referral.person_id)
         name = f"{person.given_name} {person.family_name}" if person else referral.person_id
@@ -627,8 +512,7 @@ class Backend:
     def _unlocked_keys(self) -> dict[str, Any]:
         """Private keys unlocked with their passphrase in this app session: in memory only
         (the passphrase itself is not kept, and nothing is ever written)."""
-        cache: dict[str, Any] = self.__dict__.setdefault("_unlocked", {})
-        return cache
+        return self.workspace.unlocked_keys
 
     @staticmethod
     def _key_is_protected(path: Any) -> bool:

@@ -14,8 +14,9 @@ import typer
 
 from linkwork import __version__
 from linkwork.cli import db as db_cli
-from linkwork.cli.common import AppContext, NotFound
+from linkwork.errors import problem
 from linkwork.settings import load_settings
+from linkwork.workspace import Workspace
 
 app = typer.Typer(
     name="linkwork",
@@ -62,7 +63,7 @@ def root(
         from linkwork.db import normalise_url
 
         normalise_url(settings.database_url)
-    ctx.obj = AppContext(settings=settings)
+    ctx.obj = Workspace(settings)
     if ctx.invoked_subcommand is None:
         from linkwork.tui_entry import run_app
 
@@ -88,9 +89,12 @@ def _register() -> None:
 
     directory.register(app)
 
-    from linkwork.cli import record
+    from linkwork.cli import audit, needs, people, referrals
 
-    record.register(app)
+    people.register(app)
+    needs.register(app)
+    referrals.register(app)
+    audit.register(app)
 
     from linkwork.cli import report
 
@@ -100,31 +104,16 @@ def _register() -> None:
 _register()
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    if isinstance(exc, KeyError) and text.startswith(("'", '"')):
-        text = text[1:-1]
-    lines = text.splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
 def _exit_code_for(exc: BaseException) -> tuple[int, str]:
     """Exit code and one-line message for an exception that escaped a command."""
     if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
         # Click-style usage errors (Typer vendors its own Click, so match by shape).
         lines = exc.format_message().strip().splitlines()
         return (exc.exit_code or 2), (lines[0] if lines else type(exc).__name__)
-    if isinstance(exc, NotFound):
-        return 1, _one_line(exc)
-    if isinstance(exc, ValueError | LookupError):
-        return 2, _one_line(exc)
-    if isinstance(exc, OSError):
-        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        return 2, f"cannot use{where}: {exc.strerror or exc}"
-    return 3, (
-        f"unexpected error ({type(exc).__name__}: {_one_line(exc)}); "
-        "run again with LINKWORK_DEBUG=1 for details"
-    )
+    found = problem(exc)
+    if found.unexpected:
+        return found.code, f"{found.message}; run again with LINKWORK_DEBUG=1 for details"
+    return found.code, found.message
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,17 +1,13 @@
-"""What every command shares: the app context (settings, engine), JSON output, exit codes.
+"""What every command shares: its workspace, JSON output, and the consoles.
 
-Exit codes: 0 success, 1 not found / nothing to do, 2 bad input (one line on stderr
-starting ``linkwork: ``). Domain code signals bad input by raising ValueError or
-LookupError (or subclasses); ``linkwork.cli.main`` turns those into exit 2.
+A command parses its options, calls one action (``linkwork.actions``) with the workspace,
+and prints the result. Errors become one line and an exit code in ``linkwork.errors``.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -19,10 +15,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from linkwork.settings import Settings
+from linkwork.errors import NotFound
+from linkwork.workspace import Workspace
+
+__all__ = ["JsonOption", "NotFound", "console", "err_console", "print_json", "workspace"]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
 
@@ -30,36 +27,11 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-class NotFound(Exception):
-    """Nothing to show: exit 1 with a one-line message (not an error in the input)."""
-
-
-@dataclass
-class AppContext:
-    settings: Settings
-    _engine: Engine | None = field(default=None, repr=False)
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            from linkwork.db import open_engine
-
-            self._engine = open_engine(self.settings.resolved_database_url())
-        return self._engine
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        from linkwork.db import session_scope
-
-        with session_scope(self.engine) as session:
-            yield session
-
-
-def app_context(ctx: typer.Context) -> AppContext:
-    root = ctx.find_root()
-    obj = root.obj
-    if not isinstance(obj, AppContext):
-        raise RuntimeError("linkwork CLI context is missing")
+def workspace(ctx: typer.Context) -> Workspace:
+    """The command's workspace (settings, database, acting user), made by the root callback."""
+    obj = ctx.find_root().obj
+    if not isinstance(obj, Workspace):
+        raise RuntimeError("linkwork CLI workspace is missing")
     return obj
 
 

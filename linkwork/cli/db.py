@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from linkwork import db
-from linkwork.cli.common import JsonOption, app_context, console, print_json
+from linkwork.cli.common import JsonOption, console, print_json, workspace
 
 app = typer.Typer(help="Database schema: status and upgrade.", no_args_is_help=True)
 
@@ -23,7 +23,7 @@ def _render(status: dict[str, object]) -> None:
 @app.command()
 def status(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Show the schema revision of the database and whether it is up to date."""
-    settings = app_context(ctx).settings
+    settings = workspace(ctx).settings
     engine = db.create_engine(settings.resolved_database_url())
     result = db.schema_status(engine)
     if json_out:
@@ -35,7 +35,7 @@ def status(ctx: typer.Context, json_out: JsonOption = False) -> None:
 @app.command()
 def upgrade(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Apply any pending migrations (also done automatically on first use)."""
-    settings = app_context(ctx).settings
+    settings = workspace(ctx).settings
     engine = db.create_engine(settings.resolved_database_url())
     result = db.upgrade(engine)
     if json_out:

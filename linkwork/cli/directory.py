@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from linkwork.cli.common import JsonOption, NotFound, app_context, console, err_console, print_json
+from linkwork.cli.common import JsonOption, NotFound, console, err_console, print_json, workspace
 
 app = typer.Typer(
     help="The local service directory: import Open Referral UK feeds, search and show services.",
@@ -67,7 +67,7 @@ def import_cmd(
 
     if fmt not in ("auto", "oruk", "csv"):
         raise ValueError(f"unknown format {fmt!r} (use auto, oruk or csv)")
-    context = app_context(ctx)
+    context = workspace(ctx)
     is_url = source.startswith(("http://", "https://"))
     with Progress(
         TextColumn("fetching pages"),
@@ -97,7 +97,7 @@ def load_sample(ctx: typer.Context, json_: JsonOption = False) -> None:
     """Load the bundled sample directory (400 synthetic services)."""
     from linkwork.sample import load_sample_directory
 
-    with app_context(ctx).session() as session:
+    with workspace(ctx).session() as session:
         summary = load_sample_directory(session)
     if json_:
         print_json(summary.to_dict())
@@ -135,7 +135,7 @@ def search_cmd(
     """Find services for a need, best first, with why each matched."""
     from directory.search import ServiceIndex
 
-    context = app_context(ctx)
+    context = workspace(ctx)
     with context.session() as session:
         index = ServiceIndex.build(session, stale_months=context.settings.stale_months)
     kwargs: dict[str, Any] = dict(
@@ -183,7 +183,7 @@ def show_cmd(
     """Everything about one service."""
     from directory.service import describe_service, get_service
 
-    context = app_context(ctx)
+    context = workspace(ctx)
     with context.session() as session:
         data = describe_service(
             session, get_service(session, ref), stale_months=context.settings.stale_months
@@ -252,7 +252,7 @@ def stats_cmd(ctx: typer.Context, json_: JsonOption = False) -> None:
     """How many services each feed has, and the last imports."""
     from directory.service import directory_stats
 
-    with app_context(ctx).session() as session:
+    with workspace(ctx).session() as session:
         data = directory_stats(session)
     if json_:
         print_json(data)
@@ -282,7 +282,7 @@ def list_cmd(
 
     if limit < 0:
         raise ValueError("--limit must not be negative")
-    with app_context(ctx).session() as session:
+    with workspace(ctx).session() as session:
         rows = list_services(session, feed=feed, withdrawn=withdrawn, limit=limit or None)
     if not rows:
         raise NotFound("no services" + (f" in feed {feed!r}" if feed else ""))

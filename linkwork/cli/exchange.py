@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from linkwork.cli.common import JsonOption, NotFound, app_context, console, print_json
+from linkwork.cli.common import JsonOption, NotFound, console, print_json, workspace
 from linkwork.cli.referral import app as referral_app
 
 keys_app = typer.Typer(
@@ -52,7 +52,7 @@ def _our_key(ctx: typer.Context, key: Path | None, passphrase_env: str | None): 
     from screening.exchange.keys import load_private_key
 
     if key is None:
-        folder = app_context(ctx).settings.dir_or_default("keys_dir")
+        folder = workspace(ctx).settings.dir_or_default("keys_dir")
         found = sorted(folder.glob("*.private.jwk")) if folder.is_dir() else []
         if len(found) != 1:
             where = "no" if not found else f"{len(found)}"
@@ -77,7 +77,7 @@ def keys_new(
     """Make an EC P-256 key pair: NAME.private.jwk (mode 0600) and NAME.public.jwk."""
     from screening.exchange.keys import write_key_pair
 
-    folder = out or app_context(ctx).settings.dir_or_default("keys_dir")
+    folder = out or workspace(ctx).settings.dir_or_default("keys_dir")
     files = write_key_pair(folder, name, _passphrase(passphrase_env))
     data = {
         "name": files.name,
@@ -105,7 +105,7 @@ def keys_trust(
     from screening.audit import record_event
     from screening.exchange.keys import load_public_key, trust_key
 
-    app = app_context(ctx)
+    app = workspace(ctx)
     key = load_public_key(file)
     with app.session() as session:
         row, created = trust_key(session, key, name, app.settings.user)
@@ -125,7 +125,7 @@ def keys_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Trusted partners' keys."""
     from screening.exchange.keys import list_trusted
 
-    with app_context(ctx).session() as session:
+    with workspace(ctx).session() as session:
         rows = [
             {
                 "name": r.name,
@@ -157,7 +157,7 @@ def _default_out(
     ctx: typer.Context, referral_id: str, message_id: str, kind: str, folder: Path | None = None
 ) -> Path:
     if folder is None:
-        folder = app_context(ctx).settings.dir_or_default("outbox")
+        folder = workspace(ctx).settings.dir_or_default("outbox")
         folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{kind}-{referral_id[:8]}-{message_id[:8]}.jwe"
 
@@ -194,7 +194,7 @@ def export(
         raise ValueError("--out and --plain-out take one referral: use --out-dir for several")
     if out is not None and out_dir is not None:
         raise ValueError("give --out or --out-dir, not both")
-    app = app_context(ctx)
+    app = workspace(ctx)
     signer = _our_key(ctx, key, passphrase_env)
     with app.session() as session:
         recipient, partner = resolve_recipient(session, to)
@@ -254,7 +254,7 @@ def update_export(
     from screening.exchange.outbound import export_update, origin_partner
     from screening.referrals import get_referral
 
-    app = app_context(ctx)
+    app = workspace(ctx)
     signer = _our_key(ctx, key, passphrase_env)
     with app.session() as session:
         row = get_referral(session, referral)
@@ -295,7 +295,7 @@ def receive(
     """Decrypt, verify and import a referral (at a hub) or a status update (at a practice)."""
     from screening.exchange.inbound import receive as receive_file
 
-    app = app_context(ctx)
+    app = workspace(ctx)
     our = _our_key(ctx, key, passphrase_env)
     token = _read(file)
     with app.session() as session:
@@ -333,7 +333,7 @@ def open_(
     from screening.exchange.inbound import open_file, record_open
     from screening.exchange.outbound import bundle_bytes
 
-    app = app_context(ctx)
+    app = workspace(ctx)
     our = _our_key(ctx, key, passphrase_env)
     token = _read(file)
     with app.session() as session:

@@ -25,11 +25,11 @@ from rich.table import Table
 from linkwork.cli.common import (
     JsonOption,
     NotFound,
-    app_context,
     console,
     dumps,
     err_console,
     print_json,
+    workspace,
 )
 
 app = typer.Typer(
@@ -148,7 +148,7 @@ def _run(
         "referrals": counts.referrals_report,
         "outcomes": counts.outcomes_report,
     }
-    app_ctx = app_context(ctx)
+    app_ctx = workspace(ctx)
     with app_ctx.session() as session:
         extra = {"direction": direction} if direction else {}
         report = builders[name](session, dims, filters, rule, **extra)
@@ -421,7 +421,7 @@ def load_deprivation_cmd(
     from screening import counts
     from screening.audit import record_event
 
-    app_ctx = app_context(ctx)
+    app_ctx = workspace(ctx)
     with app_ctx.session() as session:
         n = counts.load_deprivation(session, file)
         record_event(

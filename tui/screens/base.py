@@ -12,8 +12,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 if TYPE_CHECKING:
-    from tui.app import LinkworkApp, PersonRef
+    from linkwork.workspace import Workspace
+    from tui.app import LinkworkApp
     from tui.backend import Backend
+    from tui.state import PersonRef
 
 
 T = TypeVar("T")
@@ -45,6 +47,15 @@ class LinkworkScreen(Screen[Any]):
         return self.app  # type: ignore[return-value]
 
     @property
+    def workspace(self) -> Workspace:
+        return self.lw.workspace
+
+    @property
+    def actions(self) -> Any:
+        """The application layer (``linkwork.actions.all``); call it from workers only."""
+        return self.lw.actions
+
+    @property
     def backend(self) -> Backend:
         return self.lw.backend
 
@@ -67,13 +78,13 @@ class LinkworkScreen(Screen[Any]):
         """Reload what this screen shows (override; called from the event loop)."""
 
     def on_worker_state_changed(self, event: Any) -> None:
-        from tui.backend import report_worker_error
+        from tui.workers import report_worker_error
 
         report_worker_error(self, event)
 
     def fail(self, exc: BaseException) -> None:
         """Show a failure from a worker thread as a plain-words notification."""
-        from tui.backend import plain_error
+        from linkwork.errors import plain_error
 
         severity = "warning" if isinstance(exc, ValueError | LookupError) else "error"
         self.app.call_from_thread(self.app.notify, plain_error(exc), severity=severity)

@@ -102,7 +102,7 @@ class CodePickerScreen(ModalScreen[Any]):
         try:
             matches = self.app.backend.search_codes(text)  # type: ignore[attr-defined]
         except Exception as exc:
-            from tui.backend import plain_error
+            from linkwork.errors import plain_error
 
             self.app.call_from_thread(self.app.notify, plain_error(exc), severity="warning")
             return

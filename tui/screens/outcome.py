@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from tui.backend import plain_error
+from linkwork.errors import plain_error
 from tui.widgets.body import Body
 from tui.widgets.toggles import Tick
 
@@ -100,7 +100,7 @@ class OutcomeScreen(ModalScreen[bool]):
         self.load()
 
     def on_worker_state_changed(self, event: Any) -> None:
-        from tui.backend import report_worker_error
+        from tui.workers import report_worker_error
 
         report_worker_error(self, event)
 

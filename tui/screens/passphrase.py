@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from tui.backend import plain_error
+from linkwork.errors import plain_error
 
 
 class PassphraseScreen(ModalScreen[bool]):
@@ -59,7 +59,7 @@ class PassphraseScreen(ModalScreen[bool]):
         self.query_one("#passphrase", Input).focus()
 
     def on_worker_state_changed(self, event: Any) -> None:
-        from tui.backend import report_worker_error
+        from tui.workers import report_worker_error
 
         report_worker_error(self, event)
 

@@ -4,7 +4,7 @@ inline checks (one form for both); equality questions optional and explained."""
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -13,13 +13,42 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
-from tui.backend import plain_error
+from linkwork.errors import plain_error
 from tui.screens.base import LinkworkScreen, SubScreen
+from tui.state import PersonRef, person_ref
 from tui.widgets.body import Body
 from tui.widgets.validation import check_birth_date, check_nhs_number, check_postcode
 
-if TYPE_CHECKING:
-    from tui.app import PersonRef
+# The form's field keys that are named differently on the record.
+RECORD_NAMES = {"given": "given_name", "family": "family_name"}
+
+
+def person_row(person: dict[str, Any]) -> tuple[str, ...]:
+    """A person as a row of the find list: name, born, NHS number, postcode, practice."""
+    from datetime import date
+
+    nhs = person.get("nhs_number") or ""
+    born = date.fromisoformat(person["birth_date"]).strftime("%d %b %Y")
+    return (
+        f"{person['family_name'].upper()}, {person['given_name']}",
+        born,
+        f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}" if nhs else "-",
+        person.get("postcode") or "-",
+        person.get("practice_ods") or "-",
+    )
+
+
+def form_values(record: dict[str, Any]) -> dict[str, Any]:
+    """A person's details (``actions.people.person_form``) as the form's field values."""
+    values: dict[str, Any] = {}
+    for key, name in ((k, RECORD_NAMES.get(k, k)) for k in record.keys() | RECORD_NAMES.keys()):
+        if name not in record:
+            continue
+        value = record[name]
+        if hasattr(value, "strftime"):
+            value = value.strftime("%d/%m/%Y")
+        values[key] = value
+    return values
 
 
 class PeopleScreen(LinkworkScreen):
@@ -74,7 +103,7 @@ class PeopleScreen(LinkworkScreen):
     def search(self, text: str, seq: int) -> None:
         worker = get_current_worker()
         try:
-            people = self.backend.find_people(text)
+            people = self.actions.people.find_people(self.workspace, text, limit=50)
         except Exception as exc:
             self.fail(exc)
             return
@@ -86,9 +115,7 @@ class PeopleScreen(LinkworkScreen):
         table = self.query_one("#people-results", DataTable)
         table.clear()
         for p in people:
-            table.add_row(
-                p["name"], p["born"], p["nhs"] or "-", p["postcode"] or "-", p["practice"] or "-"
-            )
+            table.add_row(*person_row(p))
         status = self.query_one("#people-status", Static)
         if people:
             status.update(
@@ -107,7 +134,7 @@ class PeopleScreen(LinkworkScreen):
     @on(DataTable.RowSelected, "#people-results")
     def _open(self, event: DataTable.RowSelected) -> None:
         if 0 <= event.cursor_row < len(self.people):
-            self.lw.open_person(self.people[event.cursor_row]["ref"])
+            self.lw.open_person(person_ref(self.people[event.cursor_row]))
 
 
 EQUALITY_HELP = (
@@ -176,7 +203,10 @@ class PersonFormScreen(SubScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="person-form")
     def load(self, person_id: str) -> None:
-        self.fetch(lambda: self.backend.person_form(person_id), self._fill)
+        self.fetch(
+            lambda: form_values(self.actions.people.person_form(self.workspace, person_id)),
+            self._fill,
+        )
 
     def _fill(self, data: dict[str, Any]) -> None:
         for key, *_ in self.FIELDS:
@@ -192,7 +222,7 @@ class PersonFormScreen(SubScreen):
     def _equality_rows(self) -> ComposeResult:
         """The equality questions from the record's data file (small, cached)."""
         try:
-            fields = self.backend.equality_fields()
+            fields = self.actions.people.equality_fields()
         except Exception:
             fields = []
         if not fields:
@@ -274,10 +304,13 @@ class PersonFormScreen(SubScreen):
     @work(thread=True, exit_on_error=False, exclusive=True, group="save-person")
     def save(self, data: dict[str, Any]) -> None:
         try:
+            details = {RECORD_NAMES.get(k, k): v for k, v in data.items()}
+            people = self.actions.people
             if self.person is not None:
-                person, fields = self.backend.update_person(self.person.id, data)
+                updated = people.update_person(self.workspace, self.person.id, **details)
+                person, fields = person_ref(updated.person), updated.changed
             else:
-                person, fields = self.backend.add_person(data), []
+                person, fields = person_ref(people.add_person(self.workspace, **details)), []
         except Exception as exc:
             self.app.call_from_thread(self.notify, plain_error(exc), severity="error")
             return

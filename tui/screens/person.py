@@ -18,7 +18,7 @@ from tui.widgets.commands import CommandList
 from tui.widgets.fit_table import Column, FitTable
 
 if TYPE_CHECKING:
-    from tui.app import PersonRef
+    from tui.state import PersonRef
 
 
 class PersonCommands(CommandList):

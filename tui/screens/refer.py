@@ -19,12 +19,12 @@ from textual.widgets import (
     Static,
 )
 
-from tui.backend import plain_error
+from linkwork.errors import plain_error
 from tui.screens.base import SubScreen
 from tui.widgets.toggles import Choice, Tick
 
 if TYPE_CHECKING:
-    from tui.app import PersonRef
+    from tui.state import PersonRef
 
 STEPS = ["consent", "details", "review"]
 

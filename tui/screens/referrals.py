@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
-from tui.backend import plain_error
+from linkwork.errors import plain_error
 from tui.screens.base import LinkworkScreen
 from tui.widgets.fit_table import FitTable
 from tui.widgets.notice import Notice
@@ -163,7 +163,7 @@ class ReferralsScreen(LinkworkScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="inbox")
     def import_inbox(self) -> None:
-        from tui.backend import KeyLocked
+        from linkwork.errors import KeyLocked
 
         self.app.call_from_thread(self.notify, "Importing update files from the inbox...")
         try:
@@ -263,7 +263,7 @@ class StatusScreen(ModalScreen[bool]):
         line.display = True
 
     def on_worker_state_changed(self, event: Any) -> None:
-        from tui.backend import report_worker_error
+        from tui.workers import report_worker_error
 
         report_worker_error(self, event)
 

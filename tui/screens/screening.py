@@ -21,13 +21,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, RadioSet, Static
 
-from tui.backend import plain_error
+from linkwork.errors import plain_error
 from tui.screens.base import SubScreen
 from tui.widgets.body import Body
 from tui.widgets.toggles import Choice
 
 if TYPE_CHECKING:
-    from tui.app import PersonRef
+    from tui.state import PersonRef
 
 
 class ChoiceModal(ModalScreen[str]):

@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 from textual.worker import get_current_worker
 
-from tui.backend import plain_error
+from linkwork.errors import plain_error
 from tui.screens.base import LinkworkScreen
 from tui.widgets.service_detail import format_miles, render_service
 from tui.widgets.toggles import Tick

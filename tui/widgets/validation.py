@@ -34,29 +34,9 @@ def check_postcode(text: str) -> str:
     return _domain_message(normalise_postcode, text)
 
 
-def parse_birth_date(text: str) -> date:
-    value = text.strip()
-    for sep in ("/", "-", "."):
-        parts = value.split(sep)
-        if len(parts) == 3:
-            try:
-                if len(parts[0]) == 4:
-                    return date(int(parts[0]), int(parts[1]), int(parts[2]))
-                return date(int(parts[2]), int(parts[1]), int(parts[0]))
-            except ValueError:
-                break
-    raise ValueError("Date of birth: use DD/MM/YYYY, for example 03/07/1961.")
-
-
 def check_birth_date(text: str, today: date) -> str:
     if not text.strip():
         return "Date of birth is needed."
-    try:
-        born = parse_birth_date(text)
-    except ValueError as exc:
-        return str(exc)
-    if born > today:
-        return "Date of birth cannot be in the future."
-    if today.year - born.year > 125:
-        return "That date of birth is more than 125 years ago."
-    return ""
+    from screening.people import parse_birth_date
+
+    return _domain_message(lambda value: parse_birth_date(value, today=today), text)

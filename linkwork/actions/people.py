@@ -1,0 +1,124 @@
+"""People: add, change, find, list and read a person's record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from linkwork.errors import NotFound
+from linkwork.workspace import Workspace
+from screening.consent import consent_dict, list_consents
+from screening.equality import FIELDS, load_equality
+from screening.needs import list_needs, need_dict
+from screening.people import (
+    create_person,
+    get_person,
+    person_dict,
+    show_person,
+)
+from screening.people import (
+    find_people as find_in_record,
+)
+from screening.people import (
+    list_people as list_in_record,
+)
+from screening.people import (
+    update_person as update_in_record,
+)
+from screening.questionnaire import list_screenings, screening_dict
+from screening.referrals import list_referrals, referral_dict
+
+# The fields a person has besides the equality ones (``screening.equality.FIELDS``).
+DETAILS = (
+    "given_name",
+    "family_name",
+    "birth_date",
+    "nhs_number",
+    "postcode",
+    "practice_ods",
+    "phone",
+    "email",
+    "contact_preference",
+)
+
+
+def add_person(ws: Workspace, **details: Any) -> dict[str, Any]:
+    """Add a person (``DETAILS`` and equality fields by name); the practice defaults to
+    this workspace's. The new person's record as a dict (with ``id``)."""
+    values = {k: v for k, v in details.items() if v is not None}
+    if not values.get("practice_ods"):
+        values["practice_ods"] = ws.settings.practice_ods
+    with ws.session() as session:
+        person = create_person(session, actor=ws.user, **values)
+        return person_dict(person)
+
+
+@dataclass
+class Updated:
+    person: dict[str, Any]
+    changed: list[str] = field(default_factory=list)
+
+
+def update_person(ws: Workspace, ref: str, **changes: Any) -> Updated:
+    """Change some of a person's details: values equal to the current ones (or None) are
+    left alone; only the fields that really changed are saved and audited, by name."""
+    wanted = {k: v for k, v in changes.items() if v is not None}
+    if not wanted:
+        raise ValueError("nothing to change: give at least one detail")
+    with ws.session() as session:
+        person = get_person(session, ref)
+        before = {name: getattr(person, name) for name in wanted}
+        update_in_record(session, person, actor=ws.user, **wanted)
+        changed = sorted(name for name in wanted if getattr(person, name) != before[name])
+        return Updated(person_dict(person), changed)
+
+
+def person_form(ws: Workspace, ref: str) -> dict[str, Any]:
+    """A person's current details by field name (dates as ``date``), for an edit form.
+    Not audited as a view: the editor already has the record open."""
+    with ws.session() as session:
+        person = get_person(session, ref)
+        return {name: getattr(person, name) for name in (*DETAILS, *FIELDS)}
+
+
+def equality_fields() -> list[Any]:
+    """The equality questions and their answers (``screening.equality``), for forms."""
+    return list(load_equality().values())
+
+
+def list_people(
+    ws: Workspace, *, practice: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """People, newest first."""
+    with ws.session() as session:
+        return [person_dict(p) for p in list_in_record(session, practice=practice, limit=limit)]
+
+
+def find_people(ws: Workspace, text: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """People by name, NHS number, postcode or id; empty text lists the newest."""
+    if not text.strip():
+        return list_people(ws, limit=limit)
+    with ws.session() as session:
+        return [person_dict(p) for p in find_in_record(session, text, limit=limit)]
+
+
+def person_record(ws: Workspace, ref: str, *, on: date | None = None) -> dict[str, Any]:
+    """A person's whole record (details, screenings, needs, consents, referrals),
+    recorded in the audit trail as a view."""
+    with ws.session() as session:
+        person = show_person(session, ref, actor=ws.user)
+        data = person_dict(person, on=on)
+        data["screenings"] = [screening_dict(s) for s in list_screenings(session, person)]
+        data["needs"] = [need_dict(n) for n in list_needs(session, person)]
+        data["consents"] = [consent_dict(c) for c in list_consents(session, person)]
+        data["referrals"] = [
+            referral_dict(session, r) for r in list_referrals(session, person=person)
+        ]
+        return data
+
+
+def require_people(people: list[dict[str, Any]], empty: str) -> list[dict[str, Any]]:
+    if not people:
+        raise NotFound(empty)
+    return people

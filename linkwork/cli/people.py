@@ -1,0 +1,279 @@
+"""``linkwork person``: add, update, show, list, find."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlmodel import Session
+
+from linkwork.cli.common import JsonOption, NotFound, console, print_json, workspace
+from linkwork.cli.tables import needs_table, referrals_table
+
+Opt = typer.Option
+
+
+def _actor(ctx: typer.Context) -> str:
+    return workspace(ctx).settings.user
+
+
+person_app = typer.Typer(help="People: add, show, list, find, update.", no_args_is_help=True)
+
+
+@person_app.command("add")
+def person_add(
+    ctx: typer.Context,
+    given: Annotated[str, Opt("--given", help="Given name.")],
+    family: Annotated[str, Opt("--family", help="Family name.")],
+    birth_date: Annotated[str, Opt("--birth-date", help="Date of birth, YYYY-MM-DD.")],
+    nhs_number: Annotated[str | None, Opt("--nhs-number", help="NHS number (checked).")] = None,
+    postcode: Annotated[str, Opt("--postcode", help="UK postcode.")] = "",
+    practice: Annotated[str, Opt("--practice", help="Registered practice ODS code.")] = "",
+    phone: Annotated[str, Opt("--phone")] = "",
+    email: Annotated[str, Opt("--email")] = "",
+    contact: Annotated[
+        str, Opt("--contact", help="Contact preference: phone, text, email, letter, in-person.")
+    ] = "",
+    ethnicity: Annotated[
+        str | None,
+        Opt("--ethnicity", help="NHS ethnic category code A-S, Z (prefer not to say), 99."),
+    ] = None,
+    sex: Annotated[str | None, Opt("--sex", help="female, male, intersex.")] = None,
+    gender_same: Annotated[
+        str | None, Opt("--gender-same", help="Gender same as sex at birth: yes, no.")
+    ] = None,
+    sexual_orientation: Annotated[
+        str | None,
+        Opt("--sexual-orientation", help="heterosexual, gay-lesbian, bisexual, other."),
+    ] = None,
+    disability: Annotated[str | None, Opt("--disability", help="yes, no.")] = None,
+    religion: Annotated[str | None, Opt("--religion", help="none, christian, muslim, ...")] = None,
+    language: Annotated[
+        str | None, Opt("--language", help="Main language code (en, pl, ur, bn, ...).")
+    ] = None,
+    interpreter: Annotated[str | None, Opt("--interpreter", help="yes, no.")] = None,
+    immigration: Annotated[
+        str | None, Opt("--immigration", help="Immigration status, where relevant.")
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Add a person.
+
+    Equality fields take a code, 'prefer not to say' or 'not asked' (the default); none is
+    ever required or guessed."""
+    from screening.people import create_person, person_dict
+
+    with workspace(ctx).session() as session:
+        person = create_person(
+            session,
+            given_name=given,
+            family_name=family,
+            birth_date=birth_date,
+            nhs_number=nhs_number,
+            postcode=postcode,
+            practice_ods=practice or workspace(ctx).settings.practice_ods,
+            phone=phone,
+            email=email,
+            contact_preference=contact,
+            actor=_actor(ctx),
+            ethnic_category=ethnicity,
+            sex=sex,
+            gender_same_as_birth=gender_same,
+            sexual_orientation=sexual_orientation,
+            disability=disability,
+            religion=religion,
+            main_language=language,
+            interpreter_needed=interpreter,
+            immigration_status=immigration,
+        )
+        data = person_dict(person)
+    if json_out:
+        print_json(data)
+    else:
+        console.print(f"added {data['given_name']} {data['family_name']}: [bold]{data['id']}[/]")
+
+
+@person_app.command("update")
+def person_update(
+    ctx: typer.Context,
+    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help="Id or NHS number.")],
+    given: Annotated[str | None, Opt("--given")] = None,
+    family: Annotated[str | None, Opt("--family")] = None,
+    birth_date: Annotated[str | None, Opt("--birth-date")] = None,
+    nhs_number: Annotated[str | None, Opt("--nhs-number")] = None,
+    postcode: Annotated[str | None, Opt("--postcode")] = None,
+    practice: Annotated[str | None, Opt("--practice")] = None,
+    phone: Annotated[str | None, Opt("--phone")] = None,
+    email: Annotated[str | None, Opt("--email")] = None,
+    contact: Annotated[str | None, Opt("--contact")] = None,
+    ethnicity: Annotated[str | None, Opt("--ethnicity")] = None,
+    sex: Annotated[str | None, Opt("--sex")] = None,
+    gender_same: Annotated[str | None, Opt("--gender-same")] = None,
+    sexual_orientation: Annotated[str | None, Opt("--sexual-orientation")] = None,
+    disability: Annotated[str | None, Opt("--disability")] = None,
+    religion: Annotated[str | None, Opt("--religion")] = None,
+    language: Annotated[str | None, Opt("--language")] = None,
+    interpreter: Annotated[str | None, Opt("--interpreter")] = None,
+    immigration: Annotated[str | None, Opt("--immigration")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Change some of a person's details (only the options given)."""
+    from screening.people import get_person, person_dict, update_person
+
+    changes = {
+        "given_name": given,
+        "family_name": family,
+        "birth_date": birth_date,
+        "nhs_number": nhs_number,
+        "postcode": postcode,
+        "practice_ods": practice,
+        "phone": phone,
+        "email": email,
+        "contact_preference": contact,
+        "ethnic_category": ethnicity,
+        "sex": sex,
+        "gender_same_as_birth": gender_same,
+        "sexual_orientation": sexual_orientation,
+        "disability": disability,
+        "religion": religion,
+        "main_language": language,
+        "interpreter_needed": interpreter,
+        "immigration_status": immigration,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        raise ValueError("nothing to change: give at least one option")
+    with workspace(ctx).session() as session:
+        person = update_person(
+            session, get_person(session, person_ref), actor=_actor(ctx), **changes
+        )
+        data = person_dict(person)
+    if json_out:
+        print_json(data)
+    else:
+        console.print(f"updated {data['id']}")
+
+
+def _person_record(session: Session, person: Any) -> dict[str, Any]:
+    from screening.consent import consent_dict, list_consents
+    from screening.needs import list_needs, need_dict
+    from screening.people import person_dict
+    from screening.questionnaire import list_screenings, screening_dict
+    from screening.referrals import list_referrals, referral_dict
+
+    data = person_dict(person)
+    data["screenings"] = [screening_dict(s) for s in list_screenings(session, person)]
+    data["needs"] = [need_dict(n) for n in list_needs(session, person)]
+    data["consents"] = [consent_dict(c) for c in list_consents(session, person)]
+    data["referrals"] = [referral_dict(session, r) for r in list_referrals(session, person=person)]
+    return data
+
+
+@person_app.command("show")
+def person_show(
+    ctx: typer.Context,
+    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help="Id or NHS number.")],
+    json_out: JsonOption = False,
+) -> None:
+    """Show a person's record (recorded in the audit trail as a view).
+
+    Details, equality data, needs, consents and referrals."""
+    from screening.people import show_person
+
+    with workspace(ctx).session() as session:
+        person = show_person(session, person_ref, actor=_actor(ctx))
+        data = _person_record(session, person)
+    if json_out:
+        print_json(data)
+        return
+    console.print(f"[bold]{data['given_name']} {data['family_name']}[/]  ({data['id']})")
+    console.print(
+        f"born {data['birth_date']} (age band {data['age_band']})  "
+        f"NHS number {data['nhs_number'] or '-'}  postcode {data['postcode'] or '-'}  "
+        f"practice {data['practice_ods'] or '-'}"
+    )
+    from screening.equality import FIELDS
+
+    for name in FIELDS:
+        console.print(f"  {name.replace('_', ' ')}: {data[name + '_label']}", style="dim")
+    for s in data["screenings"]:
+        ons4 = ", ".join(f"{k} {v}" for k, v in s["ons4"].items() if v is not None)
+        pending = f", {s['pending']} suggestion(s) to decide" if s["pending"] else ""
+        console.print(
+            f"screening {s['id'][:8]} on {(s['completed_at'] or '')[:10]}"
+            f" (ONS4: {ons4 or '-'}){pending}"
+        )
+    needs_table(data["needs"])
+    if data["consents"]:
+        table = Table(title="Consents")
+        for col in ("id", "to", "shares", "method", "given", "active"):
+            table.add_column(col)
+        for c in data["consents"]:
+            to = f"service {c['service_id']}" if c["service_id"] else c["hub"]
+            table.add_row(
+                c["id"][:8],
+                to,
+                ",".join(c["shares"]),
+                c["method"],
+                c["given_at"][:10],
+                "yes" if c["active"] else "withdrawn",
+            )
+        console.print(table)
+    referrals_table(data["referrals"])
+
+
+@person_app.command("list")
+def person_list(
+    ctx: typer.Context,
+    practice: Annotated[str | None, Opt("--practice", help="Only this practice (ODS).")] = None,
+    limit: Annotated[int, Opt("--limit", "-n", min=1, max=10000)] = 50,
+    json_out: JsonOption = False,
+) -> None:
+    """List people, newest first."""
+    from screening.people import list_people, person_dict
+
+    with workspace(ctx).session() as session:
+        people = [person_dict(p) for p in list_people(session, practice=practice, limit=limit)]
+    _people_out(people, json_out, "no people recorded")
+
+
+@person_app.command("find")
+def person_find(
+    ctx: typer.Context,
+    text: Annotated[list[str], typer.Argument(help="Name, NHS number, postcode or id.")],
+    limit: Annotated[int, Opt("--limit", "-n", min=1, max=1000)] = 20,
+    json_out: JsonOption = False,
+) -> None:
+    """Find people by name, NHS number, postcode or id."""
+    from screening.people import find_people, person_dict
+
+    query = " ".join(text)
+    with workspace(ctx).session() as session:
+        people = [person_dict(p) for p in find_people(session, query, limit=limit)]
+    _people_out(people, json_out, f"nobody matches {query!r}")
+
+
+def _people_out(people: list[dict[str, Any]], json_out: bool, empty: str) -> None:
+    if not people:
+        raise NotFound(empty)
+    if json_out:
+        print_json(people)
+        return
+    table = Table()
+    for col in ("id", "name", "born", "NHS number", "postcode", "practice"):
+        table.add_column(col)
+    for p in people:
+        table.add_row(
+            p["id"][:8],
+            f"{p['given_name']} {p['family_name']}",
+            p["birth_date"],
+            p["nhs_number"] or "-",
+            p["postcode"] or "-",
+            p["practice_ods"] or "-",
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(person_app, name="person")

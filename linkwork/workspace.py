@@ -1,0 +1,65 @@
+"""The workspace every user action runs in: settings, the database (opened lazily, once),
+the acting user, and the private keys unlocked in this session.
+
+The CLI makes one per command; the app makes one at start-up and its workers share it.
+Nothing heavy is imported until it is used, so ``import linkwork.workspace`` is cheap and
+the app's first paint never waits for SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+    from linkwork.settings import Settings
+
+
+class Workspace:
+    """Where an action gets its session, its actor and its keys: never from a global."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self._engine = engine
+        self._lock = threading.Lock()
+        # Private keys unlocked with their passphrase in this session, by file path: in
+        # memory only (the passphrase itself is not kept, and nothing is ever written).
+        self.unlocked_keys: dict[str, Any] = {}
+
+    @property
+    def user(self) -> str:
+        """Who is acting: recorded on every change and in the audit trail."""
+        return self.settings.user
+
+    @property
+    def engine(self) -> Engine:
+        """The database engine, opened (and migrated) on first use."""
+        with self._lock:
+            if self._engine is None:
+                from linkwork.db import open_engine
+
+                self._engine = open_engine(self.settings.resolved_database_url())
+            return self._engine
+
+    @property
+    def is_open(self) -> bool:
+        return self._engine is not None
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        from linkwork.db import session_scope
+
+        with session_scope(self.engine) as session:
+            yield session
+
+    def database_url(self) -> str:
+        """The URL of the database in use (with its password: for a child process only)."""
+        if self._engine is not None:
+            return self._engine.url.render_as_string(hide_password=False)
+        return self.settings.resolved_database_url()

@@ -1,0 +1,16 @@
+"""How the app's thread workers report failure: in plain words, never a traceback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from linkwork.errors import plain_error
+
+
+def report_worker_error(node: Any, event: Any) -> None:
+    """A worker that failed unexpectedly: tell the link worker in plain words (never a
+    traceback); the app keeps running."""
+    from textual.worker import WorkerState
+
+    if event.state == WorkerState.ERROR and event.worker.error is not None:
+        node.app.notify(plain_error(event.worker.error), severity="error")
