@@ -1,5 +1,25 @@
 """Every action module, for a front end that reaches them through one import (the app)."""
 
-from linkwork.actions import people
+from linkwork.actions import (
+    audit,
+    codes,
+    directory,
+    exchange,
+    needs,
+    people,
+    referrals,
+    reports,
+    screening,
+)
 
-__all__ = ["people"]
+__all__ = [
+    "audit",
+    "codes",
+    "directory",
+    "exchange",
+    "needs",
+    "people",
+    "referrals",
+    "reports",
+    "screening",
+]

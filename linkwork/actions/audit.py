@@ -1,0 +1,3 @@
+"""The audit trail: show events, verify the chain; the synthetic demo data."""
+
+from __future__ import annotations

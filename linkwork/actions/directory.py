@@ -1,0 +1,3 @@
+"""The service directory: import feeds, load the sample, search, show, list."""
+
+from __future__ import annotations

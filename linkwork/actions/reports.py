@@ -1,0 +1,3 @@
+"""Counts for data leads: disclosure-controlled reports, shown, exported, charted."""
+
+from __future__ import annotations
