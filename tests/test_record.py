@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from screening import audit, consent, needs, people, referrals
 from screening import questionnaire as qn
+from screening.exchange import fhir_questionnaire as fq
 from screening.models import AuditEvent, Need, OutcomeNeed, Person, Referral, ReferralEvent
 from screening.nhs import normalise_nhs_number
 
@@ -179,7 +180,7 @@ def test_fhir_questionnaire_and_response_validate(session: Session) -> None:
     from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
     q = qn.load_questionnaire()
-    resource = Questionnaire.model_validate_json(qn.to_fhir_questionnaire(q).model_dump_json())
+    resource = Questionnaire.model_validate_json(fq.to_fhir_questionnaire(q).model_dump_json())
     link_ids = {i.linkId for g in resource.item for i in g.item}
     assert link_ids == {x.id for x in q.questions()}
     person = _person(session)
@@ -190,7 +191,7 @@ def test_fhir_questionnaire_and_response_validate(session: Session) -> None:
         actor="worker.a",
     )
     response = QuestionnaireResponse.model_validate_json(
-        qn.to_fhir_questionnaire_response(session, screening, q).model_dump_json()
+        fq.to_fhir_questionnaire_response(session, screening, q).model_dump_json()
     )
     answers = {i.linkId: i.answer[0] for g in response.item for i in g.item}
     assert answers["ons4.happy"].valueInteger == 3
@@ -532,8 +533,8 @@ def test_fhir_questionnaire_and_response_pass_independent_validators(
     q = qn.load_questionnaire(DATA / "extra-questions.yaml")
     files = []
     for name, resource in (
-        ("questionnaire.json", qn.questionnaire_resource_dict(q)),
-        ("response.json", qn.questionnaire_response_dict(session, screening, q)),
+        ("questionnaire.json", fq.questionnaire_resource_dict(q)),
+        ("response.json", fq.questionnaire_response_dict(session, screening, q)),
     ):
         path = tmp_path / name
         path.write_text(json.dumps(resource), encoding="utf-8")

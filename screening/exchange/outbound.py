@@ -22,10 +22,11 @@ from screening.audit import record_event
 from screening.consent import require_active_consent
 from screening.equality import FIELDS, load_equality
 from screening.exchange import fhir
+from screening.exchange.fhir_questionnaire import questionnaire_response_dict
 from screening.exchange.jose import seal
 from screening.exchange.keys import key_id
 from screening.exchange.models import ExchangeMessage
-from screening.models import OutcomeNeed, Person, Referral, as_utc, utcnow
+from screening.models import OutcomeNeed, Person, Referral, Screening, as_utc, utcnow
 from screening.referrals import get_outcome, referral_needs
 
 
@@ -196,9 +197,6 @@ def screening_answers(
     referred needs' domains (data minimisation), or None."""
     if not referral.screening_id:
         return None
-    from screening.models import Screening
-    from screening.questionnaire import questionnaire_response_dict
-
     screening = session.get(Screening, referral.screening_id)
     if screening is None:
         return None
