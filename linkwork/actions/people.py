@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from linkwork.errors import NotFound
 from linkwork.workspace import Workspace
 from screening.consent import consent_dict, list_consents
 from screening.equality import FIELDS, load_equality
@@ -28,6 +27,8 @@ from screening.people import (
 )
 from screening.questionnaire import list_screenings, screening_dict
 from screening.referrals import list_referrals, referral_dict
+
+EQUALITY_FIELDS = FIELDS  # the equality questions' field names, in the order asked
 
 # The fields a person has besides the equality ones (``screening.equality.FIELDS``).
 DETAILS = (
@@ -116,9 +117,3 @@ def person_record(ws: Workspace, ref: str, *, on: date | None = None) -> dict[st
             referral_dict(session, r) for r in list_referrals(session, person=person)
         ]
         return data
-
-
-def require_people(people: list[dict[str, Any]], empty: str) -> list[dict[str, Any]]:
-    if not people:
-        raise NotFound(empty)
-    return people

@@ -6,16 +6,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlmodel import Session
 
 from linkwork.cli.common import JsonOption, NotFound, console, print_json, workspace
 from linkwork.cli.tables import needs_table, referrals_table
 
 Opt = typer.Option
-
-
-def _actor(ctx: typer.Context) -> str:
-    return workspace(ctx).settings.user
 
 
 person_app = typer.Typer(help="People: add, show, list, find, update.", no_args_is_help=True)
@@ -26,7 +21,9 @@ def person_add(
     ctx: typer.Context,
     given: Annotated[str, Opt("--given", help="Given name.")],
     family: Annotated[str, Opt("--family", help="Family name.")],
-    birth_date: Annotated[str, Opt("--birth-date", help="Date of birth, YYYY-MM-DD.")],
+    birth_date: Annotated[
+        str, Opt("--birth-date", help="Date of birth, DD/MM/YYYY (or YYYY-MM-DD).")
+    ],
     nhs_number: Annotated[str | None, Opt("--nhs-number", help="NHS number (checked).")] = None,
     postcode: Annotated[str, Opt("--postcode", help="UK postcode.")] = "",
     practice: Annotated[str, Opt("--practice", help="Registered practice ODS code.")] = "",
@@ -62,32 +59,29 @@ def person_add(
 
     Equality fields take a code, 'prefer not to say' or 'not asked' (the default); none is
     ever required or guessed."""
-    from screening.people import create_person, person_dict
+    from linkwork.actions import people as act
 
-    with workspace(ctx).session() as session:
-        person = create_person(
-            session,
-            given_name=given,
-            family_name=family,
-            birth_date=birth_date,
-            nhs_number=nhs_number,
-            postcode=postcode,
-            practice_ods=practice or workspace(ctx).settings.practice_ods,
-            phone=phone,
-            email=email,
-            contact_preference=contact,
-            actor=_actor(ctx),
-            ethnic_category=ethnicity,
-            sex=sex,
-            gender_same_as_birth=gender_same,
-            sexual_orientation=sexual_orientation,
-            disability=disability,
-            religion=religion,
-            main_language=language,
-            interpreter_needed=interpreter,
-            immigration_status=immigration,
-        )
-        data = person_dict(person)
+    data = act.add_person(
+        workspace(ctx),
+        given_name=given,
+        family_name=family,
+        birth_date=birth_date,
+        nhs_number=nhs_number,
+        postcode=postcode,
+        practice_ods=practice,
+        phone=phone,
+        email=email,
+        contact_preference=contact,
+        ethnic_category=ethnicity,
+        sex=sex,
+        gender_same_as_birth=gender_same,
+        sexual_orientation=sexual_orientation,
+        disability=disability,
+        religion=religion,
+        main_language=language,
+        interpreter_needed=interpreter,
+        immigration_status=immigration,
+    )
     if json_out:
         print_json(data)
     else:
@@ -119,55 +113,36 @@ def person_update(
     json_out: JsonOption = False,
 ) -> None:
     """Change some of a person's details (only the options given)."""
-    from screening.people import get_person, person_dict, update_person
+    from linkwork.actions import people as act
 
-    changes = {
-        "given_name": given,
-        "family_name": family,
-        "birth_date": birth_date,
-        "nhs_number": nhs_number,
-        "postcode": postcode,
-        "practice_ods": practice,
-        "phone": phone,
-        "email": email,
-        "contact_preference": contact,
-        "ethnic_category": ethnicity,
-        "sex": sex,
-        "gender_same_as_birth": gender_same,
-        "sexual_orientation": sexual_orientation,
-        "disability": disability,
-        "religion": religion,
-        "main_language": language,
-        "interpreter_needed": interpreter,
-        "immigration_status": immigration,
-    }
-    changes = {k: v for k, v in changes.items() if v is not None}
-    if not changes:
-        raise ValueError("nothing to change: give at least one option")
-    with workspace(ctx).session() as session:
-        person = update_person(
-            session, get_person(session, person_ref), actor=_actor(ctx), **changes
-        )
-        data = person_dict(person)
+    updated = act.update_person(
+        workspace(ctx),
+        person_ref,
+        given_name=given,
+        family_name=family,
+        birth_date=birth_date,
+        nhs_number=nhs_number,
+        postcode=postcode,
+        practice_ods=practice,
+        phone=phone,
+        email=email,
+        contact_preference=contact,
+        ethnic_category=ethnicity,
+        sex=sex,
+        gender_same_as_birth=gender_same,
+        sexual_orientation=sexual_orientation,
+        disability=disability,
+        religion=religion,
+        main_language=language,
+        interpreter_needed=interpreter,
+        immigration_status=immigration,
+    )
+    data = updated.person | {"changed": updated.changed}
     if json_out:
         print_json(data)
     else:
-        console.print(f"updated {data['id']}")
-
-
-def _person_record(session: Session, person: Any) -> dict[str, Any]:
-    from screening.consent import consent_dict, list_consents
-    from screening.needs import list_needs, need_dict
-    from screening.people import person_dict
-    from screening.questionnaire import list_screenings, screening_dict
-    from screening.referrals import list_referrals, referral_dict
-
-    data = person_dict(person)
-    data["screenings"] = [screening_dict(s) for s in list_screenings(session, person)]
-    data["needs"] = [need_dict(n) for n in list_needs(session, person)]
-    data["consents"] = [consent_dict(c) for c in list_consents(session, person)]
-    data["referrals"] = [referral_dict(session, r) for r in list_referrals(session, person=person)]
-    return data
+        changed = ", ".join(f.replace("_", " ") for f in updated.changed) or "nothing"
+        console.print(f"updated {data['id']}: changed {changed}", highlight=False)
 
 
 @person_app.command("show")
@@ -179,11 +154,9 @@ def person_show(
     """Show a person's record (recorded in the audit trail as a view).
 
     Details, equality data, needs, consents and referrals."""
-    from screening.people import show_person
+    from linkwork.actions import people as act
 
-    with workspace(ctx).session() as session:
-        person = show_person(session, person_ref, actor=_actor(ctx))
-        data = _person_record(session, person)
+    data = act.person_record(workspace(ctx), person_ref)
     if json_out:
         print_json(data)
         return
@@ -193,9 +166,7 @@ def person_show(
         f"NHS number {data['nhs_number'] or '-'}  postcode {data['postcode'] or '-'}  "
         f"practice {data['practice_ods'] or '-'}"
     )
-    from screening.equality import FIELDS
-
-    for name in FIELDS:
+    for name in act.EQUALITY_FIELDS:
         console.print(f"  {name.replace('_', ' ')}: {data[name + '_label']}", style="dim")
     for s in data["screenings"]:
         ons4 = ", ".join(f"{k} {v}" for k, v in s["ons4"].items() if v is not None)
@@ -231,10 +202,9 @@ def person_list(
     json_out: JsonOption = False,
 ) -> None:
     """List people, newest first."""
-    from screening.people import list_people, person_dict
+    from linkwork.actions import people as act
 
-    with workspace(ctx).session() as session:
-        people = [person_dict(p) for p in list_people(session, practice=practice, limit=limit)]
+    people = act.list_people(workspace(ctx), practice=practice, limit=limit)
     _people_out(people, json_out, "no people recorded")
 
 
@@ -246,11 +216,10 @@ def person_find(
     json_out: JsonOption = False,
 ) -> None:
     """Find people by name, NHS number, postcode or id."""
-    from screening.people import find_people, person_dict
+    from linkwork.actions import people as act
 
     query = " ".join(text)
-    with workspace(ctx).session() as session:
-        people = [person_dict(p) for p in find_people(session, query, limit=limit)]
+    people = act.find_people(workspace(ctx), query, limit=limit)
     _people_out(people, json_out, f"nobody matches {query!r}")
 
 
