@@ -42,7 +42,7 @@ def main() -> None:
     from sqlmodel import Session, col, select
 
     from linkwork import db as lwdb
-    from screening.demo import make_demo
+    from linkwork.demo import make_demo
     from screening.exchange import fhir
     from screening.exchange.files import atomic_write, atomic_write_many
     from screening.exchange.keys import new_key

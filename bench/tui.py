@@ -68,7 +68,7 @@ def load_directory(db_url: str, source: Path) -> int:
 
 def add_demo_people(db_url: str) -> None:
     try:
-        from screening.demo import make_demo
+        from linkwork.demo import make_demo
     except ImportError:
         return
     from linkwork.db import open_engine, session_scope

@@ -62,7 +62,7 @@ def main() -> None:
 
 def add_demo_people(db_url: str, people: int) -> None:
     from linkwork.db import open_engine, session_scope
-    from screening.demo import make_demo
+    from linkwork.demo import make_demo
 
     with session_scope(open_engine(db_url)) as session:
         make_demo(session, people=people, seed=1, today=tui_seed.TODAY)

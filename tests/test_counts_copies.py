@@ -195,7 +195,7 @@ def _python_counts(
 
 @pytest.fixture
 def demo(session: Session) -> Session:
-    from screening.demo import make_demo
+    from linkwork.demo import make_demo
 
     make_demo(session, people=250, seed=7)
     session.commit()

@@ -50,7 +50,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     url = f"sqlite:///{path}"
     engine = lwdb.open_engine(url)
-    from screening.demo import make_demo
+    from linkwork.demo import make_demo
 
     with Session(engine) as session:
         make_demo(session, people=2000, seed=20261124)

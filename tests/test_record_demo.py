@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from screening import audit
-from screening.demo import make_demo
+from linkwork.demo import make_demo
 from screening.nhs import is_valid_nhs_number
 from screening.referrals import REASON_REQUIRED, STATUSES, TRANSITIONS
 

@@ -28,7 +28,7 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from linkwork.db import open_engine, session_scope
-    from screening.demo import make_demo
+    from linkwork.demo import make_demo
 
     path = tmp_path_factory.mktemp("counts") / "demo.db"
     engine = open_engine(f"sqlite:///{path}")

@@ -90,18 +90,9 @@ def demo_cmd(
 
     People, screenings, needs, consents, referrals and outcomes over the last 18 months
     across several made-up practices; loads the sample directory if it is empty."""
-    from screening.demo import make_demo
+    from linkwork.actions import audit as act
 
-    ctx_app = workspace(ctx)
-    with ctx_app.session() as session:
-        summary = make_demo(
-            session,
-            people=people,
-            seed=seed,
-            actor=ctx_app.settings.user,
-            followup_days=ctx_app.settings.followup_days,
-        )
-    data = summary.as_dict()
+    data = act.make_demo(workspace(ctx), people=people, seed=seed)
     if json_out:
         print_json(data)
         return

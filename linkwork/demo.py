@@ -6,6 +6,10 @@ combined at random from a built-in list, ODS codes ``Y0....``, postcodes in the 
 ``ZZ1``-``ZZ5`` area (the sample directory's towns). Ethnic categories follow the
 ``demo_weight`` shares in ``equality.yaml``. Rows are bulk-inserted; the audit trail gets
 one summary event for the whole batch.
+
+Part of the application shell, beside ``linkwork.sample`` (the sample directory it loads
+when the directory is empty): synthetic data is not a rule of the record, so the domain
+core never imports it. ``linkwork.actions.audit.make_demo`` is the user action.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from directory.models import Service
+from linkwork.sample import load_sample_directory
 from screening.audit import record_event
 from screening.counts import sync_counts
 from screening.equality import load_equality
@@ -239,14 +245,10 @@ def _existing_nhs_numbers(session: Session) -> set[str]:
 
 def _load_directory(session: Session) -> tuple[bool, dict[str, list[int]], list[int]]:
     """Services by domain for referral targets; loads the bundled sample directory if the
-    directory is empty and the loader exists. Returns (loaded, by_domain, all_ids)."""
-    from directory.models import Service
-
+    directory is empty. Returns (loaded, by_domain, all_ids)."""
     loaded = False
     count = session.execute(sa.select(sa.func.count()).select_from(Service)).scalar_one()
     if not count:
-        from linkwork.sample import load_sample_directory
-
         load_sample_directory(session)
         session.flush()
         loaded = True
