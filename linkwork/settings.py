@@ -47,6 +47,9 @@ class Settings:
     outbox: str = ""
     inbox: str = ""
     keys_dir: str = ""
+    # The practice's extra screening questions (a YAML file), added to the built-in ones
+    # by both front ends.
+    extra_questions: str = ""
 
     @property
     def home(self) -> Path:
@@ -71,6 +74,7 @@ _ENV = {
     "outbox": "LINKWORK_OUTBOX",
     "inbox": "LINKWORK_INBOX",
     "keys_dir": "LINKWORK_KEYS_DIR",
+    "extra_questions": "LINKWORK_EXTRA_QUESTIONS",
 }
 
 

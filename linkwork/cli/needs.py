@@ -13,10 +13,6 @@ from linkwork.cli.tables import needs_table, suggestions_table
 Opt = typer.Option
 
 
-def _actor(ctx: typer.Context) -> str:
-    return workspace(ctx).settings.user
-
-
 need_app = typer.Typer(
     help="Coded needs: add, confirm or reject suggestions, list, resolve.", no_args_is_help=True
 )
@@ -25,43 +21,89 @@ need_app = typer.Typer(
 # --- screening ----------------------------------------------------------------------------
 
 
-def _prompt_answers(questionnaire: Any) -> dict[str, Any]:
-    answers: dict[str, Any] = {}
-    if questionnaire.intro:
-        console.print(questionnaire.intro)
+def _ask_scale(q: dict[str, Any], saved: str | None) -> str | None:
+    low, high = q["low"], q["high"]
+    while True:
+        raw = typer.prompt(
+            f"{q['text']} ({low}-{high})", default=saved or "", show_default=bool(saved)
+        ).strip()
+        if raw == "-" or (not raw and not saved):
+            return None
+        if not raw:
+            return saved
+        if raw.isdigit() and low <= int(raw) <= high:
+            return raw
+        console.print(f"Please type a whole number from {low} to {high}.")
+
+
+def _ask_choice(q: dict[str, Any], saved: str | None) -> str | None:
+    options = q["options"]
+    console.print(q["text"])
+    for number, (_code, text) in enumerate(options, 1):
+        console.print(f"  {number}. {text}")
+    codes = [code for code, _text in options]
+    default = str(codes.index(saved) + 1) if saved in codes else ""
+    while True:
+        raw = typer.prompt("answer", default=default, show_default=bool(default)).strip()
+        if raw == "-" or not raw:
+            return None
+        if raw.isdigit() and 1 <= int(raw) <= len(options):
+            return str(codes[int(raw) - 1])
+        if raw in codes:
+            return raw
+        console.print(f"Please type a number from 1 to {len(options)}.")
+
+
+def _prompt_answers(form: dict[str, Any]) -> dict[str, str]:
+    """Ask the questionnaire's questions one by one (a saved screening's answers are the
+    defaults: Enter keeps one, '-' clears it)."""
+    saved: dict[str, str] = (form["in_progress"] or {}).get("answers", {})
+    answers: dict[str, str] = {}
+    if form["intro"]:
+        console.print(form["intro"])
     console.print("[dim]Press Enter to skip a question.[/]")
-    for section in questionnaire.sections:
-        console.rule(section.title)
-        if section.intro:
-            console.print(section.intro)
-        for q in section.questions:
-            if q.type == "integer":
-                while True:
-                    raw = typer.prompt(
-                        f"{q.text} ({q.min}-{q.max})", default="", show_default=False
-                    ).strip()
-                    if not raw:
-                        break
-                    if raw.isdigit() and q.min <= int(raw) <= q.max:
-                        answers[q.id] = int(raw)
-                        break
-                    console.print(f"Please type a whole number from {q.min} to {q.max}.")
-                continue
-            console.print(q.text)
-            for number, option in enumerate(q.options, 1):
-                console.print(f"  {number}. {option.text}")
-            while True:
-                raw = typer.prompt("answer", default="", show_default=False).strip()
-                if not raw:
-                    break
-                if raw.isdigit() and 1 <= int(raw) <= len(q.options):
-                    answers[q.id] = q.options[int(raw) - 1].code
-                    break
-                if any(o.code == raw for o in q.options):
-                    answers[q.id] = raw
-                    break
-                console.print(f"Please type a number from 1 to {len(q.options)}.")
+    if saved:
+        console.print("[dim]Enter keeps the saved answer shown in brackets; '-' clears it.[/]")
+    for section in form["sections"]:
+        console.rule(section["title"])
+        if section["intro"]:
+            console.print(section["intro"])
+        for q in section["questions"]:
+            ask = _ask_scale if q["kind"] == "scale" else _ask_choice
+            value = ask(q, saved.get(q["id"]))
+            if value is not None:
+                answers[q["id"]] = value
     return answers
+
+
+def _decide_by_prompt(ws: Any, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Ask about each pending suggestion: y records it (with their words), n rejects it,
+    Enter leaves it for later. The suggestions after the decisions."""
+    from linkwork.actions import needs as act
+
+    suggestions: list[dict[str, Any]] = data["suggestions"]
+    for s in data["suggestions"]:
+        if s.get("existing_need_id"):
+            continue
+        raw = (
+            typer.prompt(
+                f"Record {s['code']} {s['display']}? (y = yes, n = no, Enter = later)",
+                default="",
+                show_default=False,
+            )
+            .strip()
+            .lower()
+        )
+        if raw not in ("y", "yes", "n", "no"):
+            continue
+        words = ""
+        if raw in ("y", "yes"):
+            words = typer.prompt("In their words (optional)", default="", show_default=False)
+        decided = act.decide_suggestion(
+            ws, data["id"], s["code"], confirm=raw in ("y", "yes"), words=words
+        )
+        suggestions = decided["suggestions"]
+    return suggestions
 
 
 def screen_cmd(
@@ -75,71 +117,63 @@ def screen_cmd(
         Path | None,
         Opt(
             "--questions",
-            envvar="LINKWORK_EXTRA_QUESTIONS",
-            help="The practice's extra questions (YAML), added to the built-in ones.",
+            help="The practice's extra questions (YAML), added to the built-in ones "
+            "(default: the extra_questions setting, LINKWORK_EXTRA_QUESTIONS).",
         ),
     ] = None,
+    save: Annotated[
+        bool,
+        Opt("--save", help="Save the answers as a screening in progress, to finish later."),
+    ] = False,
     json_out: JsonOption = False,
 ) -> None:
     """Screen a person for social needs and ONS4 wellbeing.
 
-    Answers come from --answers FILE, or are asked one by one. Prints the suggested needs:
-    nothing is coded until you confirm them (linkwork need confirm)."""
-    from screening.needs import confirm_need, reject_suggestion
-    from screening.people import get_person
-    from screening.questionnaire import complete_screening, load_answers_file, load_questionnaire
+    Answers come from --answers FILE, or are asked one by one. A screening saved half-done
+    (--save, or left in the app) is carried on: its answers are the defaults when asked,
+    and replaced by the new ones. Prints the suggested needs: nothing is coded until you
+    confirm them (linkwork need confirm)."""
+    from linkwork.actions import screening as act
 
-    questionnaire = load_questionnaire(questions)
+    ws = workspace(ctx)
     if answers_file is not None:
-        answers = load_answers_file(answers_file)
+        answers = act.read_answers(answers_file)
+    elif json_out:
+        raise ValueError("--json needs --answers FILE (no questions are asked)")
     else:
+        form = act.open_screening(ws, person_ref, questions=questions)
+        console.print(f"Screening {form['person']['name']}")
+        progress = form["in_progress"]
+        if progress:
+            started = progress["started_at"].strftime("%d %b %Y %H:%M")
+            console.print(
+                f"Carrying on the screening saved on {started} "
+                f"({len(progress['answers'])} questions answered)."
+            )
+        answers = _prompt_answers(form)
+    if save:
+        saved = act.save_screening_progress(ws, person_ref, answers, questions=questions)
         if json_out:
-            raise ValueError("--json needs --answers FILE (no questions are asked)")
-        answers = None
-    interactive = answers is None
-    with workspace(ctx).session() as session:
-        person = get_person(session, person_ref)
-        if answers is None:
-            console.print(f"Screening {person.given_name} {person.family_name}")
-            answers = _prompt_answers(questionnaire)
-        screening, suggestions = complete_screening(
-            session, person, answers, actor=_actor(ctx), questionnaire=questionnaire
+            print_json(saved)
+            return
+        console.print(
+            f"screening progress saved ({saved['answers']} answers): [bold]{saved['id']}[/]. "
+            f"Finish it with: linkwork screen {saved['person_id'][:8]}"
         )
-        if interactive and suggestions:
-            suggestions_table(screening.id, suggestions)
-            for s in suggestions:
-                if s.get("existing_need_id"):
-                    continue
-                raw = (
-                    typer.prompt(
-                        f"Record {s['code']} {s['display']}? (y = yes, n = no, Enter = later)",
-                        default="",
-                        show_default=False,
-                    )
-                    .strip()
-                    .lower()
-                )
-                if raw in ("y", "yes"):
-                    words = typer.prompt(
-                        "In their words (optional)", default="", show_default=False
-                    )
-                    confirm_need(session, screening, s["code"], actor=_actor(ctx), words=words)
-                elif raw in ("n", "no"):
-                    reject_suggestion(session, screening, s["code"], actor=_actor(ctx))
-            suggestions = screening.suggestions
-        data = {
-            "id": screening.id,
-            "person_id": person.id,
-            "questionnaire": f"{screening.questionnaire_id}|{screening.questionnaire_version}",
-            "answers": len(answers),
-            "suggestions": suggestions,
-        }
+        return
+    data = act.complete_screening(ws, person_ref, answers, questions=questions)
     if json_out:
         print_json(data)
         return
-    console.print(f"screening recorded: [bold]{data['id']}[/]")
-    suggestions_table(data["id"], data["suggestions"])
-    if any(s.get("state") == "pending" for s in data["suggestions"]):
+    console.print(
+        f"screening {'completed' if data['resumed'] else 'recorded'}: [bold]{data['id']}[/]"
+    )
+    suggestions = data["suggestions"]
+    if answers_file is None and suggestions:
+        suggestions_table(data["id"], suggestions)
+        suggestions = _decide_by_prompt(ws, data)
+    suggestions_table(data["id"], suggestions)
+    if any(s.get("state") == "pending" for s in suggestions):
         console.print(
             f"Confirm with: linkwork need confirm {data['id'][:8]} CODE  "
             f"(or reject: linkwork need reject {data['id'][:8]} CODE)"
@@ -164,34 +198,21 @@ def need_add(
     json_out: JsonOption = False,
 ) -> None:
     """Record a need without a screening: by code, or found by lay-language search."""
-    from screening.needs import add_need, need_dict, search_need_codes
-    from screening.people import get_person
+    from linkwork.actions import needs as act
 
     if (code is None) == (search is None):
         raise ValueError("give either --code or --search")
-    alternatives: list[Any] = []
-    if search is not None:
-        matches = search_need_codes(search, limit=5)
-        if not matches:
-            raise LookupError(f"no need code matches {search!r}: try other words or --code")
-        code = matches[0].code
-        alternatives = matches[1:]
-        if not words:
-            words = search
-    assert code is not None
-    with workspace(ctx).session() as session:
-        person = get_person(session, person_ref)
-        need = add_need(session, person, code, actor=_actor(ctx), words=words, priority=priority)
-        data = need_dict(need)
+    data = act.add_need(
+        workspace(ctx), person_ref, code=code, search=search, words=words, priority=priority
+    )
     if json_out:
-        if search is not None:
-            data["alternatives"] = [m.to_dict() for m in alternatives]
         print_json(data)
         return
     console.print(f"recorded {data['code']} {data['display']}: [bold]{data['id']}[/]")
-    if alternatives:
+    if data.get("alternatives"):
         console.print(
-            "other matches: " + "; ".join(f"{m.code} {m.display}" for m in alternatives),
+            "other matches: "
+            + "; ".join(f"{m['code']} {m['display']}" for m in data["alternatives"]),
             style="dim",
         )
 
@@ -210,32 +231,20 @@ def need_confirm(
     json_out: JsonOption = False,
 ) -> None:
     """Confirm a need suggested by a screening (nothing is coded until you do)."""
-    from screening.needs import confirm_need, need_dict, pending_suggestions
-    from screening.questionnaire import get_screening
+    from linkwork.actions import needs as act
 
     if (code is None) == (not all_):
         raise ValueError("give a suggested CODE or --all")
     if all_ and use_code:
         raise ValueError("--as works on one suggestion, not with --all")
-    with workspace(ctx).session() as session:
-        screening = get_screening(session, screening_ref)
-        codes = [code] if code else [s["code"] for s in pending_suggestions(screening)]
-        if not codes:
-            raise NotFound(f"screening {screening.id} has no pending suggestions")
-        needs = [
-            need_dict(
-                confirm_need(
-                    session,
-                    screening,
-                    c,
-                    actor=_actor(ctx),
-                    words=words,
-                    priority=priority,
-                    use_code=use_code,
-                )
-            )
-            for c in codes
-        ]
+    ws = workspace(ctx)
+    if code is None:
+        needs = act.confirm_all(ws, screening_ref, words=words, priority=priority)
+    else:
+        decided = act.decide_suggestion(
+            ws, screening_ref, code, confirm=True, use_code=use_code, words=words, priority=priority
+        )
+        needs = [decided["need"]]
     if json_out:
         print_json(needs[0] if code else needs)
         return
@@ -251,17 +260,13 @@ def need_reject(
     json_out: JsonOption = False,
 ) -> None:
     """Reject a need suggested by a screening."""
-    from screening.needs import reject_suggestion
-    from screening.questionnaire import get_screening
+    from linkwork.actions import needs as act
 
-    with workspace(ctx).session() as session:
-        screening = get_screening(session, screening_ref)
-        reject_suggestion(session, screening, code, actor=_actor(ctx))
-        data = {"id": screening.id, "suggestions": screening.suggestions}
+    data = act.decide_suggestion(workspace(ctx), screening_ref, code, confirm=False)
     if json_out:
-        print_json(data)
+        print_json({"id": data["id"], "suggestions": data["suggestions"]})
     else:
-        console.print(f"rejected {code}")
+        console.print(f"rejected {data['decided']['code'] if data['decided'] else code}")
 
 
 @need_app.command("suggestions")
@@ -271,13 +276,11 @@ def need_suggestions(
     json_out: JsonOption = False,
 ) -> None:
     """Show a screening's suggested needs and what was decided."""
-    from screening.questionnaire import get_screening
+    from linkwork.actions import needs as act
 
-    with workspace(ctx).session() as session:
-        screening = get_screening(session, screening_ref)
-        data = {"id": screening.id, "suggestions": list(screening.suggestions or [])}
+    data = act.screening_suggestions(workspace(ctx), screening_ref)
     if json_out:
-        print_json(data)
+        print_json({"id": data["id"], "suggestions": data["suggestions"]})
     else:
         suggestions_table(data["id"], data["suggestions"])
 
@@ -293,12 +296,9 @@ def need_list(
     json_out: JsonOption = False,
 ) -> None:
     """List needs (a person's, or everyone's), newest first."""
-    from screening.needs import list_needs, need_dict
-    from screening.people import show_person
+    from linkwork.actions import needs as act
 
-    with workspace(ctx).session() as session:
-        person = show_person(session, person_ref, actor=_actor(ctx)) if person_ref else None
-        needs = [need_dict(n) for n in list_needs(session, person, status=status, limit=limit)]
+    needs = act.list_person_needs(workspace(ctx), person_ref, status=status, limit=limit)
     if not needs:
         raise NotFound("no needs recorded")
     if json_out:
@@ -315,11 +315,9 @@ def need_resolve(
     json_out: JsonOption = False,
 ) -> None:
     """Mark a need resolved."""
-    from screening.needs import get_need, need_dict, resolve_need
+    from linkwork.actions import needs as act
 
-    with workspace(ctx).session() as session:
-        need = resolve_need(session, get_need(session, need_ref), actor=_actor(ctx), note=note)
-        data = need_dict(need)
+    data = act.resolve_need(workspace(ctx), need_ref, note=note)
     if json_out:
         print_json(data)
     else:
