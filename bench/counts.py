@@ -197,7 +197,7 @@ def _join_query(dialect: str) -> sa.Select:  # type: ignore[type-arg]
     ethnic category (what counting did before the counting copy)."""
     need_t = Need.__table__  # type: ignore[attr-defined]
     person_t = Person.__table__  # type: ignore[attr-defined]
-    month = counts._period("month", need_t.c.recorded_at, dialect)
+    month = counts.sql.period("month", need_t.c.recorded_at, dialect)
     keys = [need_t.c.code, month, person_t.c.ethnic_category]
     return (
         sa.select(*keys, sa.func.count(sa.distinct(need_t.c.person_id)))

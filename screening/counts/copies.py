@@ -1,0 +1,246 @@
+"""The counting copy of needs (``count_need``): written with each need, kept in step
+when a person's record or the deprivation lookup changes, and made in bulk for needs
+written some other way."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from screening.counts.sql import (
+    cn_t,
+    cp_t,
+    date_number,
+    dep_t,
+    need_t,
+    norm_postcode,
+    person_t,
+)
+from screening.models import Need, Person, as_utc
+
+
+def day_number(value: date | datetime) -> int:
+    """``YYYYMMDD`` as a whole number (a timestamp is taken in UTC)."""
+    day = as_utc(value).date() if isinstance(value, datetime) else value
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def age_between(day: int, born: int) -> int:
+    """Whole years from ``born`` to ``day`` (both ``YYYYMMDD``), truncated like SQL's
+    integer division so that Python and the database agree."""
+    return int((day - born) / 10000)
+
+
+def _person_key(session: Session, person_id: str) -> int:
+    """The person's counting number, made on first use. Two sessions recording a first
+    need for the same person at once both get the one number (the insert does nothing
+    when the other's is already there)."""
+    find = sa.select(cp_t.c.person_key).where(cp_t.c.person_id == person_id)
+    key = session.execute(find).scalar()
+    if key is None:
+        dialect = session.get_bind().dialect.name
+        if dialect in ("postgresql", "sqlite"):
+            from sqlalchemy.dialects import postgresql, sqlite
+
+            upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(cp_t)
+            session.execute(
+                upsert.values(person_id=person_id).on_conflict_do_nothing(
+                    index_elements=["person_id"]
+                )
+            )
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            session.execute(sa.insert(cp_t).values(person_id=person_id))
+        key = session.execute(find).scalar_one()
+    return int(key)
+
+
+def _decile_of(session: Session, postcode: str) -> int:
+    compact = str(postcode or "").upper().replace(" ", "")
+    if not compact:
+        return 0
+    found = session.execute(sa.select(dep_t.c.decile).where(dep_t.c.postcode == compact)).scalar()
+    return int(found or 0)
+
+
+def count_new_need(session: Session, need: Need, person: Person) -> None:
+    """Write the counting copy of a need just recorded (same transaction)."""
+    day = day_number(need.recorded_at)
+    session.execute(
+        sa.insert(cn_t).values(
+            need_id=need.id,
+            person_key=_person_key(session, person.id),
+            code=need.code,
+            domain=need.domain,
+            day=day,
+            month=day // 100,
+            practice_ods=person.practice_ods,
+            ethnic_category=person.ethnic_category,
+            sex=person.sex,
+            disability=person.disability,
+            age=age_between(day, day_number(person.birth_date)),
+            decile=_decile_of(session, person.postcode),
+        )
+    )
+
+
+COUNTED_PERSON_FIELDS = frozenset(
+    {"practice_ods", "ethnic_category", "sex", "disability", "birth_date", "postcode"}
+)
+
+
+def recount_person(session: Session, person: Person) -> int:
+    """Copy a person's edited record onto the counting copies of their needs (same
+    transaction as the edit). Returns how many were updated."""
+    key = session.execute(
+        sa.select(cp_t.c.person_key).where(cp_t.c.person_id == person.id)
+    ).scalar()
+    if key is None:
+        return 0
+    born = day_number(person.birth_date)
+    result = session.execute(
+        sa.update(cn_t)
+        .where(cn_t.c.person_key == key)
+        .values(
+            practice_ods=person.practice_ods,
+            ethnic_category=person.ethnic_category,
+            sex=person.sex,
+            disability=person.disability,
+            # integer division in SQL on both databases (truncated, like age_between)
+            age=(cn_t.c.day - born) // 10000,
+            decile=_decile_of(session, person.postcode),
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _recount_deciles(session: Session) -> None:
+    """After the deprivation lookup changed: every counting copy's decile again."""
+    decile = (
+        sa.select(dep_t.c.decile)
+        .select_from(
+            cp_t.join(person_t, person_t.c.id == cp_t.c.person_id).join(
+                dep_t, dep_t.c.postcode == norm_postcode(person_t.c.postcode)
+            )
+        )
+        .where(cp_t.c.person_key == cn_t.c.person_key)
+        .scalar_subquery()
+    )
+    session.execute(sa.update(cn_t).values(decile=sa.func.coalesce(decile, 0)))
+
+
+def sync_counts(session: Session) -> int:
+    """Write the counting copy of every need that has none (needs bulk-inserted without
+    ``add_need``, as ``make_demo`` and the benchmark do). One INSERT ... SELECT; returns
+    how many needs were added."""
+    dialect = session.get_bind().dialect.name
+    session.execute(
+        sa.insert(cp_t).from_select(
+            ["person_id"],
+            sa.select(person_t.c.id)
+            .where(
+                sa.exists().where(need_t.c.person_id == person_t.c.id),
+                ~sa.exists().where(cp_t.c.person_id == person_t.c.id),
+            )
+            .order_by(person_t.c.id),
+        )
+    )
+    day = date_number(need_t.c.recorded_at, dialect, True)
+    born = date_number(person_t.c.birth_date, dialect, False)
+    source = (
+        sa.select(
+            need_t.c.id,
+            cp_t.c.person_key,
+            need_t.c.code,
+            need_t.c.domain,
+            day,
+            day // 100,
+            person_t.c.practice_ods,
+            person_t.c.ethnic_category,
+            person_t.c.sex,
+            person_t.c.disability,
+            (day - born) // 10000,
+            sa.func.coalesce(dep_t.c.decile, 0),
+        )
+        .select_from(
+            need_t.join(person_t, person_t.c.id == need_t.c.person_id)
+            .join(cp_t, cp_t.c.person_id == person_t.c.id)
+            .outerjoin(dep_t, dep_t.c.postcode == norm_postcode(person_t.c.postcode))
+        )
+        .where(~sa.exists().where(cn_t.c.need_id == need_t.c.id))
+    )
+    columns = [
+        "need_id",
+        "person_key",
+        "code",
+        "domain",
+        "day",
+        "month",
+        "practice_ods",
+        "ethnic_category",
+        "sex",
+        "disability",
+        "age",
+        "decile",
+    ]
+    result = session.execute(sa.insert(cn_t).from_select(columns, source))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def ensure_copies(session: Session) -> int:
+    """Make sure every need has its counting copy: a need written some other way than
+    ``add_need`` (a bulk load, an older build) is copied now. Two ``COUNT(*)`` over
+    narrow indexes when nothing is missing. Returns how many were added."""
+    missing = session.execute(
+        sa.select(
+            sa.select(sa.func.count()).select_from(need_t).scalar_subquery()
+            - sa.select(sa.func.count()).select_from(cn_t).scalar_subquery()
+        )
+    ).scalar_one()
+    return sync_counts(session) if missing else 0
+
+
+# ------------------------------------------------------------------ deprivation
+
+
+_POSTCODE_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
+
+
+def load_deprivation(session: Session, path: Path | str) -> int:
+    """Load (replace) the postcode -> IMD decile lookup from a CSV with columns
+    ``postcode,decile``. All or nothing: ValueError names the first bad line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ValueError(f"no such file {path}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a UTF-8 CSV file") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if "postcode" not in header or "decile" not in header:
+        raise ValueError(f"{path}: the header must have the columns postcode,decile")
+    rows: dict[str, int] = {}
+    for number, record in enumerate(reader, start=2):
+        rec = {k.strip().lower(): (v or "").strip() for k, v in record.items() if k}
+        postcode = rec["postcode"].upper().replace(" ", "")
+        if not _POSTCODE_RE.match(postcode):
+            raise ValueError(f"{path} line {number}: {rec['postcode']!r} is not a full postcode")
+        try:
+            decile = int(rec["decile"])
+        except ValueError:
+            decile = 0
+        if not 1 <= decile <= 10:
+            raise ValueError(f"{path} line {number}: decile must be a whole number from 1 to 10")
+        rows[postcode] = decile
+    if not rows:
+        raise ValueError(f"{path} has no postcodes")
+    session.execute(sa.delete(dep_t))
+    session.execute(sa.insert(dep_t), [{"postcode": p, "decile": d} for p, d in rows.items()])
+    _recount_deciles(session)
+    return len(rows)

@@ -1,0 +1,341 @@
+"""A report written out: CSV, JSON, a FHIR R4 MeasureReport, an SVG bar chart, and the
+disclosure note that goes with every one of them."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+from html import escape
+from itertools import combinations
+from typing import Any
+
+from screening.counts.dimensions import (
+    ALL,
+    ALL_LABEL,
+    DIMENSIONS,
+    MAX_DIMENSIONS,
+    catalogue_labels,
+    key_label,
+    key_text,
+)
+from screening.counts.reports import Measure, Report, Row
+
+NAMESPACE = "https://linkwork.example.org/fhir"
+
+
+def _fmt(value: int | float | None) -> str:
+    if value is None:
+        return "*"
+    return str(value)
+
+
+def header(report: Report) -> list[str]:
+    cols: list[str] = []
+    for d in report.dims:
+        cols += [d, f"{d}_label"]
+    return cols + [m.key for m in report.measures]
+
+
+def to_csv(report: Report) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header(report))
+    for row in report.rows:
+        line: list[str] = []
+        for d, k in zip(report.dims, row.keys, strict=True):
+            line += [key_text(d, k), key_label(d, k)]
+        writer.writerow(line + [_fmt(row.values.get(m.key)) for m in report.measures])
+    return buffer.getvalue()
+
+
+def disclosure_note(report: Report) -> str:
+    if report.rule is None:
+        return "NOT SUPPRESSED: raw numbers for the practice's internal use only; do not publish"
+    return (
+        f"Counts of 1 to {report.rule.threshold} are hidden (*) and all others rounded to the "
+        f"nearest {report.rule.base}; some other counts are hidden (*) so that a hidden one "
+        "cannot be worked out from the totals. Totals, rates and means come from unrounded "
+        "numbers."
+    )
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    rows = []
+    for row in report.rows:
+        item: dict[str, Any] = {}
+        for d, k in zip(report.dims, row.keys, strict=True):
+            item[d] = None if k is ALL else key_text(d, k)
+            item[f"{d}_label"] = key_label(d, k)
+        for m in report.measures:
+            item[m.key] = row.values.get(m.key)
+        rows.append(item)
+    return {
+        "report": report.name,
+        "title": report.title,
+        "unit": report.unit,
+        "by": list(report.dims),
+        "filters": report.filters.as_dict(),
+        "period": None
+        if report.period is None
+        else {"start": report.period[0].isoformat(), "end": report.period[1].isoformat()},
+        "disclosure": {
+            "applied": report.suppressed,
+            "threshold": report.rule.threshold if report.rule else None,
+            "rounded_to": report.rule.base if report.rule else None,
+            "note": disclosure_note(report),
+            "suppressed_value": None,
+        },
+        "periods": "quarter and year are financial (April to March)",
+        "measures": [{"key": m.key, "label": m.label, "kind": m.kind} for m in report.measures],
+        "rows": rows,
+    }
+
+
+# -- FHIR R4 MeasureReport
+
+
+POPULATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/measure-population"
+DATA_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+
+
+def _masked() -> dict[str, Any]:
+    return {"extension": [{"url": DATA_ABSENT, "valueCode": "masked"}]}
+
+
+def _population(code: str, value: int | float | None, display: str) -> dict[str, Any]:
+    pop: dict[str, Any] = {
+        "code": {"coding": [{"system": POPULATION_SYSTEM, "code": code, "display": display}]}
+    }
+    if value is None:
+        pop["_count"] = _masked()
+    else:
+        pop["count"] = int(value)
+    return pop
+
+
+def _concept(dim: str, key: Any) -> dict[str, Any]:
+    if key is ALL:
+        return {"text": ALL_LABEL}
+    _, domains, systems = catalogue_labels()
+    if dim == "need" and str(key) in systems:
+        system = systems[str(key)]
+    elif dim == "need" and str(key) in domains:
+        system = f"{NAMESPACE}/CodeSystem/domain"
+    else:
+        system = f"{NAMESPACE}/CodeSystem/{dim.replace('_', '-')}"
+    return {
+        "coding": [{"system": system, "code": key_text(dim, key), "display": key_label(dim, key)}],
+        "text": key_label(dim, key),
+    }
+
+
+def _dimension_concept(dim: str) -> dict[str, Any]:
+    return {
+        "coding": [{"system": f"{NAMESPACE}/CodeSystem/dimension", "code": dim}],
+        "text": DIMENSIONS[dim].label,
+    }
+
+
+def _measure_concept(measure: Measure) -> dict[str, Any]:
+    return {
+        "coding": [
+            {
+                "system": f"{NAMESPACE}/CodeSystem/measure",
+                "code": measure.key,
+                "display": measure.label,
+            }
+        ],
+        "text": measure.label,
+    }
+
+
+def _score(value: int | float | None) -> dict[str, Any]:
+    return _masked() if value is None else {"value": value}
+
+
+def to_measure_report(report: Report, generated: datetime | None = None) -> dict[str, Any]:
+    """A FHIR R4 MeasureReport (type summary) carrying every measure of the report.
+
+    One measure (needs): one group per need (or domain) when that is a dimension (per value
+    of the first dimension for three), else one group. Several measures (referrals,
+    outcomes): one group per measure, every dimension a stratifier. Within a group, one
+    stratifier per other dimension and one per cross of them (as components). A count is
+    the ``initial-population``; a rate has ``numerator`` and ``denominator`` populations
+    and its value as ``measureScore``; a mean has the ``measure-population`` it is taken
+    over and its value as ``measureScore``. Hidden values carry no value but the
+    data-absent-reason extension with ``masked``. Validated with fhir.resources R4B (raises
+    if it does not)."""
+    from fhir.resources.R4B.measurereport import MeasureReport
+
+    dims = report.dims
+    measures = {m.key: m for m in report.measures}
+    by_key = {row.keys: row for row in report.rows}
+
+    def value(key: tuple[Any, ...], measure: str) -> int | float | None:
+        row = by_key.get(key)
+        return None if row is None else row.values.get(measure)
+
+    def scored(key: tuple[Any, ...], measure: Measure) -> dict[str, Any]:
+        """population (and measureScore) of one measure for one row."""
+        if measure.kind == "rate":
+            num, den = measures[str(measure.numerator)], measures[str(measure.denominator)]
+            return {
+                "population": [
+                    _population("numerator", value(key, num.key), num.label),
+                    _population("denominator", value(key, den.key), den.label),
+                ],
+                "measureScore": _score(value(key, measure.key)),
+            }
+        if measure.kind == "mean":
+            over = measures[str(measure.denominator)]
+            return {
+                "population": [_population("measure-population", value(key, over.key), over.label)],
+                "measureScore": _score(value(key, measure.key)),
+            }
+        return {
+            "population": [
+                _population("initial-population", value(key, measure.key), measure.label)
+            ]
+        }
+
+    group_dim: int | None = None
+    if len(report.measures) == 1:
+        if len(dims) == MAX_DIMENSIONS:
+            group_dim = 0
+        else:
+            group_dim = next((i for i, d in enumerate(dims) if d in ("need", "domain")), None)
+    strat_dims = [i for i in range(len(dims)) if i != group_dim]
+    subsets = [c for n in range(1, len(strat_dims) + 1) for c in combinations(strat_dims, n)]
+
+    def group(measure: Measure, in_group: list[Row], code: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": code}
+        top = next(
+            (r for r in in_group if all(k is ALL for i, k in enumerate(r.keys) if i != group_dim)),
+            None,
+        )
+        if top is not None:
+            out.update(scored(top.keys, measure))
+        stratifiers = []
+        for subset in subsets:
+            strata = []
+            for row in in_group:
+                if not all((row.keys[i] is not ALL) == (i in subset) for i in strat_dims):
+                    continue
+                stratum: dict[str, Any] = {}
+                if len(subset) == 1:
+                    stratum["value"] = _concept(dims[subset[0]], row.keys[subset[0]])
+                else:
+                    stratum["component"] = [
+                        {
+                            "code": _dimension_concept(dims[i]),
+                            "value": _concept(dims[i], row.keys[i]),
+                        }
+                        for i in subset
+                    ]
+                stratum.update(scored(row.keys, measure))
+                strata.append(stratum)
+            if strata:
+                code_ = {
+                    "text": " x ".join(DIMENSIONS[dims[i]].label for i in subset),
+                    "coding": [
+                        {
+                            "system": f"{NAMESPACE}/CodeSystem/dimension",
+                            "code": "+".join(dims[i] for i in subset),
+                        }
+                    ],
+                }
+                stratifiers.append({"code": [code_], "stratum": strata})
+        if stratifiers:
+            out["stratifier"] = stratifiers
+        return out
+
+    groups = []
+    if group_dim is None:
+        for measure in report.measures:
+            code = (
+                {"text": report.title} if len(report.measures) == 1 else _measure_concept(measure)
+            )
+            groups.append(group(measure, report.rows, code))
+    else:
+        main = report.measures[0]
+        values = [k for k in dict.fromkeys(r.keys[group_dim] for r in report.rows) if k is not ALL]
+        for gv in values:
+            in_group = [r for r in report.rows if r.keys[group_dim] == gv]
+            groups.append(group(main, in_group, _concept(dims[group_dim], gv)))
+    start, end = report.period or (date.today(), date.today())
+    now = (generated or datetime.now(UTC)).replace(microsecond=0)
+    resource: dict[str, Any] = {
+        "resourceType": "MeasureReport",
+        "status": "complete",
+        "type": "summary",
+        "measure": f"{NAMESPACE}/Measure/{report.name}-{report.unit}",
+        "date": now.isoformat(),
+        "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "extension": [
+            {
+                "url": f"{NAMESPACE}/StructureDefinition/disclosure-control",
+                "valueString": disclosure_note(report),
+            }
+        ],
+        "group": groups,
+    }
+    if report.filters.practice:
+        resource["reporter"] = {
+            "identifier": {
+                "system": "https://fhir.nhs.uk/Id/ods-organization-code",
+                "value": report.filters.practice,
+            }
+        }
+    MeasureReport.model_validate(resource)  # raises if it does not validate
+    return resource
+
+
+# -- SVG bar chart
+
+
+def chart_series(report: Report) -> list[tuple[str, int | float | None]]:
+    """The bars: the first measure by the first dimension (its totals in a crossed table)."""
+    main = report.measures[0].key
+    series = []
+    for row in report.rows:
+        first, rest = row.keys[0], row.keys[1:]
+        if first is ALL or any(k is not ALL for k in rest):
+            continue
+        series.append((key_label(report.dims[0], first), row.values.get(main)))
+    return series
+
+
+def to_svg(report: Report) -> str:
+    """A small hand-written SVG horizontal bar chart; hidden counts are marked ``*``."""
+    series = chart_series(report)
+    bar_h, gap, label_w, chart_w, top = 18, 6, 260, 420, 50
+    height = top + len(series) * (bar_h + gap) + 40
+    width = label_w + chart_w + 80
+    peak = max([v for _, v in series if isinstance(v, int | float)] + [1])
+    title = f"{report.title} by {DIMENSIONS[report.dims[0]].label.lower()}"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+        f"<title>{escape(title)}</title>",
+        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+        f'<text x="10" y="22" font-size="15" font-weight="bold">{escape(title)}</text>',
+    ]
+    for n, (label, value) in enumerate(series):
+        y = top + n * (bar_h + gap)
+        text = label if len(label) <= 40 else label[:39] + "…"
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + bar_h - 5}" text-anchor="end">{escape(text)}</text>'
+        )
+        if value is None:
+            parts.append(f'<text x="{label_w + 4}" y="{y + bar_h - 5}" fill="#555555">*</text>')
+            continue
+        w = round(chart_w * float(value) / peak, 1)
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{w}" height="{bar_h}" fill="#005eb8"/>')
+        parts.append(f'<text x="{label_w + w + 6}" y="{y + bar_h - 5}">{value}</text>')
+    note = disclosure_note(report)
+    parts.append(
+        f'<text x="10" y="{height - 14}" font-size="10" fill="#555555">{escape(note[:160])}</text>'
+    )
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
