@@ -441,9 +441,19 @@ def complete_referral(
     ons4: Mapping[str, int | None] | None = None,
     note: str = "",
     at: datetime | None = None,
+    reason: str = "",
+    business_status: str | None = None,
 ) -> Outcome:
     """Mark completed and record the outcome in one go."""
-    set_status(session, referral, "completed", actor=actor, at=at)
+    set_status(
+        session,
+        referral,
+        "completed",
+        actor=actor,
+        reason=reason,
+        business_status=business_status,
+        at=at,
+    )
     return record_outcome(
         session, referral, actor=actor, resolved=resolved, ons4=ons4, note=note, at=at
     )

@@ -5,7 +5,6 @@ ECDH-ES+A256KW / A256GCM) FHIR R4 Bundles; see ``screening.exchange``."""
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -37,7 +36,8 @@ KeyOption = Annotated[
 ]
 
 
-def _passphrase(var: str | None) -> str | None:
+def passphrase_from_env(var: str | None) -> str | None:
+    """The passphrase held in environment variable ``var`` (None when no variable given)."""
     if var is None:
         return None
     value = os.environ.get(var)
@@ -46,22 +46,6 @@ def _passphrase(var: str | None) -> str | None:
     if not value:
         raise ValueError(f"environment variable {var} is empty")
     return value
-
-
-def _our_key(ctx: typer.Context, key: Path | None, passphrase_env: str | None):  # type: ignore[no-untyped-def]
-    from screening.exchange.keys import load_private_key
-
-    if key is None:
-        folder = workspace(ctx).settings.dir_or_default("keys_dir")
-        found = sorted(folder.glob("*.private.jwk")) if folder.is_dir() else []
-        if len(found) != 1:
-            where = "no" if not found else f"{len(found)}"
-            raise ValueError(
-                f"{where} private keys in {folder}: give our key with --key FILE "
-                "(make one with `linkwork keys new NAME --out DIR`)"
-            )
-        key = found[0]
-    return load_private_key(key, _passphrase(passphrase_env))
 
 
 @keys_app.command("new")
@@ -75,23 +59,17 @@ def keys_new(
     json_out: JsonOption = False,
 ) -> None:
     """Make an EC P-256 key pair: NAME.private.jwk (mode 0600) and NAME.public.jwk."""
-    from screening.exchange.keys import write_key_pair
+    from linkwork.actions import exchange as act
 
-    folder = out or workspace(ctx).settings.dir_or_default("keys_dir")
-    files = write_key_pair(folder, name, _passphrase(passphrase_env))
-    data = {
-        "name": files.name,
-        "kid": files.kid,
-        "private": str(files.private),
-        "public": str(files.public),
-        "passphrase": files.protected,
-    }
+    data = act.new_keys(
+        workspace(ctx), name, out=out, passphrase=passphrase_from_env(passphrase_env)
+    )
     if json_out:
         print_json(data)
         return
-    console.print(f"Made key {files.name} (kid {files.kid})")
-    console.print(f"  private: {files.private} (keep it secret; mode 0600)")
-    console.print(f"  public:  {files.public} (give this to partners)")
+    console.print(f"Made key {data['name']} (kid {data['kid']})")
+    console.print(f"  private: {data['private']} (keep it secret; mode 0600)")
+    console.print(f"  public:  {data['public']} (give this to partners)")
 
 
 @keys_app.command("trust")
@@ -102,19 +80,12 @@ def keys_trust(
     json_out: JsonOption = False,
 ) -> None:
     """Trust a partner's public key: files signed with it are accepted from them."""
-    from screening.audit import record_event
-    from screening.exchange.keys import load_public_key, trust_key
+    from linkwork.actions import exchange as act
 
-    app = workspace(ctx)
-    key = load_public_key(file)
-    with app.session() as session:
-        row, created = trust_key(session, key, name, app.settings.user)
-        if created:
-            record_event(session, app.settings.user, "trust", "key", row.kid, {"partner": row.name})
-        data = {"kid": row.kid, "name": row.name, "created": created}
+    data = act.trust_partner(workspace(ctx), file, name)
     if json_out:
         print_json(data)
-    elif created:
+    elif data["created"]:
         console.print(f"Trusted {data['name']} (kid {data['kid']})")
     else:
         console.print(f"Already trusted: {data['name']} (kid {data['kid']})")
@@ -123,19 +94,9 @@ def keys_trust(
 @keys_app.command("list")
 def keys_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Trusted partners' keys."""
-    from screening.exchange.keys import list_trusted
+    from linkwork.actions import exchange as act
 
-    with workspace(ctx).session() as session:
-        rows = [
-            {
-                "name": r.name,
-                "kid": r.kid,
-                "curve": r.jwk.get("crv"),
-                "added_at": r.added_at.isoformat(),
-                "added_by": r.added_by,
-            }
-            for r in list_trusted(session)
-        ]
+    rows = act.trusted_keys(workspace(ctx))
     if json_out:
         print_json(rows)
         return
@@ -145,21 +106,6 @@ def keys_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
     for row in rows:
         table.add_row(row["name"], row["kid"], str(row["curve"]), row["added_at"][:10])
     console.print(table)
-
-
-def _write_token(path: Path, token: str) -> Path:
-    from screening.exchange.files import atomic_write
-
-    return atomic_write(path, token + "\n", mode=0o600)
-
-
-def _default_out(
-    ctx: typer.Context, referral_id: str, message_id: str, kind: str, folder: Path | None = None
-) -> Path:
-    if folder is None:
-        folder = workspace(ctx).settings.dir_or_default("outbox")
-        folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{kind}-{referral_id[:8]}-{message_id[:8]}.jwe"
 
 
 @referral_app.command("export")
@@ -185,40 +131,18 @@ def export(
     json_out: JsonOption = False,
 ) -> None:
     """Export referrals as signed, encrypted FHIR Bundles for a partner (all or none)."""
-    from screening.exchange.files import atomic_write_many
-    from screening.exchange.keys import resolve_recipient
-    from screening.exchange.outbound import export_referrals
-    from screening.referrals import get_referral
+    from linkwork.actions import exchange as act
 
-    if len(referrals) > 1 and (out is not None or plain_out is not None):
-        raise ValueError("--out and --plain-out take one referral: use --out-dir for several")
-    if out is not None and out_dir is not None:
-        raise ValueError("give --out or --out-dir, not both")
-    app = workspace(ctx)
-    signer = _our_key(ctx, key, passphrase_env)
-    with app.session() as session:
-        recipient, partner = resolve_recipient(session, to)
-        rows = [get_referral(session, ref) for ref in referrals]
-        sealed = export_referrals(
-            session,
-            rows,
-            signer=signer,
-            recipient=recipient,
-            partner=partner,
-            actor=app.settings.user,
-            practice_ods=app.settings.practice_ods,
-        )
-        items: list[tuple[Path, bytes | str, int]] = []
-        for one in sealed:
-            target = out or _default_out(ctx, one.referral_id, one.message_id, "referral", out_dir)
-            items.append((target, one.token + "\n", 0o600))
-        if plain_out is not None:
-            items.append((plain_out, sealed[0].plain, 0o600))
-        # Written inside the transaction: if writing fails, no export is recorded.
-        atomic_write_many(items)
-    reports = [
-        one.summary() | {"file": str(item[0])} for one, item in zip(sealed, items, strict=False)
-    ]
+    reports = act.export_referral_files(
+        workspace(ctx),
+        referrals,
+        to,
+        out=out,
+        out_dir=out_dir,
+        plain_out=plain_out,
+        key_file=key,
+        passphrase=passphrase_from_env(passphrase_env),
+    )
     if json_out:
         print_json(reports[0] if len(reports) == 1 else reports)
         return
@@ -250,38 +174,17 @@ def update_export(
     json_out: JsonOption = False,
 ) -> None:
     """Send a received referral's status (and outcome) back to the practice."""
-    from screening.exchange.keys import resolve_recipient
-    from screening.exchange.outbound import export_update, origin_partner
-    from screening.referrals import get_referral
+    from linkwork.actions import exchange as act
 
-    app = workspace(ctx)
-    signer = _our_key(ctx, key, passphrase_env)
-    with app.session() as session:
-        row = get_referral(session, referral)
-        target_name = to or origin_partner(session, row)
-        if not target_name:
-            raise ValueError(f"referral {row.id}: say who to send it to with --to PARTNER")
-        recipient, partner = resolve_recipient(session, target_name)
-        sealed = export_update(
-            session,
-            row,
-            signer=signer,
-            recipient=recipient,
-            partner=partner,
-            actor=app.settings.user,
-        )
-        target = out or _default_out(ctx, sealed.referral_id, sealed.message_id, "update")
-        _write_token(target, sealed.token)
-    _report(sealed.summary() | {"file": str(target)}, json_out)
-
-
-def _read(file: Path) -> bytes:
-    from screening.exchange.jose import MAX_FILE_BYTES
-
-    if str(file) == "-":
-        return sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
-    with file.open("rb") as handle:
-        return handle.read(MAX_FILE_BYTES + 1)  # more than the limit is refused as too large
+    data = act.export_update_file(
+        workspace(ctx),
+        referral,
+        to=to,
+        out=out,
+        key_file=key,
+        passphrase=passphrase_from_env(passphrase_env),
+    )
+    _report(data, json_out)
 
 
 @referral_app.command("receive")
@@ -293,27 +196,18 @@ def receive(
     json_out: JsonOption = False,
 ) -> None:
     """Decrypt, verify and import a referral (at a hub) or a status update (at a practice)."""
-    from screening.exchange.inbound import receive as receive_file
+    from linkwork.actions import exchange as act
 
-    app = workspace(ctx)
-    our = _our_key(ctx, key, passphrase_env)
-    token = _read(file)
-    with app.session() as session:
-        result = receive_file(session, token, our, actor=app.settings.user)
-        data = result.as_dict()
+    data = act.receive_file(
+        workspace(ctx), file, key_file=key, passphrase=passphrase_from_env(passphrase_env)
+    )
+    words = data.pop("message")
     if json_out:
         print_json(data)
         return
-    messages = {
-        "created": "Received new referral",
-        "updated": "Updated referral",
-        "unchanged": "Already have referral",
-        "ignored": "Ignored an older update for referral",
-        "duplicate": "Already received this file for referral",
-    }
-    console.print(f"{messages[result.status]} {result.referral_id} from {result.partner}")
-    if result.detail.get("note"):
-        console.print(f"  {result.detail['note']}")
+    console.print(words)
+    if data.get("note"):
+        console.print(f"  {data['note']}")
 
 
 @referral_app.command("open")
@@ -328,35 +222,17 @@ def open_(
     json_out: JsonOption = False,
 ) -> None:
     """Decrypt and verify a file without importing it; show or save the Bundle."""
-    from screening.exchange import fhir
-    from screening.exchange.files import atomic_write
-    from screening.exchange.inbound import open_file, record_open
-    from screening.exchange.outbound import bundle_bytes
+    from linkwork.actions import exchange as act
 
-    app = workspace(ctx)
-    our = _our_key(ctx, key, passphrase_env)
-    token = _read(file)
-    with app.session() as session:
-        opened = open_file(session, token, our)
-        signer = opened.signer.name
-        record_open(session, opened, actor=app.settings.user)
-    if out is not None:
-        atomic_write(out, bundle_bytes(opened.bundle), mode=0o600)
-    counts: dict[str, int] = {}
-    for kind, items in fhir.resources_by_type(opened.bundle).items():
-        counts[kind] = len(items)
-    summary = {
-        "message_id": opened.message_id,
-        "signed_by": signer,
-        "signer_kid": opened.opened.signer_kid,
-        "resources": counts,
-        "file": str(out) if out else None,
-    }
+    data = act.open_exchange_file(
+        workspace(ctx), file, out=out, key_file=key, passphrase=passphrase_from_env(passphrase_env)
+    )
+    bundle = data.pop("bundle")
     if json_out:
-        print_json(summary | {"bundle": opened.bundle} if out is None else summary)
+        print_json(data | {"bundle": bundle} if out is None else data)
         return
-    console.print(f"Signed by {signer}; message {opened.message_id}")
-    console.print(", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    console.print(f"Signed by {data['signed_by']}; message {data['message_id']}")
+    console.print(", ".join(f"{n} {k}" for k, n in sorted(data["resources"].items())))
     if out:
         console.print(f"Bundle written to {out}")
 

@@ -7,33 +7,18 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlmodel import Session
 
 from linkwork.cli import referral as referral_cli
-from linkwork.cli.common import JsonOption, NotFound, console, print_json, workspace
+from linkwork.cli.common import JsonOption, console, print_json, workspace
+from linkwork.cli.exchange import KeyOption, PassphraseEnv, passphrase_from_env
 from linkwork.cli.tables import referrals_table
 
 Opt = typer.Option
-
-
-def _actor(ctx: typer.Context) -> str:
-    return workspace(ctx).settings.user
-
 
 consent_app = typer.Typer(help="Consent to share: record, withdraw, list.", no_args_is_help=True)
 
 
 # --- consent ------------------------------------------------------------------------------
-
-
-def _service_id(session: Session, ref: str | None) -> int | None:
-    if ref is None:
-        return None
-    from directory.service import get_service
-
-    service = get_service(session, ref)
-    assert service.id is not None
-    return service.id
 
 
 @consent_app.command("record")
@@ -51,21 +36,11 @@ def consent_record(
     json_out: JsonOption = False,
 ) -> None:
     """Record the person's consent to share with a service or hub."""
-    from screening.consent import consent_dict, record_consent
-    from screening.people import get_person
+    from linkwork.actions import referrals as act
 
-    with workspace(ctx).session() as session:
-        person = get_person(session, person_ref)
-        consent = record_consent(
-            session,
-            person,
-            actor=_actor(ctx),
-            service_id=_service_id(session, service),
-            hub=hub,
-            shares=shares,
-            method=method,
-        )
-        data = consent_dict(consent)
+    data = act.record_consent(
+        workspace(ctx), person_ref, service=service, hub=hub, shares=shares, method=method
+    )
     if json_out:
         print_json(data)
     else:
@@ -80,13 +55,9 @@ def consent_withdraw(
     json_out: JsonOption = False,
 ) -> None:
     """Withdraw consent: nothing more is shared under it."""
-    from screening.consent import consent_dict, get_consent, withdraw_consent
+    from linkwork.actions import referrals as act
 
-    with workspace(ctx).session() as session:
-        consent = withdraw_consent(
-            session, get_consent(session, consent_ref), actor=_actor(ctx), reason=reason
-        )
-        data = consent_dict(consent)
+    data = act.withdraw(workspace(ctx), consent_ref, reason=reason)
     if json_out:
         print_json(data)
     else:
@@ -100,14 +71,9 @@ def consent_list(
     json_out: JsonOption = False,
 ) -> None:
     """A person's consents."""
-    from screening.consent import consent_dict, list_consents
-    from screening.people import show_person
+    from linkwork.actions import referrals as act
 
-    with workspace(ctx).session() as session:
-        person = show_person(session, person_ref, actor=_actor(ctx))
-        data = [consent_dict(c) for c in list_consents(session, person)]
-    if not data:
-        raise NotFound("no consent recorded")
+    data = act.consents(workspace(ctx), person_ref)
     if json_out:
         print_json(data)
         return
@@ -123,64 +89,63 @@ def consent_list(
 def refer_cmd(
     ctx: typer.Context,
     person_ref: Annotated[str, typer.Argument(metavar="PERSON", help="Id or NHS number.")],
-    need: Annotated[list[str], Opt("--need", help="A need's code or id (repeat for several).")],
+    need: Annotated[
+        list[str], Opt("--need", help="A need's code, id or first 8+ characters (repeat).")
+    ],
     service: Annotated[
         str | None, Opt("--service", help="Directory service (internal or feed id).")
     ] = None,
     hub: Annotated[str | None, Opt("--hub", help="A named hub instead of a service.")] = None,
     reason: Annotated[str, Opt("--reason", help="Why, in your words.")] = "",
+    consent: Annotated[
+        str | None,
+        Opt(
+            "--consent",
+            metavar="verbal|written",
+            help="The person consents now (how): recorded with the referral.",
+        ),
+    ] = None,
+    shares: Annotated[
+        str | None,
+        Opt("--shares", help="With --consent: what may be shared (default needs,contact)."),
+    ] = None,
+    send_to: Annotated[
+        str | None,
+        Opt("--send-to", metavar="PARTNER", help="Also write the encrypted file to the outbox."),
+    ] = None,
     draft: Annotated[bool, Opt("--draft", help="Keep as a draft (not sent).")] = False,
+    key: KeyOption = None,
+    passphrase_env: PassphraseEnv = None,
     json_out: JsonOption = False,
 ) -> None:
     """Refer a person for one or more needs to a service or hub.
 
-    Sending needs the person's active consent for that service or hub (linkwork consent
-    record); --draft keeps it unsent."""
-    from screening.models import Need
-    from screening.needs import list_needs
-    from screening.people import get_person
-    from screening.referrals import create_referral, referral_dict
+    Sending needs the person's consent for that service or hub: give it now with
+    --consent verbal|written (and --shares), or record it first (linkwork consent record).
+    --send-to PARTNER writes the signed, encrypted file too, all in one go; --draft keeps
+    it unsent."""
+    from linkwork.actions import referrals as act
 
-    ctx_app = workspace(ctx)
-    with ctx_app.session() as session:
-        person = get_person(session, person_ref)
-        active = list_needs(session, person, status="active")
-        chosen: list[Need] = []
-        for ref in need:
-            text = ref.strip()
-            found = [
-                n
-                for n in active
-                if n.id == text
-                or (len(text) >= 8 and n.id.startswith(text))
-                or n.code.lower() == text.lower()
-                or n.code.replace(".", "").lower() == text.replace(".", "").lower()
-            ]
-            if not found:
-                raise LookupError(
-                    f"{person.given_name} {person.family_name} has no active need {text!r}"
-                )
-            for n in found:
-                if n not in chosen:
-                    chosen.append(n)
-        referral = create_referral(
-            session,
-            person,
-            chosen,
-            actor=_actor(ctx),
-            service_id=_service_id(session, service),
-            hub=hub,
-            reason=reason,
-            send=not draft,
-            followup_days=ctx_app.settings.followup_days,
-        )
-        data = referral_dict(session, referral, full=True)
+    if shares is not None and consent is None:
+        raise ValueError("--shares goes with --consent verbal|written")
+    data = act.refer(
+        workspace(ctx),
+        person_ref,
+        need,
+        service=service,
+        hub=hub,
+        reason=reason,
+        consent=(shares, consent) if consent is not None else None,
+        send_to=send_to,
+        draft=draft,
+        key_file=key,
+        passphrase=passphrase_from_env(passphrase_env),
+    )
     if json_out:
         print_json(data)
     else:
-        console.print(
-            f"referral {data['status']}: [bold]{data['id']}[/]  follow up by {data['followup_due']}"
-        )
+        console.print(data["message"])
+        console.print(f"referral id: [bold]{data['id']}[/]")
 
 
 def referral_list(
@@ -192,19 +157,11 @@ def referral_list(
     json_out: JsonOption = False,
 ) -> None:
     """List referrals, newest first."""
-    from screening.people import show_person
-    from screening.referrals import list_referrals, referral_dict
+    from linkwork.actions import referrals as act
 
-    with workspace(ctx).session() as session:
-        person = show_person(session, person_ref, actor=_actor(ctx)) if person_ref else None
-        data = [
-            referral_dict(session, r)
-            for r in list_referrals(
-                session, person=person, status=status, direction=direction, limit=limit
-            )
-        ]
-    if not data:
-        raise NotFound("no referrals")
+    data = act.list_referrals(
+        workspace(ctx), status=status, person_ref=person_ref, direction=direction, limit=limit
+    )
     if json_out:
         print_json(data)
     else:
@@ -217,15 +174,9 @@ def referral_show(
     json_out: JsonOption = False,
 ) -> None:
     """Show a referral: needs, status history and outcome."""
-    from screening.audit import record_event
-    from screening.referrals import get_referral, referral_dict
+    from linkwork.actions import referrals as act
 
-    with workspace(ctx).session() as session:
-        referral = get_referral(session, referral_ref)
-        record_event(
-            session, _actor(ctx), "view", "referral", referral.id, person_id=referral.person_id
-        )
-        data = referral_dict(session, referral, full=True)
+    data = act.show_referral(workspace(ctx), referral_ref)
     if json_out:
         print_json(data)
         return
@@ -259,25 +210,6 @@ def referral_show(
         console.print(f"outcome: {outcome['note'] or '-'}  ONS4: {ons4 or '-'}")
 
 
-def _parse_ons4(text: str | None) -> dict[str, int | None]:
-    if not text:
-        return {}
-    from screening.referrals import ONS4_FIELDS
-
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) != 4:
-        raise ValueError("--ons4 takes four numbers: satisfied,worthwhile,happy,anxious")
-    values: dict[str, int | None] = {}
-    for name, part in zip(ONS4_FIELDS, parts, strict=True):
-        if part == "":
-            values[name] = None
-        elif part.isdigit():
-            values[name] = int(part)
-        else:
-            raise ValueError(f"ONS4 {name} must be a whole number from 0 to 10, not {part!r}")
-    return values
-
-
 def referral_status(
     ctx: typer.Context,
     referral_ref: Annotated[str, typer.Argument(metavar="REFERRAL")],
@@ -300,38 +232,27 @@ def referral_status(
     ons4: Annotated[
         str | None, Opt("--ons4", help="With completed: satisfied,worthwhile,happy,anxious.")
     ] = None,
-    note: Annotated[str, Opt("--note", help="With completed: outcome note.")] = "",
+    note: Annotated[str | None, Opt("--note", help="With completed: outcome note.")] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Move a referral on in its workflow.
 
     draft -> requested -> accepted | rejected -> in-progress <-> on-hold -> completed |
-    failed; or cancelled. A reason is required for rejected, cancelled, on-hold, failed."""
-    from screening.referrals import get_referral, record_outcome, referral_dict, set_status
+    failed; or cancelled. A reason is required for rejected, cancelled, on-hold, failed.
+    With --resolved, --ons4 or --note (completed or failed) the outcome is recorded too:
+    both or neither."""
+    from linkwork.actions import referrals as act
 
-    outcome_given = resolved is not None or ons4 is not None or bool(note)
-    with workspace(ctx).session() as session:
-        referral = get_referral(session, referral_ref)
-        set_status(
-            session,
-            referral,
-            status,
-            actor=_actor(ctx),
-            reason=reason,
-            business_status=business,
-        )
-        if outcome_given:
-            if referral.status not in ("completed", "failed"):
-                raise ValueError("--resolved, --ons4 and --note go with completed or failed")
-            record_outcome(
-                session,
-                referral,
-                actor=_actor(ctx),
-                resolved=[c.strip() for c in (resolved or "").split(",") if c.strip()],
-                ons4=_parse_ons4(ons4),
-                note=note,
-            )
-        data = referral_dict(session, referral, full=True)
+    data = act.set_status(
+        workspace(ctx),
+        referral_ref,
+        status,
+        reason=reason,
+        business=business,
+        resolved=resolved,
+        ons4=ons4,
+        note=note,
+    )
     if json_out:
         print_json(data)
     else:
@@ -351,19 +272,9 @@ def referral_outcome(
     json_out: JsonOption = False,
 ) -> None:
     """Record the outcome of a completed or failed referral."""
-    from screening.referrals import get_referral, record_outcome, referral_dict
+    from linkwork.actions import referrals as act
 
-    with workspace(ctx).session() as session:
-        referral = get_referral(session, referral_ref)
-        record_outcome(
-            session,
-            referral,
-            actor=_actor(ctx),
-            resolved=[c.strip() for c in resolved.split(",") if c.strip()],
-            ons4=_parse_ons4(ons4),
-            note=note,
-        )
-        data = referral_dict(session, referral, full=True)
+    data = act.record_outcome(workspace(ctx), referral_ref, resolved=resolved, ons4=ons4, note=note)
     if json_out:
         print_json(data["outcome"] | {"referral_id": data["id"]})
     else:
@@ -378,16 +289,9 @@ def followups_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Open referrals whose follow-up is overdue (or due soon)."""
-    from screening.referrals import followups, referral_dict
+    from linkwork.actions import referrals as act
 
-    with workspace(ctx).session() as session:
-        items = followups(session, soon_days=soon)
-        data = [
-            referral_dict(session, f.referral) | {"followup": f.state, "days_overdue": f.days}
-            for f in items
-        ]
-    if not data:
-        raise NotFound("no follow-ups due")
+    data = act.followups(workspace(ctx), soon=soon)
     if json_out:
         print_json(data)
         return
