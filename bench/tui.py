@@ -163,7 +163,7 @@ async def keystrokes(
     app = LinkworkApp(settings)
     if naive:
         naive_search = naive_search_factory(db_url)
-        app.backend.search_services = lambda text, near=None, **kw: naive_search(text)  # type: ignore[method-assign]
+        app.service_search.search = lambda text, near=None, **kw: naive_search(text)  # type: ignore[method-assign]
     async with app.run_test(size=(120, 40)) as pilot:
         while not app.db_ready:
             await pilot.pause(0.05)

@@ -71,6 +71,6 @@ async def test_typing_is_processed_while_100k_index_builds(tmp_path: Path) -> No
             if app.index_ready and app.screen.matches:  # type: ignore[attr-defined]
                 break
             await pilot.pause(0.05)
-        assert app.backend.index_size == SIZE
+        assert app.service_search.size == SIZE
         assert app.screen.matches  # type: ignore[attr-defined]
         assert app.screen.shown_query == typed  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ from textual.screen import Screen
 
 from linkwork.errors import plain_error
 from tui.backend import Backend
+from tui.search_process import ServiceSearch
 from tui.state import PersonRef
 from tui.widgets.commands import CommandList
 
@@ -146,6 +147,7 @@ class LinkworkApp(App[None]):
 
         self.workspace = Workspace(settings, engine)
         self.backend = Backend(self.workspace)
+        self.service_search = ServiceSearch(self.workspace)
         self.autoload_sample = autoload_sample
         self.fixed_today = today
         self.build_index = build_index
@@ -172,7 +174,7 @@ class LinkworkApp(App[None]):
         report_worker_error(self, event)
 
     def on_unmount(self) -> None:
-        self.backend.close()
+        self.service_search.close()
 
     def on_mount(self) -> None:
         if self.theme != DARK:
@@ -196,15 +198,15 @@ class LinkworkApp(App[None]):
     @work(thread=True, exit_on_error=False, exclusive=True, group="startup")
     def _open_database(self) -> None:
         try:
-            self.backend.engine  # noqa: B018 - opens and migrates
-            size = self.backend.service_count()
+            directory = self.actions.directory
+            size = directory.service_count(self.workspace)  # opens and migrates
             if size == 0 and self.autoload_sample:
                 self.call_from_thread(
                     self.notify, "Empty database: loading the bundled sample directory..."
                 )
                 try:
-                    self.backend.load_sample()
-                    size = self.backend.service_count()
+                    directory.load_sample(self.workspace)
+                    size = directory.service_count(self.workspace)
                     self.call_from_thread(
                         self.notify, f"Loaded the sample directory: {size} services."
                     )
@@ -237,7 +239,7 @@ class LinkworkApp(App[None]):
             self.set_timer(0.3, self._warm_if_needed)
 
     def _warm_if_needed(self) -> None:
-        if not self.index_ready and self.backend._index is None:
+        if not self.index_ready and not self.service_search.built:
             self.warm_index()
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="index")
@@ -245,7 +247,7 @@ class LinkworkApp(App[None]):
         """Build the service search index in the background so the first search is quick."""
         self.call_from_thread(setattr, self, "index_ready", False)
         try:
-            self.backend.service_index()
+            self.service_search.build()
         except Exception as exc:
             self.call_from_thread(
                 self.notify, f"Service search could not start: {plain_error(exc)}", severity="error"
@@ -274,8 +276,9 @@ class LinkworkApp(App[None]):
     def _load_sample(self) -> None:
         self.call_from_thread(self.notify, "Loading the bundled sample directory...")
         try:
-            self.backend.load_sample()
-            size = self.backend.service_count()
+            self.actions.directory.load_sample(self.workspace)
+            self.service_search.invalidate()
+            size = self.actions.directory.service_count(self.workspace)
         except Exception as exc:
             self.call_from_thread(self.notify, plain_error(exc), severity="error")
             return

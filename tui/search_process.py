@@ -1,4 +1,4 @@
-"""The directory search index in its own process.
+"""The app's service search, and the directory search index in its own process.
 
 Building the index for a large directory is seconds of pure-Python work; in a thread it
 would hold the GIL and starve the interface (typing would lag for the whole build). So
@@ -14,7 +14,10 @@ import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from linkwork.workspace import Workspace
 
 
 def _serve(conn: Connection, db_url: str, stale_months: int) -> None:
@@ -23,16 +26,14 @@ def _serve(conn: Connection, db_url: str, stale_months: int) -> None:
 
     # Never write to the terminal the app is drawing on.
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
-    from sqlmodel import Session
-
-    from directory.near import docs_by_id, search_near, towns
-    from directory.search import ServiceIndex
+    from linkwork.actions import directory
     from linkwork.db import create_engine
+    from linkwork.settings import Settings
+    from linkwork.workspace import Workspace
 
     engine = create_engine(db_url)
-    index: Any = None
-    documents: dict[int, Any] = {}
-    town_names: list[str] = []
+    workspace = Workspace(Settings(database_url=db_url, stale_months=stale_months), engine)
+    near: Any = None
     while True:
         try:
             request = conn.recv()
@@ -42,22 +43,14 @@ def _serve(conn: Connection, db_url: str, stale_months: int) -> None:
         if kind == "stop":
             break
         try:
+            if kind == "build" or (kind == "search" and near is None):
+                near = directory.NearSearch(directory.build_index(workspace))
             if kind == "build":
-                with Session(engine) as session:
-                    index = ServiceIndex.build(session, stale_months=stale_months)
-                documents, town_names = docs_by_id(index), towns(index)
-                conn.send(("ok", index.size))
+                conn.send(("ok", near.index.size))
             elif kind == "search":
-                if index is None:
-                    with Session(engine) as session:
-                        index = ServiceIndex.build(session, stale_months=stale_months)
-                    documents, town_names = docs_by_id(index), towns(index)
                 _, text, filters = request
                 # near is read as typed: a half-typed postcode is a hint, not an error
-                found = search_near(
-                    index, text, documents=documents, town_names=town_names, **filters
-                )
-                conn.send(("ok", found))
+                conn.send(("ok", near.search(text, **filters)))
             else:
                 conn.send(("error", "ValueError", f"unknown request {kind!r}"))
         except (ValueError, LookupError) as exc:
@@ -121,6 +114,61 @@ class SearchProcess:
         except subprocess.TimeoutExpired:
             self._process.terminate()
         self._conn.close()
+
+
+class ServiceSearch:
+    """The app's service search: the index built once, then searched on every keystroke.
+
+    By default the index lives in a child process (``SearchProcess``); with
+    ``in_process=False`` (tests that do not search much) it is built in this process."""
+
+    def __init__(self, workspace: Workspace, *, in_process: bool = False) -> None:
+        self.workspace = workspace
+        self.in_process = in_process
+        self.size = 0
+        self._index: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def built(self) -> bool:
+        return self._index is not None
+
+    def build(self) -> Any:
+        """Build the index unless built (slow: call from a worker); its size."""
+        with self._lock:
+            if self._index is None:
+                if self.in_process:
+                    from linkwork.actions import directory
+
+                    self._index = directory.NearSearch(directory.build_index(self.workspace))
+                    self.size = self._index.index.size
+                else:
+                    process = SearchProcess(
+                        self.workspace.database_url(), self.workspace.settings.stale_months
+                    )
+                    try:
+                        self.size = process.build()
+                    except BaseException:
+                        process.close()
+                        raise
+                    self._index = process
+            return self._index
+
+    def search(self, text: str, **filters: Any) -> Any:
+        """A ``directory.near.NearResult`` (matches, miles, place, hint)."""
+        index = self.build()
+        if isinstance(index, SearchProcess):
+            return index.search(text, filters)
+        return index.search(text, **filters)
+
+    def invalidate(self) -> None:
+        """Forget the index (the directory changed); the next search builds it again."""
+        with self._lock:
+            old, self._index = self._index, None
+        if isinstance(old, SearchProcess):
+            old.close()
+
+    close = invalidate
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from linkwork.cli.common import JsonOption, NotFound, console, err_console, print_json, workspace
+from linkwork.cli.common import JsonOption, console, err_console, print_json, workspace
 
 app = typer.Typer(
     help="The local service directory: import Open Referral UK feeds, search and show services.",
@@ -63,11 +63,8 @@ def import_cmd(
     """Import (or re-import) a feed: added, updated, unchanged, withdrawn, rejected."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from directory.importer import import_source
+    from linkwork.actions import directory as act
 
-    if fmt not in ("auto", "oruk", "csv"):
-        raise ValueError(f"unknown format {fmt!r} (use auto, oruk or csv)")
-    context = workspace(ctx)
     is_url = source.startswith(("http://", "https://"))
     with Progress(
         TextColumn("fetching pages"),
@@ -82,10 +79,9 @@ def import_cmd(
         def progress(done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total)
 
-        with context.session() as session:
-            summary = import_source(
-                session, source, fmt=fmt, strict=strict, progress=progress, source_name=name
-            )
+        summary = act.import_directory(
+            workspace(ctx), source, fmt=fmt, strict=strict, progress=progress, source_name=name
+        )
     if json_:
         print_json(summary.to_dict())
     else:
@@ -95,10 +91,9 @@ def import_cmd(
 @app.command("load-sample")
 def load_sample(ctx: typer.Context, json_: JsonOption = False) -> None:
     """Load the bundled sample directory (400 synthetic services)."""
-    from linkwork.sample import load_sample_directory
+    from linkwork.actions import directory as act
 
-    with workspace(ctx).session() as session:
-        summary = load_sample_directory(session)
+    summary = act.load_sample(workspace(ctx))
     if json_:
         print_json(summary.to_dict())
     else:
@@ -133,12 +128,12 @@ def search_cmd(
     json_: JsonOption = False,
 ) -> None:
     """Find services for a need, best first, with why each matched."""
-    from directory.search import ServiceIndex
+    from linkwork.actions import directory as act
 
-    context = workspace(ctx)
-    with context.session() as session:
-        index = ServiceIndex.build(session, stale_months=context.settings.stale_months)
-    kwargs: dict[str, Any] = dict(
+    results = act.find_services(
+        workspace(ctx),
+        text,
+        include_stale=include_stale,
         needs=need or [],
         near=near,
         language=language,
@@ -147,12 +142,6 @@ def search_cmd(
         free=free,
         limit=limit,
     )
-    results = index.search(text, include_stale=include_stale, **kwargs)
-    if not results:
-        hint = ""
-        if not include_stale and index.search(text, include_stale=True, **kwargs):
-            hint = " (stale services match: add --include-stale)"
-        raise NotFound(f"no services match{hint}")
     if json_:
         print_json([r.to_dict() for r in results])
         return
@@ -181,13 +170,9 @@ def show_cmd(
     json_: JsonOption = False,
 ) -> None:
     """Everything about one service."""
-    from directory.service import describe_service, get_service
+    from linkwork.actions import directory as act
 
-    context = workspace(ctx)
-    with context.session() as session:
-        data = describe_service(
-            session, get_service(session, ref), stale_months=context.settings.stale_months
-        )
+    data = act.show_service(workspace(ctx), ref)
     if json_:
         print_json(data)
         return
@@ -250,10 +235,9 @@ def _ages(low: int | None, high: int | None) -> str:
 @app.command("stats")
 def stats_cmd(ctx: typer.Context, json_: JsonOption = False) -> None:
     """How many services each feed has, and the last imports."""
-    from directory.service import directory_stats
+    from linkwork.actions import directory as act
 
-    with workspace(ctx).session() as session:
-        data = directory_stats(session)
+    data = act.stats(workspace(ctx))
     if json_:
         print_json(data)
         return
@@ -278,14 +262,9 @@ def list_cmd(
     json_: JsonOption = False,
 ) -> None:
     """Services in the directory, by name."""
-    from directory.service import list_services
+    from linkwork.actions import directory as act
 
-    if limit < 0:
-        raise ValueError("--limit must not be negative")
-    with workspace(ctx).session() as session:
-        rows = list_services(session, feed=feed, withdrawn=withdrawn, limit=limit or None)
-    if not rows:
-        raise NotFound("no services" + (f" in feed {feed!r}" if feed else ""))
+    rows = act.services(workspace(ctx), feed=feed, withdrawn=withdrawn, limit=limit)
     if json_:
         print_json(rows)
         return

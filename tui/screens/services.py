@@ -142,16 +142,16 @@ class ServicesScreen(LinkworkScreen):
     @work(thread=True, exit_on_error=False, group="svc-needs")
     def _load_needs(self) -> None:
         try:
-            domains = self.backend.domains()
-            options = [(d.label, d.key) for d in domains]
-        except Exception:
-            options = [(label, key) for key, label in self.backend.domain_keys()]
+            options = [(d["label"], d["key"]) for d in self.actions.codes.need_domains()]
+        except Exception as exc:
+            self.fail(exc)
+            return
         self.app.call_from_thread(self.query_one("#f-need", Select).set_options, options)
 
     def _index_state(self, ready: bool) -> None:
         status = self.query_one("#svc-status", Static)
         if ready:
-            size = self.backend.index_size or self.lw.directory_size
+            size = self.lw.service_search.size or self.lw.directory_size
             status.update(
                 f"Directory ready: {size} services. Type to search; results update as you type."
             )
@@ -201,7 +201,7 @@ class ServicesScreen(LinkworkScreen):
             return
         try:
             found = Results.of(
-                self.backend.search_services(
+                self.lw.service_search.search(
                     text, **filters.as_kwargs(), limit=30, today=self.lw.today
                 )
             )
@@ -297,7 +297,8 @@ class ServicesScreen(LinkworkScreen):
     def load_detail(self, match: Any, miles: float | None = None, place: str | None = None) -> None:
         service: Any = None
         try:
-            service = self.backend.get_service(getattr(match, "service_id", None) or match.id)
+            ref = getattr(match, "service_id", None) or match.id
+            service = self.actions.directory.get_service_record(self.workspace, ref)
         except Exception:
             service = None  # the match itself still has enough to show
         today = self.lw.today
