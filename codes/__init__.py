@@ -1,4 +1,5 @@
-"""The coded-needs catalogue: ICD-10 Z55-Z65 and SNOMED CT, need domains, lay-language search.
+"""The coded-needs catalogue (domain core): ICD-10 Z55-Z65 and SNOMED CT, need domains,
+lay-language search. ``catalogue`` loads and checks the data; ``search`` finds codes.
 
 Public API (data files beside this module, loaded and checked once):
 
