@@ -1,6 +1,10 @@
 """A code picker: type lay words, matching codes update as you type (the same search as
-the Code-a-need screen, ``Backend.search_codes``); Enter chooses the highlighted code,
-Escape chooses nothing. Used to confirm a screening's suggestion as a different code."""
+the Code-a-need screen, ``actions.codes.search_codes``); Enter chooses the highlighted
+code, Escape chooses nothing. Used to confirm a screening's suggestion as a different code.
+
+Words that point at a need area with no code of its own (digital, transport, ...) offer
+that area as the one row to choose: the need is then recorded by its area, as the CLI's
+``codes search`` says to do."""
 
 from __future__ import annotations
 
@@ -14,9 +18,30 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
+from linkwork.errors import plain_error
+
+
+def match_rows(found: Any) -> tuple[list[dict[str, Any]], str]:
+    """The rows to choose from for a code search (``actions.codes.CodeSearch``): its
+    matches (dicts: code, display, domain, score, why), or the need area to record by when
+    no code fits but an area does; and, with no match, a line saying so in words."""
+    if found.matches:
+        return list(found.matches), ""
+    if found.domain is not None:
+        key, label = found.domain["key"], found.domain["label"]
+        row = {
+            "code": key,
+            "display": f"{label} (no code of its own: recorded by need area)",
+            "domain": key,
+            "score": None,
+            "why": "need area named by these words",
+        }
+        return [row], f"No code for those words: choose {label} to record it by its need area."
+    return [], "No code matches those words. Try other words."
+
 
 class CodePickerScreen(ModalScreen[Any]):
-    """Dismisses with the chosen ``CodeMatch`` (``code``, ``display``, ...) or None."""
+    """Dismisses with the chosen match (a dict: ``code``, ``display``, ...) or None."""
 
     DEFAULT_CSS = """
     CodePickerScreen {
@@ -97,19 +122,17 @@ class CodePickerScreen(ModalScreen[Any]):
     def search(self, text: str, seq: int) -> None:
         worker = get_current_worker()
         if not text.strip():
-            self.app.call_from_thread(self._show, [], seq)
+            self.app.call_from_thread(self._show, [], "", seq)
             return
         try:
-            matches = self.app.backend.search_codes(text)  # type: ignore[attr-defined]
+            found = self.app.actions.codes.search_codes(text, limit=15)  # type: ignore[attr-defined]
         except Exception as exc:
-            from linkwork.errors import plain_error
-
             self.app.call_from_thread(self.app.notify, plain_error(exc), severity="warning")
             return
         if not worker.is_cancelled and seq == self._seq:
-            self.app.call_from_thread(self._show, matches, seq)
+            self.app.call_from_thread(self._show, *match_rows(found), seq)
 
-    def _show(self, matches: list[Any], seq: int) -> None:
+    def _show(self, matches: list[dict[str, Any]], message: str, seq: int) -> None:
         if seq != self._seq:
             return  # a newer keystroke is already being searched
         self.matches = matches
@@ -117,13 +140,15 @@ class CodePickerScreen(ModalScreen[Any]):
         table.clear(columns=True)  # columns sized to these matches, not earlier ones
         table.add_columns("Code", "Meaning", "Need area")
         for match in matches:
-            table.add_row(match.code, match.display, str(match.domain))
+            table.add_row(match["code"], match["display"], str(match["domain"]))
         status = "Type to see matching codes."
         if matches:
             count = f"{len(matches)} code{'s' if len(matches) != 1 else ''}"
             status = f"{count}. Down to the list, Enter to choose, Escape to cancel."
+            if message:
+                status = f"{message} Down to the list, Enter to choose, Escape to cancel."
         elif self.query_one("#picker-query", Input).value.strip():
-            status = "No code matches those words. Try other words."
+            status = message or "No code matches those words. Try other words."
         self.query_one("#picker-status", Static).update(status)
 
     @on(DataTable.RowSelected, "#picker-results")

@@ -1,5 +1,6 @@
 """Code a need: type lay words, matching codes update as you type; Enter records the
-highlighted code as a need for the current person (when the record part has landed)."""
+highlighted code as a need for the current person, their words kept with it. Words for a
+need with no code of its own offer its need area instead (see ``code_picker.match_rows``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
 from tui.screens.base import LinkworkScreen
+from tui.screens.code_picker import match_rows
 
 
 class CodesScreen(LinkworkScreen):
@@ -26,7 +28,7 @@ class CodesScreen(LinkworkScreen):
     def __init__(self) -> None:
         super().__init__()
         self._seq = 0
-        self.matches: list[Any] = []
+        self.matches: list[dict[str, Any]] = []
         self.timings: list[float] = []
 
     def compose(self) -> ComposeResult:
@@ -72,15 +74,16 @@ class CodesScreen(LinkworkScreen):
             self.app.call_from_thread(self._show, [], seq, started, "Type to see matching codes.")
             return
         try:
-            matches = self.backend.search_codes(text)
+            found = self.actions.codes.search_codes(text, limit=15)
         except Exception as exc:
             self.fail(exc)
             return
         if worker.is_cancelled or seq != self._seq:
             return
-        self.app.call_from_thread(self._show, matches, seq, started, "")
+        matches, message = match_rows(found)
+        self.app.call_from_thread(self._show, matches, seq, started, message)
 
-    def _show(self, matches: list[Any], seq: int, started: float, message: str) -> None:
+    def _show(self, matches: list[dict[str, Any]], seq: int, started: float, message: str) -> None:
         if seq != self._seq:
             return  # a newer keystroke is already being searched
         table = self.query_one("#code-results", DataTable)
@@ -88,18 +91,20 @@ class CodesScreen(LinkworkScreen):
         table.clear()
         self.matches = matches
         for match in matches:
+            score = match["score"]
             table.add_row(
-                match.code,
-                match.display,
-                str(match.domain),
-                f"{round(float(match.score))}",
-                str(getattr(match, "why", "") or ""),
+                match["code"],
+                match["display"],
+                str(match["domain"]),
+                "" if score is None else f"{round(float(score))}",
+                str(match.get("why") or ""),
             )
-        status = message or (
-            f"{len(matches)} matching codes. Up/Down to choose, Enter to record as a need."
-            if matches
-            else "No code matches those words. Try other words."
-        )
+        status = message or "No code matches those words. Try other words."
+        if matches:
+            choose = "Up/Down to choose, Enter to record as a need."
+            status = (
+                f"{message} {choose}" if message else f"{len(matches)} matching codes. {choose}"
+            )
         self.query_one("#code-status", Static).update(status)
         self.timings.append(time.perf_counter() - started)
 
@@ -112,13 +117,13 @@ class CodesScreen(LinkworkScreen):
         person = self.lw.require_person()
         if person is None:
             return
-        self.record_need(person.id, match.code, self.query_one("#code-query", Input).value)
+        self.record_need(person.id, match["code"], self.query_one("#code-query", Input).value)
 
     @work(thread=True, exit_on_error=False, group="record-need")
     def record_need(self, person_id: str, code: str, words: str) -> None:
         try:
-            self.backend.add_need(person_id, code, words)
+            need = self.actions.needs.add_need(self.workspace, person_id, code=code, words=words)
         except Exception as exc:
             self.fail(exc)
             return
-        self.app.call_from_thread(self.notify, f"Recorded need {code}.")
+        self.app.call_from_thread(self.notify, f"Recorded need {need['code']}.")

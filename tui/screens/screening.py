@@ -100,6 +100,26 @@ def resume_section(sections: list[dict[str, Any]], answers: dict[str, str]) -> i
     return answered[-1] if answered else 0
 
 
+def suggestion_rows(suggestions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A completed screening's suggestions as the review table shows them: code,
+    display, domain, the questions behind each in words, and the decision so far."""
+    rows = []
+    for s in suggestions:
+        because = list(s.get("because", []))
+        if s.get("existing_need_id"):
+            because.insert(0, "(already an active need)")
+        rows.append(
+            {
+                "code": s["code"],
+                "display": s["display"],
+                "domain": s["domain"],
+                "because": "; ".join(because),
+                "state": s.get("state", "pending"),
+            }
+        )
+    return rows
+
+
 class ScreeningScreen(SubScreen):
     TITLE_TEXT = "Screening"
     BINDINGS = [
@@ -155,14 +175,14 @@ class ScreeningScreen(SubScreen):
 
     @work(thread=True, exit_on_error=False, group="questionnaire")
     def load(self) -> None:
-        def both() -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-            sections = self.backend.questionnaire_sections()
-            return sections, self.backend.screening_in_progress(self.person.id)
+        self.fetch(
+            lambda: self.actions.screening.open_screening(self.workspace, self.person.id),
+            self._loaded,
+        )
 
-        self.fetch(both, self._loaded)
-
-    def _loaded(self, loaded: tuple[list[dict[str, Any]], dict[str, Any] | None]) -> None:
-        self.sections, progress = loaded
+    def _loaded(self, form: dict[str, Any]) -> None:
+        self.sections = form["sections"]
+        progress = form["in_progress"]
         if progress is None:
             self.show_section(0)
             return
@@ -170,11 +190,12 @@ class ScreeningScreen(SubScreen):
         self.saved = dict(progress["answers"])
         where = resume_section(self.sections, self.saved)
         title = self.sections[where]["title"]
+        started = progress["started_at"].strftime("%d %b %Y %H:%M")
         self.query_one("#scr-title", Static).update(f"A screening of {self.person.name} is saved")
         self.asking = True
         self.app.push_screen(
             ChoiceModal(
-                f"{self.person.name} has a screening saved on {progress['started']} with "
+                f"{self.person.name} has a screening saved on {started} with "
                 f"{len(self.saved)} questions answered. Resume it at section {where + 1} "
                 f"({title}) with the answers filled, or start again (the saved answers are "
                 "replaced when you save or finish)?",
@@ -289,14 +310,14 @@ class ScreeningScreen(SubScreen):
     def finish(self) -> None:
         try:
             with self._save_lock:
-                screening_id, suggestions = self.backend.complete_screening(
-                    self.person.id, self.answers, self.progress_id
+                done = self.actions.screening.complete_screening(
+                    self.workspace, self.person.id, self.answers, screening_ref=self.progress_id
                 )
         except Exception as exc:
             self.finishing = False
             self.app.call_from_thread(self.notify, plain_error(exc), severity="error")
             return
-        self.app.call_from_thread(self._review, screening_id, suggestions)
+        self.app.call_from_thread(self._review, done["id"], suggestion_rows(done["suggestions"]))
 
     def _review(self, screening_id: str, suggestions: list[dict[str, Any]]) -> None:
         self.reviewing = True
@@ -368,25 +389,31 @@ class ScreeningScreen(SubScreen):
             lambda match: self._swapped(s, match),
         )
 
-    def _swapped(self, suggestion: dict[str, Any], match: Any) -> None:
+    def _swapped(self, suggestion: dict[str, Any], match: dict[str, Any] | None) -> None:
         if match is not None:
-            self.decide(suggestion, True, match.code)
+            self.decide(suggestion, True, match["code"])
 
     @work(thread=True, exit_on_error=False, group="decide")
     def decide(self, suggestion: dict[str, Any], confirm: bool, use_code: str = "") -> None:
         try:
-            self.backend.decide_suggestion(
-                self.screening_id or "", suggestion["code"], confirm, use_code or None
+            result = self.actions.needs.decide_suggestion(
+                self.workspace,
+                self.screening_id or "",
+                suggestion["code"],
+                confirm=confirm,
+                use_code=use_code or None,
             )
         except Exception as exc:
             self.fail(exc)
             return
-        word = "Confirmed" if confirm else "Rejected"
-        suggestion["state"] = "confirmed" if confirm else "rejected"
-        message = f"{word} {suggestion['code']}."
-        if use_code and use_code != suggestion["code"]:
-            suggestion.update(state="edited", confirmed_as=use_code)
-            message = f"Recorded {use_code} instead of the suggested {suggestion['code']}."
+        decided = result["decided"] or {}
+        suggestion["state"] = decided.get("state", "confirmed" if confirm else "rejected")
+        message = f"{'Confirmed' if confirm else 'Rejected'} {suggestion['code']}."
+        if suggestion["state"] == "edited":
+            suggestion["confirmed_as"] = decided["confirmed_as"]
+            message = (
+                f"Recorded {decided['confirmed_as']} instead of the suggested {suggestion['code']}."
+            )
         self.app.call_from_thread(self._decided, message)
 
     def _decided(self, message: str) -> None:
@@ -456,19 +483,22 @@ class ScreeningScreen(SubScreen):
             return
         answers = dict(self.answers)
         with suppress(Exception), self._save_lock:  # the app is closing: nobody to tell
-            self.progress_id = self.backend.save_screening_progress(
-                self.person.id, answers, self.progress_id
-            )
+            self.progress_id = self._save(answers)
             self.saved = answers
+
+    def _save(self, answers: dict[str, str]) -> str:
+        """Save the answers so far (blocking); the in-progress screening's id."""
+        saved = self.actions.screening.save_screening_progress(
+            self.workspace, self.person.id, answers, screening_ref=self.progress_id
+        )
+        return str(saved["id"])
 
     @work(thread=True, exit_on_error=False, group="save-progress")
     def save_progress(self, then_leave: bool) -> None:
         answers = dict(self.answers)
         try:
             with self._save_lock:  # one save at a time: the first makes the screening
-                self.progress_id = self.backend.save_screening_progress(
-                    self.person.id, answers, self.progress_id
-                )
+                self.progress_id = self._save(answers)
         except Exception as exc:
             self.fail(exc)
             return
