@@ -318,12 +318,13 @@ async def test_protected_key_asks_for_the_passphrase_wrong_then_right(
         assert len(files) == 1 and files[0].read_text().count(".") == 4
         assert any("Referral sent: REQUESTED" in m for m in notes(app)), notes(app)
         # Unlocked for the session: the next send does not ask again.
-        assert not app.backend.key_locked()
+        assert not app.actions.exchange.key_locked(app.workspace)
     # Nothing about the key was written: same files, the key file still protected.
     assert sorted(p.name for p in settings.dir_or_default("keys_dir").iterdir()) == keys_before
     assert protected["private"].read_text() == key_text
     # A new session starts locked again.
-    assert LinkworkApp(settings).backend.key_locked()
+    fresh = LinkworkApp(settings)
+    assert fresh.actions.exchange.key_locked(fresh.workspace)
 
 
 async def test_escape_at_the_passphrase_sends_nothing(protected: dict[str, Any]) -> None:

@@ -270,12 +270,15 @@ def refer(
     nothing is recorded. Our key is opened first (``KeyLocked`` before anything is
     written). The referral (``referral_dict``) with ``consent``, ``file``, ``sent_to``
     and a ``message`` in words."""
+    refs = [str(n) for n in needs]
+    if not refs:
+        raise ValueError("choose at least one need for this referral")
     if draft and send_to:
         raise ValueError("a draft is not sent: choose a partner to send to, or a draft")
     signer = our_key(ws, key_file, passphrase) if send_to else None
     with ws.session() as session:
         person = get_person(session, person_ref)
-        chosen = resolve_needs(session, person, needs)
+        chosen = resolve_needs(session, person, refs)
         target = service_id_of(session, service)
         given = None
         if consent is not None:

@@ -20,16 +20,6 @@ from tui.widgets.body import Body
 from tui.widgets.toggles import Tick
 
 
-def check_score(text: str, label: str) -> tuple[int | None, str]:
-    """(value, '') for an empty or valid 0-10 whole number, else (None, the problem)."""
-    value = text.strip()
-    if not value:
-        return None, ""
-    if not value.isdigit() or not 0 <= int(value) <= 10:
-        return None, f"{label}: use a whole number from 0 to 10, or leave it empty."
-    return int(value), ""
-
-
 class OutcomeScreen(ModalScreen[bool]):
     """Record the outcome while marking a referral completed or failed."""
 
@@ -75,7 +65,7 @@ class OutcomeScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="outcome-box"):
             yield Static(
-                f"Outcome: {self.referral['person']} to {self.referral['service']} "
+                f"Outcome: {self.referral['person_name']} to {self.referral['service']} "
                 f"(marking it {self.status.upper()})",
                 classes="outcome-heading",
                 id="outcome-title",
@@ -108,7 +98,7 @@ class OutcomeScreen(ModalScreen[bool]):
     def load(self) -> None:
         app: Any = self.app
         try:
-            form = app.backend.outcome_form(self.referral["id"])
+            form = app.actions.referrals.outcome_form(app.workspace, self.referral["id"])
         except Exception as exc:
             self.app.call_from_thread(self._error, plain_error(exc))
             return
@@ -169,9 +159,17 @@ class OutcomeScreen(ModalScreen[bool]):
     @on(Input.Changed, ".ons4-row Input")
     def _check(self, event: Input.Changed) -> None:
         key = (event.input.id or "").removeprefix("ons4-")
-        label = self._label(key)
-        _, problem = check_score(event.value, label)
-        self._field_error(key, problem)
+        self._field_error(key, self.check_score(event.value, self._label(key)))
+
+    def check_score(self, text: str, label: str) -> str:
+        """The problem with one ONS4 answer as typed ('' when empty or a whole number
+        from 0 to 10), in the action's words (``actions.referrals.ons4_score``)."""
+        app: Any = self.app
+        try:
+            app.actions.referrals.ons4_score(text, label)
+        except ValueError as exc:
+            return str(exc)
+        return ""
 
     def _field_error(self, key: str, problem: str) -> None:
         line = self.query_one(f"#ons4-error-{key}", Static)
@@ -184,18 +182,18 @@ class OutcomeScreen(ModalScreen[bool]):
                 return str(q["label"])
         return key
 
-    def values(self) -> tuple[dict[str, int | None], list[str], str | None]:
-        """(ONS4 after, ids of resolved needs, the first problem or None)."""
-        scores: dict[str, int | None] = {}
+    def values(self) -> tuple[dict[str, str], list[str], str | None]:
+        """(ONS4 after as typed, ids of resolved needs, the first problem or None)."""
+        scores: dict[str, str] = {}
         first_problem: str | None = None
         for q in self.form.get("questions", []):
             field = self.query_one(f"#ons4-{q['key']}", Input)
-            value, problem = check_score(field.value, q["label"])
+            problem = self.check_score(field.value, q["label"])
             self._field_error(q["key"], problem)
             if problem and first_problem is None:
                 first_problem = problem
                 field.focus()
-            scores[q["key"]] = value
+            scores[q["key"]] = field.value
         resolved = [
             n["id"]
             for i, n in enumerate(self.form.get("needs", []))
@@ -226,13 +224,14 @@ class OutcomeScreen(ModalScreen[bool]):
         self.save(scores, resolved, self.query_one("#outcome-note", Input).value.strip())
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="outcome-save")
-    def save(self, scores: dict[str, int | None], resolved: list[str], note: str) -> None:
+    def save(self, scores: dict[str, str], resolved: list[str], note: str) -> None:
         app: Any = self.app
         try:
-            app.backend.close_referral(
+            app.actions.referrals.set_status(
+                app.workspace,
                 self.referral["id"],
                 self.status,
-                self.reason,
+                reason=self.reason,
                 resolved=resolved,
                 ons4=scores,
                 note=note,

@@ -1,5 +1,5 @@
 """Ask for the private key's passphrase, once per app session, when signing or opening a
-file first needs it. The unlocked key stays in the backend's memory until the app ends;
+file first needs it. The unlocked key stays in the workspace's memory until the app ends;
 the passphrase is never kept or written anywhere. A wrong passphrase says so in one line
 and lets the link worker try again; Escape cancels (nothing is sent or imported)."""
 
@@ -80,7 +80,7 @@ class PassphraseScreen(ModalScreen[bool]):
     def unlock(self, text: str) -> None:
         app: Any = self.app
         try:
-            app.backend.unlock_key(text)
+            app.actions.exchange.unlock_key(app.workspace, text)
         except ValueError as exc:
             wrong = "wrong passphrase" in str(exc)
             message = "Wrong passphrase: try again." if wrong else plain_error(exc)

@@ -104,13 +104,13 @@ class ReferScreen(SubScreen):
     @work(thread=True, exit_on_error=False, group="refer-needs")
     def load_needs(self) -> None:
         try:
-            needs = self.backend.active_needs(self.person.id)
+            needs = self.actions.needs.active_needs(self.workspace, self.person.id)
         except Exception as exc:
             self.fail(exc)
             needs = []
         self.app.call_from_thread(self._needs, needs)
         try:
-            partners = self.backend.partners()
+            partners = self.actions.exchange.partners(self.workspace)
         except Exception:
             partners = []
         self.app.call_from_thread(self._partners, partners)
@@ -236,24 +236,24 @@ class ReferScreen(SubScreen):
             return
         self.app.call_from_thread(self.notify, "Sending...")
         try:
-            result = self.backend.refer(
+            result = self.actions.referrals.refer(
+                self.workspace,
                 self.person.id,
-                self.service_id,
                 need_ids,
-                reason,
-                shares=shares,
-                method=method,
-                partner=partner,
+                service=int(self.service_id),
+                reason=reason,
+                consent=(shares, method),
+                send_to=partner,
             )
         except Exception as exc:
             self.app.call_from_thread(self.notify, plain_error(exc), severity="error")
             return
         self.sent = True
-        self.app.call_from_thread(self._sent, result)
+        self.app.call_from_thread(self._sent, result["message"])
 
     def _key_locked(self) -> bool:
         try:
-            return self.backend.key_locked()
+            return bool(self.actions.exchange.key_locked(self.workspace))
         except OSError:
             return False  # the send step reports an unreadable key in words
 

@@ -78,7 +78,9 @@ class ReferralsScreen(LinkworkScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="referrals")
     def load(self) -> None:
-        self.fetch(lambda: self.backend.referral_board(self.lw.today), self._show)
+        self.fetch(
+            lambda: self.actions.referrals.referral_board(self.workspace, self.lw.today), self._show
+        )
 
     def _show(self, rows: list[dict[str, Any]]) -> None:
         rank = {s: i for i, s in enumerate(STATUS_ORDER)}
@@ -113,9 +115,15 @@ class ReferralsScreen(LinkworkScreen):
 
     def _cells(self, r: dict[str, Any], narrow: bool) -> tuple[str, ...]:
         if narrow:  # the status detail ("received, awaiting triage") is on the line below
-            return (r["status"].upper(), r["person"], r["service"], r["sent"][:6], r["followup"])
+            return (
+                r["status"].upper(),
+                r["person_name"],
+                r["service"],
+                r["sent"][:6],
+                r["followup"],
+            )
         status = self._status(r)
-        return (status, r["person"], r["service"], r["sent"], r["followup"], r["note"])
+        return (status, r["person_name"], r["service"], r["sent"], r["followup"], r["note"])
 
     def _fill(self) -> None:
         """The board with the note column when it has room beside the others, else
@@ -132,7 +140,7 @@ class ReferralsScreen(LinkworkScreen):
         r = self.selected()
         text = ""
         if r is not None:
-            text = f"{self._status(r)}: {r['person']} to {r['service']}, sent {r['sent']}"
+            text = f"{self._status(r)}: {r['person_name']} to {r['service']}, sent {r['sent']}"
             if r["due_state"]:
                 text += f", follow-up {r['followup']}"
             text += f". Note: {r['note']}" if r["note"] else "."
@@ -167,7 +175,7 @@ class ReferralsScreen(LinkworkScreen):
 
         self.app.call_from_thread(self.notify, "Importing update files from the inbox...")
         try:
-            message = self.backend.import_inbox()
+            message = self.actions.exchange.import_inbox(self.workspace)["message"]
         except KeyLocked:
             # Our key needs its passphrase (asked once per session); Escape imports nothing.
             self.app.call_from_thread(self._unlock_then_import)
@@ -216,7 +224,9 @@ class StatusScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         allowed = self.allowed()
         with Vertical(id="status-box"):
-            yield Label(f"Referral for {self.referral['person']} to {self.referral['service']}")
+            yield Label(
+                f"Referral for {self.referral['person_name']} to {self.referral['service']}"
+            )
             yield Label(f"Now: {self.referral['status'].upper()}")
             yield Static("", id="status-outcome")
             if not allowed:
@@ -254,7 +264,7 @@ class StatusScreen(ModalScreen[bool]):
     @work(thread=True, exit_on_error=False, exclusive=True, group="status-outcome")
     def load_outcome(self) -> None:
         app: Any = self.app
-        text = app.backend.outcome_text(self.referral["id"])
+        text = app.actions.referrals.outcome_text(app.workspace, self.referral["id"])
         self.app.call_from_thread(self._show_outcome, text)
 
     def _show_outcome(self, text: str) -> None:
@@ -311,7 +321,9 @@ class StatusScreen(ModalScreen[bool]):
     def save(self, status: str, reason: str) -> None:
         app: Any = self.app
         try:
-            app.backend.set_status(self.referral["id"], status, reason)
+            app.actions.referrals.set_status(
+                app.workspace, self.referral["id"], status, reason=reason
+            )
         except Exception as exc:
             self.app.call_from_thread(self._error, plain_error(exc))
             return
