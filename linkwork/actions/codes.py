@@ -6,12 +6,9 @@ take no workspace and touch no database.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import codes
 from codes.catalogue import load_catalogue
 from codes.search import match_domains
 from codes.search import search_codes as search_catalogue
@@ -77,14 +74,3 @@ def need_domains() -> list[dict[str, Any]]:
         }
         for d in cat.domains()
     ]
-
-
-def domain_options() -> list[tuple[str, str]]:
-    """(label, key) of each need domain, for a filter list. From the catalogue; from
-    ``codes/domains.csv`` alone if the catalogue cannot be loaded (a list still shows)."""
-    try:
-        return [(d.label, d.key) for d in load_catalogue().domains()]
-    except (ValueError, LookupError, OSError):
-        path = Path(codes.__file__).parent / "domains.csv"
-        with path.open(encoding="utf-8", newline="") as handle:
-            return [(row["label"], row["key"]) for row in csv.DictReader(handle)]
