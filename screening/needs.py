@@ -62,15 +62,6 @@ def resolve_code(code_or_domain: str) -> NeedCode:
     return NeedCode(entry.code, entry.system, entry.display, entry.domain)
 
 
-def search_need_codes(text: str, limit: int = 10) -> list[Any]:
-    """Lay-language code search (``codes.search.search_codes``): best matches first."""
-    from codes.search import search_codes
-
-    if not str(text).strip():
-        raise ValueError("nothing to search for")
-    return list(search_codes(_catalogue(), text, limit=limit))
-
-
 def _priority(value: str) -> str:
     text = (value or "medium").strip().lower()
     if text not in PRIORITIES:
