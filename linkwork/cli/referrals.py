@@ -120,10 +120,11 @@ def refer_cmd(
 ) -> None:
     """Refer a person for one or more needs to a service or hub.
 
-    Sending needs the person's consent for that service or hub: give it now with
-    --consent verbal|written (and --shares), or record it first (linkwork consent record).
-    --send-to PARTNER writes the signed, encrypted file too, all in one go; --draft keeps
-    it unsent."""
+    Sending needs the person's consent for that service or hub: give it
+    now with --consent verbal|written (and --shares), or record it first
+    with linkwork consent record. With --send-to PARTNER the signed,
+    encrypted file goes to the outbox too, all in one go (or none of it).
+    With --draft nothing is sent."""
     from linkwork.actions import referrals as act
 
     if shares is not None and consent is None:
