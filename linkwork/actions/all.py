@@ -10,6 +10,7 @@ from linkwork.actions import (
     referrals,
     reports,
     screening,
+    today,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "referrals",
     "reports",
     "screening",
+    "today",
 ]

@@ -6,9 +6,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlmodel import Session
+
+from linkwork.actions.referrals import outcome_items, referral_row
 from linkwork.workspace import Workspace
 from screening.consent import consent_dict, list_consents
 from screening.equality import FIELDS, load_equality
+from screening.models import Referral, Screening, as_utc
 from screening.needs import list_needs, need_dict
 from screening.people import (
     create_person,
@@ -25,8 +29,8 @@ from screening.people import (
 from screening.people import (
     update_person as update_in_record,
 )
-from screening.questionnaire import list_screenings, screening_dict
-from screening.referrals import list_referrals, referral_dict
+from screening.questionnaire import list_screenings, screening_answers, screening_dict
+from screening.referrals import list_referrals, referral_dict, referral_events
 
 EQUALITY_FIELDS = FIELDS  # the equality questions' field names, in the order asked
 
@@ -104,16 +108,67 @@ def find_people(ws: Workspace, text: str, *, limit: int = 20) -> list[dict[str, 
         return [person_dict(p) for p in find_in_record(session, text, limit=limit)]
 
 
-def person_record(ws: Workspace, ref: str, *, on: date | None = None) -> dict[str, Any]:
+def person_record(
+    ws: Workspace, ref: str, *, on: date | None = None, timeline: bool = False
+) -> dict[str, Any]:
     """A person's whole record (details, screenings, needs, consents, referrals),
-    recorded in the audit trail as a view."""
+    recorded in the audit trail as a view. With ``timeline``, also ``timeline`` (every
+    referral status change, outcome and screening, newest first) and ``referral_rows``
+    (``actions.referrals.referral_row``), as the app's record screen shows them."""
     with ws.session() as session:
         person = show_person(session, ref, actor=ws.user)
         data = person_dict(person, on=on)
-        data["screenings"] = [screening_dict(s) for s in list_screenings(session, person)]
+        screenings = list_screenings(session, person)
+        referrals = list_referrals(session, person=person, limit=200)
+        data["screenings"] = [screening_dict(s) for s in screenings]
         data["needs"] = [need_dict(n) for n in list_needs(session, person)]
         data["consents"] = [consent_dict(c) for c in list_consents(session, person)]
-        data["referrals"] = [
-            referral_dict(session, r) for r in list_referrals(session, person=person)
-        ]
+        data["referrals"] = [referral_dict(session, r) for r in referrals]
+        if timeline:
+            data["referral_rows"], data["timeline"] = _timeline(session, screenings, referrals)
         return data
+
+
+def _timeline(
+    session: Session, screenings: list[Screening], referrals: list[Referral]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rows: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
+    for referral in referrals:
+        row = referral_row(session, referral, as_utc(referral.created_at).date())
+        rows.append(row)
+        for event in referral_events(session, referral):
+            detail = (
+                event.reason
+                or event.business_status
+                or (referral.reason if event.from_status is None else "")
+            )
+            items.append(
+                {
+                    "at": as_utc(event.at),
+                    "what": f"Referral to {row['service']}",
+                    "status": event.to_status.upper(),
+                    "detail": detail,
+                    "referral_id": referral.id,
+                }
+            )
+        items += outcome_items(session, referral, row["service"])
+    for scr in screenings:
+        decided = [s for s in scr.suggestions or [] if s.get("state") != "pending"]
+        detail = f"{len(scr.suggestions or [])} needs suggested, {len(decided)} decided"
+        if scr.status == "in-progress":
+            answered = len(screening_answers(session, scr))
+            detail = f"{answered} questions answered so far; S to resume"
+        items.append(
+            {
+                "at": as_utc(scr.started_at),
+                "what": "Screening",
+                "status": scr.status.upper(),
+                "detail": detail,
+                "referral_id": None,
+            }
+        )
+    items.sort(key=lambda item: item["at"], reverse=True)
+    for item in items:
+        item["when"] = item["at"].strftime("%d %b %Y %H:%M")
+    return rows, items

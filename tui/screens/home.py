@@ -12,6 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
 from tui.screens.base import LinkworkScreen
+from tui.state import person_ref
+from tui.views import person_row
 from tui.widgets.body import Body
 from tui.widgets.fit_table import Column, FitTable
 from tui.widgets.notice import Notice
@@ -95,7 +97,9 @@ class HomeScreen(LinkworkScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="home")
     def load(self) -> None:
-        self.fetch(lambda: self.backend.home_summary(self.lw.today), self._show)
+        self.fetch(
+            lambda: self.actions.today.home_summary(self.workspace, self.lw.today), self._show
+        )
 
     def _show(self, summary: dict[str, Any]) -> None:
         size = self.lw.directory_size
@@ -111,20 +115,23 @@ class HomeScreen(LinkworkScreen):
         followups = [
             (
                 row["due"].strftime("%d %b") + (" OVERDUE" if row.get("overdue") else " due today"),
-                row["person"],
+                row["person_name"],
                 row["service"],
-                row["status"],
+                row["status"].upper(),
             )
             for row in self.rows["followups"]
         ]
         waiting = [
-            (row["sent"].strftime("%d %b"), row["person"], row["service"], row["status"])
+            (
+                row["sent_sort"].strftime("%d %b"),
+                row["person_name"],
+                row["service"],
+                row["status"].upper()
+                + (f" ({row['business_status']})" if row["business_status"] else ""),
+            )
             for row in self.rows["waiting"]
         ]
-        recent = [
-            (row["name"], row["born"], row["nhs"] or "-", row["postcode"] or "-")
-            for row in self.rows["recent"]
-        ]
+        recent = [person_row(p)[:4] for p in self.rows["recent"]]
         for key, cells in (("followups", followups), ("waiting", waiting), ("recent", recent)):
             self._fill(key, cells)
 
@@ -142,4 +149,7 @@ class HomeScreen(LinkworkScreen):
         key = {"home-followups": "followups", "home-waiting": "waiting", "home-recent": "recent"}
         rows = self.rows.get(key.get(event.data_table.id or "", ""), [])
         if 0 <= event.cursor_row < len(rows):
-            self.lw.open_person(rows[event.cursor_row]["ref"])
+            row = rows[event.cursor_row]
+            person = row.get("person", row) if "person_name" in row else row
+            if person is not None:
+                self.lw.open_person(person_ref(person))

@@ -16,26 +16,12 @@ from textual.worker import get_current_worker
 from linkwork.errors import plain_error
 from tui.screens.base import LinkworkScreen, SubScreen
 from tui.state import PersonRef, person_ref
+from tui.views import person_row
 from tui.widgets.body import Body
 from tui.widgets.validation import check_birth_date, check_nhs_number, check_postcode
 
 # The form's field keys that are named differently on the record.
 RECORD_NAMES = {"given": "given_name", "family": "family_name"}
-
-
-def person_row(person: dict[str, Any]) -> tuple[str, ...]:
-    """A person as a row of the find list: name, born, NHS number, postcode, practice."""
-    from datetime import date
-
-    nhs = person.get("nhs_number") or ""
-    born = date.fromisoformat(person["birth_date"]).strftime("%d %b %Y")
-    return (
-        f"{person['family_name'].upper()}, {person['given_name']}",
-        born,
-        f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}" if nhs else "-",
-        person.get("postcode") or "-",
-        person.get("practice_ods") or "-",
-    )
 
 
 def form_values(record: dict[str, Any]) -> dict[str, Any]:

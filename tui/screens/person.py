@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from tui.screens.base import SubScreen
+from tui.views import day_text, record_view
 from tui.widgets.body import Body
 from tui.widgets.commands import CommandList
 from tui.widgets.fit_table import Column, FitTable
@@ -92,12 +93,20 @@ class PersonScreen(SubScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="person")
     def load(self) -> None:
-        self.fetch(lambda: self.backend.person_record(self.person.id), self._show)
+        self.fetch(
+            lambda: record_view(
+                self.actions.people.person_record(self.workspace, self.person.id, timeline=True)
+            ),
+            self._show,
+        )
 
     def _show(self, record: dict[str, Any]) -> None:
         self.record = record
         self.query_one("#person-summary", Static).update(record["summary"])
-        needs = [(n["code"], n["display"], n["status"], n["recorded"]) for n in record["needs"]]
+        needs = [
+            (n["code"], n["display"], n["status"].upper(), day_text(n["recorded_at"]))
+            for n in record["needs"]
+        ]
         if not needs:
             needs = [("-", "No needs recorded yet. S to screen, C to code one.", "", "")]
         self.query_one("#person-needs", FitTable).show((NEEDS, needs))
