@@ -313,3 +313,26 @@ def test_confirm_all_and_resolve(cli, db_url: str, app_url: str) -> None:  # typ
     assert plain(resolved.json()) == plain(done) and done["status"] == "resolved"
     assert audit(db_url) == audit(app_url)
     assert audit(app_url)[-1] == ("resolve", "need", {"note": "housed"}, "test.worker")
+
+
+def test_cli_prompts_left_mid_way_keep_the_answers(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """As the app keeps a screening left or closed mid-way, so does the CLI (Ctrl+C, or
+    the input ending): the answers so far are saved, and the next screening carries on."""
+    pid = _person(db_url)
+    ws = _workspace(db_url)
+    first = screening_act.open_screening(ws, pid)["sections"][0]["questions"][0]
+    assert first["id"] == "housing.situation"
+    number = [code for code, _text in first["options"]].index("sofa-surfing") + 1
+    left = cli("screen", pid, db=db_url, stdin=f"{number}\n")  # then the input ends
+    assert left.code == 130 and "screening progress saved (1 answer)" in left.err
+    progress = screening_act.screening_in_progress(ws, pid)
+    assert progress is not None and progress["answers"] == {"housing.situation": "sofa-surfing"}
+    assert [a[:2] for a in audit(db_url)][-1] == ("start", "screening")
+    # Carried on and left again after one question: the answers not asked again are kept.
+    screening_act.save_screening_progress(ws, pid, {"housing.situation": "sofa-surfing",
+                                                    "ons4.happy": "6"})  # fmt: skip
+    again = cli("screen", pid, db=db_url, stdin="\n")  # Enter keeps the saved housing answer
+    assert again.code == 130, again.err
+    progress = screening_act.screening_in_progress(ws, pid)
+    assert progress is not None
+    assert progress["answers"] == {"housing.situation": "sofa-surfing", "ons4.happy": "6"}

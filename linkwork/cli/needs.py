@@ -7,7 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
-from linkwork.cli.common import JsonOption, NotFound, console, print_json, workspace
+from linkwork.cli.common import (
+    JsonOption,
+    NotFound,
+    console,
+    err_console,
+    print_json,
+    workspace,
+)
 from linkwork.cli.tables import needs_table, suggestions_table
 
 Opt = typer.Option
@@ -54,11 +61,15 @@ def _ask_choice(q: dict[str, Any], saved: str | None) -> str | None:
         console.print(f"Please type a number from 1 to {len(options)}.")
 
 
-def _prompt_answers(form: dict[str, Any]) -> dict[str, str]:
-    """Ask the questionnaire's questions one by one (a saved screening's answers are the
-    defaults: Enter keeps one, '-' clears it)."""
+def _answers(count: int) -> str:
+    return f"{count} answer{'' if count == 1 else 's'}"
+
+
+def _prompt_answers(form: dict[str, Any], answers: dict[str, str]) -> None:
+    """Ask the questionnaire's questions one by one into ``answers``, which start as a
+    saved screening's answers (the defaults: Enter keeps one, '-' clears it), so that
+    leaving mid-way keeps those not asked again yet."""
     saved: dict[str, str] = (form["in_progress"] or {}).get("answers", {})
-    answers: dict[str, str] = {}
     if form["intro"]:
         console.print(form["intro"])
     console.print("[dim]Press Enter to skip a question.[/]")
@@ -71,9 +82,10 @@ def _prompt_answers(form: dict[str, Any]) -> dict[str, str]:
         for q in section["questions"]:
             ask = _ask_scale if q["kind"] == "scale" else _ask_choice
             value = ask(q, saved.get(q["id"]))
-            if value is not None:
+            if value is None:
+                answers.pop(q["id"], None)
+            else:
                 answers[q["id"]] = value
-    return answers
 
 
 def _decide_by_prompt(ws: Any, data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -129,10 +141,11 @@ def screen_cmd(
 ) -> None:
     """Screen a person for social needs and ONS4 wellbeing.
 
-    Answers come from --answers FILE, or are asked one by one. A screening saved half-done
-    (--save, or left in the app) is carried on: its answers are the defaults when asked,
-    and replaced by the new ones. Prints the suggested needs: nothing is coded until you
-    confirm them (linkwork need confirm)."""
+    Answers come from --answers FILE, or are asked one by one.
+
+    A screening saved half-done (--save, or left in the app) is carried on.
+
+    Prints the suggested needs: nothing is coded until you confirm them (need confirm)."""
     from linkwork.actions import screening as act
 
     ws = workspace(ctx)
@@ -150,14 +163,26 @@ def screen_cmd(
                 f"Carrying on the screening saved on {started} "
                 f"({len(progress['answers'])} questions answered)."
             )
-        answers = _prompt_answers(form)
+        answers = dict(progress["answers"]) if progress else {}
+        try:
+            _prompt_answers(form, answers)
+        except (typer.Abort, KeyboardInterrupt):
+            # Left mid-way (Ctrl+C, or the input ended): the answers so far are kept, as
+            # the app keeps them when it is left or closed mid-screening.
+            if answers:
+                kept = act.save_screening_progress(ws, person_ref, answers, questions=questions)
+                err_console.print(
+                    f"screening progress saved ({_answers(kept['answers'])}): "
+                    f"linkwork screen {kept['person_id'][:8]} carries on from there"
+                )
+            raise
     if save:
         saved = act.save_screening_progress(ws, person_ref, answers, questions=questions)
         if json_out:
             print_json(saved)
             return
         console.print(
-            f"screening progress saved ({saved['answers']} answers): [bold]{saved['id']}[/]. "
+            f"screening progress saved ({_answers(saved['answers'])}): [bold]{saved['id']}[/]. "
             f"Finish it with: linkwork screen {saved['person_id'][:8]}"
         )
         return
