@@ -12,8 +12,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from screening import audit
 from linkwork.demo import make_demo
+from screening import audit
 from screening.nhs import is_valid_nhs_number
 from screening.referrals import REASON_REQUIRED, STATUSES, TRANSITIONS
 
