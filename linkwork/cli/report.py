@@ -9,7 +9,9 @@ lists the dimensions.
 
 Counts of 1-7 are always hidden and the rest rounded to 5 unless ``--no-suppression``
 (the practice's internal view only), which prints a warning and is recorded in the audit
-trail. Every report run is recorded in the audit trail (no personal data in it).
+trail. Every report run is recorded in the audit trail (no personal data in it). Each
+command parses its options, calls one action (``linkwork.actions.reports``, the app's
+Counts screen calls the same) and prints the result.
 """
 
 from __future__ import annotations
@@ -24,9 +26,7 @@ from rich.table import Table
 
 from linkwork.cli.common import (
     JsonOption,
-    NotFound,
     console,
-    dumps,
     err_console,
     print_json,
     workspace,
@@ -120,147 +120,54 @@ def _run(
     json_out: bool,
     direction: str | None = None,
 ) -> None:
-    from screening import counts
-    from screening.audit import record_event
-    from screening.disclosure import Rule
+    from linkwork.actions import reports as act
 
-    # Everything the user typed is checked before the database is touched.
-    dims = counts.parse_dimensions(by)
-    start = counts.parse_date(date_from, "--from date") if date_from else None
-    end = counts.parse_date(date_to, "--to date") if date_to else None
-    ods = practice.strip().upper() if practice else None
-    filters = counts.Filters(start=start, end=end, practice=ods)
-    rule = None if no_suppression else Rule(threshold=threshold, base=round_to)
     if json_out:
         fmt = Format.json
-    if chart_out is not None:
-        suffix = chart_out.suffix.lower()
-        if suffix not in (".svg", ".png"):
-            raise ValueError(f"chart file {chart_out} must end in .svg or .png")
-        if suffix == ".png" and not _has_matplotlib():
-            raise ValueError("PNG charts need matplotlib, which is not installed: use .svg")
-    for target in (out, chart_out):
-        if target is not None and not (target.parent if str(target.parent) else Path(".")).is_dir():
-            raise ValueError(f"folder {target.parent} does not exist")
-
-    builders = {
-        "needs": counts.needs_report,
-        "referrals": counts.referrals_report,
-        "outcomes": counts.outcomes_report,
-    }
-    app_ctx = workspace(ctx)
-    with app_ctx.session() as session:
-        extra = {"direction": direction} if direction else {}
-        report = builders[name](session, dims, filters, rule, **extra)
-        if report.is_empty:
-            raise NotFound(f"nothing to count: no {report.unit} recorded for this selection")
-        if no_suppression:
-            err_console.print(
-                "[bold red]WARNING:[/] --no-suppression shows raw numbers, including counts "
-                "of 1 to 7 that could identify people. For the practice's internal use only: "
-                "do not publish or share. This has been recorded in the audit trail.",
-                highlight=False,
-            )
-        record_event(
-            session,
-            app_ctx.settings.user,
-            "export" if out or chart_out else "view",
-            "report",
-            name,
-            {
-                "by": list(dims),
-                "filters": filters.as_dict(),
-                "format": fmt.value,
-                "suppression": "off" if no_suppression else "on",
-                "out": str(out) if out else None,
-                **extra,
-            },
+    spec = act.ReportSpec(
+        name=name,
+        by=by,
+        # the one date parser, naming the options as typed here
+        date_from=act.parse_day(date_from, "--from date"),
+        date_to=act.parse_day(date_to, "--to date"),
+        practice=practice,
+        direction=direction,
+        suppression=not no_suppression,
+        threshold=threshold,
+        round_to=round_to,
+    )
+    result = act.make_report(workspace(ctx), spec, fmt=fmt.value, out=out, chart_out=chart_out)
+    if no_suppression:
+        err_console.print(
+            "[bold red]WARNING:[/] --no-suppression shows raw numbers, including counts "
+            "of 1 to 7 that could identify people. For the practice's internal use only: "
+            "do not publish or share. This has been recorded in the audit trail.",
+            highlight=False,
         )
-        rendered = _render(report, fmt)
-        svg = counts.to_svg(report) if chart_out and chart_out.suffix.lower() == ".svg" else None
-
-    # Files are written whole or not at all.
-    from screening.exchange.files import atomic_write
-
-    if out is not None:
-        atomic_write(out, rendered if isinstance(rendered, str) else dumps(rendered) + "\n")
-    if chart_out is not None:
-        if svg is not None:
-            atomic_write(chart_out, svg)
-        else:
-            _write_png(report, chart_out)
-
     to_stdout = out is None
     if to_stdout:
         if fmt is Format.table:
-            _print_table(report)
-        elif isinstance(rendered, str):
-            sys.stdout.write(rendered)
+            _print_table(result)
+        elif isinstance(result.content, str):
+            sys.stdout.write(result.content)
         else:
-            print_json(rendered)
+            print_json(result.content)
     elif fmt is not Format.json:
         err_console.print(f"wrote {out}", highlight=False)
     if chart:
-        _print_chart(report, stderr=to_stdout and fmt is not Format.table)
+        _print_chart(result, stderr=to_stdout and fmt is not Format.table)
     if chart_out is not None and fmt is not Format.json:
         err_console.print(f"wrote {chart_out}", highlight=False)
 
 
-def _render(report: Any, fmt: Format) -> str | dict[str, Any]:
-    from screening import counts
+def _print_table(result: Any) -> None:
+    from linkwork.actions.reports import report_table
 
-    if fmt is Format.csv:
-        return counts.to_csv(report)
-    if fmt is Format.json:
-        return counts.to_json(report)
-    if fmt is Format.fhir:
-        return counts.to_measure_report(report)
-    return _table_text(report)
-
-
-def _build_table(report: Any) -> Table:
-    from screening import counts
-
-    table = Table(title=report.title)
-    for d in report.dims:
-        table.add_column(counts.DIMENSIONS[d].label)
-    for m in report.measures:
-        table.add_column(m.label, justify="right")
-    for row in report.rows:
-        cells = [counts.key_label(d, k) for d, k in zip(report.dims, row.keys, strict=True)]
-        cells += [_cell(row.values.get(m.key), m.kind) for m in report.measures]
-        table.add_row(*cells, style="bold" if row.is_total else None)
-    return table
-
-
-def _cell(value: Any, kind: str) -> str:
-    if value is None:
-        return "*"
-    if kind == "rate":
-        return f"{value * 100:.1f}%"
-    return str(value)
-
-
-def _table_text(report: Any) -> str:
-    import io
-
-    from rich.console import Console
-
-    from screening import counts
-
-    buffer = Console(file=io.StringIO(), width=160, color_system=None)
-    buffer.print(_build_table(report))
-    buffer.print(counts.disclosure_note(report), highlight=False)
-    return buffer.file.getvalue()  # type: ignore[attr-defined,no-any-return]
-
-
-def _print_table(report: Any) -> None:
-    from screening import counts
-
-    console.print(_build_table(report))
-    console.print(counts.disclosure_note(report), highlight=False, style="dim")
-    if report.filters.start or report.filters.end or report.filters.practice:
-        f = report.filters.as_dict()
+    dims = len(result.dims)
+    console.print(report_table(result.title, dims, result.columns, result.rows, result.totals))
+    console.print(result.note, highlight=False, style="dim")
+    f = result.filters
+    if f["from"] or f["to"] or f["practice"]:
         console.print(
             f"from {f['from'] or 'the start'} to {f['to'] or 'now'}"
             + (f", practice {f['practice']}" if f["practice"] else ""),
@@ -268,57 +175,22 @@ def _print_table(report: Any) -> None:
         )
 
 
-def _print_chart(report: Any, stderr: bool) -> None:
-    from screening import counts
-
+def _print_chart(result: Any, stderr: bool) -> None:
     target = err_console if stderr else console
-    series = counts.chart_series(report)
+    series = result.chart
     if not series:
         return
-    peak = max([v for _, v in series if isinstance(v, int | float)] + [1])
+    peak = max([v for _, v, _ in series if isinstance(v, int | float)] + [1])
     width = 40
-    label_w = min(40, max(len(label) for label, _ in series))
-    target.print(
-        f"[bold]{report.measures[0].label} by {counts.DIMENSIONS[report.dims[0]].label.lower()}[/]",
-        highlight=False,
-    )
-    for label, value in series:
+    label_w = min(40, max(len(label) for label, _, _ in series))
+    target.print(f"[bold]{result.chart_title}[/]", highlight=False)
+    for label, value, text in series:
         name = label[:label_w].ljust(label_w)
         if value is None:
             target.print(f"{name} [dim]*[/]", highlight=False)
             continue
         bar = "█" * max(0, round(width * float(value) / peak))
-        target.print(f"{name} [blue]{bar}[/] {value}", highlight=False)
-
-
-def _has_matplotlib() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("matplotlib") is not None
-
-
-def _write_png(report: Any, path: Path) -> None:  # pragma: no cover - matplotlib not installed
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from screening import counts
-    from screening.exchange.files import atomic_write
-
-    series = counts.chart_series(report)
-    labels = [label for label, _ in series]
-    values = [v or 0 for _, v in series]
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(series) + 1.5))
-    ax.barh(labels, values, color="#005eb8")
-    ax.invert_yaxis()
-    ax.set_title(report.title)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(fig)
-    atomic_write(path, buffer.getvalue())
+        target.print(f"{name} [blue]{bar}[/] {text}", highlight=False)
 
 
 # ----------------------------------------------------------------------- commands
@@ -418,15 +290,9 @@ def load_deprivation_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Load (replace) the postcode -> IMD decile lookup used by --by deprivation."""
-    from screening import counts
-    from screening.audit import record_event
+    from linkwork.actions import reports as act
 
-    app_ctx = workspace(ctx)
-    with app_ctx.session() as session:
-        n = counts.load_deprivation(session, file)
-        record_event(
-            session, app_ctx.settings.user, "import", "deprivation", file.name, {"postcodes": n}
-        )
+    n = act.load_deprivation(workspace(ctx), file)
     if json_out:
         print_json({"postcodes": n})
     else:
@@ -436,12 +302,9 @@ def load_deprivation_cmd(
 @app.command("dimensions")
 def dimensions_cmd(json_out: JsonOption = False) -> None:
     """List the dimensions that --by accepts."""
-    from screening import counts
+    from linkwork.actions import reports as act
 
-    items = [
-        {"name": d.name, "label": d.label, "description": d.description}
-        for d in counts.DIMENSIONS.values()
-    ]
+    items = act.list_dimensions()
     if json_out:
         print_json(items)
         return

@@ -30,6 +30,89 @@ def _fmt(value: int | float | None) -> str:
     return str(value)
 
 
+def count_text(value: int | float | None, kind: str = "count") -> str:
+    """A published value as shown in a table or beside a bar: ``*`` where hidden, rates as
+    percentages, mean changes signed (``+1.5``, ``-0.3``). CSV and JSON keep plain numbers."""
+    if value is None:
+        return "*"
+    if kind == "rate":
+        return f"{value * 100:.1f}%"
+    if kind == "mean":
+        return f"{value:+.1f}"
+    return str(value)
+
+
+def table_rows(report: Report) -> tuple[list[str], list[list[str]], list[bool]]:
+    """The report as a table of text: the column headings (dimensions, then measures),
+    one line per row (labels, then ``count_text`` of each value), and which lines are
+    totals."""
+    columns = [DIMENSIONS[d].label for d in report.dims] + [m.label for m in report.measures]
+    lines = []
+    for row in report.rows:
+        cells = [key_label(d, k) for d, k in zip(report.dims, row.keys, strict=True)]
+        cells += [count_text(row.values.get(m.key), m.kind) for m in report.measures]
+        lines.append(cells)
+    return columns, lines, [row.is_total for row in report.rows]
+
+
+def split_table(report: Report, measure: str) -> dict[str, Any]:
+    """One measure of a one- or two-dimension report laid out as rows by the first
+    dimension and columns by the second (the split; its values, then "All"): ``row_labels``,
+    ``col_labels`` (the measure's label when there is no split), ``cells`` (``count_text``),
+    ``values`` (numbers, None where hidden), ``totals`` (which rows are totals), ``series``
+    (column label -> [(row label, value, text)] for a bar chart, totals left out), the
+    disclosure note, the period in words, the practice and whether nothing was counted."""
+    chosen = next((m for m in report.measures if m.key == measure), None)
+    if chosen is None:
+        raise ValueError(f"the {report.name} counts have no measure {measure!r}")
+    row_keys: list[Any] = []
+    col_keys: list[Any] = []
+    found: dict[tuple[Any, Any], Any] = {}
+    for row in report.rows:
+        r = row.keys[0]
+        c = row.keys[1] if len(row.keys) > 1 else "value"
+        if r not in row_keys:
+            row_keys.append(r)
+        if c not in col_keys:
+            col_keys.append(c)
+        found[(r, c)] = row.values.get(measure)
+    row_labels = [key_label(report.dims[0], r) for r in row_keys]
+    if len(report.dims) > 1:
+        col_labels = [key_label(report.dims[1], c) for c in col_keys]
+    else:
+        col_labels = [chosen.label]
+    values = [[found.get((r, c)) for c in col_keys] for r in row_keys]
+    cells = [[count_text(v, chosen.kind) for v in line] for line in values]
+    series = {
+        col_labels[j]: [
+            (row_labels[i], values[i][j], cells[i][j])
+            for i, r in enumerate(row_keys)
+            if r is not ALL
+        ]
+        for j in range(len(col_keys))
+    }
+    period = ""
+    if report.period is not None:
+        start, end = report.period
+        period = f"{start.strftime('%d %b %Y')} to {end.strftime('%d %b %Y')}"
+    return {
+        "title": report.title,
+        "measure": chosen.label,
+        "kind": chosen.kind,
+        "dims": list(report.dims),
+        "row_labels": row_labels,
+        "col_labels": col_labels,
+        "totals": [r is ALL for r in row_keys],
+        "cells": cells,
+        "values": values,
+        "series": series,
+        "note": disclosure_note(report),
+        "period": period,
+        "practice": report.filters.practice,
+        "empty": bool(report.is_empty),
+    }
+
+
 def header(report: Report) -> list[str]:
     cols: list[str] = []
     for d in report.dims:

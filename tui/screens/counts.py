@@ -4,7 +4,8 @@ optional split dimension, filter by period and practice, and see a table and a b
 of the same numbers. Disclosure control is always on (the domain's default rule): hidden
 counts show as ``*``, the rest are rounded to 5, and the note saying so is always on
 screen. Ctrl+E writes the same CSV as ``linkwork report REPORT --by ROWS[,SPLIT] --format
-csv --out FILE``."""
+csv --out FILE``. Counting and exporting are ``linkwork.actions.reports`` (the CLI's too),
+called from workers."""
 
 from __future__ import annotations
 
@@ -24,24 +25,24 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 from tui.screens.base import LinkworkScreen
 from tui.widgets.bars import CountChart
 
-# (label, report, measure key in that report)
-MEASURES: list[tuple[str, str, str]] = [
-    ("People with a need", "needs", "people"),
-    ("Referrals made", "referrals", "made"),
-    ("Referrals accepted", "referrals", "accepted"),
-    ("Referrals completed", "referrals", "completed"),
-    ("Referrals declined", "referrals", "declined"),
-    ("Referrals received (hub)", "referrals_received", "received"),
-    ("Received: accepted (hub)", "referrals_received", "accepted"),
-    ("Received: completed (hub)", "referrals_received", "completed"),
-    ("Received: declined (hub)", "referrals_received", "declined"),
-    ("Needs with an outcome", "outcomes", "needs"),
-    ("Needs resolved", "outcomes", "resolved"),
-    ("Share of needs resolved", "outcomes", "share_resolved"),
-    ("ONS4 change: life satisfaction", "outcomes", "ons4_satisfied_change"),
-    ("ONS4 change: worthwhile", "outcomes", "ons4_worthwhile_change"),
-    ("ONS4 change: happiness", "outcomes", "ons4_happy_change"),
-    ("ONS4 change: anxiety", "outcomes", "ons4_anxious_change"),
+# (label, report, measure key in that report, direction for referrals)
+MEASURES: list[tuple[str, str, str, str | None]] = [
+    ("People with a need", "needs", "people", None),
+    ("Referrals made", "referrals", "made", "sent"),
+    ("Referrals accepted", "referrals", "accepted", "sent"),
+    ("Referrals completed", "referrals", "completed", "sent"),
+    ("Referrals declined", "referrals", "declined", "sent"),
+    ("Referrals received (hub)", "referrals", "received", "received"),
+    ("Received: accepted (hub)", "referrals", "accepted", "received"),
+    ("Received: completed (hub)", "referrals", "completed", "received"),
+    ("Received: declined (hub)", "referrals", "declined", "received"),
+    ("Needs with an outcome", "outcomes", "needs", None),
+    ("Needs resolved", "outcomes", "resolved", None),
+    ("Share of needs resolved", "outcomes", "share_resolved", None),
+    ("ONS4 change: life satisfaction", "outcomes", "ons4_satisfied_change", None),
+    ("ONS4 change: worthwhile", "outcomes", "ons4_worthwhile_change", None),
+    ("ONS4 change: happiness", "outcomes", "ons4_happy_change", None),
+    ("ONS4 change: anxiety", "outcomes", "ons4_anxious_change", None),
 ]
 
 DIMENSIONS: list[tuple[str, str]] = [
@@ -61,6 +62,20 @@ DIMENSIONS: list[tuple[str, str]] = [
 DIM_LABEL = dict((key, label) for label, key in DIMENSIONS)
 NO_SPLIT = "none"
 NARROW = 100  # below this many columns the table and the chart take turns (Ctrl+G)
+
+
+def spec_fields(params: dict[str, Any]) -> dict[str, Any]:
+    """The screen's choices as the fields of ``linkwork.actions.reports.ReportSpec``: the
+    rows dimension, then the split (if any, and not the same)."""
+    rows, split = params["rows"], params["split"]
+    return {
+        "name": params["report"],
+        "by": [rows] + ([split] if split and split != rows else []),
+        "date_from": params["date_from"],
+        "date_to": params["date_to"],
+        "practice": params["practice"],
+        "direction": params["direction"],
+    }
 
 
 class CountsScreen(LinkworkScreen):
@@ -84,7 +99,7 @@ class CountsScreen(LinkworkScreen):
         with Vertical(id="body"):
             with Horizontal(id="counts-choose", classes="filters"):
                 yield Select(
-                    [(label, n) for n, (label, _, _) in enumerate(MEASURES)],
+                    [(label, n) for n, (label, *_) in enumerate(MEASURES)],
                     value=0,
                     allow_blank=False,
                     id="c-measure",
@@ -131,10 +146,13 @@ class CountsScreen(LinkworkScreen):
 
     # -- what to count ----------------------------------------------------------------------
     def params(self) -> dict[str, Any]:
-        _, report, measure = MEASURES[int(self.query_one("#c-measure", Select).value)]  # type: ignore[arg-type]
+        chosen = int(self.query_one("#c-measure", Select).value)  # type: ignore[arg-type]
+        label, report, measure, direction = MEASURES[chosen]
         split = str(self.query_one("#c-split", Select).value)
         return {
+            "label": label,
             "report": report,
+            "direction": direction,
             "measure": measure,
             "rows": str(self.query_one("#c-by", Select).value),
             "split": None if split == NO_SPLIT else split,
@@ -162,11 +180,19 @@ class CountsScreen(LinkworkScreen):
         if self.lw.db_ready:
             self.refresh_data()
 
+    def spec(self, params: dict[str, Any]) -> Any:
+        """What to count, for ``actions.reports`` (from a worker: it loads the domain)."""
+        return self.actions.reports.ReportSpec(**spec_fields(params))
+
     @work(thread=True, exit_on_error=False, exclusive=True, group="counts")
     def load(self, params: dict[str, Any]) -> None:
-        wanted = (params["report"], params["measure"])
-        label = next(name for name, report, key in MEASURES if (report, key) == wanted)
-        self.fetch(lambda: {**self.backend.count_table(**params), "measure": label}, self._show)
+        def count() -> dict[str, Any]:
+            table = self.actions.reports.count_table(
+                self.workspace, self.spec(params), params["measure"]
+            )
+            return {**table, "measure": params["label"]}
+
+        self.fetch(count, self._show)
 
     # -- showing ----------------------------------------------------------------------------
     def _show(self, result: dict[str, Any]) -> None:
@@ -258,8 +284,11 @@ class CountsScreen(LinkworkScreen):
     def default_export_path(self) -> Path:
         params = self.params()
         dims = "-".join(d for d in (params["rows"], params["split"]) if d)
+        name = params["report"]
+        if params["direction"] == "received":
+            name += "-received"
         folder = self.lw.settings.home / "exports"
-        return folder / f"{params['report']}-by-{dims}-{self.lw.today.isoformat()}.csv"
+        return folder / f"{name}-by-{dims}-{self.lw.today.isoformat()}.csv"
 
     def action_export(self) -> None:
         params = self.params()
@@ -274,11 +303,10 @@ class CountsScreen(LinkworkScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="counts-export")
     def export(self, path: str, params: dict[str, Any]) -> None:
-        params = {k: v for k, v in params.items() if k != "measure"}
         self.fetch(
-            lambda: self.backend.export_counts(path, **params),
-            lambda written: self.notify(
-                f"Wrote {written} (CSV, disclosure control on: hidden counts as *)."
+            lambda: self.actions.reports.export_report(self.workspace, self.spec(params), path),
+            lambda result: self.notify(
+                f"Wrote {result.written[0]} (CSV, disclosure control on: hidden counts as *)."
             ),
         )
 

@@ -12,8 +12,6 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
-from tui.backend import count_text
-
 HIDDEN_NOTE = (
     "* (suppressed: fewer than 8) or hidden so that another hidden count cannot be "
     "worked out; no bar is drawn"
@@ -21,13 +19,18 @@ HIDDEN_NOTE = (
 LABEL_WIDTH = 26
 
 
-def bar_labels(points: list[tuple[str, float | None]], kind: str = "count") -> list[str]:
-    """``"Food                 35"``: the label, cut to fit, and its value right-aligned."""
-    width = min(LABEL_WIDTH, max((len(label) for label, _ in points), default=0))
-    values = [count_text(v, kind) for _, v in points]
+# (label, value, the value as shown): ``None`` values are hidden counts (shown ``*``).
+Point = tuple[str, float | None, str]
+
+
+def bar_labels(points: list[Point]) -> list[str]:
+    """``"Food                 35"``: the label, cut to fit, and its value as shown (the
+    counts table's text: ``screening.counts.count_text``) right-aligned."""
+    width = min(LABEL_WIDTH, max((len(label) for label, _, _ in points), default=0))
+    values = [shown for _, _, shown in points]
     vwidth = max((len(v) for v in values), default=1)
     out = []
-    for (label, _), shown in zip(points, values, strict=True):
+    for (label, _, _), shown in zip(points, values, strict=True):
         cut = label if len(label) <= width else label[: width - 1] + "…"
         out.append(f"{cut:<{width}} {shown:>{vwidth}}")
     return out
@@ -55,22 +58,22 @@ def nice_ticks(low: float, high: float, most: int = 5) -> list[float]:
 
 
 class CountChart(PlotextPlot):
-    """Bars for one series of counts (label, value); ``None`` values are hidden counts.
+    """Bars for one series of counts (label, value, text); ``None`` values are hidden counts.
 
     The title and the note about hidden counts are written by this widget above and below
     plotext's drawing (wrapped to the width), so they are never cut off by plotext."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.points: list[tuple[str, float | None]] = []
+        self.points: list[Point] = []
         self.kind = "count"
         self.chart_title = ""
 
     @property
     def hidden(self) -> bool:
-        return any(v is None for _, v in self.points)
+        return any(v is None for _, v, _ in self.points)
 
-    def show(self, title: str, points: list[tuple[str, float | None]], kind: str = "count") -> None:
+    def show(self, title: str, points: list[Point], kind: str = "count") -> None:
         self.chart_title, self.points, self.kind = title, list(points), kind
         self._fit_height()
         self._draw()
@@ -111,11 +114,11 @@ class CountChart(PlotextPlot):
         if not self.points:
             return
         scale = 100.0 if self.kind == "rate" else 1.0
-        numbers = [0.0 if v is None else float(v) * scale for _, v in self.points]
+        numbers = [0.0 if v is None else float(v) * scale for _, v, _ in self.points]
         n = len(numbers)
         positions = list(range(n - 1, -1, -1))  # the first label at the top
         plt.bar(positions, numbers, orientation="h", width=1 / 5)
-        plt.yticks(positions, bar_labels(self.points, self.kind))
+        plt.yticks(positions, bar_labels(self.points))
         ticks = nice_ticks(min(0.0, *numbers), max(0.0, *numbers))
         plt.xlim(ticks[0], ticks[-1])
         suffix = "%" if self.kind == "rate" else ""
