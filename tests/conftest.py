@@ -63,7 +63,14 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("LINKWORK_HOME", str(home))
     monkeypatch.setenv("LINKWORK_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("LINKWORK_USER", "test.worker")
-    for name in ("LINKWORK_DATABASE_URL", "LINKWORK_PRACTICE", "LINKWORK_OUTBOX", "LINKWORK_INBOX"):
+    for name in (
+        "LINKWORK_DATABASE_URL",
+        "LINKWORK_PRACTICE",
+        "LINKWORK_OUTBOX",
+        "LINKWORK_INBOX",
+        "LINKWORK_EXTRA_QUESTIONS",
+        "LINKWORK_KEYS_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)
     return home
 

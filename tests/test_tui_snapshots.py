@@ -33,5 +33,5 @@ def practice_url(seeded_template: Path, tmp_path: Path) -> str:
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("screen", list(tui_seed.SCREEN_KEYS))
 def test_screen_snapshot(snap_compare, practice_url: str, screen: str, size: tuple[int, int]):  # type: ignore[no-untyped-def]
-    app = tui_seed.make_app(practice_url)
+    app = tui_seed.make_app(practice_url, screen)
     assert snap_compare(app, terminal_size=size, run_before=tui_seed.steps(screen))

@@ -117,33 +117,52 @@ SCREEN_KEYS: dict[str, tuple[tuple[str, ...], int | None]] = {
 }
 
 
-def make_app(db_url: str):  # type: ignore[no-untyped-def]
+# Screens whose snapshot shows search results: only these build the service index.
+SEARCHING = {"services", "services-near", "refer"}
+
+
+def make_app(db_url: str, screen: str | None = None):  # type: ignore[no-untyped-def]
     from linkwork.settings import load_settings
     from tui.app import LinkworkApp
 
-    return LinkworkApp(load_settings(database_url=db_url), today=TODAY)
+    build = screen is None or screen in SEARCHING
+    return LinkworkApp(load_settings(database_url=db_url), today=TODAY, build_index=build)
 
 
 async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    """Wait until the database is open, the index built and every worker is done."""
+    """Once per step: wait until the database is open (and the search index built, when
+    the app builds one), then until no worker is running and every message is handled."""
     from textual.widgets import Input
+    from textual.worker import WorkerState
 
     app = pilot.app
-    for _ in range(400):
-        if app.db_ready and (app.index_ready or app.directory_size == 0):
+    for _ in range(1500):
+        opened = app.db_ready or app.startup_error
+        indexed = not app.build_index or app.index_ready or app.directory_size == 0
+        if opened and indexed:
             break
-        await pilot.pause(0.05)
-    for _ in range(3):
+        await pilot.pause(0.02)
+    for _ in range(50):
         await app.workers.wait_for_complete()
-        await pilot.pause(0.1)
+        await pilot.pause()
+        busy = [w for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+        if not busy:
+            break
     for field in app.screen.query(Input):
         field.cursor_blink = False  # a blinking cursor would make snapshots flaky
     await pilot.wait_for_scheduled_animations()
-    await pilot.pause(0.1)
 
 
 def steps(screen: str):  # type: ignore[no-untyped-def]
+    """The keys that reach ``screen``, settling once per step: letters typed together are
+    one step (a word typed into a search box), every other key is a step of its own."""
     keys, person = SCREEN_KEYS[screen]
+    groups: list[list[str]] = []
+    for key in keys:
+        if len(key) == 1 and groups and len(groups[-1][-1]) == 1:
+            groups[-1].append(key)
+        else:
+            groups.append([key])
 
     async def run(pilot) -> None:  # type: ignore[no-untyped-def]
         await settle(pilot)
@@ -152,8 +171,8 @@ def steps(screen: str):  # type: ignore[no-untyped-def]
 
             given, family = PEOPLE[person - 1][1:3]
             pilot.app.person = PersonRef(pid(person), f"{given} {family}")
-        for key in keys:
-            await pilot.press(key)
+        for group in groups:
+            await pilot.press(*group)
             await settle(pilot)
 
     return run
