@@ -433,6 +433,7 @@ def test_outcome_refusals_say_the_same_and_save_nothing(cli, db_url, app_url, ar
     cli_rid = _in_progress(cli, db_url, practice(db_url))
     app_rid = _in_progress(cli, app_url, practice(app_url))
     before = (audit(db_url), audit(app_url))
+    call = dict(call)  # the parameters are shared by both backends
     status = call.pop("status", "completed")
     result = cli("referral", "status", cli_rid, status, "--reason", "r", *args, db=db_url)
     with pytest.raises((ValueError, LookupError)) as refused:
