@@ -6,7 +6,10 @@ from datetime import date
 from typing import Any
 
 from linkwork import demo
+from linkwork.errors import NotFound
 from linkwork.workspace import Workspace
+from screening.audit import ChainReport, event_dict, list_events, verify_chain
+from screening.people import get_person
 
 
 def make_demo(
@@ -29,3 +32,21 @@ def make_demo(
             today=today,
         )
     return summary.as_dict()
+
+
+def audit_events(
+    ws: Workspace, *, person: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The latest audit events, newest first (only those about ``person`` if given)."""
+    with ws.session() as session:
+        person_id = get_person(session, person).id if person else None
+        events = [event_dict(e) for e in list_events(session, person_id=person_id, limit=limit)]
+    if not events:
+        raise NotFound("no audit events")
+    return events
+
+
+def verify_audit(ws: Workspace) -> ChainReport:
+    """Check the audit trail's hash chain: the first row edited, removed or re-linked."""
+    with ws.session() as session:
+        return verify_chain(session)

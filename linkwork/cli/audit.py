@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from linkwork.cli.common import JsonOption, NotFound, console, print_json, workspace
+from linkwork.cli.common import JsonOption, console, print_json, workspace
 
 Opt = typer.Option
 
@@ -35,14 +35,9 @@ def audit_show(
     json_out: JsonOption = False,
 ) -> None:
     """The latest audit events, newest first."""
-    from screening.audit import event_dict, list_events
-    from screening.people import get_person
+    from linkwork.actions import audit as act
 
-    with workspace(ctx).session() as session:
-        person_id = get_person(session, person_ref).id if person_ref else None
-        events = [event_dict(e) for e in list_events(session, person_id=person_id, limit=limit)]
-    if not events:
-        raise NotFound("no audit events")
+    events = act.audit_events(workspace(ctx), person=person_ref, limit=limit)
     if json_out:
         print_json(events)
         return
@@ -62,10 +57,9 @@ def audit_verify(ctx: typer.Context, json_out: JsonOption = False) -> None:
 
     Exit 0 if intact; exit 2 naming the first broken row (by seq) if any row was edited,
     removed or re-linked."""
-    from screening.audit import verify_chain
+    from linkwork.actions import audit as act
 
-    with workspace(ctx).session() as session:
-        report = verify_chain(session)
+    report = act.verify_audit(workspace(ctx))
     if json_out:
         print_json(report.as_dict())
     elif report.ok:
