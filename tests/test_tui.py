@@ -248,7 +248,9 @@ async def test_status_change_needing_a_reason_is_refused_inline(seeded_url: str)
         assert "CANCELLED" in statuses
 
 
-async def test_unexpected_failure_is_a_plain_notification_not_a_crash() -> None:
+async def test_unexpected_failure_is_a_plain_notification_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from tui.widgets import service_detail
 
     app = make_app()
@@ -258,7 +260,7 @@ async def test_unexpected_failure_is_a_plain_notification_not_a_crash() -> None:
         def broken(*_: object, **__: object) -> None:
             raise ZeroDivisionError("boom")
 
-        app.backend.home_summary = broken  # type: ignore[method-assign]
+        monkeypatch.setattr(app.actions.today, "home_summary", broken)
         await pilot.press("r")  # reload the home screen
         await settle(pilot, app)
         # A worker with no handler of its own fails too: still only a notification.

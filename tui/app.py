@@ -1,9 +1,10 @@
 """The linkwork Textual app: a link worker's whole day, by keyboard.
 
-The app is a thin shell: screens (``tui/screens``) call the domain core through
-:mod:`tui.backend`, always from thread workers, so the interface never waits on the
-database, the search index, crypto or files. Start-up paints the home screen first and
-opens the database (and, on an empty one, loads the bundled sample directory) afterwards.
+The app is a thin shell: screens (``tui/screens``) call the application layer
+(``linkwork.actions``, reached through ``LinkworkApp.actions``) from thread workers only, so
+the interface never waits on the database, the search index, crypto or files. Start-up
+paints the home screen first and opens the database (and, on an empty one, loads the
+bundled sample directory) afterwards.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from linkwork.errors import plain_error
-from tui.backend import Backend
 from tui.search_process import ServiceSearch
 from tui.state import PersonRef
 from tui.widgets.commands import CommandList
@@ -146,7 +146,6 @@ class LinkworkApp(App[None]):
         from linkwork.workspace import Workspace
 
         self.workspace = Workspace(settings, engine)
-        self.backend = Backend(self.workspace)
         self.service_search = ServiceSearch(self.workspace)
         self.autoload_sample = autoload_sample
         self.fixed_today = today

@@ -14,9 +14,12 @@ from screening.consent import consent_dict, list_consents
 from screening.equality import FIELDS, load_equality
 from screening.models import Referral, Screening, as_utc
 from screening.needs import list_needs, need_dict
+from screening.nhs import normalise_nhs_number
 from screening.people import (
     create_person,
     get_person,
+    normalise_postcode,
+    parse_birth_date,
     person_dict,
     show_person,
 )
@@ -77,6 +80,30 @@ def update_person(ws: Workspace, ref: str, **changes: Any) -> Updated:
         update_in_record(session, person, actor=ws.user, **wanted)
         changed = sorted(name for name in wanted if getattr(person, name) != before[name])
         return Updated(person_dict(person), changed)
+
+
+def check_detail(name: str, text: str, *, today: date | None = None) -> str:
+    """A form field checked as it is typed, by the record's own rule: '' when fine (or
+    empty and optional), else the reason in words, as a sentence."""
+    value = text.strip()
+    if name == "birth_date":
+        check: Any = lambda v: parse_birth_date(v, today=today)  # noqa: E731
+        if not value:
+            return "Date of birth is needed."
+    elif name == "nhs_number":
+        check = normalise_nhs_number
+    elif name == "postcode":
+        check = normalise_postcode
+    else:
+        return ""
+    if not value:
+        return ""
+    try:
+        check(value)
+    except ValueError as exc:
+        words = str(exc)
+        return words[:1].upper() + words[1:] + "."
+    return ""
 
 
 def person_form(ws: Workspace, ref: str) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """What every linkwork screen shares: the header, the person bar, the footer, and a
-helper to run a backend call in a thread and show its failure as a plain notification."""
+helper to run an action in a thread and show its failure as a plain notification."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from textual.widgets import Footer, Header, Static
 if TYPE_CHECKING:
     from linkwork.workspace import Workspace
     from tui.app import LinkworkApp
-    from tui.backend import Backend
     from tui.state import PersonRef
 
 
@@ -55,10 +54,6 @@ class LinkworkScreen(Screen[Any]):
         """The application layer (``linkwork.actions.all``); call it from workers only."""
         return self.lw.actions
 
-    @property
-    def backend(self) -> Backend:
-        return self.lw.backend
-
     def compose_frame_top(self) -> ComposeResult:
         yield Header()
         yield PersonBar(id="person-bar")
@@ -90,7 +85,7 @@ class LinkworkScreen(Screen[Any]):
         self.app.call_from_thread(self.app.notify, plain_error(exc), severity=severity)
 
     def fetch(self, call: Callable[[], T], show: Callable[[T], object]) -> bool:
-        """From a worker thread: run a blocking backend ``call``, then ``show`` its result
+        """From a worker thread: run a blocking action ``call``, then ``show`` its result
         on the event loop; a failure becomes a plain-words notification. True if shown."""
         try:
             result = call()

@@ -18,7 +18,6 @@ from tui.screens.base import LinkworkScreen, SubScreen
 from tui.state import PersonRef, person_ref
 from tui.views import person_row
 from tui.widgets.body import Body
-from tui.widgets.validation import check_birth_date, check_nhs_number, check_postcode
 
 # The form's field keys that are named differently on the record.
 RECORD_NAMES = {"given": "given_name", "family": "family_name"}
@@ -233,13 +232,11 @@ class PersonFormScreen(SubScreen):
         self._show_error(key, self._error(key, event.value))
 
     def _error(self, key: str, value: str) -> str:
-        if key == "nhs_number":
-            return check_nhs_number(value)
-        if key == "postcode":
-            return check_postcode(value)
-        if key == "birth_date":
-            return check_birth_date(value, self.lw.today) if value.strip() else ""
-        return ""
+        """The record's own rule for this field, as the person types ('' while a date of
+        birth is still empty: that it is needed is said on save)."""
+        if key == "birth_date" and not value.strip():
+            return ""
+        return str(self.actions.people.check_detail(key, value, today=self.lw.today))
 
     def _show_error(self, key: str, message: str) -> None:
         for err in self.query(f"#err-{key}").results(Static):
@@ -272,7 +269,7 @@ class PersonFormScreen(SubScreen):
             if required and not data[key]:
                 message = f"{label} is needed."
             elif key == "birth_date":
-                message = check_birth_date(data[key], self.lw.today)
+                message = self.actions.people.check_detail(key, data[key], today=self.lw.today)
             if message:
                 problems[key] = message
             self._show_error(key, message)
