@@ -190,7 +190,13 @@ def update_person(session: Session, person: Person, *, actor: str, **changes: An
         if COUNTED_PERSON_FIELDS.intersection(changed):
             recount_person(session, person)  # the counting copies, in the same transaction
         record_event(
-            session, actor, "update", "person", person.id, {"fields": changed}, person_id=person.id
+            session,
+            actor,
+            "update",
+            "person",
+            person.id,
+            {"fields": sorted(changed)},
+            person_id=person.id,
         )
     return person
 
