@@ -595,8 +595,11 @@ def referral_dict(session: Session, referral: Referral, *, full: bool = False) -
             data["outcome"] = None
         else:
             flags = session.exec(
-                select(OutcomeNeed).where(OutcomeNeed.outcome_id == outcome.id)
-            ).all()
+                select(OutcomeNeed)
+                .join(Need, col(Need.id) == col(OutcomeNeed.need_id))
+                .where(OutcomeNeed.outcome_id == outcome.id)
+                .order_by(col(Need.code))
+            ).all()  # in the needs' order, so the same outcome always reads the same
             data["outcome"] = {
                 "id": outcome.id,
                 "recorded_at": as_utc(outcome.recorded_at).isoformat(),

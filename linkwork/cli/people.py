@@ -13,6 +13,30 @@ from linkwork.cli.tables import needs_table, referrals_table
 Opt = typer.Option
 
 
+# The person options' names on the record (the rest are the same on both).
+RECORD_NAMES = {
+    "given": "given_name",
+    "family": "family_name",
+    "practice": "practice_ods",
+    "contact": "contact_preference",
+    "ethnicity": "ethnic_category",
+    "gender_same": "gender_same_as_birth",
+    "language": "main_language",
+    "interpreter": "interpreter_needed",
+    "immigration": "immigration_status",
+}
+DETAIL_OPTIONS = (
+    *RECORD_NAMES,
+    *("birth_date", "nhs_number", "postcode", "phone", "email", "sex"),
+    *("sexual_orientation", "disability", "religion"),
+)
+
+
+def _details(options: dict[str, Any]) -> dict[str, Any]:
+    """A command's person options under the record's names (None: not given)."""
+    return {RECORD_NAMES.get(name, name): options[name] for name in DETAIL_OPTIONS}
+
+
 person_app = typer.Typer(help="People: add, show, list, find, update.", no_args_is_help=True)
 
 
@@ -61,27 +85,7 @@ def person_add(
     ever required or guessed."""
     from linkwork.actions import people as act
 
-    data = act.add_person(
-        workspace(ctx),
-        given_name=given,
-        family_name=family,
-        birth_date=birth_date,
-        nhs_number=nhs_number,
-        postcode=postcode,
-        practice_ods=practice,
-        phone=phone,
-        email=email,
-        contact_preference=contact,
-        ethnic_category=ethnicity,
-        sex=sex,
-        gender_same_as_birth=gender_same,
-        sexual_orientation=sexual_orientation,
-        disability=disability,
-        religion=religion,
-        main_language=language,
-        interpreter_needed=interpreter,
-        immigration_status=immigration,
-    )
+    data = act.add_person(workspace(ctx), **_details(locals()))
     if json_out:
         print_json(data)
     else:
@@ -115,28 +119,7 @@ def person_update(
     """Change some of a person's details (only the options given)."""
     from linkwork.actions import people as act
 
-    updated = act.update_person(
-        workspace(ctx),
-        person_ref,
-        given_name=given,
-        family_name=family,
-        birth_date=birth_date,
-        nhs_number=nhs_number,
-        postcode=postcode,
-        practice_ods=practice,
-        phone=phone,
-        email=email,
-        contact_preference=contact,
-        ethnic_category=ethnicity,
-        sex=sex,
-        gender_same_as_birth=gender_same,
-        sexual_orientation=sexual_orientation,
-        disability=disability,
-        religion=religion,
-        main_language=language,
-        interpreter_needed=interpreter,
-        immigration_status=immigration,
-    )
+    updated = act.update_person(workspace(ctx), person_ref, **_details(locals()))
     data = updated.person | {"changed": updated.changed}
     if json_out:
         print_json(data)
