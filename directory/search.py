@@ -34,6 +34,7 @@ from rapidfuzz import fuzz, process, utils
 
 from directory.index import IndexData, IndexDoc, load_docs
 from directory.matches import Place, ServiceMatch
+from directory.stale import months_before
 from directory.text import (
     is_outward_code,
     looks_like_postcode,
@@ -58,26 +59,6 @@ class _Term:
     concept: int  # which part of the query it stands for (-1: none)
     source: str  # "words", a vocabulary phrase ("'sofa surfing'") or a code ("code Z59.0 ...")
     shown: str  # what matched, as a person would write it
-
-
-def _months_before(day: date, months: int) -> date:
-    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
-    month += 1
-    last = [
-        31,
-        29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ]
-    return date(year, month, min(day.day, last[month - 1]))
 
 
 class ServiceIndex(IndexData):
@@ -149,7 +130,7 @@ class ServiceIndex(IndexData):
             return []
 
         mask = np.ones(n, dtype=bool)
-        cutoff = _months_before(today, self.stale_months).toordinal()
+        cutoff = months_before(today, self.stale_months).toordinal()
         stale = (self._verified > 0) & (self._verified < cutoff)
         if not include_stale:
             mask &= ~stale

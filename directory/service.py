@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from directory.feeds import WEEKDAYS
 from directory.models import ImportRun, Location, Organisation, Service, ServiceLocation
-from directory.search import _months_before
+from directory.stale import is_stale as stale_on
 
 
 def get_service(session: Session, ref: str | int) -> Service:
@@ -38,10 +38,7 @@ def get_service(session: Session, ref: str | int) -> Service:
 
 
 def is_stale(service: Service, today: date | None = None, stale_months: int = 12) -> bool:
-    if service.last_verified is None:
-        return False
-    today = today or date.today()
-    return service.last_verified < _months_before(today, stale_months)
+    return stale_on(service.last_verified, today or date.today(), stale_months)
 
 
 def opening_hours_text(hours: list[dict[str, Any]]) -> list[str]:

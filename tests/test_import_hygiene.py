@@ -91,4 +91,19 @@ def test_cli_help_loads_no_crypto_or_fhir() -> None:
 def test_actions_are_the_heavy_side_of_the_boundary() -> None:
     """The other side of the line: reaching the actions does load the database layer (so the
     test above would notice if the boundary were crossed early)."""
-    assert "sqlalchemy" in loaded_after("import linkwork.actions.all")
+    assert loaded_after("import linkwork.actions") == set()  # the areas load on first use
+    assert "sqlalchemy" in loaded_after("import linkwork.actions as a; a.people")
+
+
+def test_the_home_screen_actions_load_no_crypto_fhir_or_search_index() -> None:
+    """The first screen's work (open the database, count services, the day's summary)
+    does not wait for the exchange's crypto or the search index's numpy."""
+    loaded = loaded_after(
+        """
+        import sys
+        import linkwork.actions as actions
+        actions.directory, actions.today, actions.people
+        assert "numpy" not in sys.modules and "rapidfuzz" not in sys.modules
+        """
+    )
+    assert not loaded & {"cryptography", "joserfc", "fhir.resources"}, loaded

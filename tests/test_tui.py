@@ -203,7 +203,7 @@ def seeded_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
 
 
 async def test_counts_show_suppressed_cells_as_star(seeded_url: str) -> None:
-    app = LinkworkApp(load_settings(database_url=seeded_url), today=TODAY)
+    app = LinkworkApp(load_settings(database_url=seeded_url), today=TODAY, build_index=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         await pilot.press("f6")
@@ -222,7 +222,7 @@ async def test_counts_show_suppressed_cells_as_star(seeded_url: str) -> None:
 
 
 async def test_status_change_needing_a_reason_is_refused_inline(seeded_url: str) -> None:
-    app = LinkworkApp(load_settings(database_url=seeded_url), today=TODAY)
+    app = LinkworkApp(load_settings(database_url=seeded_url), today=TODAY, build_index=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         await pilot.press("f5")

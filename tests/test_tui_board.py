@@ -105,6 +105,7 @@ async def open_outcome_form(pilot: Any, app: LinkworkApp) -> None:
 
 
 def seeded_app(url: str, **kw: Any) -> LinkworkApp:
+    kw.setdefault("build_index", False)  # the board never searches the directory
     return LinkworkApp(load_settings(database_url=url), today=tui_seed.TODAY, **kw)
 
 
@@ -491,7 +492,9 @@ async def test_home_says_due_today_and_overdue_in_words(seeded_url: str) -> None
     from datetime import date
 
     # The seed's food bank referral (sent 10 Feb, 21 days) is due on 3 March.
-    app = LinkworkApp(load_settings(database_url=seeded_url), today=date(2026, 3, 3))
+    app = LinkworkApp(
+        load_settings(database_url=seeded_url), today=date(2026, 3, 3), build_index=False
+    )
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, app)
         followups = app.screen.query_one("#home-followups", DataTable)

@@ -157,9 +157,10 @@ class LinkworkApp(App[None]):
 
     @property
     def actions(self) -> Any:
-        """``linkwork.actions``: the one place the app imports the application layer (with
-        SQLAlchemy and the domain), on first use from a worker, after the first paint."""
-        import linkwork.actions.all as actions
+        """``linkwork.actions``: the one place the app reaches the application layer. Each
+        area (``actions.people``, ...) is imported, with SQLAlchemy and the domain, the first
+        time a worker uses it, after the first paint."""
+        import linkwork.actions as actions
 
         return actions
 
@@ -197,15 +198,14 @@ class LinkworkApp(App[None]):
     @work(thread=True, exit_on_error=False, exclusive=True, group="startup")
     def _open_database(self) -> None:
         try:
-            directory = self.actions.directory
-            size = directory.service_count(self.workspace)  # opens and migrates
+            size = self.actions.today.directory_size(self.workspace)  # opens and migrates
             if size == 0 and self.autoload_sample:
                 self.call_from_thread(
                     self.notify, "Empty database: loading the bundled sample directory..."
                 )
                 try:
-                    directory.load_sample(self.workspace)
-                    size = directory.service_count(self.workspace)
+                    self.actions.directory.load_sample(self.workspace)
+                    size = self.actions.today.directory_size(self.workspace)
                     self.call_from_thread(
                         self.notify, f"Loaded the sample directory: {size} services."
                     )
@@ -230,6 +230,7 @@ class LinkworkApp(App[None]):
         self.call_from_thread(self._database_opened, size)
 
     def _database_opened(self, size: int) -> None:
+        self.timings.setdefault("database_open", time.time())
         self.directory_size = size
         self.db_ready = True
         self.refresh_screen()
@@ -277,7 +278,7 @@ class LinkworkApp(App[None]):
         try:
             self.actions.directory.load_sample(self.workspace)
             self.service_search.invalidate()
-            size = self.actions.directory.service_count(self.workspace)
+            size = self.actions.today.directory_size(self.workspace)
         except Exception as exc:
             self.call_from_thread(self.notify, plain_error(exc), severity="error")
             return

@@ -26,7 +26,7 @@ def _serve(conn: Connection, db_url: str, stale_months: int) -> None:
 
     # Never write to the terminal the app is drawing on.
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
-    from linkwork.actions import directory
+    from linkwork.actions import search
     from linkwork.db import create_engine
     from linkwork.settings import Settings
     from linkwork.workspace import Workspace
@@ -44,7 +44,7 @@ def _serve(conn: Connection, db_url: str, stale_months: int) -> None:
             break
         try:
             if kind == "build" or (kind == "search" and near is None):
-                near = directory.NearSearch(directory.build_index(workspace))
+                near = search.NearSearch(search.build_index(workspace))
             if kind == "build":
                 conn.send(("ok", near.index.size))
             elif kind == "search":
@@ -138,9 +138,10 @@ class ServiceSearch:
         with self._lock:
             if self._index is None:
                 if self.in_process:
-                    from linkwork.actions import directory
+                    import linkwork.actions as actions
 
-                    self._index = directory.NearSearch(directory.build_index(self.workspace))
+                    search = actions.search
+                    self._index = search.NearSearch(search.build_index(self.workspace))
                     self.size = self._index.index.size
                 else:
                     process = SearchProcess(

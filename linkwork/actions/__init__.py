@@ -16,3 +16,33 @@ The front ends only parse, call one action and show the result:
 A decision made in a front end is a decision the other front end will get wrong: make it
 here, once.
 """
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+AREAS = (
+    "audit",
+    "codes",
+    "directory",
+    "exchange",
+    "needs",
+    "people",
+    "referrals",
+    "reports",
+    "rows",
+    "screening",
+    "search",
+    "today",
+)
+
+
+def __getattr__(name: str) -> ModuleType:
+    """``linkwork.actions.people`` and the rest, imported on first use: the app's first
+    screen loads only the actions it shows (home: ``today``), not the exchange's crypto."""
+    if name in AREAS:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,37 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Session
-
 from directory.importer import ImportSummary, import_source
 from directory.models import Service
-from directory.near import NearResult, docs_by_id, search_near, towns
-from directory.search import ServiceIndex, ServiceMatch
 from directory.service import describe_service, directory_stats, get_service, list_services
 from linkwork.errors import NotFound
 from linkwork.sample import load_sample_directory
 from linkwork.workspace import Workspace
-
-
-def _count(session: Session) -> int:
-    return int(session.execute(sa.select(sa.func.count(Service.id))).scalar_one())  # type: ignore[arg-type]
-
-
-def open_directory(ws: Workspace, *, load_sample_if_empty: bool = False) -> tuple[int, bool]:
-    """Open the database (migrating it) and count its services; on an empty directory,
-    load the bundled sample when asked. (services, whether the sample was loaded)."""
-    with ws.session() as session:
-        size = _count(session)
-    if size or not load_sample_if_empty:
-        return size, False
-    load_sample(ws)
-    return service_count(ws), True
-
-
-def service_count(ws: Workspace) -> int:
-    with ws.session() as session:
-        return _count(session)
 
 
 def load_sample(ws: Workspace) -> ImportSummary:
@@ -60,44 +35,6 @@ def import_directory(
         return import_source(
             session, source, fmt=fmt, strict=strict, progress=progress, source_name=source_name
         )
-
-
-def build_index(ws: Workspace) -> ServiceIndex:
-    """The directory's search index (seconds for a large directory: build it once)."""
-    with ws.session() as session:
-        return ServiceIndex.build(session, stale_months=ws.settings.stale_months)
-
-
-class NearSearch:
-    """An index with what searching near a place needs, made once for a caller that
-    searches on every keystroke (the app, and its search process)."""
-
-    def __init__(self, index: ServiceIndex) -> None:
-        self.index = index
-        self.documents = docs_by_id(index)
-        self.town_names = towns(index)
-
-    def search(self, text: str, **filters: Any) -> NearResult:
-        """Matches best first; distances in miles when ``near`` names a known place, and
-        a plain hint when it does not (a half-typed postcode searches at any distance)."""
-        return search_near(
-            self.index, text, documents=self.documents, town_names=self.town_names, **filters
-        )
-
-
-def find_services(
-    ws: Workspace, text: str, *, include_stale: bool = False, **filters: Any
-) -> list[ServiceMatch]:
-    """Search the directory once (the CLI): build the index, search; NotFound (saying so
-    when only stale services match) if nothing does."""
-    index = build_index(ws)
-    results = index.search(text, include_stale=include_stale, **filters)
-    if not results:
-        hint = ""
-        if not include_stale and index.search(text, include_stale=True, **filters):
-            hint = " (stale services match: add --include-stale)"
-        raise NotFound(f"no services match{hint}")
-    return results
 
 
 def get_service_record(ws: Workspace, ref: str | int) -> Service:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from linkwork.actions.referrals import outcome_items, referral_row
+from linkwork.actions.rows import outcome_items, referral_row
 from linkwork.workspace import Workspace
 from screening.consent import consent_dict, list_consents
 from screening.equality import FIELDS, load_equality
@@ -141,7 +141,7 @@ def person_record(
     """A person's whole record (details, screenings, needs, consents, referrals),
     recorded in the audit trail as a view. With ``timeline``, also ``timeline`` (every
     referral status change, outcome and screening, newest first) and ``referral_rows``
-    (``actions.referrals.referral_row``), as the app's record screen shows them."""
+    (``actions.rows.referral_row``), as the app's record screen shows them."""
     with ws.session() as session:
         person = show_person(session, ref, actor=ws.user)
         data = person_dict(person, on=on)

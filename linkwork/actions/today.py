@@ -5,10 +5,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from linkwork.actions.referrals import referral_row
+import sqlalchemy as sa
+
+from directory.models import Service
+from linkwork.actions.rows import referral_row
 from linkwork.workspace import Workspace
 from screening.people import list_people, person_dict
 from screening.referrals import followups, list_referrals
+
+
+def directory_size(ws: Workspace) -> int:
+    """How many services the directory holds (opening, and migrating, the database first):
+    the first thing the app asks, so it lives beside the day's summary and loads little."""
+    with ws.session() as session:
+        return int(session.execute(sa.select(sa.func.count(Service.id))).scalar_one())  # type: ignore[arg-type]
 
 
 def home_summary(ws: Workspace, today: date) -> dict[str, Any]:

@@ -128,7 +128,7 @@ def search_cmd(
     json_: JsonOption = False,
 ) -> None:
     """Find services for a need, best first, with why each matched."""
-    from linkwork.actions import directory as act
+    from linkwork.actions import search as act
 
     results = act.find_services(
         workspace(ctx),

@@ -51,7 +51,7 @@ class LinkworkScreen(Screen[Any]):
 
     @property
     def actions(self) -> Any:
-        """The application layer (``linkwork.actions.all``); call it from workers only."""
+        """The application layer (``linkwork.actions``); call it from workers only."""
         return self.lw.actions
 
     def compose_frame_top(self) -> ComposeResult:

@@ -112,7 +112,7 @@ class HomeScreen(LinkworkScreen):
             f"{today}.  {directory}  {len(self.rows['followups'])} follow-ups due "
             f"({overdue} overdue), {len(self.rows['waiting'])} referrals waiting."
         )
-        followups = [
+        followups: list[tuple[str, ...]] = [
             (
                 row["due"].strftime("%d %b") + (" OVERDUE" if row.get("overdue") else " due today"),
                 row["person_name"],
@@ -121,7 +121,7 @@ class HomeScreen(LinkworkScreen):
             )
             for row in self.rows["followups"]
         ]
-        waiting = [
+        waiting: list[tuple[str, ...]] = [
             (
                 row["sent_sort"].strftime("%d %b"),
                 row["person_name"],
@@ -132,7 +132,12 @@ class HomeScreen(LinkworkScreen):
             for row in self.rows["waiting"]
         ]
         recent = [person_row(p)[:4] for p in self.rows["recent"]]
-        for key, cells in (("followups", followups), ("waiting", waiting), ("recent", recent)):
+        lists: tuple[tuple[str, list[tuple[str, ...]]], ...] = (
+            ("followups", followups),
+            ("waiting", waiting),
+            ("recent", recent),
+        )
+        for key, cells in lists:
             self._fill(key, cells)
 
         for key in ("followups", "waiting", "recent"):

@@ -47,7 +47,7 @@ def nice_ticks(low: float, high: float, most: int = 5) -> list[float]:
     else:
         step = 10 ** math.ceil(math.log10(span / (most - 1)))
     start = math.floor(low / step) * step
-    ticks = []
+    ticks: list[float] = []
     value = start
     while value < high + step:
         ticks.append(value)
@@ -117,8 +117,8 @@ class CountChart(PlotextPlot):
         numbers = [0.0 if v is None else float(v) * scale for _, v, _ in self.points]
         n = len(numbers)
         positions = list(range(n - 1, -1, -1))  # the first label at the top
-        plt.bar(positions, numbers, orientation="h", width=1 / 5)
-        plt.yticks(positions, bar_labels(self.points))
+        plt.bar(positions, numbers, orientation="h", width=1 / 5)  # type: ignore[arg-type]
+        plt.yticks(positions, bar_labels(self.points))  # type: ignore[arg-type]
         ticks = nice_ticks(min(0.0, *numbers), max(0.0, *numbers))
         plt.xlim(ticks[0], ticks[-1])
         suffix = "%" if self.kind == "rate" else ""
