@@ -8,6 +8,8 @@ from functools import cache
 from html.parser import HTMLParser
 from importlib import resources
 
+from directory.untrusted import ascii_identifier, shown
+
 _BLOCK = {
     "p",
     "div",
@@ -101,25 +103,37 @@ _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
 _OUTWARD = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
 
 
-def normalise_postcode(value: str) -> str:
-    """``"zz1 2ab"`` -> ``"ZZ1 2AB"``; raises ValueError if it is not a UK postcode."""
-    compact = "".join(value.split()).upper()
+def parse_postcode(value: str, what: str = "postcode") -> str | None:
+    """The one postcode rule (people, feeds, search): ``"zz1 2ab"`` -> ``"ZZ1 2AB"``, or
+    ``None`` if it is not shaped like a UK postcode. ASCII letters and digits only: a
+    full-width ``ＺＺ１`` or a ligature that upper-cases to ASCII (``ﬀ`` -> ``FF``) raises
+    ValueError naming the character."""
+    text = ascii_identifier(value, what, allowed=" ")
+    compact = "".join(text.split()).upper()
     if compact == "GIR0AA":
         return "GIR 0AA"
     match = _POSTCODE.match(compact)
-    if not match:
-        raise ValueError(f"bad postcode {value.strip()!r}")
-    return f"{match.group(1)} {match.group(2)}"
+    return f"{match.group(1)} {match.group(2)}" if match else None
+
+
+def normalise_postcode(value: str) -> str:
+    """``"zz1 2ab"`` -> ``"ZZ1 2AB"``; raises ValueError if it is not a UK postcode."""
+    postcode = parse_postcode(value)
+    if postcode is None:
+        raise ValueError(f"bad postcode {shown(value.strip())}")
+    return postcode
 
 
 def looks_like_postcode(value: str) -> bool:
     """Whether the text is shaped like a full postcode or an outward code (``ZZ1``)."""
+    if not value.isascii():
+        return False
     compact = "".join(value.split()).upper()
     return bool(_POSTCODE.match(compact) or _OUTWARD.match(compact))
 
 
 def is_outward_code(value: str) -> bool:
-    return bool(_OUTWARD.match("".join(value.split()).upper()))
+    return value.isascii() and bool(_OUTWARD.match("".join(value.split()).upper()))
 
 
 # --- tokens ----------------------------------------------------------------------------

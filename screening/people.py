@@ -9,34 +9,73 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from directory.text import parse_postcode
+from directory.untrusted import ascii_digits, ascii_identifier, clean_text, shown
 from screening.audit import record_event
 from screening.counts import COUNTED_PERSON_FIELDS, recount_person
 from screening.equality import FIELDS, age_band, load_equality, normalise_value
 from screening.lookup import by_id_prefix
 from screening.models import Person, utcnow
-from screening.nhs import normalise_nhs_number
+from screening.nhs import looks_like_nhs_number, normalise_nhs_number
 
 CONTACT_PREFERENCES = ("phone", "text", "email", "letter", "in-person", "none")
 
-_POSTCODE = re.compile(r"^(GIR ?0AA|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$")
 _ODS = re.compile(r"^[A-Z0-9]{3,6}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 
 
 def normalise_postcode(value: str) -> str:
-    """A UK postcode in capitals with one space before the inward code (``ZZ1 1AA``)."""
-    text = " ".join(str(value).upper().split())
+    """A UK postcode in capitals with one space before the inward code (``ZZ1 1AA``);
+    empty stays empty. ASCII only (``directory.text.parse_postcode``, the one rule)."""
+    text = " ".join(str(value).split())
     if not text:
         return ""
-    compact = text.replace(" ", "")
-    if not _POSTCODE.match(text) and not _POSTCODE.match(compact):
-        raise ValueError(f"postcode {value!r} is not a UK postcode (like ZZ1 1AA)")
-    return f"{compact[:-3]} {compact[-3:]}"
+    postcode = parse_postcode(text)
+    if postcode is None:
+        raise ValueError(f"postcode {shown(text)} is not a UK postcode (like ZZ1 1AA)")
+    return postcode
 
 
 def normalise_ods(value: str) -> str:
-    text = str(value).strip().upper()
+    """An ODS organisation code in capitals (``Y01234``); ASCII letters and digits only."""
+    text = ascii_identifier(value, "practice code", allowed="").upper()
     if text and not _ODS.match(text):
-        raise ValueError(f"practice code {value!r} is not an ODS code (like Y01234)")
+        raise ValueError(f"practice code {shown(text)} is not an ODS code (like Y01234)")
+    return text
+
+
+def normalise_phone(value: str | None) -> str:
+    """A phone number as typed: ASCII digits, spaces, a leading +, brackets and hyphens;
+    at least 6 digits. Empty stays empty."""
+    text = " ".join(clean_text(value or "", "phone number", max_length=40).split())
+    if not text:
+        return ""
+    for i, ch in enumerate(text):
+        if ch in "0123456789 ()-" or (ch == "+" and i == 0):
+            continue
+        if ch == "+":
+            why = "a + may only come first"
+        elif ch.isdigit():
+            why = f"{ch!r} is not an ASCII digit"
+        else:
+            why = f"{ch!r} is not allowed"
+        raise ValueError(
+            f"phone number {shown(text)} may use only the digits 0-9, spaces, a leading +, "
+            f"brackets and hyphens; {why}"
+        )
+    if sum(ch.isdigit() for ch in text) < 6:
+        raise ValueError(f"phone number {shown(text)} has too few digits")
+    return text
+
+
+def normalise_email(value: str | None) -> str:
+    """An email address shaped like ``name@example.org`` (one @, a dot in the domain, no
+    spaces or control characters). Empty stays empty."""
+    text = clean_text(value or "", "email address", max_length=200)
+    if text and not _EMAIL.match(text):
+        raise ValueError(
+            f"email address {shown(text)} is not an email address (like name@example.org)"
+        )
     return text
 
 
@@ -80,11 +119,9 @@ _birth_date = parse_birth_date
 
 
 def _name(value: str, what: str) -> str:
-    text = " ".join(str(value or "").split())
+    text = " ".join(clean_text(value or "", what, max_length=200).split())
     if not text:
         raise ValueError(f"{what} is required")
-    if len(text) > 200:
-        raise ValueError(f"{what} is longer than 200 characters")
     return text
 
 
@@ -136,8 +173,8 @@ def create_person(
         birth_date=_birth_date(birth_date),
         nhs_number=nhs,
         postcode=normalise_postcode(postcode),
-        phone=str(phone or "").strip(),
-        email=str(email or "").strip(),
+        phone=normalise_phone(phone),
+        email=normalise_email(email),
         contact_preference=_contact_preference(contact_preference),
         practice_ods=normalise_ods(practice_ods),
         created_by=actor,
@@ -162,8 +199,8 @@ def update_person(session: Session, person: Person, *, actor: str, **changes: An
         "birth_date": _birth_date,
         "nhs_number": lambda v: normalise_nhs_number(v) if v else None,
         "postcode": normalise_postcode,
-        "phone": lambda v: str(v or "").strip(),
-        "email": lambda v: str(v or "").strip(),
+        "phone": normalise_phone,
+        "email": normalise_email,
         "contact_preference": _contact_preference,
         "practice_ods": normalise_ods,
     }
@@ -211,7 +248,8 @@ def get_person(session: Session, ref: str) -> Person:
     if person is not None:
         return person
     compact = text.replace(" ", "").replace("-", "")
-    if compact.isdigit() and len(compact) == 10:
+    if looks_like_nhs_number(text):
+        ascii_digits(text, "NHS number")  # a full-width or Arabic-Indic number: say so
         found = session.exec(select(Person).where(Person.nhs_number == compact)).first()
         if found is not None:
             return found
@@ -237,6 +275,7 @@ def find_people(session: Session, text: str, *, limit: int = 20) -> list[Person]
     query = select(Person)
     compact = "".join(words).replace("-", "")
     if compact.isdigit():
+        ascii_digits(compact, "NHS number")  # no record holds other digits
         query = query.where(col(Person.nhs_number).startswith(compact))
     else:
         postcode = compact.upper()
