@@ -27,6 +27,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from directory.untrusted import ascii_identifier
+
 if TYPE_CHECKING:
     from codes.search import SearchIndex
 
@@ -118,7 +120,9 @@ class Catalogue:
         return [c for c in self.codes if c.domain == domain.key]
 
     def get(self, code: str) -> CodedNeed:
-        """One code by ICD-10 code (``Z59.0``, ``z590``, ``Z59``) or SNOMED CT concept id."""
+        """One code by ICD-10 code (``Z59.0``, ``z590``, ``Z59``) or SNOMED CT concept id.
+        Codes are ASCII: a full-width ``Ｚ５９`` is refused (ValueError) rather than not found."""
+        ascii_identifier(code, "need code", allowed=" .")
         key = normalise_code(code)
         if key in self._by_code:
             return self._by_code[key]

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 __all__ = [
     "DEFAULT_MAX_LENGTH",
@@ -48,6 +49,7 @@ __all__ = [
     "is_ascii_text",
     "shown",
     "strip_controls",
+    "strip_controls_tree",
     "visible_controls",
 ]
 
@@ -198,6 +200,43 @@ def strip_controls(value: str, *, multiline: bool = True) -> tuple[str, bool]:
             again = set(control_positions(out, multiline=True))
             out = "".join(ch for i, ch in enumerate(out) if i not in again)
     return out, True
+
+
+MAX_TREE_DEPTH = 100
+"""Deepest nesting ``strip_controls_tree`` walks (a FHIR Bundle is about ten levels deep)."""
+
+
+def strip_controls_tree(value: Any, *, max_depth: int = MAX_TREE_DEPTH) -> tuple[Any, int]:
+    """Parsed JSON (a received FHIR Bundle, a feed record) with ``strip_controls`` applied to
+    every string in it, keys included: ``(cleaned, how many strings lost something)``. Newlines
+    and tabs are kept (each field's own rule decides whether it may span lines). ValueError if
+    it is nested more than ``max_depth`` levels deep."""
+    return _strip_tree(value, max_depth, max_depth)
+
+
+def _strip_tree(value: Any, depth: int, limit: int) -> tuple[Any, int]:
+    if isinstance(value, str):
+        text, removed = strip_controls(value)
+        return text, int(removed)
+    if not isinstance(value, dict | list):
+        return value, 0
+    if depth <= 0:
+        raise ValueError(f"the data is nested more than {limit} levels deep")
+    count = 0
+    if isinstance(value, list):
+        items = []
+        for item in value:
+            new, n = _strip_tree(item, depth - 1, limit)
+            items.append(new)
+            count += n
+        return items, count
+    out: dict[Any, Any] = {}
+    for key, item in value.items():
+        new_key, n_key = _strip_tree(key, depth - 1, limit)
+        new_item, n_item = _strip_tree(item, depth - 1, limit)
+        out[new_key] = new_item
+        count += n_key + n_item
+    return out, count
 
 
 # --- identifiers -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from directory.models import Service
+from directory.untrusted import clean_text
 from screening.audit import record_event
 from screening.lookup import by_id
 from screening.models import Consent, Person, Referral, as_utc, utcnow
@@ -38,7 +39,7 @@ def parse_shares(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
 
 
 def _target(session: Session, service_id: int | None, hub: str | None) -> tuple[int | None, str]:
-    hub_name = " ".join(str(hub or "").split())
+    hub_name = " ".join(clean_text(hub or "", "hub name", max_length=200).split())
     if (service_id is None) == (not hub_name):
         raise ValueError("give either a service or a named hub (one of them)")
     if service_id is not None:
@@ -113,7 +114,7 @@ def withdraw_consent(
         raise ValueError(f"consent {consent.id} was already withdrawn")
     consent.withdrawn_at = as_utc(at) if at else utcnow()
     consent.withdrawn_by = actor
-    consent.withdrawn_reason = str(reason or "").strip()
+    consent.withdrawn_reason = clean_text(reason or "", "reason", multiline=True)
     session.add(consent)
     session.flush()
     record_event(

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from directory.untrusted import ascii_identifier, clean_text
 from screening.audit import record_event
 from screening.counts import count_new_need
 from screening.lookup import by_id
@@ -48,7 +49,7 @@ def domain_labels() -> dict[str, str]:
 def resolve_code(code_or_domain: str) -> NeedCode:
     """The catalogue entry for a code (ICD-10 like ``Z59.0``/``z590``, or a SNOMED id), or
     a need domain key for a domain-only need. LookupError if neither."""
-    text = str(code_or_domain).strip()
+    text = ascii_identifier(code_or_domain, "need code", allowed=" .-_")
     if not text:
         raise ValueError("no need code given")
     labels = domain_labels()
@@ -103,7 +104,7 @@ def add_need(
         system=resolved.system,
         display=resolved.display,
         domain=resolved.domain,
-        words=str(words or "").strip(),
+        words=clean_text(words or "", "the person's words", multiline=True, max_length=2000),
         priority=_priority(priority),
         recorded_at=as_utc(recorded_at) if recorded_at else utcnow(),
         recorded_by=actor,
@@ -154,6 +155,7 @@ def list_needs(
 def resolve_need(
     session: Session, need: Need, *, actor: str, at: datetime | None = None, note: str = ""
 ) -> Need:
+    note = clean_text(note or "", "note", multiline=True, max_length=2000)
     if need.status == "resolved":
         raise ValueError(f"need {need.id} is already resolved")
     need.status = "resolved"

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from directory.untrusted import clean_text
 from screening.audit import record_event
 from screening.consent import require_active_consent
 from screening.lookup import by_id
@@ -118,7 +119,7 @@ def create_referral(
     referral it has received (the exchange)."""
     from directory.models import Service
 
-    hub_name = " ".join(str(hub or "").split())
+    hub_name = " ".join(clean_text(hub or "", "hub name", max_length=200).split())
     if (service_id is None) == (not hub_name):
         raise ValueError("refer to either a service or a named hub (one of them)")
     if service_id is not None and session.get(Service, service_id) is None:
@@ -140,7 +141,7 @@ def create_referral(
         person_id=person.id,
         service_id=service_id,
         hub=hub_name,
-        reason=str(reason or "").strip(),
+        reason=clean_text(reason or "", "reason", multiline=True),
         status=status,
         business_status=business_status,
         status_at=when,
@@ -249,7 +250,7 @@ def set_status(
     """A local status change; ValueError if the workflow forbids it or a needed reason is
     missing. Moving to ``requested`` (sending) needs active consent."""
     new = _check_status(status)
-    why = str(reason or "").strip()
+    why = clean_text(reason or "", "reason", multiline=True)
     current = referral.status
     if new == current:
         raise ValueError(f"referral {referral.id} is already {current}")
@@ -279,7 +280,7 @@ def set_business_status(
     session: Session, referral: Referral, text: str, *, actor: str, at: datetime | None = None
 ) -> ReferralEvent:
     """Detail beside the status, e.g. "received, awaiting triage"."""
-    value = " ".join(str(text or "").split())
+    value = " ".join(clean_text(text or "", "business status", max_length=200).split())
     if not value:
         raise ValueError("business status is empty")
     when = as_utc(at) if at else utcnow()
@@ -313,7 +314,11 @@ def apply_status(
     out-of-order update); a same-status update may still refresh the business status.
     ValueError for an unknown status, or a missing reason where one is required."""
     new = _check_status(status)
-    why = str(reason or "").strip()
+    why = clean_text(reason or "", "reason", multiline=True)
+    if business_status is not None:
+        business_status = " ".join(
+            clean_text(business_status, "business status", max_length=200).split()
+        )
     when = as_utc(at)
     if when <= as_utc(referral.status_at):
         return False
@@ -402,7 +407,7 @@ def record_outcome(
         person_id=referral.person_id,
         recorded_at=when,
         recorded_by=actor,
-        note=str(note or "").strip(),
+        note=clean_text(note or "", "outcome note", multiline=True),
     )
     for name, number in _ons4(ons4).items():
         setattr(outcome, name, number)

@@ -22,6 +22,7 @@ from typing import Any
 from joserfc.jwk import ECKey
 from sqlmodel import Session, col, select
 
+from directory.untrusted import strip_controls_tree
 from screening.audit import record_event
 from screening.consent import record_consent
 from screening.exchange import errors as E
@@ -31,10 +32,12 @@ from screening.exchange.keys import find_trusted, trusted_key
 from screening.exchange.models import ExchangeMessage, TrustedKey
 from screening.models import Consent, Need, Person, Referral, as_utc, utcnow
 from screening.needs import add_need
+from screening.nhs import normalise_nhs_number
 from screening.people import create_person
 from screening.referrals import apply_status, create_referral, get_outcome, record_outcome
 
 RECEIVED = "received, awaiting triage"
+CONTROLS_NOTE = "control characters were removed from the received text."
 
 
 @dataclass
@@ -43,6 +46,7 @@ class OpenedBundle:
     signer: TrustedKey
     bundle: dict[str, Any]
     sha256: str
+    controls_removed: int = 0  # strings that held control characters (taken out, as in a feed)
 
     @property
     def message_id(self) -> str:
@@ -84,8 +88,15 @@ def open_file(session: Session, token: bytes | str, our_key: ECKey) -> OpenedBun
         return trusted_key(row)
 
     opened = open_sealed(token, our_key, trusted)
-    data = fhir.check_bundle(opened.payload)
-    return OpenedBundle(opened, rows[opened.signer_kid], data, hashlib.sha256(raw).hexdigest())
+    checked = fhir.check_bundle(opened.payload)
+    # Received text is feed text: control characters are taken out of every string (names,
+    # reasons, notes, ids) before anything reads it, and the receipt says so.
+    try:
+        data, removed = strip_controls_tree(checked)
+    except ValueError as exc:
+        raise E.ExchangeRefused(E.INVALID_BUNDLE, str(exc)) from None
+    sha = hashlib.sha256(raw).hexdigest()
+    return OpenedBundle(opened, rows[opened.signer_kid], data, sha, removed)
 
 
 def record_open(session: Session, opened: OpenedBundle, *, actor: str) -> None:
@@ -145,6 +156,11 @@ def receive(session: Session, token: bytes | str, our_key: ECKey, *, actor: str)
         result = _apply_update(session, ours, task, data, partner, message_id, actor)
     else:
         result = _apply_referral(session, ours, task, request, data, partner, message_id, actor)
+    if opened.controls_removed:
+        result.detail["controls_removed"] = opened.controls_removed
+        result.detail["note"] = " ".join(
+            filter(None, [str(result.detail.get("note") or ""), CONTROLS_NOTE])
+        )
     session.add(
         ExchangeMessage(
             message_id=message_id,
@@ -176,6 +192,7 @@ def receive(session: Session, token: bytes | str, our_key: ECKey, *, actor: str)
             "message_id": message_id,
             "result": result.status,
             "task_status": task.get("status"),
+            **({"controls_removed": opened.controls_removed} if opened.controls_removed else {}),
         },
         person_id=person_id,
     )
@@ -361,13 +378,19 @@ def _person(session: Session, patient: dict[str, Any], data: dict[str, Any], act
         return existing
     nhs = fhir.identifier_value(patient, fhir.NHS_NUMBER) or None
     if nhs:
+        try:
+            nhs = normalise_nhs_number(nhs)  # ASCII digits only: never a second record
+        except ValueError as exc:
+            raise E.ExchangeRefused(
+                E.INVALID_BUNDLE, f"the Patient cannot be recorded: {exc}"
+            ) from None
         match = session.exec(select(Person).where(Person.nhs_number == nhs)).first()
         if match is not None:
             return match
     names = patient.get("name") or [{}]
     name = names[0]
-    given = (name.get("given") or [""])[0]
-    family = name.get("family") or ""
+    given = " ".join(str((name.get("given") or [""])[0] or "").split())
+    family = " ".join(str(name.get("family") or "").split())
     birth = patient.get("birthDate")
     if not (given and family and birth):
         raise E.ExchangeRefused(
