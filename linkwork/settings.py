@@ -16,6 +16,8 @@ from typing import Any
 
 import platformdirs
 
+from directory.untrusted import clean_text
+
 APP_NAME = "linkwork"
 
 
@@ -88,7 +90,9 @@ def _coerce(name: str, value: Any) -> Any:
         if number < 0:
             raise ValueError(f"setting {name} must not be negative")
         return number
-    return str(value)
+    # A user name or a path with a control character would be stored (as the actor) or
+    # printed: refused like any other text from outside.
+    return clean_text(str(value), f"setting {name}", max_length=4096)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -118,6 +118,11 @@ def parse_birth_date(value: date | str, *, today: date | None = None) -> date:
 _birth_date = parse_birth_date
 
 
+def normalise_name(value: str, what: str) -> str:
+    """A given or family name: one line, no control characters, spaces collapsed."""
+    return _name(value, what)
+
+
 def _name(value: str, what: str) -> str:
     text = " ".join(clean_text(value or "", what, max_length=200).split())
     if not text:

@@ -18,6 +18,10 @@ from screening.nhs import normalise_nhs_number
 from screening.people import (
     create_person,
     get_person,
+    normalise_email,
+    normalise_name,
+    normalise_ods,
+    normalise_phone,
     normalise_postcode,
     parse_birth_date,
     person_dict,
@@ -82,6 +86,13 @@ def update_person(ws: Workspace, ref: str, **changes: Any) -> Updated:
         return Updated(person_dict(person), changed)
 
 
+_DETAIL_CHECKS: dict[str, Any] = {
+    "phone": normalise_phone,
+    "email": normalise_email,
+    "practice_ods": normalise_ods,
+}
+
+
 def check_detail(name: str, text: str, *, today: date | None = None) -> str:
     """A form field checked as it is typed, by the record's own rule: '' when fine (or
     empty and optional), else the reason in words, as a sentence."""
@@ -94,6 +105,10 @@ def check_detail(name: str, text: str, *, today: date | None = None) -> str:
         check = normalise_nhs_number
     elif name == "postcode":
         check = normalise_postcode
+    elif name in ("given_name", "family_name"):
+        check = lambda v: normalise_name(v, name.replace("_", " "))  # noqa: E731
+    elif name in _DETAIL_CHECKS:
+        check = _DETAIL_CHECKS[name]
     else:
         return ""
     if not value:
