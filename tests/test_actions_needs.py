@@ -100,7 +100,7 @@ def test_add_need_same_through_cli_and_app(cli, db_url: str, app_url: str) -> No
 
     # A second active need with the same code: refused the same way by both.
     again = cli("need", "add", cli_pid, "--code", "Z59.0", db=db_url)
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(ValueError, match="is already an active need of this person") as refused:
         needs_act.add_need(ws, app_pid, code="Z59.0")
     assert again.code == 2
     assert plain(again.err.strip()) == plain(f"linkwork: {refused.value}")
@@ -279,7 +279,7 @@ def test_confirm_and_reject_same_through_cli_and_app(cli, db_url: str, app_url: 
 
     # Deciding twice: refused in the same words.
     twice = cli("need", "reject", cli_sid, "Z59.0", db=db_url)
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(ValueError, match=r"suggestion Z59\.0 is already confirmed") as refused:
         needs_act.decide_suggestion(ws, app_sid, "Z59.0", confirm=False)
     assert twice.code == 2 and twice.err.strip() == f"linkwork: {refused.value}"
 

@@ -102,7 +102,7 @@ def test_a_bad_date_is_refused_in_the_same_words_by_both(
     words: str,
 ) -> None:
     refused = cli(*[a if a != "1961-07-03" else typed for a in CLI_ADD], db=db_url)
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(ValueError, match=words) as raised:
         people_act.add_person(_workspace(app_url), **app_details(FORM | {"birth_date": typed}))
     assert refused.code == 2 and refused.out == ""
     assert refused.err == f"linkwork: {plain_error(raised.value)}\n"
@@ -159,7 +159,7 @@ def test_one_translator_of_errors_into_words() -> None:
 
 def test_the_cli_and_the_app_say_a_missing_person_the_same_way(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
     shown = cli("person", "show", "9434765919", db=db_url)
-    with pytest.raises(LookupError) as raised:
+    with pytest.raises(LookupError, match="unknown person '9434765919'") as raised:
         people_act.person_record(_workspace(db_url), "9434765919")
     assert shown.code == 2
     assert shown.err == f"linkwork: {plain_error(raised.value)}\n"

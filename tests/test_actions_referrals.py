@@ -194,7 +194,7 @@ def test_refer_refusals_say_the_same_and_write_nothing(cli, db_url, app_url, key
     no_consent = cli(
         "refer", on_cli["person"], "--need", "Z59.4", "--service", "svc-101", db=db_url
     )
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(ValueError, match="no consent recorded to share with service") as refused:
         act.refer(workspace(app_url), on_app["person"], [on_app["needs"][1]],
                   service=on_app["service"])  # fmt: skip
     assert no_consent.code == 2
@@ -205,7 +205,7 @@ def test_refer_refusals_say_the_same_and_write_nothing(cli, db_url, app_url, key
         "refer", on_cli["person"], "--need", "Z59.4", "--service", "svc-101",
         "--consent", "written", "--send-to", "nobody", db=db_url,
     )  # fmt: skip
-    with pytest.raises(LookupError) as unknown:
+    with pytest.raises(LookupError, match="no trusted partner called 'nobody'") as unknown:
         act.refer(workspace(app_url), on_app["person"], [on_app["needs"][1]],
                   service=on_app["service"], consent=(None, "written"),
                   send_to="nobody")  # fmt: skip
@@ -265,7 +265,7 @@ def test_our_key_is_found_and_refused_in_the_same_words(cli, db_url, app_url, tm
     ws = workspace(app_url)
 
     def app_says() -> str:
-        with pytest.raises(ValueError) as refused:
+        with pytest.raises(ValueError, match=r"private keys? in ") as refused:
             act.refer(ws, on_app["person"], ["Z59.0"], service=on_app["service"],
                       consent=(None, "verbal"), send_to="hub")  # fmt: skip
         return plain_error(refused.value)
@@ -293,7 +293,7 @@ def test_a_protected_key_is_opened_by_env_passphrase_or_unlocked_once(
     made = write_key_pair(folder, "practice", "correct horse")
     ws = workspace(app_url)
     assert ex.key_locked(ws)
-    with pytest.raises(KeyLocked) as locked:
+    with pytest.raises(KeyLocked, match="is protected by a passphrase: give it with") as locked:
         ex.our_key(ws)
     result = cli("referral", "open", tmp_path / "nothing.jwe", db=db_url)
     assert result.err.strip() == f"linkwork: {plain_error(locked.value)}"
@@ -427,22 +427,25 @@ def test_completing_with_an_outcome_is_one_action(cli, db_url, app_url, keys):  
 
 
 @pytest.mark.parametrize(
-    ("args", "call"),
+    ("args", "call", "words"),
     [
-        (("--ons4", "11,,,"), {"ons4": {"satisfied": "11"}}),
-        (("--ons4", "x,,,"), {"ons4": {"satisfied": "x"}}),
-        (("--note", "too soon"), {"note": "too soon", "status": "on-hold"}),
-        (("--resolved", "Z63.0"), {"resolved": ["Z63.0"]}),
+        (("--ons4", "11,,,"), {"ons4": {"satisfied": "11"}},
+         "Life satisfaction: use a whole number from 0 to 10"),
+        (("--ons4", "x,,,"), {"ons4": {"satisfied": "x"}},
+         "Life satisfaction: use a whole number from 0 to 10"),
+        (("--note", "too soon"), {"note": "too soon", "status": "on-hold"},
+         "an outcome goes with completed or failed, not on-hold"),
+        (("--resolved", "Z63.0"), {"resolved": ["Z63.0"]}, "need 'Z63.0' is not part of referral"),
     ],
-)
-def test_outcome_refusals_say_the_same_and_save_nothing(cli, db_url, app_url, args, call):  # type: ignore[no-untyped-def]
+)  # fmt: skip
+def test_outcome_refusals_say_the_same_and_save_nothing(cli, db_url, app_url, args, call, words):  # type: ignore[no-untyped-def]
     cli_rid = _in_progress(cli, db_url, practice(db_url))
     app_rid = _in_progress(cli, app_url, practice(app_url))
     before = (audit(db_url), audit(app_url))
     call = dict(call)  # the parameters are shared by both backends
     status = call.pop("status", "completed")
     result = cli("referral", "status", cli_rid, status, "--reason", "r", *args, db=db_url)
-    with pytest.raises((ValueError, LookupError)) as refused:
+    with pytest.raises((ValueError, LookupError), match=re.escape(words)) as refused:
         act.set_status(workspace(app_url), app_rid, status, reason="r", **call)
     assert result.code == 2
     assert result.err.strip() == f"linkwork: {plain_error(refused.value)}".replace(app_rid, cli_rid)

@@ -120,9 +120,16 @@ def test_export_same_bytes_and_audit_row_from_cli_and_app(  # type: ignore[no-un
         assert "direction" not in detail
 
 
-@pytest.mark.parametrize("failure", ["missing folder", "a folder", "write fails"])
+@pytest.mark.parametrize(
+    ("failure", "words"),
+    [
+        ("missing folder", "no-such-folder does not exist"),
+        ("a folder", "out.csv is a folder: give a file name"),
+        ("write fails", "No space left on device"),
+    ],
+)
 def test_unwritable_target_leaves_no_file_and_no_audit_row(  # type: ignore[no-untyped-def]
-    cli, demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+    cli, demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str, words: str
 ) -> None:
     target = tmp_path / "out.csv"
     if failure == "missing folder":
@@ -141,7 +148,7 @@ def test_unwritable_target_leaves_no_file_and_no_audit_row(  # type: ignore[no-u
     assert result.code == 2 and result.err.startswith("linkwork: ")
     assert result.err.count("\n") == 1
     spec, _ = _app_spec("People with a need", "sex")
-    with pytest.raises((ValueError, OSError)):
+    with pytest.raises((ValueError, OSError), match=words):
         act.export_report(_workspace(demo_url), spec, target)
 
     assert _events(demo_url) == before

@@ -108,9 +108,9 @@ def test_stop_words_weigh_nothing(cat):
 
 def test_limit_and_bad_input(cat):
     assert len(search_codes(cat, "problems", limit=3)) <= 3
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="empty search: type a few words"):
         search_codes(cat, "   ")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="limit must be 1 or more"):
         search_codes(cat, "debt", limit=0)
     assert search_codes(cat, "xyzzy plugh") == []
 

@@ -106,7 +106,7 @@ def test_thresholds_can_only_go_up() -> None:
 
 
 def test_negative_counts_are_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"a count cannot be negative \(-1\)"):
         publish_count(-1)
 
 
@@ -254,7 +254,7 @@ def test_overlapping_categories_are_not_treated_as_adding_up() -> None:
     table = protect_one_way([3, 9, 9], total=10, partition=False)
     assert table.cells[0][0] is None
     assert recoverable_cells(table) == []
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a total must be given when categories overlap"):
         protect_one_way([3, 9], partition=False)
 
 

@@ -37,7 +37,7 @@ def test_bad_config_is_one_line_exit_2(
     config = tmp_path / "bad.toml"
     config.write_text("followup_days = 'soon'\n")
     monkeypatch.setenv("LINKWORK_CONFIG", str(config))
-    with pytest.raises(SystemExit) as exit_info:
+    with pytest.raises(SystemExit, match=r"^2$") as exit_info:
         tui_entry.main([])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
