@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from directory.untrusted import visible_controls
+
 
 class NotFound(LookupError):
     """Nothing to show: exit 1 with a one-line message (not an error in the input)."""
@@ -30,7 +32,8 @@ class Problem:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
+    # Messages quote what was typed or stored: its control characters are shown, not sent.
+    text = visible_controls(str(exc).strip())
     if isinstance(exc, KeyError) and text[:1] in "'\"":
         text = text[1:-1]
     lines = text.splitlines()
@@ -45,7 +48,9 @@ def problem(exc: BaseException) -> Problem:
         return Problem(2, _one_line(exc))
     if isinstance(exc, OSError):
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        return Problem(2, f"cannot use{where}: {exc.strerror or exc}")
+        return Problem(
+            2, visible_controls(f"cannot use{where}: {exc.strerror or exc}", keep_newlines=False)
+        )
     return Problem(
         3, f"something went wrong ({type(exc).__name__}); nothing was saved", unexpected=True
     )

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from directory.untrusted import visible_controls
 from linkwork import __version__
 from linkwork.cli import db as db_cli
 from linkwork.errors import problem
@@ -133,5 +134,6 @@ def main(argv: list[str] | None = None) -> None:
         code, message = _exit_code_for(exc)
         if code == 3 and os.environ.get("LINKWORK_DEBUG"):
             raise
-        sys.stderr.write(f"linkwork: {message}\n")
+        # One line, whatever the message quotes (a typed argument, a stored name).
+        sys.stderr.write(f"linkwork: {visible_controls(message, keep_newlines=False)}\n")
         sys.exit(code)

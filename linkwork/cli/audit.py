@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from linkwork.cli.common import JsonOption, console, print_json, workspace
+from linkwork.cli.common import JsonOption, console, print_json, safe, workspace
 
 Opt = typer.Option
 
@@ -41,6 +41,7 @@ def audit_show(
     if json_out:
         print_json(events)
         return
+    events = safe(events)
     table = Table(title="Audit trail")
     for col in ("seq", "at", "who", "action", "what", "id"):
         table.add_column(col)
@@ -90,6 +91,7 @@ def demo_cmd(
     if json_out:
         print_json(data)
         return
+    data = safe(data)
     console.print(
         f"added {data['people']} people, {data['needs']} needs, {data['referrals']} referrals, "
         f"{data['outcomes']} outcomes in {data['seconds']} s"

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from linkwork.cli.common import JsonOption, NotFound, console, print_json
+from linkwork.cli.common import JsonOption, NotFound, console, esc, print_json, safe
 
 app = typer.Typer(
     help="Coded needs: ICD-10 Z55-Z65 and SNOMED CT, searched in everyday words.",
@@ -37,13 +37,13 @@ def search_cmd(
     if json_out:
         print_json(found.matches)
         return
-    table = Table(title=f"Codes for “{found.text}”", show_lines=False)
+    table = Table(title=f"Codes for “{esc(found.text)}”", show_lines=False)
     table.add_column("code", style="bold")
     table.add_column("title")
     table.add_column("domain")
     table.add_column("score", justify="right")
     table.add_column("why", style="dim")
-    for m in found.matches:
+    for m in safe(found.matches):
         table.add_row(m["code"], m["display"], m["domain"], f"{m['score']:.0f}", m["why"])
     console.print(table)
 
@@ -62,6 +62,7 @@ def show_cmd(
     if json_out:
         print_json(need)
         return
+    need = safe(need)
     console.print(f"[bold]{need['code']}[/bold]  {need['display']}")
     console.print(f"system: {need['system']}")
     if need["maps_to"]:
@@ -86,6 +87,7 @@ def domains_cmd(json_out: JsonOption = False) -> None:
     if json_out:
         print_json(domains)
         return
+    domains = safe(domains)
     table = Table(title="Need domains")
     table.add_column("key", style="bold")
     table.add_column("label")

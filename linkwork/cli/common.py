@@ -8,23 +8,79 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.segment import Segment
 
+from directory.untrusted import control_positions, escape_terminal, visible_controls
 from linkwork.errors import NotFound
 from linkwork.workspace import Workspace
 
-__all__ = ["JsonOption", "NotFound", "console", "err_console", "print_json", "workspace"]
+__all__ = [
+    "JsonOption",
+    "NotFound",
+    "console",
+    "err_console",
+    "esc",
+    "print_json",
+    "safe",
+    "workspace",
+]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
 
-console = Console()
-err_console = Console(stderr=True)
+
+def esc(value: object) -> str:
+    """Stored or typed text ready to go into a console string, a markup string or a table
+    cell: control characters shown as escapes and Rich markup escaped
+    (``directory.untrusted.escape_terminal``). ``None`` is an empty string."""
+    return escape_terminal(value)
+
+
+def safe(data: Any) -> Any:
+    """``data`` (an action's dicts and lists) with every string passed through ``esc``:
+    what a command does first in its human-readable branch, once (escaping twice would
+    show the backslashes). JSON output takes the data as it is (``print_json``)."""
+    if isinstance(data, str):
+        return esc(data)
+    if isinstance(data, dict):
+        return {key: safe(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [safe(value) for value in data]
+    return data
+
+
+class TerminalConsole(Console):
+    """A Rich console that sends no control character it did not make itself: text that
+    reaches it unescaped (a value a command forgot to pass through ``esc``) has its control
+    characters shown as escapes. Emoji codes (``:smile:``) are left as typed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("emoji", False)
+        super().__init__(**kwargs)
+
+    def render(
+        self, renderable: RenderableType, options: ConsoleOptions | None = None
+    ) -> Iterable[Segment]:
+        for segment in super().render(renderable, options):
+            text = segment.text
+            if (
+                segment.control is None
+                and not text.isprintable()
+                and (control_positions(text, multiline=True) or "\t" in text)
+            ):
+                segment = Segment(visible_controls(text), segment.style)
+            yield segment
+
+
+console = TerminalConsole()
+err_console = TerminalConsole(stderr=True)
 
 
 def workspace(ctx: typer.Context) -> Workspace:
@@ -49,8 +105,28 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
 def dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, default=_default)
+    """JSON for stdout: the same data, with every control character json leaves raw (DEL,
+    C1 controls, bidirectional overrides, zero-width characters) written as a ``\\u``
+    escape, so a terminal showing it is not driven by it."""
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=_default)
+    if text.isascii() and "\x7f" not in text:
+        return text
+    bad = control_positions(text, multiline=True)
+    if not bad:
+        return text
+    chars = list(text)
+    for i in bad:
+        chars[i] = _json_escape(chars[i])
+    return "".join(chars)
 
 
 def print_json(data: Any) -> None:

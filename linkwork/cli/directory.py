@@ -7,7 +7,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from linkwork.cli.common import JsonOption, console, err_console, print_json, workspace
+from linkwork.cli.common import (
+    JsonOption,
+    console,
+    err_console,
+    esc,
+    print_json,
+    safe,
+    workspace,
+)
 
 app = typer.Typer(
     help="The local service directory: import Open Referral UK feeds, search and show services.",
@@ -151,13 +159,15 @@ def search_cmd(
     table.add_column("town")
     table.add_column("why")
     for r in results:
-        label = r.name + (
-            f"\n[dim]{r.organisation}[/dim]" if r.organisation and r.organisation != r.name else ""
+        label = esc(r.name) + (
+            f"\n[dim]{esc(r.organisation)}[/dim]"
+            if r.organisation and r.organisation != r.name
+            else ""
         )
         if r.stale:
             label += "\n[yellow]not verified recently[/yellow]"
-        town = r.town + (f" ({r.distance_km} km)" if r.distance_km is not None else "")
-        table.add_row(r.id[:8], label, town, "; ".join(r.why[:3]))
+        town = esc(r.town) + (f" ({r.distance_km} km)" if r.distance_km is not None else "")
+        table.add_row(esc(r.id[:8]), label, town, "; ".join(safe(r.why[:3])))
     console.print(table)
     if not include_stale:
         console.print("[dim]Stale services are hidden; --include-stale shows them.[/dim]")
@@ -176,6 +186,7 @@ def show_cmd(
     if json_:
         print_json(data)
         return
+    data = safe(data)
     console.print(
         f"[bold]{data['name']}[/bold]  ({data['organisation'] or 'no organisation'})",
         highlight=False,
@@ -241,6 +252,7 @@ def stats_cmd(ctx: typer.Context, json_: JsonOption = False) -> None:
     if json_:
         print_json(data)
         return
+    data = safe(data)
     console.print(f"{data['services']} services listed, {data['withdrawn']} withdrawn")
     for feed in data["feeds"]:
         console.print(
@@ -268,6 +280,7 @@ def list_cmd(
     if json_:
         print_json(rows)
         return
+    rows = safe(rows)
     table = Table()
     for column in ("id", "service", "organisation", "feed"):
         table.add_column(column, overflow="fold")

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from linkwork.cli.common import JsonOption, NotFound, console, print_json, workspace
+from linkwork.cli.common import JsonOption, NotFound, console, esc, print_json, safe, workspace
 from linkwork.cli.referral import app as referral_app
 
 keys_app = typer.Typer(
@@ -67,6 +67,7 @@ def keys_new(
     if json_out:
         print_json(data)
         return
+    data = safe(data)
     console.print(f"Made key {data['name']} (kid {data['kid']})")
     console.print(f"  private: {data['private']} (keep it secret; mode 0600)")
     console.print(f"  public:  {data['public']} (give this to partners)")
@@ -85,7 +86,9 @@ def keys_trust(
     data = act.trust_partner(workspace(ctx), file, name)
     if json_out:
         print_json(data)
-    elif data["created"]:
+        return
+    data = safe(data)
+    if data["created"]:
         console.print(f"Trusted {data['name']} (kid {data['kid']})")
     else:
         console.print(f"Already trusted: {data['name']} (kid {data['kid']})")
@@ -100,6 +103,7 @@ def keys_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
     if json_out:
         print_json(rows)
         return
+    rows = safe(rows)
     if not rows:
         raise NotFound("no trusted keys yet (linkwork keys trust FILE --name ORG)")
     table = Table("partner", "key id", "curve", "added")
@@ -154,6 +158,7 @@ def _report(data: dict[str, object], json_out: bool) -> None:
     if json_out:
         print_json(data)
     else:
+        data = safe(data)
         console.print(
             f"Wrote {data['kind']} for referral {data['referral_id']} to {data['to']}: "
             f"{data['file']}"
@@ -205,7 +210,8 @@ def receive(
     if json_out:
         print_json(data)
         return
-    console.print(words)
+    data = safe(data)
+    console.print(esc(words))
     if data.get("note"):
         console.print(f"  {data['note']}")
 
@@ -231,10 +237,11 @@ def open_(
     if json_out:
         print_json(data | {"bundle": bundle} if out is None else data)
         return
+    data = safe(data)
     console.print(f"Signed by {data['signed_by']}; message {data['message_id']}")
     console.print(", ".join(f"{n} {k}" for k, n in sorted(data["resources"].items())))
     if out:
-        console.print(f"Bundle written to {out}")
+        console.print(f"Bundle written to {esc(out)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,12 +7,15 @@ from typing import Annotated, Any
 
 import typer
 
+from directory.untrusted import escape_terminal
 from linkwork.cli.common import (
     JsonOption,
     NotFound,
     console,
     err_console,
+    esc,
     print_json,
+    safe,
     workspace,
 )
 from linkwork.cli.tables import needs_table, suggestions_table
@@ -28,11 +31,16 @@ need_app = typer.Typer(
 # --- screening ----------------------------------------------------------------------------
 
 
+def plain(value: object) -> str:
+    """Text for a plain prompt (no markup there): control characters shown, not sent."""
+    return escape_terminal(value, markup=False)
+
+
 def _ask_scale(q: dict[str, Any], saved: str | None) -> str | None:
     low, high = q["low"], q["high"]
     while True:
         raw = typer.prompt(
-            f"{q['text']} ({low}-{high})", default=saved or "", show_default=bool(saved)
+            f"{plain(q['text'])} ({low}-{high})", default=saved or "", show_default=bool(saved)
         ).strip()
         if raw == "-" or (not raw and not saved):
             return None
@@ -45,9 +53,9 @@ def _ask_scale(q: dict[str, Any], saved: str | None) -> str | None:
 
 def _ask_choice(q: dict[str, Any], saved: str | None) -> str | None:
     options = q["options"]
-    console.print(q["text"])
+    console.print(esc(q["text"]))
     for number, (_code, text) in enumerate(options, 1):
-        console.print(f"  {number}. {text}")
+        console.print(f"  {number}. {esc(text)}")
     codes = [code for code, _text in options]
     default = str(codes.index(saved) + 1) if saved in codes else ""
     while True:
@@ -71,14 +79,14 @@ def _prompt_answers(form: dict[str, Any], answers: dict[str, str]) -> None:
     leaving mid-way keeps those not asked again yet."""
     saved: dict[str, str] = (form["in_progress"] or {}).get("answers", {})
     if form["intro"]:
-        console.print(form["intro"])
+        console.print(esc(form["intro"]))
     console.print("[dim]Press Enter to skip a question.[/]")
     if saved:
         console.print("[dim]Enter keeps the saved answer shown in brackets; '-' clears it.[/]")
     for section in form["sections"]:
-        console.rule(section["title"])
+        console.rule(esc(section["title"]))
         if section["intro"]:
-            console.print(section["intro"])
+            console.print(esc(section["intro"]))
         for q in section["questions"]:
             ask = _ask_scale if q["kind"] == "scale" else _ask_choice
             value = ask(q, saved.get(q["id"]))
@@ -99,7 +107,8 @@ def _decide_by_prompt(ws: Any, data: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         raw = (
             typer.prompt(
-                f"Record {s['code']} {s['display']}? (y = yes, n = no, Enter = later)",
+                f"Record {plain(s['code'])} {plain(s['display'])}? "
+                "(y = yes, n = no, Enter = later)",
                 default="",
                 show_default=False,
             )
@@ -155,7 +164,7 @@ def screen_cmd(
         raise ValueError("--json needs --answers FILE (no questions are asked)")
     else:
         form = act.open_screening(ws, person_ref, questions=questions)
-        console.print(f"Screening {form['person']['name']}")
+        console.print(f"Screening {esc(form['person']['name'])}")
         progress = form["in_progress"]
         if progress:
             started = progress["started_at"].strftime("%d %b %Y %H:%M")
@@ -181,6 +190,7 @@ def screen_cmd(
         if json_out:
             print_json(saved)
             return
+        saved = safe(saved)
         console.print(
             f"screening progress saved ({_answers(saved['answers'])}): [bold]{saved['id']}[/]. "
             f"Finish it with: linkwork screen {saved['person_id'][:8]}"
@@ -191,13 +201,13 @@ def screen_cmd(
         print_json(data)
         return
     console.print(
-        f"screening {'completed' if data['resumed'] else 'recorded'}: [bold]{data['id']}[/]"
+        f"screening {'completed' if data['resumed'] else 'recorded'}: [bold]{esc(data['id'])}[/]"
     )
     suggestions = data["suggestions"]
     if answers_file is None and suggestions:
-        suggestions_table(data["id"], suggestions)
+        suggestions_table(data["id"], safe(suggestions))
         suggestions = _decide_by_prompt(ws, data)
-    suggestions_table(data["id"], suggestions)
+    suggestions_table(data["id"], safe(suggestions))
     if any(s.get("state") == "pending" for s in suggestions):
         console.print(
             f"Confirm with: linkwork need confirm {data['id'][:8]} CODE  "
@@ -233,6 +243,7 @@ def need_add(
     if json_out:
         print_json(data)
         return
+    data = safe(data)
     console.print(f"recorded {data['code']} {data['display']}: [bold]{data['id']}[/]")
     if data.get("alternatives"):
         console.print(
@@ -273,7 +284,7 @@ def need_confirm(
     if json_out:
         print_json(needs[0] if code else needs)
         return
-    for n in needs:
+    for n in safe(needs):
         console.print(f"recorded {n['code']} {n['display']}: [bold]{n['id']}[/]")
 
 
@@ -291,7 +302,7 @@ def need_reject(
     if json_out:
         print_json({"id": data["id"], "suggestions": data["suggestions"]})
     else:
-        console.print(f"rejected {data['decided']['code'] if data['decided'] else code}")
+        console.print(f"rejected {esc(data['decided']['code'] if data['decided'] else code)}")
 
 
 @need_app.command("suggestions")
@@ -307,7 +318,7 @@ def need_suggestions(
     if json_out:
         print_json({"id": data["id"], "suggestions": data["suggestions"]})
     else:
-        suggestions_table(data["id"], data["suggestions"])
+        suggestions_table(data["id"], safe(data["suggestions"]))
 
 
 @need_app.command("list")
@@ -329,6 +340,7 @@ def need_list(
     if json_out:
         print_json(needs)
     else:
+        needs = safe(needs)
         needs_table(needs)
 
 
@@ -346,6 +358,7 @@ def need_resolve(
     if json_out:
         print_json(data)
     else:
+        data = safe(data)
         console.print(f"resolved {data['code']} {data['display']} ({data['id']})")
 
 

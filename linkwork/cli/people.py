@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from linkwork.cli.common import JsonOption, NotFound, console, print_json, workspace
+from linkwork.cli.common import JsonOption, NotFound, console, print_json, safe, workspace
 from linkwork.cli.tables import needs_table, referrals_table
 
 Opt = typer.Option
@@ -89,6 +89,7 @@ def person_add(
     if json_out:
         print_json(data)
     else:
+        data = safe(data)
         console.print(f"added {data['given_name']} {data['family_name']}: [bold]{data['id']}[/]")
 
 
@@ -125,7 +126,7 @@ def person_update(
         print_json(data)
     else:
         changed = ", ".join(f.replace("_", " ") for f in updated.changed) or "nothing"
-        console.print(f"updated {data['id']}: changed {changed}", highlight=False)
+        console.print(f"updated {safe(data['id'])}: changed {changed}", highlight=False)
 
 
 @person_app.command("show")
@@ -143,6 +144,7 @@ def person_show(
     if json_out:
         print_json(data)
         return
+    data = safe(data)
     console.print(f"[bold]{data['given_name']} {data['family_name']}[/]  ({data['id']})")
     console.print(
         f"born {data['birth_date']} (age band {data['age_band']})  "
@@ -212,6 +214,7 @@ def _people_out(people: list[dict[str, Any]], json_out: bool, empty: str) -> Non
     if json_out:
         print_json(people)
         return
+    people = safe(people)
     table = Table()
     for col in ("id", "name", "born", "NHS number", "postcode", "practice"):
         table.add_column(col)

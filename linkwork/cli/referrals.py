@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from linkwork.cli import referral as referral_cli
-from linkwork.cli.common import JsonOption, console, print_json, workspace
+from linkwork.cli.common import JsonOption, console, print_json, safe, workspace
 from linkwork.cli.exchange import KeyOption, PassphraseEnv, passphrase_from_env
 from linkwork.cli.tables import referrals_table
 
@@ -44,6 +44,7 @@ def consent_record(
     if json_out:
         print_json(data)
     else:
+        data = safe(data)
         console.print(f"consent recorded: [bold]{data['id']}[/]")
 
 
@@ -61,6 +62,7 @@ def consent_withdraw(
     if json_out:
         print_json(data)
     else:
+        data = safe(data)
         console.print(f"consent {data['id']} withdrawn")
 
 
@@ -77,6 +79,7 @@ def consent_list(
     if json_out:
         print_json(data)
         return
+    data = safe(data)
     for c in data:
         to = f"service {c['service_id']}" if c["service_id"] else c["hub"]
         state = "active" if c["active"] else f"withdrawn {c['withdrawn_at'][:10]}"
@@ -145,6 +148,7 @@ def refer_cmd(
     if json_out:
         print_json(data)
     else:
+        data = safe(data)
         console.print(data["message"])
         console.print(f"referral id: [bold]{data['id']}[/]")
 
@@ -166,6 +170,7 @@ def referral_list(
     if json_out:
         print_json(data)
     else:
+        data = safe(data)
         referrals_table(data)
 
 
@@ -181,6 +186,7 @@ def referral_show(
     if json_out:
         print_json(data)
         return
+    data = safe(data)
     to = data.get("service_name") or (
         f"service {data['service_id']}" if data["service_id"] else data["hub"]
     )
@@ -257,6 +263,7 @@ def referral_status(
     if json_out:
         print_json(data)
     else:
+        data = safe(data)
         console.print(f"referral {data['id']} is now {data['status']}")
 
 
@@ -296,6 +303,7 @@ def followups_cmd(
     if json_out:
         print_json(data)
         return
+    data = safe(data)
     table = Table(title="Follow-ups")
     for col in ("referral", "person", "to", "status", "due", "state"):
         table.add_column(col)

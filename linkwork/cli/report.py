@@ -24,11 +24,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from directory.untrusted import visible_controls
 from linkwork.cli.common import (
     JsonOption,
     console,
     err_console,
+    esc,
     print_json,
+    safe,
     workspace,
 )
 
@@ -149,24 +152,27 @@ def _run(
         if fmt is Format.table:
             _print_table(result)
         elif isinstance(result.content, str):
-            sys.stdout.write(result.content)
+            sys.stdout.write(visible_controls(result.content))
         else:
             print_json(result.content)
     elif fmt is not Format.json:
-        err_console.print(f"wrote {out}", highlight=False)
+        err_console.print(f"wrote {esc(out)}", highlight=False)
     if chart:
         _print_chart(result, stderr=to_stdout and fmt is not Format.table)
     if chart_out is not None and fmt is not Format.json:
-        err_console.print(f"wrote {chart_out}", highlight=False)
+        err_console.print(f"wrote {esc(chart_out)}", highlight=False)
 
 
 def _print_table(result: Any) -> None:
     from linkwork.actions.reports import report_table
 
     dims = len(result.dims)
-    console.print(report_table(result.title, dims, result.columns, result.rows, result.totals))
-    console.print(result.note, highlight=False, style="dim")
-    f = result.filters
+    table = report_table(
+        esc(result.title), dims, safe(result.columns), safe(result.rows), result.totals
+    )
+    console.print(table)
+    console.print(esc(result.note), highlight=False, style="dim")
+    f = safe(result.filters)
     if f["from"] or f["to"] or f["practice"]:
         console.print(
             f"from {f['from'] or 'the start'} to {f['to'] or 'now'}"
@@ -183,14 +189,14 @@ def _print_chart(result: Any, stderr: bool) -> None:
     peak = max([v for _, v, _ in series if isinstance(v, int | float)] + [1])
     width = 40
     label_w = min(40, max(len(label) for label, _, _ in series))
-    target.print(f"[bold]{result.chart_title}[/]", highlight=False)
+    target.print(f"[bold]{esc(result.chart_title)}[/]", highlight=False)
     for label, value, text in series:
-        name = label[:label_w].ljust(label_w)
+        name = esc(label[:label_w].ljust(label_w))
         if value is None:
             target.print(f"{name} [dim]*[/]", highlight=False)
             continue
         bar = "█" * max(0, round(width * float(value) / peak))
-        target.print(f"{name} [blue]{bar}[/] {text}", highlight=False)
+        target.print(f"{name} [blue]{bar}[/] {esc(text)}", highlight=False)
 
 
 # ----------------------------------------------------------------------- commands
@@ -308,6 +314,7 @@ def dimensions_cmd(json_out: JsonOption = False) -> None:
     if json_out:
         print_json(items)
         return
+    items = safe(items)
     table = Table("dimension", "what it is")
     for item in items:
         table.add_row(item["name"], item["description"])

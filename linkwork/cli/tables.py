@@ -1,4 +1,6 @@
-"""Tables the record's commands share (needs, referrals, suggestions)."""
+"""Tables the record's commands share (needs, referrals, suggestions).
+
+Each takes data its command has already passed through ``linkwork.cli.common.safe``."""
 
 from __future__ import annotations
 

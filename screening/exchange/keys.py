@@ -25,6 +25,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OctKey
 from sqlmodel import Session, select
 
+from directory.untrusted import clean_text
 from screening.exchange.files import atomic_write
 from screening.exchange.models import TrustedKey
 
@@ -196,7 +197,7 @@ def load_public_key(path: Path | str) -> ECKey:
 
 def trust_key(session: Session, key: ECKey, name: str, actor: str) -> tuple[TrustedKey, bool]:
     """Add a partner's public key under ``name``; (row, created). Same key again: no change."""
-    name = name.strip()
+    name = " ".join(clean_text(name, "partner name", max_length=200).split())
     if not name:
         raise ValueError("the partner name is empty")
     if key.is_private:
