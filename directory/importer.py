@@ -1,9 +1,10 @@
 """Importing a feed into the directory: idempotent, one transaction, reasons for rejects.
 
-``import_source`` reads the whole feed first (so an unreadable page changes nothing), turns
-each service into a record (or a rejection with its reason), then adds, updates, leaves
-unchanged or withdraws services in the caller's session. It flushes but does not commit:
-the caller's transaction (the CLI's session) commits on success and rolls back on error.
+``import_source`` reads the feed page by page (every read bounded: ``directory.bounded``),
+turning each service into a record (or a rejection with its reason) as it arrives; only
+when the whole feed has been read does it add, update, leave unchanged or withdraw services
+in the caller's session, so an unreadable page changes nothing. It flushes but does not
+commit: the caller's transaction commits on success and rolls back on error.
 """
 
 from __future__ import annotations
@@ -17,16 +18,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from directory.feeds import (
-    RecordError,
-    Rejected,
-    ServiceRecord,
-    service_from_csv,
-    service_from_oruk,
-)
+from directory.bounded import Limits
+from directory.csvfeed import service_from_csv
+from directory.feeds import service_from_oruk
 from directory.models import ImportRun, Location, Organisation, Service, ServiceLocation
+from directory.records import RecordError, Rejected, ServiceRecord
 from directory.sources import Feed, Progress, read_source
 from directory.taxonomy import load_taxonomy_map
+from directory.untrusted import strip_controls
 
 
 @dataclass
@@ -49,51 +48,74 @@ class ImportSummary:
 
 
 def parse_feed(feed: Feed, strict: bool = False) -> tuple[list[ServiceRecord], ImportSummary]:
-    """Records and rejections of a feed (no database). With ``strict`` the first rejection
-    raises ValueError naming the record."""
+    """Records and rejections of a feed, read to its end (no database). With ``strict`` the
+    first rejection raises ValueError naming the record."""
     summary = ImportSummary(feed.source, feed.location, feed.format, feed.full)
     taxonomy = load_taxonomy_map()
     records: list[ServiceRecord] = []
     first_seen: dict[str, str] = {}
-    for entry in feed.entries:
-        raw_id, raw_name = _peek(entry.raw)
-        try:
-            record = (
-                service_from_csv(entry.raw) if entry.kind == "csv" else service_from_oruk(entry.raw)
+    entries = feed.entries
+    try:
+        for entry in entries:
+            feed.budget.service()
+            try:
+                record = (
+                    service_from_csv(entry.raw, strict)
+                    if entry.kind == "csv"
+                    else service_from_oruk(entry.raw, strict)
+                )
+                if record.source_id in first_seen:
+                    raise RecordError(
+                        f"duplicate id (first seen at {first_seen[record.source_id]})"
+                    )
+            except RecordError as exc:
+                raw_id, raw_name = _peek(entry.raw)
+                if strict:
+                    label = f"{feed.location}, {entry.where}" + (
+                        f" (id {raw_id})" if raw_id else ""
+                    )
+                    raise ValueError(f"{label}: {exc}; nothing imported (--strict)") from None
+                summary.rejected.append(Rejected(entry.where, raw_id, raw_name, str(exc)))
+                continue
+            first_seen[record.source_id] = entry.where
+            record.domains, record.z_codes = taxonomy.classify(
+                record.taxonomy_terms, record.name, record.description
             )
-            if record.source_id in first_seen:
-                raise RecordError(f"duplicate id (first seen at {first_seen[record.source_id]})")
-        except RecordError as exc:
-            reject = Rejected(entry.where, raw_id, raw_name, str(exc))
-            if strict:
-                label = f"{feed.location}, {entry.where}" + (f" (id {raw_id})" if raw_id else "")
-                raise ValueError(f"{label}: {exc}; nothing imported (--strict)") from None
-            summary.rejected.append(reject)
-            continue
-        first_seen[record.source_id] = entry.where
-        record.domains, record.z_codes = taxonomy.classify(
-            record.taxonomy_terms, record.name, record.description
-        )
-        if record.organisation is None:
-            summary.notes.append(
-                {
-                    "where": entry.where,
-                    "id": record.source_id,
-                    "name": record.name,
-                    "note": "no organisation in the feed: imported without one",
-                }
-            )
-        records.append(record)
+            if record.organisation is None:
+                summary.notes.append(
+                    {
+                        "where": entry.where,
+                        "id": record.source_id,
+                        "name": record.name,
+                        "note": "no organisation in the feed: imported without one",
+                    }
+                )
+            records.append(record)
+    finally:
+        close = getattr(entries, "close", None)
+        if close is not None:
+            close()  # a feed left half-read lets go of its file or connection now
+    summary.format, summary.full = feed.format, feed.full
     return records, summary
 
 
 def _peek(raw: Any) -> tuple[str, str]:
-    if isinstance(raw, dict):
-        sid, name = raw.get("id"), raw.get("name")
-        return (str(sid).strip() if sid is not None else ""), (
-            str(name).strip()[:200] if name is not None else ""
-        )
-    return "", ""
+    """A rejected record's id and name as far as they can be shown: text without control
+    characters, cut short; anything else (a number as a name, a list) left out."""
+    if not isinstance(raw, dict):
+        return "", ""
+    sid, name = raw.get("id"), raw.get("name")
+    shown_id = ""
+    if isinstance(sid, int) and not isinstance(sid, bool):
+        shown_id = str(sid)
+    elif isinstance(sid, str):
+        shown_id = " ".join(strip_controls(sid[:200], multiline=False)[0].split())[:100]
+    shown_name = ""
+    if isinstance(name, str):
+        shown_name = " ".join(strip_controls(name[:400], multiline=False)[0].split())
+        if len(shown_name) > 100:
+            shown_name = shown_name[:100] + "…"
+    return shown_id, shown_name
 
 
 def import_source(
@@ -103,9 +125,10 @@ def import_source(
     strict: bool = False,
     progress: Progress | None = None,
     source_name: str | None = None,
+    limits: Limits | None = None,
 ) -> ImportSummary:
     """Import a feed (file, folder of pages, or http(s) base URL) into ``session``."""
-    feed = read_source(source, fmt, progress)
+    feed = read_source(source, fmt, progress, limits)
     if source_name:
         feed.source = source_name
     return import_feed(session, feed, strict=strict)
@@ -113,7 +136,7 @@ def import_source(
 
 def import_feed(session: Session, feed: Feed, strict: bool = False) -> ImportSummary:
     records, summary = parse_feed(feed, strict=strict)
-    if not feed.entries:
+    if not feed.budget.services:
         # An empty answer (an outage, a wrong filter) is never taken as "every service of
         # this feed has gone": nothing is withdrawn.
         raise ValueError(f"{feed.location}: the feed has no services; nothing imported")

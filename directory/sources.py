@@ -1,24 +1,45 @@
 """Where a feed comes from: a file, a folder of page files, or an ORUK API base URL.
 
-Everything is read (and every page fetched) before the database is touched, so a
-feed that fails half-way changes nothing.
+A feed is read as it is imported: page by page (a CSV file row by row), each service
+turned into a record before the next page is read, so the memory an import takes does not
+grow with what arrives. Every read is bounded (``directory.bounded``: bytes per page and per
+feed, pages, services, JSON depth), a server that keeps sending the same page is stopped,
+and nothing is written until the whole feed has been read, so a feed that fails half-way
+changes nothing.
 """
 
 from __future__ import annotations
 
-import gzip
+import hashlib
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from directory.feeds import Page, page_from_document, parse_json_page, read_csv
+from directory.bounded import (
+    Budget,
+    FeedTooLarge,
+    Limits,
+    http_page,
+    load_json,
+    open_file,
+    read_lines,
+    read_page,
+    sniff,
+)
+from directory.csvfeed import read_csv
+from directory.feeds import page_from_document
+from directory.records import Page
+from directory.untrusted import strip_controls
 
 Progress = Callable[[int, int | None], None]
 """Called as ``progress(pages_done, total_pages_or_None)`` while fetching."""
 
 FORMATS = ("auto", "oruk", "csv")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_FEED_FILE = re.compile(r"\.(json|csv)(\.gz)?$", re.I)
 
 
 @dataclass
@@ -30,11 +51,16 @@ class Entry:
 
 @dataclass
 class Feed:
+    """A feed being read: ``entries`` come one at a time as pages arrive; ``full`` (the
+    whole feed, so services missing from it may be withdrawn) is known once they are all
+    read, and so is ``format`` when it is told from the file's first bytes."""
+
     source: str  # the name services are filed under
     location: str  # the path or URL read
     format: str
-    full: bool  # the whole feed (services missing from it may be withdrawn)
-    entries: list[Entry] = field(default_factory=list)
+    entries: Iterator[Entry]
+    budget: Budget
+    full: bool = False
 
 
 def default_source_name(location: str) -> str:
@@ -51,44 +77,6 @@ def default_source_name(location: str) -> str:
             return name or location
 
 
-def _read_bytes(path: Path) -> bytes:
-    data = path.read_bytes()
-    if path.suffix.lower() == ".gz" or data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise ValueError(f"{path}: broken gzip file ({exc})") from None
-    return data
-
-
-def _decode(data: bytes, label: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValueError(f"{label}: not UTF-8 text") from None
-
-
-def _format_of(path: Path, text: str, fmt: str) -> str:
-    if fmt != "auto":
-        return fmt
-    suffixes = [s.lower() for s in path.suffixes]
-    if ".csv" in suffixes:
-        return "csv"
-    if ".json" in suffixes:
-        return "oruk"
-    return "oruk" if text.lstrip()[:1] in ("{", "[") else "csv"
-
-
-def _file_pages(path: Path, fmt: str) -> tuple[str, list[Page]]:
-    label = str(path)
-    text = _decode(_read_bytes(path), label)
-    kind = _format_of(path, text, fmt)
-    if kind == "csv":
-        rows = list(read_csv(text, label))
-        return kind, [Page(label, [(where, row) for where, row in rows])]
-    return kind, [parse_json_page(text, label)]
-
-
 def _is_full(pages: list[Page]) -> bool:
     if any(p.single for p in pages):
         return False
@@ -99,129 +87,241 @@ def _is_full(pages: list[Page]) -> bool:
     return all(set(range(1, t + 1)) <= numbers or (t == 1 and len(pages) == 1) for t in totals)
 
 
-def _entries(kind: str, pages: list[Page], many: bool) -> list[Entry]:
-    entries: list[Entry] = []
-    for page in pages:
-        prefix = f"{page.label} " if many else ""
+def _page_entries(page: Page, prefix: str) -> Iterator[Entry]:
+    """The page's services one at a time, each let go once it has been handed on."""
+    items, page.items = page.items, []
+    for i in range(len(items)):
+        item, items[i] = items[i], None
+        yield Entry(f"{prefix}record {i + 1}", "oruk", item)
+
+
+def _kind_by_name(path: Path, fmt: str) -> str:
+    if fmt != "auto":
+        return fmt
+    suffixes = [s.lower() for s in path.suffixes]
+    if ".csv" in suffixes:
+        return "csv"
+    if ".json" in suffixes:
+        return "oruk"
+    return ""  # told from the first bytes
+
+
+def _file_entries(
+    feed: Feed, path: Path, fmt: str, prefix: str, pages: list[Page]
+) -> Iterator[Entry]:
+    """The services of one file (one page): a JSON page read whole within the page limit,
+    a CSV file streamed row by row within the feed limit."""
+    label = str(path)
+    feed.budget.page(label)
+    with ExitStack() as stack:
+        stream = open_file(path, stack)
+        kind = _kind_by_name(path, fmt) or sniff(stream, path)
+        feed.format = feed.format or kind
         if kind == "csv":
-            for where, row in page.items:
-                entries.append(Entry(f"{prefix}{where}", "csv", row))
-        else:
-            for i, item in enumerate(page.items, start=1):
-                entries.append(Entry(f"{prefix}record {i}", "oruk", item))
-    return entries
+            lines = read_lines(stream, path, feed.budget, label)
+            for where, row in read_csv(lines, label):
+                yield Entry(f"{prefix}{where}", "csv", row)
+            pages.append(Page(label, []))
+            return
+        data = read_page(stream, path, feed.budget, label)
+    page = page_from_document(load_json(data, label, feed.budget.limits), label)
+    del data
+    pages.append(Page(label, [], page.page_number, page.total_pages, page.single))
+    yield from _page_entries(page, prefix)
 
 
-def read_path(path: Path, fmt: str = "auto") -> Feed:
+def _folder_files(path: Path, limits: Limits) -> list[Path]:
+    files = []
+    for p in path.iterdir():
+        if _FEED_FILE.search(p.name) and p.is_file():
+            files.append(p)
+            if len(files) > limits.pages:
+                raise FeedTooLarge(
+                    f"{path}: more than {limits.pages:,} files (setting import_max_pages); "
+                    "nothing imported"
+                )
+    if not files:
+        raise ValueError(f"{path}: no .json or .csv files in the folder")
+    return sorted(
+        files, key=lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
+    )
+
+
+def _folder_entries(feed: Feed, files: list[Path], fmt: str) -> Iterator[Entry]:
+    pages: list[Page] = []
+    for file in files:
+        yield from _file_entries(feed, file, fmt, f"{file.name} ", pages)
+    feed.full = _is_full(pages)
+
+
+def _single_file_entries(feed: Feed, path: Path, fmt: str) -> Iterator[Entry]:
+    pages: list[Page] = []
+    yield from _file_entries(feed, path, fmt, "", pages)
+    feed.full = _is_full(pages)
+
+
+def read_path(path: Path, fmt: str = "auto", limits: Limits | None = None) -> Feed:
+    """A feed from a file (JSON or CSV, gzip or not; a pipe or a device too) or a folder
+    of page files, read as its entries are taken."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (use auto, oruk or csv)")
     if not path.exists():
         raise ValueError(f"{path}: no such file or folder")
+    limits = limits or Limits()
+    budget = Budget(limits, str(path))
     if path.is_dir():
-        files = sorted(
-            (
-                p
-                for p in path.iterdir()
-                if p.is_file() and re.search(r"\.(json|csv)(\.gz)?$", p.name, re.I)
-            ),
-            key=lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)],
-        )
-        if not files:
-            raise ValueError(f"{path}: no .json or .csv files in the folder")
-        pages: list[Page] = []
-        kinds = set()
-        entries: list[Entry] = []
-        for file in files:
-            kind, file_pages = _file_pages(file, fmt)
-            kinds.add(kind)
-            pages.extend(file_pages)
-            for page in file_pages:
-                page.label = file.name
-            entries.extend(_entries(kind, file_pages, many=True))
-        return Feed(
+        files = _folder_files(path, limits)
+        kinds = {_kind_by_name(f, fmt) or "oruk" for f in files}
+        feed = Feed(
             default_source_name(str(path.resolve())),
             str(path),
             "+".join(sorted(kinds)),
-            _is_full(pages),
-            entries,
+            iter(()),
+            budget,
         )
-    kind, pages = _file_pages(path, fmt)
-    return Feed(
-        default_source_name(str(path)),
-        str(path),
-        kind,
-        _is_full(pages),
-        _entries(kind, pages, False),
+        feed.entries = _folder_entries(feed, files, fmt)
+        return feed
+    feed = Feed(
+        default_source_name(str(path)), str(path), _kind_by_name(path, fmt), iter(()), budget
     )
+    feed.entries = _single_file_entries(feed, path, fmt)
+    return feed
+
+
+# --- http(s) ----------------------------------------------------------------------------
+
+
+def _page_ids(items: list[Any]) -> set[str]:
+    ids = set()
+    for item in items:
+        if isinstance(item, dict):
+            sid = item.get("id")
+            if isinstance(sid, str | int) and not isinstance(sid, bool):
+                ids.add(str(sid)[:255])
+    return ids
+
+
+def _url_entries(
+    feed: Feed, url: str, single: bool, progress: Progress | None, per_page: int, timeout: float
+) -> Iterator[Entry]:
+    import httpx
+
+    budget, limits = feed.budget, feed.budget.limits
+    seen_pages: dict[bytes, int] = {}
+    seen_ids: set[str] = set()
+    many: bool | None = None
+    complete = True
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        number = 1
+        while True:
+            params = {} if single else {"page": number, "per_page": per_page}
+            label = url if single else f"{url}?page={number}"
+            budget.page(label)
+            data = http_page(client, url, params, budget, label)
+            digest = hashlib.sha256(data).digest()
+            if digest in seen_pages:
+                raise ValueError(
+                    f"{label}: the same page as page {seen_pages[digest]} again (the server "
+                    "does not move on to the next page); nothing imported"
+                )
+            seen_pages[digest] = number
+            page = page_from_document(load_json(data, label, limits), label)
+            del data
+            ids = _page_ids(page.items)
+            if ids and ids <= seen_ids:
+                raise ValueError(
+                    f"{label}: only services already read on earlier pages (the server does "
+                    "not move on to the next page); nothing imported"
+                )
+            seen_ids |= ids
+            total = page.total_pages
+            if total is not None and total > limits.pages:
+                raise FeedTooLarge(
+                    f"{label}: the server says there are {total:,} pages; an import reads at "
+                    f"most {limits.pages:,} (setting import_max_pages); nothing imported"
+                )
+            if progress:
+                progress(number, total)
+            if many is None:
+                many = not single and (total not in (None, 0, 1) or page.last is False)
+            empty = not page.items
+            if page.single:
+                complete = False
+            yield from _page_entries(page, f"page {number} " if many else "")
+            if single or page.single or empty:
+                if empty and total is not None and number < total:
+                    complete = False  # an empty page before the last: never "all services"
+                break
+            if total is not None:
+                if number >= total:
+                    break
+            elif page.last is not False:
+                break
+            number += 1
+    feed.full = complete and not single
 
 
 def fetch_url(
     base: str,
     progress: Progress | None = None,
+    limits: Limits | None = None,
     per_page: int = 100,
     timeout: float = 30.0,
-    max_pages: int = 100_000,
 ) -> Feed:
     """Every page of ``/services`` from an ORUK API (v1 or 3.0 paging), or one document if
-    the URL is a ``/services/{id}`` address. ValueError naming the page on any failure."""
-    import httpx
-
+    the URL is a ``/services/{id}`` address, fetched as its entries are taken. ValueError
+    naming the page on any failure."""
     url = base.rstrip("/")
     single = bool(re.search(r"/services/[^/?]+$", url))
     if not single and not url.endswith("/services"):
         url += "/services"
-    pages: list[Page] = []
+    budget = Budget(limits or Limits(), base)
+    feed = Feed(default_source_name(base), base, "oruk", iter(()), budget)
+    feed.entries = _guard_url(_url_entries(feed, url, single, progress, per_page, timeout), base)
+    return feed
+
+
+def _guard_url(entries: Iterator[Entry], base: str) -> Iterator[Entry]:
+    import httpx
+
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=True) as client:
-            number = 1
-            while True:
-                params = {} if single else {"page": number, "per_page": per_page}
-                label = url if single else f"{url}?page={number}"
-                try:
-                    response = client.get(
-                        url, params=params, headers={"Accept": "application/json"}
-                    )
-                except httpx.HTTPError as exc:
-                    raise ValueError(
-                        f"{label}: cannot fetch ({type(exc).__name__}: {exc})"
-                    ) from None
-                if response.status_code >= 400:
-                    raise ValueError(
-                        f"{label}: HTTP {response.status_code} {response.reason_phrase}"
-                    )
-                page = parse_json_page(response.content, label)
-                pages.append(page)
-                total = page.total_pages
-                if progress:
-                    progress(number, total)
-                if single or page.single or total is None or number >= total or not page.items:
-                    break
-                number += 1
-                if number > max_pages:
-                    raise ValueError(f"{url}: more than {max_pages} pages; stopped")
+        yield from entries
     except httpx.InvalidURL as exc:
-        raise ValueError(f"bad URL {base!r}: {exc}") from None
-    full = not single and not any(p.single for p in pages)
-    entries: list[Entry] = []
-    for i, page in enumerate(pages, start=1):
-        for j, item in enumerate(page.items, start=1):
-            entries.append(
-                Entry(f"page {i} record {j}" if len(pages) > 1 else f"record {j}", "oruk", item)
-            )
-    return Feed(default_source_name(base), base, "oruk", full, entries)
+        raise ValueError(f"bad URL {_plain(base)}: {_plain(str(exc))}") from None
 
 
-def read_source(source: str | Path, fmt: str = "auto", progress: Progress | None = None) -> Feed:
-    """Read a whole feed from a path or an http(s) URL (nothing written anywhere)."""
+def _plain(text: str) -> str:
+    return strip_controls(text, multiline=False)[0][:300]
+
+
+def read_source(
+    source: str | Path,
+    fmt: str = "auto",
+    progress: Progress | None = None,
+    limits: Limits | None = None,
+) -> Feed:
+    """A feed from a path or an http(s) URL, read as its entries are taken (nothing written
+    anywhere). Any other kind of address (``ftp://``, ``file://``) is refused as such."""
     text = str(source)
-    if text.startswith(("http://", "https://")):
+    scheme = _SCHEME.match(text)
+    if scheme:
+        name = scheme.group(1).lower()
+        if name not in ("http", "https"):
+            raise ValueError(
+                f"{_plain(text)}: linkwork reads only http:// and https:// addresses, files "
+                f"and folders (not {_plain(name)}://)"
+            )
         if fmt == "csv":
             raise ValueError("--format csv needs a file, not a URL")
-        return fetch_url(text, progress)
-    return read_path(Path(text), fmt)
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format {fmt!r} (use auto, oruk or csv)")
+        return fetch_url(text, progress, limits)
+    return read_path(Path(text), fmt, limits)
 
 
 def document_feed(doc: Any, source: str, label: str = "document") -> Feed:
     """A feed from an already-parsed JSON document (used for the bundled sample)."""
     page = page_from_document(doc, label)
-    return Feed(source, label, "oruk", _is_full([page]), _entries("oruk", [page], False))
+    full = _is_full([page])
+    feed = Feed(source, label, "oruk", _page_entries(page, ""), Budget(Limits(), label), full)
+    return feed

@@ -16,6 +16,7 @@ from typing import Any
 
 import platformdirs
 
+from directory.bounded import Limits
 from directory.untrusted import clean_text
 
 APP_NAME = "linkwork"
@@ -52,6 +53,13 @@ class Settings:
     # The practice's extra screening questions (a YAML file), added to the built-in ones
     # by both front ends.
     extra_questions: str = ""
+    # How much one directory import may read (a feed is untrusted: these keep a broken or
+    # hostile feed from filling the memory): bytes in one JSON page or file, bytes in the
+    # whole feed (a CSV file is streamed: only this applies), pages, and services.
+    import_max_page_bytes: int = Limits.page_bytes
+    import_max_feed_bytes: int = Limits.feed_bytes
+    import_max_pages: int = Limits.pages
+    import_max_services: int = Limits.services
 
     @property
     def home(self) -> Path:
@@ -77,6 +85,10 @@ _ENV = {
     "inbox": "LINKWORK_INBOX",
     "keys_dir": "LINKWORK_KEYS_DIR",
     "extra_questions": "LINKWORK_EXTRA_QUESTIONS",
+    "import_max_page_bytes": "LINKWORK_IMPORT_MAX_PAGE_BYTES",
+    "import_max_feed_bytes": "LINKWORK_IMPORT_MAX_FEED_BYTES",
+    "import_max_pages": "LINKWORK_IMPORT_MAX_PAGES",
+    "import_max_services": "LINKWORK_IMPORT_MAX_SERVICES",
 }
 
 
@@ -89,6 +101,8 @@ def _coerce(name: str, value: Any) -> Any:
             raise ValueError(f"setting {name} must be a whole number, not {value!r}") from None
         if number < 0:
             raise ValueError(f"setting {name} must not be negative")
+        if number < 1 and name.startswith("import_max_"):
+            raise ValueError(f"setting {name} must be 1 or more")
         return number
     # A user name or a path with a control character would be stored (as the actor) or
     # printed: refused like any other text from outside.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from directory.bounded import Limits
 from directory.importer import ImportSummary, import_source
 from directory.models import Service
 from directory.service import describe_service, directory_stats, get_service, list_services
@@ -28,13 +29,34 @@ def import_directory(
     progress: Callable[[int, int | None], None] | None = None,
     source_name: str | None = None,
 ) -> ImportSummary:
-    """Import (or re-import) a feed: a file, a folder of page files or an ORUK API URL."""
+    """Import (or re-import) a feed: a file, a folder of page files or an ORUK API URL.
+
+    The feed is untrusted: it is read within the settings' limits (``import_limits``) and
+    written in one transaction, only once all of it has been read."""
     if fmt not in ("auto", "oruk", "csv"):
         raise ValueError(f"unknown format {fmt!r} (use auto, oruk or csv)")
+    limits = import_limits(ws)
     with ws.session() as session:
         return import_source(
-            session, source, fmt=fmt, strict=strict, progress=progress, source_name=source_name
+            session,
+            source,
+            fmt=fmt,
+            strict=strict,
+            progress=progress,
+            source_name=source_name,
+            limits=limits,
         )
+
+
+def import_limits(ws: Workspace) -> Limits:
+    """How much one import may read: the settings ``import_max_*``."""
+    settings = ws.settings
+    return Limits(
+        page_bytes=settings.import_max_page_bytes,
+        feed_bytes=settings.import_max_feed_bytes,
+        pages=settings.import_max_pages,
+        services=settings.import_max_services,
+    )
 
 
 def get_service_record(ws: Workspace, ref: str | int) -> Service:

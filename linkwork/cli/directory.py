@@ -28,18 +28,24 @@ def register(root: typer.Typer) -> None:
 
 
 def _print_summary(summary: Any) -> None:
+    """The import's counts and each reject: feed text (names, ids, reasons) escaped."""
+    from directory.untrusted import escape_terminal as esc
+
     data = summary.to_dict()
     console.print(
-        f"{data['source']}: {data['added']} added, {data['updated']} updated, "
+        f"{esc(data['source'])}: {data['added']} added, {data['updated']} updated, "
         f"{data['unchanged']} unchanged, {data['withdrawn']} withdrawn, "
         f"{len(data['rejected'])} rejected"
-        + ("" if data["full"] else " (partial feed: nothing withdrawn)")
+        + ("" if data["full"] else " (partial feed: nothing withdrawn)"),
+        highlight=False,
     )
     for r in data["rejected"]:
-        ident = f" id {r['id']}" if r["id"] else ""
-        name = f" {r['name']!r}" if r["name"] else ""
+        ident = f" id {esc(r['id'])}" if r["id"] else ""
+        name = f" {esc(repr(r['name']))}" if r["name"] else ""
         console.print(
-            f"  rejected {r['where']}{ident}{name}: {r['reason']}", highlight=False, soft_wrap=True
+            f"  rejected {esc(r['where'])}{ident}{name}: {esc(r['reason'])}",
+            highlight=False,
+            soft_wrap=True,
         )
     if data["notes"]:
         console.print(
@@ -47,7 +53,10 @@ def _print_summary(summary: Any) -> None:
             highlight=False,
         )
         for note in data["notes"][:20]:
-            console.print(f"    {note['where']} id {note['id']} {note['name']!r}", highlight=False)
+            console.print(
+                f"    {esc(note['where'])} id {esc(note['id'])} {esc(repr(note['name']))}",
+                highlight=False,
+            )
 
 
 @app.command("import")

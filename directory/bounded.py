@@ -1,0 +1,349 @@
+"""Reading a feed as hostile input: every read bounded, JSON checked before it is parsed.
+
+A feed is whatever arrives: a file, a device (``/dev/urandom``), a pipe, a gzip bomb, a
+server that never stops paging. Nothing here trusts its size, its shape or its speed:
+
+- ``Limits``: the bytes one page (a JSON file or response) and one feed may hold, and the
+  pages and services one import reads (the settings ``import_max_*``, named in each error).
+- ``Budget``: one import's running totals; going over a limit is a ``FeedTooLarge``.
+- ``read_page`` / ``read_lines``: a file's bytes (whole, for JSON) or its lines (streamed,
+  for CSV), gzip undone as it is read, never more than the limits allow.
+- ``http_page``: one HTTP response streamed and cut at the limit; redirects followed here
+  (httpx itself reads a redirect's body whole), and a page that takes too long abandoned.
+- ``load_json``: a page's JSON with its nesting depth, its number of values and the length
+  of its numbers checked before the parser runs (no RecursionError, no 5,000-digit int).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, cast
+
+from directory.untrusted import strip_controls
+
+if TYPE_CHECKING:
+    import httpx
+
+MiB = 1024 * 1024
+
+MAX_DEPTH = 64
+"""Deepest nesting of JSON arrays and objects read (ORUK 3.0 needs about ten)."""
+MAX_NUMBER_CHARS = 100
+"""Longest number literal in a JSON feed (Python itself refuses ints over 4,300 digits)."""
+BYTES_PER_VALUE = 16
+"""A page may hold one JSON value per this many bytes of ``page_bytes`` (real feeds use about
+40): parsing ``[{},{},...]`` would otherwise take 25 bytes of memory for each byte read."""
+MAX_LINE_CHARS = 1_048_576
+"""Longest line of a CSV file (a field may span lines; the csv module caps a field itself)."""
+PAGE_SECONDS = 300.0
+"""Longest wait for one whole HTTP page (each read also has its own timeout)."""
+MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one import may read (the settings ``import_max_page_bytes`` and so on)."""
+
+    page_bytes: int = 16 * MiB
+    feed_bytes: int = 64 * MiB
+    pages: int = 1_000
+    services: int = 50_000
+
+    def __post_init__(self) -> None:
+        for name in ("page_bytes", "feed_bytes", "pages", "services"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"setting import_max_{name} must be a whole number of 1 or more")
+
+
+class FeedTooLarge(ValueError):
+    """A feed or a page went over one of the limits (the message names the setting)."""
+
+
+def size_text(n: int) -> str:
+    """A byte count as people read it: ``16 MiB``, ``512 KiB``, ``1,000 bytes``."""
+    if n >= MiB and n % MiB == 0:
+        return f"{n // MiB:,} MiB"
+    if n >= 1024 and n % 1024 == 0:
+        return f"{n // 1024:,} KiB"
+    return f"{n:,} bytes"
+
+
+class Budget:
+    """One import's running totals against its ``Limits``."""
+
+    def __init__(self, limits: Limits, location: str) -> None:
+        self.limits = limits
+        self.location = location
+        self.bytes = 0
+        self.pages = 0
+        self.services = 0
+        self.requests = 0
+
+    def room(self) -> int:
+        """The most bytes the next page may hold."""
+        return max(0, min(self.limits.page_bytes, self.limits.feed_bytes - self.bytes))
+
+    def page(self, label: str) -> None:
+        self.pages += 1
+        if self.pages > self.limits.pages:
+            raise FeedTooLarge(
+                f"{self.location}: more than {self.limits.pages:,} pages "
+                "(setting import_max_pages); nothing imported"
+            )
+
+    def take(self, n: int, label: str, *, paged: bool = True) -> None:
+        """Count ``n`` more bytes of the page ``label`` (``paged=False``: a streamed file,
+        which only the feed limit bounds)."""
+        if paged and n > self.limits.page_bytes:
+            raise FeedTooLarge(
+                f"{label}: more than {size_text(self.limits.page_bytes)} in one page "
+                "(setting import_max_page_bytes); nothing imported"
+            )
+        self.bytes += n
+        if self.bytes > self.limits.feed_bytes:
+            raise FeedTooLarge(
+                f"{self.location}: more than {size_text(self.limits.feed_bytes)} in all "
+                "(setting import_max_feed_bytes); nothing imported"
+            )
+
+    def service(self) -> None:
+        self.services += 1
+        if self.services > self.limits.services:
+            raise FeedTooLarge(
+                f"{self.location}: more than {self.limits.services:,} services "
+                "(setting import_max_services); nothing imported"
+            )
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+def open_file(path: Path, stack: ExitStack) -> IO[bytes]:
+    """``path`` opened once for reading (a pipe or a device cannot be read twice), gzip undone
+    as it is read; closed by ``stack``."""
+    raw = stack.enter_context(open(path, "rb"))  # noqa: SIM115 (closed by the stack)
+    try:
+        zipped = path.suffix.lower() == ".gz" or raw.peek(2)[:2] == b"\x1f\x8b"
+    except OSError:
+        zipped = False  # the read itself will say what is wrong
+    if zipped:
+        unzipped = gzip.GzipFile(fileobj=raw, mode="rb")
+        stack.callback(unzipped.close)
+        return cast(IO[bytes], unzipped)
+    return raw
+
+
+_GZIP_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def _broken_gzip(path: Path, exc: BaseException) -> ValueError:
+    return ValueError(f"{path}: broken gzip file ({type(exc).__name__}: {_plain(str(exc))})")
+
+
+def sniff(stream: IO[bytes], path: Path) -> str:
+    """``oruk`` if the stream starts like JSON, else ``csv`` (read without consuming it)."""
+    try:
+        head = stream.peek(4096)  # type: ignore[attr-defined]
+    except _GZIP_ERRORS as exc:
+        raise _broken_gzip(path, exc) from None
+    return "oruk" if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[") else "csv"
+
+
+def read_page(stream: IO[bytes], path: Path, budget: Budget, label: str) -> bytes:
+    """The bytes of a file read as one page: at most the room left in the budget, so
+    ``/dev/urandom`` or a gzip bomb stops at the limit instead of filling the memory."""
+    try:
+        data = stream.read(budget.room() + 1)
+    except _GZIP_ERRORS as exc:
+        raise _broken_gzip(path, exc) from None
+    budget.take(len(data), label)
+    return data
+
+
+class _Counted(io.RawIOBase):
+    """A binary stream whose bytes are counted against the feed limit as they are read."""
+
+    def __init__(self, inner: IO[bytes], budget: Budget, label: str) -> None:
+        self.inner, self.budget, self.label = inner, budget, label
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.inner.read(min(len(view), 65536))
+        self.budget.take(len(data), self.label, paged=False)
+        view[: len(data)] = data
+        return len(data)
+
+
+def read_lines(stream: IO[bytes], path: Path, budget: Budget, label: str) -> Iterator[str]:
+    """A text file's lines, read as they are needed (a CSV feed is streamed, not held):
+    UTF-8 (a BOM allowed), line ends kept as in the file, each line at most
+    ``MAX_LINE_CHARS``, every byte counted against the feed limit."""
+    text = io.TextIOWrapper(
+        io.BufferedReader(_Counted(stream, budget, label)), encoding="utf-8-sig", newline=""
+    )
+    number = 0
+    while True:
+        try:
+            line = text.readline(MAX_LINE_CHARS)
+        except UnicodeDecodeError:
+            raise ValueError(f"{label}, line {number + 1:,}: not UTF-8 text") from None
+        except _GZIP_ERRORS as exc:
+            raise _broken_gzip(path, exc) from None
+        if not line:
+            return
+        number += 1
+        if len(line) >= MAX_LINE_CHARS and not line.endswith(("\n", "\r")):
+            raise ValueError(f"{label}, line {number:,}: longer than {MAX_LINE_CHARS:,} characters")
+        yield line
+
+
+# --- HTTP -------------------------------------------------------------------------------
+
+
+def _plain(text: str, limit: int = 200) -> str:
+    """Words from a server for an error message: no control characters, cut short."""
+    cleaned, _ = strip_controls(text, multiline=False)
+    return cleaned[:limit]
+
+
+def http_page(
+    client: httpx.Client, url: str, params: dict[str, Any], budget: Budget, label: str
+) -> bytes:
+    """The body of one page, streamed and cut at the budget's room; redirects followed (at
+    most ``MAX_REDIRECTS``) without reading their bodies. ValueError naming ``label``."""
+    import httpx
+
+    request = client.build_request(
+        "GET", url, params=params, headers={"Accept": "application/json"}
+    )
+    for _ in range(MAX_REDIRECTS + 1):
+        budget.requests += 1
+        try:
+            response = client.send(request, stream=True, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            raise ValueError(
+                f"{label}: cannot fetch ({type(exc).__name__}: {_plain(str(exc))})"
+            ) from None
+        try:
+            if response.next_request is not None:
+                request = response.next_request
+                continue
+            if response.status_code >= 400:
+                raise ValueError(
+                    f"{label}: HTTP {response.status_code} {_plain(response.reason_phrase)}"
+                )
+            return _body(response, budget, label)
+        except httpx.HTTPError as exc:
+            raise ValueError(
+                f"{label}: cannot fetch ({type(exc).__name__}: {_plain(str(exc))})"
+            ) from None
+        finally:
+            response.close()
+    raise ValueError(f"{label}: more than {MAX_REDIRECTS} redirects")
+
+
+def _body(response: httpx.Response, budget: Budget, label: str) -> bytes:
+    room = budget.room()
+    declared = response.headers.get("content-length", "")
+    if (
+        declared.isdigit()
+        and len(declared) < 19
+        and not response.headers.get("content-encoding")
+        and int(declared) > room
+    ):
+        budget.take(int(declared), label)  # over a limit: says which
+    deadline = time.monotonic() + PAGE_SECONDS
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in response.iter_bytes():
+        total += len(chunk)
+        if total > room:
+            budget.take(total, label)  # raises: the page or the feed is over its limit
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise ValueError(f"{label}: no whole page within {PAGE_SECONDS:.0f} seconds")
+    data = b"".join(chunks)
+    budget.take(len(data), label)
+    return data
+
+
+# --- JSON -------------------------------------------------------------------------------
+
+# A JSON string (possessive: linear on any input, even an unterminated string of escapes).
+_STRING = re.compile(rb'"(?:[^"\\]++|\\.?)*+(?:"|\Z)', re.S)
+_LONG_NUMBER = re.compile(rb"[-+0-9.eE]{%d,}" % (MAX_NUMBER_CHARS + 1))
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _too_deep(label: str) -> ValueError:
+    return ValueError(f"{label}: JSON nested more than {MAX_DEPTH} levels deep")
+
+
+def check_json(data: bytes, label: str, max_values: int) -> None:
+    """Refuse, before parsing, a page whose JSON nests deeper than ``MAX_DEPTH``, holds more
+    than ``max_values`` values or a number longer than ``MAX_NUMBER_CHARS`` characters.
+
+    Strings are taken out first (by one linear regular expression); then brackets paired
+    innermost first, one level per pass, at most ``MAX_DEPTH`` passes. Malformed JSON is left
+    for the parser to describe."""
+    bare = _STRING.sub(b"", data)
+    long_number = _LONG_NUMBER.search(bare)
+    if long_number:
+        length = long_number.end() - long_number.start()
+        raise ValueError(
+            f"{label}: a number {length:,} characters long; "
+            f"linkwork reads numbers of at most {MAX_NUMBER_CHARS} characters"
+        )
+    values = bare.count(b",") + bare.count(b"[") + bare.count(b"{")
+    if values > max_values:
+        raise FeedTooLarge(
+            f"{label}: more than {max_values:,} JSON values in one page (one per "
+            f"{BYTES_PER_VALUE} bytes of the setting import_max_page_bytes); nothing imported"
+        )
+    brackets = bare.translate(None, _NOT_BRACKET)
+    del bare
+    for _ in range(MAX_DEPTH):
+        if not brackets:
+            return
+        shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if len(shorter) == len(brackets):
+            return  # unbalanced: the parser says where
+        brackets = shorter
+    if brackets and len(brackets.replace(b"[]", b"").replace(b"{}", b"")) < len(brackets):
+        raise _too_deep(label)
+
+
+def load_json(data: bytes, label: str, limits: Limits) -> Any:
+    """The JSON document in ``data``; ValueError naming ``label`` if it is unusable."""
+    check_json(data, label, max(1, limits.page_bytes // BYTES_PER_VALUE))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(f"{label}: not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except RecursionError:  # only malformed JSON gets past check_json this deep
+        raise _too_deep(label) from None
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(text.strip()) - 1 or "Unterminated" in exc.msg or "Expecting" in exc.msg:
+            what = "truncated or malformed JSON"
+        else:
+            what = "not JSON"
+        if not text.lstrip().startswith(("{", "[")):
+            what = "not JSON"
+        raise ValueError(f"{label}: {what} (line {exc.lineno}, column {exc.colno})") from None
+    except ValueError as exc:  # e.g. Python's own limit on digits in an int
+        raise ValueError(f"{label}: unreadable JSON ({_plain(str(exc))})") from None
