@@ -290,20 +290,31 @@ def _not_allowed(ch: str, allowed: str, *, letters: bool) -> str:
 
 # --- out to a terminal -------------------------------------------------------------------
 
-_MARKUP_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+# Where Rich console markup sees a tag: "[" then a-z, #, / or @, up to the next "]" with no
+# "[" in between (rich.markup.RE_TAGS), after any run of backslashes.
+_BRACKET = re.compile(r"(\\*)\[(?=([a-z#/@][^[]*?\])?)")
 
 
 def escape_markup(text: str) -> str:
-    """Rich console markup escaped, as ``rich.markup.escape`` does (without importing Rich):
-    ``[bold red]`` prints as itself; a trailing backslash cannot escape a following tag."""
+    """Rich console markup escaped so that Rich prints ``text`` exactly (without importing
+    Rich): ``[bold red]`` prints as itself and makes no style, ``[link=...]`` no hyperlink.
 
-    def double(match: re.Match[str]) -> str:
-        backslashes, tag = match.groups()
-        return f"{backslashes}{backslashes}\\{tag}"
+    Rich reads ``\\[tag]`` as a literal tag (an odd run of backslashes before a tag escapes
+    it, each pair is one backslash) and drops one backslash before any other ``[``; so a tag
+    after n backslashes gets 2n+1 of them and any other ``[`` n+1. Backslashes at the end are
+    doubled, so that they cannot escape a tag that follows in a template (shown on their own,
+    they show twice). ``rich.markup.escape`` does the tag part only."""
 
-    text = _MARKUP_TAG.sub(double, text)
-    if text.endswith("\\") and not text.endswith("\\\\"):
-        text += "\\"
+    def bracket(match: re.Match[str]) -> str:
+        run = len(match.group(1))
+        if match.group(2) is not None:
+            return "\\" * (2 * run + 1) + "["
+        return "\\" * (run + 1 if run else 0) + "["
+
+    text = _BRACKET.sub(bracket, text)
+    if text.endswith("\\"):
+        body = text.rstrip("\\")
+        text = body + "\\" * (2 * (len(text) - len(body)))
     return text
 
 
