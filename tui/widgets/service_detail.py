@@ -1,5 +1,6 @@
 """Render one service for the detail pane: address, opening hours, eligibility, contact,
-last verified date and a stale warning written in words (never colour alone)."""
+last verified date and a stale warning written in words (never colour alone). Stale or not
+is ``directory.stale``'s rule, the one the results list and ``directory show`` use."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from datetime import date
 from typing import Any
 
 from rich.text import Text
+
+from directory.stale import is_stale, months_ago
 
 DAYS = {
     "mo": "Mon", "tu": "Tue", "we": "Wed", "th": "Thu", "fr": "Fri", "sa": "Sat", "su": "Sun",
@@ -85,10 +88,6 @@ def format_miles(miles: float | None) -> str:
     return "-" if miles is None else f"{miles:.1f} mi"
 
 
-def months_between(earlier: date, later: date) -> int:
-    return (later.year - earlier.year) * 12 + (later.month - earlier.month)
-
-
 def render_service(
     match: Any,
     service: Any,
@@ -110,15 +109,15 @@ def render_service(
             verified = date.fromisoformat(verified[:10])
         except ValueError:
             verified = None
-    stale = bool(_first("stale", match, service))
     if isinstance(verified, date):
-        age = months_between(verified, today)
-        stale = stale or age >= stale_months
+        stale = is_stale(verified, today, stale_months)
+        age = months_ago(verified, today)
         text.append(f"Last verified: {verified.strftime('%d %b %Y')}")
-        text.append(f" ({age} months ago)\n" if age >= 1 else "\n")
+        text.append(f" ({age} month{'s' if age != 1 else ''} ago)\n" if age >= 1 else "\n")
     else:
-        text.append("Last verified: never\n")
-        stale = True
+        # never verified is not stale (nothing says when): unknown, said in words
+        stale = False
+        text.append("Last verified: not known (phone to check it still runs before referring)\n")
     if stale:
         text.append(
             "! STALE: not verified in the last "
