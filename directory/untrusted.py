@@ -259,10 +259,10 @@ def ascii_identifier(value: object, what: str, *, allowed: str = " -") -> str:
     characters (spaces and hyphens unless told otherwise); otherwise ValueError naming the first
     character that is not, e.g. a full-width ``９`` or an Arabic-Indic ``٩`` in an NHS number."""
     text = _as_text(value, what).strip()
-    for ch in text:
-        if ch.isascii() and (ch.isalnum() or ch in allowed):
-            continue
-        return _raise(f"{what} {shown(text)} {_not_allowed(ch, allowed, letters=True)}")
+    bad = [ch for ch in text if not (ch.isascii() and (ch.isalnum() or ch in allowed))]
+    if bad:
+        ch = _worst(bad)
+        raise ValueError(f"{what} {shown(text)} {_not_allowed(ch, allowed, letters=True)}")
     return text
 
 
@@ -270,11 +270,17 @@ def ascii_digits(value: object, what: str, *, allowed: str = " -") -> str:
     """``value`` stripped, if it holds only the ASCII digits 0-9 and the ``allowed`` separators;
     otherwise ValueError naming the character that is not allowed."""
     text = _as_text(value, what).strip()
-    for ch in text:
-        if ch in "0123456789" or ch in allowed:
-            continue
-        return _raise(f"{what} {shown(text)} {_not_allowed(ch, allowed, letters=False)}")
+    bad = [ch for ch in text if not (ch in "0123456789" or ch in allowed)]
+    if bad:
+        ch = _worst(bad)
+        raise ValueError(f"{what} {shown(text)} {_not_allowed(ch, allowed, letters=False)}")
     return text
+
+
+def _worst(bad: list[str]) -> str:
+    """The character to name: a digit of another script first (the likeliest mistake and
+    the one that matters: it looks right), else the first one not allowed."""
+    return next((ch for ch in bad if ch.isdigit()), bad[0])
 
 
 def _not_allowed(ch: str, allowed: str, *, letters: bool) -> str:

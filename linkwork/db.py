@@ -28,7 +28,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 # records only the heads no other branch depends on). Opening such a database then needs
 # no Alembic import at all (~0.1-0.3 s of every start). tests/test_foundation_db.py checks
 # this against the migration scripts: a new revision must update it.
-CURRENT_REVISIONS = frozenset({"cnt_0002", "xch_0001"})
+CURRENT_REVISIONS = frozenset({"cnt_0002", "scr_0002", "xch_0001"})
 
 
 class DatabaseError(ValueError):
@@ -169,8 +169,12 @@ def _connection_message(engine: Engine, exc: DBAPIError) -> str:
 
 
 def upgrade(engine: Engine) -> dict[str, object]:
-    """Apply every pending migration. Refuses a database made by a newer linkwork."""
+    """Apply every pending migration. Refuses a database made by a newer linkwork.
+
+    The status after, with ``findings``: what the migrations reported for a person to act
+    on (scr_0002: stored identifiers that are not ASCII), each with its ``message``."""
     status = schema_status(engine)
+    findings: list[dict[str, object]] = []
     if status["state"] == "newer":
         raise DatabaseError(
             f"database {status['url']} was made by a newer linkwork "
@@ -179,11 +183,13 @@ def upgrade(engine: Engine) -> dict[str, object]:
     if status["state"] != "current":
         from alembic import command
 
+        config = _alembic_config(engine)
         try:
-            command.upgrade(_alembic_config(engine), "heads")
+            command.upgrade(config, "heads")
         except DBAPIError as exc:
             raise DatabaseError(_connection_message(engine, exc)) from None
-    return schema_status(engine)
+        findings = list(config.attributes.get("identifier_findings", []))
+    return schema_status(engine) | {"findings": findings}
 
 
 def _stored_revisions(engine: Engine) -> frozenset[str] | None:

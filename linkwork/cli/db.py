@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from linkwork import db
-from linkwork.cli.common import JsonOption, console, print_json, workspace
+from linkwork.cli.common import JsonOption, console, esc, print_json, workspace
 
 app = typer.Typer(help="Database schema: status and upgrade.", no_args_is_help=True)
 
@@ -40,5 +40,14 @@ def upgrade(ctx: typer.Context, json_out: JsonOption = False) -> None:
     result = db.upgrade(engine)
     if json_out:
         print_json(result)
-    else:
-        _render(result)
+        return
+    _render(result)
+    findings = result.get("findings") or []
+    if isinstance(findings, list) and findings:
+        console.print(
+            f"{len(findings)} stored identifier(s) hold characters that are not ASCII "
+            "(nothing was changed; each is in the audit trail as a review):",
+            highlight=False,
+        )
+        for finding in findings:
+            console.print(f"  {esc(finding['message'])}", highlight=False)
