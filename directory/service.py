@@ -10,11 +10,12 @@ from sqlmodel import Session, col, select
 
 from directory.feeds import WEEKDAYS
 from directory.models import ImportRun, Location, Organisation, Service, ServiceLocation
+from directory.notfound import NotFound
 from directory.stale import is_stale as stale_on
 
 
 def get_service(session: Session, ref: str | int) -> Service:
-    """A service by internal id (a number) or the feed's own id; LookupError if unknown.
+    """A service by internal id (a number) or the feed's own id; NotFound if unknown.
 
     When the same feed id exists in several feeds, the one still listed (not withdrawn)
     is chosen; if that is still ambiguous, ValueError asks for the internal id."""
@@ -34,7 +35,7 @@ def get_service(session: Session, ref: str | int) -> Service:
         service = session.get(Service, int(text))
         if service is not None:
             return service
-    raise LookupError(f"no service with id {text!r} in the directory")
+    raise NotFound(f"no service with id {text!r} in the directory")
 
 
 def is_stale(service: Service, today: date | None = None, stale_months: int = 12) -> bool:

@@ -6,18 +6,25 @@ exit code and one line of words: the CLI prints ``linkwork: LINE`` and exits wit
 code; the app shows the line in a notification. Neither ever shows a traceback.
 
 Exit codes: 0 success, 1 nothing found / nothing to do, 2 bad input or refused,
-3 a bug (something unexpected; nothing was saved).
+3 a bug (something unexpected; nothing was saved). ``NotFound`` (from the domain core's
+``directory.notfound``, re-exported here) is exit 1: no such record, whichever command
+names it (``person show nobody``, ``need add nobody ...``).
+
+A database busy with another linkwork's write for longer than the ``busy_timeout``
+setting is not a bug: exit 2 with ``BUSY_MESSAGE`` (nothing was saved; trying again works).
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
+from directory.notfound import NotFound
 from directory.untrusted import visible_controls
 
+__all__ = ["BUSY_MESSAGE", "KeyLocked", "NotFound", "Problem", "plain_error", "problem"]
 
-class NotFound(LookupError):
-    """Nothing to show: exit 1 with a one-line message (not an error in the input)."""
+BUSY_MESSAGE = "the database is busy (another linkwork is writing): try again"
 
 
 class KeyLocked(ValueError):
@@ -40,8 +47,26 @@ def _one_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+def is_busy(exc: BaseException) -> bool:
+    """Did the database refuse because another connection held its write lock too long?
+    (SQLite "database is locked"; PostgreSQL lock_timeout, SQLSTATE 55P03.)"""
+    if "sqlalchemy" not in sys.modules:
+        return False  # nothing has touched a database: not loaded just to look
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == "55P03":
+        return True
+    text = str(orig)
+    return "database is locked" in text or "database table is locked" in text
+
+
 def problem(exc: BaseException) -> Problem:
     """The exit code and one line of words for an exception that reached a front end."""
+    if is_busy(exc):
+        return Problem(2, BUSY_MESSAGE)
     if isinstance(exc, NotFound):
         return Problem(1, _one_line(exc))
     if isinstance(exc, ValueError | LookupError):

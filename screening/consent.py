@@ -44,9 +44,10 @@ def _target(session: Session, service_id: int | None, hub: str | None) -> tuple[
         raise ValueError("give either a service or a named hub (one of them)")
     if service_id is not None:
         from directory.models import Service
+        from directory.notfound import NotFound
 
         if session.get(Service, service_id) is None:
-            raise LookupError(f"unknown service {service_id}")
+            raise NotFound(f"unknown service {service_id}")
     return service_id, hub_name
 
 

@@ -6,6 +6,8 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, SQLModel, col, select
 
+from directory.notfound import NotFound
+
 Row = TypeVar("Row", bound=SQLModel)
 
 PREFIX_MIN = 8
@@ -27,11 +29,12 @@ def by_id_prefix(session: Session, model: type[Row], text: str, noun: str) -> Ro
 
 
 def by_id(session: Session, model: type[Row], ref: str, noun: str) -> Row:
-    """The row with id ``ref`` or a unique start of it; LookupError naming ``noun`` if unknown."""
+    """The row with id ``ref`` or a unique start of it; ``NotFound`` naming ``noun`` if
+    there is none (nothing found: exit 1)."""
     text = str(ref).strip()
     found = session.get(model, text) if text else None
     if found is None:
         found = by_id_prefix(session, model, text, noun)
     if found is None:
-        raise LookupError(f"unknown {noun} {text!r}")
+        raise NotFound(f"unknown {noun} {text!r}")
     return found

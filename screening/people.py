@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from directory.notfound import NotFound
 from directory.text import parse_postcode
 from directory.untrusted import ascii_digits, ascii_identifier, clean_text, shown
 from screening.audit import record_event
@@ -261,7 +262,7 @@ def get_person(session: Session, ref: str) -> Person:
     found = by_id_prefix(session, Person, text, "person")
     if found is not None:
         return found
-    raise LookupError(f"unknown person {text!r}")
+    raise NotFound(f"unknown person {text!r}")
 
 
 def show_person(session: Session, ref: str, *, actor: str) -> Person:

@@ -118,12 +118,13 @@ def create_referral(
     ``direction="incoming"`` with ``require_consent=False`` is how a hub records a
     referral it has received (the exchange)."""
     from directory.models import Service
+    from directory.notfound import NotFound
 
     hub_name = " ".join(clean_text(hub or "", "hub name", max_length=200).split())
     if (service_id is None) == (not hub_name):
         raise ValueError("refer to either a service or a named hub (one of them)")
     if service_id is not None and session.get(Service, service_id) is None:
-        raise LookupError(f"unknown service {service_id}")
+        raise NotFound(f"unknown service {service_id}")
     if not needs:
         raise ValueError("a referral needs at least one need")
     for need in needs:

@@ -453,7 +453,7 @@ def test_show_by_source_id_and_internal_id(cli, db_url: str, shared_data: Path) 
     by_number = cli("directory", "show", str(data["service_id"]), "--json", db=db_url)
     assert by_number.json() == data
     missing = cli("directory", "show", "no-such-service", db=db_url)
-    assert missing.code == 2 and "no service" in missing.err
+    assert missing.code == 1 and "no service" in missing.err  # nothing found (was 2)
 
 
 def test_links_are_unique_per_location(session: Session, shared_data: Path) -> None:

@@ -121,8 +121,6 @@ BAD_INPUTS = {
         "--nhs-number", "94347659",
     ],
     "unknown code": lambda pid, rid: ["need", "add", pid, "--code", "Z99.9"],
-    "unknown person": lambda pid, rid: ["need", "add", "no-such-person", "--code", "Z59.0"],
-    "unknown service": lambda pid, rid: ["consent", "record", pid, "--service", "999999"],
     "referral without consent": lambda pid, rid: [
         "refer", pid, "--need", "Z59.0", "--hub", "Some Other Hub",
     ],
@@ -136,18 +134,8 @@ BAD_INPUTS = {
     ],
     "unknown status": lambda pid, rid: ["referral", "status", rid, "received"],
     "cancelled without reason": lambda pid, rid: ["referral", "status", rid, "cancelled"],
-    "unknown referral": lambda pid, rid: ["referral", "status", "no-such-referral", "accepted"],
-    "refer to unknown service": lambda pid, rid: [
-        "refer", pid, "--need", "Z59.0", "--service", "no-such-service",
-    ],
     "refer with a need not recorded": lambda pid, rid: [
         "refer", pid, "--need", "Z59.4", "--hub", HUB,
-    ],
-    "refer unknown person": lambda pid, rid: [
-        "refer", "no-such-person", "--need", "Z59.0", "--hub", HUB,
-    ],
-    "consent unknown person": lambda pid, rid: [
-        "consent", "record", "no-such-person", "--hub", HUB,
     ],
     "answers of the wrong type": lambda pid, rid: [
         "screen", pid, "--answers", str(DATA / "answers-wrong-type.yaml"),
@@ -168,6 +156,39 @@ BAD_INPUTS = {
         "screen", pid, "--answers", str(DATA / "no-such-file.yaml"),
     ],
 }  # fmt: skip
+
+
+# A record named by its id (or NHS number) that does not exist is "nothing found": exit 1,
+# whichever command names it (the README's rule; these were exit 2 until issue 15).
+NOT_FOUND = {
+    "show unknown person": lambda pid, rid: ["person", "show", "nobody"],
+    "unknown person": lambda pid, rid: ["need", "add", "no-such-person", "--code", "Z59.0"],
+    "unknown service": lambda pid, rid: ["consent", "record", pid, "--service", "999999"],
+    "unknown referral": lambda pid, rid: ["referral", "status", "no-such-referral", "accepted"],
+    "show unknown referral": lambda pid, rid: ["referral", "show", "no-such-referral"],
+    "refer to unknown service": lambda pid, rid: [
+        "refer", pid, "--need", "Z59.0", "--service", "no-such-service",
+    ],
+    "refer unknown person": lambda pid, rid: [
+        "refer", "no-such-person", "--need", "Z59.0", "--hub", HUB,
+    ],
+    "consent unknown person": lambda pid, rid: [
+        "consent", "record", "no-such-person", "--hub", HUB,
+    ],
+    "show unknown service": lambda pid, rid: ["directory", "show", "no-such-service"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(NOT_FOUND))
+def test_no_such_record_exit_1_nothing_written(cli, db_url: str, case: str) -> None:  # type: ignore[no-untyped-def]
+    pid, rid = _prepare(cli, db_url)
+    before = snapshot(db_url)
+    result = cli(*NOT_FOUND[case](pid, rid), db=db_url)
+    assert result.code == 1, (result.out, result.err)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("linkwork: "), result.err
+    assert "unknown" in lines[0] or "no service with id" in lines[0]
+    assert snapshot(db_url) == before
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))

@@ -74,7 +74,7 @@ def service_id_of(session: Session, service: int | str | None) -> int | None:
         return None
     if isinstance(service, int):
         if session.get(Service, service) is None:
-            raise LookupError(f"unknown service {service}")
+            raise NotFound(f"unknown service {service}")
         return service
     found = get_service(session, service)
     assert found.id is not None
