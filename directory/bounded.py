@@ -187,19 +187,23 @@ class _Counted(io.RawIOBase):
         return len(data)
 
 
+_UNDECODED = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (surrogateescape)
+
+
 def read_lines(stream: IO[bytes], path: Path, budget: Budget, label: str) -> Iterator[str]:
     """A text file's lines, read as they are needed (a CSV feed is streamed, not held):
-    UTF-8 (a BOM allowed), line ends kept as in the file, each line at most
-    ``MAX_LINE_CHARS``, every byte counted against the feed limit."""
+    UTF-8 (a BOM allowed; the first line that is not UTF-8 is named), line ends kept as in
+    the file, each line at most ``MAX_LINE_CHARS``, every byte counted against the feed limit."""
     text = io.TextIOWrapper(
-        io.BufferedReader(_Counted(stream, budget, label)), encoding="utf-8-sig", newline=""
+        io.BufferedReader(_Counted(stream, budget, label)),
+        encoding="utf-8-sig",
+        errors="surrogateescape",
+        newline="",
     )
     number = 0
     while True:
         try:
             line = text.readline(MAX_LINE_CHARS)
-        except UnicodeDecodeError:
-            raise ValueError(f"{label}, line {number + 1:,}: not UTF-8 text") from None
         except _GZIP_ERRORS as exc:
             raise _broken_gzip(path, exc) from None
         if not line:
@@ -207,6 +211,8 @@ def read_lines(stream: IO[bytes], path: Path, budget: Budget, label: str) -> Ite
         number += 1
         if len(line) >= MAX_LINE_CHARS and not line.endswith(("\n", "\r")):
             raise ValueError(f"{label}, line {number:,}: longer than {MAX_LINE_CHARS:,} characters")
+        if not line.isascii() and _UNDECODED.search(line):
+            raise ValueError(f"{label}, line {number:,}: not UTF-8 text")
         yield line
 
 

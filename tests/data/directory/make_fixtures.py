@@ -9,6 +9,7 @@ organisation). Names, places and ids are invented; postcodes use the unused ZZ a
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 import uuid
@@ -141,6 +142,129 @@ def council_list() -> list[dict]:
     return items
 
 
+# --- hostile feeds: the same council pages, each broken one way (tests/test_directory_hostile.py)
+
+
+def _page(items: list, **wrapper: object) -> dict:
+    doc: dict = {"totalElements": len(items), "totalPages": 1, "number": 1, "size": len(items)}
+    doc.update(wrapper)
+    doc["first"], doc["last"], doc["content"] = True, True, items
+    return doc
+
+
+def _clean_services(n: int, start: int = 300) -> list[dict]:
+    return [service(i) for i in range(start, start + n)]
+
+
+def _location(**overrides: object) -> dict:
+    location = {
+        "id": "loc-h1",
+        "name": "Library",
+        "latitude": "52.9",
+        "longitude": "-1.2",
+        "physical_addresses": [
+            {"id": "a1", "address_1": "1 Road", "city": "Greyholt", "postal_code": "ZZ9 1AB"}
+        ],
+    }
+    location.update(overrides)
+    return location
+
+
+def _wrong_types() -> list[dict]:
+    """Twelve services; records 2 to 12 each carry one value of the wrong type or size."""
+    items = _clean_services(12)
+    items[1]["name"] = 12345
+    items[2]["languages"] = "English"
+    items[3]["languages"] = [1, None, "x", 2.5, True]
+    items[4]["organization"] = "Greyholt Community Trust"
+    items[5]["service_at_locations"] = [{"id": "sal", "location": _location(latitude=float("nan"))}]
+    items[6]["eligibilitys"] = [{"id": "e", "eligibility": "Adults", "minimum_age": float("inf")}]
+    items[7]["phones"] = [None]
+    items[8]["eligibilitys"] = {"id": "e", "eligibility": "Carers"}
+    items[9]["id"] = True
+    items[10]["description"] = "<p>" + "Long description. " * 3000 + "</p>"
+    items[11]["service_at_locations"] = [{"id": "sal", "location": _location(longitude="east")}]
+    return items
+
+
+def _control_chars() -> list[dict]:
+    """Three services with terminal control sequences in their text (and two clean ones)."""
+    items = _clean_services(5, start=320)
+    items[1]["name"] = "Eve\x1b]0;owned\x07\x1b[2J Food Bank\x00"
+    items[2]["description"] = "<p>Help &#27;[31mwith debt&#27;[0m\u202e</p>"
+    items[3]["organization"] = {
+        "id": "org-h3",
+        "name": "Trust\x9b2J\u2066 North",
+        "description": "",
+        "url": "",
+        "email": "",
+    }
+    return items
+
+
+def _unreadable() -> list[dict]:
+    """Values of the right type that cannot be read: a date, a time, a weekday."""
+    items = _clean_services(3, start=340)
+    items[1]["assured_date"] = "last Tuesday"
+    items[2]["regular_schedules"] = [
+        {"id": "r", "weekday": "Funday", "opens_at": "9ish", "closes_at": "17:00"}
+    ]
+    return items
+
+
+def _write_gz(path: Path, data: bytes) -> None:
+    with gzip.GzipFile(path, "wb", compresslevel=9, mtime=0) as f:
+        f.write(data)
+
+
+def hostile() -> None:
+    out = HERE / "hostile"
+    out.mkdir(exist_ok=True)
+    dump = lambda doc: json.dumps(doc, indent=1, ensure_ascii=False)  # noqa: E731
+
+    (out / "wrong-types.json").write_text(dump(_page(_wrong_types())))
+    (out / "control-chars.json").write_text(dump(_page(_control_chars())))
+    (out / "unreadable-values.json").write_text(dump(_page(_unreadable())))
+    long_name = _clean_services(3, start=360)
+    long_name[1]["name"] = "Greyholt Advice " + "A" * 2_000_000
+    _write_gz(out / "long-name.json.gz", dump(_page(long_name)).encode())
+
+    deep = _clean_services(3, start=380)
+    deep[2]["pc_metadata"] = "NESTED"  # a vendor field nested 5,000 arrays deep
+    nested = "[" * 5000 + "]" * 5000
+    (out / "deep-nesting.json").write_text(dump(_page(deep)).replace('"NESTED"', nested, 1))
+    big = dump(_page(_clean_services(3, start=400)))
+    # a 5,000-digit number where a vendor field's version belongs
+    big = big.replace('"recordVersion": 401', '"recordVersion": ' + "9" * 5000, 1)
+    (out / "long-number.json").write_text(big)
+    # 20 MiB of spaces between two services: 20 KiB on disk
+    bomb = dump(_page(_clean_services(2, start=420))).replace("},", "}," + " " * (20 << 20), 1)
+    _write_gz(out / "gzip-bomb.json.gz", bomb.encode())
+    # 1.1 million empty objects where services belong: 3 MiB that would take 80 MiB parsed
+    dense = json.dumps(_page([{}] * 1_100_000), separators=(",", ":"))
+    _write_gz(out / "dense-values.json.gz", dense.encode())
+    (out / "total-pages-words.json").write_text(
+        dump(_page(_clean_services(2, start=440), totalPages="lots"))
+    )
+
+    header = "id,name,organisation,description,postcode,town,last_verified\n"
+    rows = [
+        "h-1,Fennick Food Bank,Fennick Trust,Food parcels,ZZ9 1AA,Fennick,2026-05-01\n",
+        "h-2,Greyholt Job Club,Greyholt Trust,Help with CVs,ZZ9 1AB,Greyholt,2026-05-01\n",
+    ]
+    (out / "not-utf8.csv").write_bytes(
+        (header + rows[0] + "h-3,Caf\xe9 Club,,Coffee,,,\n").encode("latin-1")
+    )
+    (out / "nul.csv").write_text(header + rows[0] + "h-3,Nul\x00 Club,,,,,\n" + rows[1])
+    _write_gz(
+        out / "long-field.csv.gz",
+        (header + rows[0] + 'h-3,Long,,"' + "x" * 200_000 + '",,,\n' + rows[1]).encode(),
+    )
+    (out / "control-chars.csv").write_text(
+        header + rows[0] + "h-3,Eve\x1b[2J Club,Trust\x07,Desc\x1b]0;t\x07,,,\n" + rows[1]
+    )
+
+
 def main() -> None:
     items = council_list()
     (HERE / "council-v1-array.json").write_text(json.dumps(items, indent=1, ensure_ascii=False))
@@ -160,6 +284,7 @@ def main() -> None:
             "content": chunk,
         }
         (pages / f"page-{p + 1}.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False))
+    hostile()
 
 
 if __name__ == "__main__":
