@@ -47,6 +47,11 @@ MAX_LINE_CHARS = 1_048_576
 PAGE_SECONDS = 300.0
 """Longest wait for one whole HTTP page (each read also has its own timeout)."""
 MAX_REDIRECTS = 5
+ENTRIES_PER_SERVICE = 10
+"""Opening times, locations, contacts, phone numbers, languages and categories the services
+of one feed may hold, on average, for each service ``import_max_services`` allows (real
+services have three to fifteen): a feed of small services with a thousand entries each
+would otherwise take ten times its size in memory."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ class Budget:
         self.bytes = 0
         self.pages = 0
         self.services = 0
+        self.entries = 0
         self.requests = 0
 
     def room(self) -> int:
@@ -122,6 +128,17 @@ class Budget:
             raise FeedTooLarge(
                 f"{self.location}: more than {self.limits.services:,} services "
                 "(setting import_max_services); nothing imported"
+            )
+
+    def keep(self, entries: int) -> None:
+        """Count a service kept with ``entries`` opening times, locations and so on."""
+        self.entries += entries
+        allowed = self.limits.services * ENTRIES_PER_SERVICE
+        if self.entries > allowed:
+            raise FeedTooLarge(
+                f"{self.location}: more than {allowed:,} opening times, locations, contacts, "
+                f"languages and categories in all ({ENTRIES_PER_SERVICE} for each service the "
+                "setting import_max_services allows); nothing imported"
             )
 
 
@@ -288,47 +305,89 @@ def _body(response: httpx.Response, budget: Budget, label: str) -> bytes:
 
 # --- JSON -------------------------------------------------------------------------------
 
-# A JSON string (possessive: linear on any input, even an unterminated string of escapes).
+# A JSON string (possessive: linear on any input, even an unterminated string of escapes),
+# and the rest of one begun in an earlier window.
 _STRING = re.compile(rb'"(?:[^"\\]++|\\.?)*+(?:"|\Z)', re.S)
-_LONG_NUMBER = re.compile(rb"[-+0-9.eE]{%d,}" % (MAX_NUMBER_CHARS + 1))
+_STRING_REST = re.compile(rb'(?:[^"\\]++|\\.?)*+(?:"|\Z)', re.S)
+# Bytes a number is written with become "0", every other byte a space: a long number is then
+# a run of zeros, found by a plain substring search.
+_NUMBER_BYTES = bytes(48 if chr(b) in "-+0123456789.eE" else 32 for b in range(256))
+_LONG_RUN = b"0" * (MAX_NUMBER_CHARS + 1)
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+WINDOW = 256 * 1024
+"""How much of a page is stripped of its strings at a time (a page of millions of short
+strings stripped at once would take twenty times its size in memory)."""
 
 
 def _too_deep(label: str) -> ValueError:
     return ValueError(f"{label}: JSON nested more than {MAX_DEPTH} levels deep")
 
 
-def check_json(data: bytes, label: str, max_values: int) -> None:
+def check_json(data: bytes, label: str, max_values: int, window: int = WINDOW) -> None:
     """Refuse, before parsing, a page whose JSON nests deeper than ``MAX_DEPTH``, holds more
     than ``max_values`` values or a number longer than ``MAX_NUMBER_CHARS`` characters.
 
-    Strings are taken out first (by one linear regular expression); then brackets paired
-    innermost first, one level per pass, at most ``MAX_DEPTH`` passes. Malformed JSON is left
-    for the parser to describe."""
-    bare = _STRING.sub(b"", data)
-    long_number = _LONG_NUMBER.search(bare)
-    if long_number:
-        length = long_number.end() - long_number.start()
-        raise ValueError(
-            f"{label}: a number {length:,} characters long; "
-            f"linkwork reads numbers of at most {MAX_NUMBER_CHARS} characters"
-        )
-    values = bare.count(b",") + bare.count(b"[") + bare.count(b"{")
-    if values > max_values:
-        raise FeedTooLarge(
-            f"{label}: more than {max_values:,} JSON values in one page (one per "
-            f"{BYTES_PER_VALUE} bytes of the setting import_max_page_bytes); nothing imported"
-        )
-    brackets = bare.translate(None, _NOT_BRACKET)
-    del bare
+    The page is read a window at a time: its strings taken out (one linear regular
+    expression), what is left counted. A window is never cut just after a backslash; one
+    that ends inside a string is told by the ``"X`` put after it (the quote closes that
+    string and leaves the X, which valid JSON never has outside a string), and the next
+    window starts after the string's end. The brackets left, in order, are then paired
+    innermost first, one level per pass, at most ``MAX_DEPTH`` passes. Malformed JSON is
+    left for the parser to describe: it stops at the first fault, which these counts reach."""
+    values = 0
+    brackets: list[bytes] = []
+    run = 0  # number bytes that ended the last window (a number may be cut in two)
+    pos, size = 0, len(data)
+    while pos < size:
+        end = min(size, pos + window)
+        while end < size and data[end - 1] == 0x5C:  # never cut just after a backslash
+            end += 1
+        bare = _STRING.sub(b"", data[pos:end] + b'"X')
+        inside = bare.endswith(b"X")
+        if inside:
+            bare = bare[:-1]
+        digits = bare.translate(_NUMBER_BYTES)
+        lead = len(digits) - len(digits.lstrip(b"0"))
+        if run + lead > MAX_NUMBER_CHARS or _LONG_RUN in digits:
+            raise ValueError(
+                f"{label}: a number more than {MAX_NUMBER_CHARS} characters long; "
+                "linkwork reads numbers of at most that length"
+            )
+        values += bare.count(b",") + bare.count(b"[") + bare.count(b"{")
+        if values > max_values:
+            raise FeedTooLarge(
+                f"{label}: more than {max_values:,} JSON values in one page (one per "
+                f"{BYTES_PER_VALUE} bytes of the setting import_max_page_bytes); nothing imported"
+            )
+        brackets.append(bare.translate(None, _NOT_BRACKET))
+        pos = end
+        if inside:
+            rest = _STRING_REST.match(data, pos)
+            pos = rest.end() if rest else size
+            run = 0
+        elif lead == len(digits):
+            run += lead
+        else:
+            run = len(digits) - len(digits.rstrip(b"0"))
+    _check_depth(b"".join(brackets), label)
+
+
+def _innermost_out(brackets: bytes) -> bytes:
+    """The brackets without their innermost pairs: one level of nesting, never two (the
+    pairs are marked first, so taking out ``[]`` cannot make a ``{}`` that goes too)."""
+    marked = brackets.replace(b"[]", b"\0\0").replace(b"{}", b"\0\0")
+    return marked.translate(None, b"\0")
+
+
+def _check_depth(brackets: bytes, label: str) -> None:
     for _ in range(MAX_DEPTH):
         if not brackets:
             return
-        shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        shorter = _innermost_out(brackets)
         if len(shorter) == len(brackets):
             return  # unbalanced: the parser says where
         brackets = shorter
-    if brackets and len(brackets.replace(b"[]", b"").replace(b"{}", b"")) < len(brackets):
+    if brackets and len(_innermost_out(brackets)) < len(brackets):
         raise _too_deep(label)
 
 

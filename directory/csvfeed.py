@@ -16,6 +16,7 @@ from typing import Any
 
 from directory.feeds import (
     ages_from_text,
+    hour_entry,
     id_and_name,
     is_free,
     read_coordinates,
@@ -125,7 +126,7 @@ def _hours(f: Fields, value: Any) -> list[dict[str, Any]]:
             hours[(day, opens, closes)] = None
         else:
             f.doubtful("opening_hours", part.strip())
-    return [{"day": d, "opens": o, "closes": c} for d, o, c in sorted(hours, key=lambda h: h[:2])]
+    return [hour_entry(*h) for h in sorted(hours, key=lambda h: h[:2])]
 
 
 def service_from_csv(row: dict[str, str], strict: bool = False) -> ServiceRecord:

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from directory.fields import LONG_CHARS, URL_CHARS, Fields
+from directory.fields import LONG_CHARS, URL_CHARS, Fields, word
 from directory.records import (
     LocationRecord,
     OrganisationRecord,
@@ -267,7 +267,14 @@ def _schedules(f: Fields, service: dict[str, Any]) -> list[dict[str, Any]]:
         if opens and closes:
             for d in days:
                 hours[(d, opens, closes)] = None
-    return [{"day": d, "opens": o, "closes": c} for d, o, c in sorted(hours, key=lambda h: h[:2])]
+    return [hour_entry(*h) for h in sorted(hours, key=lambda h: h[:2])]
+
+
+@lru_cache(maxsize=4096)
+def hour_entry(day: int, opens: str, closes: str) -> dict[str, Any]:
+    """One opening time, shared by every service open at the same hours (never changed
+    after it is made: a feed of thousands of services holds a few hundred of these)."""
+    return {"day": day, "opens": opens, "closes": closes}
 
 
 def _first_address(f: Fields, loc: dict[str, Any], at: str) -> tuple[str, dict[str, Any]]:
@@ -358,10 +365,10 @@ def _terms(f: Fields, raw: dict[str, Any]) -> list[str]:
     terms: dict[str, None] = {}
     for path, st in f.objects(raw, "service_taxonomys", "service_taxonomies"):
         taxonomy = f.obj(st.get("taxonomy"), f"{path}.taxonomy")
-        terms[f.text(taxonomy.get("name"), f"{path}.taxonomy.name")] = None
+        terms[word(f.text(taxonomy.get("name"), f"{path}.taxonomy.name"))] = None
     for path, attr in f.objects(raw, "attributes"):
         term = f.obj(attr.get("taxonomy_term"), f"{path}.taxonomy_term")
-        terms[f.text(term.get("name"), f"{path}.taxonomy_term.name")] = None
+        terms[word(f.text(term.get("name"), f"{path}.taxonomy_term.name"))] = None
     return [t for t in terms if t]
 
 

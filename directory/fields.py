@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from typing import Any
 
 from directory.records import RecordError
@@ -35,6 +36,11 @@ NUMBER_CHARS = 40  # a number written as text ("52.9")
 MAX_ITEMS = 1_000  # items in any one list of a service
 # Printable ASCII without markup or entities: no control character, nothing to normalise.
 _PLAIN = re.compile(r"[\x20-\x25\x27-\x3b\x3d\x3f-\x7e]*")
+
+
+def word(text: str) -> str:
+    """A short word of a list (a language, a category) shared by every service that has it."""
+    return sys.intern(text) if len(text) <= 64 else text
 
 
 def number_text(value: Any) -> str:
@@ -184,18 +190,18 @@ class Fields:
         for i, item in enumerate(self.items(value, field)):
             where = f"{field}[{i}]"
             if isinstance(item, dict) and keys:
-                word = ""
+                text = ""
                 for key in keys:
-                    word = self.text(item.get(key), f"{where}.{key}")
-                    if word:
+                    text = self.text(item.get(key), f"{where}.{key}")
+                    if text:
                         break
             elif isinstance(item, str):
-                word = self.text(item, where)
+                text = self.text(item, where)
             else:
                 expected = "text or an object" if keys else "text"
                 raise RecordError(f"{where} is {kind(item)}, not {expected}")
-            if word:
-                out[word] = None
+            if text:
+                out[word(text)] = None
         return list(out)
 
     def split_words(self, value: Any, field: str) -> list[str]:
@@ -204,4 +210,4 @@ class Fields:
         parts = [p for p in (clean(v) for v in text.split(";")) if p]
         if len(parts) > MAX_ITEMS:
             raise RecordError(f"{field} has more than {MAX_ITEMS:,} items ({len(parts):,})")
-        return list(dict.fromkeys(parts))
+        return list(dict.fromkeys(word(p) for p in parts))

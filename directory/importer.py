@@ -78,6 +78,7 @@ def parse_feed(feed: Feed, strict: bool = False) -> tuple[list[ServiceRecord], I
                 summary.rejected.append(Rejected(entry.where, raw_id, raw_name, str(exc)))
                 continue
             first_seen[record.source_id] = entry.where
+            feed.budget.keep(_entries(record))
             record.domains, record.z_codes = taxonomy.classify(
                 record.taxonomy_terms, record.name, record.description
             )
@@ -97,6 +98,18 @@ def parse_feed(feed: Feed, strict: bool = False) -> tuple[list[ServiceRecord], I
             close()  # a feed left half-read lets go of its file or connection now
     summary.format, summary.full = feed.format, feed.full
     return records, summary
+
+
+def _entries(record: ServiceRecord) -> int:
+    """What a record holds besides its text: the memory it takes grows with these."""
+    return (
+        len(record.locations)
+        + len(record.opening_hours)
+        + len(record.languages)
+        + len(record.taxonomy_terms)
+        + len(record.contacts)
+        + sum(len(c["phones"]) for c in record.contacts)
+    )
 
 
 def _peek(raw: Any) -> tuple[str, str]:

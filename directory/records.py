@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
@@ -14,7 +14,12 @@ class RecordError(ValueError):
     """One service in a feed cannot be imported (the reason is the message)."""
 
 
-@dataclass
+def _values(record: object) -> dict[str, Any]:
+    return {f.name: getattr(record, f.name) for f in fields(record)}  # type: ignore[arg-type]
+
+
+# Slotted: a feed may hold tens of thousands of these, each with its locations.
+@dataclass(slots=True)
 class OrganisationRecord:
     source_id: str
     name: str
@@ -23,7 +28,7 @@ class OrganisationRecord:
     email: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class LocationRecord:
     source_id: str
     name: str = ""
@@ -34,7 +39,7 @@ class LocationRecord:
     longitude: float | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class ServiceRecord:
     source_id: str
     name: str
@@ -61,9 +66,9 @@ class ServiceRecord:
     z_codes: list[str] = field(default_factory=list)
 
     def content_hash(self) -> str:
-        data = dict(vars(self))
-        data["organisation"] = vars(self.organisation) if self.organisation else None
-        data["locations"] = [vars(loc) for loc in self.locations]
+        data = _values(self)
+        data["organisation"] = _values(self.organisation) if self.organisation else None
+        data["locations"] = [_values(loc) for loc in self.locations]
         data["last_verified"] = self.last_verified.isoformat() if self.last_verified else None
         blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()

@@ -105,7 +105,8 @@ def page_body(mode: str, number: int, per_page: int = 10, description_chars: int
     - ``same-last-false``: the same page every time, ``last: false`` and no page count;
     - ``same-services``: the page number moves on but the services do not;
     - ``changing``: new services on every page, ``last: false`` for ever;
-    - ``changing-1e9``: new services on every page, ``totalPages`` 1,000,000,000.
+    - ``changing-1e9``: new services on every page, ``totalPages`` 1,000,000,000;
+    - ``finite``: an ordinary feed of five pages.
     """
     if mode.startswith("same-"):
         items = [service(i, description_chars) for i in range(per_page)]
@@ -119,6 +120,8 @@ def page_body(mode: str, number: int, per_page: int = 10, description_chars: int
         doc["totalPages"] = 1e9
         doc["totalElements"] = 1e9 * per_page
     doc["last"] = False
+    if mode == "finite":
+        doc["totalPages"], doc["last"] = 5, number >= 5
     doc["content"] = items
     return json.dumps(doc).encode()
 

@@ -25,9 +25,19 @@ from hostile_feeds import (
     random_bytes,
     run_measured,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_directory_import import DATA, snapshot
 
-from directory.bounded import MAX_DEPTH, Budget, FeedTooLarge, Limits, check_json, load_json
+from directory.bounded import (
+    MAX_DEPTH,
+    WINDOW,
+    Budget,
+    FeedTooLarge,
+    Limits,
+    check_json,
+    load_json,
+)
 from directory.untrusted import has_control
 
 HOSTILE = DATA / "hostile"
@@ -62,7 +72,7 @@ def strings_of(data: object) -> list[str]:
     ("name", "expected"),
     [
         ("deep-nesting.json", "JSON nested more than 64 levels deep"),
-        ("long-number.json", "a number 5,000 characters long"),
+        ("long-number.json", "a number more than 100 characters long"),
         ("gzip-bomb.json.gz", "more than 16 MiB in one page (setting import_max_page_bytes)"),
         ("dense-values.json.gz", "more than 1,048,576 JSON values in one page"),
         ("total-pages-words.json", "totalPages 'lots' is not a whole number"),
@@ -259,6 +269,26 @@ def test_each_limit_is_a_setting_named_in_the_error(
     assert snapshot(db_url) == before
 
 
+def test_what_services_hold_is_bounded_too(
+    cli, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small services holding many entries each (here languages) are bounded by the services
+    limit: ten entries for each service it allows, on average."""
+    feed = tmp_path / "many.json"
+    languages = [f"Language {i}" for i in range(20)]
+    feed.write_text(
+        json.dumps([{"id": f"s{i}", "name": "S", "languages": languages} for i in range(4)])
+    )
+    monkeypatch.setenv("LINKWORK_IMPORT_MAX_SERVICES", "5")
+    before = snapshot(db_url)
+    result = cli("directory", "import", feed, db=db_url)
+    refused(result, "more than 50 opening times, locations, contacts, languages and categories")
+    assert "(10 for each service the setting import_max_services allows)" in result.err
+    assert snapshot(db_url) == before
+    monkeypatch.setenv("LINKWORK_IMPORT_MAX_SERVICES", "8")
+    assert cli("directory", "import", feed, db=db_url).code == 0
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "lots"])
 def test_a_limit_must_be_a_positive_whole_number(
     cli, monkeypatch: pytest.MonkeyPatch, value: str
@@ -430,8 +460,9 @@ def test_endless_feeds_stay_under_500_mb(tmp_path: Path) -> None:
 
 
 def nested(depth: int, text: str = "x") -> str:
-    opens = "".join('{"a": [' if i % 2 else "[" for i in range(depth))
-    closes = "".join("]}" if i % 2 else "]" for i in reversed(range(depth)))
+    """``depth`` arrays and objects, one inside the other, around a string."""
+    opens = "".join('{"a": ' if i % 2 else "[" for i in range(depth))
+    closes = "".join("}" if i % 2 else "]" for i in reversed(range(depth)))
     return opens + json.dumps(text) + closes
 
 
@@ -467,16 +498,25 @@ def test_malformed_and_deep_is_refused_as_deep() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
+    "text",
     [
-        (b'{"a": ' + b"9" * 101 + b"}", "a number 101 characters long"),
-        (b'{"a": 1.' + b"5" * 200 + b"}", "a number 202 characters long"),
-        (b'{"a": -' + b"1" * 5000 + b"e5}", "a number 5,003 characters long"),
+        b'{"a": ' + b"9" * 101 + b"}",
+        b'{"a": 1.' + b"5" * 200 + b"}",
+        b'{"a": -' + b"1" * 5000 + b"e5}",
     ],
 )
-def test_long_numbers_are_refused_with_the_file_name(text: bytes, message: str) -> None:
-    with pytest.raises(ValueError, match=rf"^feed\.json: {message}; linkwork reads numbers"):
+@pytest.mark.parametrize("window", [7, 64, WINDOW])
+def test_long_numbers_are_refused_with_the_file_name(text: bytes, window: int) -> None:
+    """Python's own message for a 5,000-digit int names no file; linkwork's does, and says
+    the limit, wherever the windows cut the number."""
+    with pytest.raises(ValueError, match=r"^feed\.json: a number more than 100 characters long"):
+        check_json(text, "feed.json", 10**6, window=window)
+    with pytest.raises(ValueError, match=r"^feed\.json: a number more than 100 characters long"):
         load_json(text, "feed.json", Limits())
+
+
+def test_a_number_of_exactly_the_limit_is_read() -> None:
+    assert load_json(b"[" + b"9" * 100 + b"]", "feed.json", Limits()) == [int("9" * 100)]
 
 
 def test_long_digit_runs_in_text_are_text() -> None:
@@ -507,9 +547,75 @@ def test_budget_names_the_limit_that_was_reached() -> None:
         budget.service()
     with pytest.raises(FeedTooLarge, match=r"^feed: more than 3 services"):
         budget.service()
+    budget.keep(30)
+    with pytest.raises(FeedTooLarge, match=r"^feed: more than 30 opening times, locations"):
+        budget.keep(1)
 
 
 @pytest.mark.parametrize("value", [0, -1, True, 1.5])
 def test_limits_must_be_positive_whole_numbers(value: object) -> None:
     with pytest.raises(ValueError, match=r"setting import_max_pages must be a whole number"):
         Limits(pages=value)  # type: ignore[arg-type]
+
+
+# --- the pre-parse check against the parser, on any JSON ---------------------------------
+
+_TRICKY = st.text(alphabet=st.sampled_from(list('ab"\\[]{},:019eE.-+ \n\tX\u00e9\u202e')))
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**30), 10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _TRICKY
+    | st.just("9" * 150),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(_TRICKY, children, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+def _reference(value: object) -> tuple[int, int]:
+    """(values as check_json counts them, nesting depth) from the parsed document."""
+    children = (
+        list(value.values())
+        if isinstance(value, dict)
+        else value
+        if isinstance(value, list)
+        else None
+    )
+    if children is None:
+        return 0, 0
+    counted = [_reference(child) for child in children]
+    values = 1 + max(len(children) - 1, 0) + sum(v for v, _ in counted)
+    return values, 1 + max((d for _, d in counted), default=0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    doc=_JSON,
+    wrap=st.integers(0, 70),
+    window=st.sampled_from([1, 2, 3, 5, 8, 64, WINDOW]),
+    ensure_ascii=st.booleans(),
+    compact=st.booleans(),
+)
+def test_check_json_counts_what_the_parser_reads(
+    doc: object, wrap: int, window: int, ensure_ascii: bool, compact: bool
+) -> None:
+    """Whatever the strings hold (quotes, backslashes, brackets, digits, the window's own
+    X) and wherever the windows cut: the values counted and the depth found are the
+    document's own, so the limits are exact."""
+    for level in range(wrap):
+        doc = [doc] if level % 2 else {"k": doc}
+    text = json.dumps(
+        doc, ensure_ascii=ensure_ascii, separators=(",", ":") if compact else None
+    ).encode()
+    values, depth = _reference(doc)
+    if depth > MAX_DEPTH:
+        with pytest.raises(ValueError, match=r"nested more than 64 levels deep"):
+            check_json(text, "page", values, window=window)
+        return
+    check_json(text, "page", values, window=window)
+    if values:
+        with pytest.raises(FeedTooLarge, match=r"JSON values in one page"):
+            check_json(text, "page", values - 1, window=window)
