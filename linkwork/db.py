@@ -3,6 +3,15 @@
 ``open_engine`` validates the URL, checks the target is usable, and brings the schema up
 to date with the Alembic migrations shipped in ``linkwork/migrations`` (multiple branches,
 one per domain package, applied together as ``heads``).
+
+An SQLite database holds names, NHS numbers and postcodes, so it is private whatever the
+umask: its folder is made 0700, the file itself is made 0600 before SQLite opens it (SQLite
+gives its ``-wal``, ``-shm`` and ``-journal`` files the database file's mode), and an
+existing file (or journal) readable by others is made 0600 when it is opened.
+
+Waiting for another writer is bounded on both backends by the ``busy_timeout`` setting
+(SQLite's busy timeout; PostgreSQL's ``lock_timeout``); then ``linkwork.errors`` says
+"the database is busy" (exit 2).
 """
 
 from __future__ import annotations
@@ -18,11 +27,17 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlmodel import Session
 
+from linkwork.errors import BUSY_MESSAGE
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_MAGIC = b"SQLite format 3\x00"
+SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
+# How long a command waits for another linkwork's write to finish before saying the
+# database is busy (seconds; the ``busy_timeout`` setting).
+BUSY_TIMEOUT = 10
 
 # What ``alembic_version`` holds in a database at the newest schema (``upgrade heads``
 # records only the heads no other branch depends on). Opening such a database then needs
@@ -68,34 +83,86 @@ def _check_sqlite_file(url: sa.URL) -> None:
         return
     folder = path.parent
     if not folder.exists():
+        from screening.exchange.files import private_folder
+
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            private_folder(folder)
         except OSError as exc:
             raise DatabaseError(f"cannot create folder {folder}: {exc.strerror}") from None
     if not os.access(folder, os.W_OK):
         raise DatabaseError(f"cannot create a database in {folder}: the folder is read-only")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def _private_sqlite_file(database: str) -> None:
+    """Before SQLite opens ``database``: make it 0600 if it is new (SQLite then makes its
+    journal files 0600 too), or make it and its journal files 0600 if others can read them.
+    A file owned by someone else is left alone (only its owner may change its mode)."""
+    path = Path(database).expanduser()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # SQLite's own open says what is wrong, in words (see _connection_message)
+    else:
+        try:
+            os.fchmod(fd, 0o600)  # an odd umask may have taken bits from the owner
+        finally:
+            os.close(fd)
+        return
+    for one in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_SIDECARS)):
+        try:
+            info = one.stat()
+            if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+                os.chmod(one, 0o600)
+        except OSError:
+            continue  # no such journal, or not ours
 
 
-def create_engine(url: str) -> Engine:
-    """An engine for ``url`` with linkwork's connection settings, without touching the schema."""
+def _sqlite_pragmas(busy_ms: int) -> Any:
+    def pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
+        cursor.close()
+
+    return pragmas
+
+
+def _before_sqlite_connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> None:
+    database = cparams.get("database", cargs[0] if cargs else None)
+    uri = bool(cparams.get("uri")) or str(database or "").startswith("file:")
+    if database and database != ":memory:" and not uri:
+        _private_sqlite_file(str(database))
+
+
+def _pg_options(parsed: sa.URL, busy_ms: int) -> str:
+    """libpq ``options`` with linkwork's lock timeout added to any the URL gives."""
+    given = parsed.query.get("options") or ""
+    if isinstance(given, tuple):
+        given = " ".join(given)
+    return f"{given} -c lock_timeout={busy_ms:d}".strip()
+
+
+def create_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
+    """An engine for ``url`` with linkwork's connection settings, without touching the
+    schema. ``busy_timeout``: the longest wait, in seconds, for another connection's write
+    lock (then an OperationalError that ``linkwork.errors`` words as "busy")."""
     parsed = normalise_url(url)
+    busy_ms = max(0, int(busy_timeout * 1000))
     try:
         if parsed.get_backend_name() == "sqlite":
             _check_sqlite_file(parsed)
-            engine = sa.create_engine(parsed, connect_args={"timeout": 5})
-            sa.event.listen(engine, "connect", _sqlite_pragmas)
+            engine = sa.create_engine(parsed, connect_args={"timeout": busy_ms / 1000})
+            sa.event.listen(engine, "do_connect", _before_sqlite_connect)
+            sa.event.listen(engine, "connect", _sqlite_pragmas(busy_ms))
         else:
             engine = sa.create_engine(
-                parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5}
+                parsed,
+                pool_pre_ping=True,
+                connect_args={"connect_timeout": 5, "options": _pg_options(parsed, busy_ms)},
             )
     except NoSuchModuleError:
         raise DatabaseError(f"no database driver for {parsed.drivername!r}") from None
@@ -165,6 +232,8 @@ def _connection_message(engine: Engine, exc: DBAPIError) -> str:
         return f"{engine.url.database} is not an SQLite database"
     if "readonly" in first or "read-only" in first:
         return f"database {describe(engine)} is read-only"
+    if "database is locked" in first or "lock timeout" in first:
+        return BUSY_MESSAGE
     return f"cannot use database {describe(engine)}: {first}"
 
 
@@ -205,9 +274,9 @@ def _stored_revisions(engine: Engine) -> frozenset[str] | None:
     return frozenset(str(row[0]) for row in rows)
 
 
-def open_engine(url: str) -> Engine:
+def open_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
     """Create the engine and bring the schema up to date: what every command uses."""
-    engine = create_engine(url)
+    engine = create_engine(url, busy_timeout=busy_timeout)
     if _stored_revisions(engine) != CURRENT_REVISIONS:
         upgrade(engine)
     return engine

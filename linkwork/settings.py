@@ -47,6 +47,9 @@ class Settings:
     practice_ods: str = ""
     followup_days: int = 14
     stale_months: int = 12
+    # The longest wait, in seconds, for another linkwork's write to the database to finish
+    # before saying the database is busy (SQLite busy timeout, PostgreSQL lock_timeout).
+    busy_timeout: int = 10
     outbox: str = ""
     inbox: str = ""
     keys_dir: str = ""
@@ -81,6 +84,7 @@ _ENV = {
     "practice_ods": "LINKWORK_PRACTICE",
     "followup_days": "LINKWORK_FOLLOWUP_DAYS",
     "stale_months": "LINKWORK_STALE_MONTHS",
+    "busy_timeout": "LINKWORK_BUSY_TIMEOUT",
     "outbox": "LINKWORK_OUTBOX",
     "inbox": "LINKWORK_INBOX",
     "keys_dir": "LINKWORK_KEYS_DIR",

@@ -43,7 +43,10 @@ class Workspace:
             if self._engine is None:
                 from linkwork.db import open_engine
 
-                self._engine = open_engine(self.settings.resolved_database_url())
+                self._engine = open_engine(
+                    self.settings.resolved_database_url(),
+                    busy_timeout=self.settings.busy_timeout,
+                )
             return self._engine
 
     @property

@@ -72,10 +72,13 @@ def _event_hash(event: AuditEvent) -> str:
     )
 
 
-def _lock(session: Session) -> None:
-    """Serialise appends until the end of the transaction. PostgreSQL: an advisory lock.
-    SQLite: a no-op write takes the database's single write lock (waiting up to the busy
-    timeout) before the last row is read."""
+def write_lock(session: Session) -> None:
+    """Serialise writers until the end of the transaction: what this transaction reads
+    after it includes everything another writer committed before. Every audited change
+    takes it (before the last audit row is read); a change that must first look for what
+    another linkwork may be writing at the same moment (a received file) takes it before
+    looking. PostgreSQL: a transaction-level advisory lock. SQLite: a no-op write takes the
+    database's single write lock. Both wait at most the busy timeout."""
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
@@ -103,7 +106,7 @@ def record_event(
     if not actor:
         raise ValueError("who made the change is not known: set your name with --user")
     clean = json.loads(json.dumps(detail or {}, default=str))
-    _lock(session)
+    write_lock(session)
     last = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
     seq = (last.seq + 1) if last else 1
     prev = last.hash if last else GENESIS

@@ -33,7 +33,8 @@ def test_new_key_pair_files_modes_and_thumbprint_kid(cli, tmp_path: Path):  # ty
     private, public = Path(info["private"]), Path(info["public"])
     assert private.name == "Y99901.private.jwk" and public.name == "Y99901.public.jwk"
     assert _mode(private) == 0o600
-    assert _mode(public) == 0o644
+    assert _mode(public) == 0o600  # every key file (0644 until issue 15)
+    assert _mode(tmp_path / "k") == 0o700  # the folder made for them
     assert sorted(p.name for p in (tmp_path / "k").iterdir()) == [private.name, public.name]
 
     priv = json.loads(private.read_text())

@@ -21,9 +21,10 @@ from linkwork.errors import KeyLocked, plain_error
 from linkwork.workspace import Workspace
 from screening.audit import record_event
 from screening.exchange import fhir, jose
-from screening.exchange.files import atomic_write, atomic_write_many
+from screening.exchange.files import atomic_write, atomic_write_many, private_folder
 from screening.exchange.inbound import open_file, receive, record_open
 from screening.exchange.keys import (
+    check_private_file,
     list_trusted,
     load_private_key,
     load_public_key,
@@ -90,8 +91,10 @@ def our_key(
 ) -> ECKey:
     """Our private key, to sign what we send and open what we receive. ``KeyLocked`` if
     it is protected and neither ``passphrase`` is given nor the key was unlocked in this
-    workspace (``unlock_key``)."""
+    workspace (``unlock_key``). A key file others may read is refused first, saying the
+    ``chmod 600`` to run."""
     path = our_key_path(ws, key_file)
+    check_private_file(path)
     if passphrase is not None:
         return load_private_key(path, passphrase)
     unlocked = ws.unlocked_keys.get(str(path))
@@ -177,10 +180,9 @@ def outbox_path(
     ws: Workspace, kind: str, referral_id: str, message_id: str, folder: Path | None = None
 ) -> Path:
     """Where a sent file goes: ``KIND-REFERRAL8-MESSAGE8.jwe`` in ``folder`` (default: the
-    outbox, made if missing)."""
+    outbox, made 0700 if missing)."""
     if folder is None:
-        folder = ws.settings.dir_or_default("outbox")
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_folder(ws.settings.dir_or_default("outbox"))
     return folder / f"{kind}-{referral_id[:8]}-{message_id[:8]}.jwe"
 
 
@@ -357,7 +359,7 @@ def import_inbox(ws: Workspace) -> dict[str, Any]:
             with ws.session() as session:
                 result = receive(session, token, our, actor=ws.user)
             outcomes[result.status] = outcomes.get(result.status, 0) + 1
-            done.mkdir(exist_ok=True)
+            private_folder(done)
             path.replace(done / path.name)
         except (ValueError, LookupError, OSError) as exc:
             refused.append(f"{path.name}: {plain_error(exc)}")

@@ -24,7 +24,7 @@ def _render(status: dict[str, object]) -> None:
 def status(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Show the schema revision of the database and whether it is up to date."""
     settings = workspace(ctx).settings
-    engine = db.create_engine(settings.resolved_database_url())
+    engine = db.create_engine(settings.resolved_database_url(), busy_timeout=settings.busy_timeout)
     result = db.schema_status(engine)
     if json_out:
         print_json(result)
@@ -36,7 +36,7 @@ def status(ctx: typer.Context, json_out: JsonOption = False) -> None:
 def upgrade(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Apply any pending migrations (also done automatically on first use)."""
     settings = workspace(ctx).settings
-    engine = db.create_engine(settings.resolved_database_url())
+    engine = db.create_engine(settings.resolved_database_url(), busy_timeout=settings.busy_timeout)
     result = db.upgrade(engine)
     if json_out:
         print_json(result)

@@ -33,7 +33,6 @@ resolve, and say plainly they are linkwork's own).
 from __future__ import annotations
 
 import csv
-import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -719,13 +718,9 @@ def empty_values(node: Any, path: str = "") -> list[str]:
 def check_bundle(payload: bytes | str | dict[str, Any]) -> dict[str, Any]:
     """Parse and check a received Bundle: JSON, a FHIR R4 Bundle that fhir.resources
     accepts, every reference resolving inside it. Returns the JSON; ExchangeRefused if not."""
-    if isinstance(payload, dict):
-        data = payload
-    else:
-        try:
-            data = json.loads(payload)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise E.ExchangeRefused(E.NOT_BUNDLE, "the signed content is not JSON") from None
+    from screening.exchange.jose import payload_json  # bounded: no RecursionError
+
+    data = payload if isinstance(payload, dict) else payload_json(payload)
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         kind = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
         raise E.ExchangeRefused(E.NOT_BUNDLE, f"the signed content is a {kind}, not a Bundle")

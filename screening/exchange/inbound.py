@@ -23,7 +23,7 @@ from joserfc.jwk import ECKey
 from sqlmodel import Session, col, select
 
 from directory.untrusted import strip_controls_tree
-from screening.audit import record_event
+from screening.audit import record_event, write_lock
 from screening.consent import record_consent
 from screening.exchange import errors as E
 from screening.exchange import fhir
@@ -135,6 +135,10 @@ def receive(session: Session, token: bytes | str, our_key: ECKey, *, actor: str)
     referral_id = str(request.get("id") or "")
     if not referral_id:
         raise E.ExchangeRefused(E.INVALID_BUNDLE, "the ServiceRequest has no id")
+    # Another linkwork may be receiving the same file (or the same person) right now:
+    # wait for it to finish, so what is looked up below includes what it wrote (then this
+    # file is a duplicate) instead of both creating the same person.
+    write_lock(session)
     ours = session.get(Referral, referral_id)
     kind = "update" if ours is not None and ours.direction == "outgoing" else "referral"
     seen = session.exec(

@@ -12,6 +12,11 @@ Receiving uses strict allow-lists on both layers and checks in an order that let
 failure be named: shape (empty, truncated, not encrypted) -> outer header (algorithm,
 recipient) -> decryption (tampered) -> inner header (alg none, algorithm, signer) ->
 signature -> payload (the caller checks it is a FHIR Bundle).
+
+One size rule: ``MAX_FILE_BYTES``. A file over it is refused as too large before anything
+else, and joserfc's own (smaller) limits on each part are raised to it, so a file within it
+is never refused for its size, and a part over one of joserfc's fixed limits (a header over
+1 KiB) is refused as too large, never as tampered.
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from joserfc import jwe, jws
-from joserfc.errors import JoseError
+from joserfc.errors import ExceededSizeError, JoseError
+from joserfc.jwe import JWERegistry
 from joserfc.jwk import ECKey
+from joserfc.jws import JWSRegistry
 
 from screening.exchange import errors as E
 from screening.exchange.keys import key_id
@@ -41,6 +48,57 @@ GCM_TAG_BYTES = 16
 MAX_FILE_BYTES = 16 * 1024 * 1024  # a referral is a few KiB; refuse anything absurd
 
 
+MAX_DEPTH = 64  # arrays and objects in the signed content (a referral Bundle needs about 10)
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Does ``value`` nest arrays and objects more than ``limit`` deep? (No recursion.)"""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def payload_json(payload: bytes | str) -> Any:
+    """The signed content as JSON, refused (``not a FHIR Bundle``) if it is not JSON or
+    nests more than ``MAX_DEPTH`` deep: never a RecursionError, whatever a partner sent."""
+    deep = False
+    try:
+        data = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        raise E.ExchangeRefused(E.NOT_BUNDLE, "the signed content is not JSON") from None
+    except RecursionError:
+        deep = True
+    if deep or _deeper_than(data, MAX_DEPTH):
+        raise E.ExchangeRefused(
+            E.NOT_BUNDLE, f"the signed content nests more than {MAX_DEPTH} levels deep"
+        )
+    return data
+
+
+def _jwe_registry(algorithms: list[str]) -> JWERegistry:
+    registry = JWERegistry(algorithms=algorithms)
+    registry.max_ciphertext_length = MAX_FILE_BYTES  # joserfc's default is 64 KiB
+    return registry
+
+
+def _jws_registry() -> JWSRegistry:
+    registry = JWSRegistry(algorithms=list(ACCEPTED_JWS_ALGS))
+    registry.max_payload_length = MAX_FILE_BYTES  # joserfc's default is 128,000 bytes
+    return registry
+
+
+def _too_large(exc: ExceededSizeError) -> E.ExchangeRefused:
+    return E.ExchangeRefused(
+        E.TOO_LARGE, f"part of the file is larger than linkwork reads ({exc.description})"
+    )
+
+
 def seal(payload: bytes, signer: ECKey, recipient: ECKey) -> str:
     """Sign ``payload`` with ``signer`` (ES256) and encrypt it for ``recipient``."""
     if not signer.is_private:
@@ -51,12 +109,18 @@ def seal(payload: bytes, signer: ECKey, recipient: ECKey) -> str:
         signer,
         algorithms=[JWS_ALG],
     )
-    return jwe.encrypt_compact(
+    token = jwe.encrypt_compact(
         {"alg": JWE_ALG, "enc": JWE_ENC, "cty": "JOSE", "kid": key_id(recipient)},
         signed,
         recipient,
         algorithms=[JWE_ALG, JWE_ENC],
     )
+    if len(token) > MAX_FILE_BYTES:  # the partner would refuse it as too large
+        raise ValueError(
+            f"the file would be {len(token):,} bytes: more than the {MAX_FILE_BYTES:,} "
+            "a partner's linkwork reads"
+        )
+    return token
 
 
 @dataclass(frozen=True)
@@ -87,7 +151,7 @@ _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 def _header(segment: str, what: str) -> dict[str, Any]:
     try:
         data = json.loads(_b64decode(segment))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise E.ExchangeRefused(E.TAMPERED, f"the {what} header is unreadable") from None
     if not isinstance(data, dict):
         raise E.ExchangeRefused(E.TAMPERED, f"the {what} header is not a JSON object")
@@ -216,7 +280,9 @@ def open_sealed(
             f"the file is encrypted for key {their_kid}, not for our key {ours}",
         )
     try:
-        opened = jwe.decrypt_compact(token, our_key, algorithms=[str(alg), str(enc)])
+        opened = jwe.decrypt_compact(token, our_key, registry=_jwe_registry([str(alg), str(enc)]))
+    except ExceededSizeError as exc:
+        raise _too_large(exc) from None
     except Exception as exc:  # any failure of the crypto layer means the file was damaged
         if their_kid is None and set(outer) <= _KNOWN_JWE_FIELDS:
             raise E.ExchangeRefused(
@@ -240,7 +306,7 @@ def _verify(inner: bytes, trusted: Callable[[str], ECKey | None], outer: dict[st
         raise E.ExchangeRefused(E.NOT_JOSE, "the encrypted content is not a signed (JWS) file")
     try:
         header = json.loads(_b64decode(parts[0]))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         header = None
     if not isinstance(header, dict):
         raise E.ExchangeRefused(E.NOT_JOSE, "the signature header is unreadable")
@@ -261,7 +327,9 @@ def _verify(inner: bytes, trusted: Callable[[str], ECKey | None], outer: dict[st
             E.UNTRUSTED_SIGNER, f"signed by key {kid}, which is not in the trust store"
         )
     try:
-        verified = jws.deserialize_compact(text, key, algorithms=list(ACCEPTED_JWS_ALGS))
+        verified = jws.deserialize_compact(text, key, registry=_jws_registry())
+    except ExceededSizeError as exc:
+        raise _too_large(exc) from None
     except (JoseError, ValueError, TypeError):
         raise E.ExchangeRefused(
             E.BAD_SIGNATURE,

@@ -4,7 +4,11 @@
   the JWK wrapped as a compact JWE with ``PBES2-HS512+A256KW`` / ``A256GCM``
   (RFC 7518 section 4.8, 210,000 PBKDF2 iterations) and ``cty`` ``jwk+json`` — the
   standard way to protect a JWK with a password (RFC 7517 section 7).
-* ``NAME.public.jwk``: the public key to give partners.
+* ``NAME.public.jwk``: the public key to give partners (mode 0600 too: every key file is).
+
+Keys are treated as OpenSSH treats them: a folder made for them is 0700, every key file
+0600 whatever the umask, and a private key file of ours that the group or others may read
+is refused (``check_private_file``) with the ``chmod 600`` to run.
 
 Each key's ``kid`` is its RFC 7638 thumbprint (SHA-256), so the same key always has the
 same id. Partners' public keys live in the database trust store (``TrustedKey``).
@@ -13,7 +17,10 @@ same id. Partners' public keys live in the database trust store (``TrustedKey``)
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
+import stat
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +33,7 @@ from joserfc.jwk import ECKey, OctKey
 from sqlmodel import Session, select
 
 from directory.untrusted import clean_text
-from screening.exchange.files import atomic_write
+from screening.exchange.files import PRIVATE_FILE, atomic_write, private_folder
 from screening.exchange.models import TrustedKey
 
 CURVE = "P-256"
@@ -94,13 +101,13 @@ class KeyFiles:
 
 
 def write_key_pair(folder: Path, name: str, passphrase: str | None = None) -> KeyFiles:
-    """Make a key pair; write ``NAME.private.jwk`` (0600) and ``NAME.public.jwk`` in ``folder``."""
+    """Make a key pair; write ``NAME.private.jwk`` and ``NAME.public.jwk`` (both 0600) in
+    ``folder`` (made 0700 if it does not exist)."""
     if not _NAME.match(name):
         raise ValueError(
             f"key name {name!r} must be 1-64 letters, digits, dots, hyphens or underscores"
         )
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(folder)
     private_path = folder / f"{name}.private.jwk"
     public_path = folder / f"{name}.public.jwk"
     for path in (private_path, public_path):
@@ -111,8 +118,8 @@ def write_key_pair(folder: Path, name: str, passphrase: str | None = None) -> Ke
         private_text = protect(private_jwk(key), passphrase) + "\n"
     else:
         private_text = json.dumps(private_jwk(key), indent=2) + "\n"
-    atomic_write(private_path, private_text, mode=0o600)
-    atomic_write(public_path, json.dumps(public_jwk(key), indent=2) + "\n", mode=0o644)
+    atomic_write(private_path, private_text, mode=PRIVATE_FILE)
+    atomic_write(public_path, json.dumps(public_jwk(key), indent=2) + "\n", mode=PRIVATE_FILE)
     return KeyFiles(name, key_id(key), private_path, public_path, passphrase is not None)
 
 
@@ -147,7 +154,7 @@ def parse_private_key(text: str, where: str, passphrase: str | None = None) -> E
     if text.startswith("{"):
         try:
             data = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise ValueError(f"{where} is not valid JSON") from None
     elif text.count(".") == 4:
         if passphrase is None:
@@ -164,7 +171,7 @@ def parse_private_key(text: str, where: str, passphrase: str | None = None) -> E
             raise ValueError(f"wrong passphrase for {where}") from None
         try:
             data = json.loads(opened.plaintext or b"")
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise ValueError(f"{where} does not hold a JWK") from None
     else:
         raise ValueError(f"{where} is not a JWK file")
@@ -174,14 +181,35 @@ def parse_private_key(text: str, where: str, passphrase: str | None = None) -> E
     return key
 
 
+def check_private_file(path: Path | str) -> None:
+    """Refuse a private key file of ours that the group or others may read, as OpenSSH
+    does ("permissions are too open"), saying the ``chmod 600`` that fixes it. A file
+    owned by another user is not ours to judge (nor to change); a missing one is left
+    for the reader to report."""
+    if not hasattr(os, "geteuid"):
+        return  # no POSIX modes (Windows)
+    try:
+        info = Path(path).stat()
+    except OSError:
+        return
+    mode = stat.S_IMODE(info.st_mode)
+    if info.st_uid == os.geteuid() and mode & 0o077:
+        raise ValueError(
+            f"private key {path} is open to other users (mode {mode:04o}), so it is not "
+            f"used: run `chmod 600 {shlex.quote(str(path))}`"
+        )
+
+
 def load_private_key(path: Path | str, passphrase: str | None = None) -> ECKey:
+    """Our private key from its file (refused if others may read it: ``check_private_file``)."""
+    check_private_file(path)
     return parse_private_key(_read(Path(path)), str(path), passphrase)
 
 
 def parse_public_key(text: str, where: str) -> ECKey:
     try:
         data = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise ValueError(f"{where} is not a JSON JWK") from None
     if isinstance(data, dict) and "d" in data:
         raise ValueError(f"{where} holds a private key: trust only a partner's public key")

@@ -293,8 +293,10 @@ class CountsScreen(LinkworkScreen):
     def action_export(self) -> None:
         params = self.params()
         target = self.default_export_path()
-        with contextlib.suppress(OSError):  # the folder for the suggested file name
-            target.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError, ValueError):  # the suggested file's folder
+            from screening.exchange.files import private_folder
+
+            private_folder(target.parent)  # 0700, as the data folder it is in
         self.app.push_screen(ExportScreen(str(target)), lambda path: self._export_to(path, params))
 
     def _export_to(self, path: str | None, params: dict[str, Any]) -> None:
