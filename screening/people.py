@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from directory.notfound import NotFound
 from directory.text import parse_postcode
 from directory.untrusted import ascii_digits, ascii_identifier, clean_text, shown
-from screening.audit import record_event
+from screening.audit import record_event, write_lock
 from screening.counts import COUNTED_PERSON_FIELDS, recount_person
 from screening.equality import FIELDS, age_band, load_equality, normalise_value
 from screening.lookup import by_id_prefix
@@ -143,6 +143,9 @@ def _contact_preference(value: str | None) -> str:
 def _check_unique_nhs(session: Session, nhs: str | None, own_id: str | None = None) -> None:
     if not nhs:
         return
+    # Another linkwork may be adding the same patient right now: wait for its write, so
+    # this looks at what it wrote (then "already recorded") rather than both inserting.
+    write_lock(session)
     other = session.exec(select(Person).where(Person.nhs_number == nhs)).first()
     if other is not None and other.id != own_id:
         raise ValueError(f"NHS number {nhs} is already recorded for person {other.id}")

@@ -133,6 +133,84 @@ def test_four_processes_receiving_the_same_file(hub_url: str, sent: dict[str, An
     _after_one_receive(hub_url, before)
 
 
+def _four_at_once(url: str, action: Any) -> list[Any]:
+    """Run ``action(workspace)`` in four threads, each with its own engine (as four
+    processes would); what each returned, or what a front end would say of its error."""
+    from linkwork import db as lwdb
+    from linkwork.settings import load_settings
+    from linkwork.workspace import Workspace
+
+    results: list[Any] = [None] * 4
+
+    def run(i: int) -> None:
+        ws = Workspace(load_settings(database_url=url), lwdb.open_engine(url))
+        try:
+            results[i] = action(ws)
+        except Exception as exc:
+            results[i] = problem(exc)
+        finally:
+            ws.engine.dispose()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+def test_the_same_patient_added_four_times_at_once(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four link workers add one patient (one NHS number) at the same moment: one is added,
+    three are told the NHS number is already recorded (exit 2), none is an IntegrityError."""
+    from linkwork.actions import people as people_act
+    from screening import people
+
+    barrier = threading.Barrier(4, timeout=60)
+    real_check = people._check_unique_nhs
+
+    def check_together(*args: Any, **kwargs: Any) -> None:
+        barrier.wait()  # all four look for the NHS number at the same moment
+        real_check(*args, **kwargs)
+
+    monkeypatch.setattr(people, "_check_unique_nhs", check_together)
+    results = _four_at_once(
+        db_url,
+        lambda ws: people_act.add_person(
+            ws, given_name="Ada", family_name="Lovelace", birth_date="1984-03-02",
+            nhs_number="943 476 5919",
+        )["nhs_number"],
+    )  # fmt: skip
+    added = [r for r in results if r == "9434765919"]
+    refused = [r for r in results if r != "9434765919"]
+    assert len(added) == 1, results
+    assert [(r.code, r.message.split(" for person ")[0]) for r in refused] == [
+        (2, "NHS number 9434765919 is already recorded")
+    ] * 3
+    assert counts(db_url)["Person"] == 1
+
+
+def test_the_same_key_trusted_four_times_at_once(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linkwork.actions import exchange as ex
+    from screening.exchange import keys
+
+    made = keys.write_key_pair(tmp_path, "partner")
+    barrier = threading.Barrier(4, timeout=60)
+    real_trust = keys.trust_key
+
+    def trust_together(*args: Any, **kwargs: Any) -> Any:
+        barrier.wait()
+        return real_trust(*args, **kwargs)
+
+    monkeypatch.setattr(ex, "trust_key", trust_together)
+    results = _four_at_once(db_url, lambda ws: ex.trust_partner(ws, made.public, "partner"))
+    assert sorted(r["created"] for r in results) == [False, False, False, True], results
+    assert counts(db_url)["TrustedKey"] == 1
+
+
 # -- a busy database ------------------------------------------------------------------------
 
 
@@ -233,6 +311,7 @@ def test_a_short_hold_is_waited_for(cli, db_url: str, monkeypatch: pytest.Monkey
 def test_the_busy_timeout_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     from linkwork.settings import load_settings
 
+    monkeypatch.delenv("LINKWORK_BUSY_TIMEOUT", raising=False)
     assert load_settings().busy_timeout == 10
     monkeypatch.setenv("LINKWORK_BUSY_TIMEOUT", "3")
     assert load_settings().busy_timeout == 3

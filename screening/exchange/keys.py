@@ -33,6 +33,7 @@ from joserfc.jwk import ECKey, OctKey
 from sqlmodel import Session, select
 
 from directory.untrusted import clean_text
+from screening.audit import write_lock
 from screening.exchange.files import PRIVATE_FILE, atomic_write, private_folder
 from screening.exchange.models import TrustedKey
 
@@ -230,6 +231,7 @@ def trust_key(session: Session, key: ECKey, name: str, actor: str) -> tuple[Trus
         raise ValueError("the partner name is empty")
     if key.is_private:
         raise ValueError("refusing a private key: trust only a partner's public key")
+    write_lock(session)  # the same key trusted twice at once: the second finds the first
     thumbprint = key.thumbprint()
     existing = session.exec(select(TrustedKey).where(TrustedKey.thumbprint == thumbprint)).first()
     if existing is not None:
