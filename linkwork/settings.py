@@ -122,6 +122,8 @@ def load_settings(**overrides: Any) -> Settings:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ValueError(f"config file {path} is not valid TOML: {exc}") from None
+        except RecursionError:
+            raise ValueError(f"config file {path} is not valid TOML: nested too deeply") from None
         known = {f.name for f in fields(Settings)}
         for key, value in raw.items():
             if key not in known:

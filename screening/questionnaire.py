@@ -191,6 +191,8 @@ def _sections(raw: Any, where: str) -> list[Section]:
 def _read_yaml(text: str, where: str) -> Any:
     try:
         return yaml.safe_load(text)
+    except RecursionError:
+        raise ValueError(f"{where} is not valid YAML: it is nested too deeply") from None
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         mark = getattr(exc, "problem_mark", None)
@@ -275,6 +277,8 @@ def load_answers_file(path: str | Path) -> dict[str, Any]:
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise ValueError(f"answers file {path} is not valid JSON: nested too deeply") from None
         except json.JSONDecodeError as exc:
             raise ValueError(
                 f"answers file {path} is not valid JSON: {exc.msg} "

@@ -384,6 +384,28 @@ def test_a_deep_header_or_key_file_is_refused_in_one_line(  # type: ignore[no-un
     assert used.code == 2 and used.err == f"linkwork: {deep_key} is not valid JSON\n"
 
 
+def test_an_answers_file_or_config_nested_deep_is_refused_in_one_line(  # type: ignore[no-untyped-def]
+    cli, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = _person(cli, db_url)
+    before = snapshot(db_url)
+    deep = "[" * DEEP + "]" * DEEP
+    for name, kind in (("deep.json", "JSON"), ("deep.yaml", "YAML")):
+        answers = tmp_path / name
+        answers.write_text(deep)
+        result = cli("screen", pid, "--answers", answers, db=db_url)
+        assert result.code == 2, result.err
+        assert result.err.startswith(f"linkwork: answers file {answers} is not valid {kind}: ")
+        assert result.err.endswith("nested too deeply\n") and result.err.count("\n") == 1
+    assert snapshot(db_url) == before
+    config = tmp_path / "config.toml"
+    config.write_text(f"user = 'a'\nx = {deep}\n")
+    monkeypatch.setenv("LINKWORK_CONFIG", str(config))
+    result = cli("person", "list", db=db_url)
+    assert result.code == 2
+    assert result.err == f"linkwork: config file {config} is not valid TOML: nested too deeply\n"
+
+
 def test_a_json_depth_within_the_limit_is_read() -> None:
     from screening.exchange.jose import MAX_DEPTH, payload_json
 
