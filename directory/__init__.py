@@ -9,7 +9,9 @@ finding the right one for a person's needs.
 - ``index`` (the search index's data), ``search`` (``ServiceIndex``: querying and ranking),
   ``matches`` (what a search gives back), ``vocabulary`` and ``text`` (query words),
   ``near`` (searching near a place as it is typed).
-- ``service``: one service looked up and described.
+- ``service``: one service looked up and described; ``stale``: the one rule for when a
+  service's details are too old to trust (the CLI, the app's list and its detail pane).
+- ``notfound``: ``NotFound``, "no such record" (exit 1), raised by every domain package.
 
 Nothing here imports ``linkwork``, ``tui``, Textual or Typer (``tests/test_layering.py``).
 """
