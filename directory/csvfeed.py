@@ -129,11 +129,14 @@ def _hours(f: Fields, value: Any) -> list[dict[str, Any]]:
     return [hour_entry(*h) for h in sorted(hours, key=lambda h: h[:2])]
 
 
-def service_from_csv(row: dict[str, str], strict: bool = False) -> ServiceRecord:
-    """One CSV row as a record; RecordError with the reason if unusable."""
+def service_from_csv(
+    row: dict[str, str], strict: bool = False, notes: list[str] | None = None
+) -> ServiceRecord:
+    """One CSV row as a record; RecordError with the reason if unusable (``notes`` gets what
+    was left out)."""
     if not isinstance(row, dict):
         raise RecordError(f"not a CSV row (a {type(row).__name__})")
-    f = Fields(strict)
+    f = Fields(strict, notes)
     sid, name = id_and_name(f, row)
     org_name = f.text(row.get("organisation"), "organisation")
     organisation = OrganisationRecord(slug_id("org-", org_name), org_name) if org_name else None

@@ -397,14 +397,17 @@ def _contacts(f: Fields, raw: dict[str, Any]) -> tuple[list[dict[str, Any]], lis
     return contacts, phones
 
 
-def service_from_oruk(raw: Any, strict: bool = False) -> ServiceRecord:
-    """One ORUK v1 or 3.0 service object as a record; RecordError with the reason if unusable.
+def service_from_oruk(
+    raw: Any, strict: bool = False, notes: list[str] | None = None
+) -> ServiceRecord:
+    """One ORUK v1 or 3.0 service object as a record; RecordError with the reason if unusable
+    (``notes`` gets what was left out).
 
     Unknown fields (vendor extensions such as ``pc_*``) are ignored, and so is ``x_category``.
     """
     if not isinstance(raw, dict):
         raise RecordError(f"not a service object (a JSON {type(raw).__name__})")
-    f = Fields(strict)
+    f = Fields(strict, notes)
     sid, name = id_and_name(f, raw)
     organisation = _organisation(f, raw)
 

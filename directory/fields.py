@@ -12,7 +12,7 @@ and the rules are the same for ORUK JSON and CSV:
 - control characters are taken out of feed text (``directory.untrusted.strip_controls``);
   under ``--strict`` they reject the service ("control characters in name");
 - a value of the right type that cannot be read (a date, an opening time, a weekday) is
-  left out, or rejects the service under ``--strict``.
+  left out with a note in the import's summary, or rejects the service under ``--strict``.
 
 A field is named by its path in the feed: ``service_at_locations[0].location.latitude``.
 """
@@ -77,14 +77,16 @@ def _shown(value: Any) -> str:
 class Fields:
     """Reads one service's values; ``strict`` turns what would be left out into a reject."""
 
-    def __init__(self, strict: bool = False) -> None:
+    def __init__(self, strict: bool = False, notes: list[str] | None = None) -> None:
         self.strict = strict
+        self.notes = notes if notes is not None else []
 
     def doubtful(self, field: str, value: Any) -> None:
-        """A value of the right type that cannot be read: left out, or under ``--strict``
-        the service is rejected."""
+        """A value of the right type that cannot be read: left out with a note, or under
+        ``--strict`` the service is rejected."""
         if self.strict:
             raise RecordError(f"unreadable {field} {shown(value)}")
+        self.notes.append(f"unreadable {field} {shown(value)} left out")
 
     def text(self, value: Any, field: str, *, limit: int = SHORT_CHARS, html: bool = False) -> str:
         """Text of one field: ``""`` for null; one line (spaces collapsed, entities decoded) or,

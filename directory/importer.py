@@ -27,6 +27,8 @@ from directory.sources import Feed, Progress, read_source
 from directory.taxonomy import load_taxonomy_map
 from directory.untrusted import strip_controls
 
+NO_ORGANISATION = "no organisation in the feed: imported without one"
+
 
 @dataclass
 class ImportSummary:
@@ -58,11 +60,12 @@ def parse_feed(feed: Feed, strict: bool = False) -> tuple[list[ServiceRecord], I
     try:
         for entry in entries:
             feed.budget.service()
+            left_out: list[str] = []
             try:
                 record = (
-                    service_from_csv(entry.raw, strict)
+                    service_from_csv(entry.raw, strict, left_out)
                     if entry.kind == "csv"
-                    else service_from_oruk(entry.raw, strict)
+                    else service_from_oruk(entry.raw, strict, left_out)
                 )
                 if record.source_id in first_seen:
                     raise RecordError(
@@ -83,14 +86,11 @@ def parse_feed(feed: Feed, strict: bool = False) -> tuple[list[ServiceRecord], I
                 record.taxonomy_terms, record.name, record.description
             )
             if record.organisation is None:
-                summary.notes.append(
-                    {
-                        "where": entry.where,
-                        "id": record.source_id,
-                        "name": record.name,
-                        "note": "no organisation in the feed: imported without one",
-                    }
-                )
+                left_out.append(NO_ORGANISATION)
+            summary.notes.extend(
+                {"where": entry.where, "id": record.source_id, "name": record.name, "note": note}
+                for note in left_out
+            )
             records.append(record)
     finally:
         close = getattr(entries, "close", None)

@@ -210,6 +210,11 @@ def test_unreadable_values_left_out_or_refused_under_strict(
 ) -> None:
     result = cli("directory", "import", HOSTILE / "unreadable-values.json", "--json", db=db_url)
     assert result.code == 0 and result.json()["added"] == 3
+    assert [(n["where"], n["note"]) for n in result.json()["notes"]] == [
+        ("record 2", "unreadable assured_date 'last Tuesday' left out"),
+        ("record 3", "unreadable regular_schedules[0].opens_at '9ish' left out"),
+        ("record 3", "unreadable regular_schedules[0].weekday 'Funday' left out"),
+    ]
     items = json.loads((HOSTILE / "unreadable-values.json").read_text())["content"]
     dated = cli("directory", "show", items[1]["id"], "--json", db=db_url).json()
     assert dated["last_verified"] is None  # unknown, as when the feed gives no date

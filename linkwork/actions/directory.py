@@ -6,12 +6,23 @@ from collections.abc import Callable
 from typing import Any
 
 from directory.bounded import Limits
-from directory.importer import ImportSummary, import_source
+from directory.importer import NO_ORGANISATION, ImportSummary, import_source
 from directory.models import Service
 from directory.service import describe_service, directory_stats, get_service, list_services
 from linkwork.errors import NotFound
 from linkwork.sample import load_sample_directory
 from linkwork.workspace import Workspace
+
+__all__ = [
+    "NO_ORGANISATION",
+    "get_service_record",
+    "import_directory",
+    "import_limits",
+    "load_sample",
+    "services",
+    "show_service",
+    "stats",
+]
 
 
 def load_sample(ws: Workspace) -> ImportSummary:

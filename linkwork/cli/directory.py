@@ -47,15 +47,31 @@ def _print_summary(summary: Any) -> None:
             highlight=False,
             soft_wrap=True,
         )
-    if data["notes"]:
+    from linkwork.actions.directory import NO_ORGANISATION
+
+    no_org = [n for n in data["notes"] if n["note"] == NO_ORGANISATION]
+    if no_org:
         console.print(
-            f"  {len(data['notes'])} service(s) had no organisation and were imported without one",
+            f"  {len(no_org)} service(s) had no organisation and were imported without one",
             highlight=False,
         )
-        for note in data["notes"][:20]:
+        for note in no_org[:20]:
             console.print(
                 f"    {esc(note['where'])} id {esc(note['id'])} {esc(repr(note['name']))}",
                 highlight=False,
+            )
+    left_out = [n for n in data["notes"] if n["note"] != NO_ORGANISATION]
+    if left_out:
+        console.print(
+            f"  {len(left_out)} value(s) could not be read and were left out"
+            " (--strict refuses them)",
+            highlight=False,
+        )
+        for note in left_out[:20]:
+            console.print(
+                f"    {esc(note['where'])} id {esc(note['id'])}: {esc(note['note'])}",
+                highlight=False,
+                soft_wrap=True,
             )
 
 
@@ -67,7 +83,12 @@ def import_cmd(
     ],
     fmt: Annotated[str, typer.Option("--format", help="auto, oruk or csv.")] = "auto",
     strict: Annotated[
-        bool, typer.Option("--strict", help="Fail the whole import on the first rejected service.")
+        bool,
+        typer.Option(
+            "--strict",
+            help="Fail the whole import on the first rejected service, and reject a service "
+            "with control characters or a value that cannot be read (a date, a time).",
+        ),
     ] = False,
     name: Annotated[
         str | None,
@@ -77,7 +98,13 @@ def import_cmd(
     ] = None,
     json_: JsonOption = False,
 ) -> None:
-    """Import (or re-import) a feed: added, updated, unchanged, withdrawn, rejected."""
+    """Import (or re-import) a feed: added, updated, unchanged, withdrawn, rejected.
+
+    A feed is read within the settings import_max_page_bytes,
+    import_max_feed_bytes, import_max_pages and import_max_services.
+    A service with a value of the wrong type is rejected with its
+    reason. Nothing is written unless all of the feed can be read.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from linkwork.actions import directory as act
