@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from directory.untrusted import visible_controls
 from linkwork.errors import plain_error
 from tui.search_process import ServiceSearch
 from tui.state import PersonRef
@@ -154,6 +156,27 @@ class LinkworkApp(App[None]):
         self.timing_file = timing_file
         self.exit_on_database_error = exit_on_database_error
         self.timings: dict[str, float] = {}
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification (a screen's ``notify`` comes here too, asking for markup): the
+        words as they are, never read as markup (a notice quoting a stored name holding
+        ``[/]`` or ``[@click=...]``), control characters shown (``tui/widgets/plain.py``).
+        The app writes no markup of its own, so ``markup`` is ignored."""
+        super().notify(
+            visible_controls(message),
+            title=visible_controls(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     @property
     def actions(self) -> Any:

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header
+
+from tui.widgets.plain import Static
 
 if TYPE_CHECKING:
     from linkwork.workspace import Workspace

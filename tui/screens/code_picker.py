@@ -15,10 +15,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from linkwork.errors import plain_error
+from tui.widgets.plain import DataTable, Static
 
 
 def match_rows(found: Any) -> tuple[list[dict[str, Any]], str]:

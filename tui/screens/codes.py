@@ -11,11 +11,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from tui.screens.base import LinkworkScreen
 from tui.screens.code_picker import match_rows
+from tui.widgets.plain import DataTable, Static
 
 
 class CodesScreen(LinkworkScreen):

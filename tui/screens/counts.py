@@ -20,10 +20,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Resize
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, Label, Select, Static
+from textual.widgets import Button, Input, Select
 
 from tui.screens.base import LinkworkScreen
 from tui.widgets.bars import CountChart
+from tui.widgets.plain import DataTable, Label, Static
 
 # (label, report, measure key in that report, direction for referrals)
 MEASURES: list[tuple[str, str, str, str | None]] = [

@@ -9,7 +9,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Static
 
 from tui.screens.base import LinkworkScreen
 from tui.state import person_ref
@@ -17,6 +16,7 @@ from tui.views import person_row
 from tui.widgets.body import Body
 from tui.widgets.fit_table import Column, FitTable
 from tui.widgets.notice import Notice
+from tui.widgets.plain import DataTable, Static
 
 # Each list's columns: (label, width, shrinks to); see tui.widgets.fit_table.
 COLUMNS: dict[str, list[Column]] = {

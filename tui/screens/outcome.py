@@ -13,10 +13,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input
 
 from linkwork.errors import plain_error
 from tui.widgets.body import Body
+from tui.widgets.plain import Label, Static
 from tui.widgets.toggles import Tick
 
 

@@ -13,9 +13,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input
 
 from linkwork.errors import plain_error
+from tui.widgets.plain import Static
 
 
 class PassphraseScreen(ModalScreen[bool]):

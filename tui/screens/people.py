@@ -10,14 +10,16 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Input, Label, Select, Static
+from textual.widgets import Button, Input, Select
 from textual.worker import get_current_worker
 
+from directory.untrusted import visible_controls
 from linkwork.errors import plain_error
 from tui.screens.base import LinkworkScreen, SubScreen
 from tui.state import PersonRef, person_ref
 from tui.views import person_row
 from tui.widgets.body import Body
+from tui.widgets.plain import DataTable, Label, Static
 
 # The form's field keys that are named differently on the record.
 RECORD_NAMES = {"given": "given_name", "family": "family_name"}
@@ -195,7 +197,8 @@ class PersonFormScreen(SubScreen):
 
     def _fill(self, data: dict[str, Any]) -> None:
         for key, *_ in self.FIELDS:
-            self.query_one(f"#p-{key}", Input).value = str(data.get(key) or "")
+            # An old row may hold control characters: the field shows their escapes.
+            self.query_one(f"#p-{key}", Input).value = visible_controls(str(data.get(key) or ""))
         for select in self.query("#equality Select").results(Select):
             name = (select.id or "").removeprefix("eq-")
             if data.get(name) is not None:

@@ -10,13 +10,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
 
 from tui.screens.base import SubScreen
 from tui.views import day_text, record_view
 from tui.widgets.body import Body
 from tui.widgets.commands import CommandList
 from tui.widgets.fit_table import Column, FitTable
+from tui.widgets.plain import DataTable, Static
 
 if TYPE_CHECKING:
     from tui.state import PersonRef

@@ -16,11 +16,11 @@ from textual.widgets import (
     RadioSet,
     Select,
     SelectionList,
-    Static,
 )
 
 from linkwork.errors import plain_error
 from tui.screens.base import SubScreen
+from tui.widgets.plain import Static, plain
 from tui.widgets.toggles import Choice, Tick
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class ReferScreen(SubScreen):
 
     def _partners(self, partners: list[str]) -> None:
         select = self.query_one("#refer-partner", Select)
-        select.set_options([(name, name) for name in partners])
+        select.set_options([(plain(name), name) for name in partners])
         if len(partners) == 1:
             select.value = partners[0]
 
@@ -130,7 +130,7 @@ class ReferScreen(SubScreen):
         box = self.query_one("#refer-needs", SelectionList)
         box.clear_options()
         for n in needs:
-            box.add_option((f"{n['code']}  {n['display']}", n["id"], True))
+            box.add_option((plain(f"{n['code']}  {n['display']}"), n["id"], True))
 
     def _show_step(self) -> None:
         names = ["1 Consent", "2 Needs and reason", "3 Review and send"]

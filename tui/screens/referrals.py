@@ -10,12 +10,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, Label, Select, Static
+from textual.widgets import Button, Input, Select
 
 from linkwork.errors import plain_error
 from tui.screens.base import LinkworkScreen
 from tui.widgets.fit_table import FitTable
 from tui.widgets.notice import Notice
+from tui.widgets.plain import DataTable, Label, Static
 
 STATUS_ORDER = [
     "requested", "accepted", "in-progress", "on-hold", "draft",

@@ -19,11 +19,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, Label, RadioSet, Static
+from textual.widgets import Button, Input, RadioSet
 
 from linkwork.errors import plain_error
 from tui.screens.base import SubScreen
 from tui.widgets.body import Body
+from tui.widgets.plain import DataTable, Label, Static
 from tui.widgets.toggles import Choice
 
 if TYPE_CHECKING:

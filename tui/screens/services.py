@@ -13,11 +13,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Checkbox, DataTable, Input, Select, Static
+from textual.widgets import Checkbox, Input, Select
 from textual.worker import get_current_worker
 
 from linkwork.errors import plain_error
 from tui.screens.base import LinkworkScreen
+from tui.widgets.plain import DataTable, Static
 from tui.widgets.service_detail import format_miles, render_service
 from tui.widgets.toggles import Tick
 

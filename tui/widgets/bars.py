@@ -12,6 +12,8 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
+from tui.widgets.plain import safe_text
+
 HIDDEN_NOTE = (
     "* (suppressed: fewer than 8) or hidden so that another hidden count cannot be "
     "worked out; no bar is drawn"
@@ -106,7 +108,7 @@ class CountChart(PlotextPlot):
         text.append_text(Text.from_ansi(self._plot.build().rstrip("\n")))
         if below:
             text.append("\n" + "\n".join(below))
-        return text
+        return safe_text(text)  # labels from the data: control characters shown
 
     def _draw(self) -> None:
         plt = self.plt

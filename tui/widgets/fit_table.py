@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from textual.widget import Widget
-from textual.widgets import DataTable
+
+from directory.untrusted import visible_controls
+from tui.widgets.plain import DataTable
 
 Column = tuple[str, int | None, int]
 Layout = tuple[Sequence[Column], Sequence[Sequence[str]]]
@@ -68,7 +70,11 @@ class FitTable(DataTable[str]):
         self.layout_index = 0
 
     def show(self, *layouts: Layout) -> None:
-        self._layouts = list(layouts)
+        # Widths are measured on what is shown: control characters as their escapes.
+        self._layouts = [
+            (spec, [[visible_controls(str(cell)) for cell in row] for row in rows])
+            for spec, rows in layouts
+        ]
         self._fitted = None
         self.refit()
         self.call_after_refresh(self.refit)  # again, once a scroll bar may have appeared

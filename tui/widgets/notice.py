@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+
+from tui.widgets.plain import Static
 
 
 class Notice(Static):
@@ -20,7 +21,7 @@ class Notice(Static):
     """
 
     def __init__(self, title: str, body: str = "", *, kind: str = "info", **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)
         self.add_class(kind)
         self.set_message(title, body)
 
