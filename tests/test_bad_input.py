@@ -148,9 +148,18 @@ def files_under(*folders: Path) -> dict[str, tuple[str, int]]:
     return out
 
 
+# Characters that reorder what a terminal shows (Trojan Source): counted as controls too.
+BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def control_characters(text: str) -> list[str]:
-    """Every control character (Unicode category Cc) in ``text`` other than a newline."""
-    return [f"U+{ord(ch):04X}" for ch in text if ch != "\n" and unicodedata.category(ch) == "Cc"]
+    """Every control character (Unicode category Cc, and the bidirectional controls) in
+    ``text`` other than a newline."""
+    return [
+        f"U+{ord(ch):04X}"
+        for ch in text
+        if ch != "\n" and (unicodedata.category(ch) == "Cc" or ch in BIDI)
+    ]
 
 
 # --- the world: a hub with some history, built once per backend ---------------------------
@@ -611,7 +620,7 @@ def test_bad_input(  # type: ignore[no-untyped-def]
 
 
 # The harness itself: each guarantee is checked, so a case that breaks it fails. The last
-# entry's front end is made to echo a raw ESC, as the CLI did before the text boundary.
+# entries' front end is made to echo a raw ESC or RLO, as the CLI did before the text boundary.
 SELF_TEST = [
     (Case("good-person-add", ["person", "add", "--given", "Zed", "--family", "Ok",
                               "--birth-date", "1970-01-01"], 2, "x"),
@@ -625,7 +634,10 @@ SELF_TEST = [
      ["exit 1, expected 2"]),
     (Case("printed-control", ["person", "show", "nobody"], 1, "unknown person"),
      ["control characters printed"]),
+    (Case("printed-bidi", ["person", "show", "nobody"], 1, "unknown person"),
+     ["control characters printed"]),
 ]  # fmt: skip
+INJECTED = {"printed-control": "\x1b[2J", "printed-bidi": "\u202e"}
 
 
 @pytest.mark.parametrize(("case", "expected"), SELF_TEST, ids=[c.id for c, _ in SELF_TEST])
@@ -641,11 +653,11 @@ def test_the_harness_finds_each_kind_of_failure(  # type: ignore[no-untyped-def]
         pytest.skip("the harness is the same on both backends")
     _prepare(case, world, case_folder, monkeypatch)
     run = cli
-    if case.id == "printed-control":
+    if case.id in INJECTED:
 
         def run(*args, **kwargs):  # type: ignore[no-untyped-def]
             result = cli(*args, **kwargs)
-            result.err = result.err.replace("nobody", "no\x1b[2Jbody")
+            result.err = result.err.replace("nobody", "no" + INJECTED[case.id] + "body")
             return result
 
     problems, _ = run_case(run, world, case_folder, case)
