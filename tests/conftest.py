@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -158,19 +159,44 @@ class CliResult:
 CliRunner = Callable[..., CliResult]
 
 
+_BUILT: dict[int, Any] = {}
+
+
+def _built_once(build: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Typer builds the Click command tree from the functions' signatures on every call of
+    the app (about 0.3 s of an in-process run); it is the same tree each time, so the
+    tests build it once per process. A real ``linkwork`` process builds it once anyway."""
+
+    def get_command(typer_instance: Any) -> Any:
+        key = id(typer_instance)
+        if key not in _BUILT:
+            _BUILT[key] = build(typer_instance)
+        return _BUILT[key]
+
+    return get_command
+
+
 @pytest.fixture
-def cli() -> CliRunner:
+def cli(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     """Run ``linkwork ARGS`` in-process through ``main`` (the real exit-code mapping)."""
+    import typer.main
+
     from linkwork.cli import main
 
-    def run(*args: str, db: str | None = None, stdin: str | None = None) -> CliResult:
+    if not getattr(typer.main.get_command, "_built_once", False):
+        cached = _built_once(typer.main.get_command)
+        cached._built_once = True  # type: ignore[attr-defined]
+        monkeypatch.setattr(typer.main, "get_command", cached)
+
+    def run(*args: str, db: str | None = None, stdin: str | bytes | None = None) -> CliResult:
         argv = [str(a) for a in args]
         if db is not None:
             argv = ["--db", db, *argv]
         out, err = io.StringIO(), io.StringIO()
         old_stdin = sys.stdin
         if stdin is not None:
-            sys.stdin = io.StringIO(stdin)
+            raw = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+            sys.stdin = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8")
         try:
             with redirect_stdout(out), redirect_stderr(err):
                 try:
