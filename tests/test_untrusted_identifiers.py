@@ -288,3 +288,20 @@ def test_db_upgrade_prints_what_it_found(cli, engine: sa.Engine, db_url: str) ->
     assert "correct it with linkwork person update" in result.out
     again = cli("db", "upgrade", db=db_url)
     assert again.code == 0 and "not ASCII" not in again.out  # reported once, when it ran
+
+
+def test_deprivation_lookup_postcodes_follow_the_one_rule(session: Session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from screening.counts.copies import load_deprivation
+
+    lookup = tmp_path / "imd.csv"
+    lookup.write_text("postcode,decile\nzz1 1aa,2\nＺＺ2 2BB,9\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"line 3: postcode 'ＺＺ2 2BB' may use only the letters"):
+        load_deprivation(session, lookup)
+    lookup.write_text("postcode,decile\nZZ1 1Aﬀ,2\n", encoding="utf-8")  # upper() gives FF
+    with pytest.raises(ValueError, match=r"line 2: .*'ﬀ' \(U\+FB00\) is not allowed"):
+        load_deprivation(session, lookup)
+    lookup.write_text("postcode,decile\nZZ1,2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"line 2: 'ZZ1' is not a full postcode"):
+        load_deprivation(session, lookup)
+    lookup.write_text("postcode,decile\nzz1 1aa,2\n", encoding="utf-8")
+    assert load_deprivation(session, lookup) == 1

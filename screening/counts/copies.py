@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from datetime import date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from directory.text import parse_postcode
+from directory.untrusted import shown
 from screening.counts.sql import (
     cn_t,
     cp_t,
@@ -208,9 +209,6 @@ def ensure_copies(session: Session) -> int:
 # ------------------------------------------------------------------ deprivation
 
 
-_POSTCODE_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
-
-
 def load_deprivation(session: Session, path: Path | str) -> int:
     """Load (replace) the postcode -> IMD decile lookup from a CSV with columns
     ``postcode,decile``. All or nothing: ValueError names the first bad line."""
@@ -228,9 +226,15 @@ def load_deprivation(session: Session, path: Path | str) -> int:
     rows: dict[str, int] = {}
     for number, record in enumerate(reader, start=2):
         rec = {k.strip().lower(): (v or "").strip() for k, v in record.items() if k}
-        postcode = rec["postcode"].upper().replace(" ", "")
-        if not _POSTCODE_RE.match(postcode):
-            raise ValueError(f"{path} line {number}: {rec['postcode']!r} is not a full postcode")
+        try:  # the one postcode rule: ASCII only (a full-width ＺＺ１ is named, not matched)
+            full = parse_postcode(rec["postcode"])
+        except ValueError as exc:
+            raise ValueError(f"{path} line {number}: {exc}") from None
+        if full is None:
+            raise ValueError(
+                f"{path} line {number}: {shown(rec['postcode'])} is not a full postcode"
+            )
+        postcode = full.replace(" ", "")
         try:
             decile = int(rec["decile"])
         except ValueError:

@@ -22,7 +22,7 @@ from typing import Any
 from joserfc.jwk import ECKey
 from sqlmodel import Session, col, select
 
-from directory.untrusted import strip_controls_tree
+from directory.untrusted import ascii_identifier, strip_controls_tree
 from screening.audit import record_event, write_lock
 from screening.consent import record_consent
 from screening.exchange import errors as E
@@ -539,6 +539,10 @@ def _apply_referral(
         origin = fhir.identifier_value(
             fhir.resolve(data, (patient.get("generalPractitioner") or [None])[0]), fhir.ODS
         )
+    try:
+        origin = ascii_identifier(origin or "", "the referrer's ODS code", allowed="")
+    except ValueError as exc:  # ASCII by definition, as everywhere
+        raise E.ExchangeRefused(E.INVALID_BUNDLE, str(exc)) from None
     consent_res = consents[0]
     shares = fhir.codes_in(
         {"coding": (consent_res.get("provision") or {}).get("class")}, fhir.LW_SHARES
