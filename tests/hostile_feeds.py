@@ -233,7 +233,16 @@ def oruk_server(mode: str, per_page: int = 10, description_chars: int = 60) -> I
 # --- linkwork in a child process, measured ----------------------------------------------
 
 _CHILD = """
-import sys
+import atexit, os, sys
+
+def _peak() -> None:  # this process's own high-water mark (reset by exec, unlike ru_maxrss)
+    with open("/proc/self/status") as status:
+        peak = next((line.split()[1] for line in status if line.startswith("VmHWM:")), "")
+    with open(os.environ["HOSTILE_PEAK_FILE"], "w") as out:
+        out.write(peak)
+
+if os.path.exists("/proc/self/status"):
+    atexit.register(_peak)
 from linkwork.cli import main
 main(sys.argv[1:])
 """
@@ -251,16 +260,20 @@ def run_measured(
     args: list[str], env: dict[str, str], timeout: float = 300.0, err_file: Path | None = None
 ) -> Run:
     """``linkwork ARGS`` in a child process: its exit code, stderr, wall time and peak
-    resident memory (``ru_maxrss`` of that child alone, from ``os.wait4``)."""
+    resident memory. The peak is the child's own ``VmHWM`` (``/proc``), written as it exits;
+    ``ru_maxrss`` from ``os.wait4`` where there is no ``/proc`` (it also counts the memory
+    of the parent it was forked from, before ``exec``)."""
     err_path = err_file or Path(env.get("LINKWORK_HOME", "/tmp")) / "stderr.txt"
     err_path.parent.mkdir(parents=True, exist_ok=True)
+    peak_path = err_path.with_name(err_path.name + ".peak")
+    peak_path.unlink(missing_ok=True)
     with open(err_path, "wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(
             [sys.executable, "-c", _CHILD, *args],
             stdout=subprocess.DEVNULL,
             stderr=err,
-            env=env,
+            env={**env, "HOSTILE_PEAK_FILE": str(peak_path)},
             cwd=ROOT,
         )
         timer = threading.Timer(timeout, proc.kill)
@@ -271,9 +284,11 @@ def run_measured(
             timer.cancel()
         seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
+    reported = peak_path.read_text().strip() if peak_path.exists() else ""
+    peak_kb = int(reported) if reported.isdigit() else usage.ru_maxrss  # both in kilobytes
     return Run(
         proc.returncode,
         err_path.read_text(encoding="utf-8", errors="replace"),
         seconds,
-        usage.ru_maxrss / 1024,  # Linux: kilobytes
+        peak_kb / 1024,
     )

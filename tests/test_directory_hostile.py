@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -437,7 +436,7 @@ def test_endless_feeds_stay_under_500_mb(tmp_path: Path) -> None:
     """The two endless feeds of the issue, with the default limits, in a child process each:
     a pipe of random bytes and a server paging for ever with 4 MiB pages (until the 64 MiB
     feed limit: the services read so far are all held). Each fails cleanly; the child's peak
-    resident memory (``os.wait4``) stays under 500 MB."""
+    resident memory (its own high-water mark) stays under 500 MB."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINKWORK_", "PYTEST_", "COV"))}
     env.update(
         LINKWORK_HOME=str(tmp_path / "home"),
@@ -458,7 +457,6 @@ def test_endless_feeds_stay_under_500_mb(tmp_path: Path) -> None:
     for name, run in runs.items():
         assert run.code == 2 and run.err.count("\n") == 1, (name, run.err)
         assert run.peak_rss_mb < 500, (name, run.peak_rss_mb)
-    assert sys.platform.startswith("linux")  # ru_maxrss is in kilobytes there
 
 
 # --- the checks themselves ---------------------------------------------------------------
