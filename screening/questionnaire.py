@@ -193,6 +193,8 @@ def _read_yaml(text: str, where: str) -> Any:
         return yaml.safe_load(text)
     except RecursionError:
         raise ValueError(f"{where} is not valid YAML: it is nested too deeply") from None
+    except ValueError:  # Python's own limit on the digits of a whole number
+        raise ValueError(f"{where} holds a number too long to read") from None
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         mark = getattr(exc, "problem_mark", None)
@@ -284,6 +286,8 @@ def load_answers_file(path: str | Path) -> dict[str, Any]:
                 f"answers file {path} is not valid JSON: {exc.msg} "
                 f"(line {exc.lineno}, column {exc.colno})"
             ) from None
+        except ValueError:  # Python's own limit on the digits of a whole number
+            raise ValueError(f"answers file {path} holds a number too long to read") from None
     else:
         data = _read_yaml(text, f"answers file {path}")
     if isinstance(data, dict) and isinstance(data.get("answers"), dict):

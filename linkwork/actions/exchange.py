@@ -315,15 +315,16 @@ def open_exchange_file(
     passphrase: str | None = None,
 ) -> dict[str, Any]:
     """Decrypt and verify a file without importing it (audited as an open); its summary,
-    the Bundle, and the Bundle written to ``out`` (mode 0600) when given."""
+    the Bundle, and the Bundle written to ``out`` (mode 0600) when given: written inside
+    the transaction that records the open (no file, no audit entry)."""
     our = our_key(ws, key_file, passphrase)
     token = read_exchange_file(file)
     with ws.session() as session:
         opened = open_file(session, token, our)
         signer = opened.signer.name
         record_open(session, opened, actor=ws.user)
-    if out is not None:
-        atomic_write(out, bundle_bytes(opened.bundle), mode=0o600)
+        if out is not None:
+            atomic_write(out, bundle_bytes(opened.bundle), mode=0o600)
     counts = {kind: len(items) for kind, items in fhir.resources_by_type(opened.bundle).items()}
     return {
         "message_id": opened.message_id,

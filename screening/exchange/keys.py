@@ -155,7 +155,7 @@ def parse_private_key(text: str, where: str, passphrase: str | None = None) -> E
     if text.startswith("{"):
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # also a number too long for Python to read
             raise ValueError(f"{where} is not valid JSON") from None
     elif text.count(".") == 4:
         if passphrase is None:
@@ -172,7 +172,7 @@ def parse_private_key(text: str, where: str, passphrase: str | None = None) -> E
             raise ValueError(f"wrong passphrase for {where}") from None
         try:
             data = json.loads(opened.plaintext or b"")
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):
             raise ValueError(f"{where} does not hold a JWK") from None
     else:
         raise ValueError(f"{where} is not a JWK file")
@@ -210,7 +210,7 @@ def load_private_key(path: Path | str, passphrase: str | None = None) -> ECKey:
 def parse_public_key(text: str, where: str) -> ECKey:
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # also a number too long for Python to read
         raise ValueError(f"{where} is not a JSON JWK") from None
     if isinstance(data, dict) and "d" in data:
         raise ValueError(f"{where} holds a private key: trust only a partner's public key")
