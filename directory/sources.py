@@ -65,7 +65,12 @@ class Feed:
 
 def default_source_name(location: str) -> str:
     """The feed name for a path or URL: a URL without ``/services``; a file's name
-    without ``.json``, ``.oruk``, ``.csv`` and ``.gz`` (so the sample's JSON and CSV agree)."""
+    without ``.json``, ``.oruk``, ``.csv`` and ``.gz`` (so the sample's JSON and CSV agree).
+    Control characters in a file's name are not kept in the feed's."""
+    return _plain(_source_name(location))
+
+
+def _source_name(location: str) -> str:
     if location.startswith(("http://", "https://")):
         return re.sub(r"/services/?$", "", location.rstrip("/"))
     name = Path(location).name

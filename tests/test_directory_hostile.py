@@ -315,6 +315,19 @@ def test_the_limits_default_to_the_domain_limits() -> None:
     assert limits.page_bytes == 16 * MB and limits.feed_bytes == 64 * MB
 
 
+def test_a_feed_named_by_its_file_keeps_no_control_characters(
+    cli, db_url: str, tmp_path: Path
+) -> None:
+    feed = tmp_path / "feed\x1b[2J\x07.json"
+    feed.write_bytes((DATA / "oruk3-page.json").read_bytes())
+    result = cli("directory", "import", feed, "--json", db=db_url)
+    assert result.code == 0 and result.json()["source"] == "feed[2J"
+    refused(
+        cli("directory", "import", feed, "--source", "mine\x1b[2J", db=db_url),
+        "the feed name contains a control character (U+001B)",
+    )
+
+
 # --- addresses that are not http(s), files or folders -----------------------------------
 
 

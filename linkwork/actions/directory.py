@@ -9,6 +9,7 @@ from directory.bounded import Limits
 from directory.importer import NO_ORGANISATION, ImportSummary, import_source
 from directory.models import Service
 from directory.service import describe_service, directory_stats, get_service, list_services
+from directory.untrusted import clean_text
 from linkwork.errors import NotFound
 from linkwork.sample import load_sample_directory
 from linkwork.workspace import Workspace
@@ -46,6 +47,8 @@ def import_directory(
     written in one transaction, only once all of it has been read."""
     if fmt not in ("auto", "oruk", "csv"):
         raise ValueError(f"unknown format {fmt!r} (use auto, oruk or csv)")
+    if source_name is not None:  # typed by the user: refused with a control character
+        source_name = clean_text(source_name, "the feed name")
     limits = import_limits(ws)
     with ws.session() as session:
         return import_source(
