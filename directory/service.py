@@ -12,6 +12,7 @@ from directory.feeds import WEEKDAYS
 from directory.models import ImportRun, Location, Organisation, Service, ServiceLocation
 from directory.notfound import NotFound
 from directory.stale import is_stale as stale_on
+from directory.untrusted import clean_reference
 
 
 def get_service(session: Session, ref: str | int) -> Service:
@@ -19,7 +20,7 @@ def get_service(session: Session, ref: str | int) -> Service:
 
     When the same feed id exists in several feeds, the one still listed (not withdrawn)
     is chosen; if that is still ambiguous, ValueError asks for the internal id."""
-    text = str(ref).strip()
+    text = clean_reference(ref, "the service id given")
     if not text:
         raise ValueError("give a service id")
     found = session.exec(select(Service).where(col(Service.source_id) == text)).all()
@@ -31,7 +32,7 @@ def get_service(session: Session, ref: str | int) -> Service:
         raise ValueError(f"service id {text!r} is in several feeds; use the internal id ({ids})")
     if found:
         return found[0]
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # linkwork's own number: ASCII digits only
         service = session.get(Service, int(text))
         if service is not None:
             return service

@@ -41,6 +41,7 @@ __all__ = [
     "ascii_digits",
     "ascii_identifier",
     "clean_optional",
+    "clean_reference",
     "clean_text",
     "control_positions",
     "escape_markup",
@@ -156,6 +157,13 @@ def clean_text(
     if len(text) > limit:
         raise ValueError(f"{what} is too long ({len(text):,} characters; at most {limit:,})")
     return text
+
+
+def clean_reference(value: object, what: str) -> str:
+    """A reference typed to look something up (an id, a number, a feed id, search words):
+    as text, stripped, refused (ValueError starting with ``what``) if it holds a control
+    character; a NUL in a query would otherwise stop PostgreSQL with an error of its own."""
+    return clean_text(value if isinstance(value, str) else str(value), what, max_length=1000)
 
 
 def _raise(message: str) -> str:

@@ -63,10 +63,25 @@ def is_busy(exc: BaseException) -> bool:
     return "database is locked" in text or "database table is locked" in text
 
 
+NUL_MESSAGE = "the text given contains a NUL character (U+0000): type it again without it"
+
+
+def is_nul_refused(exc: BaseException) -> bool:
+    """Did PostgreSQL refuse a NUL character in text? (Text from outside is cleaned first by
+    ``directory.untrusted``; this is the net under it, so a path it missed is not a bug.)"""
+    if "sqlalchemy" not in sys.modules:
+        return False
+    from sqlalchemy.exc import DataError
+
+    return isinstance(exc, DataError) and "NUL (0x00)" in str(exc.orig)
+
+
 def problem(exc: BaseException) -> Problem:
     """The exit code and one line of words for an exception that reached a front end."""
     if is_busy(exc):
         return Problem(2, BUSY_MESSAGE)
+    if is_nul_refused(exc):
+        return Problem(2, NUL_MESSAGE)
     if isinstance(exc, NotFound):
         return Problem(1, _one_line(exc))
     if isinstance(exc, ValueError | LookupError):

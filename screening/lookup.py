@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from sqlmodel import Session, SQLModel, col, select
 
 from directory.notfound import NotFound
+from directory.untrusted import clean_reference
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -17,6 +18,7 @@ def by_id_prefix(session: Session, model: type[Row], text: str, noun: str) -> Ro
     """The one row whose id starts with ``text`` (8+ characters), None if there is none;
     ValueError if several do. Ids are lower-case UUIDs, so the prefix is matched in lower case,
     and ``%``/``_`` in it are taken literally."""
+    text = clean_reference(text, f"the {noun} given")
     if len(text) < PREFIX_MIN:
         return None
     ident: Any = model.id  # type: ignore[attr-defined]  # every record table has one
@@ -31,7 +33,7 @@ def by_id_prefix(session: Session, model: type[Row], text: str, noun: str) -> Ro
 def by_id(session: Session, model: type[Row], ref: str, noun: str) -> Row:
     """The row with id ``ref`` or a unique start of it; ``NotFound`` naming ``noun`` if
     there is none (nothing found: exit 1)."""
-    text = str(ref).strip()
+    text = clean_reference(ref, f"the {noun} given")
     found = session.get(model, text) if text else None
     if found is None:
         found = by_id_prefix(session, model, text, noun)

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from directory.notfound import NotFound
 from directory.text import parse_postcode
-from directory.untrusted import ascii_digits, ascii_identifier, clean_text, shown
+from directory.untrusted import ascii_digits, ascii_identifier, clean_reference, clean_text, shown
 from screening.audit import record_event, write_lock
 from screening.counts import COUNTED_PERSON_FIELDS, recount_person
 from screening.equality import FIELDS, age_band, load_equality, normalise_value
@@ -250,7 +250,7 @@ def update_person(session: Session, person: Person, *, actor: str, **changes: An
 def get_person(session: Session, ref: str) -> Person:
     """A person by id (or a unique start of it, 8+ characters) or NHS number. Not audited:
     use ``show_person`` when a user looks at the record."""
-    text = str(ref).strip()
+    text = clean_reference(ref, "the person given")
     if not text:
         raise LookupError("no person given")
     person = session.get(Person, text)
@@ -278,7 +278,7 @@ def show_person(session: Session, ref: str, *, actor: str) -> Person:
 def find_people(session: Session, text: str, *, limit: int = 20) -> list[Person]:
     """People whose name, NHS number, postcode or id matches ``text`` (each word must
     match the given or family name)."""
-    words = str(text).split()
+    words = clean_reference(text, "the search").split()
     if not words:
         raise ValueError("nothing to search for")
     query = select(Person)
