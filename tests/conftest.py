@@ -61,7 +61,12 @@ def shared_data() -> Path:
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own data folder and no user config or database URL from outside."""
     home = tmp_path / "linkwork-home"
-    keep = {"LINKWORK_REQUIRE_PG", "LINKWORK_TEST_PG_URL", "LINKWORK_DEBUG"}  # about the run
+    keep = {
+        "LINKWORK_REQUIRE_PG",
+        "LINKWORK_TEST_PG_URL",
+        "LINKWORK_DEBUG",
+        "LINKWORK_SHOW_BAD_INPUT",
+    }
     for name in [n for n in os.environ if n.startswith("LINKWORK_") and n not in keep]:
         monkeypatch.delenv(name)  # no setting from the machine running the tests
     monkeypatch.setenv("LINKWORK_HOME", str(home))
