@@ -3,44 +3,67 @@
 The rule (NHS England practice for sub-national counts):
 
 * 0 stays 0; counts from 1 to ``threshold`` (default 7) are suppressed (shown ``*``);
-  every other count is rounded to the nearest ``base`` (default 5, halves rounded up).
+  every other count is rounded to the nearest ``base`` (default 5, halves rounded up, never
+  down to 0).
 * Totals are computed from the unrounded data and then published by the same rule.
-* Rates are computed from unrounded numbers and suppressed where the numerator or the
-  denominator is suppressed.
+* Rates are computed from the *published* (rounded) counts, as NHS England does for
+  percentages, and hidden where either count is: such a rate tells nothing its counts do not.
+  (A rate from unrounded counts printed beside rounded ones gives the exact counts back:
+  :func:`rate_leaks` finds that.) A mean (an ONS4 change) is shown only where its number of
+  contributors is published, and only to a step (:func:`mean_step`) coarse enough that every
+  number of contributors the rounded count stands for could have given it
+  (:func:`mean_contributors`).
 * Secondary suppression: in every line of a table (a row, a column, the row totals, the
   column totals; in a one-way table the whole table) whose total is published, if exactly
   one member is suppressed, the smallest published non-zero member is suppressed too;
   repeated until nothing changes.
-* Then :func:`recoverable_cells` checks the published table and, while any suppressed value
-  could still be worked out exactly, more values are suppressed (see ``_protect``).
+* Then :func:`recoverable_cells` checks the published table and, while any suppressed value,
+  or the exact count behind a rounded one, could still be worked out, more values are
+  suppressed (see ``_protect``).
+* Small groups (when asked, ``min_line``; reports use the rule's ``min_population``,
+  default 10): every member of a line whose total is below it is *withheld*: shown ``*``
+  whatever it is, zeros included (``*`` against ``0`` across a one-person row tells that
+  person's needs). Members of a line whose total is 0 stay 0.
+* Totals already published elsewhere (``fixed``): a table can be protected with some of
+  its totals decided by a coarser table; then only its own values are suppressed, so that
+  a total is the same in every report that shows it (``screening.counts.publish``).
+* A stricter rule (a higher threshold or a coarser base) is applied to values already
+  published by the default one (:func:`coarsen`), so that a report under a stricter rule
+  tells nothing the default report does not (two roundings of one count would narrow it).
 
 The checker (:func:`recoverable_cells`) models what a reader can know from the published
 table alone: a published 0 is exactly 0; a published value ``v`` is an unrounded count in
 ``[v-2, v+2]`` (for base 5) that is also above the threshold; a ``*`` is any count of at
-least 1 (the legend says "1 to 7, or hidden to protect another cell"); a total that is not
-published at all is any count of at least 0. A line whose dimension places every person in
+least 1 (the legend says "1 to 7, or hidden to protect another cell"), and a withheld one
+any count of at least 0; a total that is not published at all is any count of at least 0.
+A line whose dimension places every person in
 exactly one category ("partitions") gives an equation: members add up to the total. Lines
 that count people more than once (one person can have needs in several months) give no
 equation and are not used by the checker (they only bound values; the line rule above is
 still applied to them, which over-protects rather than under-protects).
 The equations of a two-way table form a flow network (rows -> columns), so the feasible
 values are exactly the circulations with those bounds, and every vertex is integral. A
-suppressed value is recoverable exactly when it is the same in every feasible circulation,
+value is recoverable exactly when it is the same in every feasible circulation,
 which is the case when neither its increase nor its decrease lies on a cycle of the
-residual graph of one feasible circulation (one max-flow, then a search per hidden value).
+residual graph of one feasible circulation (one max-flow, then a search per value).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
+from math import ceil, floor
 from typing import Any
 
 DEFAULT_THRESHOLD = 7
 DEFAULT_BASE = 5
+DEFAULT_MIN_POPULATION = 10
 SUPPRESSED_MARK = "*"
 _INF = 10**12
+# the steps a mean can be shown to (one decimal place each)
+MEAN_STEPS = (Fraction(1, 10), Fraction(1, 5), Fraction(1, 2), Fraction(1))
 
 Published = int | None  # None = suppressed ("*")
 Position = tuple[Any, ...]  # ("cell", i, j), ("row", i), ("col", j) or ("total",)
@@ -48,14 +71,16 @@ Position = tuple[Any, ...]  # ("cell", i, j), ("row", i), ("col", j) or ("total"
 
 @dataclass(frozen=True)
 class Rule:
-    """Disclosure rule: suppress 1..threshold, round the rest to a multiple of ``base``.
+    """Disclosure rule: suppress 1..threshold, round the rest to a multiple of ``base``;
+    a practice or group of fewer than ``min_population`` people is not shown on its own.
 
-    Only stricter rules than the default can be made: a lower threshold or a finer rounding
-    base is refused with ValueError.
+    Only stricter rules than the default can be made: a lower threshold, a finer rounding
+    base or a smaller group is refused with ValueError.
     """
 
     threshold: int = DEFAULT_THRESHOLD
     base: int = DEFAULT_BASE
+    min_population: int = DEFAULT_MIN_POPULATION
 
     def __post_init__(self) -> None:
         if self.threshold < DEFAULT_THRESHOLD:
@@ -68,47 +93,141 @@ class Rule:
                 f"rounding base {self.base} is not allowed: use a multiple of "
                 f"{DEFAULT_BASE} of at least {DEFAULT_BASE}"
             )
+        if self.min_population < DEFAULT_MIN_POPULATION:
+            raise ValueError(
+                f"smallest group of {self.min_population} people is below the minimum "
+                f"{DEFAULT_MIN_POPULATION}: it can only be raised"
+            )
+
+    @property
+    def smallest(self) -> int:
+        """The smallest non-zero published value."""
+        return max(self.base, _nearest(self.threshold + 1, self.base))
+
+    @property
+    def canonical(self) -> Rule:
+        """The default rule with this rule's smallest group: what reports decide on."""
+        return Rule(min_population=self.min_population)
 
     def interval(self, published: int) -> tuple[int, int]:
         """The unrounded counts that publish as ``published`` (a non-zero published value)."""
-        low = published - self.base // 2
         high = published + (self.base - 1) // 2
-        return max(low, self.threshold + 1), high
+        if published <= self.smallest:
+            return self.threshold + 1, high
+        return max(published - self.base // 2, self.threshold + 1), high
 
 
 DEFAULT_RULE = Rule()
 
 
+def _nearest(count: int, base: int) -> int:
+    return ((2 * count + base) // (2 * base)) * base
+
+
 def publish_count(count: int, rule: Rule = DEFAULT_RULE) -> Published:
-    """0 -> 0; 1..threshold -> None (suppressed); otherwise rounded to the nearest base."""
+    """0 -> 0; 1..threshold -> None (suppressed); otherwise rounded to the nearest base
+    (never to 0: with a base of 20, 8 is published as 20)."""
     if count < 0:
         raise ValueError(f"a count cannot be negative ({count})")
     if count == 0:
         return 0
     if count <= rule.threshold:
         return None
-    return ((2 * count + rule.base) // (2 * rule.base)) * rule.base
+    return max(_nearest(count, rule.base), rule.smallest)
 
 
-def publish_rate(
-    numerator: int,
-    denominator: int,
-    numerator_published: Published,
-    denominator_published: Published,
-    digits: int = 3,
-) -> float | None:
-    """A rate from the unrounded counts, or None where either count is suppressed
-    (or the denominator is 0)."""
-    if numerator_published is None or denominator_published is None or denominator == 0:
+def coarsen(value: Published, rule: Rule, canonical: Rule = DEFAULT_RULE) -> Published:
+    """A value published by ``canonical`` shown under the stricter ``rule``: hidden when it
+    could stand for a count of ``rule.threshold`` or fewer, else rounded again to a multiple
+    of ``rule.base`` (halves to the even multiple). A function of the published value alone,
+    so a stricter report tells nothing the canonical one does not."""
+    if value is None or value == 0:
+        return value
+    if (rule.threshold, rule.base) == (canonical.threshold, canonical.base):
+        return value
+    if canonical.interval(value)[0] <= rule.threshold:
+        return None
+    quotient, rest = divmod(value, rule.base)
+    if 2 * rest > rule.base or (2 * rest == rule.base and quotient % 2):
+        quotient += 1
+    return max(quotient * rule.base, rule.base)
+
+
+def publish_rate(numerator: Published, denominator: Published, digits: int = 3) -> float | None:
+    """A rate from the *published* counts (so it cannot undo their rounding), or None where
+    either is suppressed or the denominator is 0."""
+    if numerator is None or denominator is None or denominator == 0:
         return None
     return round(numerator / denominator, digits)
 
 
-def publish_mean(total: float, n: int, n_published: Published, digits: int = 1) -> float | None:
-    """A mean over ``n`` people, hidden when ``n`` itself is suppressed or 0."""
+def mean_step(rule: Rule = DEFAULT_RULE) -> Fraction:
+    """The step means are shown to: the finest of 0.1, 0.2, 0.5 and 1 that is at least one
+    over the fewest contributors a published mean can have (threshold + 1). Then any number
+    of contributors a published count stands for could give any shown mean."""
+    fewest = rule.threshold + 1
+    return next(step for step in MEAN_STEPS if step * fewest >= 1)
+
+
+def publish_mean(
+    total: float, n: int, n_published: Published, rule: Rule = DEFAULT_RULE
+) -> float | None:
+    """A mean over ``n`` values to the rule's step (halves up), hidden when ``n`` itself is
+    suppressed or 0."""
     if n_published is None or n == 0:
         return None
-    return round(total / n, digits)
+    step = mean_step(rule)
+    return float(floor(Fraction(total) / n / step + Fraction(1, 2)) * step)
+
+
+def mean_contributors(
+    mean: float, n_published: int, rule: Rule = DEFAULT_RULE, low: int = -10, high: int = 10
+) -> list[int]:
+    """The numbers of contributors a reader can still believe in from a mean (of whole
+    values from ``low`` to ``high``, shown to the rule's step) beside its published count.
+    Fewer than the count's interval: the mean has narrowed the count."""
+    step = mean_step(rule)
+    k = round(Fraction(str(mean)) / step)
+    lo, hi = (0, 0) if n_published == 0 else rule.interval(n_published)
+    out = []
+    for n in range(max(lo, 1), hi + 1):
+        first = max(ceil((k - Fraction(1, 2)) * step * n), low * n)
+        if first < (k + Fraction(1, 2)) * step * n and first <= high * n:
+            out.append(n)
+    return out
+
+
+def rate_leaks(
+    rate: float | None,
+    numerator: Published,
+    denominator: Published,
+    rule: Rule = DEFAULT_RULE,
+    digits: int = 3,
+    at_most: bool = True,
+) -> list[str]:
+    """What a rate shown beside its published counts gives away: [] when nothing. A rate
+    from the published counts gives nothing. Any other rate is taken as one from unrounded
+    counts (``at_most``: the numerator cannot exceed the denominator), and a count that
+    only one unrounded value fits is reported."""
+    if rate is None:
+        return []
+    if numerator is None or denominator is None:
+        return ["a rate is shown beside a hidden count"]
+    if rate == publish_rate(numerator, denominator, digits):
+        return []
+    spans = [(0, 0) if v == 0 else rule.interval(v) for v in (numerator, denominator)]
+    fits = [
+        (n, d)
+        for n in range(spans[0][0], spans[0][1] + 1)
+        for d in range(max(spans[1][0], 1), spans[1][1] + 1)
+        if (n <= d or not at_most) and round(n / d, digits) == rate
+    ]
+    leaks = []
+    for what, index in (("numerator", 0), ("denominator", 1)):
+        values = {pair[index] for pair in fits}
+        if len(values) == 1 and spans[index][0] < spans[index][1]:
+            leaks.append(f"the {what} is exactly {values.pop()}")
+    return leaks
 
 
 def show(value: Published) -> str:
@@ -127,6 +246,7 @@ class Table:
     the tuples themselves are None when not published; ``total`` is the grand total (in a
     one-way table, the total of the only line). ``rows_partition``: every person is in at
     most one row (so column lines add up); ``cols_partition`` likewise for columns.
+    ``withheld``: suppressed positions that may be 0 (a small group's line).
     """
 
     cells: tuple[tuple[Published, ...], ...]
@@ -136,6 +256,7 @@ class Table:
     rows_partition: bool = True
     cols_partition: bool = True
     rule: Rule = field(default=DEFAULT_RULE)
+    withheld: frozenset[Position] = frozenset()
 
     @property
     def one_way(self) -> bool:
@@ -190,12 +311,30 @@ def _lines(
 # ------------------------------------------------------------------- protection
 
 
+@dataclass(frozen=True)
+class Given:
+    """What is already decided for a table: totals published by a coarser table
+    (``fixed``, never changed here), cells already suppressed or withheld in another view
+    of the same cells, the smallest line whose members may be shown (``min_line``;
+    0 = no small-group rule), and cells known to be 0 from a total published elsewhere."""
+
+    fixed: Mapping[Position, Published] = field(default_factory=dict)
+    hidden: frozenset[Position] = frozenset()
+    withheld: frozenset[Position] = frozenset()
+    min_line: int = 0
+    zero: frozenset[Position] = frozenset()  # 0 by a total published as 0 elsewhere
+
+
+NOTHING_GIVEN = Given()
+
+
 def protect_one_way(
     values: Sequence[int],
     total: int | None = None,
     *,
     partition: bool = True,
     rule: Rule = DEFAULT_RULE,
+    given: Given = NOTHING_GIVEN,
 ) -> Table:
     """Publish a one-way table: cells and its total (the sum unless given, e.g. distinct
     people when one person can be in several cells; then pass ``partition=False``)."""
@@ -203,7 +342,7 @@ def protect_one_way(
         if not partition:
             raise ValueError("a total must be given when categories overlap")
         total = sum(values)
-    return _protect([list(values)], None, None, total, True, partition, rule)
+    return _protect([list(values)], None, None, total, True, partition, rule, given)
 
 
 def protect_two_way(
@@ -215,6 +354,7 @@ def protect_two_way(
     rows_partition: bool = True,
     cols_partition: bool = True,
     rule: Rule = DEFAULT_RULE,
+    given: Given = NOTHING_GIVEN,
 ) -> Table:
     """Publish a two-way table with row totals, column totals and a grand total.
 
@@ -239,7 +379,14 @@ def protect_two_way(
             raise ValueError("a grand total must be given when categories overlap")
         total = sum(row_totals)
     return _protect(
-        grid, list(row_totals), list(col_totals), total, rows_partition, cols_partition, rule
+        grid,
+        list(row_totals),
+        list(col_totals),
+        total,
+        rows_partition,
+        cols_partition,
+        rule,
+        given,
     )
 
 
@@ -251,6 +398,7 @@ def _protect(
     rows_partition: bool,
     cols_partition: bool,
     rule: Rule,
+    given: Given,
 ) -> Table:
     raw: dict[Position, int] = {}
     for i, row in enumerate(cells):
@@ -265,12 +413,44 @@ def _protect(
     raw[("total",)] = total
     if any(v < 0 for v in raw.values()):
         raise ValueError("a count cannot be negative")
-    pub: dict[Position, Published] = {p: publish_count(v, rule) for p, v in raw.items()}
+    fixed = given.fixed
+    pub: dict[Position, Published] = {
+        p: fixed[p] if p in fixed else publish_count(v, rule) for p, v in raw.items()
+    }
+    held = set(given.withheld)
+    for p in held | given.hidden:
+        pub[p] = None
     n_rows, n_cols = len(cells), (len(cells[0]) if cells else 0)
     lines = _lines(n_rows, n_cols, row_totals is not None, col_totals is not None)
+    # values whose 0 is public: the members of a line whose total is shown as 0, a total
+    # whose members all are; they are shown as 0 (a given total too, in this table)
+    known_zero = set(given.zero) | {m for members, tot in lines if pub[tot] == 0 for m in members}
+    grown = True
+    while grown:
+        grown = False
+        for members, tot in lines:
+            if tot in known_zero and not known_zero.issuperset(members):
+                known_zero.update(members)
+                grown = True
+            elif tot not in known_zero and known_zero.issuperset(members) and raw[tot] == 0:
+                known_zero.add(tot)
+                grown = True
+
+    def withhold(positions: Iterable[Position]) -> bool:
+        spare = {p for p in positions if p not in fixed and p not in held and p not in known_zero}
+        held.update(spare)
+        for p in spare:
+            pub[p] = None
+        return bool(spare)
+
+    for members, tot in lines:  # small groups
+        if raw[tot] < given.min_line:
+            withhold(members)
 
     def smallest_published(members: list[Position], skip: Position | None = None) -> Position:
-        candidates = [m for m in members if m != skip and pub[m] is not None and raw[m] > 0]
+        candidates = [
+            m for m in members if m != skip and m not in fixed and pub[m] is not None and raw[m] > 0
+        ]
         if not candidates:
             return ()
         return min(candidates, key=lambda m: (raw[m], members.index(m)))
@@ -285,44 +465,61 @@ def _protect(
                 hidden = [m for m in members if pub[m] is None]
                 if len(hidden) != 1:
                     continue
-                victim = smallest_published(members) or tot
-                pub[victim] = None
-                changed = True
+                victim = smallest_published(members)
+                if not victim and tot not in fixed:
+                    victim = tot
+                if victim:
+                    pub[victim] = None
+                    changed = True
 
     def build() -> Table:
+        def get(p: Position) -> Published:
+            return 0 if p in known_zero else pub[p]
+
         return Table(
-            cells=tuple(tuple(pub[("cell", i, j)] for j in range(n_cols)) for i in range(n_rows)),
-            total=pub[("total",)],
+            cells=tuple(tuple(get(("cell", i, j)) for j in range(n_cols)) for i in range(n_rows)),
+            total=get(("total",)),
             row_totals=None
             if row_totals is None
-            else tuple(pub[("row", i)] for i in range(n_rows)),
+            else tuple(get(("row", i)) for i in range(n_rows)),
             col_totals=None
             if col_totals is None
-            else tuple(pub[("col", j)] for j in range(n_cols)),
+            else tuple(get(("col", j)) for j in range(n_cols)),
             rows_partition=rows_partition,
             cols_partition=cols_partition,
             rule=rule,
+            withheld=frozenset(held - known_zero),
         )
+
+    def hide_for(target: Position) -> bool:
+        """Suppress one more value so that ``target`` cannot be worked out."""
+        if target not in fixed and pub[target] is not None:
+            pub[target] = None  # a rounded count whose exact value follows: hide it
+            return True
+        near: set[Position] = set()
+        for members, tot in lines:
+            if target != tot and target not in members:
+                continue
+            near.update(members, [tot])
+            victim = smallest_published(members, skip=target)
+            if not victim and pub[tot] is not None and tot != target and tot not in fixed:
+                victim = tot
+            if victim:
+                pub[victim] = None
+                return True
+        # nothing left to hide around it: let its lines' hidden values be 0 too, then the
+        # whole table's (with every own value withheld, a table tells no more than its
+        # fixed totals, which were protected where they were decided)
+        return withhold(near) or withhold(raw)
 
     line_rule()
     while True:
         table = build()
-        exposed = recoverable_cells(table)
+        exposed = recoverable_cells(table, published=True)
         if not exposed:
             return table
-        target = exposed[0][0]
-        victim: Position = ()
-        for members, tot in lines:
-            if target != tot and target not in members:
-                continue
-            victim = smallest_published(members, skip=target)
-            if not victim and pub[tot] is not None and tot != target:
-                victim = tot
-            if victim:
-                break
-        if not victim:  # pragma: no cover - everything around it is already hidden
-            raise RuntimeError(f"cannot protect {target}")
-        pub[victim] = None
+        if not hide_for(exposed[0][0]):  # pragma: no cover - see hide_for
+            raise RuntimeError(f"cannot protect {exposed[0][0]}")
         line_rule()
 
 
@@ -400,6 +597,8 @@ class _Flow:
 
 def _bounds(table: Table, pos: Position) -> tuple[int, int]:
     value = table.get(pos)
+    if pos in table.withheld:
+        return 0, _INF
     if value is None:
         return 1, _INF
     if value == 0:
@@ -407,9 +606,10 @@ def _bounds(table: Table, pos: Position) -> tuple[int, int]:
     return table.rule.interval(value)
 
 
-def recoverable_cells(table: Table) -> list[tuple[Position, int]]:
+def recoverable_cells(table: Table, *, published: bool = False) -> list[tuple[Position, int]]:
     """Suppressed values (cells or totals) whose exact count follows from what is published,
-    with that count. Empty when the table is safe. See the module docstring for the model."""
+    with that count; with ``published``, also rounded ones whose exact count follows. Empty
+    when the table is safe. See the module docstring for the model."""
     n_rows = len(table.cells)
     n_cols = len(table.cells[0]) if table.cells else 0
     # nodes: r_i, c_j, S, K, F (free node relaxing lines that do not add up)
@@ -473,7 +673,9 @@ def recoverable_cells(table: Table) -> list[tuple[Position, int]]:
 
     out: list[tuple[Position, int]] = []
     for (u, v, lo, hi, pos), f in zip(arcs, flows, strict=True):
-        if pos is None or table.get(pos) is not None:
+        if pos is None or lo == hi:  # not published at all, or an exact 0
+            continue
+        if table.get(pos) is not None and not published:
             continue
         # it can rise if a cycle goes u -> v along it and back v ~> u without using it
         # (its own residual edge v -> u, there when f > lo); it can fall the other way

@@ -110,13 +110,15 @@ def test_negative_counts_are_refused() -> None:
         publish_count(-1)
 
 
-def test_rates_use_unrounded_numbers_and_hide_with_their_parts() -> None:
-    # 9/23 from unrounded numbers, not 10/25
-    assert publish_rate(9, 23, 10, 25) == pytest.approx(0.391, abs=1e-3)
-    assert publish_rate(3, 23, None, 25) is None
-    assert publish_rate(9, 23, 10, None) is None
-    assert publish_rate(0, 0, 0, 0) is None
-    assert publish_mean(12.0, 9, 10) == pytest.approx(1.3)
+def test_rates_use_published_numbers_and_hide_with_their_parts() -> None:
+    # 9/23 is published as 10/25: the rate is 10/25, not 9/23 (which would give 9 and 23
+    # back beside the rounded counts)
+    assert publish_rate(10, 25) == pytest.approx(0.4)
+    assert publish_rate(None, 25) is None
+    assert publish_rate(10, None) is None
+    assert publish_rate(0, 0) is None
+    # means to the nearest 0.2 (12/9 = 1.33), hidden with their count
+    assert publish_mean(12.0, 9, 10) == pytest.approx(1.4)
     assert publish_mean(12.0, 5, None) is None
 
 
