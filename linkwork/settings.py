@@ -50,6 +50,10 @@ class Settings:
     # The longest wait, in seconds, for another linkwork's write to the database to finish
     # before saying the database is busy (SQLite busy timeout, PostgreSQL lock_timeout).
     busy_timeout: int = 10
+    # The fewest people a practice or group must have for counts to be published about it
+    # on its own (smaller practices are counted together; smaller rows are hidden). Can
+    # only be raised above 10.
+    min_population: int = 10
     outbox: str = ""
     inbox: str = ""
     keys_dir: str = ""
@@ -85,6 +89,7 @@ _ENV = {
     "followup_days": "LINKWORK_FOLLOWUP_DAYS",
     "stale_months": "LINKWORK_STALE_MONTHS",
     "busy_timeout": "LINKWORK_BUSY_TIMEOUT",
+    "min_population": "LINKWORK_MIN_POPULATION",
     "outbox": "LINKWORK_OUTBOX",
     "inbox": "LINKWORK_INBOX",
     "keys_dir": "LINKWORK_KEYS_DIR",

@@ -104,7 +104,9 @@ def test_demo_tables_publish_no_small_or_unrounded_count(demo_db: str, by: str) 
         if value is not None:
             assert not 1 <= value <= 7
             assert value % 5 == 0
-    assert report.tables
+    # a single period (a person counted in several months): each month is decided alone,
+    # as the report for its dates, so there is no table to protect
+    assert report.tables or by in ("month", "quarter", "year")
     for table in report.tables:
         assert recoverable_cells(table) == []
     # the raw view really differs: suppression did something

@@ -54,7 +54,7 @@ from screening.counts import (
     to_svg,
 )
 from screening.counts import load_deprivation as load_lookup
-from screening.disclosure import Rule
+from screening.disclosure import DEFAULT_MIN_POPULATION, Rule
 from screening.exchange.files import atomic_write
 
 T = TypeVar("T")
@@ -122,7 +122,7 @@ class _Parsed:
     direction: str | None
 
 
-def _parse(spec: ReportSpec) -> _Parsed:
+def _parse(spec: ReportSpec, min_population: int = DEFAULT_MIN_POPULATION) -> _Parsed:
     if spec.name not in REPORTS:
         raise ValueError(f"unknown report {spec.name!r}: use {', '.join(REPORTS)}")
     direction = spec.direction
@@ -139,7 +139,11 @@ def _parse(spec: ReportSpec) -> _Parsed:
         end=parse_day(spec.date_to, "to date"),
         practice=practice,
     )
-    rule = Rule(threshold=spec.threshold, base=spec.round_to) if spec.suppression else None
+    rule = (
+        Rule(threshold=spec.threshold, base=spec.round_to, min_population=min_population)
+        if spec.suppression
+        else None
+    )
     return _Parsed(dims, filters, rule, direction)
 
 
@@ -192,7 +196,7 @@ def _run(
     written inside the transaction that records them."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: use {', '.join(FORMATS)}")
-    parsed = _parse(spec)
+    parsed = _parse(spec, ws.settings.min_population)
     target, chart_target = _target(out), _chart_target(chart_out)
     with ws.session() as session:
         report = _build(session, parsed, spec.name)

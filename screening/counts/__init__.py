@@ -28,7 +28,8 @@ summed from finer cells instead. Referrals and outcomes are counted from the rec
 The package by job: ``tables`` (the lookup and the counting copy's tables),
 ``dimensions`` (what counts group by, parsing, filters, labels), ``sql`` (database-specific
 expressions), ``copies`` (the counting copy kept in step; the deprivation lookup),
-``queries`` (grouped counts at every level), ``reports`` (the three reports, published
+``queries`` (grouped counts at every level), ``publish`` (each count decided once, in its
+own table, so that every report agrees), ``reports`` (the three reports, published
 through disclosure control), ``outputs`` (CSV, JSON, FHIR MeasureReport, SVG). Everything
 public is importable from ``screening.counts``.
 """
@@ -51,6 +52,7 @@ from screening.counts.dimensions import (
     DIMENSIONS,
     MAX_DIMENSIONS,
     NOT_KNOWN,
+    SMALL_PRACTICES,
     Dimension,
     Filters,
     key_label,
@@ -86,11 +88,12 @@ from screening.counts.reports import (
     Measure,
     Report,
     Row,
+    leaks,
     needs_report,
     outcomes_report,
     referrals_report,
 )
-from screening.counts.sql import check_practice
+from screening.counts.sql import check_practice, practice_population
 from screening.counts.tables import (
     CELLS_INDEX,
     PEOPLE_INDEX,
@@ -113,6 +116,7 @@ __all__ = [
     "PEOPLE_INDEX",
     "RECEIVED_MEASURES",
     "REFERRAL_MEASURES",
+    "SMALL_PRACTICES",
     "CountNeed",
     "CountPerson",
     "Dimension",
@@ -134,6 +138,7 @@ __all__ = [
     "header",
     "key_label",
     "key_text",
+    "leaks",
     "load_deprivation",
     "needs_raw",
     "needs_report",
@@ -141,6 +146,7 @@ __all__ = [
     "parse_date",
     "parse_dimensions",
     "plan_levels",
+    "practice_population",
     "recount_person",
     "referrals_report",
     "split_table",

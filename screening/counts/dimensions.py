@@ -15,6 +15,8 @@ MAX_DIMENSIONS = 3
 ALL = None  # the key of a total ("all values of this dimension")
 ALL_LABEL = "All"
 NOT_KNOWN = "not_known"
+# the key of the practices with too few people to be shown on their own, counted together
+SMALL_PRACTICES = "small"
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,8 @@ def key_label(dim: str, key: Any) -> str:
             return str(key)
     if dim == "age_band":
         return "Not known" if key == NOT_KNOWN else str(key)
+    if dim == "practice" and key == SMALL_PRACTICES:
+        return "Small practices (together)"
     if dim == "deprivation":
         if int(key) == 0:
             return "Not known"
@@ -184,5 +188,11 @@ def ordered_values(dim: str, seen: Iterable[Any]) -> list[Any]:
 
 
 def partitions(dim: str, unit: str) -> bool:
+    """Whether every counted ``unit`` has exactly one value of ``dim`` (people, referrals,
+    or needs with an outcome: a need has one code and one domain)."""
     spec = DIMENSIONS[dim]
-    return spec.referral_partitions if unit == "referrals" else spec.partitions
+    if unit == "referrals":
+        return spec.referral_partitions
+    if unit == "needs" and dim in ("need", "domain"):
+        return True
+    return spec.partitions

@@ -20,6 +20,7 @@ from screening.counts.dimensions import (
     key_text,
 )
 from screening.counts.reports import Measure, Report, Row
+from screening.disclosure import mean_step
 
 NAMESPACE = "https://linkwork.example.org/fhir"
 
@@ -133,13 +134,30 @@ def to_csv(report: Report) -> str:
 
 
 def disclosure_note(report: Report) -> str:
-    if report.rule is None:
+    rule = report.rule
+    if rule is None:
         return "NOT SUPPRESSED: raw numbers for the practice's internal use only; do not publish"
+    canonical = rule.canonical
+    if (rule.threshold, rule.base) == (canonical.threshold, canonical.base):
+        counts = (
+            f"Counts of 1 to {rule.threshold} are hidden (*) and all others rounded to the "
+            f"nearest {rule.base}"
+        )
+    else:
+        counts = (
+            f"Counts are published by the standard rule (1 to {canonical.threshold} hidden, "
+            f"others rounded to the nearest {canonical.base}), then any that could be "
+            f"{rule.threshold} or fewer is hidden (*) and the rest rounded again to the "
+            f"nearest {rule.base}"
+        )
+    step = str(float(mean_step(canonical))).removesuffix(".0")
     return (
-        f"Counts of 1 to {report.rule.threshold} are hidden (*) and all others rounded to the "
-        f"nearest {report.rule.base}; some other counts are hidden (*) so that a hidden one "
-        "cannot be worked out from the totals. Totals, rates and means come from unrounded "
-        "numbers."
+        f"{counts}; some other counts are hidden (*) so that a hidden one cannot be worked "
+        "out from the totals, and a count is hidden or shown alike in every report. A row "
+        f"or column counting fewer than {rule.min_population} is not shown on its own (*, "
+        f"zeros included), and practices with fewer than {rule.min_population} people are "
+        "counted together. Totals come from unrounded numbers, rates from the rounded "
+        f"counts; means are to the nearest {step}."
     )
 
 

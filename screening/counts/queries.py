@@ -43,16 +43,17 @@ def _levels(n: int) -> list[tuple[int, ...]]:
 
 
 def plan_levels(
-    dims: tuple[str, ...], unit: str | None
+    dims: tuple[str, ...], unit: str | None, levels: Sequence[tuple[int, ...]] | None = None
 ) -> tuple[list[tuple[int, ...]], dict[tuple[int, ...], tuple[int, ...]]]:
-    """Which levels of a table are counted in SQL and which are summed from a finer one.
+    """Which levels of a table (``levels``, finest first; by default those a table of
+    ``dims`` shows) are counted in SQL and which are summed from a finer one.
     A level is summed when every dimension summed away places each counted ``unit`` in
     exactly one category (then a sum of distinct counts is the distinct count); a margin
     over a dimension that does not (a person with needs in two months) is counted."""
     parts = [unit is not None and partitions(d, unit) for d in dims]
     queried: list[tuple[int, ...]] = []
     summed: dict[tuple[int, ...], tuple[int, ...]] = {}
-    for kept in _levels(len(dims)):
+    for kept in levels if levels is not None else _levels(len(dims)):
         finer = next(
             (
                 level
@@ -149,12 +150,14 @@ def run_levels(
     unit: str | None = None,
     keys: dict[int, Callable[[Any], Any]] | None = None,
     combine: bool = True,
+    levels: Sequence[tuple[int, ...]] | None = None,
 ) -> RawCounts:
-    """Counts at every level a table publishes: the levels that must be counted in SQL in
-    one statement (``combine``; else one query each), the others summed from a finer
-    level. ``keys`` turns a dimension's raw value into its key (e.g. month numbers)."""
+    """Counts at every level a table publishes (or ``levels``): the levels that must be
+    counted in SQL in one statement (``combine``; else one query each), the others summed
+    from a finer level. ``keys`` turns a dimension's raw value into its key (e.g. month
+    numbers)."""
     raw = RawCounts(dims)
-    queried, summed = plan_levels(dims, unit)
+    queried, summed = plan_levels(dims, unit, levels)
     dialect = session.get_bind().dialect.name
     keys = keys or {}
 
@@ -237,15 +240,20 @@ def cells_query(session: Session, by: str | Sequence[str], filters: Filters | No
 
 
 def needs_raw(
-    session: Session, dims: tuple[str, ...], filters: Filters, combine: bool = True
+    session: Session,
+    dims: tuple[str, ...],
+    filters: Filters,
+    combine: bool = True,
+    levels: Sequence[tuple[int, ...]] | None = None,
 ) -> RawCounts:
-    """Unrounded people-with-a-need counts at every level of the table (``combine=False``
-    runs one query per counted level instead of one statement: for the benchmark)."""
+    """Unrounded people-with-a-need counts at every level of the table, or at ``levels``
+    (``combine=False`` runs one query per counted level instead of one statement: for the
+    benchmark)."""
     ensure_copies(session)
     exprs, measure, base, where = _needs_query(dims, filters)
     tune_for_counting(session)
     return run_levels(
-        session, dims, exprs, measure, base, where, "people", _month_keys(dims), combine
+        session, dims, exprs, measure, base, where, "people", _month_keys(dims), combine, levels
     )
 
 

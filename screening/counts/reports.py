@@ -4,7 +4,7 @@ disclosure control (``screening.disclosure``) into rows of measures."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -16,7 +16,15 @@ from screening.counts.dimensions import (
     Filters,
     ordered_values,
     parse_dimensions,
-    partitions,
+)
+from screening.counts.publish import (
+    Plan,
+    decide,
+    in_counted,
+    merge_small_practices,
+    plan,
+    published_values,
+    row_keys,
 )
 from screening.counts.queries import RawCounts, needs_raw, run_levels
 from screening.counts.sql import (
@@ -26,17 +34,19 @@ from screening.counts.sql import (
     need_t,
     person_join,
     person_t,
+    practice_population,
     referral_t,
 )
 from screening.disclosure import (
     DEFAULT_RULE,
+    Published,
     Rule,
     Table,
-    protect_one_way,
-    protect_two_way,
-    publish_count,
+    mean_contributors,
     publish_mean,
     publish_rate,
+    rate_leaks,
+    recoverable_cells,
 )
 from screening.models import Outcome, OutcomeNeed, ReferralEvent, ReferralNeed, Screening
 
@@ -45,6 +55,8 @@ from screening.models import Outcome, OutcomeNeed, ReferralEvent, ReferralNeed, 
 class Row:
     keys: tuple[Any, ...]  # None = all values of that dimension (a total)
     values: dict[str, int | float | None]  # measure -> published value (None = suppressed)
+    # measures whose value is withheld: a small group's, shown * whatever it is (0 too)
+    withheld: frozenset[str] = frozenset()
 
     @property
     def is_total(self) -> bool:
@@ -96,78 +108,124 @@ def _value_lists(raw: RawCounts) -> list[list[Any]]:
     return [ordered_values(d, s) for d, s in zip(raw.dims, seen, strict=True)]
 
 
+def _prepared(
+    session: Session, p: Plan, rule: Rule | None, filters: Filters
+) -> tuple[Filters, set[str]]:
+    """The filters to count with (published reports count every practice and show one) and
+    the practices counted together as small ones; a small practice alone is refused."""
+    if rule is None:
+        return filters, set()
+    small: set[str] = set()
+    if "practice" in p.dims:
+        population = practice_population(session)
+        small = {ods for ods, n in population.items() if n < rule.min_population}
+        if p.practice is not None and p.practice in small:
+            raise ValueError(
+                f"practice {p.practice} has fewer than {rule.min_population} people in the "
+                "records: its counts are not published on their own (counted by practice, "
+                "it is one of the small practices counted together)"
+            )
+    return replace(filters, practice=None), small
+
+
+@dataclass
+class _Published:
+    """One measure's published value of every row key of a report (its dimension keys,
+    ALL for totals), which of them are withheld, and the tables they were decided in."""
+
+    values: dict[tuple[Any, ...], Published]
+    withheld: set[tuple[Any, ...]]
+    tables: list[Table]
+
+    def get(self, key: tuple[Any, ...]) -> Published:
+        return self.values.get(key)
+
+
 def _publish_counts(
     raw: RawCounts,
     values: list[list[Any]],
+    p: Plan,
     rule: Rule | None,
     unit: str,
-) -> tuple[dict[tuple[Any, ...], int | None], list[Table]]:
-    """Published value of every row key (dimension keys with ALL for totals)."""
-    dims = raw.dims
-    out: dict[tuple[Any, ...], int | None] = {}
-    tables: list[Table] = []
+) -> _Published:
+    """Published values of one measure: decided once per count across reports
+    (``screening.counts.publish``), or raw numbers when ``rule`` is None."""
+    if rule is None:
+        firsts = {v: raw.get((0,), (v,)) for v in values[0]} if len(p.shown) == 3 else None
+        keys = row_keys(len(p.shown), values, firsts)
+        return _Published({key: raw.get(*in_counted(p, key)) for key in keys}, set(), [])
+    assert p.levels is not None
+    decided, tables = decide(raw, values, rule, unit, p.levels)
+    return _Published(*published_values(p, decided, values, raw), tables)
 
-    def pub(v: int) -> int | None:
-        return v if rule is None else publish_count(v, rule)
 
-    if len(dims) == 1:
-        line = [raw.get((0,), (v,)) for v in values[0]]
-        total = raw.get((), ())
-        if rule is None:
-            published = [pub(c) for c in line]
-            ptotal: int | None = total
-        else:
-            table = protect_one_way(line, total, partition=partitions(dims[0], unit), rule=rule)
-            tables.append(table)
-            published, ptotal = list(table.cells[0]), table.total
-        for v, p in zip(values[0], published, strict=True):
-            out[(v,)] = p
-        out[(ALL,)] = ptotal
-        return out, tables
+def _withheld(key: tuple[Any, ...], published: dict[str, _Published]) -> frozenset[str]:
+    return frozenset(m for m, found in published.items() if key in found.withheld)
 
-    # two-way (or one two-way table per value of the first dimension)
-    slices: list[tuple[Any, ...]] = [()] if len(dims) == 2 else [(v,) for v in values[0]]
-    rows_vals, cols_vals = values[-2], values[-1]
-    offset = len(dims) - 2
-    for prefix in slices:
-        cell_level = (0, 1) if not prefix else (0, 1, 2)
-        row_level = (0,) if not prefix else (0, 1)
-        col_level = (1,) if not prefix else (0, 2)
-        tot_level: tuple[int, ...] = () if not prefix else (0,)
-        cells = [[raw.get(cell_level, (*prefix, r, c)) for c in cols_vals] for r in rows_vals]
-        row_tot = [raw.get(row_level, (*prefix, r)) for r in rows_vals]
-        col_tot = [raw.get(col_level, (*prefix, c)) for c in cols_vals]
-        total = raw.get(tot_level, prefix)
-        if prefix and total == 0:
-            continue
-        if rule is None:
-            pcells: list[list[int | None]] = [list(r) for r in cells]
-            prow: list[int | None] = list(row_tot)
-            pcol: list[int | None] = list(col_tot)
-            ptot: int | None = total
-        else:
-            table = protect_two_way(
-                cells,
-                row_tot,
-                col_tot,
-                total,
-                rows_partition=partitions(dims[offset], unit),
-                cols_partition=partitions(dims[offset + 1], unit),
-                rule=rule,
-            )
-            tables.append(table)
-            pcells = [list(r) for r in table.cells]
-            prow = list(table.row_totals or ())
-            pcol = list(table.col_totals or ())
-            ptot = table.total
-        for i, r in enumerate(rows_vals):
-            for j, c in enumerate(cols_vals):
-                out[(*prefix, r, c)] = pcells[i][j]
-            out[(*prefix, r, ALL)] = prow[i]
-        for j, c in enumerate(cols_vals):
-            out[(*prefix, ALL, c)] = pcol[j]
-        out[(*prefix, ALL, ALL)] = ptot
-    return out, tables
+
+def _shown(p: Plan, values: list[list[Any]]) -> list[list[Any]]:
+    """The value lists of the report's own dimensions (without the chosen practice)."""
+    return values[len(p.dims) - len(p.shown) :]
+
+
+def _is_empty(raw: RawCounts, p: Plan) -> bool:
+    if len(p.dims) > len(p.shown):  # one practice's slice of every practice's counts
+        return not raw.get((0,), (p.practice,))
+    return raw.empty
+
+
+def _revealing(report: Report, row: Row, measure: Measure) -> str:
+    """What a rate or a mean shown in ``row`` gives away beside its published counts ("" when
+    nothing): a rate that is not the one of its published counts, a mean that rules out
+    some of the counts its number of contributors stands for."""
+    rule = report.rule
+    value = row.values.get(measure.key)
+    if rule is None or value is None or measure.kind == "count":
+        return ""
+    if measure.kind == "rate":
+        num = row.values.get(str(measure.numerator))
+        den = row.values.get(str(measure.denominator))
+        if isinstance(num, float) or isinstance(den, float):
+            return "a rate beside a rate"  # pragma: no cover - rates are over counts
+        return "; ".join(rate_leaks(value, num, den, rule))
+    over = row.values.get(str(measure.denominator))
+    if over is None or isinstance(over, float):
+        return "a mean beside a hidden count"
+    if rule != rule.canonical:  # the count is coarsened from the canonical one: no interval
+        return ""
+    allowed = rule.interval(over) if over else (0, 0)
+    if len(mean_contributors(float(value), over, rule)) < allowed[1] - allowed[0] + 1:
+        return f"the mean rules out some of the {over} contributors' possible counts"
+    return ""
+
+
+def leaks(report: Report) -> list[str]:
+    """What a published report gives away beyond its rule: a suppressed value, or the exact
+    count behind a rounded one, that its tables let a reader work out; a rate or a mean
+    that narrows its counts. Empty for every report built here."""
+    if report.rule is None:
+        return []
+    found = [
+        f"table {n}: {pos} is exactly {value}"
+        for n, table in enumerate(report.tables)
+        for pos, value in recoverable_cells(table, published=True)
+    ]
+    for row in report.rows:
+        for measure in report.measures:
+            leak = _revealing(report, row, measure)
+            if leak:
+                found.append(f"{measure.key} of {row.keys}: {leak}")
+    return found
+
+
+def _hide_revealing(report: Report) -> Report:
+    """Rates and means checked beside their counts: any that would give a count away is
+    hidden (none does when built from published counts; this keeps it so)."""
+    for row in report.rows:
+        for measure in report.measures:
+            if _revealing(report, row, measure):
+                row.values[measure.key] = None
+    return report
 
 
 def _period_of(session: Session, column: Any, filters: Filters) -> tuple[date, date] | None:
@@ -203,10 +261,15 @@ def needs_report(
     dims = parse_dimensions(by)
     filters = filters or Filters()
     check_practice(session, filters.practice)
-    raw = needs_raw(session, dims, filters)
+    p = plan(dims, filters, rule, "people")
+    counted, small = _prepared(session, p, rule, filters)
+    raw = merge_small_practices(needs_raw(session, p.dims, counted, levels=p.levels), small)
     values = _value_lists(raw)
-    published, tables = _publish_counts(raw, values, rule, "people")
-    rows = [Row(key, {"people": value}) for key, value in _row_order(dims, values, published)]
+    people = _publish_counts(raw, values, p, rule, "people")
+    rows = [
+        Row(key, {"people": value}, _withheld(key, {"people": people}))
+        for key, value in _row_order(dims, _shown(p, values), people.values)
+    ]
     return Report(
         name="needs",
         title="People with a recorded social need",
@@ -217,8 +280,8 @@ def needs_report(
         filters=filters,
         rule=rule,
         period=_period_of(session, need_t.c.recorded_at, filters),
-        tables=tables,
-        is_empty=raw.empty,
+        tables=people.tables,
+        is_empty=_is_empty(raw, p),
     )
 
 
@@ -281,17 +344,19 @@ def referrals_report(
     dims = parse_dimensions(by)
     filters = filters or Filters()
     check_practice(session, filters.practice)
+    p = plan(dims, filters, rule, "referrals")
+    counted, small = _prepared(session, p, rule, filters)
     dialect = session.get_bind().dialect.name
     when = referral_t.c.created_at
-    uses_need = any(d in ("need", "domain") for d in dims)
+    uses_need = any(d in ("need", "domain") for d in p.dims)
     base = referral_t
     if uses_need:
         rn = ReferralNeed.__table__  # type: ignore[attr-defined]
         base = base.join(rn, rn.c.referral_id == referral_t.c.id).join(
             need_t, need_t.c.id == rn.c.need_id
         )
-    base = person_join(base, dims, referral_t.c.person_id)
-    exprs = [dimension_expr(d, dialect, when) for d in dims]
+    base = person_join(base, p.dims, referral_t.c.person_id)
+    exprs = [dimension_expr(d, dialect, when) for d in p.dims]
     ev = ReferralEvent.__table__  # type: ignore[attr-defined]
     ever_accepted = sa.exists(
         sa.select(ev.c.id).where(ev.c.referral_id == referral_t.c.id, ev.c.to_status == "accepted")
@@ -310,32 +375,35 @@ def referrals_report(
         "completed": referral_t.c.status == "completed",
         "declined": referral_t.c.status == "rejected",
     }
-    where = between(when, filters)
-    if filters.practice:
-        where.append(person_t.c.practice_ods == filters.practice)
+    where = between(when, counted)
+    if counted.practice:
+        where.append(person_t.c.practice_ods == counted.practice)
     where.append(referral_t.c.direction == DIRECTIONS[direction])
     raws = {
-        key: run_levels(
-            session,
-            dims,
-            exprs,
-            sa.func.count(sa.distinct(sa.case((cond, referral_t.c.id), else_=None))),
-            base,
-            where,
-            "referrals",
+        key: merge_small_practices(
+            run_levels(
+                session,
+                p.dims,
+                exprs,
+                sa.func.count(sa.distinct(sa.case((cond, referral_t.c.id), else_=None))),
+                base,
+                where,
+                "referrals",
+                levels=p.levels,
+            ),
+            small,
         )
         for key, cond in conditions.items()
     }
     first = "received" if received else "made"
     values = _value_lists(raws[first])
-    published: dict[str, dict[tuple[Any, ...], int | None]] = {}
-    tables: list[Table] = []
-    for key, raw in raws.items():
-        published[key], t = _publish_counts(raw, values, rule, "referrals")
-        tables += t
+    published = {
+        key: _publish_counts(raw, values, p, rule, "referrals") for key, raw in raws.items()
+    }
+    tables = [table for found in published.values() for table in found.tables]
     rows = [
-        Row(key, {m: published[m].get(key) for m in conditions})
-        for key, _ in _row_order(dims, values, published[first])
+        Row(key, {m: published[m].get(key) for m in conditions}, _withheld(key, published))
+        for key, _ in _row_order(dims, _shown(p, values), published[first].values)
     ]
     return Report(
         name="referrals-received" if received else "referrals",
@@ -348,7 +416,7 @@ def referrals_report(
         rule=rule,
         period=_period_of(session, when, filters),
         tables=tables,
-        is_empty=raws[first].empty,
+        is_empty=_is_empty(raws[first], p),
     )
 
 
@@ -365,41 +433,39 @@ def outcomes_report(
 ) -> Report:
     """Needs with a recorded outcome, how many were resolved and the share resolved; people
     with ONS4 at screening and at outcome, and the mean change of each ONS4 item (outcome
-    minus the screening linked to the referral; for ``anxious`` lower is better). Rates and
-    means come from unrounded numbers and are hidden where their counts are. One-way only
+    minus the screening linked to the referral; for ``anxious`` lower is better). Published
+    rates come from the published counts; means are shown to a coarse step beside their
+    published count (``screening.disclosure``), and hidden where it is. One-way only
     beyond the first dimension: several measures per row."""
     dims = parse_dimensions(by)
     if len(dims) > 1:
         raise ValueError("outcomes can be counted by one dimension at a time")
     filters = filters or Filters()
     check_practice(session, filters.practice)
+    p = plan(dims, filters, rule, "needs")
+    counted, small = _prepared(session, p, rule, filters)
     dialect = session.get_bind().dialect.name
     out_t = Outcome.__table__  # type: ignore[attr-defined]
     on_t = OutcomeNeed.__table__  # type: ignore[attr-defined]
     scr_t = Screening.__table__  # type: ignore[attr-defined]
     when = out_t.c.recorded_at
-    where = between(when, filters)
-    if filters.practice:
-        where.append(person_t.c.practice_ods == filters.practice)
+    where = between(when, counted)
+    if counted.practice:
+        where.append(person_t.c.practice_ods == counted.practice)
+    uses_need = any(d in ("need", "domain") for d in p.dims)
+
+    def levels(measure: Any, base: Any, conditions: list[Any]) -> RawCounts:
+        raw = run_levels(session, p.dims, exprs, measure, base, conditions, levels=p.levels)
+        return merge_small_practices(raw, small)
 
     # needs with an outcome, resolved (unit: needs; a need is in one cell of every dimension)
     base_needs = on_t.join(out_t, out_t.c.id == on_t.c.outcome_id).join(
         need_t, need_t.c.id == on_t.c.need_id
     )
-    base_needs = person_join(base_needs, dims, out_t.c.person_id)
-    exprs = [dimension_expr(d, dialect, when) for d in dims]
-    n_needs = run_levels(
-        session,
-        dims,
-        exprs,
-        sa.func.count(sa.distinct(on_t.c.need_id)),
-        base_needs,
-        where,
-    )
-    n_resolved = run_levels(
-        session,
-        dims,
-        exprs,
+    base_needs = person_join(base_needs, p.dims, out_t.c.person_id)
+    exprs = [dimension_expr(d, dialect, when) for d in p.dims]
+    n_needs = levels(sa.func.count(sa.distinct(on_t.c.need_id)), base_needs, where)
+    n_resolved = levels(
         sa.func.count(sa.distinct(sa.case((on_t.c.resolved.is_(True), on_t.c.need_id)))),
         base_needs,
         where,
@@ -409,50 +475,49 @@ def outcomes_report(
     base_ons = out_t.join(referral_t, referral_t.c.id == out_t.c.referral_id).join(
         scr_t, scr_t.c.id == referral_t.c.screening_id
     )
-    if dims[0] in ("need", "domain"):
+    if uses_need:
         base_ons = base_ons.join(on_t, on_t.c.outcome_id == out_t.c.id).join(
             need_t, need_t.c.id == on_t.c.need_id
         )
-    base_ons = person_join(base_ons, dims, out_t.c.person_id)
+    base_ons = person_join(base_ons, p.dims, out_t.c.person_id)
     has_all = sa.and_(
         *[getattr(out_t.c, f"ons4_{k}").is_not(None) for k in ONS4],
         *[getattr(scr_t.c, f"ons4_{k}").is_not(None) for k in ONS4],
     )
     ons_where = [*where, has_all]
-    ons_n = run_levels(
-        session, dims, exprs, sa.func.count(sa.distinct(out_t.c.id)), base_ons, ons_where
+    # need/domain: an outcome with two needs counts in two cells (sums count it twice,
+    # which stays consistent with n counted per need)
+    ons_n = levels(
+        sa.func.count(on_t.c.need_id) if uses_need else sa.func.count(sa.distinct(out_t.c.id)),
+        base_ons,
+        ons_where,
     )
     ons_sums = {
-        k: run_levels(
-            session,
-            dims,
-            exprs,
+        k: levels(
             sa.func.sum(getattr(out_t.c, f"ons4_{k}") - getattr(scr_t.c, f"ons4_{k}")),
             base_ons,
             ons_where,
         )
         for k in ONS4
     }
-    # need/domain: an outcome with two needs counts in two cells (sums count it twice,
-    # which stays consistent with n counted per need below)
-    if dims[0] in ("need", "domain"):
-        ons_n = run_levels(session, dims, exprs, sa.func.count(on_t.c.need_id), base_ons, ons_where)
 
     values = _value_lists(n_needs)
-    pub_needs, t1 = _publish_counts(n_needs, values, rule, "needs")
-    pub_res, t2 = _publish_counts(n_resolved, values, rule, "needs")
-    pub_ons, t3 = _publish_counts(ons_n, values, rule, "needs")
+    published = {
+        "needs": _publish_counts(n_needs, values, p, rule, "needs"),
+        "resolved": _publish_counts(n_resolved, values, p, rule, "needs"),
+        "ons4_people": _publish_counts(ons_n, values, p, rule, "needs"),
+    }
+    pub_needs, pub_res, pub_ons = published.values()
     rows: list[Row] = []
-    for key, _ in _row_order(dims, values, pub_needs):
-        kept: tuple[int, ...] = () if key[0] is ALL else (0,)
-        rk = () if key[0] is ALL else key
+    for key, _ in _row_order(dims, _shown(p, values), pub_needs.values):
+        kept, rk = in_counted(p, key)
         nn, nr = n_needs.get(kept, rk), n_resolved.get(kept, rk)
         on = ons_n.get(kept, rk)
         pn = pub_ons.get(key)
         row: dict[str, int | float | None] = {
             "needs": pub_needs.get(key),
             "resolved": pub_res.get(key),
-            "share_resolved": publish_rate(nr, nn, pub_res.get(key), pub_needs.get(key))
+            "share_resolved": publish_rate(pub_res.get(key), pub_needs.get(key))
             if rule is not None
             else (round(nr / nn, 3) if nn else None),
             "ons4_people": pn,
@@ -460,11 +525,11 @@ def outcomes_report(
         for k in ONS4:
             total = ons_sums[k].get(kept, rk)
             row[f"ons4_{k}_change"] = (
-                publish_mean(total, on, pn)
+                publish_mean(total, on, pn, rule.canonical)
                 if rule is not None
                 else (round(total / on, 1) if on else None)
             )
-        rows.append(Row(key, row))
+        rows.append(Row(key, row, _withheld(key, published)))
     measures = [
         Measure("needs", "Needs with an outcome"),
         Measure("resolved", "Resolved"),
@@ -475,16 +540,18 @@ def outcomes_report(
             for k in ONS4
         ],
     ]
-    return Report(
-        name="outcomes",
-        title="Outcomes: needs resolved and change in personal wellbeing (ONS4)",
-        unit="needs",
-        dims=dims,
-        measures=measures,
-        rows=rows,
-        filters=filters,
-        rule=rule,
-        period=_period_of(session, when, filters),
-        tables=t1 + t2 + t3,
-        is_empty=n_needs.empty,
+    return _hide_revealing(
+        Report(
+            name="outcomes",
+            title="Outcomes: needs resolved and change in personal wellbeing (ONS4)",
+            unit="needs",
+            dims=dims,
+            measures=measures,
+            rows=rows,
+            filters=filters,
+            rule=rule,
+            period=_period_of(session, when, filters),
+            tables=[table for found in published.values() for table in found.tables],
+            is_empty=_is_empty(n_needs, p),
+        )
     )

@@ -180,6 +180,15 @@ def check_practice(session: Session, practice: str | None) -> None:
         raise LookupError(f"no practice {practice!r} in the records")
 
 
+def practice_population(session: Session) -> dict[str, int]:
+    """How many people each practice has in the records (one GROUP BY over the
+    practice's index)."""
+    rows = session.execute(
+        sa.select(person_t.c.practice_ods, sa.func.count()).group_by(person_t.c.practice_ods)
+    )
+    return {str(ods): int(n) for ods, n in rows}
+
+
 def person_join(base: Any, dims: Sequence[str], person_fk: Any) -> Any:
     joined = base.join(person_t, person_fk == person_t.c.id)
     if "deprivation" in dims:
