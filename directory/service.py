@@ -12,7 +12,7 @@ from directory.feeds import WEEKDAYS
 from directory.models import ImportRun, Location, Organisation, Service, ServiceLocation
 from directory.notfound import NotFound
 from directory.stale import is_stale as stale_on
-from directory.untrusted import clean_reference
+from directory.untrusted import findable
 
 
 def get_service(session: Session, ref: str | int) -> Service:
@@ -20,9 +20,11 @@ def get_service(session: Session, ref: str | int) -> Service:
 
     When the same feed id exists in several feeds, the one still listed (not withdrawn)
     is chosen; if that is still ambiguous, ValueError asks for the internal id."""
-    text = clean_reference(ref, "the service id given")
+    text = str(ref).strip()
     if not text:
         raise ValueError("give a service id")
+    if findable(text) is None:  # no feed id holds a control character
+        raise NotFound(f"no service with id {text!r} in the directory")
     found = session.exec(select(Service).where(col(Service.source_id) == text)).all()
     if len(found) > 1:
         live = [s for s in found if not s.withdrawn]

@@ -41,11 +41,11 @@ __all__ = [
     "ascii_digits",
     "ascii_identifier",
     "clean_optional",
-    "clean_reference",
     "clean_text",
     "control_positions",
     "escape_markup",
     "escape_terminal",
+    "findable",
     "has_control",
     "is_ascii_text",
     "shown",
@@ -159,11 +159,13 @@ def clean_text(
     return text
 
 
-def clean_reference(value: object, what: str) -> str:
-    """A reference typed to look something up (an id, a number, a feed id, search words):
-    as text, stripped, refused (ValueError starting with ``what``) if it holds a control
-    character; a NUL in a query would otherwise stop PostgreSQL with an error of its own."""
-    return clean_text(value if isinstance(value, str) else str(value), what, max_length=1000)
+def findable(value: object) -> str | None:
+    """A reference typed to look something up (an id, a number, a feed id, search words),
+    stripped; ``None`` if it holds a control character. No record's id, number or name can
+    hold one (they are refused on the way in), so the caller says nothing was found, and
+    nothing holding a NUL reaches a query (PostgreSQL would stop with an error of its own)."""
+    text = (value if isinstance(value, str) else str(value)).strip()
+    return None if has_control(text) else text
 
 
 def _raise(message: str) -> str:

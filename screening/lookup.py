@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from sqlmodel import Session, SQLModel, col, select
 
 from directory.notfound import NotFound
-from directory.untrusted import clean_reference
+from directory.untrusted import findable
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -18,8 +18,7 @@ def by_id_prefix(session: Session, model: type[Row], text: str, noun: str) -> Ro
     """The one row whose id starts with ``text`` (8+ characters), None if there is none;
     ValueError if several do. Ids are lower-case UUIDs, so the prefix is matched in lower case,
     and ``%``/``_`` in it are taken literally."""
-    text = clean_reference(text, f"the {noun} given")
-    if len(text) < PREFIX_MIN:
+    if len(text) < PREFIX_MIN or findable(text) is None:
         return None
     ident: Any = model.id  # type: ignore[attr-defined]  # every record table has one
     rows = session.exec(
@@ -33,7 +32,9 @@ def by_id_prefix(session: Session, model: type[Row], text: str, noun: str) -> Ro
 def by_id(session: Session, model: type[Row], ref: str, noun: str) -> Row:
     """The row with id ``ref`` or a unique start of it; ``NotFound`` naming ``noun`` if
     there is none (nothing found: exit 1)."""
-    text = clean_reference(ref, f"the {noun} given")
+    text = str(ref).strip()
+    if findable(text) is None:
+        raise NotFound(f"unknown {noun} {text!r}")  # no id holds a control character
     found = session.get(model, text) if text else None
     if found is None:
         found = by_id_prefix(session, model, text, noun)

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from directory.notfound import NotFound
 from directory.text import parse_postcode
-from directory.untrusted import ascii_digits, ascii_identifier, clean_reference, clean_text, shown
+from directory.untrusted import ascii_digits, ascii_identifier, clean_text, findable, shown
 from screening.audit import record_event, write_lock
 from screening.counts import COUNTED_PERSON_FIELDS, recount_person
 from screening.equality import FIELDS, age_band, load_equality, normalise_value
@@ -250,9 +250,11 @@ def update_person(session: Session, person: Person, *, actor: str, **changes: An
 def get_person(session: Session, ref: str) -> Person:
     """A person by id (or a unique start of it, 8+ characters) or NHS number. Not audited:
     use ``show_person`` when a user looks at the record."""
-    text = clean_reference(ref, "the person given")
+    text = str(ref).strip()
     if not text:
         raise LookupError("no person given")
+    if findable(text) is None:
+        raise NotFound(f"unknown person {text!r}")  # no record holds a control character
     person = session.get(Person, text)
     if person is not None:
         return person
@@ -278,9 +280,11 @@ def show_person(session: Session, ref: str, *, actor: str) -> Person:
 def find_people(session: Session, text: str, *, limit: int = 20) -> list[Person]:
     """People whose name, NHS number, postcode or id matches ``text`` (each word must
     match the given or family name)."""
-    words = clean_reference(text, "the search").split()
+    words = str(text).split()
     if not words:
         raise ValueError("nothing to search for")
+    if findable(text) is None:
+        return []  # no name, number or postcode holds a control character
     query = select(Person)
     compact = "".join(words).replace("-", "")
     if compact.isdigit():

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from sqlmodel import Session, select
 
+from directory.untrusted import shown
 from screening.audit import record_event
 from screening.lookup import by_id
 from screening.models import Answer, Need, Person, Screening, as_utc, utcnow
@@ -308,10 +309,12 @@ def check_answers(questionnaire: Questionnaire, answers: dict[str, Any]) -> dict
         if question.type == "integer":
             if isinstance(value, bool):
                 raise ValueError(f"answer to {qid} must be a whole number")
-            try:
-                number = int(str(value).strip())
-            except ValueError:
-                raise ValueError(f"answer to {qid} must be a whole number, not {value!r}") from None
+            text = str(value).strip()
+            digits = text.removeprefix("-")
+            # ASCII digits only (int() takes other scripts' digits, "1_0" and "+5" too)
+            if not (digits.isascii() and digits.isdigit()) or len(digits) > 6:
+                raise ValueError(f"answer to {qid} must be a whole number, not {shown(value)}")
+            number = int(text)
             assert question.min is not None and question.max is not None
             if not question.min <= number <= question.max:
                 raise ValueError(

@@ -238,6 +238,14 @@ def _change(
     return event
 
 
+def _business(value: str | None) -> str | None:
+    """The business status (detail beside the status) as text from outside: one line, no
+    control characters, spaces collapsed; ``None`` stays ``None`` (not given)."""
+    if value is None:
+        return None
+    return " ".join(clean_text(value, "business status", max_length=200).split())
+
+
 def set_status(
     session: Session,
     referral: Referral,
@@ -252,6 +260,7 @@ def set_status(
     missing. Moving to ``requested`` (sending) needs active consent."""
     new = _check_status(status)
     why = clean_text(reason or "", "reason", multiline=True)
+    business_status = _business(business_status)
     current = referral.status
     if new == current:
         raise ValueError(f"referral {referral.id} is already {current}")
@@ -281,7 +290,7 @@ def set_business_status(
     session: Session, referral: Referral, text: str, *, actor: str, at: datetime | None = None
 ) -> ReferralEvent:
     """Detail beside the status, e.g. "received, awaiting triage"."""
-    value = " ".join(clean_text(text or "", "business status", max_length=200).split())
+    value = _business(text or "") or ""
     if not value:
         raise ValueError("business status is empty")
     when = as_utc(at) if at else utcnow()
@@ -316,10 +325,7 @@ def apply_status(
     ValueError for an unknown status, or a missing reason where one is required."""
     new = _check_status(status)
     why = clean_text(reason or "", "reason", multiline=True)
-    if business_status is not None:
-        business_status = " ".join(
-            clean_text(business_status, "business status", max_length=200).split()
-        )
+    business_status = _business(business_status)
     when = as_utc(at)
     if when <= as_utc(referral.status_at):
         return False

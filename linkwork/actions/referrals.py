@@ -271,7 +271,9 @@ def ons4_score(value: str | int | None, label: str) -> int | None:
     text = "" if value is None else str(value).strip()
     if not text:
         return None
-    if not text.isdigit() or not 0 <= int(text) <= 10:
+    # ASCII digits only, as every number typed: int() would take an Arabic-Indic 7 as 7
+    # and a 5,000-digit number with Python's own message.
+    if not (text.isascii() and text.isdigit()) or len(text) > 2 or not 0 <= int(text) <= 10:
         raise ValueError(f"{label}: use a whole number from 0 to 10, or leave it empty.")
     return int(text)
 

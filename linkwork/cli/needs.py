@@ -46,7 +46,7 @@ def _ask_scale(q: dict[str, Any], saved: str | None) -> str | None:
             return None
         if not raw:
             return saved
-        if raw.isdigit() and low <= int(raw) <= high:
+        if raw.isascii() and raw.isdigit() and len(raw) <= 3 and low <= int(raw) <= high:
             return raw
         console.print(f"Please type a whole number from {low} to {high}.")
 
@@ -62,7 +62,7 @@ def _ask_choice(q: dict[str, Any], saved: str | None) -> str | None:
         raw = typer.prompt("answer", default=default, show_default=bool(default)).strip()
         if raw == "-" or not raw:
             return None
-        if raw.isdigit() and 1 <= int(raw) <= len(options):
+        if raw.isascii() and raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= len(options):
             return str(codes[int(raw) - 1])
         if raw in codes:
             return raw
