@@ -385,3 +385,31 @@ def test_two_first_needs_of_one_person_at_once_share_one_counting_number(
         keys = {row["person_key"] for row in _copies(check).values()}
         people = check.execute(sa.text("SELECT COUNT(*) FROM count_person")).scalar_one()
     assert len(keys) == 1 and people == 1
+
+
+def test_practice_and_month_indexes_come_and_go_with_cnt_0003(db_url: str) -> None:
+    """cnt_0003's indexes (a practice's row; month x ethnic category) are there at the head,
+    gone one revision down, and back on the way up, on both databases."""
+    from alembic import command
+
+    wanted = {
+        "ix_count_need_practice_cells",
+        "ix_count_need_practice_people",
+        "ix_count_need_month_ethnic",
+    }
+
+    def indexes(engine: sa.Engine) -> set[str]:
+        return {ix["name"] for ix in sa.inspect(engine).get_indexes("count_need")}
+
+    engine = lwdb.open_engine(db_url)
+    try:
+        assert wanted <= indexes(engine)
+        cfg = lwdb._alembic_config(engine)
+        command.downgrade(cfg, "cnt_0002")
+        engine.dispose()
+        assert not wanted & indexes(engine)
+        command.upgrade(cfg, "heads")
+        engine.dispose()
+        assert wanted <= indexes(engine)
+    finally:
+        engine.dispose()

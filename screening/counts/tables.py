@@ -50,6 +50,11 @@ class CountNeed(SQLModel, table=True):
         sa.Index(
             PEOPLE_INDEX, "code", "ethnic_category", "person_key", "month", "day", "practice_ods"
         ),
+        # A practice's row of the by-practice tables, and month x ethnic category beside a
+        # three-way table (counts decided once per table: screening.counts.publish; cnt_0003).
+        sa.Index("ix_count_need_practice_cells", "practice_ods", "code", "person_key"),
+        sa.Index("ix_count_need_practice_people", "practice_ods", "person_key"),
+        sa.Index("ix_count_need_month_ethnic", "month", "ethnic_category", "person_key"),
     )
 
     need_id: str = Field(foreign_key="need.id", primary_key=True, max_length=36)
