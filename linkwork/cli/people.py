@@ -190,7 +190,8 @@ def person_list(
     from linkwork.actions import people as act
 
     people = act.list_people(workspace(ctx), practice=practice, limit=limit)
-    _people_out(people, json_out, "no people recorded")
+    where = f" at practice {practice.strip().upper()}" if practice and practice.strip() else ""
+    _people_out(people, json_out, f"no people recorded{where}")
 
 
 @person_app.command("find")

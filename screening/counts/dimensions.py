@@ -3,6 +3,7 @@ filters, and how a dimension's keys are written and labelled in outputs."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -67,9 +68,12 @@ def parse_dimensions(text: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def parse_date(text: str, what: str = "date") -> date:
+    value = text.strip()
     try:
-        return date.fromisoformat(text.strip())
+        return date.fromisoformat(value)
     except ValueError:
+        if value.isascii() and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError(f"bad {what} {text!r}: not a real date") from None
         raise ValueError(f"bad {what} {text!r}: use YYYY-MM-DD") from None
 
 
