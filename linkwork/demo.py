@@ -37,6 +37,7 @@ from screening.models import (
     Person,
 )
 from screening.nhs import synthetic_nhs_number
+from screening.organisations import fill_missing_orgs
 from screening.questionnaire import Questionnaire, load_questionnaire, suggest_needs
 
 DEMO_HUB = "Valeshire Community Wellbeing Hub"
@@ -398,6 +399,7 @@ def make_demo(
                 "email": "",
                 "contact_preference": rng.choice(["phone", "phone", "text", "letter", "email"]),
                 "practice_ods": ods,
+                "org": ods,  # held by the person's practice
                 "ethnic_category": ethnic,
                 "sex": sex,
                 "gender_same_as_birth": _weighted(
@@ -652,6 +654,7 @@ def make_demo(
         data = rows[table.name]
         for start in range(0, len(data), 5000):
             session.execute(sa.insert(table), data[start : start + 5000])
+    fill_missing_orgs(session)  # each row held by its person's organisation
     sync_counts(session)  # the counting copies of the needs inserted above
     summary.people = len(rows["person"])
     summary.screenings = len(rows["screening"])

@@ -37,6 +37,12 @@ class Workspace:
         return self.settings.user
 
     @property
+    def org(self) -> str:
+        """The organisation (ODS code) this workspace acts for: a person created here is
+        held by it (``screening.organisations``). On SQLite the ``practice_ods`` setting."""
+        return self.settings.practice_ods
+
+    @property
     def engine(self) -> Engine:
         """The database engine, opened (and migrated) on first use."""
         with self._lock:
@@ -59,6 +65,7 @@ class Workspace:
         from linkwork.db import session_scope
 
         with session_scope(self.engine) as session:
+            session.info["org"] = self.org  # new rows' organisation (screening.organisations)
             yield session
 
     def database_url(self) -> str:

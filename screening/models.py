@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 import directory.models  # noqa: F401  (the service table that referrals and consents point at)
+from screening.organisations import install_org_filling, org_field
 
 
 def utcnow() -> datetime:
@@ -66,6 +67,7 @@ class Person(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
     created_by: str = Field(default="", max_length=200)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
+    org: str = org_field()  # the organisation holding the row (screening.organisations)
 
 
 class Screening(SQLModel, table=True):
@@ -89,6 +91,7 @@ class Screening(SQLModel, table=True):
     # Suggested needs awaiting the link worker: list of {code, system, display, domain,
     # questions: [...], state: pending|confirmed|rejected, need_id}.
     suggestions: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    org: str = org_field()  # the organisation holding the row (screening.organisations)
 
 
 class Answer(SQLModel, table=True):
@@ -100,6 +103,7 @@ class Answer(SQLModel, table=True):
     question_id: str = Field(max_length=100)  # the questionnaire item linkId
     value: str = Field(max_length=200)  # option code, or an integer as text (0-10 scales)
     text: str = ""  # the option's wording at the time, for reading the record back
+    org: str = org_field()  # the organisation holding the row (screening.organisations)
 
 
 class Need(SQLModel, table=True):
@@ -121,6 +125,7 @@ class Need(SQLModel, table=True):
     screening_id: str | None = Field(default=None, foreign_key="screening.id", max_length=36)
     resolved_at: datetime | None = Field(default=None, sa_type=TZ)
     resolved_by: str | None = Field(default=None, max_length=200)
+    org: str = org_field()  # the organisation holding the row (screening.organisations)
 
 
 class Consent(SQLModel, table=True):
@@ -137,6 +142,7 @@ class Consent(SQLModel, table=True):
     withdrawn_at: datetime | None = Field(default=None, sa_type=TZ)
     withdrawn_by: str | None = Field(default=None, max_length=200)
     withdrawn_reason: str = ""
+    org: str = org_field()  # the organisation holding the row (screening.organisations)
 
 
 class Referral(SQLModel, table=True):
@@ -163,6 +169,7 @@ class Referral(SQLModel, table=True):
     created_by: str = Field(default="", max_length=200)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
     followup_due: date | None = Field(default=None, index=True)
+    org: str = org_field()  # the organisation holding the row (screening.organisations)
 
 
 class ReferralNeed(SQLModel, table=True):
@@ -170,6 +177,7 @@ class ReferralNeed(SQLModel, table=True):
 
     referral_id: str = Field(foreign_key="referral.id", primary_key=True, max_length=36)
     need_id: str = Field(foreign_key="need.id", primary_key=True, max_length=36)
+    org: str = org_field()  # the organisation holding the row (screening.organisations)
 
 
 class ReferralEvent(SQLModel, table=True):
@@ -187,6 +195,7 @@ class ReferralEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_type=TZ)
     source: str = Field(default="local", max_length=200)  # local | remote:<sender>
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
+    org: str = org_field()  # the organisation holding the row (screening.organisations)
 
 
 class Outcome(SQLModel, table=True):
@@ -205,6 +214,7 @@ class Outcome(SQLModel, table=True):
     ons4_worthwhile: int | None = None
     ons4_happy: int | None = None
     ons4_anxious: int | None = None
+    org: str = org_field()  # the organisation holding the row (screening.organisations)
 
 
 class OutcomeNeed(SQLModel, table=True):
@@ -213,6 +223,7 @@ class OutcomeNeed(SQLModel, table=True):
     outcome_id: str = Field(foreign_key="outcome.id", primary_key=True, max_length=36)
     need_id: str = Field(foreign_key="need.id", primary_key=True, max_length=36)
     resolved: bool = False
+    org: str = org_field()  # the organisation holding the row (screening.organisations)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -231,6 +242,7 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+    org: str = org_field()  # the organisation holding the row (screening.organisations)
 
 
 RECORD_TABLES = (
@@ -246,3 +258,5 @@ RECORD_TABLES = (
     OutcomeNeed,
     AuditEvent,
 )
+
+install_org_filling()  # each new row takes its parent's org (screening.organisations)

@@ -38,7 +38,7 @@ def age_between(day: int, born: int) -> int:
     return int((day - born) / 10000)
 
 
-def _person_key(session: Session, person_id: str) -> int:
+def _person_key(session: Session, person_id: str, org: str = "") -> int:
     """The person's counting number, made on first use. Two sessions recording a first
     need for the same person at once both get the one number (the insert does nothing
     when the other's is already there)."""
@@ -51,12 +51,12 @@ def _person_key(session: Session, person_id: str) -> int:
 
             upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(cp_t)
             session.execute(
-                upsert.values(person_id=person_id).on_conflict_do_nothing(
+                upsert.values(person_id=person_id, org=org).on_conflict_do_nothing(
                     index_elements=["person_id"]
                 )
             )
         else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-            session.execute(sa.insert(cp_t).values(person_id=person_id))
+            session.execute(sa.insert(cp_t).values(person_id=person_id, org=org))
         key = session.execute(find).scalar_one()
     return int(key)
 
@@ -75,7 +75,7 @@ def count_new_need(session: Session, need: Need, person: Person) -> None:
     session.execute(
         sa.insert(cn_t).values(
             need_id=need.id,
-            person_key=_person_key(session, person.id),
+            person_key=_person_key(session, person.id, person.org),
             code=need.code,
             domain=need.domain,
             day=day,
@@ -86,6 +86,7 @@ def count_new_need(session: Session, need: Need, person: Person) -> None:
             disability=person.disability,
             age=age_between(day, day_number(person.birth_date)),
             decile=_decile_of(session, person.postcode),
+            org=need.org or person.org,
         )
     )
 
@@ -142,8 +143,8 @@ def sync_counts(session: Session) -> int:
     dialect = session.get_bind().dialect.name
     session.execute(
         sa.insert(cp_t).from_select(
-            ["person_id"],
-            sa.select(person_t.c.id)
+            ["person_id", "org"],
+            sa.select(person_t.c.id, person_t.c.org)
             .where(
                 sa.exists().where(need_t.c.person_id == person_t.c.id),
                 ~sa.exists().where(cp_t.c.person_id == person_t.c.id),
@@ -167,6 +168,7 @@ def sync_counts(session: Session) -> int:
             person_t.c.disability,
             (day - born) // 10000,
             sa.func.coalesce(dep_t.c.decile, 0),
+            need_t.c.org,
         )
         .select_from(
             need_t.join(person_t, person_t.c.id == need_t.c.person_id)
@@ -188,6 +190,7 @@ def sync_counts(session: Session) -> int:
         "disability",
         "age",
         "decile",
+        "org",
     ]
     result = session.execute(sa.insert(cn_t).from_select(columns, source))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from screening.organisations import org_field
+
 CELLS_INDEX = "ix_count_need_cells"  # made by migration cnt_0002
 PEOPLE_INDEX = "ix_count_need_people"
 
@@ -28,6 +30,7 @@ class CountPerson(SQLModel, table=True):
 
     person_key: int | None = Field(default=None, primary_key=True)
     person_id: str = Field(foreign_key="person.id", unique=True, max_length=36)
+    org: str = org_field()  # the organisation holding the row (screening.organisations)
 
 
 class CountNeed(SQLModel, table=True):
@@ -69,3 +72,4 @@ class CountNeed(SQLModel, table=True):
     disability: str = Field(max_length=20)
     age: int  # whole years on the day recorded (negative: a data error, "not known")
     decile: int = 0  # IMD decile of the postcode; 0 = not known
+    org: str = org_field()  # the organisation holding the row (screening.organisations)

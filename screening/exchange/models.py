@@ -13,6 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from screening.organisations import org_field
+
 
 class TrustedKey(SQLModel, table=True):
     __tablename__ = "exchange_trusted_key"
@@ -46,3 +48,4 @@ class ExchangeMessage(SQLModel, table=True):
     file_sha256: str = Field(default="", max_length=64)
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     actor: str = Field(default="", max_length=200)
+    org: str = org_field()  # the organisation holding the row (screening.organisations)
