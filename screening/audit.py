@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from screening.models import AuditEvent, as_utc, utcnow
+
+if TYPE_CHECKING:
+    from screening.audit_checkpoints import Checkpoint
 
 GENESIS = "0" * 64
 # Arbitrary constant key for pg_advisory_xact_lock: "linkwork audit".
@@ -129,12 +133,22 @@ def record_event(
     return event
 
 
+def chain_head(session: Session) -> tuple[int, str]:
+    """The chain's last row now: (seq, hash); (0, GENESIS) when there is none."""
+    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    row = session.execute(
+        sa.select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1)
+    ).first()
+    return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+
 @dataclass(frozen=True)
 class ChainReport:
     ok: bool
     checked: int
     broken_seq: int | None = None
     problem: str = ""
+    checkpoints: int = 0  # checkpoints the chain was checked against
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -142,18 +156,46 @@ class ChainReport:
             "checked": self.checked,
             "broken_seq": self.broken_seq,
             "problem": self.problem,
+            "checkpoints": self.checkpoints,
         }
 
+    @property
+    def message(self) -> str:
+        """One line in words: intact, or what is broken where."""
+        if self.ok:
+            return (
+                f"audit trail intact: {self.checked} events checked against "
+                f"{self.checkpoints} checkpoints"
+            )
+        if self.broken_seq is None:
+            return f"audit trail cannot be checked: {self.problem}"
+        return f"audit trail broken at row seq {self.broken_seq}: {self.problem}"
 
-def verify_chain(session: Session, batch: int = 5000) -> ChainReport:
-    """Walk the chain in ``seq`` order; report the first row whose hash or link is wrong.
+
+def _anchor_words(cp: Checkpoint) -> str:
+    return f"the checkpoint signed at {cp.at[:19].replace('T', ' ')} (line {cp.line})"
+
+
+def verify_chain(
+    session: Session, batch: int = 5000, checkpoints: Iterable[Checkpoint] = ()
+) -> ChainReport:
+    """Walk the chain in ``seq`` order; report the first row whose hash or link is wrong,
+    then check it against every checkpoint (``screening.audit_checkpoints``): a
+    checkpoint's row must still hold the hash signed then (else the stretch since the
+    checkpoint before was rewritten and rehashed), and no checkpoint may be beyond the
+    last row (else the rows after it were cut).
 
     Reads rows with Core queries (not the session's identity map), so it sees what is in
     the database now, even if an ORM copy of a row is loaded in this session."""
+    anchors: dict[int, list[Checkpoint]] = {}
+    for cp in checkpoints:
+        anchors.setdefault(cp.seq, []).append(cp)
     table = AuditEvent.__table__  # type: ignore[attr-defined]
     prev = GENESIS
     expected_seq = 1
     checked = 0
+    anchored = 0  # checkpoints matched so far
+    stretch_start = 1  # the first row after the last checkpoint that matched
     while True:
         rows = (
             session.execute(
@@ -166,7 +208,7 @@ def verify_chain(session: Session, batch: int = 5000) -> ChainReport:
             .all()
         )
         if not rows:
-            return ChainReport(ok=True, checked=checked)
+            break
         for row in rows:
             seq = row["seq"]
             if seq != expected_seq:
@@ -190,9 +232,31 @@ def verify_chain(session: Session, batch: int = 5000) -> ChainReport:
                 return ChainReport(
                     False, checked, seq, "its contents do not match its hash (edited)"
                 )
+            for cp in anchors.pop(seq, []):
+                if cp.head != actual:
+                    return ChainReport(
+                        False,
+                        checked,
+                        stretch_start,
+                        f"rows {stretch_start} to {seq} were rewritten and rehashed: row "
+                        f"{seq} no longer has the hash in {_anchor_words(cp)}",
+                    )
+                anchored += 1
+                stretch_start = seq + 1
             prev = row["hash"]
             expected_seq += 1
             checked += 1
+    if anchors:
+        last = max(anchors)
+        cp = anchors[last][0]
+        return ChainReport(
+            False,
+            checked,
+            expected_seq,
+            f"rows {expected_seq} to {last} are missing (cut): {_anchor_words(cp)} saw the "
+            f"chain reach row {last}",
+        )
+    return ChainReport(ok=True, checked=checked, checkpoints=anchored)
 
 
 def list_events(

@@ -4,8 +4,8 @@ row 2 or trusts row 1's link would miss it) and the last row edited, removed or 
 
 Cutting the tail (the last row, the last 10) or editing a row and recomputing every later
 hash leaves a chain that is consistent in itself: only an anchor outside the table can
-show it. Those cases are marked ``xfail(strict=True)`` until ``audit checkpoint`` lands
-(issue 16, point 5): when it does, they pass, strict xfail fails, and the mark comes off."""
+show it, the signed checkpoint taken after the rows were written (``audit checkpoint``,
+issue 16 point 5; more in tests/test_audit_checkpoints.py)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,6 @@ from screening.audit import GENESIS, compute_hash, record_event
 from screening.models import AuditEvent
 
 ROWS = 20
-WAITING_FOR_ANCHOR = (
-    "a cut tail or a recomputed chain is consistent in itself: verify needs the chain's "
-    "head anchored outside the table (issue 16: audit checkpoint)"
-)
 
 
 def _fill(db_url: str) -> None:
@@ -148,18 +144,34 @@ def _tamper(db_url: str, tamper: Tamper) -> None:
     engine.dispose()
 
 
-def test_an_untouched_chain_is_intact(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+def _fill_and_anchor(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """The rows, then our key and a checkpoint of the chain's head (row ROWS)."""
     _fill(db_url)
+    assert cli("keys", "new", "our-practice").code == 0
+    made = cli("audit", "checkpoint", "--json", db=db_url)
+    assert made.code == 0, made.err
+    assert made.json()["seq"] == ROWS
+
+
+def test_an_untouched_chain_is_intact(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    _fill_and_anchor(cli, db_url)
     result, as_json = _verify(cli, db_url)
     assert (result.code, result.err) == (0, "")
-    assert as_json.json() == {"ok": True, "checked": ROWS, "broken_seq": None, "problem": ""}
+    assert f"{ROWS} events checked against 1 checkpoints" in result.out
+    assert as_json.json() == {
+        "ok": True,
+        "checked": ROWS,
+        "broken_seq": None,
+        "problem": "",
+        "checkpoints": 1,
+    }
 
 
 @pytest.mark.parametrize(("tamper", "seq", "problem"), CASES, ids=[c[0].__name__ for c in CASES])
 def test_tampering_at_either_end_is_found(
     cli, db_url: str, tamper: Tamper, seq: int, problem: str
 ) -> None:  # type: ignore[no-untyped-def]
-    _fill(db_url)
+    _fill_and_anchor(cli, db_url)
     _tamper(db_url, tamper)
     result, as_json = _verify(cli, db_url)
     assert result.code == 2 and result.out == ""
@@ -169,13 +181,9 @@ def test_tampering_at_either_end_is_found(
     assert (as_json.json()["broken_seq"], as_json.json()["problem"]) == (seq, problem)
 
 
-@pytest.mark.parametrize(
-    "tamper",
-    [pytest.param(t, marks=pytest.mark.xfail(strict=True, reason=WAITING_FOR_ANCHOR)) for t in CUT],
-    ids=[t.__name__ for t in CUT],
-)
+@pytest.mark.parametrize("tamper", CUT, ids=[t.__name__ for t in CUT])
 def test_a_cut_tail_or_a_recomputed_chain_is_found(cli, db_url: str, tamper: Tamper) -> None:  # type: ignore[no-untyped-def]
-    _fill(db_url)
+    _fill_and_anchor(cli, db_url)
     _tamper(db_url, tamper)
     result, as_json = _verify(cli, db_url)
     assert result.code == 2, result.out

@@ -17,6 +17,7 @@ from typing import Any
 from joserfc.jwk import ECKey
 from sqlmodel import Session
 
+from linkwork.actions.audit import auto_checkpoint
 from linkwork.errors import KeyLocked, plain_error
 from linkwork.workspace import Workspace
 from screening.audit import record_event
@@ -248,7 +249,13 @@ def export_referral_files(
         if plain_out is not None:
             items.append((plain_out, sealed[0].plain, 0o600))
         atomic_write_many(items)  # inside the transaction: no file, no export recorded
-    return [_summary(one, item[0]) for one, item in zip(sealed, items, strict=False)]
+    summaries = [_summary(one, item[0]) for one, item in zip(sealed, items, strict=False)]
+    return [_noted(one, auto_checkpoint(ws, signer)) for one in summaries]
+
+
+def _noted(data: dict[str, Any], note: str | None) -> dict[str, Any]:
+    """``data`` with ``checkpoint_note`` when no audit checkpoint could be signed after it."""
+    return data | {"checkpoint_note": note} if note else data
 
 
 def export_update_file(
@@ -273,7 +280,7 @@ def export_update_file(
         )
         target = out or outbox_path(ws, "update", sealed.referral_id, sealed.message_id)
         atomic_write(target, sealed.token + "\n", mode=0o600)
-    return _summary(sealed, target)
+    return _noted(_summary(sealed, target), auto_checkpoint(ws, signer))
 
 
 # -- receiving -----------------------------------------------------------------------------
@@ -303,7 +310,7 @@ def receive_file(
     with ws.session() as session:
         result = receive(session, token, our, actor=ws.user)
     words = f"{RECEIVED_WORDS[result.status]} {result.referral_id} from {result.partner}"
-    return result.as_dict() | {"message": words}
+    return _noted(result.as_dict() | {"message": words}, auto_checkpoint(ws, our))
 
 
 def open_exchange_file(
@@ -368,4 +375,7 @@ def import_inbox(ws: Workspace) -> dict[str, Any]:
     message = f"Inbox: {len(files)} files; " + (", ".join(parts) or "none imported")
     if refused:
         message += f"; {len(refused)} refused ({refused[0]})"
+    note = auto_checkpoint(ws, our) if outcomes else None
+    if note:
+        message += f"; {note}"
     return {"files": len(files), "outcomes": outcomes, "refused": refused, "message": message}

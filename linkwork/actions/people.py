@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from linkwork.actions import audit
 from linkwork.actions.rows import outcome_items, referral_row
 from linkwork.workspace import Workspace
 from screening.consent import consent_dict, list_consents
@@ -137,17 +138,28 @@ def equality_fields() -> list[Any]:
 def list_people(
     ws: Workspace, *, practice: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
-    """People, newest first."""
-    with ws.session() as session:
-        return [person_dict(p) for p in list_in_record(session, practice=practice, limit=limit)]
+    """People, newest first; audited as one bulk ``view`` of ``people`` saying what was
+    asked (practice, limit) and how many people were shown, never who."""
+    asked = {"practice": practice.strip().upper() if practice else None, "limit": limit}
+    with audit.refusal_audited(ws, "people", "list", asked), ws.session() as session:
+        people = [person_dict(p) for p in list_in_record(session, practice=practice, limit=limit)]
+        audit.bulk_view(session, ws, "list", asked, len(people))
+        return people
 
 
 def find_people(ws: Workspace, text: str, *, limit: int = 20) -> list[dict[str, Any]]:
-    """People by name, NHS number, postcode or id; empty text lists the newest."""
+    """People by name, NHS number, postcode or id; empty text lists the newest. Audited
+    as one bulk ``view`` of ``people`` (the CLI's ``person find`` and the app's search
+    alike): the kind of search and how many people were shown, never the text typed (a
+    name or an NHS number) nor who was found."""
     if not text.strip():
         return list_people(ws, limit=limit)
-    with ws.session() as session:
-        return [person_dict(p) for p in find_in_record(session, text, limit=limit)]
+    digits = "".join(text.split()).replace("-", "").isdigit()
+    asked = {"search": "number" if digits else "text", "limit": limit}
+    with audit.refusal_audited(ws, "people", "find", asked), ws.session() as session:
+        people = [person_dict(p) for p in find_in_record(session, text, limit=limit)]
+        audit.bulk_view(session, ws, "find", asked, len(people))
+        return people
 
 
 def person_record(

@@ -31,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
+from linkwork.actions import audit
 from linkwork.errors import NotFound
 from linkwork.workspace import Workspace
 from screening.audit import record_event
@@ -102,6 +103,8 @@ class ReportResult:
     # and when written to a file)
     content: str | dict[str, Any] | None = None
     written: list[str] = field(default_factory=list)  # files written
+    # why no audit checkpoint was signed after it (said once per workspace), else None
+    checkpoint_note: str | None = None
 
 
 # ----------------------------------------------------------------------- checking
@@ -191,14 +194,16 @@ def _run(
     chart_out: Path | str | None,
     allow_empty: bool,
     shape: Callable[[Report], T],
-) -> tuple[T, Report, list[Path]]:
+) -> tuple[T, Report, list[Path], str | None]:
     """Build, audit, shape and write: everything typed is checked first; the files are
-    written inside the transaction that records them."""
+    written inside the transaction that records them; then a checkpoint of the audit
+    chain (``actions.audit.auto_checkpoint``: its note, said once, when none is signed)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: use {', '.join(FORMATS)}")
     parsed = _parse(spec, ws.settings.min_population)
     target, chart_target = _target(out), _chart_target(chart_out)
-    with ws.session() as session:
+    asked = {"by": list(parsed.dims), "filters": parsed.filters.as_dict()}
+    with audit.refusal_audited(ws, "report", spec.name, asked), ws.session() as session:
         report = _build(session, parsed, spec.name)
         writing = target is not None or chart_target is not None
         if report.is_empty and (writing or not allow_empty):
@@ -212,6 +217,7 @@ def _run(
             "format": fmt,
             "suppression": "on" if parsed.rule is not None else "off",
             "out": str(target) if target else None,
+            "rows": len(table_rows(report)[1]),
         }
         if chart_target is not None:
             detail["chart_out"] = str(chart_target)
@@ -226,7 +232,8 @@ def _run(
             svg = chart_target.suffix.lower() == ".svg"
             files.append((chart_target, to_svg(report) if svg else _png(report)))
         written = _write_all(files)  # inside the transaction: no file, no audit entry
-    return shaped, report, written
+    note = audit.auto_checkpoint(ws)  # after the commit: the head includes this report
+    return shaped, report, written, note
 
 
 def make_report(
@@ -267,8 +274,9 @@ def make_report(
             content=content,
         )
 
-    result, _, written = _run(ws, spec, fmt, out, chart_out, allow_empty, shape)
+    result, _, written, note = _run(ws, spec, fmt, out, chart_out, allow_empty, shape)
     result.written = [str(p) for p in written]
+    result.checkpoint_note = note
     return result
 
 
@@ -277,7 +285,7 @@ def count_table(ws: Workspace, spec: ReportSpec, measure: str) -> dict[str, Any]
     dimensions) laid out for a table and a bar chart (``screening.counts.split_table``);
     shown, so audited as a view. Nothing counted is not an error here: every cell is 0
     and ``empty`` is true."""
-    shaped, _, _ = _run(
+    shaped, _, _, _ = _run(
         ws, spec, "table", None, None, True, lambda report: split_table(report, measure)
     )
     return shaped

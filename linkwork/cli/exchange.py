@@ -148,13 +148,20 @@ def export(
         passphrase=passphrase_from_env(passphrase_env),
     )
     if json_out:
+        _checkpoint_note(reports[0])
         print_json(reports[0] if len(reports) == 1 else reports)
         return
     for report in reports:
         _report(report, False)
 
 
+def _checkpoint_note(data: dict[str, object]) -> None:
+    if data.get("checkpoint_note"):
+        typer.echo(f"linkwork: note: {safe(data['checkpoint_note'])}", err=True)
+
+
 def _report(data: dict[str, object], json_out: bool) -> None:
+    _checkpoint_note(data)
     if json_out:
         print_json(data)
     else:
@@ -207,6 +214,7 @@ def receive(
         workspace(ctx), file, key_file=key, passphrase=passphrase_from_env(passphrase_env)
     )
     words = data.pop("message")
+    _checkpoint_note(data)
     if json_out:
         print_json(data)
         return

@@ -147,6 +147,8 @@ def _run(
             "do not publish or share. This has been recorded in the audit trail.",
             highlight=False,
         )
+    if result.checkpoint_note:
+        err_console.print(f"note: {esc(result.checkpoint_note)}", highlight=False)
     to_stdout = out is None
     if to_stdout:
         if fmt is Format.table:
