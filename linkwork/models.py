@@ -2,5 +2,6 @@
 
 import directory.models  # noqa: F401
 import screening.counts
+import screening.exchange.delivery
 import screening.exchange.models
 import screening.models  # noqa: F401

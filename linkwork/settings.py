@@ -67,6 +67,21 @@ class Settings:
     import_max_feed_bytes: int = Limits.feed_bytes
     import_max_pages: int = Limits.pages
     import_max_services: int = Limits.services
+    # NHS MESH (referrals and replies between partners; screening.exchange.mesh): the
+    # server's URL and our mailbox id (MESH is off while either is empty), its password
+    # and the shared key (secrets: never stored, printed or logged), the client
+    # certificate, its key and the CA bundle (the live service's mutual TLS), the workflow
+    # id our messages carry (default LINKWORK_SOCIAL_PRESCRIBING) and the longest wait for
+    # the server, in seconds.
+    mesh_url: str = ""
+    mesh_mailbox: str = ""
+    mesh_password: str = field(default="", repr=False)
+    mesh_shared_key: str = field(default="", repr=False)
+    mesh_client_cert: str = ""
+    mesh_client_key: str = ""
+    mesh_ca_cert: str = ""
+    mesh_workflow_id: str = "LINKWORK_SOCIAL_PRESCRIBING"
+    mesh_timeout: int = 30
 
     @property
     def home(self) -> Path:
@@ -98,6 +113,15 @@ _ENV = {
     "import_max_feed_bytes": "LINKWORK_IMPORT_MAX_FEED_BYTES",
     "import_max_pages": "LINKWORK_IMPORT_MAX_PAGES",
     "import_max_services": "LINKWORK_IMPORT_MAX_SERVICES",
+    "mesh_url": "LINKWORK_MESH_URL",
+    "mesh_mailbox": "LINKWORK_MESH_MAILBOX",
+    "mesh_password": "LINKWORK_MESH_PASSWORD",
+    "mesh_shared_key": "LINKWORK_MESH_SHARED_KEY",
+    "mesh_client_cert": "LINKWORK_MESH_CLIENT_CERT",
+    "mesh_client_key": "LINKWORK_MESH_CLIENT_KEY",
+    "mesh_ca_cert": "LINKWORK_MESH_CA_CERT",
+    "mesh_workflow_id": "LINKWORK_MESH_WORKFLOW_ID",
+    "mesh_timeout": "LINKWORK_MESH_TIMEOUT",
 }
 
 

@@ -27,6 +27,7 @@ AREAS = (
     "codes",
     "directory",
     "exchange",
+    "mesh",
     "needs",
     "people",
     "referrals",

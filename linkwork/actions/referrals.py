@@ -11,7 +11,8 @@ from sqlmodel import Session
 
 from directory.models import Service
 from directory.service import get_service
-from linkwork.actions.exchange import our_key, send_referral
+from linkwork.actions import mesh as delivery
+from linkwork.actions.exchange import our_key
 from linkwork.actions.rows import (
     ONS4_LABELS,
     ons4_before,
@@ -183,18 +184,25 @@ def refer(
             send=not draft,
             followup_days=ws.settings.followup_days,
         )
-        sent = send_referral(ws, session, referral, signer, send_to) if signer and send_to else None
+        queued = (
+            delivery.queue_referral(ws, session, referral, signer, send_to)
+            if signer and send_to
+            else None
+        )
         data = referral_dict(session, referral, full=True)
         due = referral.followup_due
+    sent = delivery.send_queued(ws, queued.id) if queued is not None else None
     short = data["id"][:8]
     when = f", follow up by {due.strftime('%d %b %Y')}" if due else ""
     if draft:
         message = f"Referral saved as DRAFT ({short}): not sent."
-    elif sent is not None:
+    elif sent is not None and sent["route"] == "files":
         message = (
             f"Referral sent: REQUESTED ({short}{when}). "
-            f"Encrypted file for {sent['to']} written to {sent['file']}."
+            f"Encrypted file for {sent['to']} written to {sent['transport_id']}."
         )
+    elif sent is not None:
+        message = f"Referral recorded: REQUESTED ({short}{when}). {sent['message']}."
     else:
         message = (
             f"Referral recorded: REQUESTED ({short}{when}). No file written yet: send it "
@@ -202,8 +210,9 @@ def refer(
         )
     return data | {
         "consent": consent_dict(given) if given is not None else None,
-        "file": sent["file"] if sent else None,
+        "file": sent["transport_id"] if sent and sent["route"] == "files" else None,
         "sent_to": sent["to"] if sent else None,
+        "delivery": sent,
         "message": message,
     }
 
@@ -240,7 +249,9 @@ def show_referral(ws: Workspace, ref: str) -> dict[str, Any]:
         record_event(
             session, ws.user, "view", "referral", referral.id, person_id=referral.person_id
         )
-        return referral_dict(session, referral, full=True)
+        return referral_dict(session, referral, full=True) | {
+            "delivery": delivery.deliveries(session, referral.id)
+        }
 
 
 def followups(ws: Workspace, *, soon: int = 3, today: date | None = None) -> list[dict[str, Any]]:
@@ -339,7 +350,10 @@ def set_status(
                 record_outcome_in(
                     session, referral, actor=ws.user, resolved=needs, ons4=scores, note=words
                 )
-        return referral_dict(session, referral, full=True)
+        queued = delivery.queue_update(ws, session, referral)  # at a hub: back to the sender
+        data = referral_dict(session, referral, full=True)
+    delivery.send_queued(ws, queued.id if queued is not None else None)
+    return data
 
 
 def record_outcome(
@@ -357,7 +371,10 @@ def record_outcome(
         record_outcome_in(
             session, referral, actor=ws.user, resolved=_refs(resolved), ons4=scores, note=note
         )
-        return referral_dict(session, referral, full=True)
+        queued = delivery.queue_update(ws, session, referral)  # at a hub: back to the sender
+        data = referral_dict(session, referral, full=True)
+    delivery.send_queued(ws, queued.id if queued is not None else None)
+    return data
 
 
 def outcome_form(ws: Workspace, ref: str) -> dict[str, Any]:

@@ -86,6 +86,10 @@ def _register() -> None:
 
     exchange.register(app)
 
+    from linkwork.cli import mesh
+
+    mesh.register(app)
+
     from linkwork.cli import directory
 
     directory.register(app)

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from linkwork.cli.common import JsonOption, NotFound, console, esc, print_json, safe, workspace
 from linkwork.cli.referral import app as referral_app
@@ -78,38 +77,50 @@ def keys_trust(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A partner's public key (NAME.public.jwk).")],
     name: Annotated[str, typer.Option("--name", help="The partner's name (e.g. the hub).")],
+    mesh_mailbox: Annotated[
+        str | None,
+        typer.Option(
+            "--mesh-mailbox",
+            metavar="ID",
+            help="Reach the partner through this MESH mailbox (default: files in the outbox).",
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Trust a partner's public key: files signed with it are accepted from them."""
-    from linkwork.actions import exchange as act
+    """Trust a partner's public key (compare its fingerprint with theirs first) and say how
+    to reach it: its MESH mailbox, or files. Trusting the same key again sets the route."""
+    from linkwork.actions import mesh as act
 
-    data = act.trust_partner(workspace(ctx), file, name)
+    data = act.trust_partner(workspace(ctx), file, name, mesh_mailbox=mesh_mailbox)
     if json_out:
         print_json(data)
         return
     data = safe(data)
+    route = act.route_words(data["route"], data["mesh_mailbox"])
     if data["created"]:
-        console.print(f"Trusted {data['name']} (kid {data['kid']})")
+        console.print(f"Trusted {data['name']}, reached by {route}")
     else:
-        console.print(f"Already trusted: {data['name']} (kid {data['kid']})")
+        console.print(f"Already trusted: {data['name']}, reached by {route}")
+    console.print(f"  fingerprint {data['fingerprint']}")
 
 
 @keys_app.command("list")
 def keys_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
-    """Trusted partners' keys."""
-    from linkwork.actions import exchange as act
+    """Trusted partners: how each is reached and its key's fingerprint."""
+    from linkwork.actions import mesh as act
 
-    rows = act.trusted_keys(workspace(ctx))
+    rows = act.partner_list(workspace(ctx))
     if json_out:
         print_json(rows)
         return
     rows = safe(rows)
     if not rows:
         raise NotFound("no trusted keys yet (linkwork keys trust FILE --name ORG)")
-    table = Table("partner", "key id", "curve", "added")
     for row in rows:
-        table.add_row(row["name"], row["kid"], str(row["curve"]), row["added_at"][:10])
-    console.print(table)
+        console.print(
+            f"[bold]{row['name']}[/]  by {row['route_words']}  added {row['added_at'][:10]}"
+        )
+        console.print(f"  fingerprint {row['fingerprint']}")
 
 
 @referral_app.command("export")

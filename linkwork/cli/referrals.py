@@ -215,6 +215,10 @@ def referral_show(
     if outcome:
         ons4 = ", ".join(f"{k} {v}" for k, v in outcome["ons4"].items() if v is not None)
         console.print(f"outcome: {outcome['note'] or '-'}  ONS4: {ons4 or '-'}")
+    from linkwork.actions.mesh import delivery_words
+
+    for sent in data.get("delivery") or []:
+        console.print(f"delivery: {delivery_words(sent)}")
 
 
 def referral_status(

@@ -1,0 +1,548 @@
+"""Delivery to partners: routes, sending referrals and replies, and ``mesh sync``.
+
+A partner is trusted with its public key and a route: its MESH mailbox, or files (the
+outbox folder). Whatever is sent (a referral from the practice, a status update from
+the hub) is sealed and queued in the transaction that records it; a files partner's file
+is written there and then (as ``referral export`` does), a MESH partner's message is sent
+straight after the commit and by every ``sync`` until it goes. A failed send stays queued
+with its reason and its next try (backoff); nothing is lost and the same message (the same
+Bundle id) is what goes again, so a receiver never applies it twice.
+
+``sync`` sends what is queued, follows what was sent (MESH tracking: acknowledged), then
+downloads each message in our inbox, imports it exactly as ``referral receive`` does, and
+acknowledges it only after the import committed. A message that fails verification is
+quarantined with its reason, audited, and acknowledged: it never blocks the ones behind.
+
+The hub's status changes queue their update here (``queue_update``, called once, from
+``linkwork.actions.referrals.set_status``).
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from joserfc.jwk import ECKey
+from sqlmodel import Session, select
+
+from linkwork.actions.exchange import our_key
+from linkwork.errors import plain_error, problem
+from linkwork.workspace import Workspace
+from screening.audit import record_event
+from screening.exchange import delivery as dl
+from screening.exchange.errors import ExchangeRefused
+from screening.exchange.inbound import receive
+from screening.exchange.keys import list_trusted, load_public_key, resolve_recipient, trust_key
+from screening.exchange.mesh import MeshConfig, MeshTransport
+from screening.exchange.outbound import Sealed, export_referral, export_update, origin_partner
+from screening.exchange.transport import (
+    REFUSED,
+    UNREACHABLE,
+    FolderTransport,
+    Transport,
+    TransportError,
+)
+from screening.models import Referral
+from screening.referrals import get_referral
+
+NOT_SET_UP = (
+    "MESH is not set up: give the server and our mailbox (LINKWORK_MESH_URL, "
+    "LINKWORK_MESH_MAILBOX, LINKWORK_MESH_PASSWORD)"
+)
+
+
+def mesh_config(ws: Workspace) -> MeshConfig | None:
+    """Our MESH settings, or None when MESH is not set up (no URL or no mailbox)."""
+    s = ws.settings
+    if not s.mesh_url or not s.mesh_mailbox:
+        return None
+    return MeshConfig(
+        url=s.mesh_url,
+        mailbox=s.mesh_mailbox.strip().upper(),
+        password=s.mesh_password,
+        shared_key=s.mesh_shared_key,
+        client_cert=s.mesh_client_cert,
+        client_key=s.mesh_client_key,
+        ca_cert=s.mesh_ca_cert,
+        workflow_id=s.mesh_workflow_id or "LINKWORK_SOCIAL_PRESCRIBING",
+        timeout=float(s.mesh_timeout or 30),
+    )
+
+
+def mesh_transport(ws: Workspace) -> Transport:
+    config = mesh_config(ws)
+    if config is None:
+        raise ValueError(NOT_SET_UP)
+    return MeshTransport(config)
+
+
+def folder_transport(ws: Workspace) -> FolderTransport:
+    return FolderTransport(
+        ws.settings.dir_or_default("outbox"), ws.settings.dir_or_default("inbox")
+    )
+
+
+# -- partners -------------------------------------------------------------------------------
+
+
+def fingerprint(kid: str) -> str:
+    """A key's RFC 7638 thumbprint (base64url SHA-256) as 16 groups of 4 hex digits, to
+    read aloud and compare on both screens before trusting."""
+    raw = base64.urlsafe_b64decode(kid + "=" * (-len(kid) % 4))
+    text = raw.hex().upper()
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def route_words(route: str, mailbox: str) -> str:
+    return f"MESH {mailbox}" if route == dl.MESH else "files (outbox folder)"
+
+
+def trust_partner(
+    ws: Workspace, file: Path, name: str, *, mesh_mailbox: str | None = None
+) -> dict[str, Any]:
+    """Trust a partner's public key and say how to reach it (its MESH mailbox, or files
+    when none is given), in one transaction; trusting the same key again sets the route."""
+    key = load_public_key(file)
+    with ws.session() as session:
+        row, created = trust_key(session, key, name, ws.user)
+        before = dl.route_of(session, row.name)
+        partner = dl.set_route(session, row.name, mesh_mailbox, ws.user)
+        after = (partner.route, partner.mesh_mailbox)
+        if created:
+            record_event(
+                session,
+                ws.user,
+                "trust",
+                "key",
+                row.kid,
+                {"partner": row.name, "route": partner.route, "mailbox": partner.mesh_mailbox},
+            )
+        elif before != after:
+            record_event(
+                session,
+                ws.user,
+                "route",
+                "partner",
+                row.name,
+                {"route": partner.route, "mailbox": partner.mesh_mailbox},
+            )
+        return {
+            "kid": row.kid,
+            "name": row.name,
+            "created": created,
+            "route": partner.route,
+            "mesh_mailbox": partner.mesh_mailbox,
+            "fingerprint": fingerprint(row.kid),
+        }
+
+
+def partner_list(ws: Workspace) -> list[dict[str, Any]]:
+    """Trusted partners' keys with each partner's route and key fingerprint, oldest first."""
+    with ws.session() as session:
+        found = dl.routes(session)
+        rows = []
+        for r in list_trusted(session):
+            partner = found.get(r.name)
+            route = partner.route if partner else dl.FILES
+            mailbox = partner.mesh_mailbox if partner else ""
+            rows.append(
+                {
+                    "name": r.name,
+                    "kid": r.kid,
+                    "fingerprint": fingerprint(r.kid),
+                    "curve": r.jwk.get("crv"),
+                    "route": route,
+                    "mesh_mailbox": mailbox,
+                    "route_words": route_words(route, mailbox),
+                    "added_at": r.added_at.isoformat(),
+                    "added_by": r.added_by,
+                }
+            )
+        return rows
+
+
+# -- queueing (inside the caller's transaction) ---------------------------------------------
+
+
+def _enqueue(ws: Workspace, session: Session, sealed: Sealed, referral: Referral) -> dl.Delivery:
+    row = dl.queue(
+        session,
+        referral_id=sealed.referral_id,
+        kind=sealed.kind,
+        partner=sealed.partner,
+        message_id=sealed.message_id,
+        token=sealed.token,
+        actor=ws.user,
+        org=str(getattr(referral, "org", "") or ""),
+    )
+    if row.route == dl.FILES:
+        _write_file(ws, row)
+    return row
+
+
+def _write_file(ws: Workspace, row: dl.Delivery) -> None:
+    """A files partner's message goes to the outbox now (inside the transaction: if the
+    file cannot be written, nothing is recorded)."""
+    target = folder_transport(ws).send(
+        (row.token + "\n").encode("ascii"),
+        to=row.partner,
+        local_id=row.message_id,
+        subject=f"{row.kind}-{row.referral_id[:8]}",
+    )
+    dl.mark_sent(row, target)
+
+
+def queue_referral(
+    ws: Workspace, session: Session, referral: Referral, signer: ECKey, to: str
+) -> dl.Delivery:
+    """Seal ``referral`` for partner ``to`` and queue it on the partner's route (a files
+    partner's file is written now); the export is logged and audited as before."""
+    recipient, partner = resolve_recipient(session, to)
+    sealed = export_referral(
+        session,
+        referral,
+        signer=signer,
+        recipient=recipient,
+        partner=partner,
+        actor=ws.user,
+        practice_ods=ws.settings.practice_ods,
+    )
+    return _enqueue(ws, session, sealed, referral)
+
+
+def queue_update(ws: Workspace, session: Session, referral: Referral) -> dl.Delivery | None:
+    """At the hub: queue the referral's new status (and outcome) for the partner it came
+    from. Our key locked or missing never stops the status change: the update is queued
+    unsealed and the next sync seals it (one is enough: it carries the status then)."""
+    if referral.direction != "incoming":
+        return None
+    partner = origin_partner(session, referral)
+    if not partner:
+        return None
+    try:
+        signer: ECKey | None = our_key(ws)
+    except (ValueError, OSError):
+        signer = None
+    if signer is not None:
+        try:
+            recipient, name = resolve_recipient(session, partner)
+            sealed = export_update(
+                session, referral, signer=signer, recipient=recipient, partner=name, actor=ws.user
+            )
+        except (ValueError, LookupError) as exc:
+            why = plain_error(exc)
+        else:
+            return _enqueue(ws, session, sealed, referral)
+    else:
+        why = "waiting for our key: the next sync seals and sends it"
+    waiting = dl.unsealed_update(session, referral.id)
+    if waiting is not None:
+        return waiting
+    return dl.queue(
+        session,
+        referral_id=referral.id,
+        kind="update",
+        partner=partner,
+        actor=ws.user,
+        org=str(getattr(referral, "org", "") or ""),
+        reason=why,
+    )
+
+
+def deliveries(session: Session, referral_id: str) -> list[dict[str, Any]]:
+    """A referral's messages to partners and where each one is."""
+    return [dl.delivery_dict(r) for r in dl.deliveries(session, referral_id)]
+
+
+# -- sending and receiving ------------------------------------------------------------------
+
+
+def _counts() -> dict[str, Any]:
+    return {"sent": 0, "received": 0, "applied": 0, "quarantined": 0, "failed": 0}
+
+
+def _seal_waiting(ws: Workspace, signer: ECKey, result: dict[str, Any]) -> None:
+    """Seal the status updates queued while our key was locked."""
+    with ws.session() as session:
+        ids = [
+            r.id
+            for r in session.exec(
+                select(dl.Delivery).where(dl.Delivery.state == dl.QUEUED, dl.Delivery.token == "")
+            ).all()
+        ]
+    for ident in ids:
+        try:
+            with ws.session() as session:
+                row = session.get(dl.Delivery, ident)
+                assert row is not None
+                referral = session.get(Referral, row.referral_id)
+                if referral is None:
+                    raise LookupError(f"unknown referral {row.referral_id}")
+                recipient, name = resolve_recipient(session, row.partner)
+                sealed = export_update(
+                    session, referral, signer=signer, recipient=recipient, partner=name,
+                    actor=ws.user,
+                )  # fmt: skip
+                row.message_id, row.token = sealed.message_id, sealed.token
+                row.route, row.mailbox = dl.route_of(session, row.partner)
+                if row.route == dl.FILES:
+                    _write_file(ws, row)
+        except (ValueError, LookupError, OSError) as exc:
+            why = plain_error(exc)
+            with ws.session() as session:
+                row = session.get(dl.Delivery, ident)
+                assert row is not None
+                dl.mark_retry(row, why)
+            result["failed"] += 1
+            result["problems"].append(f"update for referral {row.referral_id[:8]}: {why}")
+
+
+def _push(
+    ws: Workspace,
+    transport: Transport,
+    result: dict[str, Any],
+    *,
+    only: set[int] | None = None,
+    all_due: bool = True,
+) -> None:
+    """Send queued MESH messages (those whose next try has come, or all with ``all_due``)."""
+    with ws.session() as session:
+        ids = [
+            r.id
+            for r in dl.waiting(session, route=dl.MESH, all_due=all_due)
+            if only is None or r.id in only
+        ]
+    for index, ident in enumerate(ids):
+        with ws.session() as session:
+            row = session.get(dl.Delivery, ident)
+            assert row is not None
+            route, mailbox = dl.route_of(session, row.partner)
+            if route != dl.MESH:  # the partner's route changed to files since it was queued
+                row.route, row.mailbox = route, ""
+                _write_file(ws, row)
+                result["sent"] += 1
+                continue
+            token, kind, message_id = row.token, row.kind, row.message_id
+        try:
+            sent_id = transport.send(
+                token.encode("ascii"), to=mailbox, local_id=message_id, subject=kind
+            )
+        except TransportError as exc:
+            rest = ids[index:] if exc.kind in (UNREACHABLE, REFUSED) else [ident]
+            with ws.session() as session:
+                for other in rest:  # the rest would fail alike: each waits its next try
+                    waiting_row = session.get(dl.Delivery, other)
+                    assert waiting_row is not None
+                    waiting_row.mailbox = mailbox if other == ident else waiting_row.mailbox
+                    dl.mark_retry(waiting_row, str(exc))
+            result["failed"] += len(rest)
+            result["problems"].append(str(exc))
+            if exc.kind in (UNREACHABLE, REFUSED):
+                result["down"] = True
+                break
+            continue
+        with ws.session() as session:
+            row = session.get(dl.Delivery, ident)
+            assert row is not None
+            row.mailbox = mailbox
+            dl.mark_sent(row, sent_id)
+            referral = session.get(Referral, row.referral_id)
+            record_event(
+                session,
+                ws.user,
+                "send",
+                "referral",
+                row.referral_id,
+                {"kind": kind, "to": row.partner, "mailbox": mailbox, "mesh_message_id": sent_id},
+                person_id=referral.person_id if referral else None,
+            )
+        result["sent"] += 1
+
+
+def _track(ws: Workspace, transport: Transport) -> None:
+    """Ask MESH what became of what we sent and is not known to be downloaded yet."""
+    with ws.session() as session:
+        rows = session.exec(
+            select(dl.Delivery).where(dl.Delivery.state == dl.SENT, dl.Delivery.route == dl.MESH)
+        ).all()
+        pending = [(r.id, r.transport_id) for r in rows if r.transport_id]
+    for ident, sent_id in pending:
+        try:
+            found = transport.track(sent_id)
+        except TransportError:
+            return  # tracking is a courtesy: the next sync asks again
+        if found is None:
+            continue
+        with ws.session() as session:
+            row = session.get(dl.Delivery, ident)
+            assert row is not None
+            dl.mark_tracked(row, *found)
+
+
+def _receive(ws: Workspace, transport: Transport, our: ECKey, result: dict[str, Any]) -> None:
+    try:
+        ids = list(transport.poll())
+    except TransportError as exc:
+        result["failed"] += 1
+        result["problems"].append(str(exc))
+        return
+    for message_id in ids:
+        try:
+            incoming = transport.fetch(message_id)
+        except TransportError as exc:
+            result["failed"] += 1
+            result["problems"].append(str(exc))
+            if exc.kind in (UNREACHABLE, REFUSED):
+                return
+            continue
+        result["received"] += 1
+        try:
+            with ws.session() as session:
+                got = receive(session, incoming.data, our, actor=ws.user)
+            if got.status in ("created", "updated"):
+                result["applied"] += 1
+        except (ValueError, LookupError) as exc:
+            # Fails verification (or the record's own checks): kept aside, never retried.
+            reason = exc.reason if isinstance(exc, ExchangeRefused) else "refused"
+            words = plain_error(exc)
+            with ws.session() as session:
+                _, new = dl.quarantine(
+                    session,
+                    source=incoming.source,
+                    transport_id=incoming.id,
+                    sender=incoming.sender,
+                    content=incoming.data,
+                    sha256=incoming.sha256,
+                    reason=reason,
+                    detail=words,
+                    actor=ws.user,
+                )
+                if new:
+                    record_event(
+                        session,
+                        ws.user,
+                        "quarantine",
+                        "message",
+                        incoming.id,
+                        {"from": incoming.sender, "source": incoming.source, "reason": reason},
+                    )
+            result["quarantined"] += 1
+            result["quarantine"].append(f"message {incoming.id} from {incoming.sender}: {words}")
+        except Exception as exc:
+            found = problem(exc)
+            if found.unexpected:
+                raise
+            # Not imported (the database busy, say): not acknowledged, so fetched again.
+            result["failed"] += 1
+            result["problems"].append(f"message {incoming.id} not imported: {found.message}")
+            continue
+        try:
+            transport.acknowledge(incoming.id)
+        except TransportError as exc:
+            # Imported and committed: fetched again next time, when it changes nothing.
+            result["failed"] += 1
+            result["problems"].append(f"{exc} (imported: the next sync acknowledges it)")
+            if exc.kind in (UNREACHABLE, REFUSED):
+                return
+
+
+def _summary(result: dict[str, Any]) -> str:
+    words = (
+        f"MESH sync: {result['sent']} sent, {result['received']} received, "
+        f"{result['applied']} applied, {result['quarantined']} quarantined, "
+        f"{result['failed']} failed"
+    )
+    if result["problems"]:
+        words += f"; {result['problems'][0]}"
+    return words
+
+
+def sync(ws: Workspace, *, all_due: bool = False, now: datetime | None = None) -> dict[str, Any]:
+    """Send what is queued (whose next try has come; all with ``all_due``), follow what was
+    sent, then receive every message in our MESH inbox. Counts (sent, received, applied,
+    quarantined, failed), the ``problems`` and ``quarantine`` lines, a ``message``."""
+    transport = mesh_transport(ws)
+    our = our_key(ws)
+    result = _counts() | {"problems": [], "quarantine": [], "down": False}
+    try:
+        _seal_waiting(ws, our, result)
+        _push(ws, transport, result, all_due=all_due)
+        if not result["down"]:
+            _track(ws, transport)
+            _receive(ws, transport, our, result)
+    finally:
+        transport.close()
+    result.pop("down")
+    result["message"] = _summary(result)
+    return result
+
+
+def send_referral(
+    ws: Workspace,
+    ref: str,
+    to: str,
+    *,
+    key_file: Path | None = None,
+    passphrase: str | None = None,
+) -> dict[str, Any]:
+    """Queue a referral for partner ``to`` (recorded in one transaction) and send it now:
+    a files partner's file is written; a MESH partner's message goes at once, or stays
+    queued with the reason (``problem``) and goes with a later sync."""
+    signer = our_key(ws, key_file, passphrase)
+    with ws.session() as session:
+        referral = get_referral(session, ref)
+        row = queue_referral(ws, session, referral, signer, to)
+        ident = row.id
+    assert ident is not None
+    return _send_now(ws, ident)
+
+
+def _send_now(ws: Workspace, ident: int) -> dict[str, Any]:
+    """Send one queued message now when its partner is on MESH; its delivery afterwards."""
+    result = _counts() | {"problems": [], "quarantine": [], "down": False}
+    with ws.session() as session:
+        row = session.get(dl.Delivery, ident)
+        assert row is not None
+        mesh = row.route == dl.MESH and row.state == dl.QUEUED
+    if mesh:
+        config = mesh_config(ws)
+        if config is None:
+            result["problems"].append(NOT_SET_UP)
+        else:
+            transport = MeshTransport(config)
+            try:
+                _push(ws, transport, result, only={ident})
+            finally:
+                transport.close()
+    with ws.session() as session:
+        row = session.get(dl.Delivery, ident)
+        assert row is not None
+        data = dl.delivery_dict(row)
+    data["referral_id"] = row.referral_id
+    data["problem"] = result["problems"][0] if result["problems"] else ""
+    data["message"] = delivery_words(data)
+    return data
+
+
+def send_queued(ws: Workspace, ident: int | None) -> dict[str, Any] | None:
+    """After a transaction that queued message ``ident``: send it now if it goes by MESH."""
+    return _send_now(ws, ident) if ident is not None else None
+
+
+def delivery_words(data: dict[str, Any]) -> str:
+    """Where a message to a partner is, in words (``Sent`` only once it was sent)."""
+    what = f"{data['kind'].capitalize()} for {data['to']}"
+    if data["state"] == dl.SENT and data["route"] == dl.FILES:
+        return f"{what}: file written to {data['transport_id']}"
+    if data["state"] == dl.SENT:
+        return f"{what}: sent by MESH to {data['mailbox']} (message {data['transport_id']})"
+    if data["state"] == dl.ACKNOWLEDGED:
+        return f"{what}: downloaded by {data['mailbox']} (MESH message {data['transport_id']})"
+    if data["state"] == dl.FAILED:
+        return f"{what}: FAILED ({data['last_reason']})"
+    if data["state"] == dl.CANCELLED:
+        return f"{what}: cancelled"
+    why = data.get("problem") or data["last_reason"]
+    return f"{what}: QUEUED, not sent yet" + (f" ({why})" if why else "")
