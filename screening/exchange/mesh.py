@@ -96,6 +96,8 @@ class MeshTransport:
             )
         if isinstance(exc, MeshError):
             text = str(exc.args[0]) if exc.args else "refused"
+            if "authentication" in text.lower():
+                return self._refused(doing)
             if "unregistered" in text.lower() or "to address" in text.lower():
                 return TransportError(
                     f"MESH does not know mailbox {to}: check the partner's mailbox id", RECIPIENT
@@ -104,11 +106,7 @@ class MeshTransport:
         if isinstance(exc, requests.exceptions.HTTPError):
             code = exc.response.status_code if exc.response is not None else 0
             if code in (401, 403):
-                return TransportError(
-                    f"MESH refused our mailbox {self.config.mailbox} ({doing}): check its "
-                    "password and shared key (LINKWORK_MESH_PASSWORD, LINKWORK_MESH_SHARED_KEY)",
-                    REFUSED,
-                )
+                return self._refused(doing)
             if code == 417 and to:
                 return TransportError(
                     f"MESH does not know mailbox {to}: check the partner's mailbox id", RECIPIENT
@@ -122,6 +120,13 @@ class MeshTransport:
         if isinstance(exc, requests.exceptions.RequestException):
             return TransportError(f"MESH {doing} failed: {type(exc).__name__}", UNREACHABLE)
         raise exc
+
+    def _refused(self, doing: str) -> TransportError:
+        return TransportError(
+            f"MESH refused our mailbox {self.config.mailbox} ({doing}): check its "
+            "password and shared key (LINKWORK_MESH_PASSWORD, LINKWORK_MESH_SHARED_KEY)",
+            REFUSED,
+        )
 
     # -- the protocol --------------------------------------------------------------------
 
@@ -149,9 +154,14 @@ class MeshTransport:
 
     def fetch(self, message_id: str) -> Incoming:
         try:
-            with self.client.retrieve_message(message_id) as message:
+            # Not ``with``: mesh-client's Message acknowledges itself when a with block ends,
+            # and a message is acknowledged only after its import committed.
+            message = self.client.retrieve_message(message_id)
+            try:
                 data = message.read(MAX_FILE_BYTES + 1)
                 sender = str(message.sender or "")
+            finally:
+                message.close()
         except Exception as exc:
             raise self._error(exc, f"downloading message {message_id}") from None
         return Incoming(message_id, sender, bytes(data), self.name)
