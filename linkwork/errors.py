@@ -76,10 +76,26 @@ def is_nul_refused(exc: BaseException) -> bool:
     return isinstance(exc, DataError) and "NUL (0x00)" in str(exc.orig)
 
 
+def refused_message(exc: BaseException) -> str | None:
+    """PostgreSQL refused this login (SQLSTATE 42501: its grants, row-level security or
+    the actor check, ``linkwork.access_sql``): the refusal in words, else None."""
+    if "sqlalchemy" not in sys.modules:
+        return None
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) != "42501":
+        return None
+    from linkwork.access import refusal_words
+
+    return refusal_words(str(orig))
+
+
 def problem(exc: BaseException) -> Problem:
     """The exit code and one line of words for an exception that reached a front end."""
     if is_busy(exc):
         return Problem(2, BUSY_MESSAGE)
+    refused = refused_message(exc)
+    if refused is not None:
+        return Problem(2, refused)
     if is_nul_refused(exc):
         return Problem(2, NUL_MESSAGE)
     if isinstance(exc, NotFound):

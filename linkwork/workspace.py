@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
+    from linkwork.access import Login
     from linkwork.settings import Settings
 
 
@@ -31,15 +32,59 @@ class Workspace:
         # memory only (the passphrase itself is not kept, and nothing is ever written).
         self.unlocked_keys: dict[str, Any] = {}
 
+    # On PostgreSQL: the login, as the database sees it (read once; linkwork.access).
+    _login: Login | None = None
+
+    @property
+    def is_shared(self) -> bool:
+        """A shared PostgreSQL deployment (logins, roles, organisations), not SQLite."""
+        if self._engine is not None:
+            return self._engine.dialect.name == "postgresql"
+        return self.settings.resolved_database_url().startswith(("postgresql", "postgres:"))
+
+    @property
+    def login(self) -> Login:
+        """PostgreSQL: this connection's login, its role and organisations (refused in
+        words if it has no linkwork role or was removed: ``linkwork.access``)."""
+        if self._login is None:
+            from linkwork.access import AccessRefused, check_login, who
+
+            login = who(self.engine)
+            check_login(login)
+            if login.is_staff and self.settings.user != login.login:
+                from linkwork.settings import _default_user
+
+                if self.settings.user != _default_user():
+                    raise AccessRefused(
+                        f"you are logged in to the database as {login.login}: the name "
+                        f"given with --user or LINKWORK_USER ({self.settings.user}) is "
+                        "only for SQLite"
+                    )
+            self._login = login
+        return self._login
+
     @property
     def user(self) -> str:
-        """Who is acting: recorded on every change and in the audit trail."""
+        """Who is acting: recorded on every change and in the audit trail. On PostgreSQL
+        a member of staff's login (``session_user``); on SQLite, and for the database
+        owner, the ``user`` setting."""
+        if self.is_shared and self.login.is_staff:
+            return self.login.login
         return self.settings.user
 
     @property
     def org(self) -> str:
         """The organisation (ODS code) this workspace acts for: a person created here is
-        held by it (``screening.organisations``). On SQLite the ``practice_ods`` setting."""
+        held by it (``screening.organisations``). On SQLite, and for the database owner,
+        the ``practice_ods`` setting; for a member of staff the first of its organisations
+        (the ``practice_ods`` setting if it is one of them)."""
+        if self.is_shared and self.login.is_staff:
+            from linkwork.access_sql import ALL_ORGS
+
+            wanted, orgs = self.settings.practice_ods, self.login.orgs
+            if wanted and (wanted in orgs or ALL_ORGS in orgs):
+                return wanted
+            return min((o for o in orgs if o != ALL_ORGS), default="")
         return self.settings.practice_ods
 
     @property
@@ -65,7 +110,10 @@ class Workspace:
         from linkwork.db import session_scope
 
         with session_scope(self.engine) as session:
-            session.info["org"] = self.org  # new rows' organisation (screening.organisations)
+            # new rows' organisation (screening.organisations); a staff login's others
+            session.info["org"] = self.org
+            if self.is_shared and self.login.is_staff:
+                session.info["orgs"] = self.login.orgs
             yield session
 
     def database_url(self) -> str:

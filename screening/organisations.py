@@ -57,6 +57,11 @@ def org_field() -> Any:
     )
 
 
+def session_orgs(session: OrmSession) -> tuple[str, ...]:
+    """Every organisation this session's login works for (PostgreSQL staff; else none)."""
+    return tuple(session.info.get("orgs") or ())
+
+
 def session_org(session: OrmSession) -> str:
     """The organisation this session acts for ('' if none was given)."""
     return str(session.info.get(SESSION_KEY) or "")
@@ -111,6 +116,8 @@ def _before_flush(session: OrmSession, _context: Any, _instances: Any) -> None:
                     org = settle(added[(parent, key)], depth + 1)
                 else:
                     org = _stored_org(session, obj, parent, key)
+        if table == "person" and getattr(obj, "practice_ods", "") in session_orgs(session):
+            org = obj.practice_ods  # a PCN worker's person: held by their practice
         obj.org = org if org else default
         settled.add(id(obj))
         return str(obj.org)

@@ -105,6 +105,10 @@ def _register() -> None:
 
     report.register(app)
 
+    from linkwork.cli import staff
+
+    staff.register(app)
+
 
 _register()
 

@@ -20,6 +20,10 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+            # PostgreSQL: roles, grants, row-level security also on tables added since
+            from linkwork.access_sql import apply
+
+            apply(connection)
 
 
 run_migrations_online()
