@@ -22,7 +22,7 @@ import importlib.util
 import io
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -55,6 +55,15 @@ from screening.counts import (
     to_svg,
 )
 from screening.counts import load_deprivation as load_lookup
+from screening.counts.extracts import (
+    ExtractProblem,
+    PublishedReport,
+    find_published,
+    list_published,
+    publish,
+    question,
+    report_from_data,
+)
 from screening.disclosure import DEFAULT_MIN_POPULATION, Rule
 from screening.exchange.files import atomic_write
 
@@ -105,6 +114,8 @@ class ReportResult:
     written: list[str] = field(default_factory=list)  # files written
     # why no audit checkpoint was signed after it (said once per workspace), else None
     checkpoint_note: str | None = None
+    # a data lead's report: when and by whom it was published ("2026-12-07 10:02 by ...")
+    published: str | None = None
 
 
 # ----------------------------------------------------------------------- checking
@@ -179,6 +190,7 @@ def _chart_target(path: Path | str | None) -> Path | None:
 
 
 def _build(session: Session, p: _Parsed, name: str) -> Report:
+    """Count the records (for a login that may read them) and apply disclosure control."""
     if name == "needs":
         return needs_report(session, p.dims, p.filters, p.rule)
     if name == "referrals":
@@ -194,7 +206,7 @@ def _run(
     chart_out: Path | str | None,
     allow_empty: bool,
     shape: Callable[[Report], T],
-) -> tuple[T, Report, list[Path], str | None]:
+) -> tuple[T, Report, list[Path], str | None, str | None]:
     """Build, audit, shape and write: everything typed is checked first; the files are
     written inside the transaction that records them; then a checkpoint of the audit
     chain (``actions.audit.auto_checkpoint``: its note, said once, when none is signed)."""
@@ -203,8 +215,15 @@ def _run(
     parsed = _parse(spec, ws.settings.min_population)
     target, chart_target = _target(out), _chart_target(chart_out)
     asked = {"by": list(parsed.dims), "filters": parsed.filters.as_dict()}
+    reads_records = _may_read_records(ws, spec, asked)
+    if not reads_records:
+        parsed = _scoped(ws, parsed)
     with audit.refusal_audited(ws, "report", spec.name, asked), ws.session() as session:
-        report = _build(session, parsed, spec.name)
+        published: str | None = None
+        if reads_records:
+            report = _build(session, parsed, spec.name)
+        else:
+            report, published = _published_report(session, parsed, spec)
         writing = target is not None or chart_target is not None
         if report.is_empty and (writing or not allow_empty):
             raise NotFound(
@@ -233,7 +252,7 @@ def _run(
             files.append((chart_target, to_svg(report) if svg else _png(report)))
         written = _write_all(files)  # inside the transaction: no file, no audit entry
     note = audit.auto_checkpoint(ws)  # after the commit: the head includes this report
-    return shaped, report, written, note
+    return shaped, report, written, note, published
 
 
 def make_report(
@@ -274,10 +293,184 @@ def make_report(
             content=content,
         )
 
-    result, _, written, note = _run(ws, spec, fmt, out, chart_out, allow_empty, shape)
+    result, _, written, note, published = _run(ws, spec, fmt, out, chart_out, allow_empty, shape)
     result.written = [str(p) for p in written]
     result.checkpoint_note = note
+    result.published = published
     return result
+
+
+def _may_read_records(ws: Workspace, spec: ReportSpec, asked: dict[str, Any]) -> bool:
+    """Whether this report is counted from the records (False: a data lead's login, which
+    reads only published extracts). Counts without disclosure control need ``admin``; a
+    refusal is audited, then said in one line."""
+    from linkwork import access
+
+    try:
+        access.require(ws, access.REPORTS if spec.suppression else access.REPORTS_UNSUPPRESSED)
+    except access.AccessRefused:
+        audit.audit_refusal(ws, "report", spec.name, asked | {"suppression": "off"})
+        raise
+    return not ws.is_shared or ws.login.may(access.RECORDS_READ)
+
+
+def _scoped(ws: Workspace, p: _Parsed) -> _Parsed:
+    """A data lead of one organisation asking with no ``--practice`` asks about its own
+    (what it may read); one granted every organisation, or several, asks as typed."""
+    from linkwork.access_sql import ALL_ORGS as EVERY_ORG
+
+    orgs = ws.login.orgs
+    if p.filters.practice is None and EVERY_ORG not in orgs and len(orgs) == 1:
+        return replace(p, filters=replace(p.filters, practice=orgs[0]))
+    return p
+
+
+def _question(p: _Parsed, spec: ReportSpec) -> dict[str, Any]:
+    assert p.rule is not None  # only suppressed reports are published
+    return question(spec.name, p.dims, p.filters, p.rule, p.direction)
+
+
+def _published_report(session: Session, p: _Parsed, spec: ReportSpec) -> tuple[Report, str]:
+    """The extract published for exactly this question (a data lead's report) and when
+    and by whom it was published, or one line saying who can publish it and how."""
+    found = find_published(session, _question(p, spec))
+    if found is None:
+        raise NotFound(
+            f"this {spec.name} report has not been published: an admin can publish it with "
+            f"linkwork report publish {_command_words(p, spec)} "
+            "(linkwork report published lists those that have been)"
+        )
+    try:
+        report = report_from_data(found.body)
+    except ExtractProblem as exc:
+        raise ValueError(f"cannot show the published report: {exc}") from None
+    when = found.published_at.strftime("%Y-%m-%d %H:%M")
+    return report, f"published {when} by {found.published_by}"
+
+
+def _command_words(p: _Parsed, spec: ReportSpec) -> str:
+    """The options that ask the same question again (for the message above)."""
+    words = [spec.name, "--by", ",".join(p.dims)]
+    if p.filters.start:
+        words += ["--from", p.filters.start.isoformat()]
+    if p.filters.end:
+        words += ["--to", p.filters.end.isoformat()]
+    if p.filters.practice:
+        words += ["--practice", p.filters.practice]
+    if spec.name == "referrals" and p.direction and p.direction != "sent":
+        words += ["--direction", p.direction]
+    if spec.threshold != ReportSpec.threshold:
+        words += ["--threshold", str(spec.threshold)]
+    if spec.round_to != ReportSpec.round_to:
+        words += ["--round-to", str(spec.round_to)]
+    return " ".join(words)
+
+
+@dataclass
+class Published:
+    """A published extract as both front ends list it."""
+
+    name: str
+    question: dict[str, Any]
+    rows: int
+    published_at: str
+    published_by: str
+    org: str
+    command: str  # the report options that show it
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "question": self.question,
+            "rows": self.rows,
+            "published_at": self.published_at,
+            "published_by": self.published_by,
+            "org": self.org,
+            "command": self.command,
+        }
+
+
+def _published_item(extract: PublishedReport) -> Published:
+    spec = extract.spec or {}
+    words = [str(spec.get("name", extract.name)), "--by", ",".join(spec.get("by") or [])]
+    for key, option in (("from", "--from"), ("to", "--to"), ("practice", "--practice")):
+        if spec.get(key):
+            words += [option, str(spec[key])]
+    if spec.get("direction") and spec.get("direction") != "sent":
+        words += ["--direction", str(spec["direction"])]
+    return Published(
+        name=extract.name,
+        question=spec,
+        rows=len((extract.body or {}).get("rows") or []),
+        published_at=extract.published_at.isoformat(timespec="seconds"),
+        published_by=extract.published_by,
+        org=extract.org,
+        command=" ".join(words),
+    )
+
+
+def publish_report(ws: Workspace, spec: ReportSpec) -> Published:
+    """Publish a report for data leads: build it exactly as :func:`make_report` does for
+    this login (disclosure control always applied) and keep it as the answer to its
+    question, replacing an earlier one; audited as ``publish``. Only an admin publishes,
+    and only what it can count whole: a report over every practice needs a login granted
+    every organisation (row-level security would count only its own under that name), so
+    an admin of some organisations publishes one practice at a time (``--practice``)."""
+    from linkwork.access import REPORTS_PUBLISH, AccessRefused, require
+    from linkwork.access_sql import ALL_ORGS as EVERY_ORG
+
+    if not spec.suppression:
+        raise ValueError("only a report with disclosure control applied can be published")
+    parsed = _parse(spec, ws.settings.min_population)
+    asked = {"by": list(parsed.dims), "filters": parsed.filters.as_dict()}
+    try:
+        require(ws, REPORTS_PUBLISH)
+        if ws.is_shared and not ws.login.owner and EVERY_ORG not in ws.login.orgs:
+            practice = parsed.filters.practice
+            if practice is None or practice not in ws.login.orgs:
+                raise AccessRefused(
+                    f"your login {ws.login.login} counts only its own organisations "
+                    f"({', '.join(ws.login.orgs) or 'none'}): publish one of them with "
+                    "--practice"
+                )
+    except AccessRefused:
+        audit.audit_refusal(ws, "report", spec.name, asked | {"publish": True})
+        raise
+    with audit.refusal_audited(ws, "report", spec.name, asked), ws.session() as session:
+        report = _build(session, parsed, spec.name)
+        if report.is_empty:
+            raise NotFound(
+                f"nothing to count: no {report.unit} recorded for this selection; nothing published"
+            )
+        extract = publish(session, _question(parsed, spec), report, ws.user)
+        item = _published_item(extract)
+        record_event(
+            session,
+            ws.user,
+            "publish",
+            "report",
+            spec.name,
+            {
+                "by": list(parsed.dims),
+                "filters": parsed.filters.as_dict(),
+                "suppression": "on",
+                "rows": item.rows,
+                "org": extract.org,
+            },
+        )
+    audit.auto_checkpoint(ws)
+    return item
+
+
+def published_reports(ws: Workspace, name: str | None = None) -> list[Published]:
+    """The published extracts this login may read (row-level security decides which)."""
+    from linkwork import access
+
+    access.require(ws, access.REPORTS)
+    if name is not None and name not in REPORTS:
+        raise ValueError(f"unknown report {name!r}: use {', '.join(REPORTS)}")
+    with ws.session() as session:
+        return [_published_item(e) for e in list_published(session, name)]
 
 
 def count_table(ws: Workspace, spec: ReportSpec, measure: str) -> dict[str, Any]:
@@ -285,7 +478,7 @@ def count_table(ws: Workspace, spec: ReportSpec, measure: str) -> dict[str, Any]
     dimensions) laid out for a table and a bar chart (``screening.counts.split_table``);
     shown, so audited as a view. Nothing counted is not an error here: every cell is 0
     and ``empty`` is true."""
-    shaped, _, _, _ = _run(
+    shaped, _, _, _, _ = _run(
         ws, spec, "table", None, None, True, lambda report: split_table(report, measure)
     )
     return shaped

@@ -149,6 +149,8 @@ def _run(
         )
     if result.checkpoint_note:
         err_console.print(f"note: {esc(result.checkpoint_note)}", highlight=False)
+    if result.published:
+        err_console.print(esc(result.published), highlight=False)
     to_stdout = out is None
     if to_stdout:
         if fmt is Format.table:
@@ -289,6 +291,89 @@ _make_command(
     "outcomes",
     "Needs resolved (share) and mean change in ONS4 wellbeing, by one dimension.",
 )
+
+
+class Report(StrEnum):
+    needs = "needs"
+    referrals = "referrals"
+    outcomes = "outcomes"
+
+
+@app.command("publish")
+def publish_cmd(
+    ctx: typer.Context,
+    name: Annotated[Report, typer.Argument(help="needs, referrals or outcomes.")],
+    by: ByOpt,
+    direction: Annotated[
+        Direction | None,
+        typer.Option("--direction", help="Referrals only: sent (the default) or received."),
+    ] = None,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    practice: PracticeOpt = None,
+    threshold: ThresholdOpt = 7,
+    round_to: RoundOpt = 5,
+    json_out: JsonOption = False,
+) -> None:
+    """Publish a report for data leads (admin): built as `report NAME` builds it, with
+    disclosure control, and kept in the database for data leads to read. A data lead's
+    login reads only published reports, never the records."""
+    from linkwork.actions import reports as act
+
+    spec = act.ReportSpec(
+        name=name.value,
+        by=by,
+        date_from=act.parse_day(date_from, "--from date"),
+        date_to=act.parse_day(date_to, "--to date"),
+        practice=practice,
+        direction=direction.value if direction else None,
+        threshold=threshold,
+        round_to=round_to,
+    )
+    item = act.publish_report(workspace(ctx), spec)
+    if json_out:
+        print_json(item.as_dict())
+        return
+    console.print(
+        f"published {esc(item.name)} report ({item.rows} rows) for "
+        f"{'every organisation' if item.org == '*' else esc(item.org)}: a data lead sees it "
+        f"with linkwork report {esc(item.command)}",
+        highlight=False,
+    )
+
+
+@app.command("published")
+def published_cmd(
+    ctx: typer.Context,
+    name: Annotated[
+        Report | None, typer.Argument(help="Only this report: needs, referrals or outcomes.")
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """List the published reports your login may read, newest first."""
+    from linkwork.actions import reports as act
+
+    items = act.published_reports(workspace(ctx), name.value if name else None)
+    if json_out:
+        print_json([i.as_dict() for i in items])
+        return
+    if not items:
+        console.print(
+            "no reports published yet: an admin publishes one with linkwork report publish",
+            highlight=False,
+        )
+        return
+    table = Table("report", "for", "rows", "published", "by", "show it with")
+    for item in items:
+        table.add_row(
+            esc(item.name),
+            "every organisation" if item.org == "*" else esc(item.org),
+            str(item.rows),
+            esc(item.published_at[:16].replace("T", " ")),
+            esc(item.published_by),
+            esc(f"linkwork report {item.command}"),
+        )
+    console.print(table)
 
 
 @app.command("load-deprivation")
