@@ -160,3 +160,31 @@ def require(ws: Workspace, permission: str) -> None:
         raise AccessRefused(
             f"your login {login.login} ({login.role}) has no access to {WORDS[permission]}"
         )
+
+
+HIDDEN = re.compile(r"^(?:unknown|no) ([a-z ]+?) '([0-9a-fA-F-]{36})'")
+
+
+def held_elsewhere(ws: Workspace, exc: BaseException) -> AccessRefused | None:
+    """After "nothing found" for a full record id on PostgreSQL: if the record exists but
+    row-level security hides it from this login (another organisation holds it), the
+    refusal to give instead (exit 2), recorded in the audit trail as this login's; else
+    None (there is no such record)."""
+    if not ws.is_shared or not ws.login.is_staff:
+        return None
+    found = HIDDEN.match(str(exc))
+    if found is None:
+        return None
+    what, ref = found.group(1), found.group(2)
+    import sqlalchemy as sa
+
+    with ws.engine.connect() as conn:
+        hidden = conn.execute(sa.text("SELECT linkwork_held_elsewhere(:ref)"), {"ref": ref})
+        if not hidden.scalar():
+            return None
+    from linkwork.actions.audit import audit_refusal
+
+    audit_refusal(ws, what, "view", {"id": ref, "reason": "another organisation's record"})
+    return AccessRefused(
+        f"your login has no access to {what} {ref}: another organisation holds the record"
+    )

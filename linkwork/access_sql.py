@@ -109,6 +109,24 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     )
 $$;
 
+CREATE OR REPLACE FUNCTION linkwork_held_elsewhere(ref text) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    -- Is there a record with exactly this id that the current login may not see? Says
+    -- yes or no only (never whose, nor where), and only for a full id (an unguessable
+    -- UUID): so a worker is told "no access", not "no such person".
+    SELECT length(ref) = 36 AND EXISTS (
+        SELECT 1 FROM (
+            SELECT org FROM person WHERE id = ref
+            UNION ALL SELECT org FROM need WHERE id = ref
+            UNION ALL SELECT org FROM referral WHERE id = ref
+            UNION ALL SELECT org FROM consent WHERE id = ref
+            UNION ALL SELECT org FROM screening WHERE id = ref
+            UNION ALL SELECT org FROM outcome WHERE id = ref
+        ) AS held
+        WHERE NOT (held.org = ANY (linkwork_orgs()) OR '{ALL_ORGS}' = ANY (linkwork_orgs()))
+    )
+$$;
+
 CREATE OR REPLACE FUNCTION linkwork_check_actor() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -302,6 +320,7 @@ def _functions(conn: Any) -> None:
         ("linkwork_orgs", "()", OWNER, apps),
         ("linkwork_whoami", "()", OWNER, "PUBLIC"),
         ("linkwork_check_actor", "()", OWNER, apps),
+        ("linkwork_held_elsewhere", "(text)", OWNER, apps),
         ("linkwork_staff_add", "(text, text, text[], text)", STAFFER, f"{ADMIN}, {OWNER}"),
         ("linkwork_staff_remove", "(text)", STAFFER, f"{ADMIN}, {OWNER}"),
     ):
@@ -343,6 +362,7 @@ def remove(conn: Any) -> None:
         "linkwork_staff_add(text, text, text[], text)",
         "linkwork_staff_remove(text)",
         "linkwork_whoami()",
+        "linkwork_held_elsewhere(text)",
         "linkwork_check_actor()",
         "linkwork_orgs()",
     ):

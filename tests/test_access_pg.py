@@ -281,3 +281,37 @@ def test_staff_commands_need_a_shared_deployment(cli, db_url: str) -> None:  # t
         assert result.code == 2, args
         assert result.err.count("\n") == 1
         assert "need a shared PostgreSQL deployment" in result.err
+
+
+def _refusals(site: Site) -> list[tuple[str, str, str]]:
+    owner = sa.create_engine(lwdb.normalise_url(site.owner_url))
+    with owner.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT actor, entity, org FROM audit_event WHERE action = 'refused' ORDER BY seq"
+        ).all()
+    owner.dispose()
+    return [(str(a), str(e), str(o)) for a, e, o in rows]
+
+
+def test_another_organisations_person_by_id_is_refused_and_audited(cli, site: Site) -> None:  # type: ignore[no-untyped-def]
+    ids = _people_seeded(cli, site)
+    a = site.logins["worker_a"]
+    result = cli("person", "show", ids["Bexley"], db=a.url)
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert f"your login has no access to person {ids['Bexley']}" in result.err
+    assert "Bexley" not in result.err + result.out
+    assert _refusals(site) == [(a.name, "person", A)]
+    # a record that does not exist at all is still "nothing found"
+    missing = cli("person", "show", "00000000-0000-4000-8000-000000000000", db=a.url)
+    assert missing.code == 1 and "unknown person" in missing.err
+    # and their own is shown
+    assert cli("person", "show", ids["Ashby"], db=a.url).code == 0
+
+
+def test_the_data_leads_person_list_is_refused_and_audited(cli, site: Site) -> None:  # type: ignore[no-untyped-def]
+    _people_seeded(cli, site)
+    lead = site.logins["lead"]
+    result = cli("person", "list", db=lead.url)
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "your login has no access to people's records" in result.err
+    assert _refusals(site) == [(lead.name, "people", A)]

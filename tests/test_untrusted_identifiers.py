@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from codes.catalogue import load_catalogue
 from directory.text import looks_like_postcode, normalise_postcode
 from linkwork.actions.people import check_detail
 from screening import people
-from screening.audit import record_event, verify_chain
+from screening.audit import compute_hash, verify_chain
 from screening.models import AuditEvent, Person
 from screening.needs import resolve_code
 from screening.nhs import format_nhs_number, is_valid_nhs_number, normalise_nhs_number
@@ -206,18 +207,30 @@ def test_cli_refuses_the_arabic_indic_number_in_one_line(cli, db_url: str) -> No
 # --- the migration that finds what is already stored --------------------------------------
 
 
+def _as_stored(conn: sa.Connection, model: Any) -> sa.Table:
+    """``model``'s table with only the columns the database has now (an older schema)."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns(model.__tablename__)}
+    return sa.Table(
+        model.__tablename__,
+        sa.MetaData(),
+        *(c._copy() for c in model.__table__.columns if c.name in have),
+    )
+
+
 def _old_rows(engine: sa.Engine) -> None:
-    """Rows as an older linkwork let them in (no checks: straight into the tables), then the
-    schema as the last release left it (written first: the models have moved on)."""
-    with Session(engine) as session:
+    """Rows as an older linkwork let them in (no checks: straight into the tables of the
+    schema the last release left)."""
+    command.downgrade(lwdb._alembic_config(engine), "scr_0001")
+    with engine.begin() as conn:
+        person_t = _as_stored(conn, Person)
         for pid, nhs, postcode, ods in (
             ("p-ascii", "9434765919", "ZZ1 1AA", "Y01234"),
             ("p-arabic", ARABIC, "ZZ1 1AA", "Y01234"),
             ("p-wide", None, "ＺＺ１ １ＡＡ", "Ｙ01234"),
             ("p-clean", "9990000018", "", ""),
         ):
-            session.add(
-                Person(
+            conn.execute(
+                sa.insert(person_t).values(
                     id=pid,
                     given_name="Ann",
                     family_name="Example",
@@ -225,13 +238,16 @@ def _old_rows(engine: sa.Engine) -> None:
                     nhs_number=nhs,
                     postcode=postcode,
                     practice_ods=ods,
-                    org=ods,  # what scr_0003 fills in again on the way up
                 )
             )
-        session.flush()
-        record_event(session, "worker.a", "create", "person", "p-ascii", person_id="p-ascii")
-        session.commit()
-    command.downgrade(lwdb._alembic_config(engine), "scr_0001")
+        at = datetime(2026, 1, 2, tzinfo=UTC)
+        event = {
+            "seq": 1, "at": at, "actor": "worker.a", "action": "create", "entity": "person",
+            "entity_id": "p-ascii", "person_id": "p-ascii", "detail": {}, "prev_hash": "0" * 64,
+        }  # fmt: skip
+        conn.execute(
+            sa.insert(_as_stored(conn, AuditEvent)).values(**event, hash=compute_hash(**event))
+        )
 
 
 def _people(engine: sa.Engine) -> list[tuple[str, str | None, str, str]]:
