@@ -107,14 +107,24 @@ class Workspace:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises."""
+        from directory.notfound import NotFound
         from linkwork.db import session_scope
 
-        with session_scope(self.engine) as session:
-            # new rows' organisation (screening.organisations); a staff login's others
-            session.info["org"] = self.org
-            if self.is_shared and self.login.is_staff:
-                session.info["orgs"] = self.login.orgs
-            yield session
+        try:
+            with session_scope(self.engine) as session:
+                # new rows' organisation (screening.organisations); a staff login's others
+                session.info["org"] = self.org
+                if self.is_shared and self.login.is_staff:
+                    session.info["orgs"] = self.login.orgs
+                yield session
+        except NotFound as exc:
+            if self.is_shared:
+                from linkwork.access import held_elsewhere
+
+                refusal = held_elsewhere(self, exc)
+                if refusal is not None:
+                    raise refusal from None
+            raise
 
     def database_url(self) -> str:
         """The URL of the database in use (with its password: for a child process only)."""
