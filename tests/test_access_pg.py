@@ -315,3 +315,12 @@ def test_the_data_leads_person_list_is_refused_and_audited(cli, site: Site) -> N
     assert result.code == 2 and result.err.count("\n") == 1
     assert "your login has no access to people's records" in result.err
     assert _refusals(site) == [(lead.name, "people", A)]
+
+
+def test_a_pcn_workers_person_is_held_by_the_practice_given(cli, site: Site) -> None:  # type: ignore[no-untyped-def]
+    pcn = site.logins["pcn"]
+    _add_person(cli, pcn.url, "Carlow", B)  # one of the PCN worker's organisations
+    _add_person(cli, pcn.url, "Dunmore", "Y09999")  # registered elsewhere: held by the first
+    assert _listed(cli, site.logins["worker_b"].url) == {"Carlow"}
+    assert _listed(cli, site.logins["worker_a"].url) == {"Dunmore"}
+    assert _listed(cli, pcn.url) == {"Carlow", "Dunmore"}
