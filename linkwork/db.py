@@ -9,6 +9,13 @@ umask: its folder is made 0700, the file itself is made 0600 before SQLite opens
 gives its ``-wal``, ``-shm`` and ``-journal`` files the database file's mode), and an
 existing file (or journal) readable by others is made 0600 when it is opened.
 
+The default SQLite database is encrypted (SQLCipher 4 through the ``sqlite+pysqlcipher``
+dialect and the ``sqlcipher3`` module; ``linkwork.atrest``): the passphrase is given to
+``create_engine`` (never in a URL that is printed), the key is derived once per pooled
+connection (a ``QueuePool``, so once per process in practice), and a wrong one is
+"wrong passphrase for the database ..." (exit 2). ``encrypt_sqlite_file`` converts a plain
+file in place (``linkwork db encrypt``).
+
 Waiting for another writer is bounded on both backends by the ``busy_timeout`` setting
 (SQLite's busy timeout; PostgreSQL's ``lock_timeout``); then ``linkwork.errors`` says
 "the database is busy" (exit 2).
@@ -27,13 +34,13 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlmodel import Session
 
+from linkwork.atrest import ENCRYPTED_DRIVER, SQLITE_MAGIC
 from linkwork.errors import BUSY_MESSAGE
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SQLITE_MAGIC = b"SQLite format 3\x00"
 SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
 # How long a command waits for another linkwork's write to finish before saying the
 # database is busy (seconds; the ``busy_timeout`` setting).
@@ -76,8 +83,19 @@ def _check_sqlite_file(url: sa.URL) -> None:
             raise DatabaseError(f"{path} is a folder, not a database file")
         with path.open("rb") as handle:
             head = handle.read(16)
-        if head and head != SQLITE_MAGIC:
-            raise DatabaseError(f"{path} is not an SQLite database")
+        # An SQLCipher file has no SQLite header (its first bytes are a random salt): only
+        # its key tells it from any other file (a wrong one: "wrong passphrase").
+        encrypted = url.drivername == ENCRYPTED_DRIVER
+        if head and head != SQLITE_MAGIC and not encrypted:
+            raise DatabaseError(
+                f"{path} is not an SQLite database (if it is an encrypted one, open it "
+                f"with --db {ENCRYPTED_DRIVER}:///{path} and its passphrase)"
+            )
+        if head == SQLITE_MAGIC and encrypted:
+            raise DatabaseError(
+                f"{path} is not encrypted: encrypt it with 'linkwork db encrypt --db "
+                f"sqlite:///{path}', or open it as it is with --db sqlite:///{path}"
+            )
         if not os.access(path, os.W_OK):
             raise DatabaseError(f"{path} is read-only")
         return
@@ -146,14 +164,59 @@ def _pg_options(parsed: sa.URL, busy_ms: int) -> str:
     return f"{given} -c lock_timeout={busy_ms:d}".strip()
 
 
-def create_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
+def _quiet_sqlcipher() -> None:
+    """SQLCipher writes its own error lines to stderr (a wrong key: "hmac check failed");
+    linkwork says what went wrong in one line of its own, so they are turned off (the
+    level is the whole process's)."""
+    global _SQLCIPHER_QUIET
+    if _SQLCIPHER_QUIET:
+        return
+    import sqlcipher3
+
+    conn = sqlcipher3.connect(":memory:")
+    try:
+        conn.execute("PRAGMA cipher_log_level = NONE")
+    finally:
+        conn.close()
+    _SQLCIPHER_QUIET = True
+
+
+_SQLCIPHER_QUIET = False
+
+
+def is_encrypted(engine: Engine) -> bool:
+    return engine.url.drivername == ENCRYPTED_DRIVER
+
+
+def create_engine(
+    url: str, *, busy_timeout: float = BUSY_TIMEOUT, passphrase: str | None = None
+) -> Engine:
     """An engine for ``url`` with linkwork's connection settings, without touching the
     schema. ``busy_timeout``: the longest wait, in seconds, for another connection's write
-    lock (then an OperationalError that ``linkwork.errors`` words as "busy")."""
+    lock (then an OperationalError that ``linkwork.errors`` words as "busy").
+    ``passphrase``: the key of an encrypted SQLite database (``sqlite+pysqlcipher``); it
+    is kept in the engine's URL, which never prints it (``describe``)."""
     parsed = normalise_url(url)
     busy_ms = max(0, int(busy_timeout * 1000))
     try:
-        if parsed.get_backend_name() == "sqlite":
+        if parsed.drivername == ENCRYPTED_DRIVER:
+            if passphrase is not None:
+                parsed = parsed.set(password=passphrase)
+            if not parsed.password:
+                raise DatabaseError(
+                    f"the database {parsed.database} is encrypted: its passphrase is needed"
+                )
+            _check_sqlite_file(parsed)
+            _quiet_sqlcipher()
+            # The key is derived from the passphrase (256,000 rounds of PBKDF2) on every
+            # new connection: a QueuePool keeps them (the dialect's default keeps one per
+            # thread, and the app's workers are new threads).
+            engine = sa.create_engine(
+                parsed, poolclass=sa.pool.QueuePool, connect_args={"timeout": busy_ms / 1000}
+            )
+            sa.event.listen(engine, "do_connect", _before_sqlite_connect)
+            sa.event.listen(engine, "connect", _sqlite_pragmas(busy_ms))
+        elif parsed.get_backend_name() == "sqlite":
             _check_sqlite_file(parsed)
             engine = sa.create_engine(parsed, connect_args={"timeout": busy_ms / 1000})
             sa.event.listen(engine, "do_connect", _before_sqlite_connect)
@@ -229,6 +292,8 @@ def _connection_message(engine: Engine, exc: DBAPIError) -> str:
     reason = str(getattr(exc, "orig", exc)).strip().splitlines()
     first = reason[0] if reason else exc.__class__.__name__
     if "file is not a database" in first:
+        if is_encrypted(engine):
+            return wrong_passphrase(engine.url.database)
         return f"{engine.url.database} is not an SQLite database"
     if "readonly" in first or "read-only" in first:
         return f"database {describe(engine)} is read-only"
@@ -269,16 +334,28 @@ def _stored_revisions(engine: Engine) -> frozenset[str] | None:
     try:
         with engine.connect() as conn:
             rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
-    except DBAPIError:
+    except DBAPIError as exc:
+        if is_encrypted(engine) and "file is not a database" in str(exc.orig):
+            raise DatabaseError(wrong_passphrase(engine.url.database)) from None
         return None
     return frozenset(str(row[0]) for row in rows)
 
 
-def open_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
+def wrong_passphrase(database: str | None) -> str:
+    return f"wrong passphrase for the database {database}: nothing was changed"
+
+
+def open_engine(
+    url: str, *, busy_timeout: float = BUSY_TIMEOUT, passphrase: str | None = None
+) -> Engine:
     """Create the engine and bring the schema up to date: what every command uses."""
-    engine = create_engine(url, busy_timeout=busy_timeout)
-    if _stored_revisions(engine) != CURRENT_REVISIONS:
-        upgrade(engine)
+    engine = create_engine(url, busy_timeout=busy_timeout, passphrase=passphrase)
+    try:
+        if _stored_revisions(engine) != CURRENT_REVISIONS:
+            upgrade(engine)
+    except BaseException:
+        engine.dispose()  # a wrong passphrase keeps no engine (nor its key) around
+        raise
     return engine
 
 

@@ -67,6 +67,9 @@ class Settings:
     import_max_feed_bytes: int = Limits.feed_bytes
     import_max_pages: int = Limits.pages
     import_max_services: int = Limits.services
+    # The app locks after this many minutes without a key press or a click, and asks for
+    # the database passphrase (or, on PostgreSQL, the login's password) to go on; 0: never.
+    idle_lock_minutes: float = 10
     # NHS MESH (referrals and replies between partners; screening.exchange.mesh): the
     # server's URL and our mailbox id (MESH is off while either is empty), its password
     # and the shared key (secrets: never stored, printed or logged), the client
@@ -88,9 +91,17 @@ class Settings:
         return data_dir()
 
     def resolved_database_url(self) -> str:
+        """The database URL given, or the default: an encrypted SQLite file in the data
+        folder (``linkwork.atrest``). A plain file already there (made by an older linkwork)
+        is used as it is, "not encrypted" in the app's header, until ``linkwork db encrypt``."""
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{self.home / 'linkwork.db'}"
+        from linkwork.atrest import ENCRYPTED_DRIVER, file_state
+
+        path = self.home / "linkwork.db"
+        if file_state(path) == "plain":
+            return f"sqlite:///{path}"
+        return f"{ENCRYPTED_DRIVER}:///{path}"
 
     def dir_or_default(self, name: str) -> Path:
         value = getattr(self, name)
@@ -113,6 +124,7 @@ _ENV = {
     "import_max_feed_bytes": "LINKWORK_IMPORT_MAX_FEED_BYTES",
     "import_max_pages": "LINKWORK_IMPORT_MAX_PAGES",
     "import_max_services": "LINKWORK_IMPORT_MAX_SERVICES",
+    "idle_lock_minutes": "LINKWORK_IDLE_LOCK_MINUTES",
     "mesh_url": "LINKWORK_MESH_URL",
     "mesh_mailbox": "LINKWORK_MESH_MAILBOX",
     "mesh_password": "LINKWORK_MESH_PASSWORD",
@@ -127,6 +139,14 @@ _ENV = {
 
 def _coerce(name: str, value: Any) -> Any:
     kind = {f.name: f.type for f in fields(Settings)}[name]
+    if kind in ("float", float):
+        try:
+            minutes = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"setting {name} must be a number, not {value!r}") from None
+        if not minutes >= 0 or minutes == float("inf"):
+            raise ValueError(f"setting {name} must be a number of 0 or more")
+        return minutes
     if kind in ("int", int):
         try:
             number = int(value)

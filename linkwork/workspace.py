@@ -9,7 +9,7 @@ the app's first paint never waits for SQLAlchemy.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -24,13 +24,24 @@ if TYPE_CHECKING:
 class Workspace:
     """Where an action gets its session, its actor and its keys: never from a global."""
 
-    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine | None = None,
+        *,
+        ask_passphrase: Callable[[str, str], str] | None = None,
+    ) -> None:
         self.settings = settings
         self._engine = engine
         self._lock = threading.Lock()
         # Private keys unlocked with their passphrase in this session, by file path: in
         # memory only (the passphrase itself is not kept, and nothing is ever written).
         self.unlocked_keys: dict[str, Any] = {}
+        # The encrypted database's passphrase (``linkwork.atrest``): in memory only. Set by
+        # the app's passphrase screen, or asked for when the database is first opened by
+        # ``ask_passphrase(kind, where)`` ("new" or "existing"; the CLI's prompt).
+        self._passphrase: str | None = None
+        self.ask_passphrase = ask_passphrase
 
     # On PostgreSQL: the login, as the database sees it (read once; linkwork.access).
     _login: Login | None = None
@@ -94,11 +105,47 @@ class Workspace:
             if self._engine is None:
                 from linkwork.db import open_engine
 
-                self._engine = open_engine(
-                    self.settings.resolved_database_url(),
-                    busy_timeout=self.settings.busy_timeout,
-                )
+                passphrase = self.database_passphrase()
+                try:
+                    self._engine = open_engine(
+                        self.settings.resolved_database_url(),
+                        busy_timeout=self.settings.busy_timeout,
+                        passphrase=passphrase,
+                    )
+                except Exception:
+                    self._passphrase = None  # a wrong one is not tried again
+                    raise
             return self._engine
+
+    def needs_passphrase(self) -> str | None:
+        """Whether the database is encrypted and its passphrase not given yet: "new" (none
+        chosen yet) or "existing"; None otherwise (cheap: the URL and the file's first
+        bytes)."""
+        if self._engine is not None:
+            return None
+        from linkwork.atrest import needs_passphrase
+
+        url = self.settings.resolved_database_url()
+        return needs_passphrase(url, self._passphrase is not None)
+
+    def set_passphrase(self, passphrase: str | None) -> None:
+        self._passphrase = passphrase
+
+    @property
+    def passphrase(self) -> str | None:
+        """The encrypted database's passphrase given in this session (for a child process
+        opening the same database: sent over its pipe, never on a command line)."""
+        return self._passphrase
+
+    def database_passphrase(self) -> str | None:
+        """The encrypted database's passphrase: given already, or asked for now (CLI)."""
+        kind = self.needs_passphrase()
+        if kind is not None and self.ask_passphrase is not None:
+            from linkwork.atrest import sqlite_path
+
+            url = self.settings.resolved_database_url()
+            self._passphrase = self.ask_passphrase(kind, str(sqlite_path(url)))
+        return self._passphrase
 
     @property
     def is_open(self) -> bool:

@@ -70,6 +70,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in [n for n in os.environ if n.startswith("LINKWORK_") and n not in keep]:
         monkeypatch.delenv(name)  # no setting from the machine running the tests
     monkeypatch.setenv("LINKWORK_HOME", str(home))
+    # The default database is encrypted (SQLCipher); tests use a plain file in its place
+    # (tests/test_encrypted_db.py covers the encrypted default).
+    monkeypatch.setenv("LINKWORK_DATABASE_URL", f"sqlite:///{home / 'linkwork.db'}")
     monkeypatch.setenv("LINKWORK_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("LINKWORK_USER", "test.worker")
     return home

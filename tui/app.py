@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -25,6 +25,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from directory.untrusted import visible_controls
+from linkwork.atrest import protection
 from linkwork.errors import plain_error
 from tui.search_process import ServiceSearch
 from tui.state import PersonRef
@@ -156,6 +157,13 @@ class LinkworkApp(App[None]):
         self.timing_file = timing_file
         self.exit_on_database_error = exit_on_database_error
         self.timings: dict[str, float] = {}
+        # Locked: the passphrase screen at start or the idle lock is showing; nothing but
+        # quitting works until it is dismissed (``check_action``).
+        self.locked = False
+        self.last_activity = time.monotonic()
+        self.protection = protection(self.workspace.database_url())
+        if self.protection == "not encrypted":
+            self.title = f"{self.TITLE} (not encrypted)"
 
     def notify(
         self,
@@ -206,7 +214,61 @@ class LinkworkApp(App[None]):
 
     def _first_paint(self) -> None:
         self.timings["first_paint"] = time.time()
-        self._open_database()
+        minutes = self.settings.idle_lock_minutes
+        if minutes > 0:
+            self.set_interval(min(15.0, max(0.05, minutes * 15)), self._check_idle)
+        kind = self.workspace.needs_passphrase()
+        if kind is None:
+            self._open_database()
+            return
+        # Asked before the database is opened (and before SQLAlchemy is imported).
+        from linkwork.atrest import sqlite_path
+        from tui.screens.database_passphrase import DatabasePassphraseScreen
+
+        self.locked = True
+        where = str(sqlite_path(self.workspace.database_url()))
+        self.push_screen(DatabasePassphraseScreen(kind, where), self._passphrase_given)
+
+    def _passphrase_given(self, opened: bool | None) -> None:
+        self.locked = False
+        self.last_activity = time.monotonic()
+        if opened:
+            self._open_database()
+        else:
+            self.exit(message="linkwork: the database was not opened")
+
+    # -- the idle lock --------------------------------------------------------------------
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown
+                      | events.MouseScrollUp | events.Paste):  # fmt: skip
+            self.last_activity = time.monotonic()
+        await super().on_event(event)
+
+    def _check_idle(self) -> None:
+        minutes = self.settings.idle_lock_minutes
+        if self.locked or not self.db_ready or minutes <= 0:
+            return
+        if time.monotonic() - self.last_activity >= minutes * 60:
+            self.lock()
+
+    def lock(self) -> None:
+        """Hide everything behind the lock screen until the passphrase is typed again."""
+        from tui.screens.lock import LockScreen
+
+        self.locked = True
+        self.clear_notifications()  # a notice may name a person
+        self.push_screen(
+            LockScreen(self.protection, self.settings.idle_lock_minutes), self._unlocked
+        )
+
+    def _unlocked(self, _result: object) -> None:
+        self.locked = False
+        self.last_activity = time.monotonic()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.locked and action != "quit":
+            return False  # no section, palette or form reachable past the lock
+        return super().check_action(action, parameters)
 
     def home_filled(self) -> None:
         """Called by the home screen once it shows the database's contents."""
@@ -254,6 +316,7 @@ class LinkworkApp(App[None]):
 
     def _database_opened(self, size: int) -> None:
         self.timings.setdefault("database_open", time.time())
+        self.last_activity = time.monotonic()  # the idle time counts from here
         self.directory_size = size
         self.db_ready = True
         self.refresh_screen()

@@ -20,8 +20,10 @@ if TYPE_CHECKING:
     from linkwork.workspace import Workspace
 
 
-def _serve(conn: Connection, db_url: str, stale_months: int) -> None:
-    """The child: build on request, then answer searches until told to stop."""
+def _serve(conn: Connection, stale_months: int) -> None:
+    """The child: build on request, then answer searches until told to stop. The database
+    URL and passphrase come first over the pipe (never on the command line, which every
+    user of the machine can read)."""
     import os
 
     # Never write to the terminal the app is drawing on.
@@ -31,7 +33,11 @@ def _serve(conn: Connection, db_url: str, stale_months: int) -> None:
     from linkwork.settings import Settings
     from linkwork.workspace import Workspace
 
-    engine = create_engine(db_url)
+    try:
+        _, db_url, passphrase = conn.recv()
+    except (EOFError, OSError):
+        return
+    engine = create_engine(db_url, passphrase=passphrase)
     workspace = Workspace(Settings(database_url=db_url, stale_months=stale_months), engine)
     near: Any = None
     while True:
@@ -67,10 +73,10 @@ class SearchProcess:
     over a socket pair: unlike multiprocessing's spawn, it never re-runs the parent's main
     script, and its output goes nowhere near the terminal the app draws on."""
 
-    def __init__(self, db_url: str, stale_months: int) -> None:
+    def __init__(self, db_url: str, stale_months: int, passphrase: str | None = None) -> None:
         ours, theirs = socket.socketpair()
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "tui.search_process", str(theirs.fileno()), db_url,
+            [sys.executable, "-m", "tui.search_process", str(theirs.fileno()),
              str(stale_months)],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
@@ -80,6 +86,7 @@ class SearchProcess:
         theirs.close()
         self._conn = Connection(ours.detach())
         self._lock = threading.Lock()
+        self._conn.send(("open", db_url, passphrase))
 
     def _call(self, *request: Any) -> Any:
         with self._lock:
@@ -145,7 +152,9 @@ class ServiceSearch:
                     self.size = self._index.index.size
                 else:
                     process = SearchProcess(
-                        self.workspace.database_url(), self.workspace.settings.stale_months
+                        self.workspace.database_url(),
+                        self.workspace.settings.stale_months,
+                        self.workspace.passphrase,
                     )
                     try:
                         self.size = process.build()
@@ -173,8 +182,8 @@ class ServiceSearch:
 
 
 def main() -> None:
-    fd, db_url, months = sys.argv[1], sys.argv[2], sys.argv[3]
-    _serve(Connection(int(fd)), db_url, int(months))
+    fd, months = sys.argv[1], sys.argv[2]
+    _serve(Connection(int(fd)), int(months))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from types import ModuleType
 AREAS = (
     "audit",
     "codes",
+    "database",
     "directory",
     "exchange",
     "mesh",

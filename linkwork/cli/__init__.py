@@ -64,7 +64,9 @@ def root(
         from linkwork.db import normalise_url
 
         normalise_url(settings.database_url)
-    ctx.obj = Workspace(settings)
+    from linkwork.cli.common import ask_passphrase
+
+    ctx.obj = Workspace(settings, ask_passphrase=ask_passphrase)
     if ctx.invoked_subcommand is None:
         from linkwork.tui_entry import run_app
 

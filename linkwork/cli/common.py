@@ -25,6 +25,7 @@ from linkwork.workspace import Workspace
 __all__ = [
     "JsonOption",
     "NotFound",
+    "ask_passphrase",
     "console",
     "err_console",
     "esc",
@@ -89,6 +90,43 @@ def workspace(ctx: typer.Context) -> Workspace:
     if not isinstance(obj, Workspace):
         raise RuntimeError("linkwork CLI workspace is missing")
     return obj
+
+
+def _on_a_terminal() -> bool:
+    try:
+        return bool(sys.stdin and sys.stdin.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def ask_passphrase(kind: str, where: str) -> str:
+    """The encrypted database's passphrase for a command: ``LINKWORK_DB_PASSPHRASE``, or
+    typed on the terminal (not shown; twice for a new database: "new"). With neither, one
+    line (exit 2). Never stored anywhere."""
+    import getpass
+    import os
+
+    from linkwork.atrest import PASSPHRASE_ENV, check_new_passphrase
+
+    given = os.environ.get(PASSPHRASE_ENV)
+    if given:
+        return check_new_passphrase(given) if kind == "new" else given
+    if not _on_a_terminal():
+        doing = "choose one" if kind == "new" else "type it"
+        raise ValueError(
+            f"the database {where} is encrypted: set {PASSPHRASE_ENV}, "
+            f"or run linkwork on a terminal to {doing}"
+        )
+    if kind == "new":
+        err_console.print(
+            f"A new database at {esc(where)}: choose its passphrase (at least 8 characters). "
+            "It is not stored anywhere: without it the database cannot be opened.",
+            highlight=False,
+        )
+        first = getpass.getpass("New passphrase: ")
+        second = getpass.getpass("The same passphrase again: ")
+        return check_new_passphrase(first, second)
+    return getpass.getpass(f"Passphrase for the database {visible_controls(where)}: ")
 
 
 def _default(value: Any) -> Any:

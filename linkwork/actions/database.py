@@ -1,0 +1,111 @@
+"""Actions on the database itself: open an encrypted one with its passphrase, check the
+passphrase (or the PostgreSQL login's password) to go on after the app locked, and encrypt
+a plain SQLite database in place (``linkwork db encrypt``).
+
+The passphrase is never stored: the workspace keeps it in memory for the session, and
+nothing here writes it to a file, a URL that is printed, or the settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from linkwork import atrest
+from linkwork.workspace import Workspace
+
+
+def unlock(workspace: Workspace, passphrase: str, confirm: str | None = None) -> dict[str, Any]:
+    """Open the workspace's encrypted database with ``passphrase`` (creating it, with the
+    passphrase typed twice, on first use). ValueError in words for a passphrase refused or
+    a wrong one ("wrong passphrase for the database ..."); nothing is kept then."""
+    kind = workspace.needs_passphrase()
+    if kind == "new":
+        atrest.check_new_passphrase(passphrase, confirm)
+    if kind is not None:
+        workspace.set_passphrase(passphrase)
+    engine = workspace.engine  # opened (and made, and migrated) here: a wrong key raises
+    return {"database": str(engine.url.database), "new": kind == "new"}
+
+
+def check_passphrase(workspace: Workspace, text: str) -> None:
+    """Go on after the app locked: ``text`` must open the database afresh (a new connection
+    with it: SQLCipher derives the key again; PostgreSQL checks the login's password). A
+    plain SQLite file has no passphrase: nothing to check. ValueError in words if wrong."""
+    from linkwork import db
+
+    engine = workspace.engine
+    if db.is_encrypted(engine):
+        from linkwork.dbcrypt import check_key
+
+        check_key(Path(str(engine.url.database)), text)
+    elif engine.url.get_backend_name() == "postgresql":
+        _check_pg_password(engine, text)
+
+
+def _check_pg_password(engine: Any, text: str) -> None:
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    probe = sa.create_engine(
+        engine.url.set(password=text), poolclass=NullPool, connect_args={"connect_timeout": 5}
+    )
+    try:
+        with probe.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except sa.exc.DBAPIError as exc:
+        lines = str(exc.orig).strip().splitlines()
+        first = lines[0] if lines else type(exc).__name__
+        if "password" in first:
+            raise ValueError(
+                f"wrong password for the database login {engine.url.username}"
+            ) from None
+        raise ValueError(f"cannot check the password: {first}") from None
+    finally:
+        probe.dispose()
+
+
+def encryption_target(workspace: Workspace) -> Path:
+    """The plain SQLite file ``db encrypt`` would encrypt; ValueError in words if there is
+    none (PostgreSQL, memory, no file, a file encrypted already). Asked before the new
+    passphrase is, so a refusal costs no typing."""
+    url = workspace.settings.resolved_database_url()
+    if not atrest.is_sqlite_url(url):
+        raise ValueError(
+            "only an SQLite database file is encrypted by linkwork: "
+            "a PostgreSQL database is protected by its server"
+        )
+    path = atrest.sqlite_path(url)
+    if path is None:
+        raise ValueError("an in-memory database cannot be encrypted")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not a database file")
+    state = atrest.file_state(path)
+    if state == "missing":
+        raise ValueError(f"there is no database at {path} to encrypt")
+    if state == "encrypted":
+        raise ValueError(f"{path} is already encrypted (or is not an SQLite database)")
+    return path
+
+
+def encrypt_database(
+    workspace: Workspace, passphrase: str, confirm: str | None = None
+) -> dict[str, Any]:
+    """Encrypt the workspace's plain SQLite database in place with a new passphrase
+    (``linkwork.dbcrypt.encrypt_sqlite_file``: atomic, no plain copy left). The rows of
+    every table (checked equal after), and the URL to open it with from now on."""
+    path = encryption_target(workspace)
+    atrest.check_new_passphrase(passphrase, confirm)
+    from linkwork.dbcrypt import encrypt_sqlite_file
+
+    counts = encrypt_sqlite_file(path, passphrase, busy_timeout=workspace.settings.busy_timeout)
+    default = not workspace.settings.database_url
+    return {
+        "database": str(path),
+        "tables": len(counts),
+        "rows": sum(counts.values()),
+        "counts": counts,
+        # The default database is found encrypted by itself next time; a URL given with
+        # --db (or LINKWORK_DATABASE_URL) now has to name the encrypted driver.
+        "url": "" if default else f"{atrest.ENCRYPTED_DRIVER}:///{path}",
+    }
