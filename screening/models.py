@@ -228,9 +228,11 @@ class OutcomeNeed(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     """Append-only, hash-chained: ``hash`` = sha256(canonical JSON of the fields + prev_hash).
-    See ``screening.audit``."""
+    Each organisation has its own chain (``org``, ``chain_seq`` 1, 2, ...); rows from before
+    the chains (``chain_seq`` None) form one chain in ``seq`` order. See ``screening.audit``."""
 
     __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_chain", "org", "chain_seq", unique=True),)
 
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     at: datetime = Field(sa_type=TZ)
@@ -243,6 +245,7 @@ class AuditEvent(SQLModel, table=True):
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
     org: str = org_field()  # the organisation holding the row (screening.organisations)
+    chain_seq: int | None = Field(default=None)  # its place in its organisation's chain
 
 
 RECORD_TABLES = (

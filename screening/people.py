@@ -145,7 +145,7 @@ def _check_unique_nhs(session: Session, nhs: str | None, own_id: str | None = No
         return
     # Another linkwork may be adding the same patient right now: wait for its write, so
     # this looks at what it wrote (then "already recorded") rather than both inserting.
-    write_lock(session)
+    write_lock(session, f"nhs:{nhs}")
     other = session.exec(select(Person).where(Person.nhs_number == nhs)).first()
     if other is not None and other.id != own_id:
         raise ValueError(f"NHS number {nhs} is already recorded for person {other.id}")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -82,6 +81,8 @@ def _recompute_from(db_url: str, seq: int) -> None:
                 person_id=row["person_id"],
                 detail=row["detail"] or {},
                 prev_hash=prev,
+                org=row["org"],
+                chain_seq=row["chain_seq"],
             )
             conn.execute(
                 sa.text("UPDATE audit_event SET prev_hash = :p, hash = :h WHERE seq = :s"),
@@ -103,20 +104,21 @@ def anchored(cli, db_url: str) -> str:  # type: ignore[no-untyped-def]
     """Rows 1-10, a checkpoint, rows 11-20, a checkpoint."""
     assert cli("keys", "new", "our-practice").code == 0
     _add_rows(db_url, 1, 10)
-    assert _checkpoint(cli, db_url)["seq"] == 10
+    assert [c["seq"] for c in _checkpoint(cli, db_url)["chains"]] == [10]
     _add_rows(db_url, 11, 10)
-    assert _checkpoint(cli, db_url)["seq"] == 20
+    assert [c["seq"] for c in _checkpoint(cli, db_url)["chains"]] == [20]
     return db_url
 
 
-def _broken(cli, db_url: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+def _broken(cli, db_url: str) -> tuple[int | None, str]:  # type: ignore[no-untyped-def]
     result = cli("audit", "verify", db=db_url)
     as_json = cli("audit", "verify", "--json", db=db_url).json()
     assert result.code == 2 and result.out == ""
-    assert result.err == f"linkwork: audit trail broken at row seq {as_json['broken_seq']}: " + (
-        f"{as_json['problem']}\n"
-    )
-    return as_json["broken_seq"], as_json["problem"]
+    seq = as_json["broken_seq"]
+    where = "" if seq is None else f" at row seq {seq}"
+    assert result.err == f"linkwork: audit trail broken{where}: {as_json['problem']}\n"
+    assert as_json["org"] == ""
+    return seq, as_json["problem"]
 
 
 def test_checkpoints_are_private_lines_appended_never_rewritten(
@@ -134,14 +136,17 @@ def test_checkpoints_are_private_lines_appended_never_rewritten(
     header = json.loads(base64.urlsafe_b64decode(json.loads(first)["jws"].split(".")[0] + "=="))
     assert header["alg"] == "ES256"
     result = cli("audit", "verify", db=anchored)
-    assert result.code == 0 and "21 events checked against 3 checkpoints" in result.out
+    assert result.code == 0 and "21 events in 1 chains checked against 3 checkpoints" in result.out
 
 
 def test_rows_cut_after_a_checkpoint_are_named(cli, anchored: str) -> None:  # type: ignore[no-untyped-def]
     _sql(anchored, "DELETE FROM audit_event WHERE seq > 13")
     seq, problem = _broken(cli, anchored)
-    assert seq == 14
-    assert problem.startswith("rows 14 to 20 are missing (cut): the checkpoint signed at ")
+    assert seq is None  # the rows cut have no seq left to name
+    assert problem.startswith(
+        "organisation (none): rows 14 to 20 of its chain are missing (cut): the checkpoint "
+        "signed at "
+    )
     assert problem.endswith("(line 2) saw the chain reach row 20")
 
 
@@ -149,7 +154,9 @@ def test_a_recomputed_stretch_is_named_between_its_checkpoints(cli, anchored: st
     _recompute_from(anchored, 15)
     seq, problem = _broken(cli, anchored)
     assert seq == 11
-    assert problem.startswith("rows 11 to 20 were rewritten and rehashed: row 20 no longer has")
+    assert problem.startswith(
+        "organisation (none): rows 11 to 20 were rewritten and rehashed: row 20 no longer has"
+    )
     assert "(line 2)" in problem
 
 
@@ -157,7 +164,9 @@ def test_a_recomputed_early_stretch_is_found_at_the_first_checkpoint(cli, anchor
     _recompute_from(anchored, 3)
     seq, problem = _broken(cli, anchored)
     assert seq == 1
-    assert problem.startswith("rows 1 to 10 were rewritten and rehashed: row 10 no longer has")
+    assert problem.startswith(
+        "organisation (none): rows 1 to 10 were rewritten and rehashed: row 10 no longer has"
+    )
     assert "(line 1)" in problem
 
 
@@ -241,7 +250,7 @@ def test_another_databases_checkpoints_are_not_compared(
     other = f"sqlite:///{tmp_path / 'other.db'}"
     _add_rows(other, 1, 3)
     result = cli("audit", "verify", db=other)
-    assert result.code == 0 and "3 events checked against 0 checkpoints" in result.out
+    assert result.code == 0 and "3 events in 1 chains checked against 0 checkpoints" in result.out
 
 
 def test_no_key_no_checkpoint_and_verify_says_how_many(
@@ -288,7 +297,9 @@ def test_a_report_is_followed_by_a_checkpoint_of_its_own_row(
     assert (event.action, event.entity) == ("view", "report")
     assert event.detail["rows"] > 0
     lines = (isolated_home / FILE_NAME).read_text().splitlines()
-    assert json.loads(lines[-1])["seq"] == event.seq
+    assert (json.loads(lines[-1])["chain"], json.loads(lines[-1])["seq"]) == (
+        event.org, event.chain_seq,
+    )  # fmt: skip
 
 
 def test_without_a_key_a_report_works_and_says_so_once(
@@ -363,30 +374,33 @@ def test_the_apps_search_is_the_same_audited_view(cli, db_url: str) -> None:  # 
     assert event.detail == {"search": "text", "limit": 50, "rows": 1}
 
 
-# -- refusals (PostgreSQL: the database refuses the login) ----------------------------------
+# -- refusals: the database refusing the login (end to end with real logins: test_access_pg) --
 
 
-def test_a_refused_list_is_audited_where_the_database_allows(db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    if not db_url.startswith("postgresql"):
-        pytest.skip("a login refused by the database: PostgreSQL")
-    from linkwork.actions import people
+class _Refused(Exception):
+    """What SQLAlchemy raises when PostgreSQL refuses a login (insufficient_privilege)."""
 
-    role = f"lw_refused_{os.getpid()}"
-    _sql(db_url, f"CREATE ROLE {role} LOGIN PASSWORD 'pw'")
-    try:
-        _sql(db_url, f"GRANT USAGE ON SCHEMA public TO {role}")
-        _sql(db_url, f"GRANT SELECT, INSERT ON audit_event TO {role}")
-        url = sa.make_url(db_url).set(username=role, password="pw")
-        login = url.render_as_string(hide_password=False)
-        monkeypatch.setenv("LINKWORK_USER", role)
-        ws = Workspace(load_settings(database_url=login), lwdb.create_engine(login))
-        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
-            people.list_people(ws, limit=5)
-        ws.engine.dispose()
-        (event,) = _last_audit(db_url)
-        assert (event.action, event.entity, event.entity_id) == ("refused", "people", "list")
-        assert event.detail == {"practice": None, "limit": 5}
-    finally:
-        _sql(db_url, f"REASSIGN OWNED BY {role} TO CURRENT_USER")
-        _sql(db_url, f"DROP OWNED BY {role}")
-        _sql(db_url, f"DROP ROLE {role}")
+    class orig:  # the DBAPI error SQLAlchemy wraps
+        sqlstate = "42501"
+
+
+def test_a_refusal_is_audited_and_goes_on_to_the_front_end(db_url: str) -> None:
+    from linkwork.actions import audit
+
+    _add_rows(db_url, 1, 1)
+    ws = _workspace(db_url)
+    asked = {"practice": "Y02101", "limit": 5}
+    with pytest.raises(_Refused), audit.refusal_audited(ws, "people", "list", asked):
+        raise _Refused("permission denied for table person")
+    (event,) = _last_audit(db_url)
+    assert (event.action, event.entity, event.entity_id, event.actor) == (
+        "refused", "people", "list", ws.user,
+    )  # fmt: skip
+    assert event.detail == asked
+    with (  # anything else is not recorded as a refusal
+        pytest.raises(ValueError, match="not a refusal"),
+        audit.refusal_audited(ws, "people", "list", asked),
+    ):
+        raise ValueError("not a refusal")
+    assert _last_audit(db_url)[0].seq == event.seq
+    ws.engine.dispose()

@@ -60,6 +60,8 @@ def _rehash(conn: sa.Connection, row: sa.RowMapping, prev_hash: str) -> str:
         person_id=row["person_id"],
         detail=row["detail"] or {},
         prev_hash=prev_hash,
+        org=row["org"],
+        chain_seq=row["chain_seq"],
     )
     conn.execute(
         sa.text("UPDATE audit_event SET prev_hash = :p, hash = :h WHERE seq = :s"),
@@ -119,14 +121,17 @@ def edit_and_recompute(conn: sa.Connection) -> None:
 
 
 Tamper = Callable[[sa.Connection], None]
+# The rows are about no one's record and the session acts for no organisation: they are
+# the chain of organisation '' (shown as "(none)"), places 1 to ROWS.
+CHAIN = "organisation (none): "
 CASES: list[tuple[Tamper, int, str]] = [
-    (edit_first, 1, "its contents do not match its hash (edited)"),
-    (edit_first_detail, 1, "its contents do not match its hash (edited)"),
-    (delete_first, 2, "row 1 is missing (next row is 2)"),
-    (relink_first, 1, "its link to the row before does not match"),
-    (relink_first_and_rest, 1, "its link to the row before does not match"),
-    (edit_last, ROWS, "its contents do not match its hash (edited)"),
-    (relink_last, ROWS, "its link to the row before does not match"),
+    (edit_first, 1, CHAIN + "its contents do not match its hash (edited)"),
+    (edit_first_detail, 1, CHAIN + "its contents do not match its hash (edited)"),
+    (delete_first, 2, CHAIN + "row 1 of its chain is missing (next row is 2)"),
+    (relink_first, 1, CHAIN + "its link to the row before does not match"),
+    (relink_first_and_rest, 1, CHAIN + "its link to the row before does not match"),
+    (edit_last, ROWS, CHAIN + "its contents do not match its hash (edited)"),
+    (relink_last, ROWS, CHAIN + "its link to the row before does not match"),
 ]
 CUT: list[Tamper] = [delete_last, delete_last_ten, edit_and_recompute]
 
@@ -150,20 +155,29 @@ def _fill_and_anchor(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
     assert cli("keys", "new", "our-practice").code == 0
     made = cli("audit", "checkpoint", "--json", db=db_url)
     assert made.code == 0, made.err
-    assert made.json()["seq"] == ROWS
+    assert made.json()["chains"] == [{"org": "", "seq": ROWS, "head": _rows_hash_last(db_url)}]
+
+
+def _rows_hash_last(db_url: str) -> str:
+    engine = lwdb.create_engine(db_url)
+    with engine.connect() as conn:
+        last = _rows(conn)[-1]["hash"]
+    engine.dispose()
+    return str(last)
 
 
 def test_an_untouched_chain_is_intact(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
     _fill_and_anchor(cli, db_url)
     result, as_json = _verify(cli, db_url)
     assert (result.code, result.err) == (0, "")
-    assert f"{ROWS} events checked against 1 checkpoints" in result.out
+    assert f"{ROWS} events in 1 chains checked against 1 checkpoints" in result.out
     assert as_json.json() == {
         "ok": True,
         "checked": ROWS,
         "broken_seq": None,
         "problem": "",
         "checkpoints": 1,
+        "org": None,
     }
 
 

@@ -226,11 +226,13 @@ def write_lock_held(url: str) -> Iterator[None]:
             raw.execute("ROLLBACK")
             raw.close()
         return
-    from screening.audit import _PG_LOCK_KEY
+    from screening.audit import _PG_LOCK_KEY, chain_lock_key
 
     engine = sa.create_engine(url)
     conn = engine.connect()
-    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    # the writers' lock and the audit chain of organisation '' (these tests' people's)
+    for key in (_PG_LOCK_KEY, chain_lock_key("")):
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     try:
         yield
     finally:

@@ -95,8 +95,10 @@ def test_find_and_show_person_audits_the_view(session: Session) -> None:
     assert [p.id for p in people.find_people(session, "zz12cd")] == [person.id]
     with pytest.raises(LookupError, match="unknown person 'nobody-with-this-id'"):
         people.get_person(session, "nobody-with-this-id")
+    session.commit()  # audit events are appended to their chain as the transaction commits
     before = session.exec(select(AuditEvent)).all()
     people.show_person(session, person.id[:8], actor="worker.b")
+    session.commit()
     events = session.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()  # type: ignore[arg-type]
     assert len(events) == len(before) + 1
     assert (events[-1].action, events[-1].actor, events[-1].entity_id) == (

@@ -22,7 +22,7 @@ from linkwork.errors import NotFound
 from linkwork.workspace import Workspace
 from screening.audit import (
     ChainReport,
-    chain_head,
+    chain_heads,
     event_dict,
     list_events,
     record_event,
@@ -145,8 +145,9 @@ def make_checkpoint(
     key_file: Path | None = None,
     passphrase: str | None = None,
 ) -> dict[str, Any]:
-    """Sign the chain's head now with our private key (``key``, else found as the
-    exchange finds it) and append it to the checkpoint file; what was signed, and where."""
+    """Sign the head of every chain this workspace can read (each organisation's, and the
+    rows from before the chains if any) with our private key (``key``, else found as the
+    exchange finds it) and append them to the checkpoint file; what was signed, where."""
     from screening import audit_checkpoints as ck
 
     if key is None:
@@ -154,20 +155,25 @@ def make_checkpoint(
 
         key = our_key(ws, key_file, passphrase)
     with ws.session() as session:
-        seq, head = chain_head(session)
-    if seq == 0:
+        heads = chain_heads(session)
+    if not heads:
         raise NotFound("no audit events to checkpoint yet")
-    checkpoint = ck.Checkpoint(
-        db=database_label(ws),
-        org=_org(ws),
-        seq=seq,
-        head=head,
-        at=ck.iso(datetime.now(UTC)),
-        kid="",
-    )
-    path = checkpoint_file(ws)
-    ck.append(path, ck.sign(checkpoint, key))
-    return {"org": checkpoint.org, "seq": seq, "head": head, "at": checkpoint.at, "file": str(path)}
+    at = ck.iso(datetime.now(UTC))
+    label, signer_org, path = database_label(ws), _org(ws), checkpoint_file(ws)
+    signed = []
+    for head in heads:
+        checkpoint = ck.Checkpoint(
+            db=label,
+            org=head.org if head.org is not None else signer_org,
+            seq=head.place,
+            head=head.hash,
+            at=at,
+            kid="",
+            chain=head.org,
+        )
+        ck.append(path, ck.sign(checkpoint, key))
+        signed.append({"org": head.org, "seq": head.place, "head": head.hash})
+    return {"at": at, "file": str(path), "chains": signed}
 
 
 def auto_checkpoint(ws: Workspace, key: ECKey | None = None) -> str | None:
@@ -225,8 +231,10 @@ def verify_audit(ws: Workspace) -> ChainReport:
         every = ck.read(path, keys.get)
     except ck.CheckpointFileError as exc:
         where = f"{path} line {exc.line}" if exc.line else str(path)
-        return ChainReport(False, 0, None, f"the checkpoint file {where} {exc.why}")
+        return ChainReport(
+            False, 0, None, f"the checkpoint file {where} {exc.why}", unreadable=True
+        )
     label = database_label(ws)
-    ours = [cp for cp in every if cp.db == label and cp.chain is None]
+    ours = [cp for cp in every if cp.db == label]
     with ws.session() as session:
         return verify_chain(session, checkpoints=ours)

@@ -92,7 +92,14 @@ def audit_checkpoint(
         print_json(data)
         return
     data = safe(data)
-    console.print(f"checkpoint: row {data['seq']} signed, kept in {data['file']}")
+    for chain in data["chains"]:
+        whose = (
+            "before the chains"
+            if chain["org"] is None
+            else f"organisation {chain['org'] or '(none)'}"
+        )
+        console.print(f"checkpoint: {whose}, row {chain['seq']} signed")
+    console.print(f"kept in {data['file']}")
 
 
 # --- demo ---------------------------------------------------------------------------------
