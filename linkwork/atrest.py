@@ -78,16 +78,19 @@ def protection(url: str) -> Protection:
     return "encrypted" if is_encrypted_url(url) else "not encrypted"
 
 
+def has_password(url: str) -> bool:
+    """Whether ``url`` holds a password (``scheme://user:PASSWORD@...``)."""
+    rest = url.split("://", 1)[1] if "://" in url else ""
+    credentials = rest.partition("/")[0]
+    return "@" in credentials and bool(credentials.rsplit("@", 1)[0].partition(":")[2])
+
+
 def needs_passphrase(url: str, has_passphrase: bool) -> Literal["new", "existing"] | None:
     """Whether opening ``url`` first needs a passphrase: "new" (none set yet: asked twice)
     or "existing" (asked once); None for a plain or server database, or one given already
     (in the workspace or in the URL's password field)."""
-    if not is_encrypted_url(url) or has_passphrase:
-        return None
-    rest = url.split("://", 1)[1] if "://" in url else ""
-    credentials = rest.partition("/")[0]
-    if "@" in credentials and credentials.rsplit("@", 1)[0].partition(":")[2]:
-        return None  # sqlite+pysqlcipher://:PASSPHRASE@/FILE
+    if not is_encrypted_url(url) or has_passphrase or has_password(url):
+        return None  # has_password: sqlite+pysqlcipher://:PASSPHRASE@/FILE
     path = sqlite_path(url)
     if path is None:
         return None

@@ -162,6 +162,12 @@ def _coerce(name: str, value: Any) -> Any:
     return clean_text(str(value), f"setting {name}", max_length=4096)
 
 
+def _stores_passphrase(url: str) -> bool:
+    from linkwork.atrest import has_password, is_encrypted_url
+
+    return is_encrypted_url(url) and has_password(url)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Defaults < config.toml < environment < explicit overrides (None means not given)."""
     values: dict[str, Any] = {}
@@ -177,6 +183,12 @@ def load_settings(**overrides: Any) -> Settings:
         for key, value in raw.items():
             if key not in known:
                 raise ValueError(f"config file {path}: unknown setting {key!r}")
+            if key == "database_url" and _stores_passphrase(str(value)):
+                raise ValueError(
+                    f"config file {path}: the database passphrase is not kept in a file; "
+                    "remove it from database_url (it is asked for, or read from "
+                    "LINKWORK_DB_PASSPHRASE)"
+                )
             values[key] = _coerce(key, value)
     for key, env in _ENV.items():
         if os.environ.get(env):

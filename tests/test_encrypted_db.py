@@ -355,3 +355,24 @@ def test_db_encrypt_refuses_postgresql_and_memory(cli) -> None:  # type: ignore[
     )
     server = cli("db", "encrypt", db="postgresql+psycopg://someone@localhost/nowhere")
     assert server.code == 2 and "protected by its server" in server.err
+
+
+def test_the_settings_file_cannot_hold_the_passphrase(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    url = f"sqlite+pysqlcipher://:{PASSPHRASE}@/{tmp_path / 'kept.db'}"
+    config.write_text(f'database_url = "{url}"\n', encoding="utf-8")
+    monkeypatch.setenv("LINKWORK_CONFIG", str(config))
+    monkeypatch.delenv("LINKWORK_DATABASE_URL")
+    result = cli("person", "list")
+    assert result.code == 2
+    assert result.err == (
+        f"linkwork: config file {config}: the database passphrase is not kept in a file; "
+        "remove it from database_url (it is asked for, or read from LINKWORK_DB_PASSPHRASE)\n"
+    )
+    assert PASSPHRASE not in result.err and not (tmp_path / "kept.db").exists()
+    config.write_text(f'database_url = "sqlite+pysqlcipher:///{tmp_path / "kept.db"}"\n')
+    monkeypatch.setenv("LINKWORK_DB_PASSPHRASE", PASSPHRASE)
+    assert _add_person(cli).code == 0
+    assert (tmp_path / "kept.db").read_bytes()[:16] != SQLITE_HEADER

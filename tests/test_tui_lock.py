@@ -243,3 +243,30 @@ def test_on_postgresql_the_lock_checks_the_logins_password(db_url: str) -> None:
     database.check_passphrase(ws, password)
     with pytest.raises(ValueError, match=r"^wrong password for the database login "):
         database.check_passphrase(ws, password + "x")
+
+
+async def test_on_postgresql_the_app_locks_and_asks_for_the_password(db_url: str) -> None:
+    import sqlalchemy as sa
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only (the SQLite cases are above)")
+    password = sa.make_url(db_url).password
+    if not password:
+        pytest.skip("this PostgreSQL login has no password")
+    app = LinkworkApp(load_settings(database_url=db_url, idle_lock_minutes=5), build_index=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert app.db_ready and "not encrypted" not in screen_text(app)
+        app.last_activity -= 5 * 60
+        app._check_idle()
+        await pilot.pause()
+        assert type(app.screen).__name__ == "LockScreen"
+        assert error_text(app, ".gate-help") == (
+            "Locked after 5 minutes without use. Type your database password to go on."
+        )
+        await type_into(pilot, app, "#lock-pass", password + "x")
+        await settle(pilot, app)
+        assert error_text(app, "#lock-error") == "Wrong password: try again."
+        await type_into(pilot, app, "#lock-pass", password)
+        await settle(pilot, app)
+        assert not app.locked and type(app.screen).__name__ == "HomeScreen"
