@@ -21,6 +21,9 @@ cleanup() { tmux kill-session -t "$S" 2>/dev/null || true; }
 trap cleanup EXIT
 
 export LINKWORK_HOME=$WORK/home LINKWORK_CONFIG=$WORK/no-config.toml LINKWORK_USER=sam.linkworker
+# The database is encrypted: the app asks for a new passphrase on its first screen; the
+# commands typed in the shells read it from LINKWORK_DB_PASSPHRASE.
+PASSPHRASE="walkthrough passphrase"
 HUB_HOME=$WORK/hub
 n=0
 snap() {  # snap NAME: save the screen as text
@@ -50,7 +53,8 @@ shell() {  # run a command line in the tmux shell (typed) and wait for it to fin
 }
 
 tmux new-session -d -s "$S" -x $W -y $H -e LINKWORK_HOME="$LINKWORK_HOME" \
-  -e LINKWORK_CONFIG="$LINKWORK_CONFIG" -e LINKWORK_USER="$LINKWORK_USER" "bash --norc --noprofile"
+  -e LINKWORK_CONFIG="$LINKWORK_CONFIG" -e LINKWORK_USER="$LINKWORK_USER" \
+  -e LINKWORK_DB_PASSPHRASE="$PASSPHRASE" "bash --norc --noprofile"
 tmux send-keys -t "$S" -l "export PS1='$ '"; tmux send-keys -t "$S" Enter
 
 if [ "${1:-}" = "--reuse" ]; then
@@ -70,6 +74,11 @@ shell "$LW keys new practice >/dev/null && $LW keys new hub --out $WORK/hubkeys 
 # 1. The README's first command: the app opens on the bundled sample directory.
 tmux send-keys -t "$S" -l "$FIRST"; sleep 0.5; snap readme-first-command
 tmux send-keys -t "$S" Enter
+wait_for "passphrase" 120  # the database's passphrase: chosen (typed twice) or typed once
+typ "$PASSPHRASE"; key Enter
+if tmux capture-pane -p -t "$S" | grep -qF "Choose a passphrase"; then
+  typ "$PASSPHRASE"; key Enter
+fi
 wait_for "Directory: 400 services" 120
 sleep 1; snap home-sample-loaded
 
@@ -117,7 +126,7 @@ key u; wait_for "New status"; key Enter Down Enter; key C-s; wait_for "ACCEPTED"
 # 8. The hub (another database) receives the file, completes it and replies; the
 #    practice imports the reply from its inbox folder.
 tmux new-window -t "$S" -e LINKWORK_HOME="$HUB_HOME" -e LINKWORK_CONFIG="$LINKWORK_CONFIG" \
-  -e LINKWORK_USER=hub.worker "bash --norc --noprofile"
+  -e LINKWORK_USER=hub.worker -e LINKWORK_DB_PASSPHRASE="$PASSPHRASE" "bash --norc --noprofile"
 HUBW="$S:1"
 hub() { tmux send-keys -t "$HUBW" -l "$1; echo HUBDONE-\$?"; tmux send-keys -t "$HUBW" Enter; }
 hubwait() { local i; for ((i = 0; i < 300; i++)); do tmux capture-pane -p -t "$HUBW" | grep -q "HUBDONE-$1" && return 0; sleep 0.2; done; tmux capture-pane -p -t "$HUBW" >&2; return 1; }
