@@ -376,3 +376,70 @@ def test_the_settings_file_cannot_hold_the_passphrase(  # type: ignore[no-untype
     monkeypatch.setenv("LINKWORK_DB_PASSPHRASE", PASSPHRASE)
     assert _add_person(cli).code == 0
     assert (tmp_path / "kept.db").read_bytes()[:16] != SQLITE_HEADER
+
+
+# --- typed on a terminal ----------------------------------------------------------------
+
+
+def _on_a_terminal(args: list[str], answers: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run ``linkwork ARGS`` on a pseudo-terminal, typing each answer when a prompt
+    ending in ": " appears; its exit code and everything it showed."""
+    import os
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: linkwork on the terminal
+        os.execve(sys.executable, [sys.executable, "-m", "linkwork", *args], env)
+    shown = b""
+    pending = list(answers)
+    while True:
+        ready, _, _ = select.select([fd], [], [], 60)
+        if not ready:
+            break
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child has gone
+            break
+        if not chunk:
+            break
+        shown += chunk
+        if pending and shown.rstrip(b" ").endswith(b":"):
+            os.write(fd, pending.pop(0).encode() + b"\n")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), shown.decode("utf-8", "replace")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX pseudo-terminal")
+def test_on_a_terminal_the_passphrase_is_typed_twice_then_once(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINKWORK_")}
+    env |= {"LINKWORK_HOME": str(isolated_home), "LINKWORK_CONFIG": str(tmp_path / "none"),
+            "LINKWORK_USER": "test.worker", "TERM": "dumb"}  # fmt: skip
+    database = isolated_home / "linkwork.db"
+    add = ["person", "add", "--given", GIVEN, "--family", FAMILY, "--birth-date", "1970-05-06"]
+
+    code, shown = _on_a_terminal(add, [PASSPHRASE, PASSPHRASE + "x"], env)
+    assert code == 2
+    assert "New passphrase:" in shown and "The same passphrase again:" in shown
+    assert "linkwork: the two passphrases differ: type the same one twice" in shown
+    assert PASSPHRASE not in shown  # typed, never shown
+    assert not database.exists()
+
+    code, shown = _on_a_terminal(add, [PASSPHRASE, PASSPHRASE], env)
+    assert code == 0, shown
+    assert FAMILY in shown
+    assert database.read_bytes()[:16] != SQLITE_HEADER
+
+    code, shown = _on_a_terminal(["person", "list"], ["not the passphrase"], env)
+    assert code == 2
+    assert f"Passphrase for the database {database}:" in shown
+    assert f"linkwork: wrong passphrase for the database {database}: nothing was changed" in shown
+    assert FAMILY not in shown
+
+    code, shown = _on_a_terminal(["person", "list"], [PASSPHRASE], env)
+    assert code == 0 and FAMILY.upper() in shown.upper()
