@@ -10,8 +10,9 @@ Design (see ``bench/search.py`` for the figures):
   expanded through the directory's vocabulary (lay and service-provider phrases -> index
   words and domains) and the codes catalogue's lay-language search (-> Z codes and domains),
   scored, filtered with precomputed masks, and only the short list is reranked.
-* Stale services (verified longer ago than ``stale_months``) are left out unless
-  ``include_stale`` is given; then they are kept but ranked a little lower.
+* Stale services (verified longer ago than ``stale_months``, ``directory.stale``'s rule)
+  are shown, ranked a little lower and flagged with their last-verified date, unless
+  ``current_only`` is given: a council that verifies slowly never hides its directory.
 * The index is immutable after ``build``: ``search`` only reads it, so one index can serve
   many threads (the Textual app searches from a worker on every keystroke).
 
@@ -32,6 +33,8 @@ from datetime import date, datetime
 import numpy as np
 from rapidfuzz import fuzz, process, utils
 
+from directory.english import is_english
+from directory.english import near as english_near
 from directory.index import IndexData, IndexDoc, load_docs
 from directory.matches import Place, ServiceMatch
 from directory.stale import months_before
@@ -50,6 +53,9 @@ __all__ = ["IndexDoc", "Place", "ServiceIndex", "ServiceMatch", "load_docs"]
 
 SHORTLIST = 60
 STALE_FACTOR = 0.85
+DIRECTORY_BONUS = 2.0  # a directory word beats an English word this much less alike
+NAMED_WEIGHT = 2.5  # a token this heavy in a service is in its name or taxonomy (index.py)
+LITERAL_WORDS = 4  # queries of at most this many words: a literal match outranks expansions
 
 
 @dataclass
@@ -57,6 +63,7 @@ class _Term:
     token: str
     weight: float
     concept: int  # which part of the query it stands for (-1: none)
+    literal: bool  # the person's own word (as typed or corrected), not an expansion
     source: str  # "words", a vocabulary phrase ("'sofa surfing'") or a code ("code Z59.0 ...")
     shown: str  # what matched, as a person would write it
 
@@ -109,12 +116,18 @@ class ServiceIndex(IndexData):
         age: int | None = None,
         open_now: bool = False,
         free: bool = False,
-        include_stale: bool = False,
+        current_only: bool = False,
         limit: int = 20,
         now: datetime | None = None,
         today: date | None = None,
+        include_stale: bool | None = None,
     ) -> list[ServiceMatch]:
-        """Services for the words and filters, best first, each with ``why``."""
+        """Services for the words and filters, best first, each with ``why``.
+
+        ``include_stale`` is the old spelling (stale services are included by default now):
+        ``include_stale=False`` means ``current_only``."""
+        if include_stale is not None:
+            current_only = current_only or not include_stale
         text = text or ""
         needs = [n for n in needs if n and n.strip()]
         if not text.strip() and not needs:
@@ -132,7 +145,7 @@ class ServiceIndex(IndexData):
         mask = np.ones(n, dtype=bool)
         cutoff = months_before(today, self.stale_months).toordinal()
         stale = (self._verified > 0) & (self._verified < cutoff)
-        if not include_stale:
+        if current_only:
             mask &= ~stale
         if free:
             mask &= self._free
@@ -182,7 +195,7 @@ class ServiceIndex(IndexData):
         place = self.resolve_place(near) if near else None
         distance = self._distances(place) if place else None
 
-        terms, notes = self._query_terms(text) if text.strip() else ([], [])
+        terms, notes, typed = self._query_terms(text) if text.strip() else ([], [], 0)
         if terms:
             concepts = {t.concept for t in terms if t.concept >= 0}
             concept_hits = {c: np.zeros(n, dtype=bool) for c in concepts}
@@ -206,9 +219,9 @@ class ServiceIndex(IndexData):
                 scores *= 1.0 + 0.5 * need_score
         else:
             scores = need_score.copy()
-        if include_stale:
-            scores = np.where(stale, scores * STALE_FACTOR, scores)
+        scores = np.where(stale, scores * STALE_FACTOR, scores)
         scores = np.where(mask, scores, 0.0)
+        scores = self._literal_first(scores, terms, typed)
         if distance is not None and scores.max() > 0:
             # relevance first, then distance: a relevant service nearby beats a slightly
             # better-worded one across the county; no location known counts as far-ish
@@ -254,7 +267,40 @@ class ServiceIndex(IndexData):
             for row, (j, i) in enumerate(zip(order, chosen, strict=True))
         ]
 
+    def reading(self, text: str) -> list[str]:
+        """How the words of ``text`` were read ("read 'benifits' as 'benefits'"), in order:
+        a word is corrected only when it is neither the directory's nor English."""
+        notes = self._query_terms(text)[1] if text.strip() else []
+        return [n for n in notes if n.startswith("read ")]
+
+    def warm(self) -> None:
+        """Load what a first misspelling would (the English list), for a caller that
+        searches on every keystroke."""
+        english_near("a", 5)
+
+    def known_words(self) -> frozenset[str]:
+        """Stemmed words the directory and its vocabulary know (never corrected)."""
+        return self._known_stems
+
     # --- internals -----------------------------------------------------------------
+
+    def _literal_first(self, scores: np.ndarray, terms: list[_Term], typed: int) -> np.ndarray:
+        """A short query's literal match outranks its expansions: services whose name or
+        taxonomy holds every word the person typed are lifted above every other service,
+        found through synonyms, domains or codes. ``typed``: the query's distinct words."""
+        literal = [t for t in terms if t.literal]
+        if not literal or len(literal) < typed or typed > LITERAL_WORDS:
+            return scores
+        full = scores > 0
+        for term in literal:
+            hits = np.zeros(self.size, dtype=bool)
+            docs, weights = self._postings[term.token]
+            hits[docs[weights >= NAMED_WEIGHT]] = True
+            full &= hits
+        rest = (scores > 0) & ~full
+        if not full.any() or not rest.any():
+            return scores
+        return np.where(full, scores + scores[rest].max(), scores).astype(np.float32)
 
     def _z_tokens(self, code: str) -> list[str]:
         key = "#" + code.lower()
@@ -271,30 +317,35 @@ class ServiceIndex(IndexData):
         return found[:limit]
 
     def _correct(self, word: str) -> str | None:
-        if len(word) < 3 or not word.isalpha():
+        """The word the person most likely meant, or None to keep it as typed.
+
+        A correctly spelled English word is never corrected (``directory.english``); a
+        misspelling goes to the closest word of the directory or of English (a directory
+        word wins a near tie), also tried as spelt by ear ("evicshun" -> "eviction")."""
+        if len(word) < 3 or not word.isalpha() or is_english(word):
             return None
         cutoff = 75 if len(word) <= 4 else (72 if len(word) <= 6 else 65)
-        best = process.extractOne(word, self._dictionary, scorer=fuzz.ratio, score_cutoff=cutoff)
-        # spelling by ear: "evicshun" -> "eviction", "fone" -> "phone"
-        for sound, spelling in _SOUNDS:
-            if sound in word:
-                alt = process.extractOne(
-                    word.replace(sound, spelling),
-                    self._dictionary,
-                    scorer=fuzz.ratio,
-                    score_cutoff=cutoff,
-                )
-                if alt and (best is None or alt[1] > best[1]):
-                    best = alt
+        variants = [word] + [word.replace(a, b) for a, b in _SOUNDS if a in word]
+        best: tuple[str, float] | None = None
+        for variant in variants:
+            for choices, bonus in (
+                (self._dictionary, DIRECTORY_BONUS),
+                (english_near(variant[0], len(variant)), 0.0),
+            ):
+                found = process.extractOne(variant, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+                if found and (best is None or found[1] + bonus > best[1]):
+                    best = (found[0], found[1] + bonus)
         return best[0] if best else None
 
-    def _query_terms(self, text: str) -> tuple[list[_Term], list[str]]:
-        """Weighted index tokens for the query, and notes on corrections and synonyms."""
+    def _query_terms(self, text: str) -> tuple[list[_Term], list[str], int]:
+        """Weighted index tokens for the query, notes on corrections and synonyms, and how
+        many distinct words (not stopwords) the person typed."""
         stop = stopwords()
         skip = phrase_stopwords()
         notes: list[str] = []
         toks: list[str] = []
         originals: list[str] = []
+        fixes: dict[str, str] = {}
         is_stop: list[bool] = []
         all_words = words(text)
         typing = bool(text) and not text[-1].isspace()  # the last word may be half-typed
@@ -310,9 +361,10 @@ class ServiceIndex(IndexData):
                 if completions:
                     unknown = False
             if unknown:
-                fixed = self._correct(plain)
+                fixed = self._correct(plain)  # None for an English word: kept as typed
                 if fixed and stem(fixed) != tok:
                     notes.append(f"read {raw!r} as {fixed!r}")
+                    fixes[raw] = fixed
                     tok = stem(fixed)
                     raw = fixed
             toks.append(tok)
@@ -320,12 +372,14 @@ class ServiceIndex(IndexData):
             is_stop.append(plain in stop)
         weights: dict[str, _Term] = {}
 
-        def add(token: str, weight: float, concept: int, source: str, shown: str) -> None:
+        def add(
+            token: str, weight: float, concept: int, source: str, shown: str, literal: bool = False
+        ) -> None:
             if token not in self._postings:
                 return
             current = weights.get(token)
-            if current is None or current.weight < weight:
-                weights[token] = _Term(token, weight, concept, source, shown)
+            if current is None or current.weight < weight or (literal and not current.literal):
+                weights[token] = _Term(token, weight, concept, literal, source, shown)
 
         concept_of = list(range(len(toks)))
         phrases = []
@@ -340,11 +394,12 @@ class ServiceIndex(IndexData):
             phrases.append((start, phrase))
         content = [i for i in range(len(toks)) if not is_stop[i]]
         for i in content:
-            add(toks[i], 1.0, concept_of[i], "words", originals[i])
+            add(toks[i], 1.0, concept_of[i], "words", originals[i], literal=True)
         for word in completions:
             add(word, 0.7, concept_of[-1], "words", self._surface.get(word, word))
         for a, b in itertools.pairwise(content):
-            add(toks[a] + toks[b], 1.0, concept_of[a], "words", f"{originals[a]}{originals[b]}")
+            pair = f"{originals[a]}{originals[b]}"
+            add(toks[a] + toks[b], 1.0, concept_of[a], "words", pair)
         for start, phrase in phrases:
             w = min(0.9, 1.6 / math.sqrt(max(1, len(phrase.terms))))
             for t in phrase.terms:
@@ -352,7 +407,8 @@ class ServiceIndex(IndexData):
             for d in phrase.domains:
                 add("@" + d, 0.6, concept_of[start], f"{phrase.text!r} ->", f"need {d}")
             notes.append(f"{phrase.text!r} means " + ", ".join(phrase.domains or phrase.terms[:3]))
-        for hint in code_hints(text):
+        # the catalogue reads the words as corrected ("lonley" -> "lonely")
+        for hint in code_hints(" ".join(fixes.get(w, w) for w in all_words)):
             concept = len(toks)
             for tok in self._z_tokens(hint.code):
                 add(
@@ -369,7 +425,7 @@ class ServiceIndex(IndexData):
                 "catalogue:",
                 f"need {hint.domain}",
             )
-        return list(weights.values()), notes
+        return list(weights.values()), notes, len({toks[i] for i in content})
 
     def _distances(self, place: Place) -> np.ndarray:
         lat0, lon0 = math.radians(place.latitude), math.radians(place.longitude)
@@ -422,7 +478,9 @@ class ServiceIndex(IndexData):
             else:
                 why.append("no location given")
         if stale:
-            why.append(f"last verified {doc.last_verified} (over {self.stale_months} months ago)")
+            why.append(
+                f"not verified since {doc.last_verified} (over {self.stale_months} months ago)"
+            )
         town, postcode = "", ""
         if doc.locations:
             town, postcode = doc.locations[0][0], doc.locations[0][1]

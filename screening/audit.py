@@ -7,13 +7,13 @@ moved to another chain unnoticed. ``seq`` numbers every row of the table (on Pos
 the sequence ``audit_event_seq``). Rows written before the chains (``chain_seq`` None) are
 one chain in ``seq`` order, hashed without org and place, as they always were.
 
-The chain's lock is taken last and held only for the append: ``record_event`` only notes
-the event; just before the transaction commits (``before_commit``), each organisation's
-chain is locked in turn (PostgreSQL: a transaction-level advisory lock per organisation;
-SQLite: its single writer), its head read, and the events appended. So an action's reads
-and changes never wait for another organisation, nor for another action's reads. The wait
-for the lock is bounded (``lock_timeout`` / SQLite's busy timeout: then "the database is
-busy"); the unique (org, chain_seq) index means two writers can never fork a chain.
+The chain is held last and only for the append: ``record_event`` only notes the event;
+just before the transaction commits (``before_commit``, ``append_pending``) each
+organisation's head is read and the events inserted after it. On PostgreSQL the unique
+(org, chain_seq) index is the chain's lock: an append taking the same place as one not yet
+committed waits for it (``lock_timeout``: then "the database is busy"), finds the place
+taken, and goes after it; nothing else waits for the chain, and organisations never wait
+for each other. SQLite has one writer. Two writers can never fork a chain.
 
 ``verify_chain`` recomputes every chain and reports the first row that does not match, and
 checks each chain against the signed checkpoints (``screening.audit_checkpoints``).
@@ -109,11 +109,6 @@ def _key_of(prefix: bytes, text: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def chain_lock_key(org: str) -> int:
-    """The advisory lock key of ``org``'s chain (64 bits of a hash of its code)."""
-    return _key_of(b"linkwork audit chain\x00", org)
-
-
 def write_lock(session: Session, key: str | None = None) -> None:
     """Serialise writers that must see each other's work until the end of the transaction
     (a received file, a partner's key, a new NHS number: each looks for what another
@@ -182,12 +177,9 @@ def record_event(
     return event
 
 
-def _lock_chain(session: OrmSession, org: str) -> None:
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": chain_lock_key(org)})
-    else:
-        session.execute(sa.text("UPDATE audit_event SET seq = seq WHERE seq < 0"))
+def _lock_chain(session: OrmSession) -> None:
+    """SQLite: the database's single write lock (a no-op write), before reading a head."""
+    session.execute(sa.text("UPDATE audit_event SET seq = seq WHERE seq < 0"))
 
 
 def _next_seqs(session: OrmSession, count: int) -> list[int]:
@@ -202,40 +194,80 @@ def _next_seqs(session: OrmSession, count: int) -> list[int]:
     return [int(last or 0) + i for i in range(1, count + 1)]
 
 
+_COLUMNS = (
+    "seq", "at", "actor", "action", "entity", "entity_id", "person_id", "detail",
+    "prev_hash", "hash", "org", "chain_seq",
+)  # fmt: skip
+_MAX_TRIES = 1000  # each failed try means another append to the chain committed
+
+
+def _head(session: OrmSession, org: str) -> tuple[int, str]:
+    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    head = session.execute(
+        sa.select(table.c.chain_seq, table.c.hash)
+        .where(table.c.org == org, table.c.chain_seq.is_not(None))
+        .order_by(table.c.chain_seq.desc())
+        .limit(1)
+    ).first()
+    return (int(head[0]), str(head[1])) if head else (0, GENESIS)
+
+
+def _chained(events: list[AuditEvent], head: tuple[int, str], seq_of: dict[int, int]) -> list[Any]:
+    """The events as rows after ``head``: places, links and hashes (set on them too)."""
+    place, prev = head
+    rows = []
+    for ev in events:
+        place += 1
+        ev.seq, ev.chain_seq, ev.prev_hash = seq_of[id(ev)], place, prev
+        ev.hash = prev = _row_hash(ev)
+        rows.append({name: getattr(ev, name) for name in _COLUMNS})
+    return rows
+
+
 def append_pending(session: OrmSession) -> None:
-    """Append the events noted in this transaction, each to its organisation's chain: the
-    chains' locks taken now (organisations in order, so two transactions never wait for
-    each other in a circle), held until the commit that follows."""
+    """Append the events noted in this transaction, each to its organisation's chain, as
+    the last thing before the commit.
+
+    PostgreSQL, without a lock of its own: read the chain's head, insert the first event
+    at the next place ``ON CONFLICT (org, chain_seq) DO NOTHING``. The unique index is the
+    lock, held only from that insert to the commit: another append to the same chain at the
+    same moment waits there (bounded by ``lock_timeout``) for this one's commit, finds its
+    place taken, reads the head again and goes after it. Appends to other organisations'
+    chains never wait. SQLite: its single writer, then the same."""
     pending: list[AuditEvent] = session.info.pop(_PENDING, None) or []
     if not pending:
         return
-    session.flush()  # the change the events record goes first, outside the chain's lock
+    session.flush()  # the change the events record goes first
     by_org: dict[str, list[AuditEvent]] = {}
     for ev in pending:
         by_org.setdefault(ev.org, []).append(ev)
     table = AuditEvent.__table__  # type: ignore[attr-defined]
-    if session.get_bind().dialect.name != "postgresql":
-        _lock_chain(session, "")  # SQLite: the single writer, before reading max(seq)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if not postgres:
+        _lock_chain(session)  # before reading max(seq) and the heads
     # seq in the order the events happened (PostgreSQL: from the sequence, no lock needed)
     seq_of = {id(ev): n for ev, n in zip(pending, _next_seqs(session, len(pending)), strict=True)}
     for org in sorted(by_org):
-        _lock_chain(session, org)
-        head = session.execute(
-            sa.select(table.c.chain_seq, table.c.hash)
-            .where(table.c.org == org, table.c.chain_seq.is_not(None))
-            .order_by(table.c.chain_seq.desc())
-            .limit(1)
-        ).first()
-        place, prev = (int(head[0]), str(head[1])) if head else (0, GENESIS)
-        for ev in by_org[org]:
-            place += 1
-            ev.seq = seq_of[id(ev)]
-            ev.chain_seq = place
-            ev.prev_hash = prev
-            ev.hash = _row_hash(ev)
-            prev = ev.hash
-            session.add(ev)
-        session.flush()
+        events = by_org[org]
+        if not postgres:
+            session.execute(table.insert(), _chained(events, _head(session, org), seq_of))
+            continue
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        for _ in range(_MAX_TRIES):
+            rows = _chained(events, _head(session, org), seq_of)
+            first = session.execute(
+                pg_insert(table)
+                .values(rows[:1])
+                .on_conflict_do_nothing(index_elements=[table.c.org, table.c.chain_seq])
+                .returning(table.c.seq)
+            ).first()
+            if first is not None:
+                break  # the place is ours: the next ones too (another append waits for us)
+        else:
+            raise RuntimeError(f"the audit chain of {org!r} moved on {_MAX_TRIES} times")
+        if rows[1:]:
+            session.execute(table.insert(), rows[1:])
 
 
 def _forget_pending(session: OrmSession, *_: Any) -> None:

@@ -180,3 +180,39 @@ def test_rows_from_before_the_upgrade_stay_one_chain(cli, db_url: str) -> None: 
     assert broken.err == (
         "linkwork: audit trail broken at row seq 3: its contents do not match its hash (edited)\n"
     )
+
+
+def test_appends_at_the_same_moment_never_fork_a_chain(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Eight writers, two organisations, ten appends each, all at once: every event is in
+    its chain once, the chains intact (on PostgreSQL the losers of a race for a place wait
+    for the winner's commit and go after it)."""
+    import threading
+
+    engine = lwdb.open_engine(db_url)
+    barrier = threading.Barrier(8, timeout=60)
+    failures: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(10):
+                with Session(engine) as session:
+                    org = (A, B)[n % 2]
+                    record_event(session, f"worker.{n}", "view", "person", f"{n}-{i}", org=org)
+                    session.commit()
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    engine.dispose()
+    assert failures == []
+    rows = _chains(db_url)
+    assert sorted((o, c) for _, o, c, _ in rows) == sorted(
+        [(A, c) for c in range(1, 41)] + [(B, c) for c in range(1, 41)]
+    )
+    result = cli("audit", "verify", db=db_url)
+    assert result.code == 0 and "80 events in 2 chains checked" in result.out

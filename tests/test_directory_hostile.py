@@ -455,6 +455,7 @@ def test_endless_feeds_stay_under_500_mb(tmp_path: Path) -> None:
         LINKWORK_HOME=str(tmp_path / "home"),
         LINKWORK_CONFIG=str(tmp_path / "no-config.toml"),
         LINKWORK_USER="test.worker",
+        LINKWORK_DB_PASSPHRASE="endless feeds test passphrase",  # the default is encrypted
         PYTHONPATH=str(Path(__file__).resolve().parents[1]),
     )
     runs = {}

@@ -84,18 +84,22 @@ def test_name_search(sample_index: ServiceIndex) -> None:
     assert doc.name in [r.name for r in results]
 
 
-def test_stale_hidden_by_default_and_flagged_when_included(sample_index: ServiceIndex) -> None:
-    default = sample_index.search("", needs=["housing"], limit=400, today=TODAY)
-    everything = sample_index.search(
-        "", needs=["housing"], include_stale=True, limit=400, today=TODAY
-    )
-    assert default and not any(r.stale for r in default)
+def test_stale_shown_by_default_flagged_and_left_out_when_current_only(
+    sample_index: ServiceIndex,
+) -> None:
+    everything = sample_index.search("", needs=["housing"], limit=400, today=TODAY)
+    current = sample_index.search("", needs=["housing"], current_only=True, limit=400, today=TODAY)
+    assert current and not any(r.stale for r in current)
     stale = [r for r in everything if r.stale]
-    assert stale and len(everything) == len(default) + len(stale)
+    assert stale and len(everything) == len(current) + len(stale)
     cutoff = date(2025, 11, 1)
     assert all(r.last_verified and r.last_verified < cutoff for r in stale)
-    assert all(r.last_verified is None or r.last_verified >= cutoff for r in default)
-    assert all(any("last verified" in w for w in r.why) for r in stale)
+    assert all(r.last_verified is None or r.last_verified >= cutoff for r in current)
+    for r in stale:  # flagged with the date it was last verified
+        assert f"not verified since {r.last_verified.isoformat()}" in "; ".join(r.why)
+    # the old spelling still works: include_stale=False is current_only
+    old = sample_index.search("", needs=["housing"], include_stale=False, limit=400, today=TODAY)
+    assert [r.id for r in old] == [r.id for r in current]
 
 
 def test_need_filter(sample_index: ServiceIndex) -> None:
@@ -208,7 +212,13 @@ def test_cli_search(cli, db_url: str) -> None:
     need = cli("directory", "search", "--need", "Z59.0", "--json", db=db_url)
     assert need.code == 0 and all("housing" in r["domains"] for r in need.json())
     text = cli("directory", "search", "sofa surfing", db=db_url)
-    assert text.code == 0 and "--include-stale" in text.out
+    assert text.code == 0 and "not verified" in text.out and "--current-only" in text.out
+    shown = cli("directory", "search", "sofa surfing", "--json", db=db_url).json()
+    assert any(r["stale"] for r in shown)  # stale services answer by default, flagged
+    for r in shown:
+        assert r["stale"] is any(f"not verified since {r['last_verified']}" in w for w in r["why"])
+    current = cli("directory", "search", "sofa surfing", "--current-only", "--json", db=db_url)
+    assert current.code == 0 and not any(r["stale"] for r in current.json())
 
 
 def test_half_typed_last_word(sample_index: ServiceIndex, truth) -> None:

@@ -14,6 +14,7 @@ from directory.models import Service
 from directory.search import ServiceIndex
 from directory.service import describe_service
 from directory.stale import months_ago, months_before
+from tui.screens.services import checked_cell
 from tui.widgets.service_detail import render_service
 
 # (today, stale_months, last verified, stale?) written out, not computed by the rule.
@@ -58,11 +59,12 @@ def test_list_detail_and_show_agree_on_every_boundary(session: Session, months: 
         shown = describe_service(session, row, today=today, stale_months=months)
         detail = render_service(match, row, today=today, stale_months=months).plain
         said = (verified, today)
-        assert match.stale is expected, said  # the list: "! STALE" or "ok"
+        assert match.stale is expected, said
+        assert (checked_cell(match) != "ok") is expected, said  # the app's list
         assert shown["stale"] is expected, said  # directory show
         assert ("STALE" in detail) is expected, said  # the detail pane
-        hidden = {m.service_id for m in index.search("food", today=today, limit=50)}
-        assert (service_id not in hidden) is expected, said  # hidden unless --include-stale
+        current = index.search("food", today=today, limit=50, current_only=True)
+        assert (service_id not in {m.service_id for m in current}) is expected, said
 
 
 def test_detail_says_how_old_by_the_same_rule() -> None:
@@ -99,6 +101,8 @@ def test_cli_show_and_the_app_agree_today(cli, db_url: str, session: Session) ->
         assert shown.json()["stale"] is expected
         words = cli("directory", "show", str(service_id), db=db_url).out
         assert ("not verified recently" in words) is expected
+        found = cli("directory", "search", "food", "--json", "--limit", "50", db=db_url).json()
+        assert next(r for r in found if r["service_id"] == service_id)["stale"] is expected
         match = next(
             m for m in index.search("food", include_stale=True) if m.service_id == service_id
         )

@@ -24,6 +24,7 @@ class NearSearch:
 
     def __init__(self, index: ServiceIndex) -> None:
         self.index = index
+        index.warm()
         self.documents = docs_by_id(index)
         self.town_names = towns(index)
 
@@ -36,15 +37,15 @@ class NearSearch:
 
 
 def find_services(
-    ws: Workspace, text: str, *, include_stale: bool = False, **filters: Any
+    ws: Workspace, text: str, *, current_only: bool = False, **filters: Any
 ) -> list[ServiceMatch]:
     """Search the directory once (the CLI): build the index, search; NotFound (saying so
-    when only stale services match) if nothing does."""
+    when only services not verified recently match) if nothing does."""
     index = build_index(ws)
-    results = index.search(text, include_stale=include_stale, **filters)
+    results = index.search(text, current_only=current_only, **filters)
     if not results:
         hint = ""
-        if not include_stale and index.search(text, include_stale=True, **filters):
-            hint = " (stale services match: add --include-stale)"
+        if current_only and index.search(text, **filters):
+            hint = " (only services not verified recently match: leave out --current-only)"
         raise NotFound(f"no services match{hint}")
     return results

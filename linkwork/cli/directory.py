@@ -161,12 +161,17 @@ def search_cmd(
     age: Annotated[int | None, typer.Option("--age", help="The person's age.")] = None,
     open_now: Annotated[bool, typer.Option("--open-now", help="Only services open now.")] = False,
     free: Annotated[bool, typer.Option("--free", help="Only free services.")] = False,
-    include_stale: Annotated[
+    current_only: Annotated[
         bool,
         typer.Option(
-            "--include-stale",
-            help="Include services not verified within stale_months (ranked lower).",
+            "--current-only",
+            help="Only services verified within stale_months (others are shown, flagged, "
+            "ranked a little lower).",
         ),
+    ] = False,
+    include_stale: Annotated[
+        bool,
+        typer.Option("--include-stale", hidden=True, help="The default now (kept for scripts)."),
     ] = False,
     limit: Annotated[int, typer.Option("--limit", help="How many results.")] = 10,
     json_: JsonOption = False,
@@ -177,7 +182,7 @@ def search_cmd(
     results = act.find_services(
         workspace(ctx),
         text,
-        include_stale=include_stale,
+        current_only=current_only and not include_stale,
         needs=need or [],
         near=near,
         language=language,
@@ -201,12 +206,15 @@ def search_cmd(
             else ""
         )
         if r.stale:
-            label += "\n[yellow]not verified recently[/yellow]"
+            label += f"\n[yellow]not verified since {r.last_verified}[/yellow]"
         town = esc(r.town) + (f" ({r.distance_km} km)" if r.distance_km is not None else "")
         table.add_row(esc(r.id[:8]), label, town, "; ".join(safe(r.why[:3])))
     console.print(table)
-    if not include_stale:
-        console.print("[dim]Stale services are hidden; --include-stale shows them.[/dim]")
+    if any(r.stale for r in results):
+        console.print(
+            "[dim]'not verified since': phone to check it still runs; "
+            "--current-only leaves such services out.[/dim]"
+        )
 
 
 @app.command("show")

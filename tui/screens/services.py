@@ -63,6 +63,15 @@ class Results:
         )
 
 
+def checked_cell(match: Any) -> str:
+    """The results list's Checked column: "ok", or a stale service (``directory.stale``'s
+    rule, as the detail pane and the CLI) flagged with the month it was last verified."""
+    if not getattr(match, "stale", False):
+        return "ok"
+    verified = getattr(match, "last_verified", None)
+    return f"! {verified:%b %Y}" if verified else "! STALE"
+
+
 @dataclass
 class Filters:
     needs: list[str] = field(default_factory=list)
@@ -71,7 +80,7 @@ class Filters:
     age: int | None = None
     open_now: bool = False
     free: bool = False
-    include_stale: bool = False
+    current_only: bool = False
 
     def as_kwargs(self) -> dict[str, Any]:
         return {
@@ -81,7 +90,7 @@ class Filters:
             "age": self.age,
             "open_now": self.open_now,
             "free": self.free,
-            "include_stale": self.include_stale,
+            "current_only": self.current_only,
         }
 
 
@@ -120,7 +129,7 @@ class ServicesScreen(LinkworkScreen):
                 yield Input(placeholder="age", id="f-age", compact=True, type="integer")
                 yield Tick("open now", id="f-open")
                 yield Tick("free", id="f-free")
-                yield Tick("show stale", id="f-stale")
+                yield Tick("current only", id="f-current")
             yield Static("", id="svc-near-note", classes="status")
             yield Static("Starting the service search...", id="svc-status", classes="status")
             with Horizontal(id="svc-main"):
@@ -180,7 +189,7 @@ class ServicesScreen(LinkworkScreen):
             age=int(age_text) if age_text.isdigit() else None,
             open_now=self.query_one("#f-open", Checkbox).value,
             free=self.query_one("#f-free", Checkbox).value,
-            include_stale=self.query_one("#f-stale", Checkbox).value,
+            current_only=self.query_one("#f-current", Checkbox).value,
         )
 
     @on(Input.Changed)
@@ -273,7 +282,8 @@ class ServicesScreen(LinkworkScreen):
         self.place = shown.place
         for i, match in enumerate(shown.matches):
             stale = bool(getattr(match, "stale", False))
-            cells: list[Any] = [Text("! STALE", style="bold") if stale else Text("ok")]
+            flag = checked_cell(match)
+            cells: list[Any] = [Text(flag, style="bold") if stale else Text(flag)]
             if with_distance:
                 miles = shown.miles[i] if i < len(shown.miles) else None
                 cells.append(Text(format_miles(miles), justify="right"))
@@ -331,7 +341,7 @@ class ServicesScreen(LinkworkScreen):
         self.query_one("#f-need", Select).clear()
         for name in ("#f-near", "#f-language", "#f-age"):
             self.query_one(name, Input).value = ""
-        for name in ("#f-open", "#f-free", "#f-stale"):
+        for name in ("#f-open", "#f-free", "#f-current"):
             self.query_one(name, Checkbox).value = False
 
     def selected_match(self) -> Any | None:

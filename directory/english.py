@@ -1,0 +1,72 @@
+"""English words, so that search never "corrects" a word that is spelled right.
+
+The list is wordfreq's large English frequency list cut at Zipf 2.5 (about 52,000 words
+used at least 3 times per hundred million: "teapot", "thimble" and "wheelbarrow" are in;
+the rarer entries of the large list are mostly misspellings, "lonley", "benifits"),
+wordfreq by Robyn Speer (code Apache-2.0, data CC BY-SA 4.0), read from the data file
+inside the installed wheel: nothing is downloaded, and wordfreq's own
+modules (which pull in ftfy, langcodes and regex) are not imported on the search path.
+The file is read only when a query holds a word the directory does not know.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from functools import cache
+from importlib import resources
+
+_LOCK = threading.Lock()
+CUTOFF_BUCKET = 650  # centibels below 1: frequency 10**-6.5, Zipf 2.5
+
+
+@cache
+def _load() -> dict[str, int]:
+    """word (apostrophes dropped) -> frequency rank bucket (0 commonest, in centibels)."""
+    import msgpack
+
+    raw = resources.files("wordfreq").joinpath("data/large_en.msgpack.gz").read_bytes()
+    data = msgpack.loads(gzip.decompress(raw), raw=False)
+    header = data[0] if data else None
+    if not isinstance(header, dict) or header.get("format") != "cB":
+        raise RuntimeError("wordfreq's English list is not in the cB format this reads")
+    out: dict[str, int] = {}
+    for bucket, words in enumerate(data[1 : CUTOFF_BUCKET + 2]):
+        for word in words:
+            plain = word.replace("'", "")
+            if plain.isalpha() and plain.isascii():
+                out.setdefault(plain, bucket)
+    return out
+
+
+def english_words() -> dict[str, int]:
+    """Every English word of the list, with its frequency bucket (smaller: commoner)."""
+    with _LOCK:
+        return _load()
+
+
+def is_english(word: str) -> bool:
+    """Whether ``word`` (lower case, apostrophes dropped) is a correctly spelled English word.
+    (Rare short words count too: "det" is not read as "debt", as "jaw" is never "raw".)"""
+    return word in english_words()
+
+
+@cache
+def _groups() -> dict[tuple[str, int], list[str]]:
+    groups: dict[tuple[str, int], list[str]] = {}
+    for word in english_words():  # commonest first
+        if len(word) >= 3 and is_english(word):
+            groups.setdefault((word[0], len(word)), []).append(word)
+    return groups
+
+
+@cache
+def near(first: str, length: int) -> list[str]:
+    """English words (``is_english``) starting with ``first`` whose length is within two
+    letters of ``length``: what a misspelling may be corrected towards (a slip rarely
+    changes the first letter; spelling by ear is tried as its own word)."""
+    groups = _groups()
+    rank = english_words()
+    found = [w for n in range(length - 2, length + 3) for w in groups.get((first, n), ())]
+    found.sort(key=lambda w: rank[w])  # commonest first: the first of equals wins
+    return found
