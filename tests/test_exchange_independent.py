@@ -189,8 +189,9 @@ def test_every_exported_bundle_has_no_errors_in_two_independent_fhir_validators(
         assert [e.entity_id for e in seen] == [a.referral_id]
     kinds = {e["resource"]["resourceType"] for e in json.loads(plain_a.read_text())["entry"]}
     assert kinds == {
-        "Patient", "Organization", "Practitioner", "HealthcareService", "Condition",
-        "ServiceRequest", "Task", "Consent", "QuestionnaireResponse",
+        "MessageHeader", "Patient", "Organization", "Practitioner", "PractitionerRole",
+        "HealthcareService", "Condition", "ServiceRequest", "Task", "Consent",
+        "QuestionnaireResponse",
     }  # fmt: skip
     qr = next(
         e["resource"]

@@ -216,23 +216,93 @@ def _sent_to(session: Session, referral: Referral) -> set[str]:
 
 
 def _outputs(task: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The outcome: the ``resulting-activity`` Procedure (its outcome text the note, its
+    reasons the Conditions with their clinical status) and the ONS4 Observations part of
+    it; or, in the older format, linkwork's own ``Task.output`` codes."""
     out: dict[str, Any] = {"ons4": {}, "resolved": {}, "note": ""}
     for item in task.get("output") or []:
-        codes = fhir.codes_in(item.get("type"), fhir.LW_TASK_OUTPUT)
+        if "resulting-activity" in fhir.codes_in(item.get("type"), fhir.SDOHCC):
+            procedure = fhir.resolve(data, item.get("valueReference"))
+            if procedure and procedure.get("resourceType") == "Procedure":
+                _procedure_outcome(procedure, data, out)
+            continue
+        codes = fhir.codes_in(item.get("type"), fhir.LEGACY_TASK_OUTPUT)
         if not codes:
             continue
         code = codes[0]
         if code == "outcome-note":
             out["note"] = str(item.get("valueString") or "")
         elif code.startswith("ons4-") and code[5:] in fhir.ONS4:
-            value = item.get("valueInteger")
-            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10:
-                out["ons4"][code[5:]] = value
+            _ons4(out, code[5:], item.get("valueInteger"))
         elif code in ("need-resolved", "need-not-resolved"):
             target = fhir.resolve(data, item.get("valueReference"))
             if target and target.get("id"):
                 out["resolved"][str(target["id"])] = code == "need-resolved"
     return out
+
+
+def _ons4(out: dict[str, Any], name: str, value: Any) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10:
+        out["ons4"][name] = value
+
+
+def _procedure_outcome(
+    procedure: dict[str, Any], data: dict[str, Any], out: dict[str, Any]
+) -> None:
+    out["note"] = str((procedure.get("outcome") or {}).get("text") or "")
+    for reason in procedure.get("reasonReference") or []:
+        condition = fhir.resolve(data, reason)
+        if condition and condition.get("resourceType") == "Condition" and condition.get("id"):
+            status = fhir.codes_in(condition.get("clinicalStatus"), fhir.CONDITION_CLINICAL)
+            out["resolved"][str(condition["id"])] = status == ["resolved"]
+    mine = {fhir.urn(str(procedure.get("id"))), f"Procedure/{procedure.get('id')}"}
+    for obs in fhir.resources_by_type(data).get("Observation") or []:
+        if not any(p.get("reference") in mine for p in obs.get("partOf") or []):
+            continue
+        for name in fhir.codes_in(obs.get("code"), fhir.LW_ONS4):
+            if name in fhir.ONS4:
+                _ons4(out, name, obs.get("valueInteger"))
+
+
+def _changes(task: dict[str, Any], data: dict[str, Any]) -> list[fhir.StatusChange]:
+    """The status changes an update carries, oldest first: each Provenance of
+    ``Task.relevantHistory`` (status in ``activity``, time ``occurredDateTime``), then the
+    Task's own status as of ``lastModified`` if the history does not end there. The older
+    format carries the Task's status alone."""
+    changes: list[fhir.StatusChange] = []
+    for item in task.get("relevantHistory") or []:
+        prov = fhir.resolve(data, item)
+        if not prov or prov.get("resourceType") != "Provenance":
+            raise E.ExchangeRefused(E.INVALID_BUNDLE, "Task.relevantHistory is not a Provenance")
+        codes = fhir.codes_in(prov.get("activity"), fhir.TASK_STATUS)
+        at = fhir.parse_instant(prov.get("occurredDateTime") or prov.get("recorded"))
+        if not codes or at is None:
+            raise E.ExchangeRefused(
+                E.INVALID_BUNDLE, f"Provenance {prov.get('id')} has no task status or time"
+            )
+        changes.append(
+            fhir.StatusChange(
+                status=codes[0],
+                at=at,
+                reason=" ".join(str(r.get("text") or "") for r in prov.get("reason") or []),
+                business_status=str((prov.get("activity") or {}).get("text") or ""),
+            )
+        )
+    changes.sort(key=lambda c: c.at)
+    at = fhir.parse_instant(task.get("lastModified")) or fhir.parse_instant(data.get("timestamp"))
+    if at is None:
+        raise E.ExchangeRefused(E.INVALID_BUNDLE, "the Task has no lastModified time")
+    status = str(task.get("status") or "")
+    if not changes or at > changes[-1].at:  # the Task's own status, unless history ends there
+        changes.append(
+            fhir.StatusChange(
+                status=status,
+                at=at,
+                reason=str((task.get("statusReason") or {}).get("text") or ""),
+                business_status=str((task.get("businessStatus") or {}).get("text") or ""),
+            )
+        )
+    return changes
 
 
 def _apply(
@@ -273,15 +343,12 @@ def _apply_update(
             E.WRONG_PARTNER,
             f"referral {referral.id} was not sent to {partner!r}, so it cannot update it",
         )
-    status = str(task.get("status") or "")
-    at = fhir.parse_instant(task.get("lastModified")) or fhir.parse_instant(data.get("timestamp"))
-    if at is None:
-        raise E.ExchangeRefused(E.INVALID_BUNDLE, "the Task has no lastModified time")
-    reason = str((task.get("statusReason") or {}).get("text") or "")
-    business = (task.get("businessStatus") or {}).get("text")
+    changes = _changes(task, data)
+    status, at = changes[-1].status, changes[-1].at
     before = referral.status
-    # Updates are ordered by the partner's own clock (Task.lastModified of the updates
-    # already applied), so a skew between its clock and ours cannot drop a newer update.
+    # Updates are ordered by the partner's own clock (the change times already applied),
+    # so a skew between its clock and ours cannot drop a newer update. Each change the
+    # update carries that is newer than those is applied in order, with its own time.
     applied = [
         as_utc(t)
         for t in session.exec(
@@ -293,11 +360,16 @@ def _apply_update(
         ).all()
         if t is not None
     ]
-    if applied and at <= max(applied):
-        moved = False
-    else:
-        effective = max(at, as_utc(referral.status_at) + timedelta(microseconds=1))
-        moved = _apply(session, referral, status, partner, effective, reason, business)
+    last = max(applied) if applied else None
+    moved = False
+    for change in changes:
+        if last is not None and change.at <= last:
+            continue
+        effective = max(change.at, as_utc(referral.status_at) + timedelta(microseconds=1))
+        business = change.business_status or None
+        if _apply(session, referral, change.status, partner, effective, change.reason, business):
+            moved = True
+        last = change.at
     detail: dict[str, Any] = {"from_status": before, "to_status": referral.status}
     outcome_added = False
     if referral.status in ("completed", "failed") and get_outcome(session, referral) is None:
@@ -368,7 +440,7 @@ def _equality(patient: dict[str, Any]) -> dict[str, str]:
             codes = fhir.codes_in(ext.get("valueCodeableConcept"), fhir.UK_ETHNIC_CS)
             if codes:
                 out["ethnic_category"] = codes[0]
-        elif ext.get("url") == fhir.LW_EQUALITY_EXT:
+        elif ext.get("url") in (fhir.LW_EQUALITY_EXT, fhir.LEGACY_EQUALITY_EXT):
             for part in ext.get("extension") or []:
                 if part.get("url") in fhir.EQUALITY_FIELDS and part.get("valueCode"):
                     out[str(part["url"])] = str(part["valueCode"])
@@ -425,6 +497,9 @@ def _person(session: Session, patient: dict[str, Any], data: dict[str, Any], act
         ) from None
 
 
+_PRIORITY = (fhir.LW_PRIORITY_EXT, fhir.LEGACY_PRIORITY_EXT)
+
+
 def _need(session: Session, condition: dict[str, Any], person: Person, actor: str) -> Need:
     nid = str(condition.get("id") or "")
     existing = session.get(Need, nid) if nid else None
@@ -432,7 +507,7 @@ def _need(session: Session, condition: dict[str, Any], person: Person, actor: st
         return existing
     codings = (condition.get("code") or {}).get("coding") or []
     coding = [c for c in codings if c.get("system") in (fhir.ICD10, fhir.SNOMED)]
-    domain_only = [c for c in codings if c.get("system") == fhir.LW_DOMAIN]
+    domain_only = [c for c in codings if c.get("system") in (fhir.LW_DOMAIN, fhir.LEGACY_DOMAIN)]
     if coding:
         code = str(coding[0].get("code"))
     elif domain_only:
@@ -449,7 +524,7 @@ def _need(session: Session, condition: dict[str, Any], person: Person, actor: st
     words = " ".join(str(n.get("text") or "") for n in condition.get("note") or []).strip()
     priority = "medium"
     for ext in condition.get("extension") or []:
-        if ext.get("url") == fhir.LW_PRIORITY_EXT and ext.get("valueCode"):
+        if ext.get("url") in _PRIORITY and ext.get("valueCode"):
             priority = str(ext["valueCode"])
     try:
         return add_need(
@@ -472,15 +547,32 @@ def _local_target(session: Session, target: dict[str, Any] | None) -> tuple[int 
 
     if target is None:
         return None, "unknown service"
-    source_id = fhir.identifier_value(target, fhir.LW_SERVICE_ID)
+    source_id = fhir.identifier_value(target, fhir.ORUK_SERVICE_ID) or fhir.identifier_value(
+        target, fhir.LEGACY_SERVICE_ID
+    )
     if source_id:
         service = session.exec(
             select(Service).where(Service.source_id == source_id).order_by(col(Service.id))
         ).first()
         if service is not None:
             return service.id, ""
-    name = str(target.get("name") or source_id or fhir.identifier_value(target, fhir.LW_HUB_ID))
+    name = str(target.get("name") or source_id or fhir.identifier_value(target, fhir.LEGACY_HUB_ID))
     return None, name or "unknown service"
+
+
+def _consent_method(consent: dict[str, Any]) -> str:
+    """How consent was given: the first word of ``sourceAttachment.title`` ("Verbal
+    consent, ..."), or the older format's extension; verbal if neither says."""
+    title = str((consent.get("sourceAttachment") or {}).get("title") or "").split()
+    if title and title[0].lower() in ("verbal", "written"):
+        return title[0].lower()
+    for ext in consent.get("extension") or []:
+        if ext.get("url") == fhir.LEGACY_CONSENT_METHOD_EXT and ext.get("valueCode") in (
+            "verbal",
+            "written",
+        ):
+            return str(ext["valueCode"])
+    return "verbal"
 
 
 def _apply_referral(
@@ -544,16 +636,9 @@ def _apply_referral(
     except ValueError as exc:  # ASCII by definition, as everywhere
         raise E.ExchangeRefused(E.INVALID_BUNDLE, str(exc)) from None
     consent_res = consents[0]
-    shares = fhir.codes_in(
-        {"coding": (consent_res.get("provision") or {}).get("class")}, fhir.LW_SHARES
-    )
-    method = "verbal"
-    for ext in consent_res.get("extension") or []:
-        if ext.get("url") == fhir.LW_CONSENT_METHOD_EXT and ext.get("valueCode") in (
-            "verbal",
-            "written",
-        ):
-            method = str(ext["valueCode"])
+    classes = {"coding": (consent_res.get("provision") or {}).get("class")}
+    shares = fhir.codes_in(classes, fhir.LW_SHARES) or fhir.codes_in(classes, fhir.LEGACY_SHARES)
+    method = _consent_method(consent_res)
     consent_id = str(consent_res.get("id") or "")
     consent = session.get(Consent, consent_id) if consent_id else None
     try:
@@ -590,6 +675,9 @@ def _apply_referral(
             E.INVALID_BUNDLE, f"the referral cannot be recorded: {exc}"
         ) from None
     referral.consent_id = consent.id
+    authored = fhir.parse_instant(task.get("authoredOn") or request.get("authoredOn"))
+    if authored is not None:  # the Task's authoredOn never changes between the partners
+        referral.created_at = min(authored, as_utc(referral.created_at))
     session.add(referral)
     session.flush()
     return Received(

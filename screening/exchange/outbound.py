@@ -27,7 +27,7 @@ from screening.exchange.jose import seal
 from screening.exchange.keys import key_id
 from screening.exchange.models import ExchangeMessage
 from screening.models import OutcomeNeed, Person, Referral, Screening, as_utc, utcnow
-from screening.referrals import get_outcome, referral_needs
+from screening.referrals import get_outcome, referral_events, referral_needs
 
 
 @dataclass
@@ -78,6 +78,20 @@ def patient_data(person: Person) -> fhir.PatientData:
     )
 
 
+def _maps_to(system: str, code: str) -> tuple[str, str]:
+    """For a SNOMED CT need: the ICD-10 code the catalogue classifies it as, and its title."""
+    if system != fhir.SNOMED:
+        return "", ""
+    from codes.catalogue import load_catalogue
+
+    try:
+        catalogue = load_catalogue()
+        icd = catalogue.get(code).maps_to or ""
+        return icd, (catalogue.get(icd).display if icd else "")
+    except (KeyError, LookupError, ValueError):
+        return "", ""
+
+
 def need_data(session: Session, referral: Referral) -> list[fhir.NeedData]:
     return [
         fhir.NeedData(
@@ -91,14 +105,18 @@ def need_data(session: Session, referral: Referral) -> list[fhir.NeedData]:
             priority=n.priority,
             recorded_at=as_utc(n.recorded_at) if n.recorded_at else None,
             resolved_at=as_utc(n.resolved_at) if n.resolved_at else None,
+            maps_to=_maps_to(n.system, n.code)[0],
+            maps_to_display=_maps_to(n.system, n.code)[1],
         )
         for n in referral_needs(session, referral)
     ]
 
 
-def target_data(session: Session, referral: Referral) -> fhir.TargetData:
+def target_data(session: Session, referral: Referral, ods: str = "") -> fhir.TargetData:
+    """The referral's target; ``ods``: its organisation's ODS code where known (at the hub:
+    the hub's own, from the session's organisation)."""
     if referral.service_id is None:
-        return fhir.TargetData(name=referral.hub, is_hub=True)
+        return fhir.TargetData(name=referral.hub, is_hub=True, ods=ods)
     from directory.models import Organisation, Service
 
     service = session.get(Service, referral.service_id)
@@ -114,7 +132,23 @@ def target_data(session: Session, referral: Referral) -> fhir.TargetData:
         phone=service.phone,
         email=service.email,
         url=service.url,
+        ods=ods,
     )
+
+
+def status_history(session: Session, referral: Referral) -> list[fhir.StatusChange]:
+    """Every status or business-status change made here (not the creation, not what a
+    partner sent us), oldest first: what a status update carries to the partner."""
+    return [
+        fhir.StatusChange(
+            status=e.to_status,
+            at=as_utc(e.at),
+            reason=e.reason,
+            business_status=e.business_status,
+        )
+        for e in referral_events(session, referral)
+        if e.from_status is not None and e.source == "local"
+    ]
 
 
 def referral_data(referral: Referral, requester_ods: str) -> fhir.ReferralData:
@@ -169,6 +203,7 @@ def build_referral_bundle(
             target=target_data(session, referral),
             needs=[],
             outcome=None,
+            from_referrer=True,
         )
     consent = require_active_consent(session, referral)
     needs = need_data(session, referral)
@@ -222,6 +257,7 @@ def outcome_data(session: Session, referral: Referral) -> fhir.OutcomeData | Non
         ons4={name: getattr(outcome, f"ons4_{name}") for name in fhir.ONS4},
         resolved_need_ids=sorted(f.need_id for f in flags if f.resolved),
         unresolved_need_ids=sorted(f.need_id for f in flags if not f.resolved),
+        at=as_utc(outcome.recorded_at) if outcome.recorded_at else None,
     )
 
 
@@ -239,17 +275,35 @@ def build_update_bundle(
     person = session.get(Person, referral.person_id)
     if person is None:
         raise LookupError(f"unknown person {referral.person_id}")
+    data = referral_data(referral, referral.origin)
+    data.history = status_history(session, referral)
     return fhir.update_bundle(
         message_id=message_id or str(uuid.uuid4()),
         at=at or utcnow(),
         patient_id=person.id,
         nhs_number=person.nhs_number,
-        referral=referral_data(referral, referral.origin),
+        referral=data,
         origin_ods=referral.origin,
-        target=target_data(session, referral),
+        target=target_data(session, referral, ods=str(session.info.get("org") or "")),
         needs=need_data(session, referral),
         outcome=outcome_data(session, referral),
+        responds_to=_request_message(session, referral),
     )
+
+
+def _request_message(session: Session, referral: Referral) -> str | None:
+    """The id of the message that brought this referral (what a response answers)."""
+    row = session.exec(
+        select(ExchangeMessage.message_id)
+        .where(
+            ExchangeMessage.referral_id == referral.id,
+            ExchangeMessage.direction == "in",
+            ExchangeMessage.kind == "referral",
+        )
+        .order_by(col(ExchangeMessage.created_at))
+        .limit(1)
+    ).first()
+    return str(row) if row else None
 
 
 def _log(
