@@ -68,7 +68,9 @@ def check_key(path: Path, passphrase: str) -> None:
 
 
 def _fsync(path: Path, *, folder: bool = False) -> None:
-    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if folder else 0))
+    if folder and not hasattr(os, "O_DIRECTORY"):
+        return  # Windows: a folder cannot be opened to flush (NTFS journals the rename)
+    fd = os.open(path, (os.O_RDONLY | os.O_DIRECTORY) if folder else os.O_RDWR)
     try:
         os.fsync(fd)
     finally:
@@ -95,8 +97,8 @@ def encrypt_sqlite_file(path: Path, passphrase: str, *, busy_timeout: float = 10
         raise DatabaseError(f"{path} is empty: there is nothing to encrypt")
     if state == "encrypted":
         raise DatabaseError(f"{path} is already encrypted (or is not an SQLite database)")
+    # mkstemp makes the file 0600 whatever the umask
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".encrypting", dir=path.parent)
-    os.fchmod(fd, 0o600)
     os.close(fd)
     copy = Path(name)
     plain = _connect(path, busy_timeout)
@@ -128,6 +130,9 @@ def encrypt_sqlite_file(path: Path, passphrase: str, *, busy_timeout: float = 10
             )
         plain.execute("COMMIT")
         _fsync(copy)
+        if os.name == "nt":
+            # Windows replaces no file another handle has open: let go of the lock first.
+            plain.close()
         os.replace(copy, path)
         _fsync(path.parent, folder=True)
     except BaseException:
