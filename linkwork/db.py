@@ -124,7 +124,8 @@ def _private_sqlite_file(database: str) -> None:
         return  # SQLite's own open says what is wrong, in words (see _connection_message)
     else:
         try:
-            os.fchmod(fd, 0o600)  # an odd umask may have taken bits from the owner
+            if hasattr(os, "fchmod"):  # not on Windows before Python 3.13 (ACLs apply)
+                os.fchmod(fd, 0o600)  # an odd umask may have taken bits from the owner
         finally:
             os.close(fd)
         return
