@@ -129,6 +129,8 @@ def _private_sqlite_file(database: str) -> None:
         finally:
             os.close(fd)
         return
+    if not hasattr(os, "geteuid"):
+        return  # Windows: no POSIX modes to tighten (the folder's ACLs apply)
     for one in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_SIDECARS)):
         try:
             info = one.stat()
