@@ -6,7 +6,10 @@
 Sets: ``../shared/data/queries-dev.tsv`` (dev), ``bench/queries-heldout.tsv`` (written
 earlier, seen while tuning), and issue 18's blind sets ``bench/data/search-heldout-lay.tsv``
 and ``bench/data/search-heldout-mixed.tsv`` (written before any ranking change of issue 18
-and never tuned on). A query succeeds at k when one of the top k services carries one of
+and never tuned on; their misses were printed once, in the before-score), and a second
+pair written after points 2-3 whose queries are never printed (``blind2 lay``, ``blind2
+mixed``); ``tune lay`` (``bench/data/search-tune-lay.tsv``) is the lay set tuned on. A
+query succeeds at k when one of the top k services carries one of
 its relevant taxonomy keys (the sample's ``x_category``, read here for scoring only).
 """
 
@@ -34,8 +37,11 @@ TODAY = date(2026, 11, 1)
 SETS = {
     "dev": SHARED / "queries-dev.tsv",
     "old held-out": ROOT / "bench" / "queries-heldout.tsv",
+    "tune lay": ROOT / "bench" / "data" / "search-tune-lay.tsv",
     "blind lay": ROOT / "bench" / "data" / "search-heldout-lay.tsv",
     "blind mixed": ROOT / "bench" / "data" / "search-heldout-mixed.tsv",
+    "blind2 lay": ROOT / "bench" / "data" / "search-blind2-lay.tsv",
+    "blind2 mixed": ROOT / "bench" / "data" / "search-blind2-mixed.tsv",
 }
 
 
@@ -108,7 +114,7 @@ def main() -> int:
         for kind, (n, s1, s5, mrr) in table.items():
             label = f"{name} ({kind})" if kind != "all" else f"{name} (all)"
             print(f"{label:<26}{n:>4}{s1:>7.3f}{s5:>7.3f}{mrr:>7.3f}")
-        if args.misses:
+        if args.misses and not name.startswith("blind2"):  # blind2: scores only, ever
             for query, rank in ranks:
                 if not rank or rank > 5:
                     print(f"    miss: {query}  (first relevant: {rank})")
