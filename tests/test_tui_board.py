@@ -278,6 +278,10 @@ async def to_review(pilot: Any, app: LinkworkApp, practice: dict[str, Any]) -> N
     await settle(pilot, app)
     app.screen.query_one("#consent-given").focus()
     await pilot.press("space", "ctrl+n")
+    await settle(pilot, app)
+    # Opened without a search: no need starts ticked; Space ticks the first (focused).
+    assert app.screen.chosen_needs() == []  # type: ignore[attr-defined]
+    await pilot.press("space")
     app.screen.query_one("#refer-reason").focus()
     await pilot.press(*"sofa surfing", "enter")
     await settle(pilot, app)
@@ -426,21 +430,27 @@ async def test_board_fits_its_columns_and_shows_the_chosen_note(
         board = app.screen.query_one("#ref-table", DataTable)
         labels = [str(c.label) for c in board.columns.values()]
         wide = size[0] >= 160  # the note column only beside full-width others
-        assert labels == ["Status", "Person", "Service", "Sent", "Follow-up"] + (
+        assert labels == ["Ref", "Status", "Person", "Service", "Delivery", "Follow-up"] + (
             ["Note"] if wide else []
         )
         assert board.virtual_size.width <= board.scrollable_content_region.width
-        assert [str(board.get_row_at(i)[0]) for i in range(board.row_count)] == [
-            "REQUESTED", "ACCEPTED", "IN-PROGRESS", "REJECTED",
+        # The short id the CLI asks for, the status in words, and "Sent" only when sent:
+        # the seed's referrals were recorded, never sent to a partner.
+        assert [
+            (str(board.get_row_at(i)[0]), str(board.get_row_at(i)[1]))
+            for i in range(board.row_count)
+        ] == [
+            ("22222222", "REQUESTED"), ("11111111", "ACCEPTED"), ("33333333", "IN-PROGRESS"),
+            ("44444444", "REJECTED"),
         ]  # fmt: skip
-        assert str(board.get_row_at(1)[4]) == "17 Feb OVERDUE"
-        assert str(board.get_row_at(1)[3]) == ("03 Feb 2026" if wide else "03 Feb")
-        # The chosen referral's note, in full, below the table.
+        assert {str(board.get_row_at(i)[4]) for i in range(board.row_count)} == {"NOT SENT"}
+        assert str(board.get_row_at(1)[5]) == "17 Feb OVERDUE"
+        # The chosen referral's note and delivery, in full, below the table.
         await pilot.press("down", "down", "down")
         detail = str(app.screen.query_one("#ref-detail", Static).render())
         assert detail == (
-            "REJECTED: Tomasz Nowak to Marlbridge Befriending Service, sent 12 Feb 2026. "
-            "Note: Full until April"
+            "44444444 REJECTED: Tomasz Nowak to Marlbridge Befriending Service, made "
+            "12 Feb 2026. Note: Full until April\nNot sent to any partner: S sends it."
         )
         assert not app.screen.query_one("#ref-empty").display
 

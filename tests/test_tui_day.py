@@ -133,9 +133,11 @@ async def test_whole_day_by_keyboard(practice: dict[str, Any]) -> None:
         # The referral is on the person's timeline with its status; the file is in the outbox.
         assert type(app.screen).__name__ == "PersonScreen"
         timeline = app.screen.query_one("#person-timeline", DataTable)
-        assert "REQUESTED" in cell_texts(timeline)[0]  # newest first
+        # Newest first: what was shared with the hub, then the referral REQUESTED.
+        assert "SHARED" in cell_texts(timeline)[0] and "REQUESTED" in cell_texts(timeline)[1]
         newest = str(app.screen.query_one("#person-detail", Static).render())  # in full
-        assert f"Referral to {service_name}: REQUESTED" in newest, newest
+        assert f"Shared with Wellbeing Hub (referral to {service_name}): SHARED" in newest
+        assert "needs Z59.0 Homelessness; contact: postcode; no equality answers" in newest
         outbox = settings.dir_or_default("outbox")
         files = list(outbox.glob("referral-*.jwe"))
         assert len(files) == 1 and files[0].read_text().count(".") == 4  # compact JWE

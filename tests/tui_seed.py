@@ -20,6 +20,10 @@ def pid(n: int) -> str:
     return f"00000000-0000-4000-8000-{n:012d}"
 
 
+def referral_id(n: int) -> str:
+    return f"{n:x}" * 8 + f"-0000-4000-9000-{n:012d}"
+
+
 PEOPLE = [
     # id, given, family, born, NHS number (999 test range), postcode
     (pid(1), "Robin", "Ashworth", date(1961, 7, 3), "9990000018", "ZZ1 1AA"),
@@ -75,6 +79,8 @@ def seed(db_url: str) -> None:
         )
         lonely = add_need(session, tomasz, "Z60.2", actor=ACTOR, words="lonely", recorded_at=at(12))
 
+        made = iter(range(1, 10))  # fixed ids: 11111111-..., 22222222-..., shown on the board
+
         def refer(person, needs, words, reason, when, followup=14):  # type: ignore[no-untyped-def]
             sid = service_named(words)
             record_consent(
@@ -83,7 +89,7 @@ def seed(db_url: str) -> None:
             )  # fmt: skip
             return create_referral(
                 session, person, needs, actor=ACTOR, service_id=sid, reason=reason, at=when,
-                followup_days=followup,
+                followup_days=followup, id=referral_id(next(made)),
             )  # fmt: skip
 
         r1 = refer(robin, [housing], "Housing Options", "Sofa surfing since March", at(3))

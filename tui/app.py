@@ -390,13 +390,19 @@ class LinkworkApp(App[None]):
 
         self.push_screen(ScreeningScreen(person))
 
-    def action_refer(self, service_id: Any = None, service_name: str = "") -> None:
+    def action_refer(
+        self, service_id: Any = None, service_name: str = "", found_for: tuple[str, ...] = ()
+    ) -> None:
         person = self.require_person()
         if person is None:
             return
         from tui.screens.refer import ReferScreen
 
-        self.push_screen(ReferScreen(person, service_id=service_id, service_name=service_name))
+        self.push_screen(
+            ReferScreen(
+                person, service_id=service_id, service_name=service_name, found_for=found_for
+            )
+        )
 
     def open_person(self, person: PersonRef) -> None:
         """Make ``person`` the current person and show their record in People (F2)."""

@@ -36,6 +36,7 @@ AREAS = (
     "rows",
     "screening",
     "search",
+    "sharing",
     "today",
 )
 

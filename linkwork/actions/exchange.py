@@ -207,6 +207,7 @@ def send_referral(
         actor=ws.user,
         practice_ods=ws.settings.practice_ods,
     )
+    keep_shared(session, sealed)
     target = outbox_path(ws, "referral", sealed.referral_id, sealed.message_id)
     atomic_write(target, sealed.token + "\n", mode=0o600)
     return _summary(sealed, target)
@@ -244,6 +245,7 @@ def export_referral_files(
         )
         items: list[tuple[Path, bytes | str, int]] = []
         for one in sealed:
+            keep_shared(session, one)
             target = out or outbox_path(ws, "referral", one.referral_id, one.message_id, out_dir)
             items.append((target, one.token + "\n", 0o600))
         if plain_out is not None:
@@ -251,6 +253,13 @@ def export_referral_files(
         atomic_write_many(items)  # inside the transaction: no file, no export recorded
     summaries = [_summary(one, item[0]) for one, item in zip(sealed, items, strict=False)]
     return [_noted(one, auto_checkpoint(ws, signer)) for one in summaries]
+
+
+def keep_shared(session: Session, sealed: Sealed) -> None:
+    """Keep what a sealed referral shares with its message (``linkwork.actions.sharing``)."""
+    from linkwork.actions.sharing import keep
+
+    keep(session, sealed)
 
 
 def _noted(data: dict[str, Any], note: str | None) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from typing import Any
 from joserfc.jwk import ECKey
 from sqlmodel import Session, select
 
+from linkwork.actions import sharing
 from linkwork.actions.exchange import our_key
 from linkwork.errors import plain_error, problem
 from linkwork.workspace import Workspace
@@ -44,7 +45,7 @@ from screening.exchange.transport import (
     Transport,
     TransportError,
 )
-from screening.models import Referral
+from screening.models import Referral, utcnow
 from screening.referrals import get_referral
 
 NOT_SET_UP = (
@@ -209,6 +210,7 @@ def queue_referral(
         actor=ws.user,
         practice_ods=ws.settings.practice_ods,
     )
+    sharing.keep(session, sealed)  # what went to whom, kept with the referral
     return _enqueue(ws, session, sealed, referral)
 
 
@@ -546,3 +548,166 @@ def delivery_words(data: dict[str, Any]) -> str:
         return f"{what}: cancelled"
     why = data.get("problem") or data["last_reason"]
     return f"{what}: QUEUED, not sent yet" + (f" ({why})" if why else "")
+
+
+# -- the board: where each referral's message is; resend and cancel -------------------------
+
+
+def _short_time(value: datetime | None) -> str:
+    from screening.models import as_utc
+
+    return as_utc(value).strftime("%d %b %H:%M") if value else ""
+
+
+def delivery_cell(
+    row: dl.Delivery | None, direction: str, received: datetime | None
+) -> dict[str, str]:
+    """A referral's delivery for the board: ``state`` (one word, in capitals: NOT SENT,
+    QUEUED, SENT, DELIVERED, FAILED, CANCELLED, RECEIVED), ``cell`` (with the time when
+    it went) and ``words`` (in full, with the reason). "SENT" only once it was sent."""
+    if direction == "incoming":
+        when = _short_time(received)
+        if row is None:
+            return {"state": "RECEIVED", "cell": f"RECEIVED {when}".strip(), "words": "Received."}
+        data = dl.delivery_dict(row)
+        reply = delivery_words(data)
+        return {
+            "state": "RECEIVED",
+            "cell": f"RECEIVED {when}".strip(),
+            "words": f"Received. Last reply: {reply}.",
+        }
+    if row is None:
+        return {
+            "state": "NOT SENT",
+            "cell": "NOT SENT",
+            "words": "Not sent to any partner: S sends it.",
+        }
+    data = dl.delivery_dict(row)
+    words = delivery_words(data) + "."
+    if row.state == dl.QUEUED:
+        if row.next_try_at:
+            words += f" Next try {_short_time(row.next_try_at)} (S tries now, X cancels)."
+        return {"state": "QUEUED", "cell": "QUEUED", "words": words}
+    if row.state == dl.SENT:
+        return {"state": "SENT", "cell": f"SENT {_short_time(row.sent_at)}", "words": words}
+    if row.state == dl.ACKNOWLEDGED:
+        return {
+            "state": "DELIVERED",
+            "cell": f"DELIVERED {_short_time(row.updated_at)}",
+            "words": words,
+        }
+    if row.state == dl.FAILED:
+        return {"state": "FAILED", "cell": "FAILED", "words": words + " S sends it again."}
+    return {"state": "CANCELLED", "cell": "CANCELLED", "words": words + " S sends it after all."}
+
+
+def board_deliveries(session: Session, referrals: list[Referral]) -> dict[str, dict[str, str]]:
+    """For each referral, where its latest message is (``delivery_cell``): the referral
+    itself for ours, the latest reply for one received."""
+    latest: dict[str, dl.Delivery] = {}
+    ids = [r.id for r in referrals]
+    for start in range(0, len(ids), 500):
+        rows = session.exec(
+            select(dl.Delivery)
+            .where(dl.Delivery.referral_id.in_(ids[start : start + 500]))  # type: ignore[attr-defined]
+            .order_by(dl.Delivery.id)  # type: ignore[arg-type]
+        ).all()
+        for row in rows:
+            latest[row.referral_id] = row
+    return {r.id: delivery_cell(latest.get(r.id), r.direction, r.created_at) for r in referrals}
+
+
+def _latest(session: Session, referral: Referral) -> dl.Delivery | None:
+    rows = dl.deliveries(session, referral.id)
+    return rows[-1] if rows else None
+
+
+def resend(
+    ws: Workspace,
+    ref: str,
+    *,
+    to: str | None = None,
+    key_file: Path | None = None,
+    passphrase: str | None = None,
+) -> dict[str, Any]:
+    """Send a referral's message (or, at a hub, its latest reply) again: a queued one is
+    tried now; a failed or cancelled one is queued again, the same message (the same
+    Bundle id: a receiver never applies it twice), and tried now. One already sent is
+    not sent again. Never sent at all: sent to ``to`` (``send_referral``)."""
+    with ws.session() as session:
+        referral = get_referral(session, ref)
+        row = _latest(session, referral)
+        if row is None:
+            if referral.direction == "incoming":
+                raise ValueError(
+                    f"no reply to referral {referral.id[:8]} is queued: a status change sends one"
+                )
+            if not to:
+                raise ValueError(
+                    f"referral {referral.id[:8]} was never sent: choose a partner "
+                    f"(linkwork referral send {referral.id[:8]} --to PARTNER)"
+                )
+            ident = None
+        elif row.state in (dl.SENT, dl.ACKNOWLEDGED):
+            data = dl.delivery_dict(row)
+            raise ValueError(f"already sent, nothing sent again: {delivery_words(data)}")
+        else:
+            if row.state in (dl.FAILED, dl.CANCELLED):
+                before = row.state
+                row.state = dl.QUEUED
+                row.next_try_at = None
+                row.last_reason = f"sent again after {before}"
+                row.updated_at = utcnow()
+                record_event(
+                    session,
+                    ws.user,
+                    "resend",
+                    "referral",
+                    referral.id,
+                    {"kind": row.kind, "to": row.partner, "was": before},
+                    person_id=referral.person_id,
+                )
+                if row.route == dl.FILES and row.token:
+                    _write_file(ws, row)
+            else:
+                row.next_try_at = None  # queued: its next try is now
+            ident = row.id
+    if ident is None:
+        assert to is not None
+        return send_referral(ws, ref, to, key_file=key_file, passphrase=passphrase)
+    return _send_now(ws, ident)
+
+
+def cancel_send(ws: Workspace, ref: str) -> dict[str, Any]:
+    """Cancel what is queued for a referral and not sent yet (audited). What was sent
+    cannot be called back: cancelling the referral itself tells the partner."""
+    with ws.session() as session:
+        referral = get_referral(session, ref)
+        queued = [r for r in dl.deliveries(session, referral.id) if r.state == dl.QUEUED]
+        if not queued:
+            row = _latest(session, referral)
+            why = delivery_words(dl.delivery_dict(row)) if row is not None else "never sent"
+            raise ValueError(
+                f"nothing queued for referral {referral.id[:8]} to cancel ({why}); to stop "
+                f"the referral itself: linkwork referral status {referral.id[:8]} cancelled "
+                "--reason WHY"
+            )
+        for row in queued:
+            dl.mark_tracked(row, dl.CANCELLED, f"cancelled by {ws.user}")
+            record_event(
+                session,
+                ws.user,
+                "cancel-send",
+                "referral",
+                referral.id,
+                {"kind": row.kind, "to": row.partner},
+                person_id=referral.person_id,
+            )
+        data = dl.delivery_dict(queued[-1])
+    data["referral_id"] = referral.id
+    data["cancelled"] = len(queued)
+    data["message"] = (
+        f"Cancelled: {delivery_words(data)}; nothing goes to {data['to']} "
+        f"(S on the board, or linkwork referral resend {referral.id[:8]}, sends it after all)."
+    )
+    return data

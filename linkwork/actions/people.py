@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from linkwork.actions import audit
 from linkwork.actions.rows import outcome_items, referral_row
+from linkwork.actions.sharing import shared_items
 from linkwork.workspace import Workspace
 from screening.consent import consent_dict, list_consents
 from screening.equality import FIELDS, load_equality
@@ -207,6 +208,7 @@ def _timeline(
                 }
             )
         items += outcome_items(session, referral, row["service"])
+        items += shared_items(session, referral, row["service"])  # what went to whom
     for scr in screenings:
         decided = [s for s in scr.suggestions or [] if s.get("state") != "pending"]
         detail = f"{len(scr.suggestions or [])} needs suggested, {len(decided)} decided"

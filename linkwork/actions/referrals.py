@@ -249,8 +249,14 @@ def show_referral(ws: Workspace, ref: str) -> dict[str, Any]:
         record_event(
             session, ws.user, "view", "referral", referral.id, person_id=referral.person_id
         )
+        from linkwork.actions.sharing import shared_items
+
+        shared = shared_items(session, referral, "")
         return referral_dict(session, referral, full=True) | {
-            "delivery": delivery.deliveries(session, referral.id)
+            "delivery": delivery.deliveries(session, referral.id),
+            "shared": [
+                {"at": i["at"].isoformat(), "what": i["what"], "line": i["detail"]} for i in shared
+            ],
         }
 
 
@@ -268,9 +274,15 @@ def followups(ws: Workspace, *, soon: int = 3, today: date | None = None) -> lis
 
 
 def referral_board(ws: Workspace, today: date) -> list[dict[str, Any]]:
-    """Every referral as a ``referral_row`` (the app's board)."""
+    """Every referral as a ``referral_row`` (the app's board), with its ``short_id`` and
+    where its message is (``delivery``: ``mesh.delivery_cell``)."""
     with ws.session() as session:
-        return [referral_row(session, r, today) for r in list_in_record(session, limit=1000)]
+        referrals = list_in_record(session, limit=1000)
+        where = delivery.board_deliveries(session, referrals)
+        return [
+            referral_row(session, r, today) | {"short_id": r.id[:8], "delivery": where[r.id]}
+            for r in referrals
+        ]
 
 
 # -- status and outcome --------------------------------------------------------------------

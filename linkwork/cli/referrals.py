@@ -219,6 +219,67 @@ def referral_show(
 
     for sent in data.get("delivery") or []:
         console.print(f"delivery: {delivery_words(sent)}")
+    for shared in data.get("shared") or []:
+        to = shared["what"].removeprefix("Shared with ").split(" (referral", 1)[0]
+        console.print(f"shared with {to}: {shared['line']}")
+
+
+def referral_resend(
+    ctx: typer.Context,
+    referral_ref: Annotated[str, typer.Argument(metavar="REFERRAL")],
+    to: Annotated[
+        str | None, Opt("--to", help="A trusted partner (only for a referral never sent).")
+    ] = None,
+    key: KeyOption = None,
+    passphrase_env: PassphraseEnv = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Send a referral's message again (at a hub: its latest reply): a queued one now, a
+    failed or cancelled one queued again (the same message) and sent. One already sent is
+    not sent again."""
+    from pathlib import Path
+
+    from linkwork.actions import mesh as act
+
+    data = act.resend(
+        workspace(ctx),
+        referral_ref,
+        to=to,
+        key_file=Path(key) if key else None,
+        passphrase=passphrase_from_env(passphrase_env),
+    )
+    if json_out:
+        print_json(data)
+    else:
+        console.print(safe(data)["message"])
+    if data["state"] == "queued":
+        _fail(f"referral {data['referral_id'][:8]} queued, not sent: {data['problem'] or '?'}")
+
+
+def referral_cancel_send(
+    ctx: typer.Context,
+    referral_ref: Annotated[str, typer.Argument(metavar="REFERRAL")],
+    json_out: JsonOption = False,
+) -> None:
+    """Cancel what is queued for a referral and not sent yet (audited). Exit 2 when
+    nothing is queued (what was sent cannot be called back)."""
+    from linkwork.actions import mesh as act
+
+    data = act.cancel_send(workspace(ctx), referral_ref)
+    if json_out:
+        print_json(data)
+    else:
+        console.print(safe(data)["message"])
+
+
+def _fail(line: str) -> None:
+    """The user must act: one line on stderr, exit 2."""
+    import sys
+
+    from directory.untrusted import visible_controls
+
+    sys.stderr.write(f"linkwork: {visible_controls(line, keep_newlines=False)}\n")
+    raise typer.Exit(2)
 
 
 def referral_status(
@@ -328,3 +389,5 @@ def register(app: typer.Typer) -> None:
     referral_cli.app.command("show")(referral_show)
     referral_cli.app.command("status")(referral_status)
     referral_cli.app.command("outcome")(referral_outcome)
+    referral_cli.app.command("resend")(referral_resend)
+    referral_cli.app.command("cancel-send")(referral_cancel_send)

@@ -1,5 +1,8 @@
-"""Referrals board: every referral by status (in words), follow-ups due, update a status
-with a reason, and import the update files that partners put in the inbox folder."""
+"""Referrals board: every referral by status (in words) with its short id and where its
+message is (NOT SENT, QUEUED, SENT with the time, DELIVERED, FAILED with the reason:
+"SENT" only once it was sent), follow-ups due; update a status with a reason; send or
+resend (S) and cancel a queued send (X); import the update files that partners put in the
+inbox folder."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from linkwork.errors import plain_error
 from tui.screens.base import LinkworkScreen
 from tui.widgets.fit_table import FitTable
 from tui.widgets.notice import Notice
-from tui.widgets.plain import DataTable, Label, Static
+from tui.widgets.plain import DataTable, Label, Static, plain
 
 STATUS_ORDER = [
     "requested", "accepted", "in-progress", "on-hold", "draft",
@@ -27,16 +30,18 @@ WITH_OUTCOME = {"completed", "failed"}
 # The board's columns (label, width, shrinks to; see tui.widgets.fit_table): with the
 # note when it has room, else without it (and the year of "Sent"); the chosen referral's
 # note is always in full on the line below the table.
-BOARD = [("Status", 0, 11), ("Person", 16, 10), ("Service", 0, 12), ("Sent", 11, 11),
-         ("Follow-up", 0, 14), ("Note", None, 16)]  # fmt: skip
-BOARD_NARROW = [("Status", 0, 11), ("Person", 16, 10), ("Service", None, 12), ("Sent", 6, 6),
-                ("Follow-up", 0, 14)]  # fmt: skip
+BOARD = [("Ref", 8, 8), ("Status", 0, 11), ("Person", 16, 10), ("Service", 0, 12),
+         ("Delivery", 0, 9), ("Follow-up", 0, 14), ("Note", None, 16)]  # fmt: skip
+BOARD_NARROW = [("Ref", 8, 8), ("Status", 0, 11), ("Person", 14, 8), ("Service", None, 8),
+                ("Delivery", 0, 8), ("Follow-up", 0, 14)]  # fmt: skip
 
 
 class ReferralsScreen(LinkworkScreen):
     TITLE_TEXT = "Referrals"
     BINDINGS = [
         Binding("u", "update", "Update status"),
+        Binding("s", "resend", "Send/resend"),
+        Binding("x", "cancel_send", "Cancel send"),
         Binding("i", "import_inbox", "Import inbox"),
         Binding("d", "toggle_due", "Due only"),
         Binding("r", "reload", "Reload"),
@@ -106,7 +111,7 @@ class ReferralsScreen(LinkworkScreen):
         where = "follow-ups due only" if self.due_only else "all referrals"
         self.query_one("#ref-status", Static).update(
             f"Showing {where}: {summary or 'none'}. {due} follow-ups due or overdue. "
-            "U update status, I import inbox, D due only."
+            "U update status, S send/resend, X cancel send, I import inbox, D due only."
         )
 
     @staticmethod
@@ -114,17 +119,31 @@ class ReferralsScreen(LinkworkScreen):
         business = r["business_status"]
         return r["status"].upper() + (f" ({business})" if business else "")
 
+    @staticmethod
+    def _delivery(r: dict[str, Any]) -> dict[str, str]:
+        return r.get("delivery") or {"state": "-", "cell": "-", "words": ""}
+
     def _cells(self, r: dict[str, Any], narrow: bool) -> tuple[str, ...]:
-        if narrow:  # the status detail ("received, awaiting triage") is on the line below
+        short = r.get("short_id") or r["id"][:8]
+        if narrow:  # the status detail and the delivery's time are on the line below
             return (
+                short,
                 r["status"].upper(),
                 r["person_name"],
                 r["service"],
-                r["sent"][:6],
+                self._delivery(r)["state"],
                 r["followup"],
             )
         status = self._status(r)
-        return (status, r["person_name"], r["service"], r["sent"], r["followup"], r["note"])
+        return (
+            short,
+            status,
+            r["person_name"],
+            r["service"],
+            self._delivery(r)["cell"],
+            r["followup"],
+            r["note"],
+        )
 
     def _fill(self) -> None:
         """The board with the note column when it has room beside the others, else
@@ -141,10 +160,15 @@ class ReferralsScreen(LinkworkScreen):
         r = self.selected()
         text = ""
         if r is not None:
-            text = f"{self._status(r)}: {r['person_name']} to {r['service']}, sent {r['sent']}"
+            short = r.get("short_id") or r["id"][:8]
+            text = (
+                f"{short} {self._status(r)}: {r['person_name']} to {r['service']}, made {r['sent']}"
+            )
             if r["due_state"]:
                 text += f", follow-up {r['followup']}"
             text += f". Note: {r['note']}" if r["note"] else "."
+            words = self._delivery(r)["words"]
+            text += f"\n{words}" if words else ""
         self.query_one("#ref-detail", Static).update(text)
 
     def selected(self) -> dict[str, Any] | None:
@@ -166,6 +190,66 @@ class ReferralsScreen(LinkworkScreen):
     @on(DataTable.RowSelected, "#ref-table")
     def _selected(self) -> None:
         self.action_update()
+
+    # -- send, resend, cancel ---------------------------------------------------------------
+    def action_resend(self) -> None:
+        referral = self.selected()
+        if referral is None:
+            self.notify("No referral chosen.", severity="warning")
+            return
+        if self._delivery(referral)["state"] == "NOT SENT":
+            self.app.push_screen(PartnerScreen(referral), self._partner_chosen)
+            return
+        self.resend(referral["id"], None)
+
+    def _partner_chosen(self, partner: str | None) -> None:
+        referral = self.selected()
+        if partner and referral is not None:
+            self.resend(referral["id"], partner)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="resend")
+    def resend(self, ref: str, to: str | None) -> None:
+        from linkwork.errors import KeyLocked
+
+        self.app.call_from_thread(self.notify, "Sending...")
+        try:
+            data = self.actions.mesh.resend(self.workspace, ref, to=to)
+        except KeyLocked:
+            self.app.call_from_thread(self._unlock_then_resend, ref, to)
+            return
+        except Exception as exc:
+            self.fail(exc)
+            return
+        problem = data.get("problem")
+        self.app.call_from_thread(
+            self.notify, data["message"], severity="warning" if problem else "information"
+        )
+        self.app.call_from_thread(self.load)
+
+    def _unlock_then_resend(self, ref: str, to: str | None) -> None:
+        from tui.screens.passphrase import unlock_then
+
+        unlock_then(
+            self,
+            "sign and send this referral",
+            lambda: self.resend(ref, to),
+            "Nothing sent: the private key is still locked.",
+        )
+
+    def action_cancel_send(self) -> None:
+        referral = self.selected()
+        if referral is None:
+            self.notify("No referral chosen.", severity="warning")
+            return
+        self.cancel_send(referral["id"])
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="resend")
+    def cancel_send(self, ref: str) -> None:
+        if self.fetch(lambda: self.actions.mesh.cancel_send(self.workspace, ref), self._done):
+            self.app.call_from_thread(self.load)
+
+    def _done(self, data: dict[str, Any]) -> None:
+        self.notify(data["message"])
 
     def action_import_inbox(self) -> None:
         self.import_inbox()
@@ -330,3 +414,63 @@ class StatusScreen(ModalScreen[bool]):
             return
         self.app.call_from_thread(self.app.notify, f"Referral now {status.upper()}.")
         self.app.call_from_thread(self.dismiss, True)
+
+
+class PartnerScreen(ModalScreen[str | None]):
+    """Choose the trusted partner to send a referral to (Enter sends, Escape does not)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "choose", "Send")]
+    DEFAULT_CSS = """
+    PartnerScreen { align: center middle; }
+    #partner-box {
+        width: 72; height: auto; border: thick $accent; padding: 1 2; background: $panel;
+    }
+    #partner-box Select { width: 100%; }
+    """
+
+    def __init__(self, referral: dict[str, Any]) -> None:
+        super().__init__()
+        self.referral = referral
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="partner-box"):
+            yield Label(
+                f"Send the referral for {self.referral['person_name']} to "
+                f"{self.referral['service']} to which partner?"
+            )
+            yield Select[str]([], prompt="No partner key trusted yet", id="partner")
+            yield Static(
+                "Ctrl+S sends it by the partner's route (NHS MESH, or a file in the outbox); "
+                "Esc sends nothing.",
+                classes="help",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#partner", Select).focus()
+        self.load()
+
+    @work(thread=True, exit_on_error=False)
+    def load(self) -> None:
+        app: Any = self.app
+        try:
+            names = app.actions.exchange.partners(app.workspace)
+        except Exception as exc:
+            self.app.call_from_thread(self.app.notify, plain_error(exc), severity="error")
+            return
+        self.app.call_from_thread(self._fill, names)
+
+    def _fill(self, names: list[str]) -> None:
+        select = self.query_one("#partner", Select)
+        select.set_options([(plain(name), name) for name in names])
+        if len(names) == 1:
+            select.value = names[0]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_choose(self) -> None:
+        value = self.query_one("#partner", Select).value
+        if not isinstance(value, str):
+            self.app.notify("Choose a partner first (Enter opens the list).", severity="warning")
+            return
+        self.dismiss(value)

@@ -355,4 +355,15 @@ class ServicesScreen(LinkworkScreen):
         if match is None:
             self.notify("Search and highlight a service first.", severity="warning")
             return
-        self.lw.action_refer(getattr(match, "service_id", None) or match.id, match.name)
+        from tui.screens.refer import found_for
+
+        need = self.query_one("#f-need", Select).value
+        self.lw.action_refer(
+            getattr(match, "service_id", None) or match.id,
+            match.name,
+            found_for=found_for(
+                list(getattr(match, "why", [])),
+                list(getattr(match, "domains", [])),
+                need if isinstance(need, str) else None,
+            ),
+        )
