@@ -11,6 +11,7 @@ import re
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Input
@@ -69,6 +70,19 @@ def encrypted_with_a_person(path: Path) -> str:
         )  # fmt: skip
     engine.dispose()
     return url
+
+
+def refusals(engine: Any) -> list[tuple[str, str, dict[str, Any]]]:
+    """The audit trail's refusals of going on after the lock: (actor, what, detail)."""
+    from sqlmodel import Session, select
+
+    from screening.models import AuditEvent
+
+    with Session(engine) as session:
+        rows = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "refused", AuditEvent.entity == "session")
+        ).all()
+        return [(row.actor, str(row.entity_id), dict(row.detail)) for row in rows]
 
 
 async def test_first_run_asks_for_a_new_passphrase_twice_before_opening(tmp_path: Path) -> None:
@@ -177,6 +191,7 @@ async def test_idle_lock_hides_the_records_and_asks_for_the_passphrase(tmp_path:
         await settle(pilot, app)
         assert error_text(app, "#lock-error") == "Wrong passphrase: try again."
         assert type(app.screen).__name__ == "LockScreen"
+        assert refusals(engine) == [("test.worker", "unlock", {"reason": "wrong passphrase"})]
 
         await type_into(pilot, app, "#lock-pass", PASSPHRASE)
         await settle(pilot, app)
@@ -267,6 +282,8 @@ async def test_on_postgresql_the_app_locks_and_asks_for_the_password(db_url: str
         await type_into(pilot, app, "#lock-pass", password + "x")
         await settle(pilot, app)
         assert error_text(app, "#lock-error") == "Wrong password: try again."
+        ws = app.workspace
+        assert refusals(ws.engine) == [(ws.user, "unlock", {"reason": "wrong password"})]
         await type_into(pilot, app, "#lock-pass", password)
         await settle(pilot, app)
         assert not app.locked and type(app.screen).__name__ == "HomeScreen"

@@ -31,16 +31,25 @@ def unlock(workspace: Workspace, passphrase: str, confirm: str | None = None) ->
 def check_passphrase(workspace: Workspace, text: str) -> None:
     """Go on after the app locked: ``text`` must open the database afresh (a new connection
     with it: SQLCipher derives the key again; PostgreSQL checks the login's password). A
-    plain SQLite file has no passphrase: nothing to check. ValueError in words if wrong."""
+    plain SQLite file has no passphrase: nothing to check. ValueError in words if wrong
+    (and the refusal audited: action "refused", entity "session")."""
     from linkwork import db
 
     engine = workspace.engine
-    if db.is_encrypted(engine):
-        from linkwork.dbcrypt import check_key
+    try:
+        if db.is_encrypted(engine):
+            from linkwork.dbcrypt import check_key
 
-        check_key(Path(str(engine.url.database)), text)
-    elif engine.url.get_backend_name() == "postgresql":
-        _check_pg_password(engine, text)
+            check_key(Path(str(engine.url.database)), text)
+        elif engine.url.get_backend_name() == "postgresql":
+            _check_pg_password(engine, text)
+    except ValueError as exc:
+        if str(exc).startswith("wrong "):
+            # The database is open (the app is only locked): the refusal is audited.
+            from linkwork.actions.audit import audit_refusal
+
+            audit_refusal(workspace, "session", "unlock", {"reason": str(exc).split(" for ")[0]})
+        raise
 
 
 def _check_pg_password(engine: Any, text: str) -> None:
