@@ -31,9 +31,20 @@ class World:
 
     def practice_copy(self, name: str) -> str:
         """A copy of the practice's database (a test receives into it)."""
-        source = Path(self.practice_url.removeprefix("sqlite:///"))
+        return self.copy(self.practice_url, name)
+
+    def copy(self, url: str, name: str) -> str:
+        """A copy of a database, write-ahead log included (SQLite's backup API)."""
+        import sqlite3
+
         target = self.folder / f"{name}.db"
-        shutil.copy(source, target)
+        source = sqlite3.connect(url.removeprefix("sqlite:///"))
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+            source.close()
         return f"sqlite:///{target}"
 
 

@@ -203,11 +203,19 @@ def test_row8_requester_is_a_practitioner_role_and_owners_have_real_identifiers(
     owner = resolve(bundle, task["owner"])
     assert owner["resourceType"] == "HealthcareService"
     assert owner["identifier"] == [
-        {"system": "https://linkwork.org.uk/fhir/Id/oruk-service", "value": "svc-101"}
+        {
+            "system": "https://linkwork.org.uk/fhir/Id/oruk-service",
+            "value": "svc-101",
+            "assigner": {"display": "test-feed"},  # the feed the directory record came from
+        }
     ]
     provider = resolve(bundle, owner["providedBy"])
     assert provider["identifier"] == [
-        {"system": "https://linkwork.org.uk/fhir/Id/oruk-organisation", "value": "org-7"}
+        {
+            "system": "https://linkwork.org.uk/fhir/Id/oruk-organisation",
+            "value": "org-7",
+            "assigner": {"display": "test-feed"},
+        }
     ]
     # The hub's update: it signs as its own ODS organisation.
     update = world.bundles["update-completed"]

@@ -119,14 +119,11 @@ def _resources(path: Path, kind: str) -> list[dict[str, Any]]:
 
 
 def test_old_format_referrals_are_still_received_at_the_hub(world: World) -> None:
-    from sqlmodel import select
 
-    from screening.models import Consent, Need
-    from screening.referrals import get_referral
+    from screening.models import Consent
+    from screening.referrals import get_referral, referral_needs
 
-    url = world.practice_copy("old-hub")
-    hub = Path(world.hub_url.removeprefix("sqlite:///"))
-    Path(url.removeprefix("sqlite:///")).write_bytes(hub.read_bytes())  # the hub, copied
+    url = world.copy(world.hub_url, "old-hub")
     expected = {"referral-service.json": ["Z59.0", "Z59.4"], "referral-hub.json": ["digital"]}
     for name, codes in expected.items():
         assert json.loads((V1 / name).read_text())["type"] == "collection"
@@ -141,8 +138,7 @@ def test_old_format_referrals_are_still_received_at_the_hub(world: World) -> Non
         with session_for(url) as session:
             referral = get_referral(session, request["id"])
             assert referral.direction == "incoming"
-            needs = session.exec(select(Need).where(Need.person_id == referral.person_id)).all()
-            assert sorted(n.code for n in needs) == codes
+            assert sorted(n.code for n in referral_needs(session, referral)) == codes
             stored = session.get(Consent, consent["id"])
             assert stored is not None and stored.method == "verbal"
             assert stored.shares == consent_shares(consent)
@@ -220,3 +216,18 @@ def test_old_format_updates_are_still_received_at_the_practice(world: World) -> 
         assert (outcome.ons4_happy, outcome.ons4_anxious) == (5, 4)
         statuses = sorted(session.get(Need, n).status for n in need_ids)  # type: ignore[union-attr]
         assert statuses == ["active", "resolved"]
+
+
+def test_a_message_with_another_bars_event_is_refused(world: World) -> None:
+    from screening.exchange import errors as E
+    from screening.exchange.fhir import check_bundle
+
+    bundle = json.loads(json.dumps(world.bundles["referral-service"]))
+    assert check_bundle(bundle)["type"] == "message"
+    bundle["entry"][0]["resource"]["eventCoding"]["code"] = "booking-request"
+    with pytest.raises(E.ExchangeRefused, match="message event 'booking-request'"):
+        check_bundle(bundle)
+    header = bundle["entry"].pop(0)
+    bundle["entry"].append(header)
+    with pytest.raises(E.ExchangeRefused, match="first entry must be its MessageHeader"):
+        check_bundle(bundle)

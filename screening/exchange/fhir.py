@@ -62,6 +62,7 @@ UK_ETHNIC_CS = "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland"
 BARS_EVENTS = "https://fhir.nhs.uk/CodeSystem/message-events-bars"
 BARS_REASON = "https://fhir.nhs.uk/CodeSystem/message-reason-bars"
 RFC3986 = "urn:ietf:rfc:3986"
+MESSAGE_EVENTS = ("servicerequest-request", "servicerequest-response")
 
 BASE = "https://linkwork.org.uk/fhir"
 LW_DOMAIN = f"{BASE}/CodeSystem/need-domain"
@@ -389,6 +390,13 @@ def check_bundle(payload: bytes | str | dict[str, Any]) -> dict[str, Any]:
         if not isinstance(first, dict) or first.get("resourceType") != "MessageHeader":
             raise E.ExchangeRefused(
                 E.INVALID_BUNDLE, "a message Bundle's first entry must be its MessageHeader"
+            )
+        event = first.get("eventCoding") or {}
+        if event.get("system") != BARS_EVENTS or event.get("code") not in MESSAGE_EVENTS:
+            raise E.ExchangeRefused(
+                E.INVALID_BUNDLE,
+                f"message event {event.get('code')!r}: linkwork exchanges "
+                "servicerequest-request and servicerequest-response",
             )
     problem = validation_error(data)
     if problem:

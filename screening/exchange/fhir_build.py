@@ -145,7 +145,7 @@ def target_resources(t: F.TargetData) -> tuple[list[dict[str, Any]], str, str]:
     service: dict[str, Any] = {
         "resourceType": "HealthcareService",
         "id": service_id,
-        "identifier": [{"system": F.ORUK_SERVICE_ID, "value": t.service_source_id}],
+        "identifier": [_feed_identifier(F.ORUK_SERVICE_ID, t.service_source_id, t.service_source)],
         "active": True,
     }
     provider = t.organisation_name or t.organisation_source_id
@@ -154,7 +154,9 @@ def target_resources(t: F.TargetData) -> tuple[list[dict[str, Any]], str, str]:
     )
     org: dict[str, Any] = {"resourceType": "Organization", "id": provider_id}
     if t.organisation_source_id:
-        org["identifier"] = [{"system": F.ORUK_ORGANISATION_ID, "value": t.organisation_source_id}]
+        org["identifier"] = [
+            _feed_identifier(F.ORUK_ORGANISATION_ID, t.organisation_source_id, t.service_source)
+        ]
     org.update({"active": True, "name": provider or f"provider of {t.name}"})
     out.append(org)
     service["providedBy"] = F.ref(provider_id, provider or None)
@@ -170,6 +172,14 @@ def target_resources(t: F.TargetData) -> tuple[list[dict[str, Any]], str, str]:
         service["telecom"] = telecom
     out.append(service)
     return out, service_id, provider_id
+
+
+def _feed_identifier(system: str, value: str, feed: str) -> dict[str, Any]:
+    """An id from an Open Referral UK feed; the feed it came from as the assigner."""
+    out: dict[str, Any] = {"system": system, "value": value}
+    if feed:
+        out["assigner"] = {"display": feed}
+    return out
 
 
 def need_codings(n: F.NeedData) -> list[dict[str, Any]]:
