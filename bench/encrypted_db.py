@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -26,10 +27,24 @@ LINKWORK = str(ROOT / ".venv/bin/linkwork")
 PASSPHRASE = "bench passphrase 1"
 
 
-def run(args: list[str], env: dict[str, str]) -> float:
+CPU: dict[str, list[float]] = {}
+
+
+def _cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def run(args: list[str], env: dict[str, str], label: str = "") -> float:
+    """Wall-clock seconds of one ``linkwork ARGS`` process; its CPU seconds (user + system,
+    steadier than wall time on a busy machine) kept under ``label``."""
+    cpu = _cpu()
     start = time.perf_counter()
     subprocess.run([LINKWORK, *args], env=env, check=True, stdout=subprocess.DEVNULL, timeout=300)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    if label:
+        CPU.setdefault(label, []).append(_cpu() - cpu)
+    return wall
 
 
 def summary(times: list[float]) -> str:
@@ -76,13 +91,15 @@ def main() -> None:
             run(["--db", url, *command], env)
         for _ in range(args.runs):
             for name, url in urls.items():
-                times[name].append(run(["--db", url, *command], env))
+                times[name].append(run(["--db", url, *command], env, name))
 
         first: dict[str, list[float]] = {"plain": [], "encrypted": []}
         for i in range(max(3, args.runs // 3)):
             for name, scheme in (("plain", "sqlite"), ("encrypted", "sqlite+pysqlcipher")):
                 new = folder / f"first-{name}-{i}.db"
-                first[name].append(run(["--db", f"{scheme}:///{new}", "db", "upgrade"], env))
+                first[name].append(
+                    run(["--db", f"{scheme}:///{new}", "db", "upgrade"], env, f"first {name}")
+                )
 
         sys.path.insert(0, str(ROOT))
         import sqlcipher3
@@ -96,18 +113,28 @@ def main() -> None:
             kdf.append(time.perf_counter() - start)
             conn.close()
 
+    def med(values: list[float]) -> float:
+        return statistics.median(values)
+
     lines = [
         f"linkwork person list --limit 50 on a demo database of {args.people} people, "
         "each run a new process",
-        f"  plain SQLite:      {summary(times['plain'])}",
-        f"  encrypted (SQLCipher): {summary(times['encrypted'])}",
-        f"  difference of medians: "
-        f"{statistics.median(times['encrypted']) - statistics.median(times['plain']):+.3f} s",
+        f"  plain SQLite, wall:          {summary(times['plain'])}",
+        f"  encrypted (SQLCipher), wall: {summary(times['encrypted'])}",
+        f"  plain SQLite, CPU:           {summary(CPU['plain'])}",
+        f"  encrypted (SQLCipher), CPU:  {summary(CPU['encrypted'])}",
+        "  encrypted minus plain, medians: "
+        f"wall {med(times['encrypted']) - med(times['plain']):+.3f} s, "
+        f"CPU {med(CPU['encrypted']) - med(CPU['plain']):+.3f} s",
         "first run: linkwork db upgrade making a new database (every migration)",
-        f"  plain SQLite:      {summary(first['plain'])}",
-        f"  encrypted (SQLCipher): {summary(first['encrypted'])}",
+        f"  plain SQLite, wall:          {summary(first['plain'])}",
+        f"  encrypted (SQLCipher), wall: {summary(first['encrypted'])}",
+        f"  plain SQLite, CPU:           {summary(CPU['first plain'])}",
+        f"  encrypted (SQLCipher), CPU:  {summary(CPU['first encrypted'])}",
         "SQLCipher key derivation + first page read, one connection "
         f"(PBKDF2-HMAC-SHA512, 256,000 rounds): {summary(kdf)}",
+        f"load average when done: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        f"on {os.cpu_count()} CPUs",
     ]
     text = "\n".join(lines) + "\n"
     out = ROOT / "bench" / "out" / "encrypted-db.txt"
