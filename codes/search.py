@@ -525,3 +525,55 @@ def expand_query(catalogue: Catalogue, text: str, limit: int = 5) -> list[tuple[
             add([need.display], m.score / 100 * 0.8)
             add(need.synonyms[:10], m.score / 100 * 0.5)
     return sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def read_needs(
+    catalogue: Catalogue, text: str, codes: int = 5, domains: int = 3
+) -> tuple[list[CodeMatch], list[tuple[str, float, str]]]:
+    """``search_codes`` and ``match_domains`` of one text from one scoring pass (what a
+    service search asks for on every keystroke); each domain with the catalogue phrase it
+    was read through. Empty lists for an empty text."""
+    if not text or not text.strip():
+        return [], []
+    index = catalogue.index
+    qwords = index.analyse(text)
+    scored = index.score_targets(qwords)
+    best: dict[str, tuple[float, int]] = {}
+    for t, (score, pid) in scored.items():
+        if score < MIN_SCORE:
+            continue
+        target = index.targets[t]
+        if target.code is None:
+            score *= 1.02  # as match_domains
+        if score > best.get(target.domain, (0.0, -1))[0]:
+            best[target.domain] = (score, pid)
+    ranked_domains = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:domains]
+    domain_only = max((s for t, (s, _) in scored.items() if not index.targets[t].code), default=0)
+    floor = MIN_SCORE
+    if domain_only >= 0.9:
+        floor = max(floor, DOMAIN_ONLY_MARGIN * domain_only)
+    ranked = sorted(
+        ((s, t, pid) for t, (s, pid) in scored.items() if index.targets[t].code),
+        key=lambda r: (-r[0], index.targets[r[1]].code or ""),
+    )
+    out: list[CodeMatch] = []
+    for score, t, pid in ranked:
+        if score < floor or len(out) >= codes:
+            break
+        target_code = index.targets[t].code
+        assert target_code is not None
+        need = catalogue.get(target_code)
+        out.append(
+            CodeMatch(
+                code=need.code,
+                display=need.display,
+                system=need.system,
+                domain=need.domain,
+                score=_round(score),
+                why="",
+                matched=(index.phrases[pid].text,),
+            )
+        )
+    return out, [
+        (k, round(min(1.0, v), 3), index.phrases[pid].text) for k, (v, pid) in ranked_domains
+    ]

@@ -6,10 +6,14 @@ Design (see ``bench/search.py`` for the figures):
   description (BM25-style saturation), plus pseudo-tokens for its need domains (``@housing``)
   and Z codes (``#z59.0``). Postings are numpy arrays, so scoring a query is a few
   ``bincount`` calls however large the directory is.
-* A query is corrected (rapidfuzz, only for words the index and vocabulary do not know),
-  expanded through the directory's vocabulary (lay and service-provider phrases -> index
-  words and domains) and the codes catalogue's lay-language search (-> Z codes and domains),
-  scored, filtered with precomputed masks, and only the short list is reranked.
+* A query is corrected (rapidfuzz, only for words that are neither the directory's nor
+  English: ``directory.english``), expanded through the directory's vocabulary (lay and
+  service-provider phrases and a thesaurus of everyday words -> index words and domains)
+  and the codes catalogue's lay-language reading (-> Z codes, need domains and the words
+  of the catalogue phrase it read them as), scored, filtered with precomputed masks, and
+  only the short list is reranked. A longer account (five words or more) is also weighed
+  by how far each service's need domains agree with the catalogue's reading of the whole
+  text; a short query's literal match in a service's name or taxonomy comes first.
 * Stale services (verified longer ago than ``stale_months``, ``directory.stale``'s rule)
   are shown, ranked a little lower and flagged with their last-verified date, unless
   ``current_only`` is given: a council that verifies slowly never hides its directory.
@@ -29,6 +33,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process, utils
@@ -47,7 +52,7 @@ from directory.text import (
     stopwords,
     words,
 )
-from directory.vocabulary import code_hints, resolve_need
+from directory.vocabulary import need_hints, resolve_need
 
 __all__ = ["IndexDoc", "Place", "ServiceIndex", "ServiceMatch", "load_docs"]
 
@@ -55,6 +60,15 @@ SHORTLIST = 60
 STALE_FACTOR = 0.85
 DIRECTORY_BONUS = 2.0  # a directory word beats an English word this much less alike
 NAMED_WEIGHT = 2.5  # a token this heavy in a service is in its name or taxonomy (index.py)
+CODE_MIN = 40.0  # catalogue codes and domains scoring less are not used
+CODE_RELATIVE = 0.75  # ... nor those under this share of the best
+CODE_WEIGHT = 1.0  # a catalogue code's weight at score 100
+DOMAIN_HINT_WEIGHT = 0.3  # a catalogue need domain's weight at score 1
+PHRASE_WEIGHT = 0.5  # the words of the catalogue phrase the text was read as
+LONG_LITERAL = 1.0  # the weight of the person's own words in a longer account
+LONG_CATALOGUE = 1.0  # and of the catalogue's reading of it
+LONG_AT = 5  # distinct words (not stopwords) from which a query is a longer account
+AGREE_FLOOR = 0.4  # a longer account: the factor for a service of no need it was read as
 LITERAL_WORDS = 4  # queries of at most this many words: a literal match outranks expansions
 
 
@@ -195,7 +209,7 @@ class ServiceIndex(IndexData):
         place = self.resolve_place(near) if near else None
         distance = self._distances(place) if place else None
 
-        terms, notes, typed = self._query_terms(text) if text.strip() else ([], [], 0)
+        terms, notes, typed, reading = self._query_terms(text) if text.strip() else ([], [], 0, [])
         if terms:
             concepts = {t.concept for t in terms if t.concept >= 0}
             concept_hits = {c: np.zeros(n, dtype=bool) for c in concepts}
@@ -219,6 +233,8 @@ class ServiceIndex(IndexData):
                 scores *= 1.0 + 0.5 * need_score
         else:
             scores = need_score.copy()
+        if reading:
+            scores = scores * self._agreement(reading)
         scores = np.where(stale, scores * STALE_FACTOR, scores)
         scores = np.where(mask, scores, 0.0)
         scores = self._literal_first(scores, terms, typed)
@@ -284,6 +300,18 @@ class ServiceIndex(IndexData):
 
     # --- internals -----------------------------------------------------------------
 
+    def _agreement(self, reading: list[tuple[str, float]]) -> np.ndarray:
+        """For a longer account: how far each service's need domains agree with the
+        catalogue's reading of the whole text (1 for its best domain), as a factor from
+        AGREE_FLOOR to 1, so that a word in passing ("keep", "start") does not carry a
+        service of another need to the top."""
+        top = max(score for _key, score in reading)
+        agree = np.zeros(self.size, dtype=np.float32)
+        for key, score in reading:
+            docs = self._postings.get("@" + key, _EMPTY)[0]
+            agree[docs] = np.maximum(agree[docs], score / top)
+        return AGREE_FLOOR + (1.0 - AGREE_FLOOR) * agree
+
     def _literal_first(self, scores: np.ndarray, terms: list[_Term], typed: int) -> np.ndarray:
         """A short query's literal match outranks its expansions: services whose name or
         taxonomy holds every word the person typed are lifted above every other service,
@@ -337,7 +365,9 @@ class ServiceIndex(IndexData):
                     best = (found[0], found[1] + bonus)
         return best[0] if best else None
 
-    def _query_terms(self, text: str) -> tuple[list[_Term], list[str], int]:
+    def _query_terms(
+        self, text: str
+    ) -> tuple[list[_Term], list[str], int, list[tuple[str, float]]]:
         """Weighted index tokens for the query, notes on corrections and synonyms, and how
         many distinct words (not stopwords) the person typed."""
         stop = stopwords()
@@ -371,6 +401,7 @@ class ServiceIndex(IndexData):
             originals.append(raw)
             is_stop.append(plain in stop)
         weights: dict[str, _Term] = {}
+        reading: list[tuple[str, float]] = []
 
         def add(
             token: str, weight: float, concept: int, source: str, shown: str, literal: bool = False
@@ -393,13 +424,17 @@ class ServiceIndex(IndexData):
                 concept_of[i] = min(concept_of[i], start)
             phrases.append((start, phrase))
         content = [i for i in range(len(toks)) if not is_stop[i]]
+        # in a person's account of their situation most words are not the need ("low" in
+        # "so low I can't get out of bed" is not low-cost): the reading counts more there
+        long_text = len({toks[i] for i in content}) >= LONG_AT
+        lit = LONG_LITERAL if long_text else 1.0
         for i in content:
-            add(toks[i], 1.0, concept_of[i], "words", originals[i], literal=True)
+            add(toks[i], lit, concept_of[i], "words", originals[i], literal=True)
         for word in completions:
             add(word, 0.7, concept_of[-1], "words", self._surface.get(word, word))
         for a, b in itertools.pairwise(content):
             pair = f"{originals[a]}{originals[b]}"
-            add(toks[a] + toks[b], 1.0, concept_of[a], "words", pair)
+            add(toks[a] + toks[b], lit, concept_of[a], "words", pair)
         for start, phrase in phrases:
             w = min(0.9, 1.6 / math.sqrt(max(1, len(phrase.terms))))
             for t in phrase.terms:
@@ -408,24 +443,49 @@ class ServiceIndex(IndexData):
                 add("@" + d, 0.6, concept_of[start], f"{phrase.text!r} ->", f"need {d}")
             notes.append(f"{phrase.text!r} means " + ", ".join(phrase.domains or phrase.terms[:3]))
         # the catalogue reads the words as corrected ("lonley" -> "lonely")
-        for hint in code_hints(" ".join(fixes.get(w, w) for w in all_words)):
-            concept = len(toks)
+        boost = LONG_CATALOGUE if long_text else 1.0
+        domains = self._catalogue_terms(
+            " ".join(fixes.get(w, w) for w in all_words), len(toks), add, boost
+        )
+        if long_text:
+            reading = domains
+        return list(weights.values()), notes, len({toks[i] for i in content}), reading
+
+    def _catalogue_terms(
+        self, text: str, concept: int, add: Any, boost: float
+    ) -> list[tuple[str, float]]:
+        """The codes catalogue's reading of the person's words (its lay understanding):
+        the codes it finds lead to services carrying them, the need domains to services
+        of that domain, and the words of the catalogue phrase it read them as to services
+        using those words; each weighted by how sure the catalogue is."""
+        codes, domains = need_hints(text)
+        best = codes[0].score / 100.0 if codes else 0.0
+        read: dict[str, float] = {}
+        for hint in codes:
+            score = hint.score / 100.0
+            if score * 100 < CODE_MIN or score < CODE_RELATIVE * best:
+                continue
+            shown = f"{hint.code} {hint.display}"
             for tok in self._z_tokens(hint.code):
-                add(
-                    tok,
-                    0.5 * hint.score / 100.0,
-                    concept,
-                    "catalogue:",
-                    f"{hint.code} {hint.display}",
-                )
-            add(
-                "@" + hint.domain,
-                0.3 * hint.score / 100.0,
-                concept,
-                "catalogue:",
-                f"need {hint.domain}",
-            )
-        return list(weights.values()), notes, len({toks[i] for i in content})
+                add(tok, boost * CODE_WEIGHT * score, concept, "catalogue:", shown)
+            read[hint.phrase] = max(read.get(hint.phrase, 0.0), score)
+        top = domains[0][1] if domains else 0.0
+        used: list[tuple[str, float]] = []
+        for key, score, phrase in domains:
+            if score * 100 < CODE_MIN or score < CODE_RELATIVE * top:
+                continue
+            used.append((key, score))
+            weight = boost * DOMAIN_HINT_WEIGHT * score
+            add("@" + key, weight, concept, "catalogue:", f"need {key}")
+            read[phrase] = max(read.get(phrase, 0.0), score)
+        for phrase, score in read.items() if PHRASE_WEIGHT > 0 else ():
+            for word in words(phrase):
+                tok = stem(word)
+                if word.replace("'", "") in stopwords() or tok not in self._postings:
+                    continue
+                weight = boost * PHRASE_WEIGHT * score
+                add(tok, weight, concept, f"read as {phrase!r}:", word)
+        return used
 
     def _distances(self, place: Place) -> np.ndarray:
         lat0, lon0 = math.radians(place.latitude), math.radians(place.longitude)

@@ -1,9 +1,11 @@
 """Query vocabulary: lay and service-provider phrases -> index words and need domains.
 
-Two sources, both data: the directory's own ``search_vocabulary.csv`` (words of the
+Three sources, all data: the directory's own ``search_vocabulary.csv`` (words of the
 service world: "pantry", "ESOL", "befriending", "men's shed", and everyday phrasings of
-needs), and the codes catalogue's synonyms through ``codes.search`` (lay phrase -> Z code
--> need domain) when that package is present.
+needs), ``lay_words.csv`` (everyday words, each read as one of those phrases: a thesaurus
+by concept), and the codes catalogue's lay-language search through ``codes.search`` (a
+person's words -> Z codes and need domains) when that package is present. No phrase of any
+query set is copied into them (tests/test_search_vocabulary.py).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import csv
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
 
 from directory.taxonomy import domain_keys
 from directory.text import phrase_tokens, tokens
@@ -79,6 +80,8 @@ def load_vocabulary() -> Vocabulary:
                 surface.setdefault(t, part.strip())
         phrases.append(Phrase(phrase, key, tuple(surface), domains, surface))
         raw_words.update(w for w in phrase.replace("'", "").split() if w.isalpha())
+    phrases += _lay_words(root.joinpath("lay_words.csv").read_text(encoding="utf-8"), phrases)
+    raw_words.update(w for p in phrases for w in p.text.replace("'", "").split() if w.isalpha())
     by_first: dict[str, list[Phrase]] = {}
     for p in phrases:
         by_first.setdefault(p.key[0], []).append(p)
@@ -90,32 +93,35 @@ def load_vocabulary() -> Vocabulary:
     )
 
 
+def _lay_words(text: str, phrases: list[Phrase]) -> list[Phrase]:
+    """``lay_words.csv``: everyday words and phrases, each read as a phrase of
+    ``search_vocabulary.csv`` (its terms and need domains): a thesaurus by concept,
+    written from what each kind of service is for (never from a query set)."""
+    anchors = {p.text: p for p in phrases}
+    known = {p.key for p in phrases}
+    out: list[Phrase] = []
+    for line, row in enumerate(csv.DictReader(text.splitlines()), start=2):
+        means = (row.get("means") or "").strip().lower()
+        anchor = anchors.get(means)
+        if anchor is None:
+            raise ValueError(f"lay_words.csv line {line}: {means!r} is not a vocabulary phrase")
+        for raw in (row.get("words") or "").split(";"):
+            word = raw.strip().lower()
+            key = tuple(phrase_tokens(word))
+            if not key or key in known:
+                continue  # only common words, or the vocabulary has it already
+            known.add(key)
+            out.append(Phrase(word, key, anchor.terms, anchor.domains, anchor.surface))
+    return out
+
+
 @dataclass(frozen=True)
 class CodeHint:
     code: str
     display: str
     domain: str
     score: float
-
-
-def code_hints(text: str, limit: int = 3, min_score: float = 60.0) -> list[CodeHint]:
-    """Codes the catalogue's lay-language search finds for ``text`` (empty if the codes
-    package has no search yet)."""
-    try:
-        from codes.catalogue import load_catalogue
-        from codes.search import search_codes
-    except ImportError:
-        return []
-    try:
-        matches: list[Any] = search_codes(load_catalogue(), text, limit=limit)
-    except (ValueError, LookupError):
-        return []
-    hints = []
-    for m in matches:
-        score = float(getattr(m, "score", 0.0))
-        if score >= min_score:
-            hints.append(CodeHint(str(m.code), str(m.display), str(m.domain), score))
-    return hints
+    phrase: str = ""  # the catalogue phrase the text matched
 
 
 def resolve_need(code: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
@@ -134,3 +140,23 @@ def resolve_need(code: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         z: tuple[str, ...] = (icd,) if icd.upper().startswith("Z") else ()
         return f"{need.code} {need.display}", (need.domain,), z
     raise LookupError(f"unknown need code {value!r}")
+
+
+def need_hints(text: str) -> tuple[list[CodeHint], list[tuple[str, float, str]]]:
+    """What the codes catalogue's lay-language search reads in ``text``: codes (score
+    0-100, with the catalogue phrase matched) and need domains (0-1, with the phrase),
+    best first; empty when the codes package has no search."""
+    try:
+        from codes.catalogue import load_catalogue
+        from codes.search import read_needs
+    except ImportError:
+        return [], []
+    try:
+        matches, domains = read_needs(load_catalogue(), text)
+    except (ValueError, LookupError):
+        return [], []
+    hints = [
+        CodeHint(str(m.code), str(m.display), str(m.domain), float(m.score), m.matched[0])
+        for m in matches
+    ]
+    return hints, domains
