@@ -17,6 +17,7 @@ from typing import Literal
 
 ENCRYPTED_DRIVER = "sqlite+pysqlcipher"
 PASSPHRASE_ENV = "LINKWORK_DB_PASSPHRASE"
+NEW_PASSPHRASE_ENV = "LINKWORK_DB_NEW_PASSPHRASE"  # db passphrase: the new one, unattended
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MIN_PASSPHRASE = 8
 

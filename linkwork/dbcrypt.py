@@ -1,5 +1,5 @@
-"""Encrypting a plain SQLite database in place, and checking a passphrase against an
-encrypted one, with SQLCipher directly (the ``sqlcipher3`` module, no engine).
+"""Encrypting a plain SQLite database in place, giving an encrypted one a new passphrase,
+and checking a passphrase against one, with SQLCipher directly (``sqlcipher3``, no engine).
 
 ``encrypt_sqlite_file`` is atomic: SQLCipher's ``sqlcipher_export`` copies every table,
 index, trigger and row into a new private (0600) file in the same folder, the copy is
@@ -86,8 +86,6 @@ def encrypt_sqlite_file(path: Path, passphrase: str, *, busy_timeout: float = 10
     """Encrypt the plain SQLite database at ``path`` in place with ``passphrase``; the rows
     of every table (the same before and after, checked). DatabaseError (one line) if there
     is no database, it is encrypted already, or another linkwork has it open."""
-    import sqlcipher3
-
     state = file_state(path)
     if not path.exists():
         raise DatabaseError(f"there is no database at {path}")
@@ -97,57 +95,76 @@ def encrypt_sqlite_file(path: Path, passphrase: str, *, busy_timeout: float = 10
         raise DatabaseError(f"{path} is empty: there is nothing to encrypt")
     if state == "encrypted":
         raise DatabaseError(f"{path} is already encrypted (or is not an SQLite database)")
+    return _export(path, None, passphrase, busy_timeout)
+
+
+def rekey_sqlite_file(
+    path: Path, old: str, new: str, *, busy_timeout: float = 10
+) -> dict[str, int]:
+    """Give the encrypted database at ``path`` a new passphrase, the same way (a new file
+    under the new key replaces the old one: nothing under the old key is left)."""
+    if file_state(path) != "encrypted":
+        raise DatabaseError(f"{path} is not an encrypted database")
+    check_key(path, old)
+    return _export(path, old, new, busy_timeout)
+
+
+def _export(path: Path, old: str | None, new: str, busy_timeout: float) -> dict[str, int]:
+    """Copy the database at ``path`` (plain, or encrypted under ``old``) into a new file
+    encrypted under ``new`` and put it in its place; the rows of every table."""
+    import sqlcipher3
+
     # mkstemp makes the file 0600 whatever the umask
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".encrypting", dir=path.parent)
     os.close(fd)
     copy = Path(name)
-    plain = _connect(path, busy_timeout)
+    source = _connect(path, busy_timeout)
     try:
+        if old is not None:
+            source.execute("PRAGMA key = " + _quote(old))
         try:
-            plain.execute("PRAGMA busy_timeout = 2000")
-            mode = plain.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+            source.execute("PRAGMA busy_timeout = 2000")
+            mode = source.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
         except sqlcipher3.OperationalError:
             mode = "wal"
         if str(mode).lower() != "delete":
-            raise DatabaseError(
-                f"{path} is in use by another linkwork: close it, then encrypt again"
-            )
+            raise DatabaseError(f"{path} is in use by another linkwork: close it, then try again")
         # Every lock taken from here on is held until the connection closes, after the
-        # copy has replaced the original: no one writes to the plain file in between.
-        plain.execute("PRAGMA main.locking_mode = EXCLUSIVE")
-        plain.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000):d}")
-        before = table_counts(plain)
-        version = plain.execute("PRAGMA user_version").fetchone()[0]
-        plain.execute("ATTACH DATABASE ? AS encrypted KEY ?", (str(copy), passphrase))
-        plain.execute("PRAGMA encrypted.synchronous = FULL")
-        plain.execute("BEGIN EXCLUSIVE")
-        plain.execute("SELECT sqlcipher_export('encrypted')")
-        plain.execute(f"PRAGMA encrypted.user_version = {int(version):d}")
-        after = table_counts(plain, "encrypted")
+        # copy has replaced the original: no one writes to the old file in between.
+        source.execute("PRAGMA main.locking_mode = EXCLUSIVE")
+        source.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000):d}")
+        before = table_counts(source)
+        version = source.execute("PRAGMA user_version").fetchone()[0]
+        source.execute("ATTACH DATABASE ? AS encrypted KEY ?", (str(copy), new))
+        source.execute("PRAGMA encrypted.synchronous = FULL")
+        source.execute("BEGIN EXCLUSIVE")
+        source.execute("SELECT sqlcipher_export('encrypted')")
+        source.execute(f"PRAGMA encrypted.user_version = {int(version):d}")
+        after = table_counts(source, "encrypted")
         if after != before:
             raise DatabaseError(
                 f"{path}: the encrypted copy does not hold every row; nothing was changed"
             )
-        plain.execute("COMMIT")
+        source.execute("COMMIT")
         _fsync(copy)
         if os.name == "nt":
             # Windows replaces no file another handle has open: let go of the lock first.
-            plain.close()
+            source.close()
         os.replace(copy, path)
         _fsync(path.parent, folder=True)
     except BaseException:
         with contextlib.suppress(Exception):
-            plain.close()
+            source.close()
         for one in (copy, *(Path(f"{copy}{suffix}") for suffix in SIDECARS)):
             _remove(one)
         raise
-    plain.close()
+    source.close()
     for suffix in SIDECARS:
         _remove(Path(f"{path}{suffix}"))
-    # Read back through the key, as every later run will.
+    # Read back through the new key, as every later run will.
     check = _connect(path, busy_timeout)
     try:
-        check.execute("PRAGMA key = " + _quote(passphrase))
+        check.execute("PRAGMA key = " + _quote(new))
         reread = table_counts(check)
     finally:
         check.close()

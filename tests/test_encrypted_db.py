@@ -8,6 +8,7 @@ command line; the key is derived once per process, not once per query."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -338,7 +339,7 @@ def test_db_encrypt_refuses_a_database_another_linkwork_has_open(  # type: ignor
         refused = cli("db", "encrypt", db=f"sqlite:///{demo_db}")
         assert (refused.code, refused.err) == (
             2,
-            f"linkwork: {demo_db} is in use by another linkwork: close it, then encrypt again\n",
+            f"linkwork: {demo_db} is in use by another linkwork: close it, then try again\n",
         )
     finally:
         holder.communicate("\n", timeout=30)
@@ -443,3 +444,69 @@ def test_on_a_terminal_the_passphrase_is_typed_twice_then_once(
 
     code, shown = _on_a_terminal(["person", "list"], [PASSPHRASE], env)
     assert code == 0 and FAMILY.upper() in shown.upper()
+
+
+# --- linkwork db passphrase -------------------------------------------------------------
+
+
+def _linkwork(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "linkwork", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_db_passphrase_gives_the_database_a_new_one(  # type: ignore[no-untyped-def]
+    cli, default_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each command in a process of its own, as they are run: a database still open in
+    # another process (or this one) is refused as "in use".
+    args = ["person", "add", "--given", GIVEN, "--family", FAMILY, "--birth-date", "1970-05-06"]
+    assert _linkwork(*args).returncode == 0
+    new = "a new passphrase for the practice"
+    monkeypatch.setenv("LINKWORK_DB_NEW_PASSPHRASE", new)
+    done = _linkwork("db", "passphrase", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["database"] == str(default_db)
+    assert sorted(p.name for p in default_db.parent.iterdir()) == ["linkwork.db"]
+    assert _leaks(default_db) == []
+
+    old = cli("person", "list")  # LINKWORK_DB_PASSPHRASE still holds the old one
+    assert (old.code, old.err) == (
+        2,
+        f"linkwork: wrong passphrase for the database {default_db}: nothing was changed\n",
+    )
+    monkeypatch.setenv("LINKWORK_DB_PASSPHRASE", new)
+    listed = cli("person", "list", "--json")
+    assert listed.code == 0 and [p["family_name"] for p in listed.json()] == [FAMILY]
+    trail = cli("audit", "show", "--json")
+    assert trail.code == 0, trail.err
+    assert sorted((e["action"], e["entity"]) for e in trail.json()) == [
+        ("create", "person"),
+        ("rekey", "database"),
+        ("view", "people"),  # the person list above
+    ]
+    verified = cli("audit", "verify")
+    assert verified.code == 0, verified.out + verified.err
+
+
+def test_db_passphrase_refuses_a_wrong_old_one_and_a_plain_database(  # type: ignore[no-untyped-def]
+    cli, default_db: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert _add_person(cli).code == 0
+    before = _digest(default_db.parent)
+    monkeypatch.setenv("LINKWORK_DB_PASSPHRASE", "not the passphrase")
+    monkeypatch.setenv("LINKWORK_DB_NEW_PASSPHRASE", "a new passphrase for the practice")
+    wrong = cli("db", "passphrase")
+    assert (wrong.code, wrong.err) == (
+        2,
+        f"linkwork: wrong passphrase for the database {default_db}: nothing was changed\n",
+    )
+    assert _digest(default_db.parent) == before
+
+    plain = tmp_path / "plain.db"
+    assert _add_person(cli, f"sqlite:///{plain}").code == 0
+    refused = cli("db", "passphrase", db=f"sqlite:///{plain}")
+    assert (refused.code, refused.err) == (
+        2,
+        f"linkwork: {plain} is not encrypted: encrypt it with 'linkwork db encrypt'\n",
+    )

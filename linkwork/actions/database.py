@@ -118,3 +118,39 @@ def encrypt_database(
         # --db (or LINKWORK_DATABASE_URL) now has to name the encrypted driver.
         "url": "" if default else f"{atrest.ENCRYPTED_DRIVER}:///{path}",
     }
+
+
+def change_passphrase(
+    workspace: Workspace, old: str, new: str, confirm: str | None = None
+) -> dict[str, Any]:
+    """Give the workspace's encrypted database a new passphrase (when someone who knew the
+    old one leaves): copied under the new key and put in place atomically, nothing left
+    under the old one (``linkwork.dbcrypt.rekey_sqlite_file``); audited. ValueError in
+    words for a plain or server database, a wrong old passphrase, or a new one refused."""
+    path = change_target(workspace)
+    if workspace.is_open:  # its pooled connections would go on with the old file
+        raise ValueError("the database is open here: change its passphrase with nothing open")
+    atrest.check_new_passphrase(new, confirm)
+    if new == old:
+        raise ValueError("the new passphrase is the old one: choose another")
+    from linkwork.dbcrypt import rekey_sqlite_file
+
+    counts = rekey_sqlite_file(path, old, new, busy_timeout=workspace.settings.busy_timeout)
+    workspace.set_passphrase(new)
+    from screening.audit import record_event
+
+    with workspace.session() as session:
+        record_event(session, workspace.user, "rekey", "database", "", {"tables": len(counts)})
+    return {"database": str(path), "tables": len(counts), "rows": sum(counts.values())}
+
+
+def change_target(workspace: Workspace) -> Path:
+    """The encrypted SQLite file ``db passphrase`` would change; ValueError in words if the
+    database is not one (asked before any passphrase is)."""
+    url = workspace.settings.resolved_database_url()
+    path = atrest.sqlite_path(url)
+    if not atrest.is_sqlite_url(url) or path is None:
+        raise ValueError("only an encrypted SQLite database has a passphrase to change")
+    if not atrest.is_encrypted_url(url) or atrest.file_state(path) != "encrypted":
+        raise ValueError(f"{path} is not encrypted: encrypt it with 'linkwork db encrypt'")
+    return path

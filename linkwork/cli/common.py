@@ -99,28 +99,29 @@ def _on_a_terminal() -> bool:
         return False
 
 
-def ask_passphrase(kind: str, where: str) -> str:
-    """The encrypted database's passphrase for a command: ``LINKWORK_DB_PASSPHRASE``, or
-    typed on the terminal (not shown; twice for a new database: "new"). With neither, one
-    line (exit 2). Never stored anywhere."""
+def ask_passphrase(kind: str, where: str, env: str = "") -> str:
+    """The encrypted database's passphrase for a command: ``LINKWORK_DB_PASSPHRASE`` (or
+    ``env``), or typed on the terminal (not shown; twice for a new one: "new"). With
+    neither, one line (exit 2). Never stored anywhere."""
     import getpass
     import os
 
     from linkwork.atrest import PASSPHRASE_ENV, check_new_passphrase
 
-    given = os.environ.get(PASSPHRASE_ENV)
+    env = env or PASSPHRASE_ENV
+    given = os.environ.get(env)
     if given:
         return check_new_passphrase(given) if kind == "new" else given
     if not _on_a_terminal():
         doing = "choose one" if kind == "new" else "type it"
         raise ValueError(
-            f"the database {where} is encrypted: set {PASSPHRASE_ENV}, "
+            f"the database {where} is encrypted: set {env}, "
             f"or run linkwork on a terminal to {doing}"
         )
     if kind == "new":
         err_console.print(
-            f"A new database at {esc(where)}: choose its passphrase (at least 8 characters). "
-            "It is not stored anywhere: without it the database cannot be opened.",
+            f"The database at {esc(where)}: choose its new passphrase (at least 8 "
+            "characters). It is not stored anywhere: without it the database cannot be opened.",
             highlight=False,
         )
         first = getpass.getpass("New passphrase: ")

@@ -98,3 +98,27 @@ def encrypt(ctx: typer.Context, json_out: JsonOption = False) -> None:
     )
     if result["url"]:
         console.print(f"From now on open it with --db {esc(result['url'])}", highlight=False)
+
+
+@app.command()
+def passphrase(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """Give the encrypted database a new passphrase.
+
+    The current one is typed (or LINKWORK_DB_PASSPHRASE), then the new one twice (or
+    LINKWORK_DB_NEW_PASSPHRASE). Atomic: nothing under the old passphrase is left."""
+    from linkwork.actions import database
+    from linkwork.atrest import NEW_PASSPHRASE_ENV
+
+    ws = workspace(ctx)
+    path = database.change_target(ws)  # refused before a passphrase is asked for
+    old = ask_passphrase("existing", str(path))
+    new = ask_passphrase("new", str(path), NEW_PASSPHRASE_ENV)
+    result = database.change_passphrase(ws, old, new)
+    if json_out:
+        print_json(result)
+        return
+    console.print(
+        f"New passphrase for {esc(result['database'])}: {result['tables']} tables, "
+        f"{result['rows']} rows copied under it. The old passphrase opens nothing now.",
+        highlight=False,
+    )
