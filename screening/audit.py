@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 GENESIS = "0" * 64
 # Arbitrary constant key for pg_advisory_xact_lock: "linkwork audit" (writers that must
-# see each other's work: a received file, a key trusted, an NHS number added).
+# see each other's work: a received file, a key trusted; an NHS number has a key of its own).
 _PG_LOCK_KEY = 0x6C6B_6175_6469_74
 SEQUENCE = "audit_event_seq"  # PostgreSQL: every row's seq (migration scr_0004)
 _PENDING = "audit_pending"  # session.info: events noted, appended just before commit
@@ -112,11 +112,11 @@ def _key_of(prefix: bytes, text: str) -> int:
 def write_lock(session: Session, key: str | None = None) -> None:
     """Serialise writers that must see each other's work until the end of the transaction
     (a received file, a partner's key, a new NHS number: each looks for what another
-    linkwork may be writing at the same moment, so takes it before looking). PostgreSQL: a
-    transaction-level advisory lock (not the audit chains' locks). SQLite: a no-op write
-    takes the database's single write lock. Both wait at most the busy timeout. With
-    ``key`` (e.g. the NHS number being added), only writers of the same key wait for each
-    other on PostgreSQL."""
+    linkwork may be writing at the same moment, so takes it before looking). PostgreSQL:
+    a transaction-level advisory lock (the audit chains need none: ``append_pending``).
+    SQLite: a no-op write takes the database's single write lock. Both wait at most the
+    busy timeout. With ``key`` (e.g. the NHS number being added), only writers of the same
+    key wait for each other on PostgreSQL."""
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         lock = _PG_LOCK_KEY if key is None else _key_of(b"linkwork write\x00", key)
@@ -183,12 +183,7 @@ def _lock_chain(session: OrmSession) -> None:
 
 
 def _next_seqs(session: OrmSession, count: int) -> list[int]:
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        found = session.execute(
-            sa.text(f"SELECT nextval('{SEQUENCE}') FROM generate_series(1, :n)"), {"n": count}
-        ).scalars()
-        return [int(n) for n in found]
+    """SQLite, holding the write lock: the next ``count`` numbers after the last row."""
     table = AuditEvent.__table__  # type: ignore[attr-defined]
     last = session.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.seq), 0))).scalar()
     return [int(last or 0) + i for i in range(1, count + 1)]
@@ -242,20 +237,25 @@ def append_pending(session: OrmSession) -> None:
     for ev in pending:
         by_org.setdefault(ev.org, []).append(ev)
     table = AuditEvent.__table__  # type: ignore[attr-defined]
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if not postgres:
-        _lock_chain(session)  # before reading max(seq) and the heads
-    # seq in the order the events happened (PostgreSQL: from the sequence, no lock needed)
-    seq_of = {id(ev): n for ev, n in zip(pending, _next_seqs(session, len(pending)), strict=True)}
+    if session.get_bind().dialect.name != "postgresql":
+        _lock_chain(session)  # the single writer, before reading max(seq) and the heads
+        seq_of = dict(zip(map(id, pending), _next_seqs(session, len(pending)), strict=True))
+        for org in sorted(by_org):
+            rows = _chained(by_org[org], _head(session, org), seq_of)
+            session.execute(table.insert(), rows)
+        return
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    seq_of = {}
     for org in sorted(by_org):
         events = by_org[org]
-        if not postgres:
-            session.execute(table.insert(), _chained(events, _head(session, org), seq_of))
-            continue
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
         for _ in range(_MAX_TRIES):
-            rows = _chained(events, _head(session, org), seq_of)
+            if not seq_of:  # the first read also takes every event's seq: one statement
+                seqs, head = _seqs_and_head(session, len(pending), org)
+                seq_of = dict(zip(map(id, pending), seqs, strict=True))
+            else:
+                head = _head(session, org)
+            rows = _chained(events, head, seq_of)
             first = session.execute(
                 pg_insert(table)
                 .values(rows[:1])
@@ -268,6 +268,22 @@ def append_pending(session: OrmSession) -> None:
             raise RuntimeError(f"the audit chain of {org!r} moved on {_MAX_TRIES} times")
         if rows[1:]:
             session.execute(table.insert(), rows[1:])
+
+
+def _seqs_and_head(session: OrmSession, count: int, org: str) -> tuple[list[int], tuple[int, str]]:
+    """PostgreSQL: ``count`` numbers from the sequence (in the order the events happened)
+    and ``org``'s chain head, in one statement."""
+    row = session.execute(
+        sa.text(
+            f"SELECT ARRAY(SELECT nextval('{SEQUENCE}') FROM generate_series(1, :n)), "
+            "h.chain_seq, h.hash FROM (SELECT 1) AS one LEFT JOIN LATERAL ("
+            "SELECT chain_seq, hash FROM audit_event WHERE org = :org "
+            "AND chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1) AS h ON true"
+        ),
+        {"n": count, "org": org},
+    ).one()
+    head = (int(row[1]), str(row[2])) if row[1] is not None else (0, GENESIS)
+    return [int(n) for n in row[0]], head
 
 
 def _forget_pending(session: OrmSession, *_: Any) -> None:
