@@ -13,17 +13,21 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from directory.untrusted import ascii_identifier, clean_text
 from screening.audit import record_event
 from screening.counts import count_new_need
+from screening.counts.tables import CountNeed
 from screening.lookup import by_id
 from screening.models import Need, Person, Screening, as_utc, utcnow
 
 DOMAIN_SYSTEM = "urn:linkwork:need-domain"
 PRIORITIES = ("high", "medium", "low")
-NEED_STATUSES = ("active", "resolved")
+# withdrawn: recorded but not (or no longer) a need of theirs; corrected: recorded under the
+# wrong code, replaced by another need (issue 20 point 9). Neither is ever deleted.
+NEED_STATUSES = ("active", "resolved", "withdrawn", "corrected")
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,10 @@ def add_need(
     recorded_at: datetime | None = None,
     id: str | None = None,
     audit: bool = True,
+    count: bool = True,
 ) -> Need:
-    """Record a confirmed need. Refuses a second active need with the same code."""
+    """Record a confirmed need. Refuses a second active need with the same code. Without
+    ``count``, no counting copy is written (a correction moves the old need's copy)."""
     resolved = resolve_code(code)
     duplicate = session.exec(
         select(Need).where(
@@ -114,7 +120,8 @@ def add_need(
         need.id = id
     session.add(need)
     session.flush()
-    count_new_need(session, need, person)  # the counting copy, in the same transaction
+    if count:
+        count_new_need(session, need, person)  # the counting copy, in the same transaction
     if audit:
         record_event(
             session,
@@ -173,6 +180,85 @@ def resolve_need(
         person_id=need.person_id,
     )
     return need
+
+
+def _reason(reason: str) -> str:
+    text = clean_text(reason or "", "reason", multiline=False, max_length=500)
+    if not text:
+        raise ValueError("give a reason (it is kept in the audit trail)")
+    return text
+
+
+def withdraw_need(session: Session, need: Need, *, actor: str, reason: str) -> Need:
+    """Withdraw a need recorded in error (or that the person says is not theirs): status
+    ``withdrawn``, kept, audited with the reason."""
+    why = _reason(reason)
+    if need.status not in ("active", "resolved"):
+        raise ValueError(f"need {need.id} is {need.status} already")
+    before = need.status
+    need.status = "withdrawn"
+    session.add(need)
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "withdraw",
+        "need",
+        need.id,
+        {"from": before, "reason": why, "code": need.code},
+        person_id=need.person_id,
+    )
+    return need
+
+
+def correct_need(session: Session, need: Need, code: str, *, actor: str, reason: str = "") -> Need:
+    """Correct a need recorded under the wrong code: a new need with ``code`` (the same
+    words, priority, screening and date recorded), the old one kept with status
+    ``corrected``; the counting copy moves to the new need (so the need is counted once,
+    under its right code). Audited on both. Returns the new need."""
+    why = clean_text(reason or "", "reason", multiline=False, max_length=500)
+    if need.status != "active":
+        raise ValueError(f"need {need.id} is {need.status}: only an active need is corrected")
+    wanted = resolve_code(code)
+    if (wanted.system, wanted.code) == (need.system, need.code):
+        raise ValueError(f"need {need.id} is {need.code} already")
+    person = session.get(Person, need.person_id)
+    if person is None:
+        raise LookupError(f"unknown person {need.person_id!r}")
+    need.status = "corrected"
+    session.add(need)
+    session.flush()
+    new = add_need(
+        session,
+        person,
+        code,
+        actor=actor,
+        words=need.words,
+        priority=need.priority,
+        screening_id=need.screening_id,
+        recorded_at=need.recorded_at,
+        audit=False,
+        count=False,
+    )
+    session.execute(
+        sa.update(CountNeed)
+        .where(CountNeed.need_id == need.id)  # type: ignore[arg-type]
+        .values(need_id=new.id, code=new.code, domain=new.domain)
+    )
+    detail = {"from": need.code, "to": new.code, "old_need": need.id, "new_need": new.id}
+    if why:
+        detail["reason"] = why
+    record_event(session, actor, "correct", "need", need.id, detail, person_id=need.person_id)
+    record_event(
+        session,
+        actor,
+        "create",
+        "need",
+        new.id,
+        {"code": new.code, "domain": new.domain, "corrects": need.id},
+        person_id=need.person_id,
+    )
+    return new
 
 
 # --- suggestions from a screening ---------------------------------------------------------

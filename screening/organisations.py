@@ -41,6 +41,12 @@ PARENTS: dict[str, tuple[str, str]] = {
     "count_person": ("person", "person_id"),
     "count_need": ("need", "need_id"),
     "exchange_message": ("referral", "referral_id"),
+    # casework (issue 20: screening/casework/models.py)
+    "episode": ("person", "person_id"),
+    "contact": ("person", "person_id"),
+    "case_note": ("person", "person_id"),
+    "goal": ("person", "person_id"),
+    "goal_progress": ("goal", "goal_id"),
 }
 # Every table holding a person's data (audit_event's org is set by record_event).
 ORG_TABLES = ("person", *PARENTS, "audit_event")

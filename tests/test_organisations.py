@@ -33,6 +33,11 @@ PERSON_DATA_TABLES = {
     "exchange_message",
     "count_person",
     "count_need",
+    "episode",
+    "contact",
+    "case_note",
+    "goal",
+    "goal_progress",
 }
 
 

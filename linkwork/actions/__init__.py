@@ -24,6 +24,7 @@ from types import ModuleType
 
 AREAS = (
     "audit",
+    "casework",
     "codes",
     "database",
     "directory",

@@ -18,7 +18,9 @@ from screening.needs import (
     reject_suggestion,
     resolve_code,
 )
+from screening.needs import correct_need as correct_in_record
 from screening.needs import resolve_need as resolve_in_record
+from screening.needs import withdraw_need as withdraw_in_record
 from screening.people import get_person, show_person
 from screening.questionnaire import get_screening
 
@@ -84,6 +86,25 @@ def resolve_need(ws: Workspace, need_ref: str, *, note: str = "") -> dict[str, A
     with ws.session() as session:
         need = resolve_in_record(session, get_need(session, need_ref), actor=ws.user, note=note)
         return need_dict(need)
+
+
+def withdraw_need(ws: Workspace, need_ref: str, *, reason: str) -> dict[str, Any]:
+    """Withdraw a need recorded in error (kept, status ``withdrawn``; the reason in the
+    audit trail). The need as a ``need_dict``."""
+    with ws.session() as session:
+        need = withdraw_in_record(
+            session, get_need(session, need_ref), actor=ws.user, reason=reason
+        )
+        return need_dict(need)
+
+
+def correct_need(ws: Workspace, need_ref: str, code: str, *, reason: str = "") -> dict[str, Any]:
+    """Correct a need recorded under the wrong code: returns the new need
+    (``need_dict``) with ``corrects``: the old one (``need_dict``, status ``corrected``)."""
+    with ws.session() as session:
+        old = get_need(session, need_ref)
+        new = correct_in_record(session, old, code, actor=ws.user, reason=reason)
+        return need_dict(new) | {"corrects": need_dict(old)}
 
 
 # --- a screening's suggestions ------------------------------------------------------------

@@ -12,6 +12,7 @@ from linkwork.actions import audit
 from linkwork.actions.rows import outcome_items, referral_row
 from linkwork.actions.sharing import shared_items
 from linkwork.workspace import Workspace
+from screening.casework.contacts import ons4_trend
 from screening.consent import consent_dict, list_consents
 from screening.equality import FIELDS, load_equality
 from screening.models import Referral, Screening, as_utc
@@ -166,7 +167,8 @@ def find_people(ws: Workspace, text: str, *, limit: int = 20) -> list[dict[str, 
 def person_record(
     ws: Workspace, ref: str, *, on: date | None = None, timeline: bool = False
 ) -> dict[str, Any]:
-    """A person's whole record (details, screenings, needs, consents, referrals),
+    """A person's whole record (details, screenings, needs, consents, referrals, the
+    ONS4 trend from casework contacts: ``screening.casework.contacts.ons4_trend``),
     recorded in the audit trail as a view. With ``timeline``, also ``timeline`` (every
     referral status change, outcome and screening, newest first) and ``referral_rows``
     (``actions.rows.referral_row``), as the app's record screen shows them."""
@@ -179,6 +181,8 @@ def person_record(
         data["needs"] = [need_dict(n) for n in list_needs(session, person)]
         data["consents"] = [consent_dict(c) for c in list_consents(session, person)]
         data["referrals"] = [referral_dict(session, r) for r in referrals]
+        # casework (issue 20): ONS4 from contacts, oldest first (start, then reviews)
+        data["ons4_trend"] = ons4_trend(session, person)
         if timeline:
             data["referral_rows"], data["timeline"] = _timeline(session, screenings, referrals)
         return data

@@ -96,12 +96,13 @@ def _register() -> None:
 
     directory.register(app)
 
-    from linkwork.cli import audit, needs, people, referrals
+    from linkwork.cli import audit, casework, needs, people, referrals
 
     people.register(app)
     needs.register(app)
     referrals.register(app)
     audit.register(app)
+    casework.register(app)
 
     from linkwork.cli import report
 

@@ -327,7 +327,9 @@ def need_list(
     person_ref: Annotated[
         str | None, typer.Argument(metavar="[PERSON]", help="Only this person's needs.")
     ] = None,
-    status: Annotated[str | None, Opt("--status", help="active or resolved.")] = None,
+    status: Annotated[
+        str | None, Opt("--status", help="active, resolved, withdrawn or corrected.")
+    ] = None,
     limit: Annotated[int, Opt("--limit", "-n", min=1, max=1000000)] = 200,
     json_out: JsonOption = False,
 ) -> None:
@@ -360,6 +362,47 @@ def need_resolve(
     else:
         data = safe(data)
         console.print(f"resolved {data['code']} {data['display']} ({data['id']})")
+
+
+@need_app.command("withdraw")
+def need_withdraw(
+    ctx: typer.Context,
+    need_ref: Annotated[str, typer.Argument(metavar="NEED", help="Need id.")],
+    reason: Annotated[str, Opt("--reason", help="Why (kept in the audit trail).")],
+    json_out: JsonOption = False,
+) -> None:
+    """Withdraw a need recorded in error (kept, never deleted)."""
+    from linkwork.actions import needs as act
+
+    data = act.withdraw_need(workspace(ctx), need_ref, reason=reason)
+    if json_out:
+        print_json(data)
+    else:
+        data = safe(data)
+        console.print(f"withdrew {data['code']} {data['display']} ({data['id']})")
+
+
+@need_app.command("correct")
+def need_correct(
+    ctx: typer.Context,
+    need_ref: Annotated[str, typer.Argument(metavar="NEED", help="Need id.")],
+    code: Annotated[str, typer.Argument(help="The right code (or need domain).")],
+    reason: Annotated[str, Opt("--reason", help="Why (kept in the audit trail).")] = "",
+    json_out: JsonOption = False,
+) -> None:
+    """Correct a need recorded under the wrong code: a new need; the old one is kept,
+    marked corrected."""
+    from linkwork.actions import needs as act
+
+    data = act.correct_need(workspace(ctx), need_ref, code, reason=reason)
+    if json_out:
+        print_json(data)
+    else:
+        data = safe(data)
+        old = data["corrects"]
+        console.print(
+            f"corrected {old['code']} to {data['code']} {data['display']}: [bold]{data['id']}[/]"
+        )
 
 
 def register(app: typer.Typer) -> None:

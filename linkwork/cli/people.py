@@ -177,6 +177,14 @@ def person_show(
             )
         console.print(table)
     referrals_table(data["referrals"])
+    if data["ons4_trend"]:
+        console.print("ONS4 over time (satisfied/worthwhile/happy/anxious):")
+        for r in data["ons4_trend"]:
+            scores = "/".join(
+                "-" if r[k] is None else str(r[k])
+                for k in ("satisfied", "worthwhile", "happy", "anxious")
+            )
+            console.print(f"  {r['at'][:10]} {r['when']}: {scores}", highlight=False)
 
 
 @person_app.command("list")
