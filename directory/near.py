@@ -134,7 +134,7 @@ KEEP_TYPING = "Keep typing a full postcode (like ZZ1 2AB), an area (like ZZ1) or
 
 def towns(index: ServiceIndex) -> list[str]:
     """The towns of the directory's service locations, sorted."""
-    return sorted({loc[0] for doc in index.docs for loc in doc.locations if loc[0]})
+    return index.town_names()
 
 
 def resolve_near(
@@ -222,16 +222,13 @@ def search_near(
     """``index.search`` with ``near`` read as it is being typed: distances in miles when a
     place is known; otherwise the same search at any distance, with a hint.
 
-    ``documents`` and ``town_names``: ``docs_by_id(index)`` and ``towns(index)``, made once
-    by a caller that searches often (the app, on every keystroke)."""
+    ``town_names``: ``towns(index)``, made once by a caller that searches often (the app,
+    on every keystroke); ``documents`` is no longer needed (distances come with the
+    matches) and is ignored."""
     place, hint, unknown = resolve_near(index, near, town_names)
     if place is None:
         return NearResult(index.search(text, near=None, **filters), hint=hint, unknown=unknown)
     # The label resolves to the same place (a completed town, an outward code, a postcode).
     matches = index.search(text, near=place.label, **filters)
-    documents = documents if documents is not None else docs_by_id(index)
-    miles = []
-    for match in matches:
-        doc = documents.get(match.service_id)
-        miles.append(nearest_miles(place, doc.locations) if doc is not None else None)
+    miles = [None if m.nearest_km is None else km_to_miles(m.nearest_km) for m in matches]
     return NearResult(matches, miles, place.label, hint)

@@ -254,7 +254,7 @@ class ServiceIndex(IndexData):
         final = scores[candidates].astype(np.float64)
         if text.strip():
             query = text.lower()
-            names = [self.docs[i].name for i in candidates]
+            names = [self._name(int(i)) for i in candidates]
             sims = process.cdist(
                 [query], names, scorer=fuzz.token_set_ratio, processor=utils.default_process
             )[0].astype(np.float64)
@@ -289,6 +289,9 @@ class ServiceIndex(IndexData):
         notes = self._query_terms(text)[1] if text.strip() else []
         return [n for n in notes if n.startswith("read ")]
 
+    def _name(self, i: int) -> str:
+        return self.docs[i].name
+
     def warm(self) -> None:
         """Load what a first misspelling would (the English list), for a caller that
         searches on every keystroke."""
@@ -296,7 +299,11 @@ class ServiceIndex(IndexData):
 
     def known_words(self) -> frozenset[str]:
         """Stemmed words the directory and its vocabulary know (never corrected)."""
-        return self._known_stems
+        return frozenset(self._postings) | frozenset(t for p in self._vocab.phrases for t in p.key)
+
+    def town_names(self) -> list[str]:
+        """The towns of the directory's service locations, sorted."""
+        return sorted(set(self._town_names.values()))
 
     # --- internals -----------------------------------------------------------------
 
@@ -334,6 +341,9 @@ class ServiceIndex(IndexData):
         key = "#" + code.lower()
         if "." in code:
             return [key] if key in self._postings else []
+        prefixed = getattr(self._postings, "prefixed", None)  # a mapped index's postings
+        if prefixed is not None:
+            return list(prefixed(key + "."))
         return [t for t in self._postings if t.startswith(key + ".")]
 
     def _complete(self, prefix: str, limit: int = 6) -> list[str]:
@@ -529,11 +539,11 @@ class ServiceIndex(IndexData):
                 why.append(note)
         for label in need_labels:
             why.append(f"serves need {label}")
-        km = None
+        km = exact = None
         if distance is not None and place is not None:
             value = float(distance[i])
             if not math.isnan(value):
-                km = round(value, 1)
+                km, exact = round(value, 1), value
                 why.append(f"{km} km from {place.label}")
             else:
                 why.append("no location given")
@@ -558,6 +568,7 @@ class ServiceIndex(IndexData):
             postcode=postcode,
             phone=doc.phone,
             distance_km=km,
+            nearest_km=exact,
         )
 
 

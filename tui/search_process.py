@@ -50,7 +50,7 @@ def _serve(conn: Connection, stale_months: int) -> None:
             break
         try:
             if kind == "build" or (kind == "search" and near is None):
-                near = search.NearSearch(search.build_index(workspace))
+                near = search.NearSearch(search.current_index(workspace))
             if kind == "build":
                 conn.send(("ok", near.index.size))
             elif kind == "search":
@@ -148,7 +148,7 @@ class ServiceSearch:
                     import linkwork.actions as actions
 
                     search = actions.search
-                    self._index = search.NearSearch(search.build_index(self.workspace))
+                    self._index = search.NearSearch(search.current_index(self.workspace))
                     self.size = self._index.index.size
                 else:
                     process = SearchProcess(

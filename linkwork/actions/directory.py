@@ -29,7 +29,17 @@ __all__ = [
 def load_sample(ws: Workspace) -> ImportSummary:
     """Import the bundled sample directory (400 synthetic services; idempotent)."""
     with ws.session() as session:
-        return load_sample_directory(session)
+        summary = load_sample_directory(session)
+    _reindex(ws)
+    return summary
+
+
+def _reindex(ws: Workspace) -> None:
+    """Save this machine's search index for the directory as it now is (after the import
+    committed), so a search opens it instead of building one."""
+    from linkwork.actions.search import refresh_index
+
+    refresh_index(ws)
 
 
 def import_directory(
@@ -51,7 +61,7 @@ def import_directory(
         source_name = clean_text(source_name, "the feed name")
     limits = import_limits(ws)
     with ws.session() as session:
-        return import_source(
+        summary = import_source(
             session,
             source,
             fmt=fmt,
@@ -60,6 +70,8 @@ def import_directory(
             source_name=source_name,
             limits=limits,
         )
+    _reindex(ws)
+    return summary
 
 
 def import_limits(ws: Workspace) -> Limits:

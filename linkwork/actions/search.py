@@ -4,18 +4,55 @@ and rapidfuzz, which the app's first screen does not)."""
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
-from directory.near import NearResult, docs_by_id, search_near, towns
+from sqlalchemy.engine import make_url
+
+from directory.index_file import directory_stamp, open_index, read_stamp, save_index
+from directory.near import NearResult, search_near, towns
 from directory.search import ServiceIndex, ServiceMatch
 from linkwork.errors import NotFound
 from linkwork.workspace import Workspace
 
 
 def build_index(ws: Workspace) -> ServiceIndex:
-    """The directory's search index (seconds for a large directory: build it once)."""
+    """The directory's search index built in memory from the database (seconds for a
+    large directory; ``current_index`` reads the saved one instead)."""
     with ws.session() as session:
         return ServiceIndex.build(session, stale_months=ws.settings.stale_months)
+
+
+def index_path(ws: Workspace) -> Path:
+    """This machine's index file for this database, in the data folder (one per database:
+    a shared PostgreSQL directory gets a local index on every machine)."""
+    url = make_url(ws.settings.resolved_database_url()).render_as_string(hide_password=True)
+    key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+    return ws.settings.home / "search-index" / f"{key}.lwidx"
+
+
+def refresh_index(ws: Workspace) -> Path:
+    """Build the index from the database and save it (after an import; or when the
+    directory changed elsewhere, as on another machine sharing a PostgreSQL database)."""
+    path = index_path(ws)
+    with ws.session() as session:
+        stamp = directory_stamp(session)
+        index = ServiceIndex.build(session, stale_months=ws.settings.stale_months)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    save_index(index, path, stamp)
+    return path
+
+
+def current_index(ws: Workspace) -> ServiceIndex:
+    """The saved index when it matches the directory (milliseconds to open); otherwise it
+    is rebuilt once and saved, so later searches open it again."""
+    path = index_path(ws)
+    with ws.session() as session:
+        stamp = directory_stamp(session)
+    if read_stamp(path) != stamp:
+        refresh_index(ws)
+    return open_index(path, stale_months=ws.settings.stale_months)
 
 
 class NearSearch:
@@ -25,15 +62,12 @@ class NearSearch:
     def __init__(self, index: ServiceIndex) -> None:
         self.index = index
         index.warm()
-        self.documents = docs_by_id(index)
         self.town_names = towns(index)
 
     def search(self, text: str, **filters: Any) -> NearResult:
         """Matches best first; distances in miles when ``near`` names a known place, and
         a plain hint when it does not (a half-typed postcode searches at any distance)."""
-        return search_near(
-            self.index, text, documents=self.documents, town_names=self.town_names, **filters
-        )
+        return search_near(self.index, text, town_names=self.town_names, **filters)
 
 
 def find_services(
@@ -41,7 +75,7 @@ def find_services(
 ) -> list[ServiceMatch]:
     """Search the directory once (the CLI): build the index, search; NotFound (saying so
     when only services not verified recently match) if nothing does."""
-    index = build_index(ws)
+    index = current_index(ws)
     results = index.search(text, current_only=current_only, **filters)
     if not results:
         hint = ""

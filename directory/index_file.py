@@ -1,0 +1,441 @@
+"""The search index on disk: one file, memory-mapped, opened in milliseconds.
+
+``save_index`` writes a built index (``directory.search.ServiceIndex``) to one file:
+a JSON header, then flat arrays (postings as one int32 array of services and one float32
+array of weights, cut by token; sorted string tables for tokens, spelling words and
+places; the filter arrays; each service's display record as a JSON line). ``open_index``
+maps the file read-only and answers the same searches as the index it was saved from,
+reading only the postings a query names and decoding only the services it shows: what
+ranking needs stays on disk until it is touched, and the operating system shares and
+drops the pages as it likes.
+
+The file is written atomically (a temporary file in the same folder, fsync, rename), so a
+reader never sees half of one. ``stamp`` says which state of the directory it was built
+from; the caller compares it with the database's (``directory_stamp``) before trusting it.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from directory.index import IndexDoc
+from directory.models import ImportRun, Service
+from directory.search import ServiceIndex
+from directory.vocabulary import load_vocabulary
+
+MAGIC = b"LWIDX\x00\x01\n"
+VERSION = 1
+ALIGN = 64
+
+
+def directory_stamp(session: Session) -> str:
+    """What changes whenever the directory does: services (count, highest number, last
+    change) and the last import. Cheap: primary keys and one max."""
+    count, top, changed = session.execute(
+        sa.select(
+            sa.func.count(col(Service.id)),
+            sa.func.max(col(Service.id)),
+            sa.func.max(col(Service.updated_at)),
+        )
+    ).one()
+    run = session.execute(sa.select(sa.func.max(col(ImportRun.id)))).scalar()
+    return f"v{VERSION}:{count}:{top}:{changed}:{run}"
+
+
+# --- tables of strings --------------------------------------------------------------------
+
+
+def _pack(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    encoded = [s.encode("utf-8") for s in strings]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    if encoded:
+        offsets[1:] = np.cumsum([len(b) for b in encoded])
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+
+
+class StrTable(Sequence[str]):
+    """Strings in one UTF-8 blob with offsets; ``find`` and ``prefixed`` need them sorted
+    (UTF-8 byte order is code point order, so bytes compare as the strings do)."""
+
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray) -> None:
+        self._blob = blob
+        self._offsets = offsets
+        self._size = int(offsets.size - 1)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def _bytes(self, i: int) -> bytes:
+        return self._blob[int(self._offsets[i]) : int(self._offsets[i + 1])].tobytes()
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self._bytes(j).decode("utf-8") for j in range(*i.indices(self._size))]
+        if i < 0:
+            i += self._size
+        if not 0 <= i < self._size:
+            raise IndexError(i)
+        return self._bytes(i).decode("utf-8")
+
+    def __iter__(self) -> Iterator[str]:
+        for i in range(self._size):
+            yield self._bytes(i).decode("utf-8")
+
+    def _lower(self, key: bytes) -> int:
+        lo, hi = 0, self._size
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._bytes(mid) < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def find(self, key: str) -> int:
+        """The position of ``key``, or -1."""
+        raw = key.encode("utf-8")
+        i = self._lower(raw)
+        return i if i < self._size and self._bytes(i) == raw else -1
+
+    def prefixed(self, prefix: str) -> range:
+        """Positions of the strings starting with ``prefix``."""
+        raw = prefix.encode("utf-8")
+        return range(self._lower(raw), self._lower(raw + b"\xff"))
+
+
+class _Postings:
+    """token -> (services, weights), read from the mapped arrays (a dict's interface)."""
+
+    def __init__(self, tokens: StrTable, starts: np.ndarray, docs: np.ndarray, w: np.ndarray):
+        self.tokens = tokens
+        self._starts = starts
+        self._docs = docs
+        self._w = w
+        self._cache: dict[str, int] = {}
+
+    def position(self, token: str) -> int:
+        found = self._cache.get(token)
+        if found is None:
+            found = self._cache[token] = self.tokens.find(token)
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+        return found
+
+    def get(self, token: str, default: Any = None) -> Any:
+        i = self.position(token)
+        if i < 0:
+            return default
+        a, b = int(self._starts[i]), int(self._starts[i + 1])
+        return self._docs[a:b], self._w[a:b]
+
+    def __getitem__(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+        found = self.get(token)
+        if found is None:
+            raise KeyError(token)
+        return found
+
+    def __contains__(self, token: object) -> bool:
+        return isinstance(token, str) and self.position(token) >= 0
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tokens)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def prefixed(self, prefix: str) -> list[str]:
+        return [self.tokens[i] for i in self.tokens.prefixed(prefix)]
+
+
+class _ByToken:
+    """A per-token float array read as ``mapping[token]``."""
+
+    def __init__(self, postings: _Postings, values: np.ndarray) -> None:
+        self._postings = postings
+        self._values = values
+
+    def __getitem__(self, token: str) -> float:
+        i = self._postings.position(token)
+        if i < 0:
+            raise KeyError(token)
+        return float(self._values[i])
+
+
+class _Surface:
+    """stem -> the word as first written (completions, the why)."""
+
+    def __init__(self, stems: StrTable, words: StrTable) -> None:
+        self._stems = stems
+        self._words = words
+
+    def get(self, key: str, default: str) -> str:
+        i = self._stems.find(key)
+        return self._words[i] if i >= 0 else default
+
+
+class _Known:
+    """Stems the directory or its vocabulary knows."""
+
+    def __init__(self, postings: _Postings, vocabulary: frozenset[str]) -> None:
+        self._postings = postings
+        self._vocabulary = vocabulary
+
+    def __contains__(self, token: object) -> bool:
+        return token in self._vocabulary or token in self._postings
+
+
+class _Places:
+    """Postcodes or outward codes -> [(latitude, longitude)] (their centre)."""
+
+    def __init__(self, names: StrTable, lat: np.ndarray, lon: np.ndarray) -> None:
+        self._names = names
+        self._lat = lat
+        self._lon = lon
+
+    def get(self, key: str, default: Any = None) -> Any:
+        i = self._names.find(key)
+        return [(float(self._lat[i]), float(self._lon[i]))] if i >= 0 else default
+
+
+class _Docs(Sequence[IndexDoc]):
+    """Each service's record, decoded only when asked for."""
+
+    def __init__(self, table: StrTable) -> None:
+        self._table = table
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        data = json.loads(self._table[i])
+        verified = data.pop("last_verified")
+        data["last_verified"] = date.fromisoformat(verified) if verified else None
+        data["locations"] = [tuple(loc) for loc in data["locations"]]
+        return IndexDoc(**data)
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _doc_line(doc: IndexDoc) -> str:
+    data = {
+        "service_id": doc.service_id,
+        "source_id": doc.source_id,
+        "name": doc.name,
+        "organisation": doc.organisation,
+        "description": doc.description,
+        "taxonomy_terms": doc.taxonomy_terms,
+        "domains": doc.domains,
+        "z_codes": doc.z_codes,
+        "languages": doc.languages,
+        "min_age": doc.min_age,
+        "max_age": doc.max_age,
+        "is_free": doc.is_free,
+        "last_verified": doc.last_verified.isoformat() if doc.last_verified else None,
+        "opening_hours": doc.opening_hours,
+        "phone": doc.phone,
+        "locations": doc.locations,
+    }
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _centres(places: dict[str, list[tuple[float, float]]]) -> tuple[list[str], Any, Any]:
+    names = sorted(places, key=lambda s: s.encode("utf-8"))
+    lat = np.array([sum(p[0] for p in places[k]) / len(places[k]) for k in names])
+    lon = np.array([sum(p[1] for p in places[k]) / len(places[k]) for k in names])
+    return names, lat, lon
+
+
+def save_index(index: ServiceIndex, path: Path, stamp: str) -> None:
+    """Write ``index`` to ``path`` atomically (a reader sees the old file or the new one)."""
+    arrays: dict[str, np.ndarray] = {}
+    by_bytes = sorted(index._postings, key=lambda s: s.encode("utf-8"))
+    arrays["tok_blob"], arrays["tok_off"] = _pack(by_bytes)
+    lists = [index._postings[t] for t in by_bytes]
+    starts = np.zeros(len(lists) + 1, dtype=np.int64)
+    starts[1:] = np.cumsum([d.size for d, _w in lists])
+    arrays["post_start"] = starts
+    arrays["post_docs"] = (
+        np.concatenate([d for d, _w in lists]).astype(np.int32) if lists else np.zeros(0, np.int32)
+    )
+    arrays["post_w"] = (
+        np.concatenate([w for _d, w in lists]).astype(np.float32)
+        if lists
+        else np.zeros(0, np.float32)
+    )
+    arrays["idf"] = np.array([index._idf[t] for t in by_bytes], dtype=np.float32)
+    stems = sorted(index._surface, key=lambda s: s.encode("utf-8"))
+    stems = [s for s in stems if s in index._postings]
+    arrays["sur_blob"], arrays["sur_off"] = _pack(stems)
+    arrays["surw_blob"], arrays["surw_off"] = _pack([index._surface[s] for s in stems])
+    spelling = sorted(index._dictionary, key=lambda s: s.encode("utf-8"))
+    arrays["dict_blob"], arrays["dict_off"] = _pack(spelling)
+    arrays["free"] = index._free.astype(np.uint8)
+    arrays["min_age"] = index._min_age
+    arrays["max_age"] = index._max_age
+    arrays["verified"] = index._verified
+    languages = sorted(index._languages)
+    lang_parts = [index._languages[k] for k in languages]
+    arrays["lang_docs"] = (
+        np.concatenate(lang_parts).astype(np.int32) if lang_parts else np.zeros(0, np.int32)
+    )
+    arrays["no_language"] = index._no_language.astype(np.int32)
+    for day, (d, o, c) in index._hours.items():
+        arrays[f"h{day}_docs"], arrays[f"h{day}_opens"], arrays[f"h{day}_closes"] = d, o, c
+    arrays["loc_doc"] = index._loc_doc
+    arrays["loc_lat"] = index._loc_lat
+    arrays["loc_lon"] = index._loc_lon
+    for name, places in (("pc", index._postcodes), ("out", index._outward)):
+        keys, lat, lon = _centres(places)
+        arrays[f"{name}_blob"], arrays[f"{name}_off"] = _pack(keys)
+        arrays[f"{name}_lat"], arrays[f"{name}_lon"] = lat, lon
+    arrays["doc_blob"], arrays["doc_off"] = _pack([_doc_line(d) for d in index.docs])
+    arrays["name_blob"], arrays["name_off"] = _pack([d.name for d in index.docs])
+    towns = {
+        key: [*_centres({key: pts})[1:], index._town_names.get(key, key)]
+        for key, pts in index._towns.items()
+    }
+    header: dict[str, Any] = {
+        "version": VERSION,
+        "stamp": stamp,
+        "size": index.size,
+        "languages": [[k, int(v.size)] for k, v in zip(languages, lang_parts, strict=True)],
+        "towns": {k: [float(v[0][0]), float(v[1][0]), v[2]] for k, v in towns.items()},
+        "arrays": {},
+    }
+    offset = 0
+    for name, array in arrays.items():
+        array = np.ascontiguousarray(array)
+        arrays[name] = array
+        header["arrays"][name] = [offset, array.dtype.str, int(array.size)]
+        offset += -(-array.nbytes // ALIGN) * ALIGN
+    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    start = -(-(len(MAGIC) + 8 + len(head)) // ALIGN) * ALIGN
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(MAGIC + len(head).to_bytes(8, "little") + head)
+            out.write(b"\x00" * (start - out.tell()))
+            for name, array in arrays.items():
+                at = start + header["arrays"][name][0]
+                out.write(b"\x00" * (at - out.tell()))
+                out.write(array.tobytes())
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def read_stamp(path: Path) -> str | None:
+    """The stamp of the index file at ``path``, or None when there is none we can read."""
+    try:
+        with path.open("rb") as handle:
+            if handle.read(len(MAGIC)) != MAGIC:
+                return None
+            length = int.from_bytes(handle.read(8), "little")
+            if not 0 < length < 1 << 24:
+                return None
+            header = json.loads(handle.read(length))
+    except (OSError, ValueError):
+        return None
+    if header.get("version") != VERSION:
+        return None
+    stamp = header.get("stamp")
+    return stamp if isinstance(stamp, str) else None
+
+
+class MappedIndex(ServiceIndex):
+    """A ``ServiceIndex`` read from an index file (``open_index``)."""
+
+    _file: mmap.mmap
+    _spelling_table: StrTable
+    _names: StrTable
+
+    def _name(self, i: int) -> str:
+        return self._names[i]
+
+    @property
+    def _dictionary(self) -> list[str]:  # type: ignore[override]
+        """The spelling words, decoded on the first misspelling."""
+        words = self.__dict__.get("_spelling")
+        if words is None:
+            words = self.__dict__["_spelling"] = list(self._spelling_table)
+        return cast(list[str], words)
+
+
+def open_index(path: Path, stale_months: int = 12) -> MappedIndex:
+    """Map an index file; ValueError if it is not one this linkwork wrote."""
+    with path.open("rb") as handle:
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    if mapped[: len(MAGIC)] != MAGIC:
+        raise ValueError(f"{path} is not a linkwork search index")
+    length = int.from_bytes(mapped[len(MAGIC) : len(MAGIC) + 8], "little")
+    header = json.loads(mapped[len(MAGIC) + 8 : len(MAGIC) + 8 + length])
+    if header.get("version") != VERSION:
+        raise ValueError(f"{path} was written by another version of linkwork")
+    start = -(-(len(MAGIC) + 8 + length) // ALIGN) * ALIGN
+
+    def array(name: str) -> np.ndarray:
+        offset, dtype, count = header["arrays"][name]
+        return np.frombuffer(mapped, dtype=np.dtype(dtype), count=count, offset=start + offset)
+
+    def table(name: str) -> StrTable:
+        return StrTable(array(f"{name}_blob"), array(f"{name}_off"))
+
+    index = MappedIndex.__new__(MappedIndex)
+    index._file = mapped
+    index.stale_months = stale_months
+    index.size = int(header["size"])
+    postings = _Postings(table("tok"), array("post_start"), array("post_docs"), array("post_w"))
+    index._postings = postings  # type: ignore[assignment]
+    index._idf = _ByToken(postings, array("idf"))  # type: ignore[assignment]
+    index._vocab = load_vocabulary()
+    index._known_stems = _Known(  # type: ignore[assignment]
+        postings, frozenset(t for p in index._vocab.phrases for t in p.key)
+    )
+    index._sorted_tokens = table("sur")  # type: ignore[assignment]
+    index._surface = _Surface(table("sur"), table("surw"))  # type: ignore[assignment]
+    index._spelling_table = table("dict")
+    index._free = array("free").astype(bool)
+    index._min_age = array("min_age")
+    index._max_age = array("max_age")
+    index._verified = array("verified")
+    lang_docs = array("lang_docs")
+    index._languages = {}
+    at = 0
+    for name, count in header["languages"]:
+        index._languages[name] = lang_docs[at : at + count]
+        at += count
+    index._no_language = array("no_language")
+    index._hours = {
+        d: (array(f"h{d}_docs"), array(f"h{d}_opens"), array(f"h{d}_closes")) for d in range(1, 8)
+    }
+    index._loc_doc = array("loc_doc")
+    index._loc_lat = array("loc_lat")
+    index._loc_lon = array("loc_lon")
+    index._postcodes = _Places(table("pc"), array("pc_lat"), array("pc_lon"))  # type: ignore[assignment]
+    index._outward = _Places(table("out"), array("out_lat"), array("out_lon"))  # type: ignore[assignment]
+    index._towns = {k: [(v[0], v[1])] for k, v in header["towns"].items()}
+    index._town_names = {k: v[2] for k, v in header["towns"].items()}
+    index.docs = _Docs(table("doc"))  # type: ignore[assignment]
+    index._names = table("name")
+    return index
