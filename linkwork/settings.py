@@ -85,6 +85,9 @@ class Settings:
     mesh_ca_cert: str = ""
     mesh_workflow_id: str = "LINKWORK_SOCIAL_PRESCRIBING"
     mesh_timeout: int = 30
+    # The app syncs with MESH every this many seconds while it is open (and on demand:
+    # F9); 0: only on demand. Off whenever MESH is not set up.
+    mesh_sync_seconds: int = 300
 
     @property
     def home(self) -> Path:
@@ -134,6 +137,7 @@ _ENV = {
     "mesh_ca_cert": "LINKWORK_MESH_CA_CERT",
     "mesh_workflow_id": "LINKWORK_MESH_WORKFLOW_ID",
     "mesh_timeout": "LINKWORK_MESH_TIMEOUT",
+    "mesh_sync_seconds": "LINKWORK_MESH_SYNC_SECONDS",
 }
 
 

@@ -246,7 +246,7 @@ async def test_status_change_needing_a_reason_is_refused_inline(seeded_url: str)
         await settle(pilot, app)
         assert type(app.screen).__name__ == "ReferralsScreen"
         board = app.screen.query_one("#ref-table", DataTable)
-        statuses = [str(board.get_row_at(i)[0]) for i in range(board.row_count)]
+        statuses = [str(board.get_row_at(i)[1]) for i in range(board.row_count)]  # after Ref
         assert "CANCELLED" in statuses
 
 

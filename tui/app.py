@@ -27,6 +27,7 @@ from textual.screen import Screen
 from directory.untrusted import visible_controls
 from linkwork.atrest import protection
 from linkwork.errors import plain_error
+from tui.mesh_sync import MeshSync
 from tui.search_process import ServiceSearch
 from tui.state import PersonRef
 from tui.widgets.commands import CommandList
@@ -101,6 +102,9 @@ class SectionCommands(CommandList):
             ("Refer the current person", app.action_refer, "Consent, reason, review, send"),
             ("Toggle light/dark theme (Ctrl+T)", app.action_toggle_theme, "Switch themes"),
             ("Load the sample directory", app.action_load_sample, "400 synthetic services"),
+            ("Sync with MESH now (F9)", app.action_sync_mesh, "Send what waits, receive replies"),
+            ("Keys and partners", app.action_keys, "Our key, partners' keys and routes"),
+            ("Quarantined messages", app.action_quarantine, "Received messages refused"),
         ]
         return items
 
@@ -125,6 +129,7 @@ class LinkworkApp(App[None]):
             for mode, title, key, _ in SECTIONS
         ],
         Binding("ctrl+t", "toggle_theme", "Theme", priority=True),
+        Binding("f9", "sync_mesh", "Sync MESH", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -132,6 +137,7 @@ class LinkworkApp(App[None]):
     db_ready: reactive[bool] = reactive(False)
     directory_size: reactive[int] = reactive(-1)
     index_ready: reactive[bool] = reactive(False)
+    mesh_line: reactive[str] = reactive("")  # the MESH status line (tui.mesh_sync)
 
     def __init__(
         self,
@@ -150,6 +156,7 @@ class LinkworkApp(App[None]):
 
         self.workspace = Workspace(settings, engine)
         self.service_search = ServiceSearch(self.workspace)
+        self.mesh = MeshSync(self)
         self.autoload_sample = autoload_sample
         self.fixed_today = today
         self.build_index = build_index
@@ -320,6 +327,7 @@ class LinkworkApp(App[None]):
         self.directory_size = size
         self.db_ready = True
         self.refresh_screen()
+        self.mesh.start()
         if self.build_index and size > 0:
             # Let the first screen fill from the database before the index build competes.
             self.set_timer(0.3, self._warm_if_needed)
@@ -403,6 +411,19 @@ class LinkworkApp(App[None]):
                 person, service_id=service_id, service_name=service_name, found_for=found_for
             )
         )
+
+    def action_sync_mesh(self) -> None:
+        self.mesh.sync_now()
+
+    def action_keys(self) -> None:
+        from tui.screens.keys import KeysScreen
+
+        self.push_screen(KeysScreen())
+
+    def action_quarantine(self) -> None:
+        from tui.screens.keys import QuarantineScreen
+
+        self.push_screen(QuarantineScreen())
 
     def open_person(self, person: PersonRef) -> None:
         """Make ``person`` the current person and show their record in People (F2)."""

@@ -31,6 +31,7 @@ AREAS = (
     "exchange",
     "mesh",
     "needs",
+    "partners",
     "people",
     "referrals",
     "reports",

@@ -123,6 +123,65 @@ def keys_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
         console.print(f"  fingerprint {row['fingerprint']}")
 
 
+@keys_app.command("ours")
+def keys_ours(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """Our key: its fingerprint (read it to a partner, who compares it with theirs) and the
+    public key file to send them."""
+    from linkwork.actions import partners as act
+
+    data = act.our_key_info(workspace(ctx))
+    if json_out:
+        print_json(data)
+        return
+    if data["state"] != "ok":
+        raise NotFound(data["message"])
+    data = safe(data)
+    console.print(f"fingerprint {data['fingerprint']}", soft_wrap=True)
+    console.print(f"public key (send this): {data['public']}")
+    lock = "protected by a passphrase" if data["protected"] else "NOT protected by a passphrase"
+    console.print(f"private key: {data['private']} ({lock})")
+
+
+@keys_app.command("fingerprint")
+def keys_fingerprint(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A partner's public key (NAME.public.jwk).")],
+    json_out: JsonOption = False,
+) -> None:
+    """A partner's key file's fingerprint, read before trusting it: compare every group
+    with what the partner reads from their screen (`linkwork keys ours`)."""
+    from linkwork.actions import partners as act
+
+    data = act.key_file_fingerprint(workspace(ctx), file)
+    if json_out:
+        print_json(data)
+        return
+    data = safe(data)
+    console.print(f"fingerprint {data['fingerprint']}", soft_wrap=True)
+    if data["trusted_as"]:
+        console.print(f"already trusted as {data['trusted_as']}")
+
+
+@keys_app.command("route")
+def keys_route(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A trusted partner's name.")],
+    mesh_mailbox: Annotated[
+        str | None,
+        typer.Option("--mesh-mailbox", metavar="ID", help="Its MESH mailbox (none: by files)."),
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Say how to reach a trusted partner: its MESH mailbox, or files when none is given."""
+    from linkwork.actions import partners as act
+
+    data = act.set_route(workspace(ctx), name, mesh_mailbox)
+    if json_out:
+        print_json(data)
+        return
+    console.print(esc(data["message"]))
+
+
 @referral_app.command("export")
 def export(
     ctx: typer.Context,

@@ -81,5 +81,41 @@ def send(
         _fail(f"referral {data['referral_id'][:8]} queued, not sent: {data['problem'] or '?'}")
 
 
+@mesh_app.command("status")
+def status(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """Whether MESH is set up, and how many messages wait, failed or were quarantined."""
+    from linkwork.actions import partners as act
+
+    data = act.delivery_status(workspace(ctx))
+    if json_out:
+        print_json(data)
+        return
+    where = f"MESH mailbox {data['mailbox']}" if data["mesh"] else "MESH not set up (files only)"
+    console.print(
+        f"{esc(where)}: {data['waiting']} waiting to send, {data['failed']} failed, "
+        f"{data['quarantined']} quarantined"
+    )
+
+
+@mesh_app.command("quarantined")
+def quarantined(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """Received messages refused (tampered, untrusted signer, not for us, not FHIR), each
+    with its reason; none was imported."""
+    from linkwork.actions import partners as act
+    from linkwork.cli.common import NotFound, safe
+
+    rows = act.quarantined(workspace(ctx))
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        raise NotFound("nothing quarantined")
+    for row in safe(rows):
+        console.print(
+            f"{row['received_at'][:16]}  from {row['from'] or '?'} by {row['source']} "
+            f"(message {row['message']}): {row['detail'] or row['reason']}"
+        )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(mesh_app, name="mesh")

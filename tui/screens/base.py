@@ -61,6 +61,9 @@ class LinkworkScreen(Screen[Any]):
         yield PersonBar(id="person-bar")
 
     def compose_frame_bottom(self) -> ComposeResult:
+        from tui.mesh_sync import MeshBar
+
+        yield MeshBar(id="mesh-bar")  # MESH's last sync and what waits (when set up)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -40,6 +40,7 @@ class ReferralsScreen(LinkworkScreen):
     TITLE_TEXT = "Referrals"
     BINDINGS = [
         Binding("u", "update", "Update status"),
+        Binding("o", "open_received", "Open received"),
         Binding("s", "resend", "Send/resend"),
         Binding("x", "cancel_send", "Cancel send"),
         Binding("i", "import_inbox", "Import inbox"),
@@ -111,7 +112,8 @@ class ReferralsScreen(LinkworkScreen):
         where = "follow-ups due only" if self.due_only else "all referrals"
         self.query_one("#ref-status", Static).update(
             f"Showing {where}: {summary or 'none'}. {due} follow-ups due or overdue. "
-            "U update status, S send/resend, X cancel send, I import inbox, D due only."
+            "Enter opens, U update status, S send/resend, X cancel send, I import inbox, "
+            "D due only."
         )
 
     @staticmethod
@@ -189,7 +191,22 @@ class ReferralsScreen(LinkworkScreen):
 
     @on(DataTable.RowSelected, "#ref-table")
     def _selected(self) -> None:
-        self.action_update()
+        referral = self.selected()
+        if referral is not None and referral.get("direction") == "incoming":
+            self.action_open_received()  # read it before accepting or declining
+        else:
+            self.action_update()
+
+    def action_open_received(self) -> None:
+        from tui.screens.received import ReceivedScreen
+
+        referral = self.selected()
+        if referral is None:
+            self.notify("No referral chosen.", severity="warning")
+        elif referral.get("direction") != "incoming":
+            self.notify("That is a referral we made: U updates its status.")
+        else:
+            self.app.push_screen(ReceivedScreen(referral["id"]), self._after_status)
 
     # -- send, resend, cancel ---------------------------------------------------------------
     def action_resend(self) -> None:
