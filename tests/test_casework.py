@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from test_access_pg import A, _add_person, _psql, site  # noqa: F401  (site: a fixture)
 from test_exchange_support import make_service
 
 from linkwork import db as lwdb
@@ -440,3 +441,41 @@ def test_dates_and_times_as_typed() -> None:
         parse_when("2026-07-03 25:00")
     with pytest.raises(ValueError, match="not a date"):
         parse_when("next tuesday")
+
+
+# --- PostgreSQL: each organisation's casework is its own (logins, row-level security) ---------
+
+
+def test_casework_rows_are_seen_only_by_their_organisation(cli, site) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    worker_a, worker_b = site.logins["worker_a"], site.logins["worker_b"]
+    lead = site.logins["lead"]
+    ann = _add_person(cli, worker_a.url, "Ashby", A)
+    ok(cli, "episode", "start", ann, db=worker_a.url)
+    ok(cli, "note", "add", ann, "Only practice A reads this", db=worker_a.url)
+    ok(cli, "goal", "add", ann, "Walk to the shops", db=worker_a.url)
+    ok(cli, "contact", "add", ann, "--when", local(-1), "--kind", "phone", db=worker_a.url)
+
+    assert [r["person_id"] for r in ok(cli, "caseload", db=worker_a.url)] == [ann]
+    assert "no open episodes" in refused(cli, "caseload", "--all", db=worker_b.url, code=1)
+    # worker B is told "no access", and writes nothing into A's casework
+    assert "no access" in refused(cli, "note", "add", ann, "B's words", db=worker_b.url)
+    for table in CASEWORK_TABLES:
+        mine = _psql(worker_a, f"SELECT count(*) FROM {table}")
+        theirs = _psql(worker_b, f"SELECT count(*) FROM {table}")
+        assert (mine.returncode, theirs.returncode) == (0, 0), (mine.stderr, theirs.stderr)
+        assert (int(theirs.stdout), int(mine.stdout) > 0) == (0, table != "goal_progress")
+        denied = _psql(lead, f"SELECT count(*) FROM {table}")
+        assert f"permission denied for table {table}" in denied.stderr
+    forged = _psql(
+        worker_a,
+        "INSERT INTO case_note (id, person_id, text, written_at, created_by, org) "
+        f"VALUES ('n1', '{ann}', 'x', now(), 'somebody.else', '{A}')",
+    )
+    assert forged.returncode != 0 and "the actor must be your login" in forged.stderr
+    deleted = _psql(worker_a, "DELETE FROM case_note")
+    assert deleted.returncode != 0 and "permission denied" in deleted.stderr
+    owner = sa.create_engine(lwdb.normalise_url(site.owner_url))
+    with owner.connect() as conn:
+        written = conn.exec_driver_sql("SELECT created_by, org FROM case_note").all()
+    owner.dispose()
+    assert [tuple(r) for r in written] == [(worker_a.name, A)]
