@@ -449,6 +449,9 @@ def _attention(row: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+SHORT = {"did-not-attend": "DNA", "no-answer": "no answer"}  # fits the caseload's column
+
+
 def caseload_cmd(
     ctx: typer.Context,
     sort: Annotated[
@@ -479,7 +482,9 @@ def caseload_cmd(
     table.add_column("needs attention", overflow="fold")
     for r in safe(rows):
         last = r["last_contact"]
-        last_text = f"{_short(last['at'])} {last['status']}" if last else "none"
+        last_text = (
+            f"{_short(last['at'])} {SHORT.get(last['status'], last['status'])}" if last else "none"
+        )
         nxt = r["next_contact"]
         table.add_row(
             r["person_id"][:8],
