@@ -307,8 +307,13 @@ def make_demo(
     followup_days: int = 14,
     today: date | None = None,
     hub_only: bool = False,
+    referred_less: str | None = None,
 ) -> DemoSummary:
-    """Add ``people`` synthetic people with their records. Flushes but does not commit."""
+    """Add ``people`` synthetic people with their records. Flushes but does not commit.
+
+    ``referred_less`` (default: none) builds in an inequality for testing the counts: the
+    needs of people in that high-level ethnic group (``asian``, ``black``, ...) are
+    referred half as often as everyone else's (the same random draws, a halved chance)."""
     if people < 1:
         raise ValueError("number of people must be at least 1")
     if people > 1_000_000:
@@ -331,6 +336,9 @@ def make_demo(
     summary.hub_only = not all_services
     taken = _existing_nhs_numbers(session)
     practice_weights = [p[2] for p in PRACTICES]
+    less = {code for code, group in equality["ethnic_category"].groups if group == referred_less}
+    if referred_less is not None and not less:
+        raise ValueError(f"no ethnic group {referred_less!r} to refer less often")
     ethnic_codes = list(ethnic_weights)
     ethnic_drawn = rng.choices(ethnic_codes, weights=list(ethnic_weights.values()), k=people)
     # Make sure every category appears at least once (small runs), keeping the weights.
@@ -509,7 +517,8 @@ def make_demo(
                 {"screening_id": sid, "question_id": qid, "value": value, "text": text}
             )
         # Referrals: most needs are referred, one referral per need or two needs together.
-        to_refer = [n for n in need_ids if rng.random() < 0.75]
+        chance = 0.375 if ethnic in less else 0.75
+        to_refer = [n for n in need_ids if rng.random() < chance]
         rng.shuffle(to_refer)
         groups: list[list[tuple[str, str, str]]] = []
         while to_refer:

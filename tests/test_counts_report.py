@@ -184,17 +184,31 @@ def test_csv_json_and_table_agree(cli, demo_db: str) -> None:  # type: ignore[no
 
     as_csv = cli("report", "needs", "--by", "domain,sex", "--format", "csv", db=demo_db)
     as_json = cli("report", "needs", "--by", "domain,sex", "--json", db=demo_db)
-    rows = list(csv.DictReader(io.StringIO(as_csv.out)))
-    assert list(rows[0]) == ["domain", "domain_label", "sex", "sex_label", "people"]
+    comment, body = as_csv.out.split("\n", 1)
+    # tidy: the note in a comment line, one line per cell and measure, no * in a number
+    assert comment.startswith("# People with a recorded social need") and "(*)" in comment
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert list(rows[0]) == [
+        "domain",
+        "domain_label",
+        "sex",
+        "sex_label",
+        "total",
+        "measure",
+        "value",
+        "suppressed",
+    ]
     data = as_json.json()
     assert data["disclosure"]["applied"] is True
     assert "financial" in data["periods"]
     assert len(rows) == len(data["rows"])
     for line, item in zip(rows, data["rows"], strict=True):
-        expected = "*" if item["people"] is None else str(item["people"])
-        assert line["people"] == expected
+        expected = "" if item["people"] is None else str(item["people"])
+        assert line["measure"] == "people" and line["value"] == expected
+        assert line["suppressed"] == ("1" if item["people"] is None else "0")
         assert line["domain"] == (item["domain"] or "all")
-    assert any(line["people"] == "*" for line in rows)
+        assert line["total"] == ("1" if item["domain"] is None or item["sex"] is None else "0")
+    assert any(line["suppressed"] == "1" for line in rows)
     table = cli("report", "needs", "--by", "domain", db=demo_db)
     assert "Housing and homelessness" in table.out and "hidden" in table.out
 
@@ -213,7 +227,7 @@ def test_measure_report_validates(cli, demo_db: str, tmp_path: Path) -> None:  #
     data = json.loads(files[0].read_text(encoding="utf-8"))
     report = MeasureReport.model_validate(data)
     assert report.status == "complete" and report.type == "summary"
-    assert data["measure"].startswith("https://linkwork.example.org/fhir/Measure/")
+    assert data["measure"].startswith("https://linkwork.org.uk/fhir/Measure/")
     codes = [g["code"]["coding"][0]["code"] for g in data["group"]]
     assert len(codes) == len(set(codes))
     domains = {d.key for d in load_catalogue().domains()}
@@ -380,7 +394,7 @@ def test_measure_report_carries_every_measure(cli, demo_db: str, tmp_path: Path)
     population they are over), hidden ones masked; valid for fhir.resources and Node."""
     from fhir.resources.R4B.measurereport import MeasureReport
 
-    measure_system = "https://linkwork.example.org/fhir/CodeSystem/measure"
+    measure_system = "https://linkwork.org.uk/fhir/CodeSystem/measure"
     files = []
     for name, by in (("referrals", "ethnic_group"), ("outcomes", "sex"), ("referrals", "need")):
         out = tmp_path / f"{name}-{by}.json"

@@ -41,6 +41,7 @@ from linkwork import db as lwdb
 from screening import counts
 from screening.counts import ALL, SMALL_PRACTICES, Filters
 from screening.counts.dimensions import partitions
+from screening.counts.funnel import published_interval
 from screening.disclosure import (
     DEFAULT_RULE,
     mean_contributors,
@@ -76,6 +77,8 @@ NEEDS_BY = (
 ONE_PRACTICE_BY = ("need", "domain", "sex", "month", "domain,sex")
 REFERRALS_BY = ("practice", "ethnic_group", "sex", "domain", "month")
 OUTCOMES_BY = ("practice", "ethnic_group", "domain", "month")  # slow to count: fewer
+# the referral funnel in people (issue 21): its first step is the needs report's count
+FUNNEL_BY = ("ethnic_group", "sex", "practice", "domain", "month", "ethnic_group,sex")
 INF = 10**9
 
 
@@ -128,6 +131,8 @@ def _asked() -> list[Asked]:
         out += [Asked("needs", by, practice, window) for by in ONE_PRACTICE_BY for practice in BIG]
         out += [Asked("referrals", by, None, window) for by in REFERRALS_BY]
         out += [Asked("referrals", by, p, window) for by in ("sex", "domain") for p in BIG]
+        out += [Asked("funnel", by, None, window) for by in FUNNEL_BY]
+        out += [Asked("funnel", by, p, window) for by in ("sex", "domain") for p in BIG]
         if window != WINDOWS[2]:
             out += [Asked("outcomes", by, None, window) for by in OUTCOMES_BY]
             out += [Asked("outcomes", "sex", p, window) for p in BIG]
@@ -139,6 +144,7 @@ def _build(session: Session, asked: Asked, rule: Any = DEFAULT_RULE) -> counts.R
         "needs": counts.needs_report,
         "referrals": counts.referrals_report,
         "outcomes": counts.outcomes_report,
+        "funnel": counts.funnel_report,
     }[asked.name]
     return build(session, asked.by, asked.filters, rule)
 
@@ -186,15 +192,24 @@ def _unknown(
         return None
     if measure == "ons4_people" and {"need", "domain"} & set(dims):
         measure = "ons4_pairs"  # by need: an outcome is counted once per need
+    if (asked.name, measure) == ("funnel", "need"):  # the same count as the needs report's
+        return "needs", "people", (first, last), frozenset(fixed.items())
     return asked.name, measure, (first, last), frozenset(fixed.items())
 
 
-UNITS = {"needs": "people", "referrals": "referrals", "outcomes": "needs"}
+UNITS = {"needs": "people", "referrals": "referrals", "outcomes": "needs", "funnel": "people"}
 AT_MOST = {  # measure -> the measure it is part of
     ("outcomes", "resolved"): "needs",
     ("referrals", "accepted"): "made",
     ("referrals", "completed"): "made",
     ("referrals", "declined"): "made",
+    # each step of the funnel is part of the one its rate is over
+    ("funnel", "referred"): "need",
+    ("funnel", "accepted"): "referred",
+    ("funnel", "completed"): "accepted",
+    ("funnel", "failed"): "accepted",
+    ("funnel", "cancelled"): "referred",
+    ("funnel", "declined"): "referred",
 }
 
 
@@ -353,14 +368,18 @@ def test_the_readers_model_holds_the_true_counts(
 
 
 def _inside(small: Unknown, large: Unknown) -> bool:
-    """Whether ``large`` counts everything ``small`` counts (and maybe more)."""
-    return (
-        small[0] == large[0]
-        and large[1] in (small[1], AT_MOST.get((small[0], small[1])))
-        and large[2][0] <= small[2][0]
-        and small[2][1] <= large[2][1]
-        and large[3] <= small[3]
-    )
+    """Whether ``large`` counts everything ``small`` counts (and maybe more): the same
+    measure or one it is part of (a chain of steps of the funnel up to its first, the
+    needs report's count), over the same days or more, fixing fewer values."""
+    if not (large[2][0] <= small[2][0] and small[2][1] <= large[2][1] and large[3] <= small[3]):
+        return False
+    name, measure = small[0], small[1]
+    while (name, measure) != large[:2]:
+        up = AT_MOST.get((name, measure))
+        if up is None:
+            return False
+        name, measure = ("needs", "people") if (name, up) == ("funnel", "need") else (name, up)
+    return True
 
 
 def test_no_difference_gives_back_a_hidden_or_exact_count(reader: Reader) -> None:
@@ -381,7 +400,7 @@ def test_no_difference_gives_back_a_hidden_or_exact_count(reader: Reader) -> Non
 def test_every_rate_is_the_rate_of_its_published_counts(
     built: list[tuple[Asked, counts.Report, counts.Report]],
 ) -> None:
-    rates = 0
+    rates = intervals = 0
     for _, report, _ in built:
         assert counts.leaks(report) == []
         for row in report.rows:
@@ -394,12 +413,19 @@ def test_every_rate_is_the_rate_of_its_published_counts(
                     assert value == publish_rate(num, den)
                     assert rate_leaks(value, num, den) == []
                     rates += value is not None
+                if measure.kind in ("low", "high"):
+                    num = row.values[str(measure.numerator)]
+                    den = row.values[str(measure.denominator)]
+                    assert not isinstance(num, float) and not isinstance(den, float)
+                    low, high = published_interval(num, den)
+                    assert value == (low if measure.kind == "low" else high)
+                    intervals += value is not None
                 if measure.kind == "mean" and value is not None:
                     n = row.values[str(measure.denominator)]
                     assert isinstance(n, int) and n > 0
                     lo, hi = DEFAULT_RULE.interval(n)
                     assert mean_contributors(value, n) == list(range(lo, hi + 1))
-    assert rates > 20
+    assert rates > 20 and intervals > 20
 
 
 def test_rates_from_unrounded_counts_would_give_the_counts_back(
@@ -440,13 +466,13 @@ def test_the_tiny_practice_is_never_published_alone(
     assert merged
     engine = lwdb.open_engine(demo_url)
     with Session(engine) as session:
-        for name in ("needs", "referrals", "outcomes"):
+        for name in ("needs", "referrals", "outcomes", "funnel"):
             with pytest.raises(ValueError, match=f"practice {TINY} has fewer than 10 people"):
                 _build(session, Asked(name, "sex", TINY, WINDOWS[0]))
         # raw numbers for the practice's own use still work
         assert _build(session, Asked("needs", "need", TINY, WINDOWS[0]), None).rows
     engine.dispose()
-    for name in ("needs", "referrals", "outcomes"):
+    for name in ("needs", "referrals", "outcomes", "funnel"):
         result = cli("report", name, "--by", "sex", "--practice", TINY, db=demo_url)
         assert result.code == 2 and result.out == ""
         assert result.err.count("\n") == 1

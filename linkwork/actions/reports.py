@@ -64,12 +64,13 @@ from screening.counts.extracts import (
     question,
     report_from_data,
 )
+from screening.counts.funnel import funnel_report
 from screening.disclosure import DEFAULT_MIN_POPULATION, Rule
 from screening.exchange.files import atomic_write
 
 T = TypeVar("T")
 
-REPORTS = ("needs", "referrals", "outcomes")
+REPORTS = ("needs", "referrals", "outcomes", "funnel")
 FORMATS = ("table", "csv", "json", "fhir")
 DIRECTIONS = ("sent", "received")  # referrals only: made here (a practice), or come in (a hub)
 TABLE_WIDTH = 160  # a table written to a file
@@ -80,7 +81,7 @@ class ReportSpec:
     """What to count, as the user gave it. Dates may be text (``YYYY-MM-DD``, checked
     here) or dates already parsed by a front end that names its own fields."""
 
-    name: str  # needs | referrals | outcomes
+    name: str  # needs | referrals | outcomes | funnel
     by: str | Sequence[str]
     date_from: str | date | None = None
     date_to: str | date | None = None
@@ -195,6 +196,8 @@ def _build(session: Session, p: _Parsed, name: str) -> Report:
         return needs_report(session, p.dims, p.filters, p.rule)
     if name == "referrals":
         return referrals_report(session, p.dims, p.filters, p.rule, direction=str(p.direction))
+    if name == "funnel":
+        return funnel_report(session, p.dims, p.filters, p.rule)
     return outcomes_report(session, p.dims, p.filters, p.rule)
 
 
@@ -246,7 +249,7 @@ def _run(
         shaped = shape(report)
         files: list[tuple[Path, str | bytes]] = []
         if target is not None:
-            files.append((target, _file_text(render(report, fmt))))
+            files.append((target, _file_text(render(report, fmt, ws.org))))
         if chart_target is not None:
             svg = chart_target.suffix.lower() == ".svg"
             files.append((chart_target, to_svg(report) if svg else _png(report)))
@@ -270,7 +273,7 @@ def make_report(
 
     def shape(report: Report) -> ReportResult:
         columns, rows, totals = table_rows(report)
-        content = render(report, fmt) if fmt != "table" and out is None else None
+        content = render(report, fmt, ws.org) if fmt != "table" and out is None else None
         return ReportResult(
             name=spec.name,
             title=report.title,
@@ -494,15 +497,16 @@ def export_report(
 # ----------------------------------------------------------------------- output
 
 
-def render(report: Report, fmt: str) -> str | dict[str, Any]:
-    """The report in ``fmt``: CSV text, JSON or a FHIR MeasureReport (dicts), or the
-    table as text."""
+def render(report: Report, fmt: str, reporter: str | None = None) -> str | dict[str, Any]:
+    """The report in ``fmt``: CSV text, JSON or a FHIR MeasureReport (dicts; ``reporter``:
+    the ODS code of the organisation reporting, when no practice is chosen), or the table
+    as text."""
     if fmt == "csv":
         return to_csv(report)
     if fmt == "json":
         return to_json(report)
     if fmt == "fhir":
-        return to_measure_report(report)
+        return to_measure_report(report, reporter=reporter or None)
     return table_text(report)
 
 

@@ -288,6 +288,12 @@ def referrals_cmd(
 
 
 _make_command(
+    "funnel",
+    "The referral funnel in people: with a need, referred, accepted, then completed, failed, "
+    "cancelled or declined; each step a rate with its numerator, denominator and a Wilson "
+    "95% interval (from the published counts), by the --by dimensions.",
+)
+_make_command(
     "outcomes",
     "Needs resolved (share) and mean change in ONS4 wellbeing, by one dimension.",
 )
@@ -297,12 +303,13 @@ class Report(StrEnum):
     needs = "needs"
     referrals = "referrals"
     outcomes = "outcomes"
+    funnel = "funnel"
 
 
 @app.command("publish")
 def publish_cmd(
     ctx: typer.Context,
-    name: Annotated[Report, typer.Argument(help="needs, referrals or outcomes.")],
+    name: Annotated[Report, typer.Argument(help="needs, referrals, outcomes or funnel.")],
     by: ByOpt,
     direction: Annotated[
         Direction | None,

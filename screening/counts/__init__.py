@@ -30,7 +30,8 @@ The package by job: ``tables`` (the lookup and the counting copy's tables),
 expressions), ``copies`` (the counting copy kept in step; the deprivation lookup),
 ``queries`` (grouped counts at every level), ``publish`` (each count decided once, in its
 own table, so that every report agrees), ``reports`` (the three reports, published
-through disclosure control), ``outputs`` (CSV, JSON, FHIR MeasureReport, SVG). Everything
+through disclosure control), ``funnel`` (the referral funnel in people, rates with Wilson
+intervals), ``outputs`` (CSV, JSON, FHIR MeasureReport, SVG). Everything
 public is importable from ``screening.counts``.
 """
 
@@ -60,6 +61,7 @@ from screening.counts.dimensions import (
     parse_date,
     parse_dimensions,
 )
+from screening.counts.funnel import STEPS, funnel_lines, funnel_report, wilson
 from screening.counts.outputs import (
     NAMESPACE,
     chart_series,
@@ -117,6 +119,7 @@ __all__ = [
     "RECEIVED_MEASURES",
     "REFERRAL_MEASURES",
     "SMALL_PRACTICES",
+    "STEPS",
     "CountNeed",
     "CountPerson",
     "Dimension",
@@ -135,6 +138,8 @@ __all__ = [
     "day_number",
     "disclosure_note",
     "ensure_copies",
+    "funnel_lines",
+    "funnel_report",
     "header",
     "key_label",
     "key_text",
@@ -157,4 +162,5 @@ __all__ = [
     "to_measure_report",
     "to_svg",
     "tune_for_counting",
+    "wilson",
 ]

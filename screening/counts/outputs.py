@@ -22,13 +22,17 @@ from screening.counts.dimensions import (
 from screening.counts.reports import Measure, Report, Row
 from screening.disclosure import mean_step
 
-NAMESPACE = "https://linkwork.example.org/fhir"
+# linkwork's own names (code systems, the measures' canonical URLs), as in the exchange
+# (screening.exchange.fhir.BASE); documented in the README's counts section.
+NAMESPACE = "https://linkwork.org.uk/fhir"
+# UK Core's code system for the NHS Data Dictionary's ETHNIC CATEGORY (A-S, Z, 99)
+UK_ETHNIC_CS = "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland"
+ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
 
 
-def _fmt(value: int | float | None) -> str:
-    if value is None:
-        return "*"
-    return str(value)
+def measure_url(report: Report) -> str:
+    """The canonical URL of the report's measure (documented in the README)."""
+    return f"{NAMESPACE}/Measure/{report.name}"
 
 
 def count_text(value: int | float | None, kind: str = "count") -> str:
@@ -47,6 +51,8 @@ def table_rows(report: Report) -> tuple[list[str], list[list[str]], list[bool]]:
     """The report as a table of text: the column headings (dimensions, then measures),
     one line per row (labels, then ``count_text`` of each value), and which lines are
     totals."""
+    if report.name == "funnel":
+        return _funnel_table(report)
     columns = [DIMENSIONS[d].label for d in report.dims] + [m.label for m in report.measures]
     lines = []
     for row in report.rows:
@@ -121,15 +127,111 @@ def header(report: Report) -> list[str]:
     return cols + [m.key for m in report.measures]
 
 
+def _funnel_table(report: Report) -> tuple[list[str], list[list[str]], list[bool]]:
+    """The funnel as a table: one line per cell and step."""
+    from screening.counts.funnel import funnel_lines
+
+    columns = [DIMENSIONS[d].label for d in report.dims]
+    columns += ["Step", "People", "Of", "Rate", "95% interval"]
+    lines, totals = [], []
+    for item in funnel_lines(report):
+        cells = [key_label(d, k) for d, k in zip(report.dims, item["keys"], strict=True)]
+        interval = (
+            f"{item['low'] * 100:.1f}-{item['high'] * 100:.1f}%"
+            if item["low"] is not None and item["high"] is not None
+            else ("*" if item["over"] else "")
+        )
+        cells += [
+            item["step_label"],
+            count_text(item["numerator"]),
+            count_text(item["denominator"]) if item["over"] else "",
+            count_text(item["rate"], "rate") if item["over"] else "",
+            interval,
+        ]
+        lines.append(cells)
+        totals.append(bool(item["total"]))
+    return columns, lines, totals
+
+
+def csv_comment(report: Report) -> str:
+    """The header comment line of a CSV: what it is, the period, the disclosure note."""
+    parts = [report.title]
+    if report.period is not None:
+        parts.append(f"{report.period[0].isoformat()} to {report.period[1].isoformat()}")
+    if report.filters.practice:
+        parts.append(f"practice {report.filters.practice}")
+    parts.append(disclosure_note(report))
+    return "# " + "; ".join(" ".join(p.split()) for p in parts)
+
+
+def _plain(value: int | float | None) -> str:
+    return "" if value is None else str(value)
+
+
 def to_csv(report: Report) -> str:
+    """Tidy CSV: a comment line first (``#``: the title, period and disclosure note), then
+    one line per cell and measure (per cell and step for the funnel): the dimensions' codes
+    and labels, ``total`` (1 on a margin's line, where a dimension is ``all``), the measure
+    and its value, empty where hidden, and ``suppressed`` (1 where a value is hidden: never
+    a ``*`` in a number column)."""
     buffer = io.StringIO()
+    buffer.write(csv_comment(report) + "\n")
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header(report))
-    for row in report.rows:
+    keys: list[str] = []
+    for d in report.dims:
+        keys += [d, f"{d}_label"]
+
+    def dim_cells(row_keys: tuple[Any, ...]) -> list[str]:
         line: list[str] = []
-        for d, k in zip(report.dims, row.keys, strict=True):
+        for d, k in zip(report.dims, row_keys, strict=True):
             line += [key_text(d, k), key_label(d, k)]
-        writer.writerow(line + [_fmt(row.values.get(m.key)) for m in report.measures])
+        return line
+
+    if report.name == "funnel":
+        from screening.counts.funnel import funnel_lines
+
+        writer.writerow(
+            [
+                *keys,
+                "total",
+                "step",
+                "numerator",
+                "denominator",
+                "rate",
+                "ci_low",
+                "ci_high",
+                "suppressed",
+            ]
+        )
+        for item in funnel_lines(report):
+            hidden = item["numerator_suppressed"] or item["denominator_suppressed"]
+            writer.writerow(
+                [
+                    *dim_cells(item["keys"]),
+                    "1" if item["total"] else "0",
+                    item["step"],
+                    _plain(item["numerator"]),
+                    _plain(item["denominator"]),
+                    _plain(item["rate"]),
+                    _plain(item["low"]),
+                    _plain(item["high"]),
+                    "1" if hidden else "0",
+                ]
+            )
+        return buffer.getvalue()
+    writer.writerow([*keys, "total", "measure", "value", "suppressed"])
+    for row in report.rows:
+        for m in report.measures:
+            value = row.values.get(m.key)
+            writer.writerow(
+                [
+                    *dim_cells(row.keys),
+                    "1" if row.is_total else "0",
+                    m.key,
+                    _plain(value),
+                    "1" if value is None else "0",
+                ]
+            )
     return buffer.getvalue()
 
 
@@ -161,6 +263,31 @@ def disclosure_note(report: Report) -> str:
     )
 
 
+def _funnel_json_rows(report: Report) -> list[dict[str, Any]]:
+    from screening.counts.funnel import funnel_lines
+
+    rows = []
+    for line in funnel_lines(report):
+        item: dict[str, Any] = {}
+        for d, k in zip(report.dims, line["keys"], strict=True):
+            item[d] = None if k is ALL else key_text(d, k)
+            item[f"{d}_label"] = key_label(d, k)
+        item.update(
+            {
+                "total": line["total"],
+                "step": line["step"],
+                "over": line["over"],
+                "numerator": line["numerator"],
+                "denominator": line["denominator"],
+                "rate": line["rate"],
+                "low": line["low"],
+                "high": line["high"],
+            }
+        )
+        rows.append(item)
+    return rows
+
+
 def to_json(report: Report) -> dict[str, Any]:
     rows = []
     for row in report.rows:
@@ -189,7 +316,7 @@ def to_json(report: Report) -> dict[str, Any]:
         },
         "periods": "quarter and year are financial (April to March)",
         "measures": [{"key": m.key, "label": m.label, "kind": m.kind} for m in report.measures],
-        "rows": rows,
+        "rows": _funnel_json_rows(report) if report.name == "funnel" else rows,
     }
 
 
@@ -219,7 +346,9 @@ def _concept(dim: str, key: Any) -> dict[str, Any]:
     if key is ALL:
         return {"text": ALL_LABEL}
     _, domains, systems = catalogue_labels()
-    if dim == "need" and str(key) in systems:
+    if dim == "ethnicity":
+        system = UK_ETHNIC_CS
+    elif dim == "need" and str(key) in systems:
         system = systems[str(key)]
     elif dim == "need" and str(key) in domains:
         system = f"{NAMESPACE}/CodeSystem/domain"
@@ -255,7 +384,9 @@ def _score(value: int | float | None) -> dict[str, Any]:
     return _masked() if value is None else {"value": value}
 
 
-def to_measure_report(report: Report, generated: datetime | None = None) -> dict[str, Any]:
+def to_measure_report(
+    report: Report, generated: datetime | None = None, reporter: str | None = None
+) -> dict[str, Any]:
     """A FHIR R4 MeasureReport (type summary) carrying every measure of the report.
 
     One measure (needs): one group per need (or domain) when that is a dimension (per value
@@ -265,12 +396,22 @@ def to_measure_report(report: Report, generated: datetime | None = None) -> dict
     the ``initial-population``; a rate has ``numerator`` and ``denominator`` populations
     and its value as ``measureScore``; a mean has the ``measure-population`` it is taken
     over and its value as ``measureScore``. Hidden values carry no value but the
-    data-absent-reason extension with ``masked``. Validated with fhir.resources R4B (raises
-    if it does not)."""
+    data-absent-reason extension with ``masked``. A rate's Wilson 95% interval (the funnel)
+    is the ``{NAMESPACE}/StructureDefinition/wilson-interval`` extension (``low``, ``high``)
+    beside its score. ``measure`` is the canonical URL ``{NAMESPACE}/Measure/{report}``;
+    ``reporter`` the practice reported on, else the organisation reporting (``reporter``,
+    an ODS code). Ethnic categories use UK Core's EthnicCategoryEngland. Validated with
+    fhir.resources R4B (raises if it does not)."""
     from fhir.resources.R4B.measurereport import MeasureReport
 
     dims = report.dims
     measures = {m.key: m for m in report.measures}
+    intervals = {
+        (m.numerator, m.denominator, m.kind): m
+        for m in report.measures
+        if m.kind in ("low", "high")
+    }
+    shown = [m for m in report.measures if m.kind in ("count", "rate", "mean")]
     by_key = {row.keys: row for row in report.rows}
 
     def value(key: tuple[Any, ...], measure: str) -> int | float | None:
@@ -281,13 +422,28 @@ def to_measure_report(report: Report, generated: datetime | None = None) -> dict
         """population (and measureScore) of one measure for one row."""
         if measure.kind == "rate":
             num, den = measures[str(measure.numerator)], measures[str(measure.denominator)]
-            return {
+            out: dict[str, Any] = {
                 "population": [
                     _population("numerator", value(key, num.key), num.label),
                     _population("denominator", value(key, den.key), den.label),
                 ],
                 "measureScore": _score(value(key, measure.key)),
             }
+            low = intervals.get((num.key, den.key, "low"))
+            high = intervals.get((num.key, den.key, "high"))
+            if low is not None and high is not None:
+                bounds = value(key, low.key), value(key, high.key)
+                if bounds[0] is not None and bounds[1] is not None:
+                    out["extension"] = [
+                        {
+                            "url": f"{NAMESPACE}/StructureDefinition/wilson-interval",
+                            "extension": [
+                                {"url": "low", "valueDecimal": bounds[0]},
+                                {"url": "high", "valueDecimal": bounds[1]},
+                            ],
+                        }
+                    ]
+            return out
         if measure.kind == "mean":
             over = measures[str(measure.denominator)]
             return {
@@ -301,7 +457,7 @@ def to_measure_report(report: Report, generated: datetime | None = None) -> dict
         }
 
     group_dim: int | None = None
-    if len(report.measures) == 1:
+    if len(shown) == 1:
         if len(dims) == MAX_DIMENSIONS:
             group_dim = 0
         else:
@@ -353,13 +509,11 @@ def to_measure_report(report: Report, generated: datetime | None = None) -> dict
 
     groups = []
     if group_dim is None:
-        for measure in report.measures:
-            code = (
-                {"text": report.title} if len(report.measures) == 1 else _measure_concept(measure)
-            )
+        for measure in shown:
+            code = {"text": report.title} if len(shown) == 1 else _measure_concept(measure)
             groups.append(group(measure, report.rows, code))
     else:
-        main = report.measures[0]
+        main = shown[0]
         values = [k for k in dict.fromkeys(r.keys[group_dim] for r in report.rows) if k is not ALL]
         for gv in values:
             in_group = [r for r in report.rows if r.keys[group_dim] == gv]
@@ -370,7 +524,7 @@ def to_measure_report(report: Report, generated: datetime | None = None) -> dict
         "resourceType": "MeasureReport",
         "status": "complete",
         "type": "summary",
-        "measure": f"{NAMESPACE}/Measure/{report.name}-{report.unit}",
+        "measure": measure_url(report),
         "date": now.isoformat(),
         "period": {"start": start.isoformat(), "end": end.isoformat()},
         "extension": [
@@ -381,13 +535,14 @@ def to_measure_report(report: Report, generated: datetime | None = None) -> dict
         ],
         "group": groups,
     }
-    if report.filters.practice:
+    ods = report.filters.practice or reporter
+    if ods:
         resource["reporter"] = {
-            "identifier": {
-                "system": "https://fhir.nhs.uk/Id/ods-organization-code",
-                "value": report.filters.practice,
-            }
+            "type": "Organization",
+            "identifier": {"system": ODS_SYSTEM, "value": ods},
         }
+    else:
+        resource["reporter"] = {"type": "Organization", "display": "linkwork"}
     MeasureReport.model_validate(resource)  # raises if it does not validate
     return resource
 

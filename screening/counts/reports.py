@@ -188,6 +188,10 @@ def _revealing(report: Report, row: Row, measure: Measure) -> str:
         if isinstance(num, float) or isinstance(den, float):
             return "a rate beside a rate"  # pragma: no cover - rates are over counts
         return "; ".join(rate_leaks(value, num, den, rule))
+    if measure.kind in ("low", "high"):  # a rate's interval (screening.counts.funnel)
+        from screening.counts.funnel import interval_leaks
+
+        return interval_leaks(report, row, measure)
     over = row.values.get(str(measure.denominator))
     if over is None or isinstance(over, float):
         return "a mean beside a hidden count"
