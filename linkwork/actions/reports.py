@@ -584,6 +584,19 @@ def load_deprivation(ws: Workspace, path: Path | str) -> int:
     return n
 
 
+def load_population(ws: Workspace, path: Path | str) -> dict[str, Any]:
+    """Load (replace) the practices' list sizes from NHS England's "Patients Registered at
+    a GP Practice" CSV (``screening.counts.population``), all or nothing; recorded as an
+    import. Returns how many practices and lines were loaded and skipped."""
+    from screening.counts.population import load_population as load_sizes
+
+    path = Path(path).expanduser()
+    with ws.session() as session:
+        found = load_sizes(session, path)
+        record_event(session, ws.user, "import", "population", path.name, found.as_dict())
+    return found.as_dict()
+
+
 def list_dimensions() -> list[dict[str, str]]:
     """The dimensions reports can be counted by (``--by``)."""
     return [

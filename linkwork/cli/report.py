@@ -102,8 +102,56 @@ RoundOpt = Annotated[
 ]
 
 
+population_app = typer.Typer(
+    help="Practice list sizes (registered patients): the denominators of rates per 1,000.",
+    no_args_is_help=True,
+)
+deprivation_app = typer.Typer(
+    help="The postcode -> IMD decile lookup behind --by deprivation.", no_args_is_help=True
+)
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="report")
+    root.add_typer(population_app, name="population")
+    root.add_typer(deprivation_app, name="deprivation")
+
+
+@population_app.command("import")
+def population_import_cmd(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="NHS England's 'Patients Registered at a GP Practice' CSV: "
+            "gp-reg-pat-prac-quin-age.csv, or gp-reg-pat-prac-sing-age-female/-male.csv."
+        ),
+    ],
+    json_out: JsonOption = False,
+) -> None:
+    """Load (replace) the list sizes of the practices in the records, by sex and age."""
+    from linkwork.actions import reports as act
+
+    found = act.load_population(workspace(ctx), file)
+    if json_out:
+        print_json(found)
+        return
+    console.print(
+        f"loaded the list sizes of {found['practices']} practices ({found['lines']} lines, "
+        f"extract {esc(found['extract_date'])}); {found['skipped']} other practices in the "
+        "file have nobody in the records",
+        highlight=False,
+    )
+
+
+@deprivation_app.command("import")
+def deprivation_import_cmd(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV with columns postcode,decile (1-10).")],
+    json_out: JsonOption = False,
+) -> None:
+    """Load (replace) the postcode -> IMD decile lookup (as report load-deprivation)."""
+    load_deprivation_cmd(ctx, file, json_out)
 
 
 def _run(

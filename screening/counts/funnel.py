@@ -38,6 +38,7 @@ from sqlmodel import Session
 
 from screening.counts.copies import day_number, ensure_copies
 from screening.counts.dimensions import ALL, Filters, parse_dimensions
+from screening.counts.population import POPULATION_DIMS, Populations, per_thousand
 from screening.counts.publish import in_counted, merge_small_practices, plan
 from screening.counts.queries import _month_keys, needs_raw, run_levels, tune_for_counting
 from screening.counts.reports import (
@@ -54,7 +55,14 @@ from screening.counts.reports import (
     _value_lists,
     _withheld,
 )
-from screening.counts.sql import check_practice, cn_t, count_expr, need_t, referral_t
+from screening.counts.sql import (
+    check_practice,
+    cn_t,
+    count_expr,
+    need_t,
+    practice_population,
+    referral_t,
+)
 from screening.disclosure import DEFAULT_RULE, Published, Rule, publish_rate
 from screening.models import ReferralEvent, ReferralNeed
 
@@ -217,13 +225,39 @@ def funnel_report(
             low, high = published_interval(num, den)
             row[f"{step}_rate"], row[f"{step}_low"], row[f"{step}_high"] = rate, low, high
         rows.append(Row(key, row, _withheld(key, published)))
+    measures = step_measures()
+    populations = Populations(session)
+    if populations and set(p.dims) <= POPULATION_DIMS:
+        # rates per 1,000 registered patients (public list sizes, the published counts)
+        every = sorted(practice_population(session))
+        for line in rows:
+            dims_at, key_at = p.dims, line.keys
+            if len(p.dims) > len(p.shown):
+                key_at = (p.practice, *line.keys)
+            registered = populations.registered(dims_at, key_at, every, small)
+            line.values["registered"] = registered
+            for step in ("need", "referred"):
+                line.values[f"{step}_per_1000"] = per_thousand(line.values.get(step), registered)
+        measures += [
+            Measure("registered", "Registered patients", "population"),
+            Measure(
+                "need_per_1000", "With a need per 1,000 registered", "per1000", "need", "registered"
+            ),
+            Measure(
+                "referred_per_1000",
+                "Referred per 1,000 registered",
+                "per1000",
+                "referred",
+                "registered",
+            ),
+        ]
     return _hide_revealing(
         Report(
             name="funnel",
             title="The referral funnel in people: need, referred, accepted and after",
             unit="people",
             dims=dims,
-            measures=step_measures(),
+            measures=measures,
             rows=rows,
             filters=filters,
             rule=rule,
@@ -240,8 +274,10 @@ def funnel_report(
 def funnel_lines(report: Report) -> list[dict[str, Any]]:
     """The funnel as one line per cell and step (the long form every output uses): the
     row's keys, ``total`` (a margin), the step, its numerator and denominator (None for
-    the first step), rate, interval, and which counts are hidden (``*``)."""
+    the first step), rate, interval, and which counts are hidden (``*``); with list sizes
+    loaded, the registered patients and the step per 1,000 of them (the first two steps)."""
     measures = {m.key for m in report.measures}
+    with_population = "registered" in measures
     out = []
     for row in report.rows:
         for step, label, over in STEPS:
@@ -266,7 +302,20 @@ def funnel_lines(report: Report) -> list[dict[str, Any]]:
                     "withheld": step in row.withheld,
                 }
             )
+            if with_population:
+                out[-1]["registered"] = row.values.get("registered")
+                out[-1]["per_1000"] = row.values.get(f"{step}_per_1000")
     return out
+
+
+def per_thousand_leaks(row: Row, measure: Measure) -> str:
+    """A rate per 1,000 not computed from its published count and the list size."""
+    value = row.values.get(measure.key)
+    num = row.values.get(str(measure.numerator))
+    expected = per_thousand(num, row.values.get(str(measure.denominator)))
+    if value is None or value == expected:
+        return ""
+    return "a rate per 1,000 not from the published count"
 
 
 def interval_leaks(report: Report, row: Row, measure: Measure) -> str:

@@ -190,6 +190,8 @@ def to_csv(report: Report) -> str:
     if report.name == "funnel":
         from screening.counts.funnel import funnel_lines
 
+        population = any(m.key == "registered" for m in report.measures)
+        extra = ["registered", "per_1000"] if population else []
         writer.writerow(
             [
                 *keys,
@@ -201,6 +203,7 @@ def to_csv(report: Report) -> str:
                 "ci_low",
                 "ci_high",
                 "suppressed",
+                *extra,
             ]
         )
         for item in funnel_lines(report):
@@ -216,6 +219,7 @@ def to_csv(report: Report) -> str:
                     _plain(item["low"]),
                     _plain(item["high"]),
                     "1" if hidden else "0",
+                    *[_plain(item.get(column)) for column in extra],
                 ]
             )
         return buffer.getvalue()
@@ -284,6 +288,8 @@ def _funnel_json_rows(report: Report) -> list[dict[str, Any]]:
                 "high": line["high"],
             }
         )
+        if "registered" in line:
+            item["registered"], item["per_1000"] = line["registered"], line["per_1000"]
         rows.append(item)
     return rows
 

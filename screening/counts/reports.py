@@ -192,6 +192,12 @@ def _revealing(report: Report, row: Row, measure: Measure) -> str:
         from screening.counts.funnel import interval_leaks
 
         return interval_leaks(report, row, measure)
+    if measure.kind == "population":  # public list sizes (screening.counts.population)
+        return ""
+    if measure.kind == "per1000":
+        from screening.counts.funnel import per_thousand_leaks
+
+        return per_thousand_leaks(row, measure)
     over = row.values.get(str(measure.denominator))
     if over is None or isinstance(over, float):
         return "a mean beside a hidden count"
