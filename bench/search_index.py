@@ -39,6 +39,7 @@ from sqlmodel import Session
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from directory.bounded import Limits  # noqa: E402
 from directory.importer import import_source  # noqa: E402
 from directory.index_file import save_index  # noqa: E402
 from directory.search import ServiceIndex  # noqa: E402
@@ -46,6 +47,8 @@ from linkwork import db as lwdb  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 OUT = ROOT / "bench" / "out"
+# the generated feeds are one page each: a limit above them (the defaults guard the app)
+BIG = Limits(page_bytes=2**30, feed_bytes=2**30, services=1_000_000)
 
 CHILD = textwrap.dedent(
     """
@@ -182,7 +185,7 @@ def main() -> int:
             db_path = tmp / f"dir-{n}.db"
             engine = lwdb.open_engine(f"sqlite:///{db_path}")
             with Session(engine) as session:
-                import_source(session, feed_for(n))
+                import_source(session, feed_for(n), limits=BIG)
                 session.commit()
             t0 = time.perf_counter()
             with Session(engine) as session:

@@ -69,6 +69,8 @@ LONG_LITERAL = 1.0  # the weight of the person's own words in a longer account
 LONG_CATALOGUE = 1.0  # and of the catalogue's reading of it
 LONG_AT = 5  # distinct words (not stopwords) from which a query is a longer account
 AGREE_FLOOR = 0.4  # a longer account: the factor for a service of no need it was read as
+RELEVANCE_FLOOR = 0.25  # when a service is named with every word typed: others under
+WEAK_FLOOR = 0.1  # this share of the best are not shown (otherwise under this share)
 LITERAL_WORDS = 4  # queries of at most this many words: a literal match outranks expansions
 
 
@@ -237,13 +239,21 @@ class ServiceIndex(IndexData):
             scores = scores * self._agreement(reading)
         scores = np.where(stale, scores * STALE_FACTOR, scores)
         scores = np.where(mask, scores, 0.0)
-        scores = self._literal_first(scores, terms, typed)
-        if distance is not None and scores.max() > 0:
+        # a relevance floor (measured before a literal match is lifted above the rest; higher
+        # when some service is named with every word typed): a weak match does not trail
+        # the strong ones, nor come first near a place because it is close
+        before = float(scores.max())
+        scores, named = self._literal_first(scores, terms, typed)
+        floor = (RELEVANCE_FLOOR if named else WEAK_FLOOR) * before
+        scores = np.where(scores >= floor, scores, 0.0).astype(np.float32)
+        top_score = float(scores.max())
+        relevance = scores
+        if distance is not None and top_score > 0:
             # relevance first, then distance: a relevant service nearby beats a slightly
             # better-worded one across the county; no location known counts as far-ish
             km = np.nan_to_num(distance, nan=20.0)
             factor = 0.1 + 0.9 / (1.0 + (km / 10.0) ** 2)
-            scores = (np.sqrt(scores / scores.max()) * factor).astype(np.float32)
+            scores = (np.sqrt(scores / top_score) * factor).astype(np.float32)
         candidates = np.flatnonzero(scores > 0)
         if candidates.size == 0:
             return []
@@ -252,13 +262,16 @@ class ServiceIndex(IndexData):
             top = np.argpartition(-scores[candidates], shortlist - 1)[:shortlist]
             candidates = candidates[top]
         final = scores[candidates].astype(np.float64)
+        shown = relevance[candidates].astype(np.float64)  # the Match: relevance, near or not
         if text.strip():
             query = text.lower()
             names = [self._name(int(i)) for i in candidates]
             sims = process.cdist(
                 [query], names, scorer=fuzz.token_set_ratio, processor=utils.default_process
             )[0].astype(np.float64)
-            final = final * (1.0 + 0.3 * (sims / 100.0) ** 4)
+            bonus = 1.0 + 0.3 * (sims / 100.0) ** 4
+            final = final * bonus
+            shown = shown * bonus
         order = np.lexsort((candidates, -final))[:limit]
         chosen = candidates[order].astype(np.int32)
         # which query terms each chosen service matched: one searchsorted per term
@@ -272,7 +285,7 @@ class ServiceIndex(IndexData):
         return [
             self._match(
                 int(i),
-                float(final[j]),
+                float(shown[j]),
                 matched_terms[row],
                 notes,
                 need_labels,
@@ -319,13 +332,15 @@ class ServiceIndex(IndexData):
             agree[docs] = np.maximum(agree[docs], score / top)
         return AGREE_FLOOR + (1.0 - AGREE_FLOOR) * agree
 
-    def _literal_first(self, scores: np.ndarray, terms: list[_Term], typed: int) -> np.ndarray:
+    def _literal_first(
+        self, scores: np.ndarray, terms: list[_Term], typed: int
+    ) -> tuple[np.ndarray, bool]:
         """A short query's literal match outranks its expansions: services whose name or
         taxonomy holds every word the person typed are lifted above every other service,
         found through synonyms, domains or codes. ``typed``: the query's distinct words."""
         literal = [t for t in terms if t.literal]
         if not literal or len(literal) < typed or typed > LITERAL_WORDS:
-            return scores
+            return scores, False
         full = scores > 0
         for term in literal:
             hits = np.zeros(self.size, dtype=bool)
@@ -334,8 +349,8 @@ class ServiceIndex(IndexData):
             full &= hits
         rest = (scores > 0) & ~full
         if not full.any() or not rest.any():
-            return scores
-        return np.where(full, scores + scores[rest].max(), scores).astype(np.float32)
+            return scores, bool(full.any())
+        return np.where(full, scores + scores[rest].max(), scores).astype(np.float32), True
 
     def _z_tokens(self, code: str) -> list[str]:
         key = "#" + code.lower()

@@ -117,9 +117,9 @@ def test_empty_text_needs_need(sample_index: ServiceIndex) -> None:
 
 def test_free_age_language_filters(sample_index: ServiceIndex) -> None:
     by_id = {d.source_id: d for d in sample_index.docs}
-    free = sample_index.search("meals", free=True, include_stale=True, limit=400, today=TODAY)
+    free = sample_index.search("support", free=True, include_stale=True, limit=400, today=TODAY)
     assert free and all(by_id[r.id].is_free for r in free)
-    everyone = sample_index.search("meals", include_stale=True, limit=400, today=TODAY)
+    everyone = sample_index.search("support", include_stale=True, limit=400, today=TODAY)
     assert len(everyone) > len(free)
     old = sample_index.search("youth mentoring", age=70, include_stale=True, limit=50, today=TODAY)
     assert all((by_id[r.id].max_age or 200) >= 70 for r in old)

@@ -145,7 +145,8 @@ def test_a_directory_verified_three_years_ago_answers_by_default(cli, db_url: st
     engine = lwdb.open_engine(db_url)
     old = months_before(date.today(), 36)
     with Session(engine) as session:
-        for n, name in enumerate(["Northside Food Bank", "Community Pantry", "Food Share"]):
+        for n, side in enumerate(["Northside", "Southside", "Eastside"]):
+            name = f"{side} Food Bank"
             _add(session, n, name, "food parcels and a warm meal", old)
         session.commit()
         index = ServiceIndex.build(session)
@@ -162,8 +163,8 @@ def test_a_directory_verified_three_years_ago_answers_by_default(cli, db_url: st
 
 
 def test_stale_ranks_a_little_lower_not_out(session: Session) -> None:
-    fresh = _add(session, 1, "Riverside Food Bank", "food parcels", TODAY)
-    old = _add(session, 2, "Riverside Food Bank", "food parcels", TODAY - timedelta(days=800))
+    fresh = _add(session, 1, "Riverside Food Bank", "food bank", TODAY)
+    old = _add(session, 2, "Riverside Food Bank", "food bank", TODAY - timedelta(days=800))
     session.commit()
     found = ServiceIndex.build(session).search("food bank", today=TODAY)
     assert [m.service_id for m in found] == [fresh, old]

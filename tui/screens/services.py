@@ -5,6 +5,7 @@ never blocks typing and never overwrites newer results."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,13 @@ def checked_cell(match: Any) -> str:
         return "ok"
     verified = getattr(match, "last_verified", None)
     return f"! {verified:%b %Y}" if verified else "! STALE"
+
+
+def service_cell(match: Any, repeated: set[str]) -> str:
+    """The Service column: the name, and where it is when several results share the name
+    (the same service at several sites): the postcode, else the town."""
+    where = getattr(match, "postcode", "") or getattr(match, "town", "")
+    return f"{match.name} ({where})" if match.name in repeated and where else match.name
 
 
 @dataclass
@@ -280,6 +288,8 @@ class ServicesScreen(LinkworkScreen):
         self.matches = shown.matches
         self.miles = shown.miles if with_distance else []
         self.place = shown.place
+        names = Counter(m.name for m in shown.matches)
+        repeated = {name for name, count in names.items() if count > 1}
         for i, match in enumerate(shown.matches):
             stale = bool(getattr(match, "stale", False))
             flag = checked_cell(match)
@@ -287,7 +297,7 @@ class ServicesScreen(LinkworkScreen):
             if with_distance:
                 miles = shown.miles[i] if i < len(shown.miles) else None
                 cells.append(Text(format_miles(miles), justify="right"))
-            cells += [match.name, f"{round(float(getattr(match, 'score', 0)))}"]
+            cells += [service_cell(match, repeated), f"{round(float(getattr(match, 'score', 0)))}"]
             table.add_row(*cells)
 
     # -- detail -----------------------------------------------------------------------------
