@@ -64,8 +64,16 @@ def compute_hash(
     org: str | None = None,
     chain_seq: int | None = None,
 ) -> str:
-    """The row's hash; with ``chain_seq`` (a row of an organisation's chain) its ``org``
-    and ``chain_seq`` are covered too (a row from before the chains: without them)."""
+    """The row's hash. A row of an organisation's chain (``chain_seq`` given): the link
+    ``link_hash(prev_hash, content_digest(...), seq, chain_seq)``, so its organisation,
+    place, number and the row before are all covered. A row from before the chains: the
+    digest of all its fields with ``seq`` and ``prev_hash``, as it always was."""
+    if chain_seq is not None:
+        digest = content_digest(
+            at=at, actor=actor, action=action, entity=entity, entity_id=entity_id,
+            person_id=person_id, detail=detail, org=org or "",
+        )  # fmt: skip
+        return link_hash(prev_hash, digest, seq, chain_seq)
     body: dict[str, Any] = {
         "seq": seq,
         "at": _iso(at),
@@ -77,13 +85,46 @@ def compute_hash(
         "detail": detail,
         "prev_hash": prev_hash,
     }
-    if chain_seq is not None:
-        body["org"] = org or ""
-        body["chain_seq"] = chain_seq
+    return _sha256_json(body)
+
+
+def _sha256_json(body: dict[str, Any]) -> str:
     canonical = json.dumps(
         body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def content_digest(
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    person_id: str | None,
+    detail: dict[str, Any],
+    org: str,
+) -> str:
+    """SHA-256 of the canonical JSON of what the event says (computed by the client)."""
+    return _sha256_json(
+        {
+            "at": _iso(at),
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "person_id": person_id,
+            "detail": detail,
+            "org": org,
+        }
+    )
+
+
+def link_hash(prev_hash: str, digest: str, seq: int, chain_seq: int) -> str:
+    """SHA-256 of ``prev_hash|digest|seq|chain_seq``: the chain's link (on PostgreSQL made
+    by the append statement itself, from the head it reads: ``_APPEND``)."""
+    return hashlib.sha256(f"{prev_hash}|{digest}|{seq}|{chain_seq}".encode()).hexdigest()
 
 
 def _row_hash(row: Any) -> str:
@@ -223,12 +264,13 @@ def append_pending(session: OrmSession) -> None:
     """Append the events noted in this transaction, each to its organisation's chain, as
     the last thing before the commit.
 
-    PostgreSQL, without a lock of its own: read the chain's head, insert the first event
-    at the next place ``ON CONFLICT (org, chain_seq) DO NOTHING``. The unique index is the
-    lock, held only from that insert to the commit: another append to the same chain at the
-    same moment waits there (bounded by ``lock_timeout``) for this one's commit, finds its
-    place taken, reads the head again and goes after it. Appends to other organisations'
-    chains never wait. SQLite: its single writer, then the same."""
+    PostgreSQL, one statement an event and no lock of its own (``_APPEND``): it reads the
+    chain's head, takes the next seq and place, makes the link from the digest the client
+    computed and inserts ``ON CONFLICT (org, chain_seq) DO NOTHING``. The unique index is
+    the lock, held only from that insert to the commit: another append to the same chain
+    at the same moment waits there (bounded by ``lock_timeout``) for this one's commit,
+    finds its place taken, and runs again after it. Appends to other organisations' chains
+    never wait. SQLite: its single writer, the same links made here."""
     pending: list[AuditEvent] = session.info.pop(_PENDING, None) or []
     if not pending:
         return
@@ -239,51 +281,53 @@ def append_pending(session: OrmSession) -> None:
     table = AuditEvent.__table__  # type: ignore[attr-defined]
     if session.get_bind().dialect.name != "postgresql":
         _lock_chain(session)  # the single writer, before reading max(seq) and the heads
-        seq_of = dict(zip(map(id, pending), _next_seqs(session, len(pending)), strict=True))
+        in_turn = [ev for org in sorted(by_org) for ev in by_org[org]]  # as on PostgreSQL
+        seq_of = dict(zip(map(id, in_turn), _next_seqs(session, len(pending)), strict=True))
         for org in sorted(by_org):
             rows = _chained(by_org[org], _head(session, org), seq_of)
             session.execute(table.insert(), rows)
         return
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-    seq_of = {}
-    for org in sorted(by_org):
-        events = by_org[org]
-        for _ in range(_MAX_TRIES):
-            if not seq_of:  # the first read also takes every event's seq: one statement
-                seqs, head = _seqs_and_head(session, len(pending), org)
-                seq_of = dict(zip(map(id, pending), seqs, strict=True))
-            else:
-                head = _head(session, org)
-            rows = _chained(events, head, seq_of)
-            first = session.execute(
-                pg_insert(table)
-                .values(rows[:1])
-                .on_conflict_do_nothing(index_elements=[table.c.org, table.c.chain_seq])
-                .returning(table.c.seq)
-            ).first()
-            if first is not None:
-                break  # the place is ours: the next ones too (another append waits for us)
-        else:
-            raise RuntimeError(f"the audit chain of {org!r} moved on {_MAX_TRIES} times")
-        if rows[1:]:
-            session.execute(table.insert(), rows[1:])
+    for org in sorted(by_org):  # always in this order: two appends never wait in a circle
+        for ev in by_org[org]:
+            _append_one(session, ev)
 
 
-def _seqs_and_head(session: OrmSession, count: int, org: str) -> tuple[list[int], tuple[int, str]]:
-    """PostgreSQL: ``count`` numbers from the sequence (in the order the events happened)
-    and ``org``'s chain head, in one statement."""
-    row = session.execute(
-        sa.text(
-            f"SELECT ARRAY(SELECT nextval('{SEQUENCE}') FROM generate_series(1, :n)), "
-            "h.chain_seq, h.hash FROM (SELECT 1) AS one LEFT JOIN LATERAL ("
-            "SELECT chain_seq, hash FROM audit_event WHERE org = :org "
-            "AND chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1) AS h ON true"
-        ),
-        {"n": count, "org": org},
-    ).one()
-    head = (int(row[1]), str(row[2])) if row[1] is not None else (0, GENESIS)
-    return [int(n) for n in row[0]], head
+# PostgreSQL: one statement reads the chain's head (seeing this transaction's own rows),
+# takes the next seq and place, links and inserts the event; ON CONFLICT: another append
+# took the place first (having waited for its commit): nothing inserted, read again.
+_APPEND = sa.text(
+    "INSERT INTO audit_event (seq, at, actor, action, entity, entity_id, person_id, detail, "
+    "org, chain_seq, prev_hash, hash) "
+    "SELECT s.seq, CAST(:at AS timestamptz), :actor, :action, :entity, :entity_id, "
+    "CAST(:person_id AS varchar), CAST(:detail AS json), :org, "
+    "coalesce(h.chain_seq, 0) + 1, coalesce(h.hash, :genesis), "
+    "encode(sha256(convert_to(concat_ws('|', coalesce(h.hash, :genesis), "
+    "CAST(:digest AS text), s.seq, coalesce(h.chain_seq, 0) + 1), 'UTF8')), 'hex') "
+    f"FROM (SELECT nextval('{SEQUENCE}') AS seq) AS s LEFT JOIN LATERAL ("
+    "SELECT chain_seq, hash FROM audit_event WHERE org = :org AND chain_seq IS NOT NULL "
+    "ORDER BY chain_seq DESC LIMIT 1) AS h ON true "
+    "ON CONFLICT (org, chain_seq) DO NOTHING "
+    "RETURNING seq, chain_seq, prev_hash, hash"
+)
+
+
+def _append_one(session: OrmSession, ev: AuditEvent) -> None:
+    digest = content_digest(
+        at=ev.at, actor=ev.actor, action=ev.action, entity=ev.entity, entity_id=ev.entity_id,
+        person_id=ev.person_id, detail=ev.detail or {}, org=ev.org,
+    )  # fmt: skip
+    values = {
+        "at": ev.at, "actor": ev.actor, "action": ev.action, "entity": ev.entity,
+        "entity_id": ev.entity_id, "person_id": ev.person_id, "org": ev.org,
+        "detail": json.dumps(ev.detail or {}, ensure_ascii=False), "digest": digest,
+        "genesis": GENESIS,
+    }  # fmt: skip
+    for _ in range(_MAX_TRIES):
+        row = session.execute(_APPEND, values).first()
+        if row is not None:
+            ev.seq, ev.chain_seq, ev.prev_hash, ev.hash = int(row[0]), int(row[1]), row[2], row[3]
+            return
+    raise RuntimeError(f"the audit chain of {ev.org!r} moved on {_MAX_TRIES} times")
 
 
 def _forget_pending(session: OrmSession, *_: Any) -> None:
