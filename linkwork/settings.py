@@ -45,6 +45,8 @@ class Settings:
     database_url: str = ""
     user: str = field(default_factory=_default_user)
     practice_ods: str = ""
+    # How a person reaches their link worker (phone, email), printed on their plan.
+    worker_contact: str = ""
     followup_days: int = 14
     stale_months: int = 12
     # The longest wait, in seconds, for another linkwork's write to the database to finish
@@ -115,6 +117,7 @@ _ENV = {
     "database_url": "LINKWORK_DATABASE_URL",
     "user": "LINKWORK_USER",
     "practice_ods": "LINKWORK_PRACTICE",
+    "worker_contact": "LINKWORK_WORKER_CONTACT",
     "followup_days": "LINKWORK_FOLLOWUP_DAYS",
     "stale_months": "LINKWORK_STALE_MONTHS",
     "busy_timeout": "LINKWORK_BUSY_TIMEOUT",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from linkwork.actions import audit
@@ -85,14 +86,23 @@ def decline_episode(ws: Workspace, person_ref: str, *, note: str = "") -> dict[s
         return episode_dict(episodes.decline_episode(session, person, actor=ws.user, note=note))
 
 
-def close_episode(ws: Workspace, person_ref: str, *, reason: str, note: str = "") -> dict[str, Any]:
+def close_episode(
+    ws: Workspace,
+    person_ref: str,
+    *,
+    reason: str,
+    note: str = "",
+    gp_summary: str | Path | None = None,
+) -> dict[str, Any]:
     """Close the person's open episode with a reason (goals-met, moved-away, declined,
     no-contact, other). Returns ``episode_dict`` (status "closed") plus ``contacts`` (how
-    many happened or were tried) and ``gp_summary``: None for now.
+    many happened or were tried) and ``gp_summary``: None, or with ``gp_summary=FILE``
+    what ``careplan.write_gp_summary`` returns (file, needs, goals, referrals,
+    observations): the FHIR document Bundle for the GP, written atomically in the same
+    transaction as the close (a file that cannot be written leaves the episode open)."""
+    from linkwork.actions import careplan
 
-    Hook for the GP summary (issue 20 point 8): the front ends' ``--gp-summary FILE`` /
-    the app's key will call a separate action after this one, with the closed episode's
-    id, to build the FHIR document Bundle; closing never depends on it."""
+    target = careplan.target_file(gp_summary, "GP summary", ".json") if gp_summary else None
     with ws.session() as session:
         person = get_person(session, person_ref)
         episode = episodes.close_episode(session, person, actor=ws.user, reason=reason, note=note)
@@ -103,7 +113,9 @@ def close_episode(ws: Workspace, person_ref: str, *, reason: str, note: str = ""
             if c.status in ("attended", "did-not-attend", "no-answer")
         ]
         data["contacts"] = len(tried)
-        data["gp_summary"] = None
+        data["gp_summary"] = (
+            careplan.write_gp_summary(session, ws, episode, target) if target else None
+        )
         return data
 
 

@@ -104,6 +104,10 @@ def _register() -> None:
     audit.register(app)
     casework.register(app)
 
+    from linkwork.cli import careplan
+
+    careplan.register(app)
+
     from linkwork.cli import report
 
     report.register(app)

@@ -5,6 +5,7 @@ prints the result."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -93,14 +94,18 @@ def episode_close(
         str, Opt("--reason", help="goals-met, moved-away, declined, no-contact or other.")
     ],
     note: Annotated[str, Opt("--note", help="A few words (optional).")] = "",
+    gp_summary: Annotated[
+        Path | None,
+        Opt("--gp-summary", help="Also write the summary for the GP (FHIR JSON) to FILE."),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Close the person's open episode with a reason."""
     from linkwork.actions import casework as act
 
-    # Hook for issue 20 point 8: --gp-summary FILE will call the GP summary action with
-    # data["id"] after this close (closing never depends on it).
-    data = act.close_episode(workspace(ctx), person_ref, reason=reason, note=note)
+    data = act.close_episode(
+        workspace(ctx), person_ref, reason=reason, note=note, gp_summary=gp_summary
+    )
     if json_out:
         print_json(data)
         return
@@ -110,6 +115,10 @@ def episode_close(
         f"{data['contacts']} contact{'' if data['contacts'] == 1 else 's'}",
         highlight=False,
     )
+    if data["gp_summary"]:
+        from linkwork.cli.careplan import summary_line
+
+        summary_line(data["gp_summary"])
 
 
 @episode_app.command("what-matters")

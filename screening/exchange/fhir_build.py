@@ -201,22 +201,37 @@ def need_codings(n: F.NeedData) -> list[dict[str, Any]]:
 RECORD_DOMAIN_SYSTEM = "urn:linkwork:need-domain"  # the record's domain-only needs
 
 
+def condition_statuses(status: str) -> tuple[str | None, str]:
+    """The record's need status as FHIR (clinicalStatus, verificationStatus): active and
+    resolved are confirmed; a withdrawn need (not, or no longer, the person's) is refuted
+    and inactive; a need corrected as another code was entered in error (no clinical
+    status). Only an active need is ever sent as active."""
+    if status == "active":
+        return "active", "confirmed"
+    if status == "resolved":
+        return "resolved", "confirmed"
+    if status == "withdrawn":
+        return "inactive", "refuted"
+    return None, "entered-in-error"
+
+
 def condition_resource(n: F.NeedData, patient_id: str) -> dict[str, Any]:
     categories = [F.concept(F.CONDITION_CATEGORY, "problem-list-item", "Problem List Item")]
     gravity = F.gravity_categories().get(n.domain)
     if gravity:
         categories.append(F.concept(F.SDOHCC, gravity))
-    res: dict[str, Any] = {
-        "resourceType": "Condition",
-        "id": n.id,
-        "clinicalStatus": F.concept(
-            F.CONDITION_CLINICAL, "resolved" if n.status == "resolved" else "active"
-        ),
-        "verificationStatus": F.concept(F.CONDITION_VERIFICATION, "confirmed"),
-        "category": categories,
-        "code": {"coding": need_codings(n), "text": n.display},
-        "subject": F.ref(patient_id),
-    }
+    res: dict[str, Any] = {"resourceType": "Condition", "id": n.id}
+    clinical, verification = condition_statuses(n.status)
+    if clinical:  # never with entered-in-error (FHIR R4 con-5)
+        res["clinicalStatus"] = F.concept(F.CONDITION_CLINICAL, clinical)
+    res["verificationStatus"] = F.concept(F.CONDITION_VERIFICATION, verification)
+    res.update(
+        {
+            "category": categories,
+            "code": {"coding": need_codings(n), "text": n.display},
+            "subject": F.ref(patient_id),
+        }
+    )
     if n.priority:
         res["extension"] = [{"url": F.LW_PRIORITY_EXT, "valueCode": n.priority}]
     if n.status == "resolved" and n.resolved_at:
