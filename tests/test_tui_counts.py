@@ -178,7 +178,9 @@ async def test_export_writes_the_same_csv_as_the_cli(demo_url: str, tmp_path: Pa
     )
     assert result.code == 0, result.err
     assert out.read_text(encoding="utf-8") == expected.read_text(encoding="utf-8")
-    assert out.read_text(encoding="utf-8").startswith("domain,domain_label,sex,sex_label,people")
+    first, header = out.read_text(encoding="utf-8").splitlines()[:2]
+    assert first.startswith("# People with a recorded social need")  # tidy CSV (issue 21)
+    assert header == "domain,domain_label,sex,sex_label,total,measure,value,suppressed"
     assert not list(tmp_path.glob(".*.part"))
 
 
@@ -224,7 +226,8 @@ async def test_bad_filters_are_one_line_notifications(
         assert app.is_running
 
 
-async def test_outcomes_split_refused_in_words(demo_url: str) -> None:
+async def test_outcomes_split_by_a_second_dimension(demo_url: str) -> None:
+    """Outcomes are counted by up to two dimensions (issue 21): a split shows."""
     app = make_app(demo_url)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
@@ -235,7 +238,10 @@ async def test_outcomes_split_refused_in_words(demo_url: str) -> None:
         assert all(s == "*" or re.fullmatch(r"\d+\.\d%", s) for s in shares), shares
         await pilot.press("tab", "tab")
         await choose(pilot, app, 10)  # split: Sex
-        assert any("one dimension at a time" in m for m in messages(app))
+        await settle(pilot, app)
+        assert not any("one dimension at a time" in m for m in messages(app))
+        split = app.screen.query_one("#counts-table", DataTable)
+        assert len(split.columns) > 2  # a column per sex, then All
 
 
 async def test_small_terminal_takes_turns_between_table_and_chart(demo_url: str) -> None:

@@ -62,6 +62,7 @@ from screening.counts.dimensions import (
     parse_dimensions,
 )
 from screening.counts.funnel import STEPS, funnel_lines, funnel_report, wilson
+from screening.counts.outcomes import outcomes_report
 from screening.counts.outputs import (
     NAMESPACE,
     chart_series,
@@ -92,7 +93,6 @@ from screening.counts.reports import (
     Row,
     leaks,
     needs_report,
-    outcomes_report,
     referrals_report,
 )
 from screening.counts.sql import check_practice, practice_population

@@ -452,10 +452,21 @@ def to_measure_report(
             return out
         if measure.kind == "mean":
             over = measures[str(measure.denominator)]
-            return {
+            scored_mean: dict[str, Any] = {
                 "population": [_population("measure-population", value(key, over.key), over.label)],
                 "measureScore": _score(value(key, measure.key)),
             }
+            parts = [
+                {"url": url, "valueDecimal": value(key, f"{measure.key}_{suffix}")}
+                for url, suffix in (("low", "low"), ("high", "high"), ("sd", "sd"))
+                if f"{measure.key}_{suffix}" in measures
+                and value(key, f"{measure.key}_{suffix}") is not None
+            ]
+            if parts:
+                scored_mean["extension"] = [
+                    {"url": f"{NAMESPACE}/StructureDefinition/mean-interval", "extension": parts}
+                ]
+            return scored_mean
         return {
             "population": [
                 _population("initial-population", value(key, measure.key), measure.label)

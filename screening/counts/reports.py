@@ -43,12 +43,10 @@ from screening.disclosure import (
     Rule,
     Table,
     mean_contributors,
-    publish_mean,
-    publish_rate,
     rate_leaks,
     recoverable_cells,
 )
-from screening.models import Outcome, OutcomeNeed, ReferralEvent, ReferralNeed, Screening
+from screening.models import ReferralEvent, ReferralNeed
 
 
 @dataclass
@@ -192,6 +190,10 @@ def _revealing(report: Report, row: Row, measure: Measure) -> str:
         from screening.counts.funnel import interval_leaks
 
         return interval_leaks(report, row, measure)
+    if measure.kind in ("sd", "mean_low", "mean_high"):  # screening.counts.outcomes
+        from screening.counts.outcomes import spread_leaks
+
+        return spread_leaks(report, row, measure)
     if measure.kind == "population":  # public list sizes (screening.counts.population)
         return ""
     if measure.kind == "per1000":
@@ -433,135 +435,4 @@ def referrals_report(
 # --------------------------------------------------------------------- outcomes
 
 ONS4 = ("satisfied", "worthwhile", "happy", "anxious")
-
-
-def outcomes_report(
-    session: Session,
-    by: str | Sequence[str],
-    filters: Filters | None = None,
-    rule: Rule | None = DEFAULT_RULE,
-) -> Report:
-    """Needs with a recorded outcome, how many were resolved and the share resolved; people
-    with ONS4 at screening and at outcome, and the mean change of each ONS4 item (outcome
-    minus the screening linked to the referral; for ``anxious`` lower is better). Published
-    rates come from the published counts; means are shown to a coarse step beside their
-    published count (``screening.disclosure``), and hidden where it is. One-way only
-    beyond the first dimension: several measures per row."""
-    dims = parse_dimensions(by)
-    if len(dims) > 1:
-        raise ValueError("outcomes can be counted by one dimension at a time")
-    filters = filters or Filters()
-    check_practice(session, filters.practice)
-    p = plan(dims, filters, rule, "needs")
-    counted, small = _prepared(session, p, rule, filters)
-    dialect = session.get_bind().dialect.name
-    out_t = Outcome.__table__  # type: ignore[attr-defined]
-    on_t = OutcomeNeed.__table__  # type: ignore[attr-defined]
-    scr_t = Screening.__table__  # type: ignore[attr-defined]
-    when = out_t.c.recorded_at
-    where = between(when, counted)
-    if counted.practice:
-        where.append(person_t.c.practice_ods == counted.practice)
-    uses_need = any(d in ("need", "domain") for d in p.dims)
-
-    def levels(measure: Any, base: Any, conditions: list[Any]) -> RawCounts:
-        raw = run_levels(session, p.dims, exprs, measure, base, conditions, levels=p.levels)
-        return merge_small_practices(raw, small)
-
-    # needs with an outcome, resolved (unit: needs; a need is in one cell of every dimension)
-    base_needs = on_t.join(out_t, out_t.c.id == on_t.c.outcome_id).join(
-        need_t, need_t.c.id == on_t.c.need_id
-    )
-    base_needs = person_join(base_needs, p.dims, out_t.c.person_id)
-    exprs = [dimension_expr(d, dialect, when) for d in p.dims]
-    n_needs = levels(sa.func.count(sa.distinct(on_t.c.need_id)), base_needs, where)
-    n_resolved = levels(
-        sa.func.count(sa.distinct(sa.case((on_t.c.resolved.is_(True), on_t.c.need_id)))),
-        base_needs,
-        where,
-    )
-
-    # ONS4 change per outcome with a linked screening that has both values
-    base_ons = out_t.join(referral_t, referral_t.c.id == out_t.c.referral_id).join(
-        scr_t, scr_t.c.id == referral_t.c.screening_id
-    )
-    if uses_need:
-        base_ons = base_ons.join(on_t, on_t.c.outcome_id == out_t.c.id).join(
-            need_t, need_t.c.id == on_t.c.need_id
-        )
-    base_ons = person_join(base_ons, p.dims, out_t.c.person_id)
-    has_all = sa.and_(
-        *[getattr(out_t.c, f"ons4_{k}").is_not(None) for k in ONS4],
-        *[getattr(scr_t.c, f"ons4_{k}").is_not(None) for k in ONS4],
-    )
-    ons_where = [*where, has_all]
-    # need/domain: an outcome with two needs counts in two cells (sums count it twice,
-    # which stays consistent with n counted per need)
-    ons_n = levels(
-        sa.func.count(on_t.c.need_id) if uses_need else sa.func.count(sa.distinct(out_t.c.id)),
-        base_ons,
-        ons_where,
-    )
-    ons_sums = {
-        k: levels(
-            sa.func.sum(getattr(out_t.c, f"ons4_{k}") - getattr(scr_t.c, f"ons4_{k}")),
-            base_ons,
-            ons_where,
-        )
-        for k in ONS4
-    }
-
-    values = _value_lists(n_needs)
-    published = {
-        "needs": _publish_counts(n_needs, values, p, rule, "needs"),
-        "resolved": _publish_counts(n_resolved, values, p, rule, "needs"),
-        "ons4_people": _publish_counts(ons_n, values, p, rule, "needs"),
-    }
-    pub_needs, pub_res, pub_ons = published.values()
-    rows: list[Row] = []
-    for key, _ in _row_order(dims, _shown(p, values), pub_needs.values):
-        kept, rk = in_counted(p, key)
-        nn, nr = n_needs.get(kept, rk), n_resolved.get(kept, rk)
-        on = ons_n.get(kept, rk)
-        pn = pub_ons.get(key)
-        row: dict[str, int | float | None] = {
-            "needs": pub_needs.get(key),
-            "resolved": pub_res.get(key),
-            "share_resolved": publish_rate(pub_res.get(key), pub_needs.get(key))
-            if rule is not None
-            else (round(nr / nn, 3) if nn else None),
-            "ons4_people": pn,
-        }
-        for k in ONS4:
-            total = ons_sums[k].get(kept, rk)
-            row[f"ons4_{k}_change"] = (
-                publish_mean(total, on, pn, rule.canonical)
-                if rule is not None
-                else (round(total / on, 1) if on else None)
-            )
-        rows.append(Row(key, row, _withheld(key, published)))
-    measures = [
-        Measure("needs", "Needs with an outcome"),
-        Measure("resolved", "Resolved"),
-        Measure("share_resolved", "Share resolved", "rate", "resolved", "needs"),
-        Measure("ons4_people", "With ONS4 before and after"),
-        *[
-            Measure(f"ons4_{k}_change", f"Mean change: {k}", "mean", None, "ons4_people")
-            for k in ONS4
-        ],
-    ]
-    return _hide_revealing(
-        Report(
-            name="outcomes",
-            title="Outcomes: needs resolved and change in personal wellbeing (ONS4)",
-            unit="needs",
-            dims=dims,
-            measures=measures,
-            rows=rows,
-            filters=filters,
-            rule=rule,
-            period=_period_of(session, when, filters),
-            tables=[table for found in published.values() for table in found.tables],
-            is_empty=_is_empty(n_needs, p),
-        )
-    )
+# outcomes_report lives in screening.counts.outcomes (changes, baselines, intervals)
