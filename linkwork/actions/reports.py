@@ -424,6 +424,12 @@ def publish_report(ws: Workspace, spec: ReportSpec) -> Published:
 
     if not spec.suppression:
         raise ValueError("only a report with disclosure control applied can be published")
+    if spec.name == "equality":  # every report its page is made of
+        items = [
+            publish_report(ws, replace(part, threshold=spec.threshold, round_to=spec.round_to))
+            for part in equality_specs(spec.practice)
+        ]
+        return replace(items[-1], name="equality", rows=sum(i.rows for i in items))
     parsed = _parse(spec, ws.settings.min_population)
     asked = {"by": list(parsed.dims), "filters": parsed.filters.as_dict()}
     try:
@@ -582,6 +588,98 @@ def load_deprivation(ws: Workspace, path: Path | str) -> int:
         n = load_lookup(session, path)
         record_event(session, ws.user, "import", "deprivation", path.name, {"postcodes": n})
     return n
+
+
+# ----------------------------------------------------------------------- equality
+
+
+EQUALITY_SUFFIXES = (".html", ".svg", ".csv")
+
+
+def equality_specs(practice: str | None) -> list[ReportSpec]:
+    """The published reports an equality page is made of (each published and read like any
+    other report: ``report publish equality`` publishes them all)."""
+    from screening.counts.equality_page import GROUP_DIMS
+
+    return [
+        ReportSpec("needs", "domain", practice=practice),
+        *[ReportSpec("funnel", dim, practice=practice) for dim in GROUP_DIMS],
+        ReportSpec("outcomes", "ethnic_group", practice=practice),
+    ]
+
+
+def _equality_target(out: Path | str) -> Path:
+    target = _target(out)
+    assert target is not None
+    if target.suffix.lower() not in EQUALITY_SUFFIXES:
+        raise ValueError(
+            f"equality report file {out} must end in .html (every page, printable), .svg "
+            "(the first page) or .csv (the figures)"
+        )
+    return target
+
+
+def equality_report(
+    ws: Workspace, practice: str | None, out: Path | str, today: date | None = None
+) -> dict[str, Any]:
+    """The equality report: one page for ``practice``, or one for every practice together
+    followed by one per practice (those with at least the smallest group), each built from
+    the same reports a data lead reads (published extracts on a shared deployment, never
+    the records), written to ``out`` (.html, .svg or .csv) inside the transaction that
+    audits it as an export."""
+    from screening.counts.equality_page import build_page, page_svg, pages_csv, pages_html
+    from screening.counts.sql import practice_population
+
+    target = _equality_target(out)
+    practice = practice.strip().upper() if practice and practice.strip() else None
+    probe = equality_specs(practice)[0]
+    parsed = _parse(probe, ws.settings.min_population)
+    asked = {"practice": practice, "out": str(target)}
+    reads_records = _may_read_records(ws, probe, asked)
+    if not reads_records:
+        parsed = _scoped(ws, parsed)
+        practice = parsed.filters.practice
+    today = today or date.today()
+    with audit.refusal_audited(ws, "report", "equality", asked), ws.session() as session:
+        wanted: list[str | None] = [practice]
+        if practice is None and reads_records:
+            sizes = practice_population(session)
+            wanted += sorted(
+                ods for ods, n in sizes.items() if ods and n >= ws.settings.min_population
+            )
+        pages = []
+        for who in wanted:
+            reports = []
+            for spec in equality_specs(who):
+                p = _parse(spec, ws.settings.min_population)
+                if reads_records:
+                    reports.append(_build(session, p, spec.name))
+                else:
+                    reports.append(_published_report(session, p, spec)[0])
+            pages.append(build_page(who, reports[0], reports[1:-1], reports[-1], today))
+        suffix = target.suffix.lower()
+        text = (
+            pages_html(pages)
+            if suffix == ".html"
+            else page_svg(pages[0])
+            if suffix == ".svg"
+            else pages_csv(pages)
+        )
+        record_event(
+            session,
+            ws.user,
+            "export",
+            "report",
+            "equality",
+            {"practice": practice, "pages": len(pages), "out": str(target), "suppression": "on"},
+        )
+        written = _write_all([(target, text)])
+    note = audit.auto_checkpoint(ws)
+    return {
+        "pages": [p.practice or "all" for p in pages],
+        "written": [str(w) for w in written],
+        "checkpoint_note": note,
+    }
 
 
 def load_population(ws: Workspace, path: Path | str) -> dict[str, Any]:

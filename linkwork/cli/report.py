@@ -354,11 +354,55 @@ class Report(StrEnum):
     funnel = "funnel"
 
 
+class Publishable(StrEnum):
+    needs = "needs"
+    referrals = "referrals"
+    outcomes = "outcomes"
+    funnel = "funnel"
+    equality = "equality"
+
+
+@app.command("equality")
+def equality_cmd(
+    ctx: typer.Context,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="FILE.html (every page, printable), FILE.svg (the first page) or FILE.csv "
+            "(the figures).",
+        ),
+    ],
+    practice: PracticeOpt = None,
+    json_out: JsonOption = False,
+) -> None:
+    """The equality report: one printable page for a practice (--practice), or one for every
+    practice together followed by one per practice: where need is highest, which groups
+    are referred less or benefit less, with 95% intervals and the disclosure note."""
+    from linkwork.actions import reports as act
+
+    found = act.equality_report(workspace(ctx), practice, out)
+    if found["checkpoint_note"]:
+        err_console.print(f"note: {esc(found['checkpoint_note'])}", highlight=False)
+    if json_out:
+        print_json(found)
+        return
+    err_console.print(
+        f"wrote {esc(out)} ({len(found['pages'])} page{'s' if len(found['pages']) != 1 else ''})",
+        highlight=False,
+    )
+
+
 @app.command("publish")
 def publish_cmd(
     ctx: typer.Context,
-    name: Annotated[Report, typer.Argument(help="needs, referrals, outcomes or funnel.")],
-    by: ByOpt,
+    name: Annotated[
+        Publishable,
+        typer.Argument(help="needs, referrals, outcomes, funnel or equality (its reports)."),
+    ],
+    by: Annotated[
+        str, typer.Option("--by", help="Dimensions, comma-separated (not for equality).")
+    ] = "",
     direction: Annotated[
         Direction | None,
         typer.Option("--direction", help="Referrals only: sent (the default) or received."),
