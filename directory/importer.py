@@ -1,15 +1,16 @@
 """Importing a feed into the directory: idempotent, one transaction, reasons for rejects.
 
 ``import_source`` reads the feed page by page (every read bounded: ``directory.bounded``),
-turning each service into a record (or a rejection with its reason) as it arrives; only
-when the whole feed has been read does it add, update, leave unchanged or withdraw services
-in the caller's session, so an unreadable page changes nothing. It flushes but does not
-commit: the caller's transaction commits on success and rolls back on error.
+turning each service into a record (or a rejection with its reason) as it arrives, and
+writes the records a batch at a time (``BATCH``), so memory stays flat however large the
+feed; services missing from a full feed are withdrawn at the end. Everything happens in
+the caller's transaction, which it flushes but does not commit: the caller commits on
+success and rolls back on error, so an unreadable page (or any error) changes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from directory.taxonomy import load_taxonomy_map
 from directory.untrusted import strip_controls
 
 NO_ORGANISATION = "no organisation in the feed: imported without one"
+BATCH = 2000  # records written at a time
 
 
 @dataclass
@@ -49,12 +51,12 @@ class ImportSummary:
         return data
 
 
-def parse_feed(feed: Feed, strict: bool = False) -> tuple[list[ServiceRecord], ImportSummary]:
-    """Records and rejections of a feed, read to its end (no database). With ``strict`` the
-    first rejection raises ValueError naming the record."""
-    summary = ImportSummary(feed.source, feed.location, feed.format, feed.full)
+def read_records(
+    feed: Feed, summary: ImportSummary, strict: bool = False
+) -> Iterator[ServiceRecord]:
+    """The feed's records as they are read (no database), rejections noted in ``summary``.
+    With ``strict`` the first rejection raises ValueError naming the record."""
     taxonomy = load_taxonomy_map()
-    records: list[ServiceRecord] = []
     first_seen: dict[str, str] = {}
     entries = feed.entries
     try:
@@ -91,12 +93,18 @@ def parse_feed(feed: Feed, strict: bool = False) -> tuple[list[ServiceRecord], I
                 {"where": entry.where, "id": record.source_id, "name": record.name, "note": note}
                 for note in left_out
             )
-            records.append(record)
+            yield record
     finally:
         close = getattr(entries, "close", None)
         if close is not None:
             close()  # a feed left half-read lets go of its file or connection now
     summary.format, summary.full = feed.format, feed.full
+
+
+def parse_feed(feed: Feed, strict: bool = False) -> tuple[list[ServiceRecord], ImportSummary]:
+    """Records and rejections of a whole feed, in memory (no database)."""
+    summary = ImportSummary(feed.source, feed.location, feed.format, feed.full)
+    records = list(read_records(feed, summary, strict))
     return records, summary
 
 
@@ -148,149 +156,204 @@ def import_source(
 
 
 def import_feed(session: Session, feed: Feed, strict: bool = False) -> ImportSummary:
-    records, summary = parse_feed(feed, strict=strict)
+    """Read and write the feed a batch of records at a time (memory stays flat with the
+    feed's size), all in the caller's transaction: an error anywhere raises, and the
+    caller's rollback leaves the directory as it was."""
+    summary = ImportSummary(feed.source, feed.location, feed.format, feed.full)
+    writer = _Writer(session, feed.source, summary)
+    batch: list[ServiceRecord] = []
+    for record in read_records(feed, summary, strict):
+        batch.append(record)
+        if len(batch) >= BATCH:
+            writer.write(batch)
+            batch = []
     if not feed.budget.services:
         # An empty answer (an outage, a wrong filter) is never taken as "every service of
         # this feed has gone": nothing is withdrawn.
         raise ValueError(f"{feed.location}: the feed has no services; nothing imported")
-    if not records:
+    if batch:
+        writer.write(batch)
+    if not writer.present:
         first = summary.rejected[0] if summary.rejected else None
         reason = f" (first: {first.where}: {first.reason})" if first else ""
         raise ValueError(f"{feed.location}: no usable services in the feed{reason}")
-    _write(session, feed, records, summary)
+    writer.finish(feed)
     return summary
 
 
-def _write(
-    session: Session, feed: Feed, records: list[ServiceRecord], summary: ImportSummary
-) -> None:
-    source = feed.source
-    now = datetime.now(UTC)
-    org_ids = _upsert_organisations(session, source, records)
-    loc_ids = _upsert_locations(session, source, records)
+class _Writer:
+    """Writes a feed's records batch by batch; remembers only the ids it has seen."""
 
-    existing = {
-        row.source_id: row
-        for row in session.execute(
-            sa.select(
-                col(Service.id),
-                col(Service.source_id),
-                col(Service.content_hash),
-                col(Service.withdrawn),
-            ).where(col(Service.source) == source)
-        )
-    }
-    new_rows: list[dict[str, Any]] = []
-    new_records: list[ServiceRecord] = []
-    changed_rows: list[dict[str, Any]] = []
-    changed_ids: list[int] = []
-    changed_records: list[ServiceRecord] = []
-    for record in records:
-        digest = record.content_hash()
-        values = _service_values(record, org_ids, digest)
-        old = existing.get(record.source_id)
-        if old is None:
-            new_rows.append({"source": source, **values, "imported_at": now, "updated_at": now})
-            new_records.append(record)
-        elif old.content_hash == digest and not old.withdrawn:
-            summary.unchanged += 1
-        else:
-            changed_rows.append(
-                {
-                    "id": old.id,
-                    **values,
-                    "withdrawn": False,
-                    "withdrawn_at": None,
-                    "updated_at": now,
-                }
-            )
-            changed_ids.append(old.id)
-            changed_records.append(record)
+    def __init__(self, session: Session, source: str, summary: ImportSummary) -> None:
+        self.session = session
+        self.source = source
+        self.summary = summary
+        self.now = datetime.now(UTC)
+        self.present: set[str] = set()
+        self.org_size: dict[str, int] = {}  # organisations written by this import: fullness
 
-    links: list[dict[str, int]] = []
-    if new_rows:
-        conn = session.connection()
-        for chunk in _chunks(new_rows, 5000):
-            conn.execute(sa.insert(_table(Service)), chunk)
-        id_by_source = _ids(session, Service, source)
-        for record in new_records:
-            sid = id_by_source[record.source_id]
-            links.extend(
-                {"service_id": sid, "location_id": loc_ids[loc.source_id]}
-                for loc in record.locations
+    def write(self, records: list[ServiceRecord]) -> None:
+        session, source, summary, now = self.session, self.source, self.summary, self.now
+        org_ids = self._organisations(records)
+        loc_ids = _upsert_locations(session, source, records)
+        existing = {
+            row.source_id: row
+            for chunk in _chunks([r.source_id for r in records], 1000)
+            for row in session.execute(
+                sa.select(
+                    col(Service.id),
+                    col(Service.source_id),
+                    col(Service.content_hash),
+                    col(Service.withdrawn),
+                ).where(col(Service.source) == source, col(Service.source_id).in_(chunk))
             )
-        summary.added = len(new_rows)
-    if changed_rows:
-        table = _table(Service)
-        stmt = (
-            sa.update(table)
-            .where(table.c.id == sa.bindparam("b_id"))
-            .values({k: sa.bindparam("v_" + k) for k in changed_rows[0] if k != "id"})
-        )
-        session.connection().execute(
-            stmt, [{"b_id": r["id"], **{"v_" + k: v for k, v in r.items()}} for r in changed_rows]
-        )
-        for chunk in _chunks(changed_ids, 1000):
-            session.execute(
-                sa.delete(ServiceLocation).where(col(ServiceLocation.service_id).in_(chunk))
+        }
+        new_rows: list[dict[str, Any]] = []
+        new_records: list[ServiceRecord] = []
+        changed_rows: list[dict[str, Any]] = []
+        changed_records: list[ServiceRecord] = []
+        for record in records:
+            self.present.add(record.source_id)
+            digest = record.content_hash()
+            values = _service_values(record, org_ids, digest)
+            old = existing.get(record.source_id)
+            if old is None:
+                new_rows.append({"source": source, **values, "imported_at": now, "updated_at": now})
+                new_records.append(record)
+            elif old.content_hash == digest and not old.withdrawn:
+                summary.unchanged += 1
+            else:
+                changed_rows.append(
+                    {
+                        "id": old.id,
+                        **values,
+                        "withdrawn": False,
+                        "withdrawn_at": None,
+                        "updated_at": now,
+                    }
+                )
+                changed_records.append(record)
+        links: list[dict[str, int]] = []
+        if new_rows:
+            conn = session.connection()
+            conn.execute(sa.insert(_table(Service)), new_rows)
+            ids = {
+                sid: pk
+                for chunk in _chunks([r.source_id for r in new_records], 1000)
+                for sid, pk in session.connection().execute(
+                    sa.select(_table(Service).c.source_id, _table(Service).c.id).where(
+                        _table(Service).c.source == source,
+                        _table(Service).c.source_id.in_(chunk),
+                    )
+                )
+            }
+            for record in new_records:
+                links.extend(
+                    {"service_id": ids[record.source_id], "location_id": loc_ids[loc.source_id]}
+                    for loc in record.locations
+                )
+            summary.added += len(new_rows)
+        if changed_rows:
+            table = _table(Service)
+            stmt = (
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("b_id"))
+                .values({k: sa.bindparam("v_" + k) for k in changed_rows[0] if k != "id"})
             )
-        for pk, record in zip(changed_ids, changed_records, strict=True):
-            links.extend(
-                {"service_id": pk, "location_id": loc_ids[loc.source_id]}
-                for loc in record.locations
+            session.connection().execute(
+                stmt,
+                [{"b_id": r["id"], **{"v_" + k: v for k, v in r.items()}} for r in changed_rows],
             )
-        summary.updated = len(changed_rows)
-    seen_links: set[tuple[int, int]] = set()
-    unique_links = []
-    for link in links:
-        key = (link["service_id"], link["location_id"])
-        if key not in seen_links:
-            seen_links.add(key)
-            unique_links.append(link)
-    for chunk in _chunks(unique_links, 5000):
-        session.connection().execute(sa.insert(_table(ServiceLocation)), chunk)
+            changed_ids = [r["id"] for r in changed_rows]
+            for chunk in _chunks(changed_ids, 1000):
+                session.execute(
+                    sa.delete(ServiceLocation).where(col(ServiceLocation.service_id).in_(chunk))
+                )
+            for pk, record in zip(changed_ids, changed_records, strict=True):
+                links.extend(
+                    {"service_id": pk, "location_id": loc_ids[loc.source_id]}
+                    for loc in record.locations
+                )
+            summary.updated += len(changed_rows)
+        unique = list({(x["service_id"], x["location_id"]): x for x in links}.values())
+        for chunk in _chunks(unique, 5000):
+            session.connection().execute(sa.insert(_table(ServiceLocation)), chunk)
 
-    if feed.full:
-        present = {r.source_id for r in records}
-        gone = [row.id for sid, row in existing.items() if sid not in present and not row.withdrawn]
-        for chunk in _chunks(gone, 1000):
-            session.execute(
-                sa.update(Service)
-                .where(col(Service.id).in_(chunk))
-                .values(withdrawn=True, withdrawn_at=now, updated_at=now)
-            )
-        summary.withdrawn = len(gone)
+    def _organisations(self, records: list[ServiceRecord]) -> dict[str, int]:
+        """This batch's organisations written (an earlier copy in this import is replaced
+        only by a fuller one: several services may carry the same organisation)."""
+        wanted: dict[str, dict[str, str]] = {}
+        for record in records:
+            org = record.organisation
+            if org is None:
+                continue
+            values = {
+                "name": org.name,
+                "description": org.description,
+                "url": org.url,
+                "email": org.email,
+            }
+            size = sum(map(len, values.values()))
+            current = wanted.get(org.source_id)
+            best = max(self.org_size.get(org.source_id, -1), _size(current))
+            if size > best:
+                wanted[org.source_id] = values
+        for sid, values in wanted.items():
+            self.org_size[sid] = _size(values)
+        known = [
+            r.organisation.source_id
+            for r in records
+            if r.organisation is not None and r.organisation.source_id not in wanted
+        ]
+        return {
+            **_upsert_by_source_id(self.session, Organisation, self.source, wanted),
+            **_lookup_ids(self.session, Organisation, self.source, known),
+        }
 
-    session.add(
-        ImportRun(
-            source=source,
-            location=feed.location,
-            format=feed.format,
-            full=feed.full,
-            started_at=now,
-            added=summary.added,
-            updated=summary.updated,
-            unchanged=summary.unchanged,
-            withdrawn=summary.withdrawn,
-            rejected=len(summary.rejected),
+    def finish(self, feed: Feed) -> None:
+        session, summary, now = self.session, self.summary, self.now
+        if feed.full:
+            gone = [
+                pk
+                for pk, sid in session.execute(
+                    sa.select(col(Service.id), col(Service.source_id)).where(
+                        col(Service.source) == self.source, col(Service.withdrawn) == sa.false()
+                    )
+                )
+                if sid not in self.present
+            ]
+            for chunk in _chunks(gone, 1000):
+                session.execute(
+                    sa.update(Service)
+                    .where(col(Service.id).in_(chunk))
+                    .values(withdrawn=True, withdrawn_at=now, updated_at=now)
+                )
+            summary.withdrawn = len(gone)
+        session.add(
+            ImportRun(
+                source=self.source,
+                location=feed.location,
+                format=feed.format,
+                full=feed.full,
+                started_at=now,
+                added=summary.added,
+                updated=summary.updated,
+                unchanged=summary.unchanged,
+                withdrawn=summary.withdrawn,
+                rejected=len(summary.rejected),
+            )
         )
-    )
-    session.flush()
-    session.expire_all()  # rows were written with Core: reload any objects the caller holds
+        session.flush()
+        session.expire_all()  # rows were written with Core: reload any objects the caller holds
+
+
+def _size(values: dict[str, str] | None) -> int:
+    return -1 if values is None else sum(map(len, values.values()))
 
 
 def _table(model: Any) -> sa.Table:
     table: sa.Table = model.__table__
     return table
-
-
-def _ids(session: Session, model: Any, source: str) -> dict[str, int]:
-    """source id -> internal id for every row of ``model`` from this feed."""
-    table = _table(model)
-    rows = session.connection().execute(
-        sa.select(table.c.source_id, table.c.id).where(table.c.source == source)
-    )
-    return {sid: pk for sid, pk in rows}
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
@@ -329,27 +392,6 @@ def _service_values(record: ServiceRecord, org_ids: dict[str, int], digest: str)
     }
 
 
-def _upsert_organisations(
-    session: Session, source: str, records: list[ServiceRecord]
-) -> dict[str, int]:
-    wanted: dict[str, dict[str, str]] = {}
-    for record in records:
-        org = record.organisation
-        if org is None:
-            continue
-        values = {
-            "name": org.name,
-            "description": org.description,
-            "url": org.url,
-            "email": org.email,
-        }
-        current = wanted.get(org.source_id)
-        # several services may carry the same organisation: keep the fullest copy
-        if current is None or sum(map(len, values.values())) > sum(map(len, current.values())):
-            wanted[org.source_id] = values
-    return _upsert_by_source_id(session, Organisation, source, wanted)
-
-
 def _upsert_locations(
     session: Session, source: str, records: list[ServiceRecord]
 ) -> dict[str, int]:
@@ -367,22 +409,43 @@ def _upsert_locations(
     return _upsert_by_source_id(session, Location, source, wanted)
 
 
+def _lookup_ids(session: Session, model: Any, source: str, wanted: list[str]) -> dict[str, int]:
+    """source id -> row id for the given source ids of ``model`` from this feed."""
+    table = _table(model)
+    out: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(wanted)), 1000):
+        rows = session.connection().execute(
+            sa.select(table.c.source_id, table.c.id).where(
+                table.c.source == source, table.c.source_id.in_(chunk)
+            )
+        )
+        for sid, pk in rows:
+            out[sid] = pk
+    return out
+
+
 def _upsert_by_source_id(
     session: Session,
     model: Any,  # Organisation or Location
     source: str,
     wanted: dict[str, dict[str, Any]],
 ) -> dict[str, int]:
-    """Insert or update the feed's rows of ``model`` keyed by source id; their row ids."""
+    """Insert or update the feed's rows of ``model`` keyed by source id (only those
+    wanted are read: a batch at a time); their row ids."""
+    if not wanted:
+        return {}
     table = _table(model)
     columns = [
         table.c.id,
         table.c.source_id,
-        *(table.c[k] for k in next(iter(wanted.values()), {})),
+        *(table.c[k] for k in next(iter(wanted.values()))),
     ]
     existing = {
         row.source_id: row
-        for row in session.execute(sa.select(*columns).where(table.c.source == source))
+        for chunk in _chunks(list(wanted), 1000)
+        for row in session.execute(
+            sa.select(*columns).where(table.c.source == source, table.c.source_id.in_(chunk))
+        )
     }
     ids: dict[str, int] = {}
     to_insert = []
@@ -398,5 +461,5 @@ def _upsert_by_source_id(
     for chunk in _chunks(to_insert, 5000):
         session.connection().execute(sa.insert(_table(model)), chunk)
     if to_insert:
-        ids = _ids(session, model, source)
+        ids.update(_lookup_ids(session, model, source, [r["source_id"] for r in to_insert]))
     return ids
