@@ -105,6 +105,9 @@ class SectionCommands(CommandList):
             ("Sync with MESH now (F9)", app.action_sync_mesh, "Send what waits, receive replies"),
             ("Keys and partners", app.action_keys, "Our key, partners' keys and routes"),
             ("Quarantined messages", app.action_quarantine, "Received messages refused"),
+            ("My caseload", app.action_caseload, "Open episodes: last and next contact"),
+            ("Week diary", app.action_diary, "Every contact this week; DNA in two keys"),
+            ("Casework of the current person", app.action_casework, "Goals, contacts, notes"),
         ]
         return items
 
@@ -424,6 +427,24 @@ class LinkworkApp(App[None]):
         from tui.screens.keys import QuarantineScreen
 
         self.push_screen(QuarantineScreen())
+
+    def action_caseload(self) -> None:
+        from tui.screens.caseload import CaseloadScreen
+
+        self.push_screen(CaseloadScreen())
+
+    def action_diary(self) -> None:
+        from tui.screens.caseload import DiaryScreen
+
+        self.push_screen(DiaryScreen())
+
+    def action_casework(self) -> None:
+        person = self.require_person()
+        if person is None:
+            return
+        from tui.screens.person_casework import PersonCaseworkScreen
+
+        self.push_screen(PersonCaseworkScreen(person))
 
     def open_person(self, person: PersonRef) -> None:
         """Make ``person`` the current person and show their record in People (F2)."""

@@ -24,9 +24,11 @@ from types import ModuleType
 
 AREAS = (
     "audit",
+    "careplan",
     "casework",
     "codes",
     "database",
+    "diary",
     "directory",
     "exchange",
     "mesh",

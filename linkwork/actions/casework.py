@@ -309,18 +309,20 @@ def caseload(
     everyone: bool = False,
     quiet_weeks: int = caseload_in.QUIET_WEEKS,
     sort: str = "attention",
+    now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Open episodes (the acting user's, or ``everyone``'s), one dict each: episode_id,
     person_id, name, started_at, source, last_contact and next_contact (id, at, kind,
     status; or None), no_outcome, overdue_followups, days_since_contact, quiet, contacts.
     Sorted by ``sort``: attention (most flags, longest quiet first), last, next, name,
-    started."""
+    started. ``now``: the clock (the app's fixed clock in its tests), default now."""
     with ws.session() as session:
         rows = caseload_in.caseload(
             session,
             worker=None if everyone else ws.user,
             quiet_weeks=quiet_weeks,
             sort=sort,
+            now=now,
         )
         audit.bulk_view(session, ws, "caseload", {"everyone": everyone}, len(rows))
         return rows

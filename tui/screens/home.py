@@ -35,6 +35,8 @@ class HomeScreen(LinkworkScreen):
     BINDINGS = [
         Binding("l", "load_sample", "Load sample directory"),
         Binding("a", "app.add_person", "Add person"),
+        Binding("k", "app.caseload", "Caseload"),
+        Binding("v", "app.diary", "Week diary"),
         Binding("r", "reload", "Reload"),
     ]
 

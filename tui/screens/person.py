@@ -63,6 +63,7 @@ class PersonScreen(SubScreen):
         Binding("r", "app.refer", "Refer"),
         Binding("e", "edit", "Edit"),
         Binding("u", "update", "Update referral"),
+        Binding("w", "app.casework", "Casework"),
         Binding("escape", "back", "Back"),
     ]
 
