@@ -223,9 +223,7 @@ def report_from_data(data: Any) -> Report:
     return report
 
 
-def publish(
-    session: Session, spec: dict[str, Any], report: Report, actor: str
-) -> PublishedReport:
+def publish(session: Session, spec: dict[str, Any], report: Report, actor: str) -> PublishedReport:
     """Keep ``report`` as the published answer to ``spec`` (replacing an earlier one)."""
     key = question_key(spec)
     found = session.exec(select(PublishedReport).where(PublishedReport.spec_key == key)).first()
