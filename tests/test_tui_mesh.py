@@ -68,8 +68,13 @@ def notes(app: LinkworkApp) -> list[str]:
 
 
 def mesh_line(app: LinkworkApp) -> str:
+    from textual.widgets import Footer
+
     bar = app.screen.query_one("#mesh-bar", Static)
     assert bar.display
+    # On screen, on the line just above the footer (not under it).
+    assert bar.region.height == 1
+    assert bar.region.bottom == app.screen.query_one(Footer).region.y
     return str(bar.render())
 
 
@@ -116,7 +121,8 @@ async def test_send_receive_open_accept_and_back_in_the_app(pair: Pair) -> None:
         await settle(pilot, app)
         assert type(app.screen).__name__ == "ReceivedScreen"
         text = str(app.screen.query_one("#received-text", Static).render())
-        assert "From:      practice (ODS " in text
+        assert "From:      practice (ODS Y99901), received " in text
+        assert "Person:    Ada Testperson, born 02 Mar 1984, NHS number " in text
         assert "Reason:    Sofa surfing since March" in text
         assert "  Z59.0 " in text and "  Z59.4 " in text
         assert "shares needs, contact" in text

@@ -589,7 +589,8 @@ def delivery_cell(
             words += f" Next try {_short_time(row.next_try_at)} (S tries now, X cancels)."
         return {"state": "QUEUED", "cell": "QUEUED", "words": words}
     if row.state == dl.SENT:
-        return {"state": "SENT", "cell": f"SENT {_short_time(row.sent_at)}", "words": words}
+        when = _short_time(row.sent_at)
+        return {"state": "SENT", "cell": f"SENT {when}", "words": f"{words[:-1]}, at {when}."}
     if row.state == dl.ACKNOWLEDGED:
         return {
             "state": "DELIVERED",

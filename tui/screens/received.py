@@ -5,6 +5,7 @@ back to the sender by itself (``linkwork.actions.referrals.set_status``)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from textual import on, work
@@ -20,16 +21,24 @@ from tui.widgets.plain import Static
 CONTACT = {"phone": "Phone", "email": "Email", "postcode": "Postcode"}
 
 
+def _day(iso: str) -> str:
+    """An ISO date (or date and time) as '07 Dec 2026'; '-' when there is none."""
+    try:
+        return date.fromisoformat(iso[:10]).strftime("%d %b %Y")
+    except ValueError:
+        return "-"
+
+
 def received_text(r: dict[str, Any]) -> str:
     """The received referral in words (every line readable without colour)."""
     who = r["person"]
-    sender = r["from_partner"] or "a partner"
-    ods = f" (ODS {r['from_ods']})" if r["from_ods"] else ""
+    sender = r["from_partner"] or r["from_ods"] or "a partner"
+    ods = f" (ODS {r['from_ods']})" if r["from_ods"] and r["from_ods"] != sender else ""
     status = r["status"].upper() + (f" ({r['business_status']})" if r["business_status"] else "")
     lines = [
-        f"From:      {sender}{ods}, received {r['created_at'][:10]}",
+        f"From:      {sender}{ods}, received {_day(r['created_at'])}",
         f"Status:    {status}",
-        f"Person:    {who.get('name', '-')}, born {who.get('birth_date', '-')}, "
+        f"Person:    {who.get('name', '-')}, born {_day(who.get('birth_date', ''))}, "
         f"NHS number {who.get('nhs_number') or 'not given'}",
         f"For:       {r.get('service_name') or r.get('hub') or '-'}",
         f"Reason:    {r['reason'] or '(none given)'}",

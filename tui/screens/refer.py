@@ -58,6 +58,12 @@ def found_for(why: list[str], domains: list[str], need_filter: str | None) -> tu
     return tuple(out)
 
 
+class NeedList(VerticalScroll, can_focus=False):
+    """The needs to tick: Tab goes from one tick to the next, then on to the reason."""
+
+    DEFAULT_CSS = "NeedList { height: auto; max-height: 12; }"
+
+
 class Box(Tick):
     """A tick that reads ``[x]`` or ``[ ]`` in any colours."""
 
@@ -130,7 +136,7 @@ class ReferScreen(SubScreen):
                         "to know (Space ticks, Tab moves).",
                         classes="section-title",
                     )
-                    yield VerticalScroll(id="refer-needs")
+                    yield NeedList(id="refer-needs")
                     yield Static("", id="refer-needs-summary", classes="status")
                     yield Static("Reason, in your words", classes="section-title")
                     yield Input(
@@ -180,7 +186,7 @@ class ReferScreen(SubScreen):
 
     def _needs(self, needs: list[dict[str, Any]]) -> None:
         self.needs = needs
-        box = self.query_one("#refer-needs", VerticalScroll)
+        box = self.query_one("#refer-needs", NeedList)
         box.remove_children()
         ticks = []
         for i, n in enumerate(needs):

@@ -33,7 +33,7 @@ WITH_OUTCOME = {"completed", "failed"}
 BOARD = [("Ref", 8, 8), ("Status", 0, 11), ("Person", 16, 10), ("Service", 0, 12),
          ("Delivery", 0, 9), ("Follow-up", 0, 14), ("Note", None, 16)]  # fmt: skip
 BOARD_NARROW = [("Ref", 8, 8), ("Status", 0, 11), ("Person", 14, 8), ("Service", None, 8),
-                ("Delivery", 0, 8), ("Follow-up", 0, 14)]  # fmt: skip
+                ("Delivery", 0, 9), ("Follow-up", 0, 14)]  # fmt: skip
 
 
 class ReferralsScreen(LinkworkScreen):
@@ -133,7 +133,7 @@ class ReferralsScreen(LinkworkScreen):
                 r["status"].upper(),
                 r["person_name"],
                 r["service"],
-                self._delivery(r)["state"],
+                self._delivery(r)["cell"],  # cut short when short of room: in full below
                 r["followup"],
             )
         status = self._status(r)
