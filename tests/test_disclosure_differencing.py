@@ -43,6 +43,7 @@ from screening.counts import ALL, SMALL_PRACTICES, Filters
 from screening.counts.dimensions import partitions
 from screening.counts.funnel import published_interval
 from screening.counts.outcomes import mean_interval, sd_contributors
+from screening.counts.timeliness import timeliness_report
 from screening.disclosure import (
     DEFAULT_RULE,
     mean_contributors,
@@ -140,6 +141,9 @@ def _asked() -> list[Asked]:
         out += [Asked("referrals", by, None, window) for by in REFERRALS_BY]
         out += [Asked("referrals", by, p, window) for by in ("sex", "domain") for p in BIG]
         out += [Asked("funnel", by, None, window) for by in FUNNEL_BY]
+        # timeliness counts the referrals report's referrals (made, accepted, completed)
+        out += [Asked("timeliness", by, None, window) for by in ("ethnic_group", "month")]
+        out += [Asked("timeliness", "sex", p, window) for p in BIG]
         out += [Asked("funnel", by, p, window) for by in ("sex", "domain") for p in BIG]
         if window != WINDOWS[2]:
             out += [Asked("outcomes", by, None, window) for by in OUTCOMES_BY]
@@ -153,6 +157,7 @@ def _build(session: Session, asked: Asked, rule: Any = DEFAULT_RULE) -> counts.R
         "referrals": counts.referrals_report,
         "outcomes": counts.outcomes_report,
         "funnel": counts.funnel_report,
+        "timeliness": timeliness_report,
     }[asked.name]
     return build(session, asked.by, asked.filters, rule)
 
@@ -202,15 +207,25 @@ def _unknown(
         measure += "_by_need"  # by need: an outcome is counted once per need
     if (asked.name, measure) == ("funnel", "need"):  # the same count as the needs report's
         return "needs", "people", (first, last), frozenset(fixed.items())
+    if asked.name == "timeliness":  # the same counts as the referrals report's
+        return "referrals", measure, (first, last), frozenset(fixed.items())
     return asked.name, measure, (first, last), frozenset(fixed.items())
 
 
-UNITS = {"needs": "people", "referrals": "referrals", "outcomes": "needs", "funnel": "people"}
+UNITS = {
+    "needs": "people",
+    "referrals": "referrals",
+    "outcomes": "needs",
+    "funnel": "people",
+    "timeliness": "referrals",
+}
 AT_MOST = {  # measure -> the measure it is part of
     ("outcomes", "resolved"): "needs",
     ("referrals", "accepted"): "made",
     ("referrals", "completed"): "made",
     ("referrals", "declined"): "made",
+    ("timeliness", "accepted"): "made",
+    ("timeliness", "completed"): "made",
     # each step of the funnel is part of the one its rate is over
     ("funnel", "referred"): "need",
     ("funnel", "accepted"): "referred",

@@ -55,6 +55,7 @@ from screening.counts import (
     to_svg,
 )
 from screening.counts import load_deprivation as load_lookup
+from screening.counts.dimensions import REFERRAL_ONLY
 from screening.counts.extracts import (
     ExtractProblem,
     PublishedReport,
@@ -65,12 +66,13 @@ from screening.counts.extracts import (
     report_from_data,
 )
 from screening.counts.funnel import funnel_report
+from screening.counts.timeliness import timeliness_report
 from screening.disclosure import DEFAULT_MIN_POPULATION, Rule
 from screening.exchange.files import atomic_write
 
 T = TypeVar("T")
 
-REPORTS = ("needs", "referrals", "outcomes", "funnel")
+REPORTS = ("needs", "referrals", "outcomes", "funnel", "timeliness")
 FORMATS = ("table", "csv", "json", "fhir")
 DIRECTIONS = ("sent", "received")  # referrals only: made here (a practice), or come in (a hub)
 TABLE_WIDTH = 160  # a table written to a file
@@ -147,7 +149,7 @@ def _parse(spec: ReportSpec, min_population: int = DEFAULT_MIN_POPULATION) -> _P
             raise ValueError(f"direction {direction!r} is not one of: {', '.join(DIRECTIONS)}")
     elif direction:
         raise ValueError(f"only referrals have a direction, not {spec.name}")
-    dims = parse_dimensions(spec.by)
+    dims = parse_dimensions(spec.by, extra=REFERRAL_ONLY if spec.name == "timeliness" else ())
     practice = spec.practice.strip().upper() if spec.practice and spec.practice.strip() else None
     filters = Filters(
         start=parse_day(spec.date_from, "from date"),
@@ -198,6 +200,8 @@ def _build(session: Session, p: _Parsed, name: str) -> Report:
         return referrals_report(session, p.dims, p.filters, p.rule, direction=str(p.direction))
     if name == "funnel":
         return funnel_report(session, p.dims, p.filters, p.rule)
+    if name == "timeliness":
+        return timeliness_report(session, p.dims, p.filters, p.rule)
     return outcomes_report(session, p.dims, p.filters, p.rule)
 
 

@@ -342,6 +342,12 @@ _make_command(
     "95% interval (from the published counts), by the --by dimensions.",
 )
 _make_command(
+    "timeliness",
+    "Referrals made, accepted and completed with the median and quartiles of days to "
+    "acceptance and to completion (from the status history), by any --by dimension but "
+    "need and domain, or by service or provider.",
+)
+_make_command(
     "outcomes",
     "Needs resolved (share) and mean change in ONS4 wellbeing, by one dimension.",
 )
@@ -352,6 +358,7 @@ class Report(StrEnum):
     referrals = "referrals"
     outcomes = "outcomes"
     funnel = "funnel"
+    timeliness = "timeliness"
 
 
 class Publishable(StrEnum):
@@ -359,6 +366,7 @@ class Publishable(StrEnum):
     referrals = "referrals"
     outcomes = "outcomes"
     funnel = "funnel"
+    timeliness = "timeliness"
     equality = "equality"
 
 

@@ -47,12 +47,18 @@ DIMENSIONS: dict[str, Dimension] = {
         Dimension("sex", "Sex", "sex", True),
         Dimension("disability", "Disability", "disability (Equality Act 2010)", True),
         Dimension("deprivation", "IMD decile", "deprivation decile of the postcode", True),
+        # referrals only (report timeliness): where a referral went
+        Dimension("service", "Service", "service referred to (timeliness only)", True),
+        Dimension("provider", "Provider", "organisation providing it (timeliness only)", True),
     )
 }
+# dimensions only some reports count by (parse_dimensions(..., extra=...))
+REFERRAL_ONLY = frozenset({"service", "provider"})
 
 
-def parse_dimensions(text: str | Sequence[str]) -> tuple[str, ...]:
-    """``"need,ethnic_group"`` -> ``("need", "ethnic_group")``; ValueError if unknown."""
+def parse_dimensions(text: str | Sequence[str], extra: Iterable[str] = ()) -> tuple[str, ...]:
+    """``"need,ethnic_group"`` -> ``("need", "ethnic_group")``; ValueError if unknown, or
+    one of ``REFERRAL_ONLY`` not named in ``extra`` (the reports that count by it)."""
     parts = text.split(",") if isinstance(text, str) else list(text)
     names = [p.strip().lower().replace("-", "_") for p in parts if p.strip()]
     if not names:
@@ -60,6 +66,9 @@ def parse_dimensions(text: str | Sequence[str]) -> tuple[str, ...]:
     for name in names:
         if name not in DIMENSIONS:
             raise ValueError(f"unknown dimension {name!r}: use one of {', '.join(DIMENSIONS)}")
+    for name in names:
+        if name in REFERRAL_ONLY and name not in set(extra):
+            raise ValueError(f"{name} is a dimension of report timeliness only")
     if len(set(names)) != len(names):
         raise ValueError("a dimension is repeated in --by")
     if len(names) > MAX_DIMENSIONS:

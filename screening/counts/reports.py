@@ -194,6 +194,13 @@ def _revealing(report: Report, row: Row, measure: Measure) -> str:
         from screening.counts.outcomes import spread_leaks
 
         return spread_leaks(report, row, measure)
+    if measure.kind == "quantile":  # screening.counts.timeliness: beside a count of 20+
+        from screening.counts.timeliness import QUARTILE_MIN
+
+        over = row.values.get(str(measure.denominator))
+        if isinstance(over, int) and over >= QUARTILE_MIN:
+            return ""
+        return "a quartile beside a small or hidden count"
     if measure.kind == "population":  # public list sizes (screening.counts.population)
         return ""
     if measure.kind == "per1000":

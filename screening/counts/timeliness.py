@@ -1,0 +1,313 @@
+"""Timeliness and services (issue 21, point 3): referrals made, accepted and completed, by
+any dimension that places each referral once, by the service referred to or its provider
+organisation, with the share accepted (and completed of those accepted) and the median and
+quartiles of days from sending to acceptance and to completion, from the status history
+with its times (``referral_event``: issue 19 carries the receiver's times back).
+
+Only aggregates are selected: for each cell, how many referrals took each whole number of
+days (a histogram); quartiles are read from it. Counts are decided once per table like
+every count; shares and their Wilson intervals come from the published counts. A quartile
+is an order statistic of many referrals: it is shown, to a whole day, only where its count
+is published as at least ``QUARTILE_MIN`` (so at least 18 referrals), else hidden.
+
+Service and provider names come from directory feeds (untrusted text): they are shown as
+stored, cut to 80 characters, and a name that a spreadsheet would take for a formula
+(``=``, ``+``, ``-``, ``@``) starts with an apostrophe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from screening.counts.dimensions import ALL, NOT_KNOWN, Filters, parse_dimensions
+from screening.counts.funnel import published_interval
+from screening.counts.publish import in_counted, merge_small_practices, plan
+from screening.counts.queries import RawCounts
+from screening.counts.reports import (
+    Measure,
+    Report,
+    Row,
+    _hide_revealing,
+    _is_empty,
+    _period_of,
+    _prepared,
+    _publish_counts,
+    _row_order,
+    _shown,
+    _value_lists,
+    _withheld,
+)
+from screening.counts.sql import (
+    between,
+    check_practice,
+    dimension_expr,
+    person_join,
+    person_t,
+    referral_t,
+)
+from screening.disclosure import DEFAULT_RULE, Rule, publish_rate
+from screening.models import ReferralEvent
+
+QUARTILE_MIN = 20
+SERVICE_DIMS = ("service", "provider")
+_SENT = ("requested", "accepted", "rejected", "in-progress", "on-hold", "completed", "failed")
+_NOT_BY = ("need", "domain")  # a referral with two needs is in two cells: no histogram sums
+
+
+def _safe_name(value: Any) -> str:
+    if not value:
+        return NOT_KNOWN
+    text = "".join(ch for ch in str(value) if ch.isprintable()).strip()[:80] or NOT_KNOWN
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def quartiles(histogram: dict[int, int]) -> tuple[int, int, int] | None:
+    """The lower quartile, median and upper quartile (nearest rank) of whole days from a
+    histogram (days -> how many)."""
+    n = sum(histogram.values())
+    if not n:
+        return None
+    ranks = [max(1, -(-n * q // 4)) for q in (1, 2, 3)]  # ceil(n q / 4)
+    out = []
+    seen = 0
+    days = sorted(histogram)
+    i = 0
+    for rank in ranks:
+        while seen + histogram[days[i]] < rank:
+            seen += histogram[days[i]]
+            i += 1
+        out.append(days[i])
+    return out[0], out[1], out[2]
+
+
+def timeliness_measures() -> list[Measure]:
+    out = [
+        Measure("made", "Referrals made"),
+        Measure("accepted", "Accepted"),
+        Measure("accepted_rate", "Share accepted", "rate", "accepted", "made"),
+        Measure("accepted_low", "Share accepted: 95% low", "low", "accepted", "made"),
+        Measure("accepted_high", "Share accepted: 95% high", "high", "accepted", "made"),
+        Measure("completed", "Completed"),
+        Measure("completed_rate", "Share of accepted completed", "rate", "completed", "accepted"),
+        Measure("completed_low", "Completed: 95% low", "low", "completed", "accepted"),
+        Measure("completed_high", "Completed: 95% high", "high", "completed", "accepted"),
+    ]
+    for step, over in (("accept", "accepted"), ("complete", "completed")):
+        for q, label in (("q1", "lower quartile"), ("median", "median"), ("q3", "upper quartile")):
+            out.append(
+                Measure(f"days_to_{step}_{q}", f"Days to {step}: {label}", "quantile", None, over)
+            )
+    return out
+
+
+def timeliness_report(
+    session: Session,
+    by: str | Sequence[str],
+    filters: Filters | None = None,
+    rule: Rule | None = DEFAULT_RULE,
+) -> Report:
+    """Referrals made here by ``by`` (any dimension but need and domain, or ``service`` /
+    ``provider``), accepted and completed, with shares and days to acceptance and to
+    completion (from sending: the first ``requested`` in the history, else when made)."""
+    dims = parse_dimensions(by, extra=SERVICE_DIMS)
+    if set(dims) & set(_NOT_BY):
+        raise ValueError("timeliness is counted by referral: not by need or domain")
+    filters = filters or Filters()
+    check_practice(session, filters.practice)
+    p = plan(dims, filters, rule, "referrals")
+    counted, small = _prepared(session, p, rule, filters)
+    dialect = session.get_bind().dialect.name
+    ev = ReferralEvent.__table__  # type: ignore[attr-defined]
+    from directory.models import Organisation, Service
+
+    svc_t = Service.__table__  # type: ignore[attr-defined]
+    org_t = Organisation.__table__  # type: ignore[attr-defined]
+
+    def first_at(status: str) -> Any:
+        return (
+            sa.select(sa.func.min(ev.c.at))
+            .where(ev.c.referral_id == referral_t.c.id, ev.c.to_status == status)
+            .scalar_subquery()
+        )
+
+    sent_at = sa.func.coalesce(first_at("requested"), referral_t.c.created_at)
+
+    def days(later: Any) -> Any:
+        if dialect == "sqlite":
+            return sa.cast(sa.func.julianday(later) - sa.func.julianday(sent_at), sa.Integer)
+        return sa.cast(sa.func.floor(sa.extract("epoch", later - sent_at) / 86400), sa.Integer)
+
+    when = referral_t.c.created_at
+    base = person_join(referral_t, p.dims, referral_t.c.person_id)
+    if "service" in p.dims or "provider" in p.dims:
+        base = base.outerjoin(svc_t, svc_t.c.id == referral_t.c.service_id).outerjoin(
+            org_t, org_t.c.id == svc_t.c.organisation_id
+        )
+    exprs = []
+    for d in p.dims:
+        if d == "service":
+            exprs.append(sa.func.coalesce(svc_t.c.name, referral_t.c.hub))
+        elif d == "provider":
+            exprs.append(sa.func.coalesce(org_t.c.name, referral_t.c.hub))
+        else:
+            exprs.append(dimension_expr(d, dialect, when))
+    sent = sa.or_(
+        referral_t.c.status.in_(_SENT),
+        sa.exists(
+            sa.select(ev.c.id).where(
+                ev.c.referral_id == referral_t.c.id, ev.c.to_status == "requested"
+            )
+        ),
+    )
+    where = [*between(when, counted), referral_t.c.direction == "outgoing", sent]
+    if counted.practice:
+        where.append(person_t.c.practice_ods == counted.practice)
+    accepted_at = first_at("accepted")
+    completed_at = sa.case((referral_t.c.status == "completed", first_at("completed")), else_=None)
+    cols = [e.label(f"d{i}") for i, e in enumerate(exprs)]
+    query = (
+        sa.select(
+            *cols,
+            days(accepted_at).label("to_accept"),
+            days(completed_at).label("to_complete"),
+            sa.func.count().label("n"),
+        )
+        .select_from(base)
+        .where(*where)
+        .group_by(
+            *[sa.literal_column(f"d{i}") for i in range(len(exprs))], "to_accept", "to_complete"
+        )
+    )
+    # histograms at the finest level, then every level by summing (each referral once)
+    made: dict[tuple[Any, ...], int] = {}
+    hist: dict[str, dict[tuple[Any, ...], dict[int, int]]] = {"accept": {}, "complete": {}}
+    for row in session.execute(query):
+        key = tuple(
+            _safe_name(v) if p.dims[i] in SERVICE_DIMS else _key(p.dims[i], v)
+            for i, v in enumerate(row[: len(exprs)])
+        )
+        n = int(row.n)
+        made[key] = made.get(key, 0) + n
+        for step, value in (("accept", row.to_accept), ("complete", row.to_complete)):
+            if value is not None:
+                cell = hist[step].setdefault(key, {})
+                cell[max(0, int(value))] = cell.get(max(0, int(value)), 0) + n
+    levels = p.levels or _all_levels(len(p.dims))
+    raws = {
+        "made": _raw(p.dims, levels, {k: {0: n} for k, n in made.items()}),
+        "accepted": _raw(p.dims, levels, hist["accept"]),
+        "completed": _raw(p.dims, levels, hist["complete"]),
+    }
+    hists = {step: _level_hists(levels, h) for step, h in hist.items()}
+    raws = {k: merge_small_practices(r, small) for k, r in raws.items()}
+    if small:
+        hists = {step: _merge_hists(h, p.dims, small) for step, h in hists.items()}
+    values = _value_lists(raws["made"])
+    published = {k: _publish_counts(r, values, p, rule, "referrals") for k, r in raws.items()}
+    rows: list[Row] = []
+    for key, _ in _row_order(dims, _shown(p, values), published["made"].values):
+        kept, short = in_counted(p, key)
+        v: dict[str, int | float | None] = {k: published[k].get(key) for k in published}
+        for m, num, den in (
+            ("accepted", "accepted", "made"),
+            ("completed", "completed", "accepted"),
+        ):
+            if rule is None:
+                a, b = raws[num].get(kept, short), raws[den].get(kept, short)
+                v[f"{m}_rate"] = round(a / b, 3) if b else None
+            else:
+                a, b = v[num], v[den]  # type: ignore[assignment]
+                v[f"{m}_rate"] = publish_rate(a, b)
+            v[f"{m}_low"], v[f"{m}_high"] = published_interval(a, b)
+        for step, over in (("accept", "accepted"), ("complete", "completed")):
+            shown_n = v[over]
+            found = quartiles(hists[step].get(kept, {}).get(short, {}))
+            ok = rule is None or (isinstance(shown_n, int) and shown_n >= QUARTILE_MIN)
+            for q, value in zip(("q1", "median", "q3"), found or (None, None, None), strict=True):
+                v[f"days_to_{step}_{q}"] = value if ok and found else None
+        rows.append(Row(key, v, _withheld(key, published)))
+    return _hide_revealing(
+        Report(
+            name="timeliness",
+            title="Referrals: accepted and completed, and how many days each took",
+            unit="referrals",
+            dims=dims,
+            measures=timeliness_measures(),
+            rows=rows,
+            filters=filters,
+            rule=rule,
+            period=_period_of(session, when, filters),
+            tables=[t for found in published.values() for t in found.tables],
+            is_empty=_is_empty(raws["made"], p),
+        )
+    )
+
+
+def _key(dim: str, value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, float | Decimal):
+        return int(value)
+    return "" if value is None else value
+
+
+def _all_levels(n: int) -> list[tuple[int, ...]]:
+    import itertools
+
+    return [c for k in range(n, -1, -1) for c in itertools.combinations(range(n), k)]
+
+
+def _level_hists(
+    levels: Sequence[tuple[int, ...]], finest: dict[tuple[Any, ...], dict[int, int]]
+) -> dict[tuple[int, ...], dict[tuple[Any, ...], dict[int, int]]]:
+    out: dict[tuple[int, ...], dict[tuple[Any, ...], dict[int, int]]] = {}
+    for kept in levels:
+        level = out.setdefault(kept, {})
+        for key, counts in finest.items():
+            short = tuple(key[i] for i in kept)
+            cell = level.setdefault(short, {})
+            for day, n in counts.items():
+                cell[day] = cell.get(day, 0) + n
+    return out
+
+
+def _merge_hists(
+    hists: dict[tuple[int, ...], dict[tuple[Any, ...], dict[int, int]]],
+    dims: tuple[str, ...],
+    small: set[str],
+) -> dict[tuple[int, ...], dict[tuple[Any, ...], dict[int, int]]]:
+    from screening.counts.dimensions import SMALL_PRACTICES
+
+    if "practice" not in dims:
+        return hists
+    index = dims.index("practice")
+    out: dict[tuple[int, ...], dict[tuple[Any, ...], dict[int, int]]] = {}
+    for kept, level in hists.items():
+        merged: dict[tuple[Any, ...], dict[int, int]] = {}
+        for key, counts in level.items():
+            if index in kept and key[kept.index(index)] in small:
+                pos = kept.index(index)
+                key = (*key[:pos], SMALL_PRACTICES, *key[pos + 1 :])
+            cell = merged.setdefault(key, {})
+            for day, n in counts.items():
+                cell[day] = cell.get(day, 0) + n
+        out[kept] = merged
+    return out
+
+
+def _raw(
+    dims: tuple[str, ...],
+    levels: Sequence[tuple[int, ...]],
+    finest: dict[tuple[Any, ...], dict[int, int]],
+) -> RawCounts:
+    raw = RawCounts(dims)
+    for kept, level in _level_hists(levels, finest).items():
+        raw.by_level[kept] = {k: sum(c.values()) for k, c in level.items()}
+    return raw
+
+
+__all__ = ["ALL", "QUARTILE_MIN", "quartiles", "timeliness_report"]
