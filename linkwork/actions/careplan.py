@@ -189,9 +189,14 @@ def _nhs_shown(number: str) -> str:
 
 
 def plan_data(
-    session: Session, ws: Workspace, person: Person, *, with_nhs_number: bool = False
+    session: Session,
+    ws: Workspace,
+    person: Person,
+    *,
+    with_nhs_number: bool = False,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Everything the plan prints, as plain data (also the app's preview)."""
+    """Everything the plan prints, as plain data. ``now``: the clock (default now)."""
     episodes = episodes_of(session, person)
     episode = open_episode(session, person) or (episodes[0] if episodes else None)
     goals = (
@@ -224,7 +229,7 @@ def plan_data(
             }
         )
         shared.extend(_shared(session, referral, name))
-    now = utcnow()
+    now = now or utcnow()
     upcoming = (
         session.exec(
             select(Contact)
@@ -276,6 +281,7 @@ def care_plan(
     *,
     large_print: bool = False,
     with_nhs_number: bool = False,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """The person's personalised care and support plan as a PDF (typst; ``linkwork.plan``).
     Returns file, pages, large_print, with_nhs_number and the plan's data (``plan_data``)."""
@@ -285,7 +291,7 @@ def care_plan(
     target = target_file(out, "plan", ".pdf")
     with ws.session() as session:
         person = get_person(session, person_ref)
-        data = plan_data(session, ws, person, with_nhs_number=with_nhs_number)
+        data = plan_data(session, ws, person, with_nhs_number=with_nhs_number, now=now)
         pdf = render.pdf(data, large_print=large_print)
         atomic_write(target, pdf, mode=PRIVATE)
         detail = {

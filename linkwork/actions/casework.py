@@ -276,11 +276,14 @@ def _goal_detail(session: Any, goal: Any) -> dict[str, Any]:
 # --- the person's casework at a glance, and the caseload ----------------------------------
 
 
-def casework_record(ws: Workspace, person_ref: str) -> dict[str, Any]:
+def casework_record(
+    ws: Workspace, person_ref: str, *, now: datetime | None = None
+) -> dict[str, Any]:
     """What the person's screen shows of their casework (audited as a view): ``person_id``,
     ``episode`` (the open one, or the latest; ``episode_dict`` or None), ``episodes``
     (all, newest first), ``goals`` (``goal_detail`` each), ``contacts`` (oldest first),
-    ``notes`` (newest first) and ``ons4_trend`` (see ``ons4_trend``)."""
+    ``notes`` (newest first) and ``ons4_trend`` (see ``ons4_trend``). ``now``: the clock
+    a booked contact's time is compared with (the app's fixed clock in its tests)."""
     with ws.session() as session:
         person = show_person(session, person_ref, actor=ws.user)
         every = episodes_of(session, person)
@@ -290,7 +293,7 @@ def casework_record(ws: Workspace, person_ref: str) -> dict[str, Any]:
             "episode": episode_dict(current) if current else None,
             "episodes": [episode_dict(e) for e in every],
             "goals": [_goal_detail(session, g) for g in goals.list_goals(session, person)],
-            "contacts": [contact_dict(c) for c in contacts.list_contacts(session, person)],
+            "contacts": [contact_dict(c, now) for c in contacts.list_contacts(session, person)],
             "notes": [note_dict(n) for n in notes.list_notes(session, person)],
             "ons4_trend": contacts.ons4_trend(session, person),
         }

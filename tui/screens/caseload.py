@@ -37,7 +37,7 @@ CASELOAD: list[Column] = [
     ("Seen", 0, 4),
 ]
 DIARY: list[Column] = [
-    ("Day", 9, 9),
+    ("Day", 10, 10),
     ("Time", 5, 5),
     ("Person", None, 12),
     ("How", 0, 5),

@@ -7,7 +7,7 @@ for the GP, and make the printable plan. Every change calls one action
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,7 +148,9 @@ class PersonCaseworkScreen(SubScreen):
     @work(thread=True, exit_on_error=False, exclusive=True, group="casework")
     def load(self) -> None:
         self.fetch(
-            lambda: self.actions.casework.casework_record(self.workspace, self.person.id),
+            lambda: self.actions.casework.casework_record(
+                self.workspace, self.person.id, now=self.app_now()
+            ),
             self._fresh(self._show),
         )
 
@@ -158,6 +160,11 @@ class PersonCaseworkScreen(SubScreen):
         thread cannot be stopped: its late, older result must not overwrite the newer)."""
         worker = get_current_worker()
         return lambda result: None if worker.is_cancelled else show(result)
+
+    def app_now(self) -> datetime | None:
+        """The app's clock when it has a fixed one (its tests and screenshots)."""
+        fixed = self.lw.fixed_today
+        return datetime.combine(fixed, time(12, 0), tzinfo=UTC) if fixed else None
 
     # -- showing ----------------------------------------------------------------------
     def _show(self, record: dict[str, Any]) -> None:
@@ -183,7 +190,7 @@ class PersonCaseworkScreen(SubScreen):
                 g["text"],
                 (g.get("need") or {}).get("code", "-"),
                 g["progress"].replace("-", " ").upper(),
-                when_text(g["target"], with_time=False) if g["target"] else "-",
+                date.fromisoformat(g["target"]).strftime("%d %b %y") if g["target"] else "-",
             )
             for g in record["goals"]
         ] or [("No goals yet: G to add one.", "", "", "")]
