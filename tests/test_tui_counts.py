@@ -322,3 +322,17 @@ async def test_each_count_shown_is_audited_once(demo_url: str) -> None:
         assert report_events(demo_url)[len(before) :] == [("view", "needs")]
         await choose(pilot, app, 1)  # Referrals made
         assert report_events(demo_url)[len(before) :] == [("view", "needs"), ("view", "referrals")]
+
+
+async def test_the_funnel_is_a_measure(demo_url: str) -> None:
+    """The referral funnel (issue 21): the share referred once a need is recorded."""
+    app = make_app(demo_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f6")
+        await choose(pilot, app, 16)  # Funnel: referred once a need is recorded
+        await settle(pilot, app)
+        table = app.screen.query_one("#counts-table", DataTable)
+        shares = [r[1] for r in rows(table)]
+        assert shares and all(s == "*" or re.fullmatch(r"\d+\.\d%", s) for s in shares), shares
+        assert any(s != "*" for s in shares)

@@ -44,6 +44,10 @@ MEASURES: list[tuple[str, str, str, str | None]] = [
     ("ONS4 change: worthwhile", "outcomes", "ons4_worthwhile_change", None),
     ("ONS4 change: happiness", "outcomes", "ons4_happy_change", None),
     ("ONS4 change: anxiety", "outcomes", "ons4_anxious_change", None),
+    # the referral funnel in people (issue 21): each step's share of the one before
+    ("Funnel: referred once a need is recorded", "funnel", "referred_rate", None),
+    ("Funnel: accepted of those referred", "funnel", "accepted_rate", None),
+    ("Funnel: completed of those accepted", "funnel", "completed_rate", None),
 ]
 
 DIMENSIONS: list[tuple[str, str]] = [
