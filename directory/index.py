@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ DOMAIN_WEIGHT = 1.0
 ZCODE_WEIGHT = 1.0
 BM25_K1 = 1.2
 BM25_B = 0.75
+CACHE_LIMIT = 20_000  # texts whose tokens are remembered while building (repeats are common)
 
 
 @dataclass
@@ -212,17 +214,20 @@ class IndexData:
                 for a, b in itertools.pairwise(field_tokens):
                     pair = a + b
                     weights[pair] = weights.get(pair, 0.0) + fw * 0.5
+                if len(field_cache) > CACHE_LIMIT:  # names are mostly unique in a big directory
+                    field_cache.clear()
                 cached = field_cache[key] = ([tid(t) for t in weights], list(weights.values()))
             return cached
 
         desc_cache: dict[str, tuple[list[int], list[int], int]] = {}
         needs_cache: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[list[int], list[float]]]
         needs_cache = {}
-        f_tok: list[int] = []
-        f_w: list[float] = []
+        # compact arrays, not lists of Python numbers: a 100k directory has millions of entries
+        f_tok = array("i")
+        f_w = array("f")
         f_len: list[int] = []
-        d_tok: list[int] = []
-        d_tf: list[int] = []
+        d_tok = array("i")
+        d_tf = array("i")
         d_len: list[int] = []
         lengths = np.zeros(n, dtype=np.float32)
         for i, doc in enumerate(self.docs):
@@ -252,6 +257,8 @@ class IndexData:
             if desc is None:
                 desc_toks = text_tokens(doc.description)
                 counts = Counter(desc_toks)
+                if len(desc_cache) > CACHE_LIMIT:
+                    desc_cache.clear()
                 desc = desc_cache[doc.description] = (
                     [tid(t) for t in counts],
                     list(counts.values()),
