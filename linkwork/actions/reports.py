@@ -72,7 +72,7 @@ from screening.exchange.files import atomic_write
 
 T = TypeVar("T")
 
-REPORTS = ("needs", "referrals", "outcomes", "funnel", "timeliness")
+REPORTS = ("needs", "referrals", "outcomes", "funnel", "timeliness", "contacts")
 FORMATS = ("table", "csv", "json", "fhir")
 DIRECTIONS = ("sent", "received")  # referrals only: made here (a practice), or come in (a hub)
 TABLE_WIDTH = 160  # a table written to a file
@@ -202,6 +202,10 @@ def _build(session: Session, p: _Parsed, name: str) -> Report:
         return funnel_report(session, p.dims, p.filters, p.rule)
     if name == "timeliness":
         return timeliness_report(session, p.dims, p.filters, p.rule)
+    if name == "contacts":
+        from screening.counts.casework import casework_report
+
+        return casework_report(session, p.dims, p.filters, p.rule)
     return outcomes_report(session, p.dims, p.filters, p.rule)
 
 
@@ -584,13 +588,18 @@ def _write_all(files: list[tuple[Path, str | bytes]]) -> list[Path]:
 # ----------------------------------------------------------------------- the lookup
 
 
-def load_deprivation(ws: Workspace, path: Path | str) -> int:
-    """Load (replace) the postcode -> IMD decile lookup from a CSV (``postcode,decile``),
-    all or nothing; recorded as an import. Returns how many postcodes were loaded."""
+def load_deprivation(ws: Workspace, path: Path | str, postcodes: Path | str | None = None) -> int:
+    """Load (replace) the postcode -> IMD decile lookup from a CSV (``postcode,decile``), or
+    from the national file by LSOA with the national postcode lookup (``postcodes``), all
+    or nothing; recorded as an import. Returns how many postcodes were loaded."""
     path = Path(path).expanduser()
+    lookup = Path(postcodes).expanduser() if postcodes is not None else None
     with ws.session() as session:
-        n = load_lookup(session, path)
-        record_event(session, ws.user, "import", "deprivation", path.name, {"postcodes": n})
+        n = load_lookup(session, path, lookup)
+        detail: dict[str, Any] = {"postcodes": n}
+        if lookup is not None:
+            detail["postcode_lookup"] = lookup.name
+        record_event(session, ws.user, "import", "deprivation", path.name, detail)
     return n
 
 

@@ -147,11 +147,31 @@ def population_import_cmd(
 @deprivation_app.command("import")
 def deprivation_import_cmd(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV with columns postcode,decile (1-10).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with columns postcode,decile (1-10), or the national English indices "
+            "of deprivation file by LSOA (with --postcodes)."
+        ),
+    ],
+    postcodes: Annotated[
+        Path | None,
+        typer.Option(
+            "--postcodes",
+            help="The national postcode lookup (ONS NSPL/ONSPD CSV: pcds, lsoa21 or lsoa11), "
+            "for a file by LSOA.",
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Load (replace) the postcode -> IMD decile lookup (as report load-deprivation)."""
-    load_deprivation_cmd(ctx, file, json_out)
+    """Load (replace) the postcode -> IMD decile lookup behind --by deprivation."""
+    from linkwork.actions import reports as act
+
+    n = act.load_deprivation(workspace(ctx), file, postcodes)
+    if json_out:
+        print_json({"postcodes": n})
+    else:
+        console.print(f"loaded {n} postcodes with their deprivation decile", highlight=False)
 
 
 def _run(
@@ -348,6 +368,12 @@ _make_command(
     "need and domain, or by service or provider.",
 )
 _make_command(
+    "contacts",
+    "Casework: social prescribing episodes started, their contacts, contacts per episode, "
+    "the did-not-attend rate and the mean ONS4 change from start to latest review, by up "
+    "to two --by dimensions (not need or domain).",
+)
+_make_command(
     "outcomes",
     "Needs resolved (share) and mean change in ONS4 wellbeing, by one dimension.",
 )
@@ -359,6 +385,7 @@ class Report(StrEnum):
     outcomes = "outcomes"
     funnel = "funnel"
     timeliness = "timeliness"
+    contacts = "contacts"
 
 
 class Publishable(StrEnum):
@@ -367,6 +394,7 @@ class Publishable(StrEnum):
     outcomes = "outcomes"
     funnel = "funnel"
     timeliness = "timeliness"
+    contacts = "contacts"
     equality = "equality"
 
 
