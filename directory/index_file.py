@@ -20,7 +20,7 @@ import json
 import mmap
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, cast
@@ -56,12 +56,15 @@ def directory_stamp(session: Session) -> str:
 # --- tables of strings --------------------------------------------------------------------
 
 
-def _pack(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    encoded = [s.encode("utf-8") for s in strings]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    if encoded:
-        offsets[1:] = np.cumsum([len(b) for b in encoded])
-    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+def _pack(strings: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Strings as one UTF-8 blob and their offsets, built in one buffer (no list of
+    encoded copies: the services' records of a large directory are a hundred megabytes)."""
+    blob = bytearray()
+    ends = [0]
+    for text in strings:
+        blob += text.encode("utf-8")
+        ends.append(len(blob))
+    return np.frombuffer(blob, dtype=np.uint8), np.asarray(ends, dtype=np.int64)
 
 
 class StrTable(Sequence[str]):
@@ -302,8 +305,8 @@ def save_index(index: ServiceIndex, path: Path, stamp: str) -> None:
         keys, lat, lon = _centres(places)
         arrays[f"{name}_blob"], arrays[f"{name}_off"] = _pack(keys)
         arrays[f"{name}_lat"], arrays[f"{name}_lon"] = lat, lon
-    arrays["doc_blob"], arrays["doc_off"] = _pack([_doc_line(d) for d in index.docs])
-    arrays["name_blob"], arrays["name_off"] = _pack([d.name for d in index.docs])
+    arrays["doc_blob"], arrays["doc_off"] = _pack(_doc_line(d) for d in index.docs)
+    arrays["name_blob"], arrays["name_off"] = _pack(d.name for d in index.docs)
     towns = {
         key: [*_centres({key: pts})[1:], index._town_names.get(key, key)]
         for key, pts in index._towns.items()
@@ -333,7 +336,8 @@ def save_index(index: ServiceIndex, path: Path, stamp: str) -> None:
             for name, array in arrays.items():
                 at = start + header["arrays"][name][0]
                 out.write(b"\x00" * (at - out.tell()))
-                out.write(array.tobytes())
+                if array.nbytes:
+                    out.write(array.data.cast("B"))  # the array's own bytes, no copy
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
