@@ -69,7 +69,14 @@ ACTOR_COLUMNS = (
 # answered again; directory imports replace a service's locations; the deprivation lookup
 # is reloaded whole). Nothing else is ever deleted by linkwork.
 DELETABLE = frozenset(
-    {"answer", "service_location", "location", "postcode_deprivation", "directory_import"}
+    {
+        "answer",
+        "service_location",
+        "location",
+        "postcode_deprivation",
+        "directory_import",
+        "count_need",  # a withdrawn need's counting copy (the need itself is kept)
+    }
 )
 NOT_APP_TABLES = frozenset({"alembic_version", STAFF_TABLE})
 

@@ -198,6 +198,8 @@ def withdraw_need(session: Session, need: Need, *, actor: str, reason: str) -> N
     before = need.status
     need.status = "withdrawn"
     session.add(need)
+    # Not a need of theirs: no longer counted (its counting copy goes; the need is kept).
+    session.execute(sa.delete(CountNeed).where(CountNeed.need_id == need.id))  # type: ignore[arg-type]
     session.flush()
     record_event(
         session,

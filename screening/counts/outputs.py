@@ -44,6 +44,8 @@ def count_text(value: int | float | None, kind: str = "count") -> str:
         return f"{value * 100:.1f}%"
     if kind == "mean":
         return f"{value:+.1f}"
+    if kind == "per":  # a ratio of counts (contacts per episode)
+        return f"{value:.1f}"
     return str(value)
 
 

@@ -186,6 +186,12 @@ def _revealing(report: Report, row: Row, measure: Measure) -> str:
         if isinstance(num, float) or isinstance(den, float):
             return "a rate beside a rate"  # pragma: no cover - rates are over counts
         return "; ".join(rate_leaks(value, num, den, rule))
+    if measure.kind == "per":  # a ratio of counts above 1 (contacts per episode)
+        num = row.values.get(str(measure.numerator))
+        den = row.values.get(str(measure.denominator))
+        if isinstance(num, float) or isinstance(den, float):
+            return "a ratio beside a rate"  # pragma: no cover - ratios are over counts
+        return "; ".join(rate_leaks(value, num, den, rule, at_most=False))
     if measure.kind in ("low", "high"):  # a rate's interval (screening.counts.funnel)
         from screening.counts.funnel import interval_leaks
 
