@@ -134,6 +134,7 @@ async def test_only_the_need_searched_for_is_ticked_shown_and_shared(
         assert "as an encrypted file in the outbox folder" in received
         assert "Z59.4" in received and "Z59.0" not in received and "Z60.2" not in received
         assert "[x] Contact details: phone number, postcode" in received
+        assert "[x] The reason, in your words" in received
         assert "[ ] Equality answers: none" in received
         kept_back = review.split("Not shared (stays with the practice):", 1)[1]
         assert "[ ] Z59.0" in kept_back and "[ ] Z60.2" in kept_back

@@ -73,7 +73,25 @@ def shared_in(bundle: dict[str, Any]) -> dict[str, Any]:
         elif ext.get("url") == LW_EQUALITY_EXT:
             equality += [str(part.get("url")) for part in ext.get("extension") or []]
     answers = sum(len(qr.get("item") or []) for qr in _resources(bundle, "QuestionnaireResponse"))
+    reason = next(
+        (
+            str(note.get("text") or "")
+            for request in _resources(bundle, "ServiceRequest")
+            for note in request.get("note") or []
+        ),
+        "",
+    )
+    referrer = next(
+        (
+            str(name.get("text") or "")
+            for who in _resources(bundle, "Practitioner")
+            for name in who.get("name") or []
+        ),
+        "",
+    )
     return {
+        "reason": reason,
+        "referrer": referrer,
         "identity": identity,
         "needs": needs,
         "contact": contact,
@@ -86,6 +104,11 @@ def shared_words(shared: dict[str, Any]) -> list[str]:
     """``shared_in``'s result as lines of words, each starting ``[x]`` (shared) or ``[ ]``
     (not shared): readable without colour."""
     lines = [f"[x] Who they are: {', '.join(shared['identity'])}"]
+    if shared.get("referrer"):
+        lines.append(f"[x] Who refers them: {shared['referrer']}")
+    lines.append(
+        "[x] The reason, in your words" if shared.get("reason") else "[ ] Reason: none given"
+    )
     if shared["needs"]:
         lines.append(f"[x] Needs ({len(shared['needs'])}):")
         lines += [f"      {n['code']} {n['display']}" for n in shared["needs"]]
@@ -146,10 +169,10 @@ def keep(session: Session, sealed: Sealed) -> dict[str, Any]:
 def _compact(shared: dict[str, Any]) -> str:
     """At most 500 characters (the log's note): the needs' codes always, their words while
     they fit."""
-    data = {"shared": shared}
+    data = {"shared": shared | {"reason": bool(shared.get("reason"))}}  # not the words
     text = json.dumps(data, separators=(",", ":"))
     if len(text) > 500:
-        data["shared"] = shared | {"needs": [{"code": n["code"]} for n in shared["needs"]]}
+        data["shared"] |= {"needs": [{"code": n["code"]} for n in shared["needs"]]}
         text = json.dumps(data, separators=(",", ":"))
     return text[:500]
 
@@ -167,6 +190,8 @@ def kept(row: ExchangeMessage) -> dict[str, Any] | None:
     for key in ("needs", "contact", "equality"):
         shared.setdefault(key, [])
     shared.setdefault("answers", 0)
+    shared.setdefault("reason", False)
+    shared.setdefault("referrer", "")
     for need in shared["needs"]:
         need.setdefault("display", "")
     return shared
