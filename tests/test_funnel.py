@@ -246,3 +246,24 @@ def test_the_command_line_funnel_in_every_format(cli, fair_url: str, tmp_path: P
     assert lines[0]["step"] == "need"
     bad = cli("report", "funnel", "--by", "colour", db=fair_url)
     assert bad.code == 2 and bad.err.count("\n") == 1 and "unknown dimension 'colour'" in bad.err
+
+
+def test_a_month_not_over_is_flagged(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from screening.counts.reports import partial_month
+
+    assert partial_month((date(2026, 11, 1), date(2026, 11, 30)), date(2026, 11, 24)) == (
+        "November 2026 is not over: its figures run to 24 November 2026 only"
+    )
+    assert partial_month((date(2026, 10, 1), date(2026, 10, 31)), date(2026, 11, 24)) == ""
+    url = f"sqlite:///{tmp_path / 'now.db'}"
+    engine = lwdb.open_engine(url)
+    with Session(engine) as session:
+        make_demo(session, people=60, seed=2, today=date.today())
+        session.commit()
+    engine.dispose()
+    now = cli("report", "funnel", "--by", "sex", "--format", "csv", db=url)
+    assert now.code == 0, now.err
+    first = now.out.splitlines()[0]
+    assert f"{date.today().strftime('%B %Y')} is not over" in first
+    json_now = cli("report", "needs", "--by", "sex", "--json", db=url).json()
+    assert "is not over" in json_now["disclosure"]["note"]

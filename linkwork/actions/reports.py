@@ -66,6 +66,7 @@ from screening.counts.extracts import (
     report_from_data,
 )
 from screening.counts.funnel import funnel_report
+from screening.counts.reports import partial_month
 from screening.counts.timeliness import timeliness_report
 from screening.disclosure import DEFAULT_MIN_POPULATION, Rule
 from screening.exchange.files import atomic_write
@@ -193,7 +194,14 @@ def _chart_target(path: Path | str | None) -> Path | None:
 
 
 def _build(session: Session, p: _Parsed, name: str) -> Report:
-    """Count the records (for a login that may read them) and apply disclosure control."""
+    """Count the records (for a login that may read them) and apply disclosure control; a
+    month not over today is flagged (``Report.partial``)."""
+    report = _counted(session, p, name)
+    report.partial = partial_month(report.period, date.today())
+    return report
+
+
+def _counted(session: Session, p: _Parsed, name: str) -> Report:
     if name == "needs":
         return needs_report(session, p.dims, p.filters, p.rule)
     if name == "referrals":
@@ -355,6 +363,8 @@ def _published_report(session: Session, p: _Parsed, spec: ReportSpec) -> tuple[R
         report = report_from_data(found.body)
     except ExtractProblem as exc:
         raise ValueError(f"cannot show the published report: {exc}") from None
+    # a month not over on the day it was published, as the publisher's report said
+    report.partial = partial_month(report.period, found.published_at.date())
     when = found.published_at.strftime("%Y-%m-%d %H:%M")
     return report, f"published {when} by {found.published_by}"
 

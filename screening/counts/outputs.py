@@ -242,6 +242,12 @@ def to_csv(report: Report) -> str:
 
 
 def disclosure_note(report: Report) -> str:
+    """How the counts were protected, and a partial month flagged (``Report.partial``)."""
+    note = _protection_note(report)
+    return f"{note} {report.partial}." if report.partial else note
+
+
+def _protection_note(report: Report) -> str:
     rule = report.rule
     if rule is None:
         return "NOT SUPPRESSED: raw numbers for the practice's internal use only; do not publish"

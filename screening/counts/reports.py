@@ -84,6 +84,8 @@ class Report:
     period: tuple[date, date] | None = None
     tables: list[Table] = field(default_factory=list)  # the protected count tables
     is_empty: bool = False  # nothing at all was counted
+    # words flagging a month not yet over inside the period ("" when none): see partial_month
+    partial: str = ""
 
     @property
     def suppressed(self) -> bool:
@@ -95,6 +97,15 @@ class Report:
             if all(k is ALL for k in row.keys):
                 return row.values.get(key)
         return None
+
+
+def partial_month(period: tuple[date, date] | None, day: date) -> str:
+    """Words flagging that the period ends in a month not over on ``day`` (the day the
+    report was counted or published), else ""."""
+    if period is None or period[1] < day or period[1].strftime("%Y%m") != day.strftime("%Y%m"):
+        return ""
+    month, until = day.strftime("%B %Y"), day.strftime("%d %B %Y")
+    return f"{month} is not over: its figures run to {until} only"
 
 
 def _value_lists(raw: RawCounts) -> list[list[Any]]:
