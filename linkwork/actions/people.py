@@ -11,6 +11,7 @@ from sqlmodel import Session
 from linkwork.actions import audit
 from linkwork.actions.rows import outcome_items, referral_row
 from linkwork.actions.sharing import shared_items
+from linkwork.words import counted
 from linkwork.workspace import Workspace
 from screening.casework.contacts import ons4_trend
 from screening.consent import consent_dict, list_consents
@@ -215,7 +216,7 @@ def _timeline(
         items += shared_items(session, referral, row["service"])  # what went to whom
     for scr in screenings:
         decided = [s for s in scr.suggestions or [] if s.get("state") != "pending"]
-        detail = f"{len(scr.suggestions or [])} needs suggested, {len(decided)} decided"
+        detail = f"{counted(len(scr.suggestions or []), 'need')} suggested, {len(decided)} decided"
         if scr.status == "in-progress":
             answered = len(screening_answers(session, scr))
             detail = f"{answered} questions answered so far; S to resume"

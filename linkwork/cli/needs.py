@@ -19,6 +19,7 @@ from linkwork.cli.common import (
     workspace,
 )
 from linkwork.cli.tables import needs_table, suggestions_table
+from linkwork.words import counted
 
 Opt = typer.Option
 
@@ -70,7 +71,7 @@ def _ask_choice(q: dict[str, Any], saved: str | None) -> str | None:
 
 
 def _answers(count: int) -> str:
-    return f"{count} answer{'' if count == 1 else 's'}"
+    return counted(count, "answer")
 
 
 def _prompt_answers(form: dict[str, Any], answers: dict[str, str]) -> None:
@@ -170,7 +171,7 @@ def screen_cmd(
             started = progress["started_at"].strftime("%d %b %Y %H:%M")
             console.print(
                 f"Carrying on the screening saved on {started} "
-                f"({len(progress['answers'])} questions answered)."
+                f"({counted(len(progress['answers']), 'question')} answered)."
             )
         answers = dict(progress["answers"]) if progress else {}
         try:

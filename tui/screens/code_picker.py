@@ -19,6 +19,7 @@ from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from linkwork.errors import plain_error
+from linkwork.words import counted
 from tui.widgets.plain import DataTable, Static
 
 
@@ -144,7 +145,7 @@ class CodePickerScreen(ModalScreen[Any]):
             table.add_row(match["code"], match["display"], str(match["domain"]))
         status = "Type to see matching codes."
         if matches:
-            count = f"{len(matches)} code{'s' if len(matches) != 1 else ''}"
+            count = counted(len(matches), "code")
             status = f"{count}. Down to the list, Enter to choose, Escape to cancel."
             if message:
                 status = f"{message} Down to the list, Enter to choose, Escape to cancel."

@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import Input
 from textual.worker import get_current_worker
 
+from linkwork.words import counted
 from tui.screens.base import LinkworkScreen
 from tui.screens.code_picker import match_rows
 from tui.widgets.plain import DataTable, Static
@@ -103,9 +104,8 @@ class CodesScreen(LinkworkScreen):
         status = message or "No code matches those words. Try other words."
         if matches:
             choose = "Up/Down to choose, Enter to record as a need."
-            status = (
-                f"{message} {choose}" if message else f"{len(matches)} matching codes. {choose}"
-            )
+            found = counted(len(matches), "matching code")
+            status = f"{message} {choose}" if message else f"{found}. {choose}"
         self.query_one("#code-status", Static).update(status)
         self.timings.append(time.perf_counter() - started)
 

@@ -15,6 +15,7 @@ from textual.worker import get_current_worker
 
 from directory.untrusted import visible_controls
 from linkwork.errors import plain_error
+from linkwork.words import counted
 from tui.screens.base import LinkworkScreen, SubScreen
 from tui.state import PersonRef, person_ref
 from tui.views import person_row
@@ -105,9 +106,8 @@ class PeopleScreen(LinkworkScreen):
             table.add_row(*person_row(p))
         status = self.query_one("#people-status", Static)
         if people:
-            status.update(
-                f"{len(people)} people. Enter (or Down) to go to the list, Enter to open."
-            )
+            found = counted(len(people), "person")
+            status.update(f"{found}. Enter (or Down) to go to the list, Enter to open.")
         elif text.strip():
             status.update("Nobody matches. Check the spelling, or Ctrl+N to add this person.")
         else:

@@ -22,6 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, RadioSet
 
 from linkwork.errors import plain_error
+from linkwork.words import counted
 from tui.screens.base import SubScreen
 from tui.widgets.body import Body
 from tui.widgets.plain import DataTable, Label, Static
@@ -197,7 +198,8 @@ class ScreeningScreen(SubScreen):
         self.app.push_screen(
             ChoiceModal(
                 f"{self.person.name} has a screening saved on {started} with "
-                f"{len(self.saved)} questions answered. Resume it at section {where + 1} "
+                f"{counted(len(self.saved), 'question')} answered. Resume it at section "
+                f"{where + 1} "
                 f"({title}) with the answers filled, or start again (the saved answers are "
                 "replaced when you save or finish)?",
                 [("r", "resume", "Resume"), ("a", "again", "Start again")],
@@ -440,8 +442,8 @@ class ScreeningScreen(SubScreen):
                 self.notify("The screening stays saved: S on the person's record resumes it.")
             self._leave()
             return
-        count = len(self.answers)
-        question = f"Leave the screening of {self.person.name}? {count} questions answered."
+        count = counted(len(self.answers), "question")
+        question = f"Leave the screening of {self.person.name}? {count} answered."
         choices = [("s", "save", "Save progress"), ("d", "discard", "Discard")]
         if problem:
             question += f" Not saved as it is: {problem}"
