@@ -123,3 +123,24 @@ def test_its_reports_are_published_together_for_data_leads(  # type: ignore[no-u
     listed = cli("report", "published", "--json", db=unfair_url).json()
     names = sorted(item["name"] for item in listed if item["org"] == "Y02101")
     assert names == ["funnel", "funnel", "funnel", "funnel", "needs", "outcomes"]
+
+
+def test_with_list_sizes_a_page_sets_need_beside_the_population(  # type: ignore[no-untyped-def]
+    cli, unfair_url: str, tmp_path: Path
+) -> None:
+    from test_population import _practices, _quin_file
+
+    practice = _practices(unfair_url)[0]
+    sizes = _quin_file(tmp_path / "quin.csv", {ods: 60 for ods in _practices(unfair_url)})
+    assert cli("population", "import", sizes, db=unfair_url).code == 0
+    target = tmp_path / "page.csv"
+    made = cli("report", "equality", "--practice", practice, "--out", target, db=unfair_url)
+    assert made.code == 0, made.err
+    per = [r for r in _read(target) if r["section"] == "per1000" and r["dimension"] == "age_band"]
+    # 0-17 for one practice: 60 in each of 0_4, 5_9, 10_14 and 3/5 of 15_19, for each sex
+    band = next(r for r in per if r["group"] == "0-17")
+    assert band["denominator"] == str(2 * (3 * 60 + 36))
+    assert any(r["value"] for r in per)
+    svg = tmp_path / "page.svg"
+    assert cli("report", "equality", "--practice", practice, "--out", svg, db=unfair_url).code == 0
+    assert "per 1,000 registered patients, by age band" in svg.read_text(encoding="utf-8")

@@ -127,6 +127,18 @@ def build_page(
             )
         _flag_below(found)
         page.figures += found
+        if any(m.key == "need_per_1000" for m in report.measures):  # list sizes loaded
+            page.figures += [
+                Figure(
+                    "per1000",
+                    dim,
+                    row.keys[0],
+                    key_label(dim, row.keys[0]),
+                    row.values.get("need_per_1000"),
+                    over=row.values.get("registered"),
+                )
+                for row in report.rows
+            ]
     resolved, wellbeing = [], []
     for row in outcomes.rows:
         v = row.values
@@ -276,6 +288,32 @@ def page_svg(page: Page) -> str:
         parts.append(f'<rect x="250" y="{row_y:.1f}" width="{w:.1f}" height="12" fill="{BLUE}"/>')
         parts.append(_text(256 + w, row_y + 11, str(f.value), 10))
     y += ROW * max(1, len(needs)) + 18
+    # beside the population: people with a need per 1,000 registered, by age band
+    per = [f for f in page.section("per1000") if f.dimension == "age_band" and f.group is not ALL]
+    if any(f.value is not None for f in per):
+        parts.append(
+            _text(
+                40,
+                y,
+                "People with a need per 1,000 registered patients, by age band",
+                13,
+                font_weight="bold",
+            )
+        )
+        y += 10
+        top = max([float(f.value or 0) for f in per] + [1.0])
+        for n, f in enumerate(per):
+            row_y = y + ROW * n
+            parts.append(_text(240, row_y + 11, f.label, 10, text_anchor="end"))
+            if f.value is None:
+                parts.append(_text(256, row_y + 11, "* hidden, or no list size", 10, fill=GREY))
+                continue
+            w = (WIDTH - 380) * float(f.value) / top
+            parts.append(
+                f'<rect x="250" y="{row_y:.1f}" width="{w:.1f}" height="12" fill="{GREY}"/>'
+            )
+            parts.append(_text(256 + w, row_y + 11, f"{float(f.value):.1f}", 10))
+        y += ROW * len(per) + 18
     for dim in GROUP_DIMS:
         figures = [f for f in page.section("referred") if f.dimension == dim]
         known = [f for f in figures if f.group not in (ALL, 0, NOT_KNOWN, "not_stated")]
