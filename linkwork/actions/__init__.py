@@ -36,6 +36,7 @@ AREAS = (
     "partners",
     "people",
     "referrals",
+    "replies",
     "reports",
     "rows",
     "screening",

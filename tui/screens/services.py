@@ -122,6 +122,9 @@ class ServicesScreen(LinkworkScreen):
         #: seconds from an input change to its results painted (bench/tui.py reads these)
         self.timings: list[float] = []
         self.shown_query = ""
+        # each service's replies (referrals sent, share accepted, median days), counted once
+        # per visit (linkwork.actions.replies); None until the first detail is shown
+        self.replies: dict[str, Any] | None = None
 
     def compose(self) -> ComposeResult:
         yield from self.compose_frame_top()
@@ -183,6 +186,7 @@ class ServicesScreen(LinkworkScreen):
             status.update("Preparing the service search... you can type already.")
 
     def refresh_data(self) -> None:
+        self.replies = None  # counted again on this visit
         if not self.lw.index_ready and self.lw.directory_size > 0:
             self.lw._warm_if_needed()
 
@@ -331,6 +335,14 @@ class ServicesScreen(LinkworkScreen):
             miles=miles,
             place=place,
         )
+        try:
+            if self.replies is None:
+                self.replies = self.actions.replies.service_replies(self.workspace)
+            name = getattr(service, "name", None) or getattr(match, "name", "")
+            line = self.actions.replies.replies_text(self.replies.get(str(name)))
+            text.append(f"\n\n{line}")
+        except Exception:
+            pass  # the counts are extra: the service's details still show
         self.app.call_from_thread(self.query_one("#svc-detail", Static).update, text)
 
     # -- actions ----------------------------------------------------------------------------
