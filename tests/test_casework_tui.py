@@ -192,6 +192,10 @@ async def test_caseload_and_diary_from_home_and_palette(seeded: str) -> None:
     casework.add_contact(ws, tui_seed.pid(1), at=local(-2), kind="phone", status="attended")
     casework.start_episode(ws, tui_seed.pid(2))
     casework.add_contact(ws, tui_seed.pid(2), at=local(0, 23), kind="group", status="booked")
+    # Booked for midnight today: its time has passed, it can be marked did-not-attend.
+    missed = casework.add_contact(
+        ws, tui_seed.pid(1), at=local(0, 0), kind="video", status="booked"
+    )
     app = LinkworkApp(load_settings(database_url=seeded), today=date.today())
     async with app.run_test(size=(80, 24)) as pilot:
         await tui_seed.settle(pilot)
@@ -221,5 +225,15 @@ async def test_caseload_and_diary_from_home_and_palette(seeded: str) -> None:
         week_of = date.today() - timedelta(days=date.today().weekday())
         names = [r.split(" | ")[2] for r in rows]
         assert "Priya Chaudhry" in names and any("BOOKED" in r for r in rows), rows
-        robin_this_week = date.today() - timedelta(days=2) >= week_of
-        assert ("Robin Ashworth" in names) == robin_this_week, rows
+        robin_earlier = date.today() - timedelta(days=2) >= week_of
+        assert names.count("Robin Ashworth") == (2 if robin_earlier else 1), rows
+        # Did not attend, in two keys, on the missed booking.
+        table = app.screen.query_one("#dy-table", DataTable)
+        table.move_cursor(row=names.index("Robin Ashworth") + (1 if robin_earlier else 0))
+        await step(pilot, "d")
+        assert "Y to confirm" in str(app.screen.query_one("#dy-prompt", Static).render())
+        await step(pilot, "y")
+        assert db_rows(seeded, f"SELECT status FROM contact WHERE id = '{missed['id']}'") == [
+            ("did-not-attend",)
+        ]
+        assert any("DID NOT ATTEND" in r for r in cells(table))
