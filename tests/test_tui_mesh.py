@@ -9,6 +9,7 @@ keys and partners are managed with the fingerprint compared on screen."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,8 @@ async def test_keys_and_partners_compare_the_fingerprint_before_trusting(
         kid = pair.ok(pair.practice, "keys", "list", "--json").json()
         assert ours.startswith("Fingerprint: ")
         assert len(ours.split("\n")[0].removeprefix("Fingerprint: ").split()) == 16
+        public = json.loads(ours.split("Public key: ", 1)[1].split("\n", 1)[0])
+        assert (public["kty"], public["crv"]) == ("EC", "P-256") and "d" not in public
         partners = app.screen.query_one("#partner-table", DataTable)
         assert "hub" in rows(partners)[0] and f"MESH {HUB_MAILBOX}" in rows(partners)[0]
         assert kid  # the CLI lists the same partner

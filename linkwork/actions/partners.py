@@ -49,6 +49,7 @@ def our_key_info(ws: Workspace) -> dict[str, Any]:
         "protected": key_is_protected(path),
         "public": str(public),
         "public_jwk": json.dumps(key.as_dict(private=False), indent=2, sort_keys=True),
+        "public_jwk_line": json.dumps(key.as_dict(private=False), sort_keys=True),
         "kid": kid,
         "fingerprint": fingerprint(kid),
         "mesh_mailbox": (ws.settings.mesh_mailbox or "").upper(),

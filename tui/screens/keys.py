@@ -102,6 +102,7 @@ class KeysScreen(SubScreen):
                 f"Read these groups to a partner; they compare them with what their screen "
                 f"shows for our public key file.\n"
                 f"Public key file (send this): {ours['public']}\n"
+                f"Public key: {ours['public_jwk_line']}\n"
                 f"Private key: {ours['private']} ({lock}). Our MESH mailbox: {mailbox}."
             )
         else:
