@@ -390,7 +390,10 @@ def test_a_refusal_is_audited_and_goes_on_to_the_front_end(db_url: str) -> None:
     _add_rows(db_url, 1, 1)
     ws = _workspace(db_url)
     asked = {"practice": "Y02101", "limit": 5}
-    with pytest.raises(_Refused), audit.refusal_audited(ws, "people", "list", asked):
+    with (
+        pytest.raises(_Refused, match="permission denied"),
+        audit.refusal_audited(ws, "people", "list", asked),
+    ):
         raise _Refused("permission denied for table person")
     (event,) = _last_audit(db_url)
     assert (event.action, event.entity, event.entity_id, event.actor) == (
