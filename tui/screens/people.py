@@ -4,6 +4,7 @@ inline checks (one form for both); equality questions optional and explained."""
 from __future__ import annotations
 
 from contextlib import suppress
+from functools import partial
 from typing import Any
 
 from textual import on, work
@@ -20,6 +21,7 @@ from tui.screens.base import LinkworkScreen, SubScreen
 from tui.state import PersonRef, person_ref
 from tui.views import person_row
 from tui.widgets.body import Body
+from tui.widgets.checked import CheckedInput, FieldMessage
 from tui.widgets.plain import DataTable, Label, Static
 
 # The form's field keys that are named differently on the record.
@@ -147,6 +149,9 @@ class PersonFormScreen(SubScreen):
         ("postcode", "Postcode", "e.g. LS1 4AP (optional)", False),
         ("phone", "Phone", "optional", False),
     ]
+    # The most each field can hold (the record's own limits): a longer paste is refused.
+    LIMITS = {"given": 200, "family": 200, "birth_date": 20, "nhs_number": 20,
+              "postcode": 20, "phone": 40}  # fmt: skip
 
     def __init__(self, person: PersonRef | None = None) -> None:
         super().__init__()
@@ -171,8 +176,15 @@ class PersonFormScreen(SubScreen):
             for key, label, placeholder, required in self.FIELDS:
                 with Horizontal(classes="form-row"):
                     yield Label(f"{label}{' *' if required else ''}", classes="form-label")
-                    yield Input(placeholder=placeholder, id=f"p-{key}", compact=True)
-                yield Static("", id=f"err-{key}", classes="form-error")
+                    yield CheckedInput(
+                        placeholder=placeholder,
+                        id=f"p-{key}",
+                        compact=True,
+                        check=partial(self._error, key),
+                        limit=self.LIMITS[key],
+                        message=f"err-{key}",
+                    )
+                yield FieldMessage("", id=f"err-{key}", classes="form-error")
             yield Static("Equality questions (optional)", classes="section-title")
             yield Static(EQUALITY_HELP, classes="help")
             with Vertical(id="equality"):
@@ -229,22 +241,17 @@ class PersonFormScreen(SubScreen):
                     compact=True,
                 )
 
-    @on(Input.Changed)
-    def _check(self, event: Input.Changed) -> None:
-        key = (event.input.id or "").removeprefix("p-")
-        self._show_error(key, self._error(key, event.value))
-
     def _error(self, key: str, value: str) -> str:
         """The record's own rule for this field, as the person types ('' while a date of
         birth is still empty: that it is needed is said on save)."""
         if key == "birth_date" and not value.strip():
             return ""
-        return str(self.actions.people.check_detail(key, value, today=self.lw.today))
+        name = RECORD_NAMES.get(key, key)
+        return str(self.actions.people.check_detail(name, value, today=self.lw.today))
 
     def _show_error(self, key: str, message: str) -> None:
-        for err in self.query(f"#err-{key}").results(Static):
-            err.update(f"! {message}" if message else "")
-            err.display = bool(message)
+        for err in self.query(f"#err-{key}").results(FieldMessage):
+            err.say(message)
 
     def values(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import suppress
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -25,6 +26,7 @@ from linkwork.errors import plain_error
 from linkwork.words import counted
 from tui.screens.base import SubScreen
 from tui.widgets.body import Body
+from tui.widgets.checked import CheckedInput, FieldMessage
 from tui.widgets.plain import DataTable, Label, Static
 from tui.widgets.toggles import Choice
 
@@ -100,6 +102,15 @@ def resume_section(sections: list[dict[str, Any]], answers: dict[str, str]) -> i
         if any(q["id"] in answers for q in section["questions"])
     ]
     return answered[-1] if answered else 0
+
+
+def scale_problem(question: dict[str, Any], text: str) -> str:
+    """'' if ``text`` is a fine answer to a scale question (blank: not asked), else why not."""
+    text = text.strip()
+    low, high = question.get("low", 0), question.get("high", 10)
+    if not text or (text.lstrip("-").isdigit() and low <= int(text) <= high):
+        return ""
+    return f"Answer {question['text']!r} with a number from {low} to {high}."
 
 
 def suggestion_rows(suggestions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -238,15 +249,18 @@ class ScreeningScreen(SubScreen):
             widgets.append(Label(q["text"], classes="section-title"))
             if q["kind"] == "scale":
                 widgets.append(
-                    Input(
+                    CheckedInput(
                         value=self.answers.get(q["id"], ""),
                         placeholder=f"{q.get('low', 0)}-{q.get('high', 10)} (blank if not asked)",
                         type="integer",
                         id=q["widget"],
                         classes="scale",
                         compact=True,
+                        check=partial(scale_problem, q),
+                        limit=4,
                     )
                 )
+                widgets.append(FieldMessage("", id=f"err-{q['widget']}", classes="form-error"))
             else:
                 buttons = [
                     Choice(label, value=self.answers.get(q["id"]) == code, name=code)
@@ -279,11 +293,11 @@ class ScreeningScreen(SubScreen):
                 if not text:
                     self.answers.pop(q["id"], None)
                     continue
-                low, high = q.get("low", 0), q.get("high", 10)
-                if not text.lstrip("-").isdigit() or not low <= int(text) <= high:
+                problem = scale_problem(q, text)
+                if problem:
                     if not quiet:
                         widget.focus()
-                    return f"Answer {q['text']!r} with a number from {low} to {high}."
+                    return problem
                 self.answers[q["id"]] = text
             elif isinstance(widget, RadioSet) and widget.pressed_button is not None:
                 self.answers[q["id"]] = str(widget.pressed_button.name)

@@ -1,0 +1,131 @@
+"""Validation as the link worker types (issue 22, point 3), through the one checked field
+(tui/widgets/checked.py): a field's problem shows while they are still in it, Tab does not
+carry a wrong answer on, and an over-long paste is refused whole at once."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+from textual import events
+
+from linkwork.db import open_engine, session_scope
+from linkwork.settings import load_settings
+from screening.models import Person
+from tui.app import LinkworkApp
+
+sys.path.insert(0, str(Path(__file__).parent))
+import tui_seed
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("form-checks") / "practice.db"
+    tui_seed.seed(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def db_url(seeded_template: Path, tmp_path: Path) -> str:
+    target = tmp_path / "practice.db"
+    shutil.copy(seeded_template, target)
+    return f"sqlite:///{target}"
+
+
+async def settle(pilot: Any, app: LinkworkApp) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def shown(app: LinkworkApp, selector: str) -> str:
+    widget = app.screen.query_one(selector)
+    return str(widget.render()) if widget.display else ""
+
+
+def notes(app: LinkworkApp) -> str:
+    return " | ".join(str(n.message) for n in app._notifications)
+
+
+async def test_person_form_checks_every_field_as_typed(db_url: str) -> None:
+    app = LinkworkApp(load_settings(database_url=db_url), today=tui_seed.TODAY, build_index=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        app.action_add_person()
+        await settle(pilot, app)
+        given = app.screen.query_one("#p-given")
+        assert app.focused is given
+        # A 2,000-character paste is refused whole, at once, in words.
+        given.post_message(events.Paste("x" * 2000))
+        await pilot.pause()
+        assert given.value == ""  # type: ignore[attr-defined]
+        assert "Not pasted: 2,000 characters" in notes(app)
+        # A name too long to keep is said while typing, not at save.
+        given.value = "y" * 201  # type: ignore[attr-defined]
+        await pilot.pause()
+        assert "too long (201 characters; at most 200)" in shown(app, "#err-given").lower()
+        # Tab does not carry the problem on: the focus stays in the field, saying why.
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused is given
+        assert "Please fix this first" in notes(app)
+        given.value = "Ada"  # type: ignore[attr-defined]
+        await pilot.pause()
+        assert shown(app, "#err-given") == ""
+        # An impossible date is told so, not given the format it already has.
+        await pilot.press("tab", "tab")
+        await pilot.press(*"31/02/1985")
+        await pilot.pause()
+        message = shown(app, "#err-birth_date")
+        assert "not a real date" in message and "DD/MM/YYYY" not in message
+    engine = open_engine(db_url)
+    with session_scope(engine) as session:
+        assert len(session.exec(select(Person)).all()) == len(tui_seed.PEOPLE)  # none added
+    engine.dispose()
+
+
+async def test_screening_scale_answer_checked_as_typed_and_focus_kept(db_url: str) -> None:
+    app = LinkworkApp(load_settings(database_url=db_url), today=tui_seed.TODAY, build_index=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f2", *"nowak")
+        await settle(pilot, app)
+        await pilot.press("enter", "enter")
+        await settle(pilot, app)
+        await pilot.press("s")
+        await settle(pilot, app)
+        screen: Any = app.screen
+        assert type(screen).__name__ == "ScreeningScreen"
+        last = next(
+            i
+            for i, s in enumerate(screen.sections)
+            if any(q["id"] == "ons4.satisfied" for q in s["questions"])
+        )
+        screen.show_section(last)
+        await settle(pilot, app)
+        field = screen.query_one("#" + screen.sections[last]["questions"][0]["widget"])
+        assert app.focused is field
+        await pilot.press("1", "1")
+        await pilot.pause()
+        # Said at once, before leaving the section, with the focus still on the answer.
+        assert "number from 0 to 10" in shown(app, f"#err-{field.id}")
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused is field
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert shown(app, f"#err-{field.id}") == ""
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused is not field

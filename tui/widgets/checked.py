@@ -1,0 +1,91 @@
+"""A text field checked as it changes (issue 22, point 3): the one place every form's
+field says what is wrong while the link worker is still in it.
+
+``CheckedInput`` runs its ``check`` (the record's own rule, text -> '' or the reason in
+words) on every change and shows the reason in its message line at once; while there is a
+problem, Tab and Enter keep the focus in the field (saying why) instead of moving on; and a
+paste that would make the field longer than ``limit`` is refused whole, at once, with the
+count in words (nothing is cut silently)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual import events
+from textual.widgets import Input
+
+from tui.widgets.plain import Static
+
+HOLD_KEYS = ("tab", "enter")
+
+
+class FieldMessage(Static):
+    """The line under a field that says what is wrong with it ('' hides it)."""
+
+    def say(self, message: str) -> None:
+        self.update(f"! {message}" if message else "")
+        self.display = bool(message)
+
+
+class CheckedInput(Input):
+    """An Input checked on every change; ``problem`` holds the reason ('' when fine)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        check: Callable[[str], str] | None = None,
+        limit: int = 0,
+        message: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.check = check
+        self.limit = limit
+        self.message_id = message  # the FieldMessage's id, else this field's id with 'err-'
+        self.problem = ""
+
+    def _message(self) -> FieldMessage | None:
+        wanted = self.message_id or f"err-{self.id}"
+        found = self.screen.query(f"#{wanted}").results(FieldMessage)
+        return next(iter(found), None)
+
+    def recheck(self) -> str:
+        """Check the value now; show and return the problem."""
+        problem = ""
+        if self.limit and len(self.value) > self.limit:
+            problem = f"Too long ({len(self.value):,} characters; at most {self.limit:,})."
+        elif self.check is not None:
+            problem = self.check(self.value)
+        self.problem = problem
+        self.set_class(bool(problem), "-invalid")
+        message = self._message()
+        if message is not None:
+            message.say(problem)
+        return problem
+
+    def _watch_value(self, value: str) -> None:
+        super()._watch_value(value)
+        if self.is_mounted:
+            self.recheck()
+
+    def _on_paste(self, event: events.Paste) -> None:
+        line = event.text.splitlines()[0] if event.text else ""
+        kept = len(self.value) - abs(self.selection.end - self.selection.start)
+        if self.limit and kept + len(line) > self.limit:
+            event.stop()
+            event.prevent_default()  # Input's own paste handler does not run
+            room = max(self.limit - kept, 0)
+            self.notify(
+                f"Not pasted: {len(line):,} characters, and this field has room for "
+                f"{room:,} more (at most {self.limit:,}).",
+                severity="warning",
+            )
+            return
+        # else Input's own handler (Textual calls each class's handler in turn) pastes it
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key in HOLD_KEYS and self.recheck():
+            event.stop()
+            event.prevent_default()
+            self.notify(f"Please fix this first: {self.problem}", severity="warning")
