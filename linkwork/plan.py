@@ -11,6 +11,7 @@ caller asked for it).
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 
@@ -26,7 +27,10 @@ def pdf(data: dict[str, Any], *, large_print: bool = False) -> bytes:
     import typst
 
     inputs = {"data": json.dumps(data, ensure_ascii=False), "large": "1" if large_print else "0"}
-    out = typst.compile(source(), format="pdf", sys_inputs=inputs, ignore_system_fonts=True)
+    made = int(datetime.fromisoformat(data["made"]).timestamp())  # the PDF's creation date
+    out = typst.compile(
+        source(), format="pdf", sys_inputs=inputs, ignore_system_fonts=True, timestamp=made
+    )
     if not isinstance(out, bytes):  # one PDF, never a list of pages
         raise RuntimeError("typst returned no PDF")
     return out

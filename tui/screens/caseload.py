@@ -171,6 +171,7 @@ class CaseloadScreen(_CaseworkList):
 
 class DiaryScreen(_CaseworkList):
     TITLE_TEXT = "Week diary"
+    DEFAULT_CSS = "#dy-prompt { text-style: bold; }"
     BINDINGS = [
         Binding("left_square_bracket", "week(-1)", "Week before"),
         Binding("right_square_bracket", "week(1)", "Week after"),

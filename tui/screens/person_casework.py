@@ -91,8 +91,12 @@ class CaseworkCommands(CommandList):
         ]
 
 
+HINT = "L: plan to print. X: close with the GP summary. Ctrl+P: all actions."
+
+
 class PersonCaseworkScreen(SubScreen):
     TITLE_TEXT = "Casework"
+    DEFAULT_CSS = "#cw-prompt { text-style: bold; }"
     COMMANDS = {CaseworkCommands}
     BINDINGS = [
         Binding("s", "start", "Start", show=False),
@@ -122,7 +126,7 @@ class PersonCaseworkScreen(SubScreen):
         with Body(id="body"):
             yield Static("Loading...", id="cw-episode", classes="section-title")
             yield Static("", id="cw-matters", classes="help")
-            yield Static("", id="cw-prompt", classes="status")
+            yield Static(HINT, id="cw-prompt", classes="status")
             with Vertical(classes="panel"):
                 yield Static("Goals (G add, P progress)", classes="panel-title")
                 yield FitTable(id="cw-goals", cursor_type="row")
@@ -434,7 +438,7 @@ class PersonCaseworkScreen(SubScreen):
 
     def action_confirm(self) -> None:
         contact_id, self.pending = self.pending, None
-        self.prompt("")
+        self.prompt(HINT)
         if contact_id is None:
             return
         ws, act = self.workspace, self.actions
@@ -446,7 +450,7 @@ class PersonCaseworkScreen(SubScreen):
     def on_key(self, event: Any) -> None:
         if self.pending is not None and event.key not in ("y", "d"):
             self.pending = None
-            self.prompt("")
+            self.prompt(HINT)
 
     def action_note(self) -> None:
         ws, act, pid = self.workspace, self.actions, self.person.id
