@@ -55,11 +55,12 @@ def table_rows(report: Report) -> tuple[list[str], list[list[str]], list[bool]]:
     totals."""
     if report.name == "funnel":
         return _funnel_table(report)
-    columns = [DIMENSIONS[d].label for d in report.dims] + [m.label for m in report.measures]
+    shown = [m for m in report.measures if _in_table(m)]
+    columns = [DIMENSIONS[d].label for d in report.dims] + [m.label for m in shown]
     lines = []
     for row in report.rows:
         cells = [key_label(d, k) for d, k in zip(report.dims, row.keys, strict=True)]
-        cells += [count_text(row.values.get(m.key), m.kind) for m in report.measures]
+        cells += [count_text(row.values.get(m.key), m.kind) for m in shown]
         lines.append(cells)
     return columns, lines, [row.is_total for row in report.rows]
 
@@ -127,6 +128,14 @@ def header(report: Report) -> list[str]:
     for d in report.dims:
         cols += [d, f"{d}_label"]
     return cols + [m.key for m in report.measures]
+
+
+def _in_table(measure: Measure) -> bool:
+    """Whether a measure has a column in the table (a terminal's width): intervals, spreads
+    and baseline means are in the CSV, JSON and MeasureReport only."""
+    return measure.kind not in ("low", "high", "sd", "mean_low", "mean_high") and not (
+        measure.key.endswith("_before")
+    )
 
 
 def _funnel_table(report: Report) -> tuple[list[str], list[list[str]], list[bool]]:
