@@ -129,3 +129,35 @@ async def test_screening_scale_answer_checked_as_typed_and_focus_kept(db_url: st
         await pilot.press("tab")
         await pilot.pause()
         assert app.focused is not field
+
+
+async def test_escape_on_a_typed_form_asks_before_discarding(db_url: str) -> None:
+    app = LinkworkApp(load_settings(database_url=db_url), today=tui_seed.TODAY, build_index=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        app.action_add_person()
+        await settle(pilot, app)
+        await pilot.press("escape")  # nothing typed: leaves at once
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "PeopleScreen"
+        app.action_add_person()
+        await settle(pilot, app)
+        await pilot.press(*"Grace", "tab", *"Hopper")
+        await pilot.press("escape")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "ChoiceModal"
+        assert "not been saved" in shown(app, "#choice-question")
+        await pilot.press("k")  # keep editing: everything typed is still there
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "AddPersonScreen"
+        assert app.screen.query_one("#p-family").value == "Hopper"  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await settle(pilot, app)
+        await pilot.press("d")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "PeopleScreen"
+        assert "New person not added." in notes(app)
+    engine = open_engine(db_url)
+    with session_scope(engine) as session:
+        assert len(session.exec(select(Person)).all()) == len(tui_seed.PEOPLE)
+    engine.dispose()

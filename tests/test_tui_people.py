@@ -137,7 +137,10 @@ async def test_edit_person_escape_discards(db_url: str) -> None:
         await pilot.press("e")
         await wait(pilot, app)
         app.screen.query_one("#p-given", Input).value = "Tom"
-        await pilot.press("escape")
+        await pilot.press("escape")  # asks first (issue 22, point 1)
+        await wait(pilot, app)
+        assert type(app.screen).__name__ == "ChoiceModal"
+        await pilot.press("d")
         await wait(pilot, app)
         assert type(app.screen).__name__ == "PersonScreen"
         assert "Tomasz Nowak" in text_of(app, "#person-bar")

@@ -108,3 +108,50 @@ class SubScreen(LinkworkScreen):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+
+class AsksBeforeDiscarding:
+    """What every form shares (issue 22, point 1): Escape with typed work asks first
+    ("Keep editing" or "Discard"), never discards and then says so. A form says what
+    counts as unsaved (``unsaved_work``) and how to leave without saving (``discard``)."""
+
+    DISCARD_QUESTION = "Discard what you have typed? It has not been saved."
+
+    def unsaved_work(self) -> bool:
+        return False
+
+    def discard(self) -> None:
+        raise NotImplementedError
+
+    def leave_asking(self) -> None:
+        """Leave now if nothing was typed, else ask first."""
+        if not self.unsaved_work():
+            self.discard()
+            return
+        from tui.screens.screening import ChoiceModal  # the one yes/no question box
+
+        screen: Any = self
+        screen.app.push_screen(
+            ChoiceModal(
+                self.DISCARD_QUESTION,
+                [("k", "keep", "Keep editing"), ("d", "discard", "Discard")],
+                default="keep",
+            ),
+            self._discard_chosen,
+        )
+
+    def _discard_chosen(self, choice: str | None) -> None:
+        if choice == "discard":
+            self.discard()
+
+
+class FormScreen(AsksBeforeDiscarding, SubScreen):
+    """A pushed form: Escape asks before discarding typed work."""
+
+    BINDINGS = [Binding("escape", "back", "Cancel")]
+
+    def action_back(self) -> None:
+        self.leave_asking()
+
+    def discard(self) -> None:
+        self.dismiss(None)

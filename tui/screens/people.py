@@ -17,7 +17,7 @@ from textual.worker import get_current_worker
 from directory.untrusted import visible_controls
 from linkwork.errors import plain_error
 from linkwork.words import counted
-from tui.screens.base import LinkworkScreen, SubScreen
+from tui.screens.base import FormScreen, LinkworkScreen
 from tui.state import PersonRef, person_ref
 from tui.views import person_row
 from tui.widgets.body import Body
@@ -133,10 +133,11 @@ EQUALITY_HELP = (
 )
 
 
-class PersonFormScreen(SubScreen):
+class PersonFormScreen(FormScreen):
     """The one person form: adds a person, or (given ``person``) edits their details,
     prefilled, with the same inline checks. Saving an edit changes only the fields that
-    changed; Escape discards. Dismisses with the saved person's ``PersonRef``."""
+    changed; Escape with anything typed asks before discarding it. Dismisses with the
+    saved person's ``PersonRef``."""
 
     TITLE_TEXT = "Add a person"
     BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("escape", "back", "Cancel")]
@@ -157,6 +158,7 @@ class PersonFormScreen(SubScreen):
         super().__init__()
         self.person = person
         self.original: dict[str, Any] | None = None  # the saved values (edit only)
+        self.blank: dict[str, Any] = {}  # the empty form's values (add only)
         if person is not None:
             self.TITLE_TEXT = f"Edit {person.name}"
 
@@ -197,6 +199,7 @@ class PersonFormScreen(SubScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#p-given", Input).focus()
+        self.blank = self.values()
         if self.person is not None:
             self.load(self.person.id)
 
@@ -320,9 +323,20 @@ class PersonFormScreen(SubScreen):
         self.lw.person = person  # the person bar shows the new details
         self.dismiss(person)
 
-    def action_back(self) -> None:
-        if self.editing and self.original is not None and self.changes():
-            self.notify("Changes discarded.")
+    @property
+    def DISCARD_QUESTION(self) -> str:  # type: ignore[override]
+        if self.editing:
+            return "Discard your changes to this person's details? They have not been saved."
+        return "Discard this new person? What you typed has not been saved."
+
+    def unsaved_work(self) -> bool:
+        if self.editing:
+            return self.original is not None and bool(self.changes())
+        return self.values() != self.blank
+
+    def discard(self) -> None:
+        if self.unsaved_work():
+            self.notify("Changes discarded." if self.editing else "New person not added.")
         self.dismiss(None)
 
     @on(Button.Pressed, "#save")
