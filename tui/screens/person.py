@@ -35,6 +35,11 @@ class PersonCommands(CommandList):
                 screen.action_edit,
                 "Name, date of birth, NHS number, postcode, phone, equality questions",
             ),
+            (
+                "Casework: goals, contacts, notes, the plan (W)",
+                screen.lw.action_casework,
+                "What matters, goals, contacts and the diary of this person's episode",
+            ),
         ]
 
 
