@@ -38,7 +38,7 @@ class PersonCommands(CommandList):
             (
                 "Casework: goals, contacts, notes, the plan (W)",
                 screen.lw.action_casework,
-                "What matters, goals, contacts and the diary of this person's episode",
+                "What matters, goals with progress, contacts, case notes",
             ),
         ]
 
