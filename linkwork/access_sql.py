@@ -67,13 +67,14 @@ ACTOR_COLUMNS = (
 )
 # Tables a row of which may be deleted by the app (answers replaced when a questionnaire is
 # answered again; directory imports replace a service's locations; the deprivation lookup
-# is reloaded whole). Nothing else is ever deleted by linkwork.
+# and practice list sizes are reloaded whole). Nothing else is ever deleted by linkwork.
 DELETABLE = frozenset(
     {
         "answer",
         "service_location",
         "location",
         "postcode_deprivation",
+        "practice_population",  # a practice's list sizes, replaced by population import
         "directory_import",
         "count_need",  # a withdrawn need's counting copy (the need itself is kept)
     }
