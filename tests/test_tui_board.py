@@ -209,6 +209,9 @@ async def test_escape_from_the_outcome_form_saves_nothing(seeded_url: str) -> No
         await pilot.press("6", "tab", "tab", "tab", "tab", "space", "tab", *"half done")
         await pilot.press("escape")
         await settle(pilot, app)
+        assert type(app.screen).__name__ == "ChoiceModal"  # asks first (issue 22, point 1)
+        await pilot.press("d")
+        await settle(pilot, app)
         assert type(app.screen).__name__ == "StatusScreen"
         await pilot.press("escape")
         await settle(pilot, app)
@@ -487,7 +490,7 @@ async def test_failing_needs_a_reason_then_records_the_outcome(seeded_url: str) 
         await settle(pilot, app)
         assert type(app.screen).__name__ == "OutcomeScreen"
         assert "marking it FAILED" in str(app.screen.query_one("#outcome-title", Static).render())
-        await pilot.press("tab", "tab", "tab", "tab", "tab", *"Moved away", "enter")
+        await pilot.press("tab", "tab", "tab", "tab", "tab", *"Moved away", "ctrl+s")
         await settle(pilot, app)
         assert type(app.screen).__name__ == "ReferralsScreen"
     stored = priya_referral(seeded_url)

@@ -1,8 +1,9 @@
 """The outcome form, shown when a referral is marked completed or failed: the four ONS4
 wellbeing questions again (each optional, 0 to 10, checked as you type, with the
-person's earlier answers beside them), which of the referral's needs were resolved, and
-a note. Saving changes the status and records the outcome in one transaction; Escape
-saves nothing."""
+person's earlier answers beside them), which of the referral's needs were resolved (Up
+and Down move between the ticks, Space ticks; typing a letter on a tick goes to the note),
+and a note of as many lines as needed. Saving (Ctrl+S) changes the status and records the
+outcome in one transaction; Escape with anything typed or ticked asks before discarding."""
 
 from __future__ import annotations
 
@@ -13,15 +14,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input
+from textual.widgets import Button, Input, TextArea
 
 from linkwork.errors import plain_error
+from tui.screens.base import AsksBeforeDiscarding
 from tui.widgets.body import Body
 from tui.widgets.plain import Label, Static
 from tui.widgets.toggles import Tick
 
 
-class OutcomeScreen(ModalScreen[bool]):
+class OutcomeScreen(AsksBeforeDiscarding, ModalScreen[bool]):
     """Record the outcome while marking a referral completed or failed."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save")]
@@ -48,7 +50,7 @@ class OutcomeScreen(ModalScreen[bool]):
     .ons4-error.shown { display: block; }
     #outcome-box Tick { border: none; height: 1; padding: 0; }
     #outcome-box Tick:focus { text-style: bold reverse; }
-    #outcome-note { background: $boost; }
+    #outcome-note { background: $boost; height: 4; border: none; padding: 0 1; }
     #outcome-note:focus { background: $accent 30%; }
     #outcome-error { color: $error; text-style: bold; height: auto; }
     #outcome-buttons { height: 1; }
@@ -75,12 +77,19 @@ class OutcomeScreen(ModalScreen[bool]):
                 yield Static("Loading the referral's needs...", id="outcome-intro", classes="help")
                 yield Vertical(id="outcome-ons4")
                 yield Static(
-                    "Which needs were resolved? (Space to tick)", classes="outcome-heading"
+                    "Which needs were resolved? (Up/Down to move, Space to tick)",
+                    classes="outcome-heading",
                 )
                 yield Vertical(id="outcome-needs")
-                yield Static("Outcome note, in your words", classes="outcome-heading")
-                yield Input(
-                    placeholder="e.g. housed by the council", id="outcome-note", compact=True
+                yield Static(
+                    "Outcome note, in your words (Enter for a new line, Ctrl+S saves)",
+                    classes="outcome-heading",
+                )
+                yield TextArea(
+                    id="outcome-note",
+                    soft_wrap=True,
+                    tab_behavior="focus",
+                    placeholder="e.g. housed by the council",
                 )
             yield Static("", id="outcome-error")
             with Horizontal(id="outcome-buttons"):
@@ -204,10 +213,39 @@ class OutcomeScreen(ModalScreen[bool]):
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "outcome-note":
-            self.action_save()
-        else:
-            self.focus_next()
+        self.focus_next()
+
+    def on_key(self, event: Any) -> None:
+        """On a tick: Up/Down move between the ticks; a letter typed goes to the note
+        (never lost, and its spaces never flip a tick)."""
+        focused = self.focused
+        ticks = list(self.query("#outcome-needs Tick").results(Tick))
+        if isinstance(focused, TextArea) and event.key == "up" and ticks:
+            if focused.cursor_location[0] == 0:  # Up from the note's first line: the ticks
+                event.stop()
+                event.prevent_default()
+                ticks[-1].focus()
+            return
+        if not isinstance(focused, Tick):
+            return
+        at = ticks.index(focused) if focused in ticks else 0
+        if event.key in ("up", "down"):
+            event.stop()
+            event.prevent_default()
+            step = -1 if event.key == "up" else 1
+            if 0 <= at + step < len(ticks):
+                ticks[at + step].focus()
+            elif step > 0:
+                self.query_one("#outcome-note", TextArea).focus()
+            else:
+                self.focus_previous()
+        elif event.is_printable and event.key != "space" and event.character:
+            event.stop()
+            event.prevent_default()
+            note = self.query_one("#outcome-note", TextArea)
+            note.focus()
+            note.move_cursor(note.document.end)
+            note.insert(event.character)
 
     @on(Button.Pressed, "#outcome-save")
     def action_save(self) -> None:
@@ -222,7 +260,7 @@ class OutcomeScreen(ModalScreen[bool]):
             return
         self._error("")
         self.saving = True
-        self.save(scores, resolved, self.query_one("#outcome-note", Input).value.strip())
+        self.save(scores, resolved, self.query_one("#outcome-note", TextArea).text.strip())
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="outcome-save")
     def save(self, scores: dict[str, str], resolved: list[str], note: str) -> None:
@@ -250,11 +288,24 @@ class OutcomeScreen(ModalScreen[bool]):
         self.app.notify(f"Referral now {self.status.upper()}; outcome recorded.")
         self.dismiss(True)
 
+    DISCARD_QUESTION = "Discard this outcome? What you typed and ticked has not been saved."
+
+    def unsaved_work(self) -> bool:
+        if not self.form:
+            return False
+        typed = any(field.value.strip() for field in self.query(".ons4-row Input").results(Input))
+        ticked = any(tick.value for tick in self.query("#outcome-needs Tick").results(Tick))
+        note = self.query_one("#outcome-note", TextArea).text.strip()
+        return typed or ticked or bool(note)
+
+    def discard(self) -> None:
+        self.app.notify("Outcome not recorded: nothing saved.")
+        self.dismiss(False)
+
     def action_cancel(self) -> None:
         if self.saving:
             return
-        self.app.notify("Outcome not recorded: nothing saved.")
-        self.dismiss(False)
+        self.leave_asking()
 
     @on(Button.Pressed, "#outcome-cancel")
     def _cancel(self) -> None:
