@@ -30,7 +30,7 @@ from linkwork.errors import plain_error
 from tui.mesh_sync import MeshSync
 from tui.search_process import ServiceSearch
 from tui.state import PersonRef
-from tui.widgets.commands import CommandList
+from tui.widgets.commands import CommandList, ScreenKeyCommands
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -116,7 +116,7 @@ class LinkworkApp(App[None]):
     TITLE = "linkwork"
     SUB_TITLE = "social prescribing"
     CSS_PATH = "app.tcss"
-    COMMANDS = App.COMMANDS | {SectionCommands}
+    COMMANDS = App.COMMANDS | {SectionCommands, ScreenKeyCommands}
     DEFAULT_MODE = "home"
     MODES = {
         "home": _home,

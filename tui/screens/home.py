@@ -80,7 +80,14 @@ class HomeScreen(LinkworkScreen):
             self._fill(key, [])
         self.watch(self.app, "directory_size", self._directory_size)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """'Load sample directory' is offered only while the directory is empty."""
+        if action == "load_sample":
+            return self.lw.directory_size == 0
+        return True
+
     def _directory_size(self, size: int) -> None:
+        self.refresh_bindings()
         if size < 0:
             return
         self.query_one("#home-empty").display = size == 0 and not self.rows["recent"]

@@ -1,0 +1,87 @@
+"""Every key a screen offers can be reached (issue 22, point 6): on every main screen at
+80x24 and 120x40, each binding the screen offers is either whole in the footer (left of
+the palette key, inside the terminal) or listed in the command palette by its words.
+And the home footer stops offering 'Load sample directory' once the directory is loaded
+(point 8)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Footer
+
+from tui.widgets.commands import ScreenKeyCommands, offered_keys
+
+sys.path.insert(0, str(Path(__file__).parent))
+import tui_seed
+
+pytestmark = pytest.mark.anyio
+SIZES = [(80, 24), (120, 40)]
+SCREENS = {**{name: name for name in tui_seed.SCREEN_KEYS}, "caseload": "home", "diary": "home"}
+EXTRA_KEYS = {"caseload": ("k",), "diary": ("v",)}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("keys-reachable") / "practice.db"
+    tui_seed.seed(f"sqlite:///{path}")
+    return path
+
+
+def footer_keys(screen: Any) -> set[str]:
+    """The footer's keys shown whole: inside the terminal and left of the palette key."""
+    footer = screen.query_one(Footer)
+    keys = [k for k in footer.children if getattr(k, "key", None)]
+    palette = [k.region.x for k in keys if k.key == screen.app.COMMAND_PALETTE_BINDING]
+    right = min([footer.region.right, *palette])
+    return {
+        f"{k.key} {k.description}"
+        for k in keys
+        if k.key != screen.app.COMMAND_PALETTE_BINDING and k.region.right <= right
+    }
+
+
+def palette_entries(screen: Any) -> set[str]:
+    provider = ScreenKeyCommands(screen)
+    return {text for text, _command, _help in provider.commands()}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", list(SCREENS))
+async def test_every_offered_key_is_in_the_footer_or_the_palette(
+    seeded_template: Path, tmp_path: Path, name: str, size: tuple[int, int]
+) -> None:
+    target = tmp_path / "practice.db"
+    shutil.copy(seeded_template, target)
+    app = tui_seed.make_app(f"sqlite:///{target}", SCREENS[name])
+    async with app.run_test(size=size) as pilot:
+        await tui_seed.steps(SCREENS[name])(pilot)
+        for key in EXTRA_KEYS.get(name, ()):
+            await pilot.press(key)
+            await tui_seed.settle(pilot)
+        assert ScreenKeyCommands in app.COMMANDS  # the palette lists the screen's keys
+        screen = app.screen
+        offered = offered_keys(screen)
+        assert offered, f"{name}: no keys offered"
+        in_footer = footer_keys(screen)
+        in_palette = palette_entries(screen)
+        missing = [
+            f"{shown} {description}"
+            for shown, description, active in offered
+            if f"{active.binding.key} {description}" not in in_footer
+            and f"{description} ({shown})" not in in_palette
+        ]
+        assert missing == [], f"{name} at {size}: not reachable: {missing}"
+        if name == "home":
+            # The directory is loaded: loading the sample is no longer offered.
+            assert app.directory_size > 0
+            assert "Load sample directory" not in [d for _s, d, _a in offered]
