@@ -161,3 +161,34 @@ async def test_escape_on_a_typed_form_asks_before_discarding(db_url: str) -> Non
     with session_scope(engine) as session:
         assert len(session.exec(select(Person)).all()) == len(tui_seed.PEOPLE)
     engine.dispose()
+
+
+async def test_equality_dropdowns_jump_as_you_type(db_url: str) -> None:
+    app = LinkworkApp(load_settings(database_url=db_url), today=tui_seed.TODAY, build_index=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        app.action_add_person()
+        await settle(pilot, app)
+        ethnic: Any = app.screen.query_one("#eq-ethnic_category")
+        ethnic.focus()
+        await pilot.pause()
+        await pilot.press("w")
+        await pilot.pause()
+        assert ethnic.value == "A"  # White - British
+        await pilot.press("w")  # the same letter again: the next White answer
+        await pilot.pause()
+        assert ethnic.value == "B"  # White - Irish
+        ethnic._typed_at = 0.0  # a pause: a new word
+        await pilot.press("a", "s")
+        await pilot.pause()
+        assert ethnic.value == "H"  # Asian or Asian British - Indian
+        ethnic._typed_at = 0.0
+        await pilot.press(*"paki")  # a word inside the answer
+        await pilot.pause()
+        assert ethnic.value == "J"  # ... - Pakistani
+        assert not ethnic.expanded
+        language: Any = app.screen.query_one("#eq-main_language")
+        language.focus()
+        await pilot.press("p", "o")
+        await pilot.pause()
+        assert language.value == "pl"

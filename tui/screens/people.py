@@ -23,6 +23,7 @@ from tui.views import person_row
 from tui.widgets.body import Body
 from tui.widgets.checked import CheckedInput, FieldMessage
 from tui.widgets.plain import DataTable, Label, Static
+from tui.widgets.toggles import JumpSelect
 
 # The form's field keys that are named differently on the record.
 RECORD_NAMES = {"given": "given_name", "family": "family_name"}
@@ -236,7 +237,7 @@ class PersonFormScreen(FormScreen):
         for field in fields:
             with Horizontal(classes="form-row"):
                 yield Label(field.label, classes="form-label")
-                yield Select(
+                yield JumpSelect(
                     [(label, code) for code, label in field.values],
                     value=field.not_asked,
                     allow_blank=False,

@@ -3,10 +3,13 @@ ticked shows ``X`` / ``●``, unticked shows a blank."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from textual import events
 from textual.content import Content
-from textual.widgets import Checkbox, RadioButton
+from textual.widgets import Checkbox, RadioButton, Select
+from textual.widgets._select import NoSelection
 
 from tui.widgets.plain import plain
 
@@ -27,3 +30,55 @@ class Choice(RadioButton):
     @property
     def BUTTON_INNER(self) -> str:  # type: ignore[override]
         return "●" if self.value else " "
+
+
+class JumpSelect(Select[Any]):
+    """A dropdown that jumps as you type while it is closed (issue 22, point 8): letters
+    typed together pick the first answer starting with them ('as' Asian...), else the
+    first with a word starting with them ('paki' ...Pakistani); the same letter again
+    moves on to the next answer starting with it. Open it (Enter) to see them all."""
+
+    PAUSE = 1.0  # seconds between letters before a new word starts
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._typed = ""
+        self._typed_at = 0.0
+
+    def _labels(self) -> list[tuple[str, Any]]:
+        return [
+            (str(prompt), value)
+            for prompt, value in self._options
+            if not isinstance(value, NoSelection)
+        ]
+
+    def on_key(self, event: events.Key) -> None:
+        if self.expanded or not event.is_printable or not event.character:
+            return
+        if event.character == " ":
+            return  # Space opens the list
+        event.stop()
+        event.prevent_default()
+        now = time.monotonic()
+        letter = event.character.casefold()
+        fresh = now - self._typed_at > self.PAUSE
+        self._typed = letter if fresh else self._typed + letter
+        self._typed_at = now
+        options = self._labels()
+        typed = self._typed
+        if len(set(typed)) == 1 and len(typed) > 1:
+            typed = letter  # the same letter again: the next answer starting with it
+            starting = [v for label, v in options if label.casefold().startswith(typed)]
+            if starting:
+                at = starting.index(self.value) if self.value in starting else -1
+                self.value = starting[(at + 1) % len(starting)]
+            return
+        for label, value in options:
+            if label.casefold().startswith(typed):
+                self.value = value
+                return
+        for label, value in options:
+            if any(word.startswith(typed) for word in label.casefold().split()):
+                self.value = value
+                return
+        self.app.bell()
