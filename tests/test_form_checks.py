@@ -192,3 +192,22 @@ async def test_equality_dropdowns_jump_as_you_type(db_url: str) -> None:
         await pilot.press("p", "o")
         await pilot.pause()
         assert language.value == "pl"
+
+
+async def test_text_and_tab_together_fill_the_next_fields(db_url: str) -> None:
+    app = LinkworkApp(load_settings(database_url=db_url), today=tui_seed.TODAY, build_index=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        app.action_add_person()
+        await settle(pilot, app)
+        given: Any = app.screen.query_one("#p-given")
+        given.post_message(events.Paste("Grace\tHopper\t31/02/1985"))
+        await pilot.pause()
+        value = lambda key: app.screen.query_one(f"#p-{key}").value  # type: ignore[attr-defined]  # noqa: E731
+        assert (value("given"), value("family"), value("birth_date")) == (
+            "Grace",
+            "Hopper",
+            "31/02/1985",
+        )
+        assert app.focused is app.screen.query_one("#p-birth_date")
+        assert "not a real date" in shown(app, "#err-birth_date")

@@ -5,7 +5,8 @@ field says what is wrong while the link worker is still in it.
 words) on every change and shows the reason in its message line at once; while there is a
 problem, Tab and Enter keep the focus in the field (saying why) instead of moving on; and a
 paste that would make the field longer than ``limit`` is refused whole, at once, with the
-count in words (nothing is cut silently)."""
+count in words (nothing is cut silently); a paste holding Tabs fills the next fields in
+turn, as typing it would."""
 
 from __future__ import annotations
 
@@ -71,6 +72,13 @@ class CheckedInput(Input):
 
     def _on_paste(self, event: events.Paste) -> None:
         line = event.text.splitlines()[0] if event.text else ""
+        if "\t" in line:
+            # Text and Tab together (a paste from a table, a text expander): each piece
+            # goes to the next field in turn, as if typed there, not all into this one.
+            event.stop()
+            event.prevent_default()
+            self._spread(line.split("\t"))
+            return
         kept = len(self.value) - abs(self.selection.end - self.selection.start)
         if self.limit and kept + len(line) > self.limit:
             event.stop()
@@ -89,3 +97,21 @@ class CheckedInput(Input):
             event.stop()
             event.prevent_default()
             self.notify(f"Please fix this first: {self.problem}", severity="warning")
+
+    def _spread(self, pieces: list[str]) -> None:
+        chain = self.screen.focus_chain
+        fields = [w for w in chain[chain.index(self) :] if isinstance(w, Input)]
+        last: Input = self
+        for field, piece in zip(fields, pieces, strict=False):
+            limit = getattr(field, "limit", 0)
+            if limit and len(piece) > limit:
+                self.notify(
+                    f"Not pasted into the next field: {len(piece):,} characters "
+                    f"(at most {limit:,}).",
+                    severity="warning",
+                )
+                break
+            field.value = piece
+            last = field
+        last.focus()
+        last.cursor_position = len(last.value)
