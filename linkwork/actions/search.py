@@ -75,8 +75,21 @@ def find_services(
 ) -> list[ServiceMatch]:
     """Search the directory once (the CLI): build the index, search; NotFound (saying so
     when only services not verified recently match) if nothing does."""
-    index = current_index(ws)
+    path = index_path(ws)
+    with ws.session() as session:
+        stamp = directory_stamp(session)
+    built: ServiceIndex | None = None
+    index: Any
+    if read_stamp(path) == stamp:
+        index = open_index(path, stale_months=ws.settings.stale_months)
+    else:
+        index = built = build_index(ws)
+    # bad input (an empty search, an unknown need or place) is refused here, before the
+    # index file is written: a refused command leaves no new file behind
     results = index.search(text, current_only=current_only, **filters)
+    if built is not None:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        save_index(built, path, stamp)
     if not results:
         hint = ""
         if current_only and index.search(text, **filters):
