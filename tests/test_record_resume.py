@@ -68,6 +68,7 @@ def test_progress_saved_reopened_and_completed(session: Session) -> None:
     assert qn.in_progress_screening(session, person) is None
     assert session.execute(sa.text("SELECT count(*) FROM screening")).scalar_one() == 1
 
+    session.commit()  # audit rows are appended to the chain as the transaction commits
     actions = [
         e.action
         for e in session.exec(
@@ -131,6 +132,7 @@ def test_completing_without_a_screening_still_makes_a_new_one(session: Session) 
     saved = qn.save_screening_progress(session, person, {"food.worried": "often"}, actor="w.a")
     done, _ = qn.complete_screening(session, person, {"food.worried": "often"}, actor="w.a")
     assert done.id != saved.id and done.status == "completed"
+    session.commit()  # audit rows are appended to the chain as the transaction commits
     event = session.exec(select(AuditEvent).where(AuditEvent.entity_id == done.id)).one()
     assert event.action == "create"
     assert qn.in_progress_screening(session, person) is not None

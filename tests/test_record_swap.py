@@ -39,6 +39,7 @@ def test_suggestion_confirmed_as_a_different_code(session: Session) -> None:
     assert suggestion["need_id"] == need.id
     assert needs.pending_suggestions(screening) == []
 
+    session.commit()  # audit rows are appended to the chain as the transaction commits
     events = session.exec(select(AuditEvent).where(AuditEvent.action == "replace-suggestion")).all()
     assert len(events) == 1
     assert events[0].actor == "w.b"
