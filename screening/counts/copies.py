@@ -181,9 +181,7 @@ def sync_counts(session: Session) -> int:
             .join(cp_t, cp_t.c.person_id == person_t.c.id)
             .outerjoin(dep_t, dep_t.c.postcode == norm_postcode(person_t.c.postcode))
         )
-        .where(
-            need_t.c.status.in_(COUNTED), ~sa.exists().where(cn_t.c.need_id == need_t.c.id)
-        )
+        .where(need_t.c.status.in_(COUNTED), ~sa.exists().where(cn_t.c.need_id == need_t.c.id))
     )
     columns = [
         "need_id",
