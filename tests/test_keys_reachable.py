@@ -85,3 +85,22 @@ async def test_every_offered_key_is_in_the_footer_or_the_palette(
             # The directory is loaded: loading the sample is no longer offered.
             assert app.directory_size > 0
             assert "Load sample directory" not in [d for _s, d, _a in offered]
+
+
+async def test_a_screen_key_runs_from_the_palette(seeded_template: Path, tmp_path: Path) -> None:
+    target = tmp_path / "practice.db"
+    shutil.copy(seeded_template, target)
+    app = tui_seed.make_app(f"sqlite:///{target}", "people")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await tui_seed.steps("people")(pilot)
+        await pilot.press("down")  # into the list
+        await tui_seed.settle(pilot)
+        assert app.focused is app.screen.query_one("#people-results")
+        await pilot.press("ctrl+p")
+        await tui_seed.settle(pilot)
+        await pilot.press(*"search box")  # only this screen's key list has it
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await tui_seed.settle(pilot)
+        assert type(app.screen).__name__ == "PeopleScreen"
+        assert app.focused is app.screen.query_one("#people-query")
