@@ -356,7 +356,7 @@ def _published_report(session: Session, p: _Parsed, spec: ReportSpec) -> tuple[R
     if found is None:
         raise NotFound(
             f"this {spec.name} report has not been published: an admin can publish it with "
-            f"linkwork report publish {_command_words(p, spec)} "
+            f"linkwork report publish {_report_command(_question(p, spec))} "
             "(linkwork report published lists those that have been)"
         )
     try:
@@ -369,21 +369,21 @@ def _published_report(session: Session, p: _Parsed, spec: ReportSpec) -> tuple[R
     return report, f"published {when} by {found.published_by}"
 
 
-def _command_words(p: _Parsed, spec: ReportSpec) -> str:
-    """The options that ask the same question again (for the message above)."""
-    words = [spec.name, "--by", ",".join(p.dims)]
-    if p.filters.start:
-        words += ["--from", p.filters.start.isoformat()]
-    if p.filters.end:
-        words += ["--to", p.filters.end.isoformat()]
-    if p.filters.practice:
-        words += ["--practice", p.filters.practice]
-    if spec.name == "referrals" and p.direction and p.direction != "sent":
-        words += ["--direction", p.direction]
-    if spec.threshold != ReportSpec.threshold:
-        words += ["--threshold", str(spec.threshold)]
-    if spec.round_to != ReportSpec.round_to:
-        words += ["--round-to", str(spec.round_to)]
+def _report_command(question: dict[str, Any]) -> str:
+    """The report options that ask ``question`` (``screening.counts.extracts.question``)
+    again: for the publish command a data lead is told, and the list of published ones."""
+    words = [str(question.get("name", "")), "--by", ",".join(question.get("by") or [])]
+    for key, option in (("from", "--from"), ("to", "--to"), ("practice", "--practice")):
+        if question.get(key):
+            words += [option, str(question[key])]
+    if question.get("direction") and question.get("direction") != "sent":
+        words += ["--direction", str(question["direction"])]
+    for key, option, default in (
+        ("threshold", "--threshold", ReportSpec.threshold),
+        ("round_to", "--round-to", ReportSpec.round_to),
+    ):
+        if question.get(key, default) != default:
+            words += [option, str(question[key])]
     return " ".join(words)
 
 
@@ -412,13 +412,7 @@ class Published:
 
 
 def _published_item(extract: PublishedReport) -> Published:
-    spec = extract.spec or {}
-    words = [str(spec.get("name", extract.name)), "--by", ",".join(spec.get("by") or [])]
-    for key, option in (("from", "--from"), ("to", "--to"), ("practice", "--practice")):
-        if spec.get(key):
-            words += [option, str(spec[key])]
-    if spec.get("direction") and spec.get("direction") != "sent":
-        words += ["--direction", str(spec["direction"])]
+    spec = {"name": extract.name, **(extract.spec or {})}
     return Published(
         name=extract.name,
         question=spec,
@@ -426,7 +420,7 @@ def _published_item(extract: PublishedReport) -> Published:
         published_at=extract.published_at.isoformat(timespec="seconds"),
         published_by=extract.published_by,
         org=extract.org,
-        command=" ".join(words),
+        command=_report_command(spec),
     )
 
 
