@@ -8,9 +8,11 @@ earlier, seen while tuning), and issue 18's blind sets ``bench/data/search-heldo
 and ``bench/data/search-heldout-mixed.tsv`` (written before any ranking change of issue 18
 and never tuned on; their misses were printed once, in the before-score), and a second
 pair written after points 2-3 whose queries are never printed (``blind2 lay``, ``blind2
-mixed``); ``tune lay`` (``bench/data/search-tune-lay.tsv``) is the lay set tuned on. A
-query succeeds at k when one of the top k services carries one of
-its relevant taxonomy keys (the sample's ``x_category``, read here for scoring only).
+mixed``), and a third never-printed pair written by a helper who read neither the ranking
+code nor the vocabulary (``blind3 lay``, ``blind3 mixed``); ``tune lay``
+(``bench/data/search-tune-lay.tsv``) is the lay set tuned on. A query succeeds at k when
+one of the top k services carries one of its relevant taxonomy keys (the sample's
+``x_category``, read here for scoring only).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session
 
@@ -43,7 +46,10 @@ SETS = {
     "blind mixed": ROOT / "bench" / "data" / "search-heldout-mixed.tsv",
     "blind2 lay": ROOT / "bench" / "data" / "search-blind2-lay.tsv",
     "blind2 mixed": ROOT / "bench" / "data" / "search-blind2-mixed.tsv",
+    "blind3 lay": ROOT / "bench" / "data" / "search-blind3-lay.tsv",
+    "blind3 mixed": ROOT / "bench" / "data" / "search-blind3-mixed.tsv",
 }
+NEVER_PRINTED = ("blind2", "blind3")  # scores only, ever: no query of these sets is printed
 
 
 def read_queries(path: Path) -> list[dict[str, str]]:
@@ -105,7 +111,7 @@ def main() -> int:
         index, truth = sample_index(Path(folder))
 
     def ranked_for(text: str) -> list[set[str]]:
-        kwargs = {"include_stale": True} if args.include_stale else {}
+        kwargs: dict[str, Any] = {"include_stale": True} if args.include_stale else {}
         return [truth[m.id] for m in index.search(text, limit=10, today=TODAY, **kwargs)]
 
     print("Quality on the 400-service sample (defaults as the CLI; today 2026-11-01)")
@@ -115,7 +121,7 @@ def main() -> int:
         for kind, (n, s1, s5, mrr) in table.items():
             label = f"{name} ({kind})" if kind != "all" else f"{name} (all)"
             print(f"{label:<26}{n:>4}{s1:>7.3f}{s5:>7.3f}{mrr:>7.3f}")
-        if args.misses and not name.startswith("blind2"):  # blind2: scores only, ever
+        if args.misses and not name.startswith(NEVER_PRINTED):
             for query, rank in ranks:
                 if not rank or rank > 5:
                     print(f"    miss: {query}  (first relevant: {rank})")
