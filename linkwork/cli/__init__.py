@@ -15,12 +15,15 @@ import typer
 from directory.untrusted import visible_controls
 from linkwork import __version__
 from linkwork.cli import db as db_cli
+from linkwork.cli import helptext
 from linkwork.errors import problem
 from linkwork.settings import load_settings
 from linkwork.workspace import Workspace
 
+helptext.install()
 app = typer.Typer(
     name="linkwork",
+    cls=helptext.DayOrderGroup,
     help="Social prescribing: screen, code needs, find services, refer, close the loop, count.",
     add_completion=False,
     pretty_exceptions_enable=False,

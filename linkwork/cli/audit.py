@@ -32,7 +32,7 @@ def audit_show(
     person_ref: Annotated[
         str | None, Opt("--person", help="Only events about this person.")
     ] = None,
-    limit: Annotated[int, Opt("--limit", "-n", min=1, max=100000)] = 50,
+    limit: Annotated[int, Opt("--limit", "-n", help="Most rows to show.", min=1, max=100000)] = 50,
     json_out: JsonOption = False,
 ) -> None:
     """The latest audit events, newest first."""

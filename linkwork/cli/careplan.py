@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from linkwork.cli.common import JsonOption, console, print_json, safe, workspace
+from linkwork.cli.helptext import PERSON_HELP
 
 Opt = typer.Option
 
@@ -25,7 +26,7 @@ def summary_line(data: dict[str, Any]) -> None:
 
 def plan_cmd(
     ctx: typer.Context,
-    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help="Id or NHS number.")],
+    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help=PERSON_HELP)],
     out: Annotated[Path, Opt("--out", help="The PDF file to write.")],
     large_print: Annotated[bool, Opt("--large-print", help="18 pt text.")] = False,
     with_nhs_number: Annotated[
@@ -50,7 +51,7 @@ def plan_cmd(
 
 def summary_cmd(
     ctx: typer.Context,
-    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help="Id or NHS number.")],
+    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help=PERSON_HELP)],
     out: Annotated[Path, Opt("--out", help="The JSON file to write.")],
     episode: Annotated[
         str | None, Opt("--episode", help="Which closed episode (id or its start).")

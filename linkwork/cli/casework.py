@@ -13,9 +13,10 @@ from rich import box
 from rich.table import Table
 
 from linkwork.cli.common import JsonOption, NotFound, console, print_json, safe, workspace
+from linkwork.cli.helptext import PERSON_HELP
 
 Opt = typer.Option
-Person = Annotated[str, typer.Argument(metavar="PERSON", help="Id or NHS number.")]
+Person = Annotated[str, typer.Argument(metavar="PERSON", help=PERSON_HELP)]
 
 episode_app = typer.Typer(
     help="Social prescribing episodes: start, decline, close, what matters.",
@@ -232,8 +233,10 @@ def contact_add(
             "(default: booked if ahead, attended if past).",
         ),
     ] = None,
-    minutes: Annotated[int | None, Opt("--minutes", min=1, max=600)] = None,
-    note: Annotated[str, Opt("--note")] = "",
+    minutes: Annotated[
+        int | None, Opt("--minutes", help="How long it took, in minutes.", min=1, max=600)
+    ] = None,
+    note: Annotated[str, Opt("--note", help="A few words (optional).")] = "",
     ons4: Annotated[
         str | None, Opt("--ons4", help="satisfied,worthwhile,happy,anxious (0-10 each).")
     ] = None,
@@ -269,8 +272,10 @@ def contact_status(
     status: Annotated[
         str, Opt("--status", help="attended, did-not-attend, cancelled or no-answer.")
     ],
-    minutes: Annotated[int | None, Opt("--minutes", min=1, max=600)] = None,
-    note: Annotated[str, Opt("--note")] = "",
+    minutes: Annotated[
+        int | None, Opt("--minutes", help="How long it took, in minutes.", min=1, max=600)
+    ] = None,
+    note: Annotated[str, Opt("--note", help="A few words (optional).")] = "",
     ons4: Annotated[
         str | None, Opt("--ons4", help="satisfied,worthwhile,happy,anxious (0-10 each).")
     ] = None,

@@ -18,6 +18,7 @@ from linkwork.cli.common import (
     safe,
     workspace,
 )
+from linkwork.cli.helptext import PERSON_HELP, SCREENING_HELP
 from linkwork.cli.tables import needs_table, suggestions_table
 from linkwork.words import counted
 
@@ -130,7 +131,7 @@ def _decide_by_prompt(ws: Any, data: dict[str, Any]) -> list[dict[str, Any]]:
 
 def screen_cmd(
     ctx: typer.Context,
-    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help="Id or NHS number.")],
+    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help=PERSON_HELP)],
     answers_file: Annotated[
         Path | None,
         Opt("--answers", help="YAML or JSON file: question id -> answer code or number."),
@@ -222,7 +223,7 @@ def screen_cmd(
 @need_app.command("add")
 def need_add(
     ctx: typer.Context,
-    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help="Id or NHS number.")],
+    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help=PERSON_HELP)],
     code: Annotated[
         str | None, Opt("--code", help="ICD-10 (Z59.0), SNOMED CT id, or a need domain key.")
     ] = None,
@@ -257,7 +258,7 @@ def need_add(
 @need_app.command("confirm")
 def need_confirm(
     ctx: typer.Context,
-    screening_ref: Annotated[str, typer.Argument(metavar="SCREENING")],
+    screening_ref: Annotated[str, typer.Argument(metavar="SCREENING", help=SCREENING_HELP)],
     code: Annotated[str | None, typer.Argument(help="The suggested code (or domain).")] = None,
     all_: Annotated[bool, Opt("--all", help="Confirm every pending suggestion.")] = False,
     use_code: Annotated[
@@ -292,7 +293,7 @@ def need_confirm(
 @need_app.command("reject")
 def need_reject(
     ctx: typer.Context,
-    screening_ref: Annotated[str, typer.Argument(metavar="SCREENING")],
+    screening_ref: Annotated[str, typer.Argument(metavar="SCREENING", help=SCREENING_HELP)],
     code: Annotated[str, typer.Argument(help="The suggested code (or domain).")],
     json_out: JsonOption = False,
 ) -> None:
@@ -309,7 +310,7 @@ def need_reject(
 @need_app.command("suggestions")
 def need_suggestions(
     ctx: typer.Context,
-    screening_ref: Annotated[str, typer.Argument(metavar="SCREENING")],
+    screening_ref: Annotated[str, typer.Argument(metavar="SCREENING", help=SCREENING_HELP)],
     json_out: JsonOption = False,
 ) -> None:
     """Show a screening's suggested needs and what was decided."""
@@ -331,7 +332,9 @@ def need_list(
     status: Annotated[
         str | None, Opt("--status", help="active, resolved, withdrawn or corrected.")
     ] = None,
-    limit: Annotated[int, Opt("--limit", "-n", min=1, max=1000000)] = 200,
+    limit: Annotated[
+        int, Opt("--limit", "-n", help="Most rows to show.", min=1, max=1000000)
+    ] = 200,
     json_out: JsonOption = False,
 ) -> None:
     """List needs (a person's, or everyone's), newest first."""
@@ -351,7 +354,7 @@ def need_list(
 def need_resolve(
     ctx: typer.Context,
     need_ref: Annotated[str, typer.Argument(metavar="NEED", help="Need id.")],
-    note: Annotated[str, Opt("--note")] = "",
+    note: Annotated[str, Opt("--note", help="A few words on how it was resolved (optional).")] = "",
     json_out: JsonOption = False,
 ) -> None:
     """Mark a need resolved."""

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from linkwork.cli.common import JsonOption, NotFound, console, print_json, safe, workspace
+from linkwork.cli.helptext import PERSON_HELP
 from linkwork.cli.tables import needs_table, referrals_table
 
 Opt = typer.Option
@@ -37,6 +38,28 @@ def _details(options: dict[str, Any]) -> dict[str, Any]:
     return {RECORD_NAMES.get(name, name): options[name] for name in DETAIL_OPTIONS}
 
 
+# What each detail option takes (person add says more for some; update uses these).
+DETAIL_HELP = {
+    "given": "Given name.",
+    "family": "Family name.",
+    "birth_date": "Date of birth, DD/MM/YYYY (or YYYY-MM-DD).",
+    "nhs_number": "NHS number (checked).",
+    "postcode": "UK postcode.",
+    "practice": "Registered practice ODS code.",
+    "phone": "Phone number, as the person gives it.",
+    "email": "Email address.",
+    "contact": "Contact preference: phone, text, email, letter, in-person.",
+    "ethnicity": "NHS ethnic category code A-S, Z (prefer not to say), 99.",
+    "sex": "female, male, intersex.",
+    "gender_same": "Gender same as sex at birth: yes, no.",
+    "sexual_orientation": "heterosexual, gay-lesbian, bisexual, other.",
+    "disability": "yes, no.",
+    "religion": "none, christian, muslim, ...",
+    "language": "Main language code (en, pl, ur, bn, ...).",
+    "interpreter": "yes, no.",
+    "immigration": "Immigration status, where relevant.",
+}
+
 person_app = typer.Typer(help="People: add, show, list, find, update.", no_args_is_help=True)
 
 
@@ -51,8 +74,8 @@ def person_add(
     nhs_number: Annotated[str | None, Opt("--nhs-number", help="NHS number (checked).")] = None,
     postcode: Annotated[str, Opt("--postcode", help="UK postcode.")] = "",
     practice: Annotated[str, Opt("--practice", help="Registered practice ODS code.")] = "",
-    phone: Annotated[str, Opt("--phone")] = "",
-    email: Annotated[str, Opt("--email")] = "",
+    phone: Annotated[str, Opt("--phone", help=DETAIL_HELP["phone"])] = "",
+    email: Annotated[str, Opt("--email", help=DETAIL_HELP["email"])] = "",
     contact: Annotated[
         str, Opt("--contact", help="Contact preference: phone, text, email, letter, in-person.")
     ] = "",
@@ -96,25 +119,33 @@ def person_add(
 @person_app.command("update")
 def person_update(
     ctx: typer.Context,
-    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help="Id or NHS number.")],
-    given: Annotated[str | None, Opt("--given")] = None,
-    family: Annotated[str | None, Opt("--family")] = None,
-    birth_date: Annotated[str | None, Opt("--birth-date")] = None,
-    nhs_number: Annotated[str | None, Opt("--nhs-number")] = None,
-    postcode: Annotated[str | None, Opt("--postcode")] = None,
-    practice: Annotated[str | None, Opt("--practice")] = None,
-    phone: Annotated[str | None, Opt("--phone")] = None,
-    email: Annotated[str | None, Opt("--email")] = None,
-    contact: Annotated[str | None, Opt("--contact")] = None,
-    ethnicity: Annotated[str | None, Opt("--ethnicity")] = None,
-    sex: Annotated[str | None, Opt("--sex")] = None,
-    gender_same: Annotated[str | None, Opt("--gender-same")] = None,
-    sexual_orientation: Annotated[str | None, Opt("--sexual-orientation")] = None,
-    disability: Annotated[str | None, Opt("--disability")] = None,
-    religion: Annotated[str | None, Opt("--religion")] = None,
-    language: Annotated[str | None, Opt("--language")] = None,
-    interpreter: Annotated[str | None, Opt("--interpreter")] = None,
-    immigration: Annotated[str | None, Opt("--immigration")] = None,
+    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help=PERSON_HELP)],
+    given: Annotated[str | None, Opt("--given", help=DETAIL_HELP["given"])] = None,
+    family: Annotated[str | None, Opt("--family", help=DETAIL_HELP["family"])] = None,
+    birth_date: Annotated[str | None, Opt("--birth-date", help=DETAIL_HELP["birth_date"])] = None,
+    nhs_number: Annotated[str | None, Opt("--nhs-number", help=DETAIL_HELP["nhs_number"])] = None,
+    postcode: Annotated[str | None, Opt("--postcode", help=DETAIL_HELP["postcode"])] = None,
+    practice: Annotated[str | None, Opt("--practice", help=DETAIL_HELP["practice"])] = None,
+    phone: Annotated[str | None, Opt("--phone", help=DETAIL_HELP["phone"])] = None,
+    email: Annotated[str | None, Opt("--email", help=DETAIL_HELP["email"])] = None,
+    contact: Annotated[str | None, Opt("--contact", help=DETAIL_HELP["contact"])] = None,
+    ethnicity: Annotated[str | None, Opt("--ethnicity", help=DETAIL_HELP["ethnicity"])] = None,
+    sex: Annotated[str | None, Opt("--sex", help=DETAIL_HELP["sex"])] = None,
+    gender_same: Annotated[
+        str | None, Opt("--gender-same", help=DETAIL_HELP["gender_same"])
+    ] = None,
+    sexual_orientation: Annotated[
+        str | None, Opt("--sexual-orientation", help=DETAIL_HELP["sexual_orientation"])
+    ] = None,
+    disability: Annotated[str | None, Opt("--disability", help=DETAIL_HELP["disability"])] = None,
+    religion: Annotated[str | None, Opt("--religion", help=DETAIL_HELP["religion"])] = None,
+    language: Annotated[str | None, Opt("--language", help=DETAIL_HELP["language"])] = None,
+    interpreter: Annotated[
+        str | None, Opt("--interpreter", help=DETAIL_HELP["interpreter"])
+    ] = None,
+    immigration: Annotated[
+        str | None, Opt("--immigration", help=DETAIL_HELP["immigration"])
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Change some of a person's details (only the options given)."""
@@ -132,7 +163,7 @@ def person_update(
 @person_app.command("show")
 def person_show(
     ctx: typer.Context,
-    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help="Id or NHS number.")],
+    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help=PERSON_HELP)],
     json_out: JsonOption = False,
 ) -> None:
     """Show a person's record (recorded in the audit trail as a view).
@@ -191,7 +222,7 @@ def person_show(
 def person_list(
     ctx: typer.Context,
     practice: Annotated[str | None, Opt("--practice", help="Only this practice (ODS).")] = None,
-    limit: Annotated[int, Opt("--limit", "-n", min=1, max=10000)] = 50,
+    limit: Annotated[int, Opt("--limit", "-n", help="Most rows to show.", min=1, max=10000)] = 50,
     json_out: JsonOption = False,
 ) -> None:
     """List people, newest first."""
@@ -206,7 +237,7 @@ def person_list(
 def person_find(
     ctx: typer.Context,
     text: Annotated[list[str], typer.Argument(help="Name, NHS number, postcode or id.")],
-    limit: Annotated[int, Opt("--limit", "-n", min=1, max=1000)] = 20,
+    limit: Annotated[int, Opt("--limit", "-n", help="Most rows to show.", min=1, max=1000)] = 20,
     json_out: JsonOption = False,
 ) -> None:
     """Find people by name, NHS number, postcode or id."""

@@ -11,6 +11,7 @@ from rich.table import Table
 from linkwork.cli import referral as referral_cli
 from linkwork.cli.common import JsonOption, console, print_json, safe, workspace
 from linkwork.cli.exchange import KeyOption, PassphraseEnv, passphrase_from_env
+from linkwork.cli.helptext import CONSENT_HELP, PERSON_HELP, REFERRAL_HELP
 from linkwork.cli.tables import referrals_table
 
 Opt = typer.Option
@@ -24,7 +25,7 @@ consent_app = typer.Typer(help="Consent to share: record, withdraw, list.", no_a
 @consent_app.command("record")
 def consent_record(
     ctx: typer.Context,
-    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help="Id or NHS number.")],
+    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help=PERSON_HELP)],
     service: Annotated[
         str | None, Opt("--service", help="Directory service (internal or feed id).")
     ] = None,
@@ -51,8 +52,8 @@ def consent_record(
 @consent_app.command("withdraw")
 def consent_withdraw(
     ctx: typer.Context,
-    consent_ref: Annotated[str, typer.Argument(metavar="CONSENT")],
-    reason: Annotated[str, Opt("--reason")] = "",
+    consent_ref: Annotated[str, typer.Argument(metavar="CONSENT", help=CONSENT_HELP)],
+    reason: Annotated[str, Opt("--reason", help="Why, in your words (optional).")] = "",
     json_out: JsonOption = False,
 ) -> None:
     """Withdraw consent: nothing more is shared under it."""
@@ -69,7 +70,7 @@ def consent_withdraw(
 @consent_app.command("list")
 def consent_list(
     ctx: typer.Context,
-    person_ref: Annotated[str, typer.Argument(metavar="PERSON")],
+    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help=PERSON_HELP)],
     json_out: JsonOption = False,
 ) -> None:
     """A person's consents."""
@@ -91,7 +92,7 @@ def consent_list(
 
 def refer_cmd(
     ctx: typer.Context,
-    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help="Id or NHS number.")],
+    person_ref: Annotated[str, typer.Argument(metavar="PERSON", help=PERSON_HELP)],
     need: Annotated[
         list[str], Opt("--need", help="A need's code, id or first 8+ characters (repeat).")
     ],
@@ -158,7 +159,7 @@ def referral_list(
     status: Annotated[str | None, Opt("--status", help="Only this status.")] = None,
     person_ref: Annotated[str | None, Opt("--person", help="Only this person's.")] = None,
     direction: Annotated[str | None, Opt("--direction", help="outgoing or incoming.")] = None,
-    limit: Annotated[int, Opt("--limit", "-n", min=1, max=100000)] = 100,
+    limit: Annotated[int, Opt("--limit", "-n", help="Most rows to show.", min=1, max=100000)] = 100,
     json_out: JsonOption = False,
 ) -> None:
     """List referrals, newest first."""
@@ -176,7 +177,7 @@ def referral_list(
 
 def referral_show(
     ctx: typer.Context,
-    referral_ref: Annotated[str, typer.Argument(metavar="REFERRAL")],
+    referral_ref: Annotated[str, typer.Argument(metavar="REFERRAL", help=REFERRAL_HELP)],
     json_out: JsonOption = False,
 ) -> None:
     """Show a referral: needs, status history and outcome."""
@@ -226,7 +227,7 @@ def referral_show(
 
 def referral_resend(
     ctx: typer.Context,
-    referral_ref: Annotated[str, typer.Argument(metavar="REFERRAL")],
+    referral_ref: Annotated[str, typer.Argument(metavar="REFERRAL", help=REFERRAL_HELP)],
     to: Annotated[
         str | None, Opt("--to", help="A trusted partner (only for a referral never sent).")
     ] = None,
@@ -258,7 +259,7 @@ def referral_resend(
 
 def referral_cancel_send(
     ctx: typer.Context,
-    referral_ref: Annotated[str, typer.Argument(metavar="REFERRAL")],
+    referral_ref: Annotated[str, typer.Argument(metavar="REFERRAL", help=REFERRAL_HELP)],
     json_out: JsonOption = False,
 ) -> None:
     """Cancel what is queued for a referral and not sent yet (audited). Exit 2 when
@@ -284,7 +285,7 @@ def _fail(line: str) -> None:
 
 def referral_status(
     ctx: typer.Context,
-    referral_ref: Annotated[str, typer.Argument(metavar="REFERRAL")],
+    referral_ref: Annotated[str, typer.Argument(metavar="REFERRAL", help=REFERRAL_HELP)],
     status: Annotated[
         str,
         typer.Argument(
@@ -334,14 +335,14 @@ def referral_status(
 
 def referral_outcome(
     ctx: typer.Context,
-    referral_ref: Annotated[str, typer.Argument(metavar="REFERRAL")],
+    referral_ref: Annotated[str, typer.Argument(metavar="REFERRAL", help=REFERRAL_HELP)],
     resolved: Annotated[
         str, Opt("--resolved", help="Codes or ids of the needs that were resolved.")
     ] = "",
     ons4: Annotated[
         str | None, Opt("--ons4", help="ONS4 again: satisfied,worthwhile,happy,anxious.")
     ] = None,
-    note: Annotated[str, Opt("--note")] = "",
+    note: Annotated[str, Opt("--note", help="The outcome in a few words (optional).")] = "",
     json_out: JsonOption = False,
 ) -> None:
     """Record the outcome of a completed or failed referral."""
