@@ -73,7 +73,7 @@ def test_fingerprints_route_status_and_quarantine(cli, db_url: str, keys: Path) 
     status = cli("mesh", "status", "--json", db=db_url).json()
     assert status == {
         "mesh": False, "mailbox": "", "sync_seconds": 0, "waiting": 0, "failed": 0,
-        "quarantined": 0,
+        "quarantined": 0, "inbox": None, "inbox_problem": "",
     }  # fmt: skip
     assert "MESH not set up (files only): 0 waiting to send" in cli("mesh", "status", db=db_url).out
     nothing = cli("mesh", "quarantined", db=db_url)

@@ -30,6 +30,7 @@ class MeshSync:
         self.waiting = 0
         self.failed = 0
         self.quarantined = 0
+        self.inbox: int | None = None  # messages waiting in our MESH inbox (None: unknown)
         self.running = False
         self.timer: Any = None
         self.locked = False
@@ -46,7 +47,7 @@ class MeshSync:
 
     def _status(self, start: bool) -> None:
         try:
-            found = self.app.actions.partners.delivery_status(self.app.workspace)
+            found = self.app.actions.partners.delivery_status(self.app.workspace, peek=True)
         except Exception:
             return  # the status line is a courtesy: the next sync tries again
         self.app.call_from_thread(self._got_status, found, start)
@@ -55,6 +56,7 @@ class MeshSync:
         self.set_up = bool(found["mesh"])
         self.waiting, self.failed = int(found["waiting"]), int(found["failed"])
         self.quarantined = int(found["quarantined"])
+        self.inbox = found.get("inbox")
         seconds = int(found["sync_seconds"] or 0)
         if start and self.set_up and seconds > 0 and self.timer is None:
             self.timer = self.app.set_interval(seconds, self.background)
@@ -136,6 +138,8 @@ class MeshSync:
     def _synced(self, result: dict[str, Any], on_demand: bool) -> None:
         self.running = False
         self.last_sync = datetime.now()
+        if "inbox" in result:
+            self.inbox = result["inbox"]
         self.last_result = (
             f"{result['sent']} sent, {result['received']} received, "
             f"{result['quarantined']} quarantined"
@@ -163,6 +167,8 @@ class MeshSync:
         else:
             parts.append("MESH: not synced yet")
         parts.append(f"{self.waiting} waiting to send")
+        if self.inbox is not None:
+            parts.append(f"{self.inbox} in our inbox")
         if self.failed:
             parts.append(f"{self.failed} FAILED")
         if self.quarantined:

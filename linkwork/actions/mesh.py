@@ -326,11 +326,24 @@ def _push(
                 _write_file(ws, row)
                 result["sent"] += 1
                 continue
-            token, kind, message_id = row.token, row.kind, row.message_id
+            token, kind = row.token, row.kind
+            local, tried = dl.local_id(row), row.attempts > 0
+        started = False
         try:
-            sent_id = transport.send(
-                token.encode("ascii"), to=mailbox, local_id=message_id, subject=kind
-            )
+            # An earlier try may have reached MESH unrecorded (a crash between MESH
+            # accepting it and our commit): if MESH has it, it is not sent again.
+            earlier = transport.find(local) if tried else None
+            if earlier is None:
+                with ws.session() as session:  # the try is recorded before the bytes go
+                    row = session.get(dl.Delivery, ident)
+                    assert row is not None
+                    dl.start_attempt(row)
+                started = True
+                sent_id = transport.send(
+                    token.encode("ascii"), to=mailbox, local_id=local, subject=kind
+                )
+            else:
+                sent_id = earlier
         except TransportError as exc:
             rest = ids[index:] if exc.kind in (UNREACHABLE, REFUSED) else [ident]
             with ws.session() as session:
@@ -338,7 +351,7 @@ def _push(
                     waiting_row = session.get(dl.Delivery, other)
                     assert waiting_row is not None
                     waiting_row.mailbox = mailbox if other == ident else waiting_row.mailbox
-                    dl.mark_retry(waiting_row, str(exc))
+                    dl.mark_retry(waiting_row, str(exc), counted=started and other == ident)
             result["failed"] += len(rest)
             result["problems"].append(str(exc))
             if exc.kind in (UNREACHABLE, REFUSED):
@@ -349,15 +362,19 @@ def _push(
             row = session.get(dl.Delivery, ident)
             assert row is not None
             row.mailbox = mailbox
-            dl.mark_sent(row, sent_id)
+            dl.mark_sent(row, sent_id, counted=True)  # by start_attempt, now or before
             referral = session.get(Referral, row.referral_id)
+            details = {"kind": kind, "to": row.partner, "mailbox": mailbox}
+            details["mesh_message_id"] = sent_id
+            if earlier is not None:
+                details["found"] = f"already in MESH as local id {local}: not sent again"
             record_event(
                 session,
                 ws.user,
                 "send",
                 "referral",
                 row.referral_id,
-                {"kind": kind, "to": row.partner, "mailbox": mailbox, "mesh_message_id": sent_id},
+                details,
                 person_id=referral.person_id if referral else None,
             )
         result["sent"] += 1
@@ -450,12 +467,23 @@ def _receive(ws: Workspace, transport: Transport, our: ECKey, result: dict[str, 
                 return
 
 
+def inbox_count(transport: Transport) -> int | None:
+    """How many messages wait in our inbox now (one small page of its list), or None when
+    MESH cannot say (it is down, or refuses us: the sync or status says why)."""
+    try:
+        return transport.waiting()
+    except TransportError:
+        return None
+
+
 def _summary(result: dict[str, Any]) -> str:
     words = (
         f"MESH sync: {result['sent']} sent, {result['received']} received, "
         f"{result['applied']} applied, {result['quarantined']} quarantined, "
         f"{result['failed']} failed"
     )
+    if result.get("inbox"):
+        words += f", {result['inbox']} still in our inbox"
     if result["problems"]:
         words += f"; {result['problems'][0]}"
     return words
@@ -474,6 +502,7 @@ def sync(ws: Workspace, *, all_due: bool = False, now: datetime | None = None) -
         if not result["down"]:
             _track(ws, transport)
             _receive(ws, transport, our, result)
+        result["inbox"] = inbox_count(transport)
     finally:
         transport.close()
     result.pop("down")

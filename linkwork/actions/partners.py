@@ -116,10 +116,28 @@ def set_route(ws: Workspace, name: str, mesh_mailbox: str | None) -> dict[str, A
         }
 
 
-def delivery_status(ws: Workspace) -> dict[str, Any]:
+def delivery_status(ws: Workspace, *, peek: bool = False) -> dict[str, Any]:
     """For the status line: whether MESH is set up (and our mailbox), how many messages
-    wait to be sent, how many failed, how many received messages are quarantined."""
+    wait to be sent, how many failed, how many received messages are quarantined; with
+    ``peek`` also ``inbox``, how many wait in our MESH inbox (None when MESH cannot say,
+    with ``inbox_problem`` in words)."""
     config = mesh_config(ws)
+    inbox: int | None = None
+    problem = ""
+    if peek and config is not None:
+        from dataclasses import replace
+
+        from screening.exchange.mesh import MeshTransport
+        from screening.exchange.transport import TransportError
+
+        # A status line must not hang on a server that is down: a few seconds at most.
+        transport = MeshTransport(replace(config, timeout=min(config.timeout, 5.0)))
+        try:
+            inbox = transport.waiting()
+        except TransportError as exc:
+            problem = str(exc)
+        finally:
+            transport.close()
     with ws.session() as session:
 
         def count(state: str) -> int:
@@ -138,7 +156,21 @@ def delivery_status(ws: Workspace) -> dict[str, Any]:
         "waiting": waiting,
         "failed": failed,
         "quarantined": quarantined,
+        "inbox": inbox,
+        "inbox_problem": problem,
     }
+
+
+def inbox_words(status: dict[str, Any]) -> str:
+    """``delivery_status``'s inbox count in words, to follow its other counts ('' when not
+    asked, or MESH is not set up)."""
+    if not status.get("mesh"):
+        return ""
+    if status.get("inbox") is not None:
+        return f", {status['inbox']} in our MESH inbox"
+    if status.get("inbox_problem"):
+        return "; our MESH inbox could not be counted (the server cannot be reached or refused us)"
+    return ""
 
 
 def quarantined(ws: Workspace) -> list[dict[str, Any]]:

@@ -43,6 +43,7 @@ def sync(
     if json_out:
         print_json(
             {k: data[k] for k in ("sent", "received", "applied", "quarantined", "failed")}
+            | {"inbox": data["inbox"]}
             | {"problems": data["problems"], "quarantine": data["quarantine"]}
         )
     else:
@@ -83,17 +84,18 @@ def send(
 
 @mesh_app.command("status")
 def status(ctx: typer.Context, json_out: JsonOption = False) -> None:
-    """Whether MESH is set up, and how many messages wait, failed or were quarantined."""
+    """Whether MESH is set up, how many messages wait to be sent, failed or were
+    quarantined, and how many wait in our MESH inbox (asked of MESH: one small request)."""
     from linkwork.actions import partners as act
 
-    data = act.delivery_status(workspace(ctx))
+    data = act.delivery_status(workspace(ctx), peek=True)
     if json_out:
         print_json(data)
         return
     where = f"MESH mailbox {data['mailbox']}" if data["mesh"] else "MESH not set up (files only)"
     console.print(
         f"{esc(where)}: {data['waiting']} waiting to send, {data['failed']} failed, "
-        f"{data['quarantined']} quarantined"
+        f"{data['quarantined']} quarantined" + esc(act.inbox_words(data))
     )
 
 

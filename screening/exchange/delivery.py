@@ -207,22 +207,45 @@ def waiting(
     return [r for r in rows if all_due or r.next_try_at is None or as_utc(r.next_try_at) <= at]
 
 
-def mark_sent(row: Delivery, transport_id: str, *, now: datetime | None = None) -> None:
+def local_id(row: Delivery) -> str:
+    """The MESH local id a message carries: the delivery's id, with the Bundle's id so that
+    a rebuilt database's delivery 1 never matches an older message. Stable across every
+    try, so before trying again we can ask MESH whether an earlier try got through."""
+    return f"linkwork-{row.id}-{row.message_id}"
+
+
+def start_attempt(row: Delivery, *, now: datetime | None = None) -> None:
+    """A try begins (committed before the bytes go): a delivery with ``attempts`` > 0 may
+    have reached MESH even though we never recorded it (a crash between MESH accepting it
+    and our commit), so the next try looks it up by its local id first."""
+    row.attempts += 1
+    row.updated_at = now or utcnow()
+
+
+def mark_sent(
+    row: Delivery, transport_id: str, *, now: datetime | None = None, counted: bool = False
+) -> None:
+    """Sent, with the transport's id; ``counted`` when ``start_attempt`` counted the try."""
     at = now or utcnow()
     row.state = SENT
     row.transport_id = transport_id
-    row.attempts += 1
+    if not counted:
+        row.attempts += 1
     row.sent_at = at
     row.updated_at = at
     row.next_try_at = None
     row.last_reason = ""
 
 
-def mark_retry(row: Delivery, reason: str, *, now: datetime | None = None) -> None:
-    """A failed try: still queued, with the reason and the time of the next try."""
+def mark_retry(
+    row: Delivery, reason: str, *, now: datetime | None = None, counted: bool = False
+) -> None:
+    """A failed try: still queued, with the reason and the time of the next try
+    (``counted`` when ``start_attempt`` counted the try)."""
     at = now or utcnow()
-    row.attempts += 1
-    wait = BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
+    if not counted:
+        row.attempts += 1
+    wait = BACKOFF[max(1, min(row.attempts, len(BACKOFF))) - 1]
     row.next_try_at = at + timedelta(seconds=wait)
     row.last_reason = reason[:500]
     row.updated_at = at

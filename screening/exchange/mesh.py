@@ -2,8 +2,9 @@
 
 MESH (Message Exchange for Social Care and Health) moves files between NHS mailboxes:
 we send to the partner's mailbox id, list our inbox, download, and acknowledge (which
-removes the message from our inbox). Messages carry our workflow id, the Bundle's id as
-the local id, and the kind (referral or update) as the subject. Tracking our sent
+removes the message from our inbox). Messages carry our workflow id, a local id naming the
+delivery (``screening.exchange.delivery.local_id``), and the kind (referral or update) as
+the subject. Tracking our sent
 messages says when the recipient downloaded one (``acknowledged``) or that it never will
 (``failed``).
 
@@ -171,6 +172,39 @@ class MeshTransport:
             self.client.acknowledge_message(message_id)
         except Exception as exc:
             raise self._error(exc, f"acknowledging message {message_id}") from None
+
+    def find(self, local_id: str) -> str | None:
+        """The MESH message id of the message we sent with ``local_id``, or None when MESH
+        has none: asked before trying again a message whose earlier try may have got
+        through unrecorded. mesh-client tracks by message id only, so this is MESH's own
+        "track outbox by local id" (``GET .../outbox/tracking/{localId}``, which the
+        sandbox serves too) over the client's authenticated session."""
+        from urllib.parse import quote
+
+        client = self.client
+        url = f"{client.mailbox_url}/outbox/tracking/{quote(local_id, safe='')}"
+        try:
+            response = client._session.get(url, timeout=self.config.timeout)
+            if response.status_code == 404:
+                return None
+            if response.status_code == 300:
+                return ""  # several already: it got through (more than once)
+            response.raise_for_status()
+            found = response.json()
+        except Exception as exc:
+            raise self._error(exc, f"looking up message {local_id}") from None
+        return str(found.get("messageId") or found.get("message_id") or "")
+
+    def waiting(self) -> int:
+        """How many messages wait in our inbox: one small page of the inbox list, whose
+        ``approx_inbox_count`` MESH gives beside the first ids (the length of the page when
+        it does not)."""
+        try:
+            page = self.client._inbox_v2_page(params={"max_results": 10})
+        except Exception as exc:
+            raise self._error(exc, "counting our inbox") from None
+        count = page.get("approx_inbox_count")
+        return int(count) if count is not None else len(page.get("messages") or [])
 
     def track(self, message_id: str) -> tuple[str, str] | None:
         """``("acknowledged", "")`` once the recipient downloaded it, ``("failed", why)``

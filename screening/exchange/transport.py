@@ -3,9 +3,11 @@
 A transport sends bytes to a partner's address and returns its own id for what it sent;
 lists the ids of what waits for us; fetches one; acknowledges one (after it was imported
 and committed, so a crash in between only means it is fetched again); and, where it can,
-says what became of a message sent (``track``). ``FolderTransport`` is the fallback for
-sites without MESH: the outbox and inbox folders, a file per message, carried by hand or by
-whatever the site uses; ``screening.exchange.mesh.MeshTransport`` is NHS MESH.
+says what became of a message sent (``track``); finds a message we sent by our own local
+id (``find``: did an earlier try get through?); and counts what waits for us (``waiting``).
+``FolderTransport`` is the fallback for sites without MESH: the outbox and inbox folders, a
+file per message, carried by hand or by whatever the site uses;
+``screening.exchange.mesh.MeshTransport`` is NHS MESH.
 
 A failure is a ``TransportError`` in words with a ``kind``: ``unreachable`` (the server
 is down or the network is: try again later), ``refused`` (our login: the user must fix
@@ -67,6 +69,10 @@ class Transport(Protocol):
 
     def track(self, message_id: str) -> tuple[str, str] | None: ...
 
+    def find(self, local_id: str) -> str | None: ...
+
+    def waiting(self) -> int: ...
+
     def close(self) -> None: ...
 
 
@@ -109,6 +115,12 @@ class FolderTransport:
 
     def track(self, message_id: str) -> tuple[str, str] | None:
         return None  # a file says nothing of who read it
+
+    def find(self, local_id: str) -> str | None:
+        return None  # a file is written inside the transaction that records it
+
+    def waiting(self) -> int:
+        return sum(1 for _ in self.poll())
 
     def close(self) -> None:
         pass
