@@ -40,12 +40,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from screening.organisations import ALL_ORGS
+
 OWNER = "linkwork_owner"
 STAFFER = "linkwork_staffer"
 GROUPS = {"worker": "linkwork_worker", "datalead": "linkwork_datalead", "admin": "linkwork_admin"}
 APP_ROLES = tuple(GROUPS.values())
 ADMIN = GROUPS["admin"]
-ALL_ORGS = "*"
+# ALL_ORGS ("*", every organisation) is the domain's: screening.organisations
 STAFF_TABLE = "staff"
 AUDIT_TABLE = "audit_event"
 # Disclosure-controlled reports published for data leads (screening.counts.extracts): the

@@ -25,6 +25,9 @@ from sqlalchemy.orm import Session as OrmSession
 
 SESSION_KEY = "org"
 ORG_LENGTH = 10
+# The organisation code granting every organisation (an ICB-wide login on a shared
+# deployment), and the org of a published extract covering every practice.
+ALL_ORGS = "*"
 
 # Each table holding a person's data but the person's own: (its parent table, the column
 # holding the parent's id). Parents come before their children (fill_missing_orgs).

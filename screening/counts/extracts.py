@@ -29,9 +29,10 @@ from screening.counts.reports import Measure, Report, Row
 from screening.disclosure import Rule
 from screening.models import TZ, new_id, utcnow
 
-# The organisation of an extract covering every practice (the ICB-wide code of the
-# shared deployment's staff table): only a login granted every organisation reads it.
-ALL_ORGS = "*"
+# ALL_ORGS: the organisation of an extract covering every practice (the ICB-wide code of
+# the shared deployment's staff table): only a login granted every organisation reads it.
+from screening.organisations import ALL_ORGS
+
 # The largest body read back (a 3-way report over every month of several years is well
 # under 1 MB).
 MAX_BODY_BYTES = 8 * 1024 * 1024
