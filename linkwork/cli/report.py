@@ -365,7 +365,8 @@ _make_command(
     "timeliness",
     "Referrals made, accepted and completed with the median and quartiles of days to "
     "acceptance and to completion (from the status history), by any --by dimension but "
-    "need and domain, or by service or provider.",
+    "need and domain, or by service or provider; beside them (not by service or provider) "
+    "casework episodes started and the days from each start to its first attended contact.",
 )
 _make_command(
     "contacts",

@@ -22,24 +22,18 @@ from sqlmodel import Session
 
 from screening.casework.models import Contact, Episode
 from screening.counts.dimensions import Filters, parse_dimensions
-from screening.counts.publish import in_counted, merge_small_practices, plan
+from screening.counts.publish import merge_small_practices
 from screening.counts.queries import RawCounts, run_levels
 from screening.counts.reports import (
     ONS4,
+    Cell,
     Measure,
     Report,
-    Row,
-    _hide_revealing,
-    _is_empty,
-    _period_of,
-    _prepared,
-    _publish_counts,
-    _row_order,
-    _shown,
-    _value_lists,
-    _withheld,
+    assemble,
+    period_of,
+    prepare,
 )
-from screening.counts.sql import between, check_practice, dimension_expr, person_join, person_t
+from screening.counts.sql import between, dimension_expr, person_join, person_t
 from screening.disclosure import DEFAULT_RULE, Rule, publish_mean, publish_rate
 
 MAX_CASEWORK_DIMENSIONS = 2
@@ -77,10 +71,8 @@ def casework_report(
         raise ValueError(f"casework can be counted by at most {MAX_CASEWORK_DIMENSIONS} dimensions")
     if any(d in ("need", "domain") for d in dims):
         raise ValueError("an episode has no one need: count casework by another dimension")
-    filters = filters or Filters()
-    check_practice(session, filters.practice)
-    p = plan(dims, filters, rule, UNIT)
-    counted, small = _prepared(session, p, rule, filters)
+    c = prepare(session, dims, filters, rule, UNIT)
+    p, counted, small = c.plan, c.counted, c.small
     dialect = session.get_bind().dialect.name
     ep_t = Episode.__table__  # type: ignore[attr-defined]
     ct_t = Contact.__table__  # type: ignore[attr-defined]
@@ -138,47 +130,40 @@ def casework_report(
         for k in ONS4
     }
 
-    values = _value_lists(n_episodes)
-    published = {
-        "episodes": _publish_counts(n_episodes, values, p, rule, UNIT),
-        "contacts": _publish_counts(n_contacts, values, p, rule, UNIT),
-        "dna": _publish_counts(n_dna, values, p, rule, UNIT),
-        "ons4_episodes": _publish_counts(n_pairs, values, p, rule, UNIT),
-    }
     canonical = rule.canonical if rule is not None else None
-    rows: list[Row] = []
-    for key, _ in _row_order(dims, _shown(p, values), published["episodes"].values):
-        kept, rk = in_counted(p, key)
-        row: dict[str, int | float | None] = {m: published[m].get(key) for m in published}
-        episodes, contacts, dna = row["episodes"], row["contacts"], row["dna"]
+
+    def derive(cell: Cell) -> dict[str, int | float | None]:
+        kept, rk = cell.kept, cell.short
+        row: dict[str, int | float | None] = {}
+        episodes, contacts, dna = (
+            cell.counts["episodes"],
+            cell.counts["contacts"],
+            cell.counts["dna"],
+        )
         if canonical is None:
             ep_n, ct_n = n_episodes.get(kept, rk), n_contacts.get(kept, rk)
             row["contacts_per_episode"] = round(ct_n / ep_n, 3) if ep_n else None
             row["dna_rate"] = round(n_dna.get(kept, rk) / ct_n, 3) if ct_n else None
         else:
-            row["contacts_per_episode"] = publish_rate(contacts, episodes)  # type: ignore[arg-type]
-            row["dna_rate"] = publish_rate(dna, contacts)  # type: ignore[arg-type]
+            row["contacts_per_episode"] = publish_rate(contacts, episodes)
+            row["dna_rate"] = publish_rate(dna, contacts)
         pairs = n_pairs.get(kept, rk)
         for k in ONS4:
             total = sums[k].get(kept, rk)
             if canonical is None:
                 row[f"ons4_{k}_change"] = round(total / pairs, 1) if pairs else None
             else:
-                shown_pairs = published["ons4_episodes"].get(key)
+                shown_pairs = cell.counts["ons4_episodes"]
                 row[f"ons4_{k}_change"] = publish_mean(total, pairs, shown_pairs, canonical)
-        rows.append(Row(key, row, _withheld(key, published)))
-    return _hide_revealing(
-        Report(
-            name="contacts",
-            title="Casework: contacts per episode, did not attend and ONS4 change",
-            unit="episodes",
-            dims=dims,
-            measures=casework_measures(),
-            rows=rows,
-            filters=filters,
-            rule=rule,
-            period=_period_of(session, when, filters),
-            tables=[table for found in published.values() for table in found.tables],
-            is_empty=_is_empty(n_episodes, p),
-        )
+        return row
+
+    return assemble(
+        c,
+        {"episodes": n_episodes, "contacts": n_contacts, "dna": n_dna, "ons4_episodes": n_pairs},
+        name="contacts",
+        title="Casework: contacts per episode, did not attend and ONS4 change",
+        unit="episodes",
+        measures=casework_measures(),
+        period=period_of(session, when, c.filters),
+        derive=derive,
     )

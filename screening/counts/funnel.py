@@ -39,24 +39,18 @@ from sqlmodel import Session
 from screening.counts.copies import day_number, ensure_copies
 from screening.counts.dimensions import ALL, Filters, parse_dimensions
 from screening.counts.population import POPULATION_DIMS, Populations, per_thousand
-from screening.counts.publish import in_counted, merge_small_practices, plan
+from screening.counts.publish import merge_small_practices
 from screening.counts.queries import _month_keys, needs_raw, run_levels, tune_for_counting
 from screening.counts.reports import (
+    Cell,
     Measure,
     Report,
     Row,
-    _hide_revealing,
-    _is_empty,
-    _period_of,
-    _prepared,
-    _publish_counts,
-    _row_order,
-    _shown,
-    _value_lists,
-    _withheld,
+    assemble,
+    period_of,
+    prepare,
 )
 from screening.counts.sql import (
-    check_practice,
     cn_t,
     count_expr,
     need_t,
@@ -182,11 +176,8 @@ def funnel_report(
 ) -> Report:
     """The funnel in people by ``by`` (up to the dimensions a published table can have).
     ``rule=None`` gives raw numbers, rates and intervals (the practice's own view)."""
-    dims = parse_dimensions(by)
-    filters = filters or Filters()
-    check_practice(session, filters.practice)
-    p = plan(dims, filters, rule, "people")
-    counted, small = _prepared(session, p, rule, filters)
+    c = prepare(session, parse_dimensions(by), filters, rule, "people")
+    p, counted, small = c.plan, c.counted, c.small
     ensure_copies(session)
     tune_for_counting(session)
     raws = {
@@ -205,39 +196,11 @@ def funnel_report(
             session, p.dims, exprs, measure, base, where, "people", keys, True, p.levels
         )
         raws[step_key] = merge_small_practices(raw, small)
-    values = _value_lists(raws["need"])
-    published = {key: _publish_counts(raw, values, p, rule, "people") for key, raw in raws.items()}
-    rows: list[Row] = []
-    for key, _ in _row_order(dims, _shown(p, values), published["need"].values):
-        kept, short = in_counted(p, key)
-        row: dict[str, int | float | None] = {s: published[s].get(key) for s in STEP_KEYS}
-        for step, _, over in STEPS:
-            if over is None:
-                continue
-            num: int | None
-            den: int | None
-            if rule is None:
-                num, den = raws[step].get(kept, short), raws[over].get(kept, short)
-                rate = round(num / den, 3) if den else None
-            else:
-                num, den = published[step].get(key), published[over].get(key)
-                rate = publish_rate(num, den)
-            low, high = published_interval(num, den)
-            row[f"{step}_rate"], row[f"{step}_low"], row[f"{step}_high"] = rate, low, high
-        rows.append(Row(key, row, _withheld(key, published)))
     measures = step_measures()
     populations = Populations(session)
-    if populations and set(p.dims) <= POPULATION_DIMS:
-        # rates per 1,000 registered patients (public list sizes, the published counts)
-        every = sorted(practice_population(session))
-        for line in rows:
-            dims_at, key_at = p.dims, line.keys
-            if len(p.dims) > len(p.shown):
-                key_at = (p.practice, *line.keys)
-            registered = populations.registered(dims_at, key_at, every, small)
-            line.values["registered"] = registered
-            for step in ("need", "referred"):
-                line.values[f"{step}_per_1000"] = per_thousand(line.values.get(step), registered)
+    with_population = bool(populations) and set(p.dims) <= POPULATION_DIMS
+    every = sorted(practice_population(session)) if with_population else []
+    if with_population:
         measures += [
             Measure("registered", "Registered patients", "population"),
             Measure(
@@ -251,20 +214,43 @@ def funnel_report(
                 "registered",
             ),
         ]
-    return _hide_revealing(
-        Report(
-            name="funnel",
-            title="The referral funnel in people: need, referred, accepted and after",
-            unit="people",
-            dims=dims,
-            measures=measures,
-            rows=rows,
-            filters=filters,
-            rule=rule,
-            period=_period_of(session, need_t.c.recorded_at, filters),
-            tables=[t for found in published.values() for t in found.tables],
-            is_empty=_is_empty(raws["need"], p),
-        )
+
+    def derive(cell: Cell) -> dict[str, int | float | None]:
+        row: dict[str, int | float | None] = {}
+        for step, _, over in STEPS:
+            if over is None:
+                continue
+            num: int | None
+            den: int | None
+            if rule is None:
+                num, den = (
+                    raws[step].get(cell.kept, cell.short),
+                    raws[over].get(cell.kept, cell.short),
+                )
+                rate = round(num / den, 3) if den else None
+            else:
+                num, den = cell.counts[step], cell.counts[over]
+                rate = publish_rate(num, den)
+            low, high = published_interval(num, den)
+            row[f"{step}_rate"], row[f"{step}_low"], row[f"{step}_high"] = rate, low, high
+        if with_population:
+            # rates per 1,000 registered patients (public list sizes, the published counts)
+            key_at = (p.practice, *cell.key) if len(p.dims) > len(p.shown) else cell.key
+            registered = populations.registered(p.dims, key_at, every, small)
+            row["registered"] = registered
+            for step in ("need", "referred"):
+                row[f"{step}_per_1000"] = per_thousand(cell.counts[step], registered)
+        return row
+
+    return assemble(
+        c,
+        raws,
+        name="funnel",
+        title="The referral funnel in people: need, referred, accepted and after",
+        unit="people",
+        measures=measures,
+        period=period_of(session, need_t.c.recorded_at, c.filters),
+        derive=derive,
     )
 
 

@@ -26,26 +26,20 @@ from sqlmodel import Session
 
 from screening.counts.dimensions import Filters, parse_dimensions
 from screening.counts.funnel import Z95, published_interval
-from screening.counts.publish import in_counted, merge_small_practices, plan
+from screening.counts.publish import merge_small_practices
 from screening.counts.queries import RawCounts, run_levels
 from screening.counts.reports import (
     ONS4,
+    Cell,
     Measure,
     Report,
     Row,
-    _hide_revealing,
-    _is_empty,
-    _period_of,
-    _prepared,
-    _publish_counts,
-    _row_order,
-    _shown,
-    _value_lists,
-    _withheld,
+    assemble,
+    period_of,
+    prepare,
 )
 from screening.counts.sql import (
     between,
-    check_practice,
     dimension_expr,
     need_t,
     person_join,
@@ -201,10 +195,8 @@ def outcomes_report(
     dims = parse_dimensions(by)
     if len(dims) > MAX_OUTCOME_DIMENSIONS:
         raise ValueError(f"outcomes can be counted by at most {MAX_OUTCOME_DIMENSIONS} dimensions")
-    filters = filters or Filters()
-    check_practice(session, filters.practice)
-    p = plan(dims, filters, rule, "needs")
-    counted, small = _prepared(session, p, rule, filters)
+    c = prepare(session, dims, filters, rule, "needs")
+    p, counted, small = c.plan, c.counted, c.small
     dialect = session.get_bind().dialect.name
     out_t = Outcome.__table__  # type: ignore[attr-defined]
     on_t = OutcomeNeed.__table__  # type: ignore[attr-defined]
@@ -266,19 +258,12 @@ def outcomes_report(
         )
         sums[f"{k}_before"] = levels(sa.func.sum(before), ons_base(False), [*where, has_all])
 
-    values = _value_lists(n_needs)
-    published = {
-        "needs": _publish_counts(n_needs, values, p, rule, "needs"),
-        "resolved": _publish_counts(n_resolved, values, p, rule, "needs"),
-        "ons4_people": _publish_counts(ons_n, values, p, rule, "needs"),
-        "ons4_missing": _publish_counts(ons_missing, values, p, rule, "needs"),
-    }
     canonical = rule.canonical if rule is not None else None
-    rows: list[Row] = []
-    for key, _ in _row_order(dims, _shown(p, values), published["needs"].values):
-        kept, rk = in_counted(p, key)
+
+    def derive(cell: Cell) -> dict[str, int | float | None]:
+        kept, rk = cell.kept, cell.short
         nn, nr, on = n_needs.get(kept, rk), n_resolved.get(kept, rk), ons_n.get(kept, rk)
-        row: dict[str, int | float | None] = {m: published[m].get(key) for m in published}
+        row: dict[str, int | float | None] = {}
         num: int | None
         den: int | None
         pn: int | None
@@ -287,8 +272,8 @@ def outcomes_report(
             num, den = nr, nn
             row["share_resolved"] = round(nr / nn, 3) if nn else None
         else:
-            pn = published["ons4_people"].get(key)
-            num, den = published["resolved"].get(key), published["needs"].get(key)
+            pn = cell.counts["ons4_people"]
+            num, den = cell.counts["resolved"], cell.counts["needs"]
             row["share_resolved"] = publish_rate(num, den)
         row["share_resolved_low"], row["share_resolved_high"] = published_interval(num, den)
         for k in ONS4:
@@ -310,19 +295,20 @@ def outcomes_report(
             row[f"ons4_{k}_change"], row[f"ons4_{k}_change_sd"] = mean, sd
             low, high = mean_interval(mean, sd, pn)
             row[f"ons4_{k}_change_low"], row[f"ons4_{k}_change_high"] = low, high
-        rows.append(Row(key, row, _withheld(key, published)))
-    return _hide_revealing(
-        Report(
-            name="outcomes",
-            title="Outcomes: needs resolved and change in personal wellbeing (ONS4)",
-            unit="needs",
-            dims=dims,
-            measures=outcomes_measures(),
-            rows=rows,
-            filters=filters,
-            rule=rule,
-            period=_period_of(session, when, filters),
-            tables=[table for found in published.values() for table in found.tables],
-            is_empty=_is_empty(n_needs, p),
-        )
+        return row
+
+    return assemble(
+        c,
+        {
+            "needs": n_needs,
+            "resolved": n_resolved,
+            "ons4_people": ons_n,
+            "ons4_missing": ons_missing,
+        },
+        name="outcomes",
+        title="Outcomes: needs resolved and change in personal wellbeing (ONS4)",
+        unit="needs",
+        measures=outcomes_measures(),
+        period=period_of(session, when, c.filters),
+        derive=derive,
     )

@@ -1,9 +1,26 @@
-"""The three reports (needs, referrals, outcomes): raw counts published through
-disclosure control (``screening.disclosure``) into rows of measures."""
+"""Count reports: raw counts published through disclosure control
+(``screening.disclosure``) into rows of measures; the needs and referrals reports.
+
+Every count report (needs, referrals, and the funnel, outcomes, timeliness and casework
+reports in their own modules) is built the same way, through this small public API:
+
+* :func:`prepare` checks the practice, plans which levels the counts are decided on
+  (``screening.counts.publish``) and finds the small practices counted together: a
+  :class:`Counting`;
+* the report counts its raw numbers (``screening.counts.queries``), one ``RawCounts`` per
+  count measure, the first being the one whose cells make the rows;
+* :func:`assemble` publishes each count (decided once per table, or raw numbers without a
+  rule), lays the rows out in reading order, lets the report add what it derives from
+  the published counts (rates, intervals, means, quartiles: ``derive``, one call per row
+  with a :class:`Cell`), hides any rate or mean that would give a count away
+  (:func:`hide_revealing`) and returns the :class:`Report`;
+* :func:`period_of` gives the reporting period, :func:`leaks` what a report gives away
+  beyond its rule (nothing, for every report built here: the differencing tests check).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -138,7 +155,7 @@ def _prepared(
 
 
 @dataclass
-class _Published:
+class PublishedCounts:
     """One measure's published value of every row key of a report (its dimension keys,
     ALL for totals), which of them are withheld, and the tables they were decided in."""
 
@@ -156,19 +173,19 @@ def _publish_counts(
     p: Plan,
     rule: Rule | None,
     unit: str,
-) -> _Published:
+) -> PublishedCounts:
     """Published values of one measure: decided once per count across reports
     (``screening.counts.publish``), or raw numbers when ``rule`` is None."""
     if rule is None:
         firsts = {v: raw.get((0,), (v,)) for v in values[0]} if len(p.shown) == 3 else None
         keys = row_keys(len(p.shown), values, firsts)
-        return _Published({key: raw.get(*in_counted(p, key)) for key in keys}, set(), [])
+        return PublishedCounts({key: raw.get(*in_counted(p, key)) for key in keys}, set(), [])
     assert p.levels is not None
     decided, tables = decide(raw, values, rule, unit, p.levels)
-    return _Published(*published_values(p, decided, values, raw), tables)
+    return PublishedCounts(*published_values(p, decided, values, raw), tables)
 
 
-def _withheld(key: tuple[Any, ...], published: dict[str, _Published]) -> frozenset[str]:
+def _withheld(key: tuple[Any, ...], published: dict[str, PublishedCounts]) -> frozenset[str]:
     return frozenset(m for m, found in published.items() if key in found.withheld)
 
 
@@ -254,7 +271,7 @@ def leaks(report: Report) -> list[str]:
     return found
 
 
-def _hide_revealing(report: Report) -> Report:
+def hide_revealing(report: Report) -> Report:
     """Rates and means checked beside their counts: any that would give a count away is
     hidden (none does when built from published counts; this keeps it so)."""
     for row in report.rows:
@@ -264,7 +281,7 @@ def _hide_revealing(report: Report) -> Report:
     return report
 
 
-def _period_of(session: Session, column: Any, filters: Filters) -> tuple[date, date] | None:
+def period_of(session: Session, column: Any, filters: Filters) -> tuple[date, date] | None:
     """The reporting period: the filters, else whole months around the data."""
     if filters.start and filters.end:
         return filters.start, filters.end
@@ -284,6 +301,121 @@ def _period_of(session: Session, column: Any, filters: Filters) -> tuple[date, d
     return start, end
 
 
+@dataclass(frozen=True)
+class Counting:
+    """A report's question made ready to count (:func:`prepare`): its dimensions, the
+    filters as asked (the report shows these) and the rule, the plan (``plan.dims`` are
+    the dimensions counted, the chosen practice first; ``plan.levels`` the levels its
+    counts are decided on), the filters to count with (a published report counts every
+    practice and shows one), the practices counted together as small ones, and the unit
+    its counts are decided in (people, referrals, needs)."""
+
+    dims: tuple[str, ...]
+    filters: Filters
+    rule: Rule | None
+    plan: Plan
+    counted: Filters
+    small: set[str]
+    unit: str
+
+
+def prepare(
+    session: Session,
+    dims: tuple[str, ...],
+    filters: Filters | None,
+    rule: Rule | None,
+    unit: str,
+) -> Counting:
+    """Check the chosen practice, plan the report's counts and find the small practices
+    (a small practice alone is refused: ValueError in one line)."""
+    filters = filters or Filters()
+    check_practice(session, filters.practice)
+    p = plan(dims, filters, rule, unit)
+    counted, small = _prepared(session, p, rule, filters)
+    return Counting(dims, filters, rule, p, counted, small, unit)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One row of a report being assembled: its ``key`` (``ALL`` in a summed dimension),
+    where its raw counts are (``raw.get(cell.kept, cell.short)``) and its published
+    counts (``counts``: measure -> value, None where hidden)."""
+
+    key: tuple[Any, ...]
+    kept: tuple[int, ...]
+    short: tuple[Any, ...]
+    counts: dict[str, Published]
+
+
+def assemble(
+    c: Counting,
+    raws: dict[str, RawCounts],
+    *,
+    name: str,
+    title: str,
+    unit: str,
+    measures: list[Measure],
+    period: tuple[date, date] | None,
+    derive: Callable[[Cell], dict[str, int | float | None]] | None = None,
+    apart: tuple[str, ...] = (),
+) -> Report:
+    """A published report from its raw counts (``raws``: measure -> counts, the first
+    giving the rows): each count published (decided once per table, or raw numbers when
+    ``c.rule`` is None), the rows in reading order with each row's published counts, then
+    what ``derive`` computes for the row from them, and any rate or mean that would give
+    a count away hidden (:func:`hide_revealing`).
+
+    ``apart``: counts of other records set beside them in the same rows (the timeliness
+    report's episodes beside its referrals), decided in tables of their own values (the
+    first of them gives those), exactly as their own report decides them. The rows are
+    then those of either; a count with no such value among its records is withheld there
+    (a line of nobody is a small line), or 0 in raw numbers."""
+    first = next(iter(raws))
+    values = _value_lists(raws[first])
+    own = _value_lists(raws[apart[0]]) if apart else values
+    published = {
+        key: _publish_counts(raw, own if key in apart else values, c.plan, c.rule, c.unit)
+        for key, raw in raws.items()
+    }
+    shown, order = values, published[first].values
+    if apart:
+        shown = [
+            ordered_values(d, {*a, *b}) for d, a, b in zip(c.plan.dims, values, own, strict=True)
+        ]
+        order = {**published[apart[0]].values, **published[first].values}
+    rows: list[Row] = []
+    for key, _ in _row_order(c.dims, _shown(c.plan, shown), order):
+        kept, short = in_counted(c.plan, key)
+        counts: dict[str, Published] = {}
+        absent: set[str] = set()
+        for m, found in published.items():
+            if key in found.values or not apart:
+                counts[m] = found.get(key)
+            else:
+                counts[m] = 0 if c.rule is None else None
+                absent.add(m)
+        row: dict[str, int | float | None] = dict(counts)
+        if derive is not None:
+            row.update(derive(Cell(key, kept, short, counts)))
+        withheld = _withheld(key, published) | (absent if c.rule is not None else set())
+        rows.append(Row(key, row, withheld))
+    return hide_revealing(
+        Report(
+            name=name,
+            title=title,
+            unit=unit,
+            dims=c.dims,
+            measures=measures,
+            rows=rows,
+            filters=c.filters,
+            rule=c.rule,
+            period=period,
+            tables=[table for found in published.values() for table in found.tables],
+            is_empty=all(_is_empty(raws[k], c.plan) for k in (first, *apart)),
+        )
+    )
+
+
 def needs_report(
     session: Session,
     by: str | Sequence[str],
@@ -294,30 +426,17 @@ def needs_report(
 
     ``rule=None`` gives raw numbers (the practice's own internal view only; the CLI makes
     that loud and audited)."""
-    dims = parse_dimensions(by)
-    filters = filters or Filters()
-    check_practice(session, filters.practice)
-    p = plan(dims, filters, rule, "people")
-    counted, small = _prepared(session, p, rule, filters)
-    raw = merge_small_practices(needs_raw(session, p.dims, counted, levels=p.levels), small)
-    values = _value_lists(raw)
-    people = _publish_counts(raw, values, p, rule, "people")
-    rows = [
-        Row(key, {"people": value}, _withheld(key, {"people": people}))
-        for key, value in _row_order(dims, _shown(p, values), people.values)
-    ]
-    return Report(
+    c = prepare(session, parse_dimensions(by), filters, rule, "people")
+    p = c.plan
+    raw = merge_small_practices(needs_raw(session, p.dims, c.counted, levels=p.levels), c.small)
+    return assemble(
+        c,
+        {"people": raw},
         name="needs",
         title="People with a recorded social need",
         unit="people",
-        dims=dims,
         measures=[Measure("people", "People")],
-        rows=rows,
-        filters=filters,
-        rule=rule,
-        period=_period_of(session, need_t.c.recorded_at, filters),
-        tables=people.tables,
-        is_empty=_is_empty(raw, p),
+        period=period_of(session, need_t.c.recorded_at, c.filters),
     )
 
 
@@ -377,11 +496,8 @@ def referrals_report(
     if direction not in DIRECTIONS:
         raise ValueError(f"direction {direction!r} is not one of: {', '.join(DIRECTIONS)}")
     received = direction == "received"
-    dims = parse_dimensions(by)
-    filters = filters or Filters()
-    check_practice(session, filters.practice)
-    p = plan(dims, filters, rule, "referrals")
-    counted, small = _prepared(session, p, rule, filters)
+    c = prepare(session, parse_dimensions(by), filters, rule, "referrals")
+    p, counted, small = c.plan, c.counted, c.small
     dialect = session.get_bind().dialect.name
     when = referral_t.c.created_at
     uses_need = any(d in ("need", "domain") for d in p.dims)
@@ -432,27 +548,14 @@ def referrals_report(
         for key, cond in conditions.items()
     }
     first = "received" if received else "made"
-    values = _value_lists(raws[first])
-    published = {
-        key: _publish_counts(raw, values, p, rule, "referrals") for key, raw in raws.items()
-    }
-    tables = [table for found in published.values() for table in found.tables]
-    rows = [
-        Row(key, {m: published[m].get(key) for m in conditions}, _withheld(key, published))
-        for key, _ in _row_order(dims, _shown(p, values), published[first].values)
-    ]
-    return Report(
+    return assemble(
+        c,
+        raws,
         name="referrals-received" if received else "referrals",
         title=f"Referrals {first}, accepted, completed and declined",
         unit="referrals",
-        dims=dims,
         measures=list(RECEIVED_MEASURES if received else REFERRAL_MEASURES),
-        rows=rows,
-        filters=filters,
-        rule=rule,
-        period=_period_of(session, when, filters),
-        tables=tables,
-        is_empty=_is_empty(raws[first], p),
+        period=period_of(session, when, c.filters),
     )
 
 

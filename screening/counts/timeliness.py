@@ -18,6 +18,7 @@ stored, cut to 80 characters, and a name that a spreadsheet would take for a for
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,25 +26,19 @@ from sqlmodel import Session
 
 from screening.counts.dimensions import ALL, NOT_KNOWN, Filters, parse_dimensions
 from screening.counts.funnel import published_interval
-from screening.counts.publish import in_counted, merge_small_practices, plan
+from screening.counts.publish import merge_small_practices
 from screening.counts.queries import RawCounts
 from screening.counts.reports import (
+    Cell,
+    Counting,
     Measure,
     Report,
-    Row,
-    _hide_revealing,
-    _is_empty,
-    _period_of,
-    _prepared,
-    _publish_counts,
-    _row_order,
-    _shown,
-    _value_lists,
-    _withheld,
+    assemble,
+    period_of,
+    prepare,
 )
 from screening.counts.sql import (
     between,
-    check_practice,
     dimension_expr,
     person_join,
     person_t,
@@ -84,7 +79,8 @@ def quartiles(histogram: dict[int, int]) -> tuple[int, int, int] | None:
     return out[0], out[1], out[2]
 
 
-def timeliness_measures() -> list[Measure]:
+def timeliness_measures(episodes: bool = False) -> list[Measure]:
+    """The report's measures; with ``episodes``, the casework episodes' first contact too."""
     out = [
         Measure("made", "Referrals made"),
         Measure("accepted", "Accepted"),
@@ -96,12 +92,120 @@ def timeliness_measures() -> list[Measure]:
         Measure("completed_low", "Completed: 95% low", "low", "completed", "accepted"),
         Measure("completed_high", "Completed: 95% high", "high", "completed", "accepted"),
     ]
-    for step, over in (("accept", "accepted"), ("complete", "completed")):
+    steps = [("accept", "accepted"), ("complete", "completed")]
+    if episodes:
+        out += [
+            Measure("episodes", "Episodes started"),
+            Measure("contacted", "Episodes with an attended contact"),
+            Measure("contacted_rate", "Share contacted", "rate", "contacted", "episodes"),
+            Measure("contacted_low", "Share contacted: 95% low", "low", "contacted", "episodes"),
+            Measure("contacted_high", "Share contacted: 95% high", "high", "contacted", "episodes"),
+        ]
+        steps.insert(1, ("contact", "contacted"))
+    for step, over in steps:
         for q, label in (("q1", "lower quartile"), ("median", "median"), ("q3", "upper quartile")):
+            what = "first contact" if step == "contact" else step
             out.append(
-                Measure(f"days_to_{step}_{q}", f"Days to {step}: {label}", "quantile", None, over)
+                Measure(f"days_to_{step}_{q}", f"Days to {what}: {label}", "quantile", None, over)
             )
     return out
+
+
+def _days(dialect: str, later: Any, since: Any) -> Any:
+    """Whole days from ``since`` to ``later`` (both timestamps), in SQL."""
+    if dialect == "sqlite":
+        return sa.cast(sa.func.julianday(later) - sa.func.julianday(since), sa.Integer)
+    return sa.cast(sa.func.floor(sa.extract("epoch", later - since) / 86400), sa.Integer)
+
+
+Histograms = dict[tuple[Any, ...], dict[int, int]]  # finest key -> days -> how many
+
+
+def _histograms(
+    session: Session, exprs: list[Any], base: Any, where: list[Any], days: dict[str, Any]
+) -> tuple[dict[tuple[Any, ...], int], dict[str, Histograms]]:
+    """How many records each finest cell has, and for each of ``days`` (a name -> whole
+    days, NULL where not reached) how many took each number of days: aggregates only."""
+    cols = [e.label(f"d{i}") for i, e in enumerate(exprs)]
+    query = (
+        sa.select(*cols, *[d.label(f"to_{k}") for k, d in days.items()], sa.func.count().label("n"))
+        .select_from(base)
+        .where(*where)
+        .group_by(
+            *[sa.literal_column(f"d{i}") for i in range(len(exprs))], *[f"to_{k}" for k in days]
+        )
+    )
+    counted: dict[tuple[Any, ...], int] = {}
+    hist: dict[str, Histograms] = {k: {} for k in days}
+    for row in session.execute(query):
+        key = tuple(row[: len(exprs)])
+        n = int(row.n)
+        counted[key] = counted.get(key, 0) + n
+        for k in days:
+            value = getattr(row, f"to_{k}")
+            if value is not None:
+                cell = hist[k].setdefault(key, {})
+                cell[max(0, int(value))] = cell.get(max(0, int(value)), 0) + n
+    return counted, hist
+
+
+def _first_contacts(
+    session: Session, c: Counting, dialect: str
+) -> tuple[dict[tuple[Any, ...], int], Histograms]:
+    """Casework episodes started in the window, by the report's dimensions (of the
+    episode's start), and the days from each episode's start to its first attended
+    contact (episodes not yet contacted: in the count, not in the days)."""
+    from screening.casework.models import Contact, Episode
+
+    ep_t = Episode.__table__  # type: ignore[attr-defined]
+    ct_t = Contact.__table__  # type: ignore[attr-defined]
+    p = c.plan
+    first_attended = (
+        sa.select(sa.func.min(ct_t.c.at))
+        .where(ct_t.c.episode_id == ep_t.c.id, ct_t.c.status == "attended")
+        .scalar_subquery()
+    )
+    where = between(ep_t.c.started_at, c.counted)
+    if c.counted.practice:
+        where.append(person_t.c.practice_ods == c.counted.practice)
+    exprs = [dimension_expr(d, dialect, ep_t.c.started_at) for d in p.dims]
+    base = person_join(ep_t, p.dims, ep_t.c.person_id)
+    days = {"contact": _days(dialect, first_attended, ep_t.c.started_at)}
+    counted, hist = _histograms(session, exprs, base, where, days)
+    return _cleaned(p.dims, counted), _cleaned_hist(p.dims, hist["contact"])
+
+
+def _clean(dims: tuple[str, ...], key: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(
+        _safe_name(v) if dims[i] in SERVICE_DIMS else _key(dims[i], v) for i, v in enumerate(key)
+    )
+
+
+def _cleaned(
+    dims: tuple[str, ...], counted: dict[tuple[Any, ...], int]
+) -> dict[tuple[Any, ...], int]:
+    """Counts by cleaned keys (names shown safely, numbers whole), summed where two meet."""
+    out: dict[tuple[Any, ...], int] = {}
+    for key, n in counted.items():
+        out[_clean(dims, key)] = out.get(_clean(dims, key), 0) + n
+    return out
+
+
+def _cleaned_hist(dims: tuple[str, ...], hist: Histograms) -> Histograms:
+    out: Histograms = {}
+    for key, cell in hist.items():
+        into = out.setdefault(_clean(dims, key), {})
+        for day, n in cell.items():
+            into[day] = into.get(day, 0) + n
+    return out
+
+
+def _period(session: Session, c: Counting, columns: list[Any]) -> tuple[date, date] | None:
+    """The reporting period over the referrals and the episodes both."""
+    found = [f for f in (period_of(session, col, c.filters) for col in columns) if f]
+    if not found:
+        return None
+    return min(f[0] for f in found), max(f[1] for f in found)
 
 
 def timeliness_report(
@@ -112,14 +216,17 @@ def timeliness_report(
 ) -> Report:
     """Referrals made here by ``by`` (any dimension but need and domain, or ``service`` /
     ``provider``), accepted and completed, with shares and days to acceptance and to
-    completion (from sending: the first ``requested`` in the history, else when made)."""
+    completion (from sending: the first ``requested`` in the history, else when made).
+
+    Beside them, where casework episodes were started in the window (and not by service
+    or provider: an episode is the link worker's, not a service's), the episodes started,
+    how many have had an attended contact, and the days from the episode's start (the
+    referral to the link worker, or the person's own) to that first attended contact."""
     dims = parse_dimensions(by, extra=SERVICE_DIMS)
     if set(dims) & set(_NOT_BY):
         raise ValueError("timeliness is counted by referral: not by need or domain")
-    filters = filters or Filters()
-    check_practice(session, filters.practice)
-    p = plan(dims, filters, rule, "referrals")
-    counted, small = _prepared(session, p, rule, filters)
+    c = prepare(session, dims, filters, rule, "referrals")
+    p, counted, small = c.plan, c.counted, c.small
     dialect = session.get_bind().dialect.name
     ev = ReferralEvent.__table__  # type: ignore[attr-defined]
     from directory.models import Organisation, Service
@@ -135,12 +242,6 @@ def timeliness_report(
         )
 
     sent_at = sa.func.coalesce(first_at("requested"), referral_t.c.created_at)
-
-    def days(later: Any) -> Any:
-        if dialect == "sqlite":
-            return sa.cast(sa.func.julianday(later) - sa.func.julianday(sent_at), sa.Integer)
-        return sa.cast(sa.func.floor(sa.extract("epoch", later - sent_at) / 86400), sa.Integer)
-
     when = referral_t.c.created_at
     base = person_join(referral_t, p.dims, referral_t.c.person_id)
     if "service" in p.dims or "provider" in p.dims:
@@ -168,82 +269,73 @@ def timeliness_report(
         where.append(person_t.c.practice_ods == counted.practice)
     accepted_at = first_at("accepted")
     completed_at = sa.case((referral_t.c.status == "completed", first_at("completed")), else_=None)
-    cols = [e.label(f"d{i}") for i, e in enumerate(exprs)]
-    query = (
-        sa.select(
-            *cols,
-            days(accepted_at).label("to_accept"),
-            days(completed_at).label("to_complete"),
-            sa.func.count().label("n"),
-        )
-        .select_from(base)
-        .where(*where)
-        .group_by(
-            *[sa.literal_column(f"d{i}") for i in range(len(exprs))], "to_accept", "to_complete"
-        )
-    )
+    days = {
+        "accept": _days(dialect, accepted_at, sent_at),
+        "complete": _days(dialect, completed_at, sent_at),
+    }
     # histograms at the finest level, then every level by summing (each referral once)
-    made: dict[tuple[Any, ...], int] = {}
-    hist: dict[str, dict[tuple[Any, ...], dict[int, int]]] = {"accept": {}, "complete": {}}
-    for row in session.execute(query):
-        key = tuple(
-            _safe_name(v) if p.dims[i] in SERVICE_DIMS else _key(p.dims[i], v)
-            for i, v in enumerate(row[: len(exprs)])
-        )
-        n = int(row.n)
-        made[key] = made.get(key, 0) + n
-        for step, value in (("accept", row.to_accept), ("complete", row.to_complete)):
-            if value is not None:
-                cell = hist[step].setdefault(key, {})
-                cell[max(0, int(value))] = cell.get(max(0, int(value)), 0) + n
+    found, found_hist = _histograms(session, exprs, base, where, days)
+    made = _cleaned(p.dims, found)
+    hist = {step: _cleaned_hist(p.dims, h) for step, h in found_hist.items()}
     levels = p.levels or _all_levels(len(p.dims))
     raws = {
         "made": _raw(p.dims, levels, {k: {0: n} for k, n in made.items()}),
         "accepted": _raw(p.dims, levels, hist["accept"]),
         "completed": _raw(p.dims, levels, hist["complete"]),
     }
+    steps = [("accept", "accepted"), ("complete", "completed")]
+    columns = [when]
+    apart: tuple[str, ...] = ()
+    if not set(p.dims) & set(SERVICE_DIMS):
+        episodes, contact = _first_contacts(session, c, dialect)
+        if episodes:  # casework recorded in the window: its first contacts beside
+            raws["episodes"] = _raw(p.dims, levels, {k: {0: n} for k, n in episodes.items()})
+            raws["contacted"] = _raw(p.dims, levels, contact)
+            hist["contact"] = contact
+            steps.insert(1, ("contact", "contacted"))
+            apart = ("episodes", "contacted")
+            from screening.casework.models import Episode
+
+            columns.append(Episode.__table__.c.started_at)  # type: ignore[attr-defined]
     hists = {step: _level_hists(levels, h) for step, h in hist.items()}
     raws = {k: merge_small_practices(r, small) for k, r in raws.items()}
     if small:
         hists = {step: _merge_hists(h, p.dims, small) for step, h in hists.items()}
-    values = _value_lists(raws["made"])
-    published = {k: _publish_counts(r, values, p, rule, "referrals") for k, r in raws.items()}
-    rows: list[Row] = []
-    for key, _ in _row_order(dims, _shown(p, values), published["made"].values):
-        kept, short = in_counted(p, key)
-        v: dict[str, int | float | None] = {k: published[k].get(key) for k in published}
-        for m, num, den in (
-            ("accepted", "accepted", "made"),
-            ("completed", "completed", "accepted"),
-        ):
+    shares = [("accepted", "accepted", "made"), ("completed", "completed", "accepted")]
+    if apart:
+        shares.append(("contacted", "contacted", "episodes"))
+
+    def derive(cell: Cell) -> dict[str, int | float | None]:
+        kept, short = cell.kept, cell.short
+        v: dict[str, int | float | None] = {}
+        for m, num, den in shares:
+            a: int | None
+            b: int | None
             if rule is None:
                 a, b = raws[num].get(kept, short), raws[den].get(kept, short)
                 v[f"{m}_rate"] = round(a / b, 3) if b else None
             else:
-                a, b = v[num], v[den]  # type: ignore[assignment]
+                a, b = cell.counts[num], cell.counts[den]
                 v[f"{m}_rate"] = publish_rate(a, b)
             v[f"{m}_low"], v[f"{m}_high"] = published_interval(a, b)
-        for step, over in (("accept", "accepted"), ("complete", "completed")):
-            shown_n = v[over]
-            found = quartiles(hists[step].get(kept, {}).get(short, {}))
+        for step, over in steps:
+            shown_n = cell.counts[over]
+            quarts = quartiles(hists[step].get(kept, {}).get(short, {}))
             ok = rule is None or (isinstance(shown_n, int) and shown_n >= QUARTILE_MIN)
-            for q, value in zip(("q1", "median", "q3"), found or (None, None, None), strict=True):
-                v[f"days_to_{step}_{q}"] = value if ok and found else None
-        rows.append(Row(key, v, _withheld(key, published)))
-    return _hide_revealing(
-        Report(
-            name="timeliness",
-            title="Referrals: accepted and completed, and how many days each took",
-            unit="referrals",
-            dims=dims,
-            measures=timeliness_measures(),
-            rows=rows,
-            filters=filters,
-            rule=rule,
-            period=_period_of(session, when, filters),
-            tables=[t for found in published.values() for t in found.tables],
-            is_empty=_is_empty(raws["made"], p),
-        )
+            for q, value in zip(("q1", "median", "q3"), quarts or (None, None, None), strict=True):
+                v[f"days_to_{step}_{q}"] = value if ok and quarts else None
+        return v
+
+    return assemble(
+        c,
+        raws,
+        name="timeliness",
+        title="Referrals: accepted and completed, and how many days each took",
+        unit="referrals",
+        measures=timeliness_measures(episodes=bool(apart)),
+        period=_period(session, c, columns),
+        derive=derive,
+        apart=apart,
     )
 
 
