@@ -50,6 +50,28 @@ def footer_keys(screen: Any) -> set[str]:
     }
 
 
+def footer_line(app: Any) -> str:
+    """The terminal's bottom line as rendered (the footer), as text."""
+    return app.screen._compositor.render_strips()[-1].text
+
+
+def assert_footer_whole(app: Any, where: str) -> None:
+    """Every key the footer shows is shown whole (never 'f4 Find a se'), and when a key is
+    left out the palette key says there are more."""
+    footer = app.screen.query_one(Footer)
+    shown = [k for k in footer.children if getattr(k, "key", None)]
+    palette = [k for k in shown if k.key == app.COMMAND_PALETTE_BINDING]
+    keys = [k for k in shown if k not in palette and k.display]
+    line = footer_line(app)
+    left, bar, right = line.partition("\u258f")  # the palette key's left edge
+    assert bar, f"{where}: no palette key in {line!r}"
+    words = [f"{k.key_display} {k.description}" for k in keys]
+    assert left.split() == " ".join(words).split(), f"{where}: footer reads {line!r}"
+    left_out = [d for _s, d, _a in offered_keys(app.screen) if d not in line]
+    if left_out:
+        assert "more keys" in right, f"{where}: {left_out} left out without a sign"
+
+
 def palette_entries(screen: Any) -> set[str]:
     provider = ScreenKeyCommands(screen)
     return {text for text, _command, _help in provider.commands()}
@@ -81,6 +103,7 @@ async def test_every_offered_key_is_in_the_footer_or_the_palette(
             and f"{description} ({shown})" not in in_palette
         ]
         assert missing == [], f"{name} at {size}: not reachable: {missing}"
+        assert_footer_whole(app, f"{name} at {size}")
         if name == "home":
             # The directory is loaded: loading the sample is no longer offered.
             assert app.directory_size > 0

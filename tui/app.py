@@ -47,6 +47,9 @@ SECTIONS: list[tuple[str, str, str, str]] = [
     ("counts", "Counts", "f6", "Need counts for data leads, with disclosure control"),
 ]
 
+# Shorter words for the footer, so more keys fit whole (the palette has the full titles).
+FOOTER_WORDS = {"services": "Services"}
+
 DARK, LIGHT = "textual-dark", "textual-light"
 
 
@@ -128,7 +131,7 @@ class LinkworkApp(App[None]):
     }
     BINDINGS = [
         *[
-            Binding(key, f"section('{mode}')", title, priority=True)
+            Binding(key, f"section('{mode}')", FOOTER_WORDS.get(mode, title), priority=True)
             for mode, title, key, _ in SECTIONS
         ],
         Binding("ctrl+t", "toggle_theme", "Theme", priority=True),

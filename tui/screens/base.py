@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
+from tui.widgets.footer import KeysFooter
 from tui.widgets.plain import Static
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class LinkworkScreen(Screen[Any]):
         from tui.mesh_sync import MeshBar
 
         yield MeshBar(id="mesh-bar")  # MESH's last sync and what waits (when set up)
-        yield Footer()
+        yield KeysFooter()  # whole keys only; the rest in the palette
 
     def on_mount(self) -> None:
         if self.TITLE_TEXT:

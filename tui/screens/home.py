@@ -36,8 +36,8 @@ class HomeScreen(LinkworkScreen):
         Binding("l", "load_sample", "Load sample directory"),
         Binding("a", "app.add_person", "Add person"),
         Binding("k", "app.caseload", "Caseload"),
-        Binding("v", "app.diary", "Week diary"),
-        Binding("r", "reload", "Reload"),
+        Binding("v", "app.diary", "Diary"),
+        Binding("r", "reload", "Reload", show=False),  # in the palette
     ]
 
     def __init__(self) -> None:
