@@ -26,6 +26,8 @@ from screening.casework.common import (
     episodes_of,
     note_dict,
     open_episode,
+    parse_day,
+    parse_when,
 )
 from screening.models import Referral
 from screening.people import get_person, show_person
@@ -59,6 +61,67 @@ def parse_ons4(value: str | Mapping[str, str | int | None] | None) -> dict[str, 
         raise ValueError(f"unknown ONS4 item {unknown[0]!r}: use {', '.join(ONS4_FIELDS)}")
     scores = {name: ons4_score(value.get(name), ONS4_LABELS[name]) for name in ONS4_FIELDS}
     return scores if any(v is not None for v in scores.values()) else {}
+
+
+# The app's casework form fields, checked as they are typed (issue 22, point 3): the same
+# rules the actions apply on save, so a form says what is wrong while the field is open.
+# Each: (rule, the most characters the field holds).
+FIELD_RULES: dict[str, tuple[str, int]] = {
+    "source": ("choice:" + ",".join(episodes.SOURCES), 20),
+    "what_matters": ("text", episodes.WHAT_MATTERS_MAX),
+    "goal": ("needed", goals.GOAL_MAX),
+    "need": ("text", 20),
+    "by": ("date", 20),
+    "on": ("date", 20),
+    "progress": ("choice:" + ",".join(goals.PROGRESS), 30),
+    "when": ("when", 30),
+    "kind": ("choice:" + ",".join(contacts.KINDS), 30),
+    "status": ("choice:" + ",".join(s for s in contacts.STATUSES if s != "booked"), 30),
+    "minutes": ("minutes", 5),
+    "ons4": ("ons4", 30),
+    "contact_note": ("text", contacts.NOTE_MAX),
+    "case_note": ("needed", notes.NOTE_MAX),
+    "reason": ("choice:" + ",".join(episodes.CLOSE_REASONS), 30),
+    "end_note": ("text", episodes.END_NOTE_MAX),
+    "yes_no": ("choice:y,n,yes,no", 3),
+}
+
+
+def field_limit(name: str) -> int:
+    """The most characters the app's casework field ``name`` holds (0: no rule)."""
+    return FIELD_RULES.get(name, ("", 0))[1]
+
+
+def check_field(name: str, text: str, *, saving: bool = False) -> str:
+    """A casework form field checked as it is typed: '' when fine (or empty and optional),
+    else the reason in words, as a sentence. A needed field left empty is only said on
+    save (``saving``), not while the form is being filled."""
+    rule, limit = FIELD_RULES.get(name, ("text", 0))
+    value = text.strip()
+    if limit and len(text) > limit:
+        return f"Too long ({len(text):,} characters; at most {limit:,})."
+    if not value:
+        needed = rule in ("needed", "when")
+        return "This is needed." if needed and saving else ""
+    try:
+        if rule.startswith("choice:"):
+            choices = rule.removeprefix("choice:").split(",")
+            if value.lower().replace(" ", "-") not in choices:
+                return f"Use one of: {', '.join(choices)}."
+        elif rule == "date":
+            parse_day(value, "date")
+        elif rule == "when":
+            parse_when(value, "date")
+        elif rule == "minutes":
+            most = contacts.MAX_MINUTES
+            if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= most:
+                return f"Minutes: a whole number from 1 to {most}."
+        elif rule == "ons4":
+            parse_ons4(value)
+    except ValueError as exc:
+        words = str(exc)
+        return words[:1].upper() + words[1:] + "."
+    return ""
 
 
 # --- episodes -----------------------------------------------------------------------------

@@ -1,11 +1,17 @@
 """A small form for the casework actions (book a contact, add a goal, write a note, close
 an episode, make the plan...): one labelled line per field, Enter moves to the next field
-and saves on the last, Ctrl+S saves, Escape cancels. The form only collects text: the
-screen that opened it calls the action, and a mistake comes back in words."""
+and saves on the last, Ctrl+S saves, Escape cancels (asking first when something was
+typed). Each field is a ``CheckedInput`` (issue 22, points 1 and 3): checked by the
+record's own rule as it changes (a date that does not exist is said to be one at once),
+the focus kept on a wrong field, an over-long paste refused whole. The form only
+collects text: the screen that opened it calls the action, and a mistake comes back in
+words."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from textual import on
 from textual.app import ComposeResult
@@ -14,7 +20,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input
 
+from tui.screens.base import AsksBeforeDiscarding
+from tui.widgets.checked import CheckedInput, FieldMessage
 from tui.widgets.plain import Label, Static
+
+# A field's check: (rule name, text, saving) -> '' or the reason in words.
+Check = Callable[..., str]
 
 
 @dataclass(frozen=True)
@@ -23,9 +34,14 @@ class Field:
     label: str
     hint: str = ""  # shown in the empty field: the format, or the choices
     value: str = ""
+    rule: str = ""  # the record's rule for it (linkwork.actions.casework.FIELD_RULES)
 
 
-class CaseworkForm(ModalScreen[dict[str, str] | None]):
+def no_check(rule: str, text: str, *, saving: bool = False) -> str:
+    return ""
+
+
+class CaseworkForm(AsksBeforeDiscarding, ModalScreen[dict[str, str] | None]):
     """Returns {key: text typed} on save, None on cancel."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save")]
@@ -39,17 +55,30 @@ class CaseworkForm(ModalScreen[dict[str, str] | None]):
     #cw-box .cw-label { width: 20; text-style: bold; }
     #cw-box Input { width: 1fr; height: 1; border: none; padding: 0 1; background: $boost; }
     #cw-box Input:focus { background: $accent 40%; text-style: bold; }
+    #cw-box Input.-invalid { text-style: bold underline; }
+    #cw-box .cw-error { color: $error; text-style: bold; height: auto; margin: -1 0 1 20; }
     #cw-title { text-style: bold; margin: 0 0 1 0; }
     #cw-intro { color: $text-muted; height: auto; margin: 0 0 1 0; }
     #cw-buttons { height: 1; }
     #cw-buttons Button { height: 1; min-width: 14; border: none; margin: 0 1 0 0; }
     """
 
-    def __init__(self, title: str, fields: list[Field], intro: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        fields: list[Field],
+        intro: str = "",
+        *,
+        check: Check = no_check,
+        limit: Callable[[str], int] = lambda _rule: 0,
+    ) -> None:
         super().__init__()
         self.form_title = title
         self.fields = fields
         self.intro = intro
+        self.check = check
+        self.limit = limit
+        self.initial: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="cw-box"):
@@ -59,17 +88,37 @@ class CaseworkForm(ModalScreen[dict[str, str] | None]):
             for field in self.fields:
                 with Horizontal(classes="cw-row"):
                     yield Label(field.label, classes="cw-label")
-                    yield Input(value=field.value, placeholder=field.hint, id=f"cw-{field.key}")
+                    yield CheckedInput(
+                        value=field.value,
+                        placeholder=field.hint,
+                        id=f"cw-{field.key}",
+                        check=partial(self.check, field.rule),
+                        limit=self.limit(field.rule),
+                        message=f"cw-err-{field.key}",
+                    )
+                yield FieldMessage("", id=f"cw-err-{field.key}", classes="cw-error")
             with Horizontal(id="cw-buttons"):
                 yield Button("Save (Ctrl+S)", id="cw-save", variant="primary")
                 yield Button("Cancel (Esc)", id="cw-cancel")
 
     def on_mount(self) -> None:
+        for message in self.query(FieldMessage).results(FieldMessage):
+            message.say("")
+        self.initial = self.values()
         if self.fields:
-            self.query_one(f"#cw-{self.fields[0].key}", Input).focus()
+            self.field(self.fields[0].key).focus()
+
+    def field(self, key: str) -> CheckedInput:
+        return self.query_one(f"#cw-{key}", CheckedInput)
 
     def values(self) -> dict[str, str]:
-        return {f.key: self.query_one(f"#cw-{f.key}", Input).value for f in self.fields}
+        return {f.key: self.field(f.key).value for f in self.fields}
+
+    def unsaved_work(self) -> bool:
+        return self.values() != self.initial
+
+    def discard(self) -> None:
+        self.dismiss(None)
 
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:
@@ -82,8 +131,18 @@ class CaseworkForm(ModalScreen[dict[str, str] | None]):
 
     @on(Button.Pressed, "#cw-save")
     def action_save(self) -> None:
+        """Save when every field is right; else say what is wrong and go to the first."""
+        for spec in self.fields:
+            box = self.field(spec.key)
+            problem = box.recheck() or self.check(spec.rule, box.value, saving=True)
+            if problem:
+                for message in self.query(f"#cw-err-{spec.key}").results(FieldMessage):
+                    message.say(problem)
+                box.focus()
+                self.notify(f"{spec.label}: {problem}", severity="warning")
+                return
         self.dismiss(self.values())
 
     @on(Button.Pressed, "#cw-cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.leave_asking()

@@ -62,6 +62,10 @@ def ons4_text(ons4: dict[str, Any] | None) -> str:
 
 ONS4_ORDER = ("satisfied", "worthwhile", "happy", "anxious")
 PROGRESS_HINT = "not-started, some, mostly, achieved, no-longer-wanted"
+KIND_HINT = "face-to-face, phone, video, home-visit, group"
+STATUS_HINT = "attended, did-not-attend, no-answer, cancelled"
+ONS4_HINT = "optional: satisfied,worthwhile,happy,anxious 0-10"
+REASON_HINT = "goals-met, moved-away, declined, no-contact, other"
 
 
 def contact_status(contact: dict[str, Any]) -> str:
@@ -263,7 +267,9 @@ class PersonCaseworkScreen(SubScreen):
             if values is not None:
                 then(values)
 
-        self.app.push_screen(CaseworkForm(title, fields, intro), answered)
+        rules = self.actions.casework  # the record's own rules, checked as typed
+        form = CaseworkForm(title, fields, intro, check=rules.check_field, limit=rules.field_limit)
+        self.app.push_screen(form, answered)
 
     # -- the keys -----------------------------------------------------------------------
     def action_start(self) -> None:
@@ -278,7 +284,7 @@ class PersonCaseworkScreen(SubScreen):
 
         self.ask(
             "Start a social prescribing episode",
-            [Field("source", "Referred by", "gp, self or other", "gp")],
+            [Field("source", "Referred by", "gp, self or other", "gp", "source")],
             then,
         )
 
@@ -294,7 +300,7 @@ class PersonCaseworkScreen(SubScreen):
 
         self.ask(
             "What matters to them, in their words",
-            [Field("text", "What matters", "their words", current)],
+            [Field("text", "What matters", "their words", current, "what_matters")],
             then,
         )
 
@@ -311,9 +317,9 @@ class PersonCaseworkScreen(SubScreen):
         self.ask(
             "Add a goal",
             [
-                Field("text", "Goal", "in their words"),
-                Field("need", "For need (code)", "optional, e.g. Z59.0"),
-                Field("by", "Aim to reach by", "optional, DD/MM/YYYY"),
+                Field("text", "Goal", "in their words", rule="goal"),
+                Field("need", "For need (code)", "optional, e.g. Z59.0", rule="need"),
+                Field("by", "Aim to reach by", "optional, DD/MM/YYYY", rule="by"),
             ],
             then,
         )
@@ -335,10 +341,8 @@ class PersonCaseworkScreen(SubScreen):
         self.ask(
             f"Progress on: {goal['text']}",
             [
-                Field(
-                    "progress", "Progress", "not-started, some, mostly, achieved, no-longer-wanted"
-                ),
-                Field("on", "As it was on", "optional: today"),
+                Field("progress", "Progress", PROGRESS_HINT, rule="progress"),
+                Field("on", "As it was on", "optional: today", rule="on"),
             ],
             then,
         )
@@ -356,8 +360,8 @@ class PersonCaseworkScreen(SubScreen):
         self.ask(
             "Book the next contact",
             [
-                Field("when", "When", "DD/MM/YYYY HH:MM"),
-                Field("kind", "How", "face-to-face, phone, video, home-visit, group", "phone"),
+                Field("when", "When", "DD/MM/YYYY HH:MM", rule="when"),
+                Field("kind", "How", KIND_HINT, "phone", "kind"),
             ],
             then,
         )
@@ -384,12 +388,12 @@ class PersonCaseworkScreen(SubScreen):
         self.ask(
             "Record a contact",
             [
-                Field("when", "When", "DD/MM/YYYY HH:MM"),
-                Field("kind", "How", "face-to-face, phone, video, home-visit, group", "phone"),
-                Field("status", "What happened", "attended, did-not-attend, no-answer, cancelled"),
-                Field("minutes", "Minutes", "optional"),
-                Field("ons4", "ONS4", "optional: satisfied,worthwhile,happy,anxious 0-10"),
-                Field("note", "Note", "optional"),
+                Field("when", "When", "DD/MM/YYYY HH:MM", rule="when"),
+                Field("kind", "How", KIND_HINT, "phone", "kind"),
+                Field("status", "What happened", STATUS_HINT, rule="status"),
+                Field("minutes", "Minutes", "optional", rule="minutes"),
+                Field("ons4", "ONS4", ONS4_HINT, rule="ons4"),
+                Field("note", "Note", "optional", rule="contact_note"),
             ],
             then,
         )
@@ -418,9 +422,9 @@ class PersonCaseworkScreen(SubScreen):
         self.ask(
             f"Attended: {contact['kind']} on {when_text(contact['at'])}",
             [
-                Field("minutes", "Minutes", "optional"),
-                Field("ons4", "ONS4", "optional: satisfied,worthwhile,happy,anxious 0-10"),
-                Field("note", "Note", "optional"),
+                Field("minutes", "Minutes", "optional", rule="minutes"),
+                Field("ons4", "ONS4", ONS4_HINT, rule="ons4"),
+                Field("note", "Note", "optional", rule="contact_note"),
             ],
             then,
         )
@@ -461,7 +465,11 @@ class PersonCaseworkScreen(SubScreen):
                 lambda _: "Case note added.",
             )
 
-        self.ask("Add a case note", [Field("text", "Note", "stays in the practice")], then)
+        self.ask(
+            "Add a case note",
+            [Field("text", "Note", "stays in the practice", rule="case_note")],
+            then,
+        )
 
     def action_correct(self) -> None:
         notes = [n for n in self.record.get("notes", [])]
@@ -477,7 +485,11 @@ class PersonCaseworkScreen(SubScreen):
                 lambda _: "Note corrected (the old one is kept, marked corrected).",
             )
 
-        self.ask("Correct a case note", [Field("text", "Corrected note", "", note["text"])], then)
+        self.ask(
+            "Correct a case note",
+            [Field("text", "Corrected note", "", note["text"], "case_note")],
+            then,
+        )
 
     def _file(self, stem: str, suffix: str) -> str:
         folder = self.workspace.settings.home / "documents"
@@ -509,8 +521,8 @@ class PersonCaseworkScreen(SubScreen):
         self.ask(
             "Close the episode",
             [
-                Field("reason", "Reason", "goals-met, moved-away, declined, no-contact, other"),
-                Field("note", "Note", "optional"),
+                Field("reason", "Reason", REASON_HINT, rule="reason"),
+                Field("note", "Note", "optional", rule="end_note"),
                 Field("file", "GP summary file", "empty: none", self._file("gp-summary", ".json")),
             ],
             then,
@@ -536,8 +548,8 @@ class PersonCaseworkScreen(SubScreen):
             "Make the care and support plan (PDF)",
             [
                 Field("file", "File", "where to write the PDF", self._file("plan", ".pdf")),
-                Field("large", "Large print?", "y or n", "n"),
-                Field("nhs", "NHS number on it?", "y or n", "n"),
+                Field("large", "Large print?", "y or n", "n", "yes_no"),
+                Field("nhs", "NHS number on it?", "y or n", "n", "yes_no"),
             ],
             then,
         )
