@@ -56,6 +56,14 @@ def _trust(url: str, key: ECKey, name: str) -> None:
         session.commit()
 
 
+def _partner_ods(url: str, name: str, ods: str) -> None:
+    from screening.exchange.delivery import set_ods
+
+    with session_for(url) as session:
+        set_ods(session, name, ods, actor="admin")
+        session.commit()
+
+
 def export_referral(world: World, name: str) -> None:
     from test_exchange_support import PRACTICE_ODS
 
@@ -125,6 +133,7 @@ def build_world(folder: Path, template: Path) -> World:
         urls.append(f"sqlite:///{folder / f'{name}.db'}")
     world = World(folder, urls[0], urls[1], new_key(), new_key())
     _trust(world.practice_url, world.hub_key, "hub")
+    _partner_ods(world.practice_url, "hub", HUB_ODS)  # keys trust ... --ods X26HB1
     _trust(world.hub_url, world.practice_key, "practice")
     world.made["service"] = make_referral(
         world.practice_url, shares=("needs", "contact", "equality"), screen=True

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from fhir_support import HUB_ODS, World, build_world, resolve, resources, systems
-from test_exchange_support import PRACTICE_ODS, node
+from test_exchange_support import PRACTICE_ODS, node, session_for
 
 SDOHCC_CS = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
 SNOMED = "http://snomed.info/sct"
@@ -223,6 +223,43 @@ def test_row8_requester_is_a_practitioner_role_and_owners_have_real_identifiers(
     assert resolve(update, header["sender"])["identifier"] == [{"system": ODS, "value": HUB_ODS}]
     for name, message in world.bundles.items():
         assert not any("linkwork.invalid" in s for s in systems(message)), name
+
+
+def test_a_referral_to_a_hub_partner_names_the_hub_by_its_ods_code(world: World) -> None:
+    """Issue 19 leftover: the hub partner's ODS code (``keys trust --ods``) identifies the hub
+    Organization the referral is for: the Task's owner, the ServiceRequest's performer, the
+    Consent's recipient and the MessageHeader's receiver are that one Organization."""
+    from screening.exchange.outbound import build_referral_bundle
+    from screening.referrals import get_referral
+
+    for name in ("referral-hub", "referral-mixed"):
+        bundle = world.bundles[name]
+        (task,) = resources(bundle, "Task")
+        (request,) = resources(bundle, "ServiceRequest")
+        (consent,) = resources(bundle, "Consent")
+        (header,) = resources(bundle, "MessageHeader")
+        hub = resolve(bundle, task["owner"])
+        assert hub["resourceType"] == "Organization" and hub["name"] == "Northside Hub"
+        assert hub["identifier"] == [{"system": ODS, "value": HUB_ODS}], name
+        for ref in (
+            request["performer"][0],
+            consent["provision"]["actor"][0]["reference"],
+            header["destination"][0]["receiver"],
+        ):
+            assert resolve(bundle, ref) == hub, name
+    # A referral to a directory service names the service's provider, never the hub's code.
+    service = world.bundles["referral-service"]
+    assert {"system": ODS, "value": HUB_ODS} not in [
+        i for org in resources(service, "Organization") for i in org.get("identifier") or []
+    ]
+    # Sent to a partner with no ODS code on record: the hub goes by its name only.
+    with session_for(world.practice_url) as session:
+        referral = get_referral(session, world.made["hub"].referral_id)
+        bare = build_referral_bundle(session, referral, practice_ods=PRACTICE_ODS)
+        session.rollback()
+    (task,) = resources(bare, "Task")
+    hub = resolve(bare, task["owner"])
+    assert hub["name"] == "Northside Hub" and "identifier" not in hub
 
 
 def test_row9_condition_categories_exist_in_sdohcc_2_2_0(world: World) -> None:
@@ -468,3 +505,19 @@ def test_the_profile_rules_are_not_vacuous(world: World) -> None:
         "SDOHCCServiceRequest.fsh:102 supportingInfo -> Consent",
         "SDOHCCConsent.fsh:28 source[x] 1..",
     ]
+
+
+def test_the_canonical_base_is_spelt_once() -> None:
+    """Issue 19 leftover: every canonical URL linkwork mints comes from one constant
+    (screening.exchange.fhir.BASE); no other module spells the base out."""
+    from screening.exchange.fhir import BASE
+
+    root = Path(__file__).parent.parent
+    assert BASE == "https://linkwork.org.uk/fhir"
+    spelt = [
+        str(path.relative_to(root))
+        for folder in ("screening", "linkwork", "directory", "codes", "tui")
+        for path in sorted((root / folder).rglob("*.py"))
+        if "linkwork.org.uk" in path.read_text(encoding="utf-8")
+    ]
+    assert spelt == ["screening/exchange/fhir.py"]

@@ -230,19 +230,33 @@ async def test_keys_and_partners_compare_the_fingerprint_before_trusting(
         partners = app.screen.query_one("#partner-table", DataTable)
         assert any("Northside Hub" in r and "MESH X26ABC9" in r for r in rows(partners))
 
-        # M sets the route: empty means files.
+        # M sets the route (empty means files) and the ODS code; a bad code is said in
+        # the form and nothing changes until it is put right.
         at = next(i for i, r in enumerate(rows(partners)) if r.startswith("Northside Hub"))
+        assert "Northside Hub | none |" in rows(partners)[at]
         partners.move_cursor(row=at)
         await pilot.press("m")
         await settle(pilot, app)
         assert type(app.screen).__name__ == "RouteScreen"
         field = app.screen.query_one("#route-mailbox", Input)
         field.value = ""
+        await pilot.press("enter")  # on to the ODS code
+        app.screen.query_one("#route-ods", Input).value = "Y01 234"
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "RouteScreen"
+        assert "is not an ODS organisation code" in str(
+            app.screen.query_one(".error", Static).render()
+        )
+        app.screen.query_one("#route-ods", Input).value = "x26hb1"
         await pilot.press("enter")
         await settle(pilot, app)
         partners = app.screen.query_one("#partner-table", DataTable)
-        assert any("Northside Hub" in r and "| files" in r for r in rows(partners))
+        assert any("Northside Hub | X26HB1 | files" in r for r in rows(partners))
         assert any("hub" in r and f"MESH {HUB_MAILBOX}" in r for r in rows(partners))
     listed = {p["name"]: p for p in pair.ok(pair.practice, "keys", "list", "--json").json()}
-    assert listed["Northside Hub"]["route"] == "files"
+    assert (listed["Northside Hub"]["route"], listed["Northside Hub"]["ods"]) == (
+        "files",
+        "X26HB1",
+    )
     assert listed["Northside Hub"]["fingerprint"] == fingerprint(other.kid)

@@ -101,40 +101,40 @@ def route_words(route: str, mailbox: str) -> str:
 
 
 def trust_partner(
-    ws: Workspace, file: Path, name: str, *, mesh_mailbox: str | None = None
+    ws: Workspace,
+    file: Path,
+    name: str,
+    *,
+    mesh_mailbox: str | None = None,
+    ods: str | None = None,
 ) -> dict[str, Any]:
     """Trust a partner's public key and say how to reach it (its MESH mailbox, or files
-    when none is given), in one transaction; trusting the same key again sets the route."""
+    when none is given) and, with ``ods``, its ODS code, in one transaction; trusting the
+    same key again sets the route (and the ODS code when given). A bad mailbox or ODS code
+    is refused before anything is read or written."""
+    if mesh_mailbox:
+        dl.clean_mailbox(mesh_mailbox)
+    code = dl.clean_ods(ods) if ods is not None else None
     key = load_public_key(file)
     with ws.session() as session:
         row, created = trust_key(session, key, name, ws.user)
-        before = dl.route_of(session, row.name)
+        before = (*dl.route_of(session, row.name), dl.ods_of(session, row.name))
         partner = dl.set_route(session, row.name, mesh_mailbox, ws.user)
-        after = (partner.route, partner.mesh_mailbox)
+        if code is not None:
+            partner = dl.set_ods(session, row.name, code, ws.user)
+        after = (partner.route, partner.mesh_mailbox, partner.ods)
+        details = {"route": partner.route, "mailbox": partner.mesh_mailbox, "ods": partner.ods}
         if created:
-            record_event(
-                session,
-                ws.user,
-                "trust",
-                "key",
-                row.kid,
-                {"partner": row.name, "route": partner.route, "mailbox": partner.mesh_mailbox},
-            )
+            record_event(session, ws.user, "trust", "key", row.kid, {"partner": row.name} | details)
         elif before != after:
-            record_event(
-                session,
-                ws.user,
-                "route",
-                "partner",
-                row.name,
-                {"route": partner.route, "mailbox": partner.mesh_mailbox},
-            )
+            record_event(session, ws.user, "route", "partner", row.name, details)
         return {
             "kid": row.kid,
             "name": row.name,
             "created": created,
             "route": partner.route,
             "mesh_mailbox": partner.mesh_mailbox,
+            "ods": partner.ods,
             "fingerprint": fingerprint(row.kid),
         }
 
@@ -148,6 +148,7 @@ def partner_list(ws: Workspace) -> list[dict[str, Any]]:
             partner = found.get(r.name)
             route = partner.route if partner else dl.FILES
             mailbox = partner.mesh_mailbox if partner else ""
+            ods = partner.ods if partner else ""
             rows.append(
                 {
                     "name": r.name,
@@ -157,6 +158,7 @@ def partner_list(ws: Workspace) -> list[dict[str, Any]]:
                     "route": route,
                     "mesh_mailbox": mailbox,
                     "route_words": route_words(route, mailbox),
+                    "ods": ods,
                     "added_at": r.added_at.isoformat(),
                     "added_by": r.added_by,
                 }

@@ -87,16 +87,22 @@ def key_file_fingerprint(ws: Workspace, file: Path | str) -> dict[str, Any]:
     return {"file": str(file), "kid": kid, "fingerprint": fingerprint(kid), "trusted_as": found}
 
 
-def set_route(ws: Workspace, name: str, mesh_mailbox: str | None) -> dict[str, Any]:
+def set_route(
+    ws: Workspace, name: str, mesh_mailbox: str | None, *, ods: str | None = None
+) -> dict[str, Any]:
     """How to reach trusted partner ``name``: its MESH mailbox, or files when none (''),
-    audited when it changes; NotFound for a partner not trusted."""
+    and, when ``ods`` is given, its ODS code ('' clears it); audited when it changes;
+    NotFound for a partner not trusted. A bad mailbox or ODS code changes nothing."""
+    code = dl.clean_ods(ods) if ods is not None else None
     with ws.session() as session:
         names = {r.name for r in list_trusted(session)}
         if name not in names:
             raise NotFound(f"no trusted partner named {name!r}")
-        before = dl.route_of(session, name)
+        before = (*dl.route_of(session, name), dl.ods_of(session, name))
         partner = dl.set_route(session, name, mesh_mailbox or None, ws.user)
-        after = (partner.route, partner.mesh_mailbox)
+        if code is not None:
+            partner = dl.set_ods(session, name, code, ws.user)
+        after = (partner.route, partner.mesh_mailbox, partner.ods)
         if before != after:
             record_event(
                 session,
@@ -104,15 +110,17 @@ def set_route(ws: Workspace, name: str, mesh_mailbox: str | None) -> dict[str, A
                 "route",
                 "partner",
                 name,
-                {"route": partner.route, "mailbox": partner.mesh_mailbox},
+                {"route": partner.route, "mailbox": partner.mesh_mailbox, "ods": partner.ods},
             )
         words = route_words(partner.route, partner.mesh_mailbox)
+        known = f" (ODS {partner.ods})" if partner.ods else ""
         return {
             "name": name,
             "route": partner.route,
             "mesh_mailbox": partner.mesh_mailbox,
+            "ods": partner.ods,
             "changed": before != after,
-            "message": f"{name} is reached by {words}.",
+            "message": f"{name}{known} is reached by {words}.",
         }
 
 

@@ -85,22 +85,32 @@ def keys_trust(
             help="Reach the partner through this MESH mailbox (default: files in the outbox).",
         ),
     ] = None,
+    ods: Annotated[
+        str | None,
+        typer.Option(
+            "--ods",
+            metavar="CODE",
+            help="The partner organisation's ODS code (a referral to it names it by this).",
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Trust a partner's public key (compare its fingerprint with theirs first) and say how
-    to reach it: its MESH mailbox, or files. Trusting the same key again sets the route."""
+    to reach it: its MESH mailbox, or files; and its ODS code. Trusting the same key again
+    sets the route (and the ODS code, when given)."""
     from linkwork.actions import mesh as act
 
-    data = act.trust_partner(workspace(ctx), file, name, mesh_mailbox=mesh_mailbox)
+    data = act.trust_partner(workspace(ctx), file, name, mesh_mailbox=mesh_mailbox, ods=ods)
     if json_out:
         print_json(data)
         return
     data = safe(data)
     route = act.route_words(data["route"], data["mesh_mailbox"])
+    who = f"{data['name']} (ODS {data['ods']})" if data["ods"] else data["name"]
     if data["created"]:
-        console.print(f"Trusted {data['name']}, reached by {route}")
+        console.print(f"Trusted {who}, reached by {route}")
     else:
-        console.print(f"Already trusted: {data['name']}, reached by {route}")
+        console.print(f"Already trusted: {who}, reached by {route}")
     console.print(f"  fingerprint {data['fingerprint']}")
 
 
@@ -117,8 +127,9 @@ def keys_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
     if not rows:
         raise NotFound("no trusted keys yet (linkwork keys trust FILE --name ORG)")
     for row in rows:
+        ods = f"ODS {row['ods']}" if row["ods"] else "no ODS code"
         console.print(
-            f"[bold]{row['name']}[/]  by {row['route_words']}  added {row['added_at'][:10]}"
+            f"[bold]{row['name']}[/]  {ods}  by {row['route_words']}  added {row['added_at'][:10]}"
         )
         console.print(f"  fingerprint {row['fingerprint']}")
 
@@ -170,12 +181,17 @@ def keys_route(
         str | None,
         typer.Option("--mesh-mailbox", metavar="ID", help="Its MESH mailbox (none: by files)."),
     ] = None,
+    ods: Annotated[
+        str | None,
+        typer.Option("--ods", metavar="CODE", help="Its ODS code ('' clears it; none: kept)."),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Say how to reach a trusted partner: its MESH mailbox, or files when none is given."""
+    """Say how to reach a trusted partner: its MESH mailbox, or files when none is given;
+    with --ods, its ODS code."""
     from linkwork.actions import partners as act
 
-    data = act.set_route(workspace(ctx), name, mesh_mailbox)
+    data = act.set_route(workspace(ctx), name, mesh_mailbox, ods=ods)
     if json_out:
         print_json(data)
         return

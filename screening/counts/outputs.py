@@ -21,10 +21,11 @@ from screening.counts.dimensions import (
 )
 from screening.counts.reports import Measure, Report, Row
 from screening.disclosure import mean_step
+from screening.exchange.fhir import BASE
 
-# linkwork's own names (code systems, the measures' canonical URLs), as in the exchange
-# (screening.exchange.fhir.BASE); documented in the README's counts section.
-NAMESPACE = "https://linkwork.org.uk/fhir"
+# linkwork's own names (code systems, the measures' canonical URLs): the one canonical
+# base, screening.exchange.fhir.BASE; documented in the README's counts section.
+NAMESPACE = BASE
 # UK Core's code system for the NHS Data Dictionary's ETHNIC CATEGORY (A-S, Z, 99)
 UK_ETHNIC_CS = "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland"
 ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"

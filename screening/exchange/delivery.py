@@ -1,8 +1,9 @@
 """Delivery: how each partner is reached, what waits to be sent, what was refused on receipt.
 
 * ``Partner`` (``exchange_partner``): a trusted partner's route: ``mesh`` with its MESH
-  mailbox id, or ``files`` (the outbox and inbox folders, for sites without MESH). A
-  partner trusted before routes existed, or without a mailbox, is reached by ``files``.
+  mailbox id, or ``files`` (the outbox and inbox folders, for sites without MESH), and its
+  ODS code where known. A partner trusted before routes existed, or without a mailbox, is
+  reached by ``files``.
 * ``Delivery`` (``exchange_delivery``): one sealed message (a referral or a status update)
   for one partner, queued in the transaction that records it, then ``sent`` (with the
   transport's id: the MESH message id, or the outbox file), ``acknowledged`` once MESH
@@ -20,6 +21,7 @@ Nothing here talks to a network or reads settings: ``screening.exchange.transpor
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -42,6 +44,10 @@ STATES = (QUEUED, SENT, ACKNOWLEDGED, FAILED, CANCELLED)
 BACKOFF = (60, 300, 900, 3600)
 
 MAILBOX_LENGTH = 20
+ODS_LENGTH = 10
+# ODS organisation codes: 3 characters (trusts, ICBs: RXH, 00Q), 5 (sites and other
+# organisations: RXH01, 8HK37), 6 (GP practices: A81001, Y01234); ASCII letters and digits.
+_ODS_SHAPE = re.compile(r"[A-Z0-9]{3}|[A-Z0-9]{5,6}")
 
 
 def _org() -> object:
@@ -56,6 +62,9 @@ class Partner(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=200)
     route: str = Field(default=FILES, max_length=10)
     mesh_mailbox: str = Field(default="", max_length=MAILBOX_LENGTH)
+    # The partner organisation's ODS code ('' when not known): a referral to a hub partner
+    # names the hub Organization by it (https://fhir.nhs.uk/Id/ods-organization-code).
+    ods: str = Field(default="", max_length=ODS_LENGTH, sa_column_kwargs={"server_default": ""})
     updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     updated_by: str = Field(default="", max_length=200)
 
@@ -113,6 +122,38 @@ def clean_mailbox(text: str) -> str:
             f"{text!r} is not a MESH mailbox id: use its letters and digits, e.g. X26ABC1"
         )
     return value
+
+
+def clean_ods(text: str) -> str:
+    """An ODS organisation code as typed: ASCII letters and digits (upper-cased), 3, 5 or 6
+    of them; '' stays ''; ValueError in words otherwise."""
+    value = text.strip().upper()
+    if value and (not value.isascii() or not _ODS_SHAPE.fullmatch(value)):
+        shown = text.strip()[:20].encode("ascii", "backslashreplace").decode("ascii")
+        raise ValueError(
+            f"{shown!r} is not an ODS organisation code: 3, 5 or 6 letters and digits, "
+            "e.g. Y01234 or RXH01"
+        )
+    return value
+
+
+def set_ods(session: Session, name: str, ods: str, actor: str) -> Partner:
+    """Record partner ``name``'s ODS code ('' when not known)."""
+    row = session.get(Partner, name)
+    if row is None:
+        row = Partner(name=name, updated_at=utcnow())
+    row.ods = clean_ods(ods)
+    row.updated_at = utcnow()
+    row.updated_by = actor
+    session.add(row)
+    session.flush()
+    return row
+
+
+def ods_of(session: Session, name: str) -> str:
+    """Partner ``name``'s ODS code, '' when none is recorded."""
+    row = session.get(Partner, name) if name else None
+    return row.ods if row is not None else ""
 
 
 def set_route(session: Session, name: str, mailbox: str | None, actor: str) -> Partner:

@@ -22,6 +22,7 @@ from screening.audit import record_event
 from screening.consent import require_active_consent
 from screening.equality import FIELDS, load_equality
 from screening.exchange import fhir
+from screening.exchange.delivery import ods_of
 from screening.exchange.fhir_questionnaire import questionnaire_response_dict
 from screening.exchange.jose import seal
 from screening.exchange.keys import key_id
@@ -166,6 +167,14 @@ def referral_data(referral: Referral, requester_ods: str) -> fhir.ReferralData:
     )
 
 
+def _hub_ods(session: Session, referral: Referral, partner: str) -> str:
+    """A referral to a hub (not a directory service) sent to ``partner``: the partner's ODS
+    code as recorded (``linkwork keys trust --ods``), '' when none is."""
+    if referral.service_id is not None or not partner:
+        return ""
+    return ods_of(session, partner)
+
+
 def build_referral_bundle(
     session: Session,
     referral: Referral,
@@ -173,8 +182,11 @@ def build_referral_bundle(
     practice_ods: str = "",
     message_id: str | None = None,
     at: datetime | None = None,
+    partner: str = "",
 ) -> dict[str, Any]:
     """The referral Bundle (no crypto, nothing logged). Refuses without active consent.
+    ``partner``: the trusted partner it goes to; a referral to a hub names the hub
+    Organization by the partner's ODS code when one is recorded.
 
     A cancelled referral goes as a cancellation only: the Task and what its references
     need, no more of the record (so it can be sent after consent was withdrawn)."""
@@ -191,6 +203,7 @@ def build_referral_bundle(
     person = session.get(Person, referral.person_id)
     if person is None:
         raise LookupError(f"unknown person {referral.person_id}")
+    target = target_data(session, referral, ods=_hub_ods(session, referral, partner))
     if referral.status == "cancelled":
         ods = practice_ods or person.practice_ods
         return fhir.update_bundle(
@@ -200,7 +213,7 @@ def build_referral_bundle(
             nhs_number=None,
             referral=referral_data(referral, ods),
             origin_ods=ods,
-            target=target_data(session, referral),
+            target=target,
             needs=[],
             outcome=None,
             from_referrer=True,
@@ -213,7 +226,7 @@ def build_referral_bundle(
         patient=patient_data(person),
         needs=needs,
         referral=referral_data(referral, practice_ods or person.practice_ods),
-        target=target_data(session, referral),
+        target=target,
         consent=fhir.ConsentData(
             id=consent.id,
             shares=list(consent.shares or []),
@@ -366,7 +379,7 @@ def export_referral(
     actor: str,
     practice_ods: str = "",
 ) -> Sealed:
-    data = build_referral_bundle(session, referral, practice_ods=practice_ods)
+    data = build_referral_bundle(session, referral, practice_ods=practice_ods, partner=partner)
     _self_check(data, referral)
     plain = bundle_bytes(data)
     sealed = Sealed(

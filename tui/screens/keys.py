@@ -1,7 +1,7 @@
 """Keys and partners (Ctrl+P, "Keys and partners"): our key and its fingerprint to read
 to a partner, make our key with a passphrase (N), trust a partner's key only after
-comparing its fingerprint on screen (T), set a partner's route (M: its MESH mailbox, or
-files), and the quarantined messages (Q). Every step calls one action from a worker."""
+comparing its fingerprint on screen (T), set a partner's route and ODS code (M: its MESH
+mailbox, or files), and the quarantined messages (Q). Every step calls one action from a worker."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from tui.widgets.fit_table import FitTable
 from tui.widgets.notice import Notice
 from tui.widgets.plain import DataTable, Static
 
-PARTNERS = [("Partner", 0, 10), ("Route", 0, 14), ("Fingerprint (first groups)", 0, 14),
-            ("Trusted", 0, 10)]  # fmt: skip
+PARTNERS = [("Partner", 0, 10), ("ODS", 0, 6), ("Route", 0, 14),
+            ("Fingerprint (first groups)", 0, 14), ("Trusted", 0, 10)]  # fmt: skip
 QUARANTINE = [("Received", 0, 16), ("From", 0, 8), ("Why it was refused", None, 16)]  # fmt: skip
 
 FORM_CSS = """
@@ -43,7 +43,7 @@ class KeysScreen(SubScreen):
         Binding("escape", "back", "Back"),
         Binding("n", "new_key", "Make our key"),
         Binding("t", "trust", "Trust a partner"),
-        Binding("m", "route", "Set route"),
+        Binding("m", "route", "Route and ODS"),
         Binding("q", "quarantine", "Quarantined"),
         Binding("r", "reload", "Reload"),
     ]
@@ -111,6 +111,7 @@ class KeysScreen(SubScreen):
         rows = [
             (
                 p["name"],
+                p["ods"] or "none",
                 p["route_words"].replace(" (outbox folder)", ""),
                 " ".join(p["fingerprint"].split()[:3]) + " ...",
                 p["added_at"][:10],
@@ -133,7 +134,8 @@ class KeysScreen(SubScreen):
         text = ""
         if p is not None:
             text = (
-                f"{p['name']}: reached by {p['route_words']}; key fingerprint "
+                f"{p['name']} (ODS code {p['ods'] or 'not recorded'}): reached by "
+                f"{p['route_words']}; key fingerprint "
                 f"{p['fingerprint']}; trusted {p['added_at'][:10]} by {p['added_by']}."
             )
         self.query_one("#partner-detail", Static).update(text)
@@ -352,10 +354,17 @@ class RouteScreen(_Form):
         with Vertical():
             yield Static(f"How to reach {self.partner['name']}", classes="heading")
             yield Static(f"Now: {self.partner['route_words']}.", classes="help")
+            yield Static("MESH mailbox (empty: by files)")
             yield Input(
                 self.partner["mesh_mailbox"],
-                placeholder="Their MESH mailbox, e.g. X26ABC2 (empty: by files)",
+                placeholder="Their MESH mailbox, e.g. X26ABC2",
                 id="route-mailbox",
+            )
+            yield Static("ODS code (empty: not known)")
+            yield Input(
+                self.partner.get("ods", ""),
+                placeholder="Their ODS code, e.g. Y01234 (a referral names them by it)",
+                id="route-ods",
             )
             yield Static("", classes="error")
             yield Static("Ctrl+S (or Enter) saves; Esc cancels.", classes="help")
@@ -365,14 +374,21 @@ class RouteScreen(_Form):
         self.query_one("#route-mailbox", Input).focus()
 
     @on(Input.Submitted, "#route-mailbox")
+    def _next(self) -> None:
+        self.query_one("#route-ods", Input).focus()
+
+    @on(Input.Submitted, "#route-ods")
     def action_save(self) -> None:
-        self.save(self.query_one("#route-mailbox", Input).value.strip())
+        self.save(
+            self.query_one("#route-mailbox", Input).value.strip(),
+            self.query_one("#route-ods", Input).value.strip(),
+        )
 
     @work(thread=True, exit_on_error=False, exclusive=True)
-    def save(self, mailbox: str) -> None:
+    def save(self, mailbox: str, ods: str) -> None:
         try:
             done = self.lw.actions.partners.set_route(
-                self.lw.workspace, self.partner["name"], mailbox
+                self.lw.workspace, self.partner["name"], mailbox, ods=ods
             )
         except Exception as exc:
             self.app.call_from_thread(self.error, plain_error(exc))
