@@ -1,6 +1,8 @@
 """A code picker: type lay words, matching codes update as you type (the same search as
 the Code-a-need screen, ``actions.codes.search_codes``); Enter chooses the highlighted
-code, Escape chooses nothing. Used to confirm a screening's suggestion as a different code.
+code (from the search box: the top one, once its search is back: never Enter twice),
+Down moves to the list to choose another, Escape chooses nothing. Used to confirm a
+screening's suggestion as a different code.
 
 Words that point at a need area with no code of its own (digital, transport, ...) offer
 that area as the one row to choose: the need is then recorded by its area, as the CLI's
@@ -76,6 +78,8 @@ class CodePickerScreen(ModalScreen[Any]):
         self.start_text = text
         self.matches: list[Any] = []
         self._seq = 0
+        self._shown = -1  # the search whose matches are shown
+        self._choose_when_shown = False  # Enter came before its search was back
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
@@ -104,6 +108,7 @@ class CodePickerScreen(ModalScreen[Any]):
 
     def _search_now(self, text: str) -> None:
         self._seq += 1
+        self._choose_when_shown = False  # a new word typed: wait for a fresh Enter
         self.search(text, self._seq)
 
     @on(Input.Changed, "#picker-query")
@@ -112,8 +117,19 @@ class CodePickerScreen(ModalScreen[Any]):
 
     @on(Input.Submitted, "#picker-query")
     def _submitted(self) -> None:
-        if self.matches:
-            self.query_one("#picker-results", DataTable).focus()
+        """Enter in the search box chooses the highlighted (top) match of what is typed,
+        at once if its search is back, else as soon as it is."""
+        if self._shown != self._seq:
+            self._choose_when_shown = True
+            return
+        self._choose_highlighted()
+
+    def _choose_highlighted(self) -> None:
+        self._choose_when_shown = False
+        if not self.matches:
+            return
+        row = self.query_one("#picker-results", DataTable).cursor_row
+        self.dismiss(self.matches[max(0, min(row, len(self.matches) - 1))])
 
     def on_key(self, event: Any) -> None:
         if event.key == "down" and isinstance(self.focused, Input) and self.matches:
@@ -138,6 +154,7 @@ class CodePickerScreen(ModalScreen[Any]):
         if seq != self._seq:
             return  # a newer keystroke is already being searched
         self.matches = matches
+        self._shown = seq
         table = self.query_one("#picker-results", DataTable)
         table.clear(columns=True)  # columns sized to these matches, not earlier ones
         table.add_columns("Code", "Meaning", "Need area")
@@ -146,12 +163,13 @@ class CodePickerScreen(ModalScreen[Any]):
         status = "Type to see matching codes."
         if matches:
             count = counted(len(matches), "code")
-            status = f"{count}. Down to the list, Enter to choose, Escape to cancel."
-            if message:
-                status = f"{message} Down to the list, Enter to choose, Escape to cancel."
+            keys = "Enter chooses the top one, Down to choose another, Escape to cancel."
+            status = f"{message or count + '.'} {keys}"
         elif self.query_one("#picker-query", Input).value.strip():
             status = message or "No code matches those words. Try other words."
         self.query_one("#picker-status", Static).update(status)
+        if self._choose_when_shown:
+            self._choose_highlighted()
 
     @on(DataTable.RowSelected, "#picker-results")
     def _chosen(self, event: DataTable.RowSelected) -> None:

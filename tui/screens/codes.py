@@ -1,5 +1,6 @@
 """Code a need: type lay words, matching codes update as you type; Enter records the
-highlighted code as a need for the current person, their words kept with it. Words for a
+highlighted code (from the search box: the top one, as soon as its search is back, so
+Enter is never needed twice) as a need for the current person, their words kept with it. Words for a
 need with no code of its own offer its need area instead (see ``code_picker.match_rows``)."""
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class CodesScreen(LinkworkScreen):
         self._seq = 0
         self.matches: list[dict[str, Any]] = []
         self.timings: list[float] = []
+        self._shown = 0  # the search whose matches are shown
+        self._record_when_shown = False  # Enter came before its search was back
 
     def compose(self) -> ComposeResult:
         yield from self.compose_frame_top()
@@ -58,12 +61,17 @@ class CodesScreen(LinkworkScreen):
     @on(Input.Changed, "#code-query")
     def _changed(self, event: Input.Changed) -> None:
         self._seq += 1
+        self._record_when_shown = False
         self.search(event.value, self._seq, time.perf_counter())
 
     @on(Input.Submitted, "#code-query")
     def _submitted(self) -> None:
-        if self.matches:
-            self.query_one("#code-results", DataTable).focus()
+        """Enter in the search box records the top match of what is typed: at once if
+        its search is back, else as soon as it is."""
+        if self._shown != self._seq:
+            self._record_when_shown = True
+            return
+        self.action_record()
 
     @on(DataTable.RowSelected, "#code-results")
     def _selected(self) -> None:
@@ -92,6 +100,7 @@ class CodesScreen(LinkworkScreen):
         table.display = True
         table.clear()
         self.matches = matches
+        self._shown = seq
         for match in matches:
             score = match["score"]
             table.add_row(
@@ -103,28 +112,35 @@ class CodesScreen(LinkworkScreen):
             )
         status = message or "No code matches those words. Try other words."
         if matches:
-            choose = "Up/Down to choose, Enter to record as a need."
+            choose = "Enter records the top one as a need; Down to choose another."
             found = counted(len(matches), "matching code")
             status = f"{message} {choose}" if message else f"{found}. {choose}"
         self.query_one("#code-status", Static).update(status)
         self.timings.append(time.perf_counter() - started)
+        if self._record_when_shown:
+            self._record_when_shown = False
+            self.action_record()
 
     def action_record(self) -> None:
         table = self.query_one("#code-results", DataTable)
         if not self.matches or table.cursor_row < 0:
-            self.notify("Choose a code first: type, then Up/Down.", severity="warning")
+            self.notify(
+                "Type what the person said first: matching codes show below.", severity="warning"
+            )
             return
         match = self.matches[min(table.cursor_row, len(self.matches) - 1)]
         person = self.lw.require_person()
         if person is None:
             return
-        self.record_need(person.id, match["code"], self.query_one("#code-query", Input).value)
+        words = self.query_one("#code-query", Input).value
+        self.record_need(person.id, person.name, match["code"], words)
 
     @work(thread=True, exit_on_error=False, group="record-need")
-    def record_need(self, person_id: str, code: str, words: str) -> None:
+    def record_need(self, person_id: str, name: str, code: str, words: str) -> None:
         try:
             need = self.actions.needs.add_need(self.workspace, person_id, code=code, words=words)
         except Exception as exc:
             self.fail(exc)
             return
-        self.app.call_from_thread(self.notify, f"Recorded need {need['code']}.")
+        said = f"Recorded {need['code']} {need['display']} as a need for {name}."
+        self.app.call_from_thread(self.notify, said)

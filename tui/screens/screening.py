@@ -20,7 +20,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, RadioSet
+from textual.widgets import Button, Input, OptionList, RadioSet
+from textual.widgets.option_list import Option
 
 from linkwork.errors import plain_error
 from linkwork.words import counted
@@ -94,6 +95,68 @@ class ChoiceModal(ModalScreen[str]):
         self.dismiss(self.default)
 
 
+class SectionPicker(ModalScreen[int]):
+    """Go to a section (Ctrl+G): every section with how far it has got, in words
+    ('2 of 3 answered', 'skipped: not asked', 'not started'); the current one marked
+    '(here)'. Enter goes there, Escape stays (dismisses with -1)."""
+
+    DEFAULT_CSS = """
+    SectionPicker {
+        align: center middle;
+    }
+    #sections-box {
+        width: 70;
+        max-width: 100%;
+        height: auto;
+        max-height: 90%;
+        border: thick $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    #sections-list {
+        height: auto;
+        max-height: 24;
+    }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Back")]
+
+    def __init__(self, lines: list[str], current: int) -> None:
+        super().__init__()
+        self.lines = lines
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="sections-box"):
+            yield Static("Go to a section: Up/Down, then Enter (Escape stays here)")
+            yield OptionList(
+                *(Option(Text(line), id=str(i)) for i, line in enumerate(self.lines)),
+                id="sections-list",
+            )
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.highlighted = self.current
+        options.focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(int(event.option.id or 0))
+
+    def action_cancel(self) -> None:
+        self.dismiss(-1)
+
+
+def section_state(section: dict[str, Any], answers: dict[str, str], skipped: bool) -> str:
+    """How far a section has got, in words."""
+    if skipped:
+        return "skipped: not asked"
+    total = len(section["questions"])
+    done = sum(1 for q in section["questions"] if q["id"] in answers)
+    if not done:
+        return "not started"
+    return "all answered" if done == total else f"{done} of {total} answered"
+
+
 def resume_section(sections: list[dict[str, Any]], answers: dict[str, str]) -> int:
     """Where a saved screening stopped: the last section with an answer (0 if none)."""
     answered = [
@@ -133,17 +196,25 @@ def suggestion_rows(suggestions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+SECTION_HELP = (
+    "Up/Down moves, Enter or Space chooses, Tab next question; Ctrl+N next section, "
+    "Ctrl+B back, Ctrl+G go to a section, Ctrl+O skip one not raised. Unanswered: not asked."
+)
+
+
 class ScreeningScreen(SubScreen):
     TITLE_TEXT = "Screening"
     BINDINGS = [
         Binding("ctrl+n", "next", "Next section"),
         Binding("ctrl+b", "previous", "Previous section"),
+        Binding("ctrl+g", "go_to", "Go to section"),
+        Binding("ctrl+o", "skip", "Skip section (not asked)"),
         Binding("y", "confirm", "Confirm"),
         Binding("n", "reject", "Reject"),
         Binding("c", "swap", "Other code"),
         Binding("escape", "back", "Leave"),
     ]
-    QUESTION_ACTIONS = {"next", "previous"}
+    QUESTION_ACTIONS = {"next", "previous", "go_to", "skip"}
     REVIEW_ACTIONS = {"confirm", "reject", "swap"}
 
     def __init__(self, person: PersonRef) -> None:
@@ -152,6 +223,7 @@ class ScreeningScreen(SubScreen):
         self.sections: list[dict[str, Any]] = []
         self.answers: dict[str, str] = {}
         self.index = 0
+        self.skipped: set[int] = set()  # sections skipped: their questions not asked
         self.screening_id: str | None = None
         self.suggestions: list[dict[str, Any]] = []
         self.reviewing = False
@@ -233,14 +305,12 @@ class ScreeningScreen(SubScreen):
     def show_section(self, index: int) -> None:
         self.index = index
         section = self.sections[index]
+        skipped = " (skipped: not asked)" if index in self.skipped else ""
         self.query_one("#scr-title", Static).update(
-            f"Section {index + 1} of {len(self.sections)}: {section['title']}"
+            f"Section {index + 1} of {len(self.sections)}: {section['title']}{skipped}"
         )
         intro = f"{section['intro']} " if section.get("intro") else ""
-        self.query_one("#scr-help", Static).update(
-            f"{intro}Up/Down to choose an answer, Tab for the next question, "
-            "Ctrl+N next section, Ctrl+B back. Unanswered questions are fine."
-        )
+        self.query_one("#scr-help", Static).update(f"{intro}{SECTION_HELP}")
         box = self.query_one("#scr-questions", Body)
         box.remove_children()
         widgets: list[Any] = []
@@ -322,6 +392,44 @@ class ScreeningScreen(SubScreen):
         if not self.collect():
             self.show_section(self.index - 1)
 
+    def action_go_to(self) -> None:
+        """Ctrl+G: the list of sections, how far each has got; Enter goes there."""
+        if self.reviewing or self.finishing or not self.sections:
+            return
+        problem = self.collect()
+        if problem:
+            self.notify(problem, severity="warning")
+            return
+        lines = [
+            f"{i + 1}. {section['title']}: "
+            f"{section_state(section, self.answers, i in self.skipped)}"
+            f"{'  (here)' if i == self.index else ''}"
+            for i, section in enumerate(self.sections)
+        ]
+        self.asking = True
+        self.app.push_screen(SectionPicker(lines, self.index), self._gone_to)
+
+    def _gone_to(self, index: int | None) -> None:
+        self.asking = False
+        if index is not None and 0 <= index < len(self.sections) and index != self.index:
+            self.show_section(index)
+
+    def action_skip(self) -> None:
+        """Ctrl+O: the person did not raise this domain: its questions are not asked (any
+        answer given here is dropped, so nothing reads as 'no need'), and on to the next."""
+        if self.reviewing or self.finishing or not self.sections:
+            return
+        section = self.sections[self.index]
+        for q in section["questions"]:
+            self.answers.pop(q["id"], None)
+        self.skipped.add(self.index)
+        self.notify(f"Skipped {section['title']}: recorded as not asked.")
+        if self.index + 1 < len(self.sections):
+            self.show_section(self.index + 1)
+        else:
+            self.finishing = True
+            self.finish()
+
     # -- suggestions ------------------------------------------------------------------------
     @work(thread=True, exit_on_error=False, exclusive=True, group="finish")
     def finish(self) -> None:
@@ -347,8 +455,8 @@ class ScreeningScreen(SubScreen):
             f"Suggested needs for {self.person.name}: {len(suggestions)}"
         )
         self.query_one("#scr-help", Static).update(
-            "Nothing is recorded until you confirm it. Up/Down to choose, Y to confirm, "
-            "N to reject, C to confirm a different code instead, Escape when done."
+            "Nothing is recorded until you confirm it. Up/Down move between the suggestions; "
+            "Y confirms, N rejects, C confirms a different code instead; Escape when done."
         )
         self._draw()
         table = self.query_one("#scr-suggestions", DataTable)
@@ -365,8 +473,12 @@ class ScreeningScreen(SubScreen):
                 "edited": f"[x] CONFIRMED as {s.get('confirmed_as', '')}",
                 "rejected": "[-] rejected",
             }.get(s["state"], "[ ] to decide")
+            code, display = s["code"], s["display"]
+            if s["state"] == "edited":  # the row shows what was recorded, and what it replaced
+                code = f"{s.get('confirmed_as', '')} (not {s['code']})"
+                display = s.get("confirmed_display") or display
             # Text, not markup: "[x]" would otherwise be read as a style tag and vanish.
-            cells = (decision, s["code"], s["display"], s["domain"], s["because"])
+            cells = (decision, code, display, s["domain"], s["because"])
             table.add_row(*(Text(str(c)) for c in cells))
         if not self.suggestions:
             table.add_row("-", "", "No needs suggested by these answers.", "", "")
@@ -408,10 +520,12 @@ class ScreeningScreen(SubScreen):
 
     def _swapped(self, suggestion: dict[str, Any], match: dict[str, Any] | None) -> None:
         if match is not None:
-            self.decide(suggestion, True, match["code"])
+            self.decide(suggestion, True, match["code"], str(match.get("display") or ""))
 
     @work(thread=True, exit_on_error=False, group="decide")
-    def decide(self, suggestion: dict[str, Any], confirm: bool, use_code: str = "") -> None:
+    def decide(
+        self, suggestion: dict[str, Any], confirm: bool, use_code: str = "", shown_as: str = ""
+    ) -> None:
         try:
             result = self.actions.needs.decide_suggestion(
                 self.workspace,
@@ -425,11 +539,15 @@ class ScreeningScreen(SubScreen):
             return
         decided = result["decided"] or {}
         suggestion["state"] = decided.get("state", "confirmed" if confirm else "rejected")
-        message = f"{'Confirmed' if confirm else 'Rejected'} {suggestion['code']}."
+        what = f"{suggestion['code']} {suggestion['display']}"
+        message = f"{'Confirmed' if confirm else 'Rejected'} {what} for {self.person.name}."
         if suggestion["state"] == "edited":
+            need = result.get("need") or {}
             suggestion["confirmed_as"] = decided["confirmed_as"]
+            suggestion["confirmed_display"] = need.get("display") or shown_as
             message = (
-                f"Recorded {decided['confirmed_as']} instead of the suggested {suggestion['code']}."
+                f"Recorded {decided['confirmed_as']} {suggestion['confirmed_display']} for "
+                f"{self.person.name} instead of the suggested {what}."
             )
         self.app.call_from_thread(self._decided, message)
 
@@ -544,6 +662,7 @@ class ScreeningScreen(SubScreen):
         q = self._question_of(event.radio_set.id)
         if q is not None and event.pressed is not None:
             self.answers[q["id"]] = str(event.pressed.name)
+            self.skipped.discard(self.index)  # answered after all: no longer skipped
 
     @on(Input.Changed)
     def _typed(self, event: Input.Changed) -> None:
@@ -555,6 +674,7 @@ class ScreeningScreen(SubScreen):
             self.answers.pop(q["id"], None)
         elif text.isdigit() and q.get("low", 0) <= int(text) <= q.get("high", 10):
             self.answers[q["id"]] = text
+            self.skipped.discard(self.index)
 
     @on(Input.Submitted)
     def _next_field(self) -> None:
