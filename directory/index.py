@@ -17,15 +17,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
-import sqlalchemy as sa
-from sqlmodel import Session, col
 
-from directory.models import Location, Organisation, Service, ServiceLocation
 from directory.text import stem, stopwords, words
 from directory.vocabulary import load_vocabulary
+
+if TYPE_CHECKING:  # the database layer is imported by what reads it (load_docs), so an
+    # index opened from its file (directory.index_file) never imports SQLAlchemy
+    from sqlmodel import Session
 
 FIELD_WEIGHTS = {"name": 3.0, "taxonomy": 2.5, "organisation": 1.0, "description": 1.0}
 DOMAIN_WEIGHT = 1.0
@@ -342,6 +343,11 @@ def load_docs(session: Session) -> list[IndexDoc]:
 
     JSON columns are read as they are stored and decoded here, once per distinct value;
     each document still gets its own lists."""
+    import sqlalchemy as sa
+    from sqlmodel import col
+
+    from directory.models import Location, Organisation, Service, ServiceLocation
+
     as_stored = [
         sa.type_coerce(c, sa.Text)
         for c in (

@@ -11,9 +11,17 @@ The domain lives in the top-level packages ``codes``, ``directory`` and ``screen
 which never import this package.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("linkwork")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0"
+def __getattr__(name: str) -> str:
+    """``__version__``, read from the installed package's metadata when first asked for
+    (importlib.metadata costs every command tens of milliseconds at start-up)."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("linkwork")
+    except PackageNotFoundError:  # running from a source tree without install
+        found = "0.0.0"
+    globals()["__version__"] = found
+    return found

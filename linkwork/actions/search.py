@@ -8,12 +8,17 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
-from directory.index_file import directory_stamp, open_index, read_stamp, save_index
+from directory.index_file import (
+    directory_stamp,
+    open_index,
+    read_stamp,
+    save_index,
+    sqlite_stamp,
+)
 from directory.near import NearResult, search_near, towns
 from directory.search import ServiceIndex, ServiceMatch
 from linkwork.errors import NotFound
+from linkwork.sqlite_url import sqlite_file
 from linkwork.workspace import Workspace
 
 
@@ -27,7 +32,11 @@ def build_index(ws: Workspace) -> ServiceIndex:
 def index_path(ws: Workspace) -> Path:
     """This machine's index file for this database, in the data folder (one per database:
     a shared PostgreSQL directory gets a local index on every machine)."""
-    url = make_url(ws.settings.resolved_database_url()).render_as_string(hide_password=True)
+    url = ws.settings.resolved_database_url()
+    if sqlite_file(url) is None:  # a password is never part of the key
+        from sqlalchemy.engine import make_url
+
+        url = make_url(url).render_as_string(hide_password=True)
     key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
     return ws.settings.home / "search-index" / f"{key}.lwidx"
 
@@ -44,12 +53,24 @@ def refresh_index(ws: Workspace) -> Path:
     return path
 
 
+def current_stamp(ws: Workspace) -> str:
+    """The directory's stamp now: read with sqlite3 from a plain SQLite file the workspace
+    has not opened yet (the CLI's search: no SQLAlchemy, no migrations), otherwise in a
+    session."""
+    found = sqlite_file(ws.settings.resolved_database_url())
+    if found is not None and not found[1] and not ws.is_open:
+        stamp = sqlite_stamp(found[0].expanduser(), int(ws.settings.busy_timeout * 1000))
+        if stamp is not None:
+            return stamp
+    with ws.session() as session:
+        return directory_stamp(session)
+
+
 def current_index(ws: Workspace) -> ServiceIndex:
     """The saved index when it matches the directory (milliseconds to open); otherwise it
     is rebuilt once and saved, so later searches open it again."""
     path = index_path(ws)
-    with ws.session() as session:
-        stamp = directory_stamp(session)
+    stamp = current_stamp(ws)
     if read_stamp(path) != stamp:
         refresh_index(ws)
     return open_index(path, stale_months=ws.settings.stale_months)
@@ -76,8 +97,7 @@ def find_services(
     """Search the directory once (the CLI): build the index, search; NotFound (saying so
     when only services not verified recently match) if nothing does."""
     path = index_path(ws)
-    with ws.session() as session:
-        stamp = directory_stamp(session)
+    stamp = current_stamp(ws)
     built: ServiceIndex | None = None
     index: Any
     if read_stamp(path) == stamp:

@@ -2,6 +2,12 @@
 
 Each area of the product has its own module here registering a sub-app or commands;
 ``main`` turns user mistakes into one line on stderr and exit code 2, never a traceback.
+
+Start-up is kept short (issue 18: a search in well under a second, ``--help`` too): ``main``
+registers only the area the command line names (``AREAS``; every area for ``--help``, an
+unknown word or none), Typer then builds only those commands, and no module here imports
+the database layer, Textual or FHIR at import: each command imports what it uses.
+``app`` (every command registered) is made when first asked for, for tests and tools.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ from typing import Annotated
 import typer
 
 from directory.untrusted import visible_controls
-from linkwork import __version__
 from linkwork.cli import db as db_cli
 from linkwork.cli import helptext
 from linkwork.errors import problem
@@ -21,25 +26,62 @@ from linkwork.settings import load_settings
 from linkwork.workspace import Workspace
 
 helptext.install()
-app = typer.Typer(
-    name="linkwork",
-    cls=helptext.DayOrderGroup,
-    help="Social prescribing: screen, code needs, find services, refer, close the loop, count.",
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    invoke_without_command=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
+
+# The areas (modules of linkwork.cli with a ``register(root)``) that register each top-level
+# command. ``referral`` gathers commands from several (export, receive, send, list, ...) and
+# ``episode`` one from careplan (summary); the referral areas are registered together, so
+# ``referral --help`` lists its commands in one order whatever ran first.
+# tests/test_cli_startup.py checks this against every area registered.
+AREAS: dict[str, tuple[str, ...]] = {
+    "codes": ("codes",),
+    "keys": ("exchange",),
+    "mesh": ("mesh",),
+    "directory": ("directory",),
+    "person": ("people",),
+    "need": ("needs",),
+    "screen": ("needs",),
+    "consent": ("exchange", "mesh", "referrals"),
+    "refer": ("exchange", "mesh", "referrals"),
+    "followups": ("exchange", "mesh", "referrals"),
+    "audit": ("audit",),
+    "demo": ("audit",),
+    "episode": ("casework", "careplan"),
+    "contact": ("casework",),
+    "note": ("casework",),
+    "goal": ("casework",),
+    "caseload": ("casework",),
+    "plan": ("careplan",),
+    "report": ("report",),
+    "population": ("report",),
+    "deprivation": ("report",),
+    "staff": ("staff",),
+    "db": (),
+    "referral": ("exchange", "mesh", "referrals"),
+}
+ALL_AREAS = (
+    "codes",
+    "exchange",
+    "mesh",
+    "directory",
+    "people",
+    "needs",
+    "referrals",
+    "audit",
+    "casework",
+    "careplan",
+    "report",
+    "staff",
 )
-app.add_typer(db_cli.app, name="db")
 
 
 def _version(value: bool) -> None:
     if value:
+        from linkwork import __version__
+
         typer.echo(f"linkwork {__version__}")
         raise typer.Exit(0)
 
 
-@app.callback()
 def root(
     ctx: typer.Context,
     db: Annotated[
@@ -63,10 +105,14 @@ def root(
     settings = load_settings(database_url=db, user=user)
     if settings.database_url:
         # Checked before any command runs, so a mistyped --db is refused even by commands
-        # that never open the database (codes search, codes show).
-        from linkwork.db import normalise_url
+        # that never open the database (codes search, codes show). A plain sqlite:///FILE
+        # needs no checking, nor SQLAlchemy's import (most of a second).
+        from linkwork.sqlite_url import sqlite_file
 
-        normalise_url(settings.database_url)
+        if sqlite_file(settings.database_url) is None:
+            from linkwork.db import normalise_url
+
+            normalise_url(settings.database_url)
     from linkwork.cli.common import ask_passphrase
 
     ctx.obj = Workspace(settings, ask_passphrase=ask_passphrase)
@@ -76,51 +122,67 @@ def root(
         run_app(ctx.obj)
 
 
-def _register() -> None:
-    """Attach each area's commands. Import errors here are bugs, so they are not hidden."""
-    # Each area adds its lines here: ``from linkwork.cli import X; X.register(app)``.
+def _root_app() -> typer.Typer:
     from linkwork.cli import referral
 
-    app.add_typer(referral.app, name="referral")
-
-    from linkwork.cli import codes
-
-    codes.register(app)
-
-    from linkwork.cli import exchange
-
-    exchange.register(app)
-
-    from linkwork.cli import mesh
-
-    mesh.register(app)
-
-    from linkwork.cli import directory
-
-    directory.register(app)
-
-    from linkwork.cli import audit, casework, needs, people, referrals
-
-    people.register(app)
-    needs.register(app)
-    referrals.register(app)
-    audit.register(app)
-    casework.register(app)
-
-    from linkwork.cli import careplan
-
-    careplan.register(app)
-
-    from linkwork.cli import report
-
-    report.register(app)
-
-    from linkwork.cli import staff
-
-    staff.register(app)
+    root_app = typer.Typer(
+        name="linkwork",
+        cls=helptext.DayOrderGroup,
+        help="Social prescribing: screen, code needs, find services, refer, close the loop, count.",
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        invoke_without_command=True,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    root_app.callback()(root)
+    root_app.add_typer(db_cli.app, name="db")
+    root_app.add_typer(referral.app, name="referral")
+    return root_app
 
 
-_register()
+_APPS: dict[frozenset[str], typer.Typer] = {}
+
+
+def make_app(areas: tuple[str, ...] = ALL_AREAS) -> typer.Typer:
+    """The root command with ``db``, ``referral`` and the given areas' commands, made once
+    per set of areas in a process, the areas registered in ``ALL_AREAS`` order (a new
+    area: its module's ``register`` through ``ALL_AREAS``, its commands in ``AREAS``).
+    Import errors here are bugs, so they are not hidden."""
+    import importlib
+
+    key = frozenset(areas)
+    found = _APPS.get(key)
+    if found is None:
+        found = _APPS[key] = _root_app()
+        for area in ALL_AREAS:
+            if area in key:
+                importlib.import_module(f"linkwork.cli.{area}").register(found)
+    return found
+
+
+def command_areas(args: list[str]) -> tuple[str, ...]:
+    """The areas the command line needs: those of the command it names (after the root's
+    own options), or every area (help, the version, an unknown or missing command)."""
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg in ("--db", "--user"):
+            if rest:
+                rest.pop(0)
+            continue
+        if arg.startswith(("--db=", "--user=")):
+            continue
+        if arg.startswith("-"):
+            return ALL_AREAS
+        return AREAS.get(arg, ALL_AREAS)
+    return ALL_AREAS
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the whole command line (every area), made on first use."""
+    if name == "app":
+        return make_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _exit_code_for(exc: BaseException) -> tuple[int, str]:
@@ -139,7 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; map user mistakes to ``linkwork: ...`` and exit 2."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        result = app(args=args, prog_name="linkwork", standalone_mode=False)
+        command = make_app(command_areas(args))
+        result = command(args=args, prog_name="linkwork", standalone_mode=False)
         # Outside standalone mode Click returns the code of a ``raise typer.Exit(n)``.
         if isinstance(result, int) and not isinstance(result, bool) and result:
             sys.exit(result)

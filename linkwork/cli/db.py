@@ -1,4 +1,8 @@
-"""``linkwork db``: look at and upgrade the database schema; encrypt an SQLite database."""
+"""``linkwork db``: look at and upgrade the database schema; encrypt an SQLite database.
+
+The database layer (``linkwork.db``: SQLAlchemy, SQLModel) is imported by each command
+that uses it, not with this module: every ``linkwork`` command, ``--help`` included,
+imports this module at start-up."""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from linkwork import db
 from linkwork.atrest import protection
 from linkwork.cli.common import (
     JsonOption,
@@ -37,6 +40,8 @@ def _render(status: dict[str, object]) -> None:
 def _engine(ctx: typer.Context) -> Any:
     """An engine on the workspace's database without migrating it (the passphrase of an
     encrypted one asked for as every command asks)."""
+    from linkwork import db
+
     ws = workspace(ctx)
     settings = ws.settings
     return db.create_engine(
@@ -49,6 +54,8 @@ def _engine(ctx: typer.Context) -> Any:
 @app.command()
 def status(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Show the schema revision of the database and whether it is up to date."""
+    from linkwork import db
+
     result = db.schema_status(_engine(ctx))
     result["protection"] = protection(workspace(ctx).settings.resolved_database_url())
     if json_out:
@@ -60,6 +67,8 @@ def status(ctx: typer.Context, json_out: JsonOption = False) -> None:
 @app.command()
 def upgrade(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Apply any pending migrations (also done automatically on first use)."""
+    from linkwork import db
+
     result = db.upgrade(_engine(ctx))
     if json_out:
         print_json(result)

@@ -1,0 +1,133 @@
+"""Issue 18: the command line starts without what its command does not use.
+
+``linkwork --help`` imports neither the database layer (SQLAlchemy, SQLModel, Alembic) nor
+Textual nor fhir.resources; ``linkwork directory search`` with the index file up to date
+opens the file without any of them either (the stamp read with sqlite3). Read from
+``python -X importtime`` of a real process, as a user's shell starts it. Speed figures are
+in bench/search.py, not here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+
+from linkwork.cli import ALL_AREAS, AREAS, app, command_areas, make_app
+
+HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "textual", "fhir", "psycopg", "cryptography")
+
+
+def imported(
+    args: list[str], env: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run ``python -X importtime -m linkwork ARGS``; the top-level packages it imported."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "linkwork", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    names = set()
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "imported package":
+                names.add(name.split(".")[0])
+    return done, names
+
+
+def _env(home: Path, db: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINKWORK_")}
+    env["LINKWORK_HOME"] = str(home)
+    env["LINKWORK_CONFIG"] = str(home / "no-config.toml")
+    if db:
+        env["LINKWORK_DATABASE_URL"] = db
+    return env
+
+
+def test_help_imports_no_database_layer_textual_or_fhir(tmp_path: Path) -> None:
+    done, names = imported(["--help"], _env(tmp_path))
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "directory" in done.stdout and "person" in done.stdout  # every command listed
+    assert "typer" in names  # the measurement sees imports at all
+    assert not names & set(HEAVY), sorted(names & set(HEAVY))
+
+
+def test_search_with_a_current_index_file_imports_none_of_them(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'dir.db'}"
+    assert cli("directory", "load-sample", db=url).code == 0  # writes the index file
+    index_file = next(Path(os.environ["LINKWORK_HOME"]).glob("search-index/*.lwidx"))
+    written = index_file.stat().st_mtime_ns
+    env = _env(Path(os.environ["LINKWORK_HOME"]), url)
+    done, names = imported(["directory", "search", "food bank", "--json"], env)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "Food Bank" in done.stdout  # it answered
+    assert "numpy" in names  # the index file was opened
+    assert not names & set(HEAVY), sorted(names & set(HEAVY))
+    assert index_file.stat().st_mtime_ns == written  # opened, not rebuilt
+
+
+def test_a_search_on_a_directory_changed_since_still_rebuilds_the_index(
+    cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The fast stamp sees a change the database layer made (another machine's import)."""
+    from sqlmodel import Session
+
+    from directory.models import Service
+    from linkwork import db as lwdb
+
+    url = f"sqlite:///{tmp_path / 'dir.db'}"
+    assert cli("directory", "load-sample", db=url).code == 0
+    engine = lwdb.open_engine(url)
+    with Session(engine) as session:
+        session.add(Service(source="elsewhere", source_id="w-1", name="Wombat Tool Library"))
+        session.commit()
+    engine.dispose()
+    env = _env(Path(os.environ["LINKWORK_HOME"]), url)
+    done, _names = imported(["directory", "search", "wombat", "--json"], env)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "Wombat Tool Library" in done.stdout
+
+
+def _tree(command: typer.core.TyperGroup, prefix: str = "") -> set[str]:
+    found = set()
+    for name, sub in command.commands.items():
+        found.add(prefix + name)
+        if isinstance(sub, typer.core.TyperGroup):
+            found |= _tree(sub, f"{prefix}{name} ")
+    return found
+
+
+def test_each_command_is_registered_by_the_areas_named_for_it() -> None:
+    full = typer.main.get_command(app)
+    assert isinstance(full, typer.core.TyperGroup)
+    everything = _tree(full)
+    assert set(AREAS) == set(full.commands), "AREAS must name every top-level command"
+    assert {a for areas in AREAS.values() for a in areas} == set(ALL_AREAS)
+    for name, areas in AREAS.items():
+        partial = typer.main.get_command(make_app(areas))
+        assert isinstance(partial, typer.core.TyperGroup)
+        mine = {c for c in everything if c == name or c.startswith(name + " ")}
+        assert mine <= _tree(partial), (name, sorted(mine - _tree(partial)))
+
+
+@pytest.mark.parametrize(
+    ("args", "areas"),
+    [
+        (["directory", "search", "x"], ("directory",)),
+        (["--db", "sqlite:///x.db", "--user", "sam", "directory", "show", "1"], ("directory",)),
+        (["--db=sqlite:///x.db", "person", "list"], ("people",)),
+        (["referral", "list"], AREAS["referral"]),
+        (["--help"], ALL_AREAS),
+        (["--version"], ALL_AREAS),
+        (["dirctory", "search"], ALL_AREAS),  # a typo: Click's suggestion needs every name
+        ([], ALL_AREAS),
+    ],
+)
+def test_the_command_line_names_the_areas_to_load(args: list[str], areas: tuple[str, ...]) -> None:
+    assert command_areas(args) == areas
