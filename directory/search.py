@@ -30,18 +30,21 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process, utils
 
-from directory.english import is_english
+from directory.english import english_words, is_english
 from directory.english import near as english_near
 from directory.index import IndexData, IndexDoc, load_docs
 from directory.matches import Place, ServiceMatch
+from directory.narrative import clauses, rejected
 from directory.stale import months_before
 from directory.text import (
     is_outward_code,
@@ -52,7 +55,13 @@ from directory.text import (
     stopwords,
     words,
 )
-from directory.vocabulary import need_hints, resolve_need
+from directory.vocabulary import (
+    CodeHint,
+    catalogue_knows,
+    load_vocabulary,
+    need_hints,
+    resolve_need,
+)
 
 __all__ = ["IndexDoc", "Place", "ServiceIndex", "ServiceMatch", "load_docs"]
 
@@ -66,11 +75,28 @@ CODE_WEIGHT = 1.0  # a catalogue code's weight at score 100
 DOMAIN_HINT_WEIGHT = 0.3  # a catalogue need domain's weight at score 1
 PHRASE_WEIGHT = 0.5  # the words of the catalogue phrase the text was read as
 LONG_LITERAL = 1.0  # the weight of the person's own words in a longer account
-LONG_CATALOGUE = 1.0  # and of the catalogue's reading of it
+LONG_CATALOGUE = 1.5  # and of the catalogue's reading of a sentence or longer
 LONG_AT = 5  # distinct words (not stopwords) from which a query is a longer account
 AGREE_FLOOR = 0.4  # a longer account: the factor for a service of no need it was read as
+PHRASE_FILLER = 0.5  # a one-word phrase of a sentence counts as its word does (to this power)
+SENTENCE_AT = 6  # words (stopwords too) from which a query is a sentence: filler counts less
+FILLER_FROM = 300  # English frequency bucket (centibels) under which a word counts least
+FILLER_SPAN = 200  # ... and from which on (FROM + SPAN) it counts in full
+FILLER_KNOWN = 0.5  # the least a word the vocabulary or catalogue reads counts
+FILLER_UNKNOWN = 0.5  # a word neither reads counts at most this
+FILLER_MIN = 0.2
+CLAUSE_NEED_MIN = 0.55  # a clause's best need domain read this sure is kept as a need
+EACH_NEED_TOP = 5  # an account of several needs: each need has a service in the first 5
+EACH_NEED_KEEP = 2  # ... never displacing the first 2
+EACH_NEED_MAX = 3  # ... for at most 3 need domains
+EACH_NEED_RELATIVE = 0.0  # ... each read at least this share of the best reading
+EACH_NEED_MIN = 0.5  # ... and at least this sure
+AGREE_POWER = 1.0  # how sharply a weaker reading agrees less
 RELEVANCE_FLOOR = 0.25  # when a service is named with every word typed: others under
 WEAK_FLOOR = 0.1  # this share of the best are not shown (otherwise under this share)
+CLAUSE_RELATIVE = (
+    0.8  # a longer account: a clause's reading under this share of the best is dropped
+)
 LITERAL_WORDS = 4  # queries of at most this many words: a literal match outranks expansions
 
 
@@ -272,7 +298,11 @@ class ServiceIndex(IndexData):
             bonus = 1.0 + 0.3 * (sims / 100.0) ** 4
             final = final * bonus
             shown = shown * bonus
-        order = np.lexsort((candidates, -final))[:limit]
+        order = np.lexsort((candidates, -final))
+        lifted: dict[int, str] = {}
+        if reading:
+            order, lifted = self._each_need(candidates, order, reading)
+        order = order[:limit]
         chosen = candidates[order].astype(np.int32)
         # which query terms each chosen service matched: one searchsorted per term
         matched_terms: list[list[_Term]] = [[] for _ in range(chosen.size)]
@@ -287,7 +317,7 @@ class ServiceIndex(IndexData):
                 int(i),
                 float(shown[j]),
                 matched_terms[row],
-                notes,
+                notes + ([lifted[int(i)]] if int(i) in lifted else []),
                 need_labels,
                 bool(stale[i]),
                 distance,
@@ -320,17 +350,60 @@ class ServiceIndex(IndexData):
 
     # --- internals -----------------------------------------------------------------
 
-    def _agreement(self, reading: list[tuple[str, float]]) -> np.ndarray:
-        """For a longer account: how far each service's need domains agree with the
-        catalogue's reading of the whole text (1 for its best domain), as a factor from
-        AGREE_FLOOR to 1, so that a word in passing ("keep", "start") does not carry a
-        service of another need to the top."""
-        top = max(score for _key, score in reading)
+    def _agreement(self, reading: list[tuple[str, float, str]]) -> np.ndarray:
+        """For a longer account: how far each service agrees with the catalogue's reading
+        of the whole text (its need domains ``@key`` and Z codes ``#z..``; 1 for the best),
+        as a factor from AGREE_FLOOR to 1, so that a word in passing ("keep", "start")
+        does not carry a service of another need to the top."""
+        top = max(score for _token, score, _phrase in reading)
         agree = np.zeros(self.size, dtype=np.float32)
-        for key, score in reading:
-            docs = self._postings.get("@" + key, _EMPTY)[0]
-            agree[docs] = np.maximum(agree[docs], score / top)
+        for token, score, _phrase in reading:
+            docs = self._postings.get(token, _EMPTY)[0]
+            agree[docs] = np.maximum(agree[docs], (score / top) ** AGREE_POWER)
         return AGREE_FLOOR + (1.0 - AGREE_FLOOR) * agree
+
+    def _each_need(
+        self, candidates: np.ndarray, order: np.ndarray, reading: list[tuple[str, float, str]]
+    ) -> tuple[np.ndarray, dict[int, str]]:
+        """An account of several needs finds each kind: when no service of a need domain
+        the account was read as is among the first EACH_NEED_TOP, its best service takes
+        the lowest place there not taken by one so lifted (the first EACH_NEED_KEEP stay).
+        Returns the new order and, for each lifted service, the note saying why."""
+        ranked = candidates[order]
+        first = EACH_NEED_TOP
+        if ranked.size <= first:
+            return order, {}
+        top = max(score for _t, score, _p in reading)
+        needs = sorted(
+            (
+                r
+                for r in reading
+                if r[0].startswith("@") and r[1] >= max(EACH_NEED_MIN, EACH_NEED_RELATIVE * top)
+            ),
+            key=lambda r: -r[1],
+        )[:EACH_NEED_MAX]
+        if len(needs) < 2:
+            return order, {}
+        positions = list(range(ranked.size))
+        slot = first - 1
+        lifted: dict[int, str] = {}
+        for token, _score, phrase in needs:
+            if slot < EACH_NEED_KEEP:
+                break
+            docs = self._postings.get(token, _EMPTY)[0]
+            has = np.isin(ranked[positions], docs)
+            if has[:first].any():
+                continue
+            later = np.flatnonzero(has)
+            if later.size == 0:
+                continue
+            at = int(later[0])
+            positions.insert(slot, positions.pop(at))
+            lifted[int(ranked[positions[slot]])] = (
+                f"shown for another need the account was read as: {token[1:]} ({phrase!r})"
+            )
+            slot -= 1
+        return order[positions], lifted
 
     def _literal_first(
         self, scores: np.ndarray, terms: list[_Term], typed: int
@@ -392,12 +465,17 @@ class ServiceIndex(IndexData):
 
     def _query_terms(
         self, text: str
-    ) -> tuple[list[_Term], list[str], int, list[tuple[str, float]]]:
+    ) -> tuple[list[_Term], list[str], int, list[tuple[str, float, str]]]:
         """Weighted index tokens for the query, notes on corrections and synonyms, and how
         many distinct words (not stopwords) the person typed."""
         stop = stopwords()
         skip = phrase_stopwords()
         notes: list[str] = []
+        said = rejected(text)  # "it's not the money": those words are not searched
+        if said.denied:
+            text = said.kept
+            shown = ", ".join(repr(d) for d in said.denied)
+            notes.append(f"left out {shown} (said not to be the need)")
         toks: list[str] = []
         originals: list[str] = []
         fixes: dict[str, str] = {}
@@ -426,7 +504,7 @@ class ServiceIndex(IndexData):
             originals.append(raw)
             is_stop.append(plain in stop)
         weights: dict[str, _Term] = {}
-        reading: list[tuple[str, float]] = []
+        reading: list[tuple[str, float, str]] = []
 
         def add(
             token: str, weight: float, concept: int, source: str, shown: str, literal: bool = False
@@ -451,10 +529,12 @@ class ServiceIndex(IndexData):
         content = [i for i in range(len(toks)) if not is_stop[i]]
         # in a person's account of their situation most words are not the need ("low" in
         # "so low I can't get out of bed" is not low-cost): the reading counts more there
+        sentence = len(all_words) >= SENTENCE_AT
         long_text = len({toks[i] for i in content}) >= LONG_AT
         lit = LONG_LITERAL if long_text else 1.0
         for i in content:
-            add(toks[i], lit, concept_of[i], "words", originals[i], literal=True)
+            weight = lit * self._filler(originals[i], toks[i]) if sentence else lit
+            add(toks[i], weight, concept_of[i], "words", originals[i], literal=True)
         for word in completions:
             add(word, 0.7, concept_of[-1], "words", self._surface.get(word, word))
         for a, b in itertools.pairwise(content):
@@ -462,44 +542,86 @@ class ServiceIndex(IndexData):
             add(toks[a] + toks[b], lit, concept_of[a], "words", pair)
         for start, phrase in phrases:
             w = min(0.9, 1.6 / math.sqrt(max(1, len(phrase.terms))))
+            if sentence and len(phrase.key) == 1:  # one everyday word in passing
+                w *= self._filler(originals[start], toks[start]) ** PHRASE_FILLER
             for t in phrase.terms:
                 add(t, w, concept_of[start], f"{phrase.text!r} ->", phrase.surface[t])
             for d in phrase.domains:
                 add("@" + d, 0.6, concept_of[start], f"{phrase.text!r} ->", f"need {d}")
             notes.append(f"{phrase.text!r} means " + ", ".join(phrase.domains or phrase.terms[:3]))
-        # the catalogue reads the words as corrected ("lonley" -> "lonely")
-        boost = LONG_CATALOGUE if long_text else 1.0
-        domains = self._catalogue_terms(
-            " ".join(fixes.get(w, w) for w in all_words), len(toks), add, boost
-        )
+        # the catalogue reads the words as corrected ("lonley" -> "lonely"); a longer
+        # account clause by clause, so that each thing said is read on its own
+        boost = LONG_CATALOGUE if long_text or sentence else 1.0
+        corrected = _WORDS.sub(lambda m: fixes.get(m.group(0).lower(), m.group(0)), text)
+        parts = clauses(corrected) if long_text else []
+        domains = self._catalogue_terms(parts or [corrected], len(toks), add, boost)
         if long_text:
             reading = domains
         return list(weights.values()), notes, len({toks[i] for i in content}), reading
 
+    def _filler(self, word: str, tok: str) -> float:
+        """How much a word of a longer account counts on its own: an everyday word that
+        neither the vocabulary nor the codes catalogue reads as a need ("else", "Friday")
+        is narrative, not need; commoner words count less (their English frequency)."""
+        plain = word.replace("'", "")
+        bucket = english_words().get(plain)
+        common = 1.0 if bucket is None else min(1.0, max(0.0, (bucket - FILLER_FROM) / FILLER_SPAN))
+        if tok in _phrase_stems() or catalogue_knows(plain):
+            return max(FILLER_KNOWN, common)
+        return max(FILLER_MIN, common * FILLER_UNKNOWN)
+
     def _catalogue_terms(
-        self, text: str, concept: int, add: Any, boost: float
-    ) -> list[tuple[str, float]]:
+        self, texts: list[str], concept: int, add: Any, boost: float
+    ) -> list[tuple[str, float, str]]:
         """The codes catalogue's reading of the person's words (its lay understanding):
         the codes it finds lead to services carrying them, the need domains to services
         of that domain, and the words of the catalogue phrase it read them as to services
-        using those words; each weighted by how sure the catalogue is."""
-        codes, domains = need_hints(text)
-        best = codes[0].score / 100.0 if codes else 0.0
+        using those words; each weighted by how sure the catalogue is. Several texts (the
+        clauses of an account) are each read on their own and their readings pooled: a
+        code or domain counts at its best score in any clause; one under CLAUSE_RELATIVE
+        of the best reading of the whole is dropped unless it is its clause's own need
+        (the clause's best domain, read at least CLAUSE_NEED_MIN sure, and its codes):
+        "my nan passed away in June and I've been gambling since" is two needs."""
+        codes: dict[str, tuple[float, CodeHint]] = {}
+        domains: dict[str, tuple[float, str]] = {}
+        own: set[str] = set()  # codes and domains that are a clause's own need
+        for text in texts:
+            found, read_domains = need_hints(text)
+            winner = ""
+            if read_domains and read_domains[0][1] >= CLAUSE_NEED_MIN:
+                winner = read_domains[0][0]
+                own.add("@" + winner)
+            best = found[0].score / 100.0 if found else 0.0
+            for hint in found:
+                score = hint.score / 100.0
+                weak = score * 100 < CODE_MIN
+                if weak or (score < CODE_RELATIVE * best and hint.domain != winner):
+                    continue
+                if hint.domain == winner:
+                    own.add(hint.code)
+                if score > codes.get(hint.code, (0.0, hint))[0]:
+                    codes[hint.code] = (score, hint)
+            top = read_domains[0][1] if read_domains else 0.0
+            for key, score, phrase in read_domains:
+                if score * 100 < CODE_MIN or score < CODE_RELATIVE * top:
+                    continue
+                if score > domains.get(key, (0.0, ""))[0]:
+                    domains[key] = (score, phrase)
+        relative = CLAUSE_RELATIVE if len(texts) > 1 else 0.0
+        best_code = max((s for s, _h in codes.values()), default=0.0)
+        top = max((s for s, _p in domains.values()), default=0.0)
+        codes = {k: v for k, v in codes.items() if v[0] >= relative * best_code or k in own}
+        domains = {k: v for k, v in domains.items() if v[0] >= relative * top or "@" + k in own}
         read: dict[str, float] = {}
-        for hint in codes:
-            score = hint.score / 100.0
-            if score * 100 < CODE_MIN or score < CODE_RELATIVE * best:
-                continue
+        used: list[tuple[str, float, str]] = []  # (index token, score, catalogue phrase)
+        for score, hint in sorted(codes.values(), key=lambda c: -c[0]):
             shown = f"{hint.code} {hint.display}"
             for tok in self._z_tokens(hint.code):
                 add(tok, boost * CODE_WEIGHT * score, concept, "catalogue:", shown)
+                used.append((tok, score, hint.phrase))
             read[hint.phrase] = max(read.get(hint.phrase, 0.0), score)
-        top = domains[0][1] if domains else 0.0
-        used: list[tuple[str, float]] = []
-        for key, score, phrase in domains:
-            if score * 100 < CODE_MIN or score < CODE_RELATIVE * top:
-                continue
-            used.append((key, score))
+        for key, (score, phrase) in sorted(domains.items(), key=lambda d: -d[1][0]):
+            used.append(("@" + key, score, phrase))
             weight = boost * DOMAIN_HINT_WEIGHT * score
             add("@" + key, weight, concept, "catalogue:", f"need {key}")
             read[phrase] = max(read.get(phrase, 0.0), score)
@@ -550,7 +672,7 @@ class ServiceIndex(IndexData):
                 else f"words: {', '.join(shown[:4])}"
             )
         for note in notes:
-            if note.startswith("read "):
+            if note.startswith(("read ", "left out ", "shown for ")):
                 why.append(note)
         for label in need_labels:
             why.append(f"serves need {label}")
@@ -587,8 +709,15 @@ class ServiceIndex(IndexData):
         )
 
 
+_WORDS = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")
 _SOUNDS = (("shun", "tion"), ("shon", "tion"), ("f", "ph"), ("k", "c"), ("ck", "c"), ("z", "s"))
 _EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+
+
+@cache
+def _phrase_stems() -> frozenset[str]:
+    """Stemmed words of the vocabulary's phrases."""
+    return frozenset(t for p in load_vocabulary().phrases for t in p.key)
 
 
 def _centroid(label: str, points: list[tuple[float, float]]) -> Place:

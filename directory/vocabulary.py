@@ -160,3 +160,23 @@ def need_hints(text: str) -> tuple[list[CodeHint], list[tuple[str, float, str]]]
         for m in matches
     ]
     return hints, domains
+
+
+@cache
+def _catalogue_stems() -> tuple[frozenset[str], object] | None:
+    try:
+        from codes.catalogue import load_catalogue
+    except ImportError:  # pragma: no cover - the codes package ships with linkwork
+        return None
+    index = load_catalogue().index
+    return frozenset(index.idf), index
+
+
+def catalogue_knows(word: str) -> bool:
+    """Whether the codes catalogue's lay vocabulary has ``word`` (lower case, no
+    apostrophes): a word it can read as part of a need."""
+    known = _catalogue_stems()
+    if known is None:
+        return False
+    stems, index = known
+    return word not in index.stopwords and index.stem(word) in stems  # type: ignore[attr-defined]

@@ -1,0 +1,162 @@
+"""Reading a person's account of their situation: its clauses, and the needs it denies.
+
+A longer account ("We've been on my cousin's sofa for weeks. She wants us gone by Friday
+and I've got nowhere else") says several things, and the need is often in one of them; read
+whole, its words dilute each other. ``clauses`` cuts it into sentences and, inside a
+sentence, at commas and the conjunctions that join two statements ("but", "because",
+"so"), each read on its own by the codes catalogue (``directory.vocabulary.clause_hints``).
+
+``rejected`` finds what the person says is not the need ("it's not the money", "I'm not
+after benefits advice", "I don't want a food parcel", "money isn't the problem"): those
+words are left out of the search, and the "why" says so. A negation that describes the
+need itself is kept: "no money", "not enough food", "I can't read", "I haven't got a
+computer", "I don't want to lose my home" (a fear, not a refusal).
+
+The cues are grammar, not topics: none names a need, a service or a query's wording.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from directory.text import stopwords, words
+
+_APOSTROPHE = re.compile(r"[’‘`´]")
+_SENTENCE = re.compile(r"[.!?;:\n]+|\s-\s|\s–\s")
+# inside a sentence: a comma, or a word joining two statements
+_JOIN = re.compile(
+    r",|\b(?:but|because|cos|cause|so|though|although|whereas|while|plus|also)\b"
+    r"|\band(?= (?:then|now|i|i'm|im|i've|ive|we|we're|we've|he|he's|she|she's|they|they're|"
+    r"my|our|it|it's|its|there's|theres|there|that's|you|your)\b)",
+    re.IGNORECASE,
+)
+
+# A refusal or denial, then what is refused ("not the money", "don't want a food parcel").
+# "don't want to ..." is left alone: it is usually a fear ("I don't want to lose my home").
+_BEFORE = (
+    r"(?:it|that|this)(?:'s| is|s) not(?: really| just)?(?= (?:the|my|our|a|an|about|any)\b)",
+    r"(?:it|that|this) (?:isn't|isnt|is not)(?: really| just)?(?= (?:the|my|our|a|an|about)\b)",
+    r"not (?:really |just )?(?:after|looking for|asking for|interested in|bothered about)",
+    r"not about",
+    r"(?:i|we)(?:'m|'re| am| are|m|re) not (?:here )?(?:for|about)",
+    r"(?:i|we) (?:don't|dont|do not) (?:want|need)(?! to\b)(?: any more| more)?",
+    r"(?:i|we) (?:don't|dont|do not) like(?! (?:to|it|when|that|how|being|\w+ing)\b)",
+    r"(?:i|we) (?:won't|wont|will not|wouldn't|wouldnt) (?:want|need)(?! to\b)",
+    r"no need for",
+    r"rather than",
+    r"instead of",
+    r"nothing to do with",
+)
+# ... and what is said to be fine, before it ("money isn't the problem", "food is fine").
+_AFTER = (
+    r"(?:isn't|isnt|is not|aren't|arent|are not|'s not|s not) (?:the |a |an )?"
+    r"(?:problem|issue|worry|bother)",
+    r"(?:is|are|'s|'re) (?:fine|ok|okay|alright|all right|sorted|not a problem|no problem)",
+)
+_CUE_BEFORE = re.compile(r"\b(?:" + "|".join(_BEFORE) + r")\b", re.IGNORECASE)
+_CUE_AFTER = re.compile(r"\b(?:" + "|".join(_AFTER) + r")\b", re.IGNORECASE)
+# "not depressed exactly": one word denied
+_NOT_EXACTLY = re.compile(r"\bnot (\w+) (?:exactly|as such)\b", re.IGNORECASE)
+# a refusal's scope ends where a new statement starts
+_SCOPE_END = re.compile(
+    r"\b(?:but|and|because|cos|so|as|though|just|only|which|that|when|since|i|i'm|im|we|"
+    r"we're|he|he's|she|she's|they|they're|it's|its|it|you|what|need|want|instead)\b",
+    re.IGNORECASE,
+)
+
+
+PART_WORDS = 2  # words (not stopwords) a part of a sentence needs to be read on its own
+
+
+def _words(text: str) -> list[str]:
+    return [w.replace("'", "") for w in words(text)]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A text with what it denies taken out, and the parts taken out (as written)."""
+
+    kept: str
+    denied: tuple[str, ...]
+
+
+def _plain(text: str) -> str:
+    return _APOSTROPHE.sub("'", text)
+
+
+def _parts(sentence: str) -> list[str]:
+    return [p.strip() for p in _JOIN.split(sentence) if p and p.strip()]
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text`` (also cut at semicolons, colons, line breaks and dashes)."""
+    return [s.strip() for s in _SENTENCE.split(_plain(text)) if s and s.strip()]
+
+
+def clauses(text: str) -> list[str]:
+    """What to read one at a time: each sentence, and each part of a sentence of several
+    parts ("I've got nowhere else, she wants me out by Friday" is both whole and in two)."""
+    stop = stopwords()
+    out: list[str] = []
+    for sentence in sentences(text):
+        out.append(sentence)
+        parts = _parts(sentence)
+        if len(parts) > 1:
+            # a part of one word ("just flat") is read within its sentence only: alone,
+            # the catalogue would read too much into it
+            out.extend(p for p in parts if sum(w not in stop for w in _words(p)) >= PART_WORDS)
+    unique: dict[str, str] = {}
+    for c in out:
+        unique.setdefault(c.lower(), c)
+    return list(unique.values())
+
+
+@lru_cache(maxsize=256)
+def rejected(text: str) -> Reading:
+    """``text`` without what the person says is not their need, and what was taken out."""
+    plain = _plain(text)
+    denied: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for piece in _pieces(plain):
+        start, _end, part = piece
+        for cue in _CUE_BEFORE.finditer(part):
+            rest = part[cue.end() :]
+            stop = _SCOPE_END.search(rest)
+            scope = rest[: stop.start()] if stop else rest
+            if scope.strip():
+                spans.append((start + cue.start(), start + cue.end() + len(scope)))
+                denied.append(scope.strip())
+        for cue in _CUE_AFTER.finditer(part):
+            head = part[: cue.start()]
+            ends = [m.end() for m in _SCOPE_END.finditer(head)]
+            scope = head[ends[-1] :] if ends else head
+            if scope.strip():
+                spans.append((start + cue.start() - len(scope), start + cue.end()))
+                denied.append(scope.strip())
+        for cue in _NOT_EXACTLY.finditer(part):
+            spans.append((start + cue.start(), start + cue.end()))
+            denied.append(cue.group(1))
+    if not spans:
+        return Reading(text, ())
+    out: list[str] = []
+    at = 0
+    for a, b in sorted(spans):
+        if a > at:
+            out.append(plain[at:a])
+        out.append(" , ")
+        at = max(at, b)
+    out.append(plain[at:])
+    return Reading("".join(out), tuple(dict.fromkeys(denied)))
+
+
+def _pieces(text: str) -> list[tuple[int, int, str]]:
+    """The parts of ``text`` between sentence ends and commas, with their offsets."""
+    out: list[tuple[int, int, str]] = []
+    at = 0
+    for cut in re.finditer(r"[.!?;:,\n]+", text):
+        out.append((at, cut.start(), text[at : cut.start()]))
+        at = cut.end()
+    out.append((at, len(text), text[at:]))
+    return [p for p in out if p[2].strip()]
