@@ -432,7 +432,14 @@ class ServiceIndex(IndexData):
         prefixed = getattr(self._postings, "prefixed", None)  # a mapped index's postings
         if prefixed is not None:
             return list(prefixed(key + "."))
-        return [t for t in self._postings if t.startswith(key + ".")]
+        codes: dict[str, list[str]] | None = getattr(self, "_code_tokens", None)
+        if codes is None:  # every Z code token by its category, listed once
+            codes = {}
+            for t in self._postings:
+                if t.startswith("#") and "." in t:
+                    codes.setdefault(t.split(".", 1)[0], []).append(t)
+            self._code_tokens = codes
+        return codes.get(key, [])
 
     def _complete(self, prefix: str, limit: int = 6) -> list[str]:
         """Index words starting with a half-typed word, the commonest first."""

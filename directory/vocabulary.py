@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from directory.taxonomy import domain_keys
@@ -142,10 +142,13 @@ def resolve_need(code: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     raise LookupError(f"unknown need code {value!r}")
 
 
+@lru_cache(maxsize=1024)
 def need_hints(text: str) -> tuple[list[CodeHint], list[tuple[str, float, str]]]:
     """What the codes catalogue's lay-language search reads in ``text``: codes (score
     0-100, with the catalogue phrase matched) and need domains (0-1, with the phrase),
-    best first; empty when the codes package has no search."""
+    best first; empty when the codes package has no search. Cached: an account typed
+    keystroke by keystroke reads its finished clauses once (callers must not change the
+    lists)."""
     try:
         from codes.catalogue import load_catalogue
         from codes.search import read_needs
