@@ -77,6 +77,7 @@ DELETABLE = frozenset(
         "location",
         "postcode_deprivation",
         "practice_population",  # a practice's list sizes, replaced by population import
+        "practice_population_ethnicity",  # the same by ethnic category
         "directory_import",
         "count_need",  # a withdrawn need's counting copy (the need itself is kept)
     }

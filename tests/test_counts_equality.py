@@ -143,4 +143,9 @@ def test_with_list_sizes_a_page_sets_need_beside_the_population(  # type: ignore
     assert any(r["value"] for r in per)
     svg = tmp_path / "page.svg"
     assert cli("report", "equality", "--practice", practice, "--out", svg, db=unfair_url).code == 0
-    assert "per 1,000 registered patients, by age band" in svg.read_text(encoding="utf-8")
+    text = svg.read_text(encoding="utf-8")
+    assert "per 1,000 registered patients, by age band" in text
+    # more charts than an A4 page holds: all of them, shrunk together above the note
+    assert "Change in life satisfaction (ONS4, 0-10)" in text
+    shrunk = re.search(r'<g transform="translate\([\d.]+,[\d.]+\) scale\((0\.\d+)\)">', text)
+    assert shrunk is not None and 0.5 < float(shrunk.group(1)) < 1

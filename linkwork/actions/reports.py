@@ -701,8 +701,9 @@ def equality_report(
 
 def load_population(ws: Workspace, path: Path | str) -> dict[str, Any]:
     """Load (replace) the practices' list sizes from NHS England's "Patients Registered at
-    a GP Practice" CSV (``screening.counts.population``), all or nothing; recorded as an
-    import. Returns how many practices and lines were loaded and skipped."""
+    a GP Practice" CSV, or the user's own list by ethnic category (a file with an
+    ``ETHNIC_CATEGORY`` column: ``screening.counts.population``), all or nothing; recorded
+    as an import. Returns how many practices and lines were loaded and skipped."""
     from screening.counts.population import load_population as load_sizes
 
     path = Path(path).expanduser()

@@ -124,22 +124,26 @@ def population_import_cmd(
         Path,
         typer.Argument(
             help="NHS England's 'Patients Registered at a GP Practice' CSV: "
-            "gp-reg-pat-prac-quin-age.csv, or gp-reg-pat-prac-sing-age-female/-male.csv."
+            "gp-reg-pat-prac-quin-age.csv, or gp-reg-pat-prac-sing-age-female/-male.csv; "
+            "or your own list by ethnicity (columns ORG_CODE, ETHNIC_CATEGORY as an NHS "
+            "ethnic category code, NUMBER_OF_PATIENTS)."
         ),
     ],
     json_out: JsonOption = False,
 ) -> None:
-    """Load (replace) the list sizes of the practices in the records, by sex and age."""
+    """Load (replace) the list sizes of the practices in the records, by sex and age, or
+    by ethnic category (a file with an ETHNIC_CATEGORY column)."""
     from linkwork.actions import reports as act
 
     found = act.load_population(workspace(ctx), file)
     if json_out:
         print_json(found)
         return
+    by = " by ethnic category" if found.get("layout") == "ethnic category" else ""
+    extract = f", extract {esc(found['extract_date'])}" if found["extract_date"] else ""
     console.print(
-        f"loaded the list sizes of {found['practices']} practices ({found['lines']} lines, "
-        f"extract {esc(found['extract_date'])}); {found['skipped']} other practices in the "
-        "file have nobody in the records",
+        f"loaded the list sizes{by} of {found['practices']} practices ({found['lines']} lines"
+        f"{extract}); {found['skipped']} other practices in the file have nobody in the records",
         highlight=False,
     )
 

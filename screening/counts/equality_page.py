@@ -268,6 +268,7 @@ def page_svg(page: Page) -> str:
     if page.partial:
         parts.append(_text(40, y, "Partial month: " + page.partial, 11, fill=RED))
         y += 18
+    top, head = y, len(parts)  # the charts: shrunk together below if they would not fit
     # where need is highest
     needs = [f for f in page.section("need") if f.value is not None][:8]
     parts.append(
@@ -288,14 +289,19 @@ def page_svg(page: Page) -> str:
         parts.append(f'<rect x="250" y="{row_y:.1f}" width="{w:.1f}" height="12" fill="{BLUE}"/>')
         parts.append(_text(256 + w, row_y + 11, str(f.value), 10))
     y += ROW * max(1, len(needs)) + 18
-    # beside the population: people with a need per 1,000 registered, by age band
-    per = [f for f in page.section("per1000") if f.dimension == "age_band" and f.group is not ALL]
-    if any(f.value is not None for f in per):
+    # beside the population: people with a need per 1,000 registered, by age band (the
+    # public list sizes) and by ethnic group (where the user loaded its list by ethnicity)
+    for dim, words in (("age_band", "age band"), ("ethnic_group", "ethnic group")):
+        per = [f for f in page.section("per1000") if f.dimension == dim and f.group is not ALL]
+        if dim == "ethnic_group":  # the groups a list gives, not the unanswered ones
+            per = [f for f in per if f.over != 0]
+        if not any(f.value is not None for f in per):
+            continue
         parts.append(
             _text(
                 40,
                 y,
-                "People with a need per 1,000 registered patients, by age band",
+                f"People with a need per 1,000 registered patients, by {words}",
                 13,
                 font_weight="bold",
             )
@@ -328,8 +334,7 @@ def page_svg(page: Page) -> str:
         more, y = _rate_chart(resolved, y, "Needs resolved, by ethnic group")
         parts += more
     wellbeing = page.section("wellbeing")
-    notes_height = 24 + 13 * (len(_wrap(page.note, 120)) + 2)
-    if wellbeing and y + ROW * len(wellbeing) + 50 < HEIGHT - notes_height:
+    if wellbeing:
         more, y = _rate_chart(
             wellbeing,
             y,
@@ -343,6 +348,11 @@ def page_svg(page: Page) -> str:
         "whose whole interval lies below everyone's rate."
     )
     note_y = HEIGHT - 24 - 13 * (len(_wrap(page.note, 120)) + len(_wrap(key, 120)))
+    room = note_y - 16 - top
+    if y - top > room:  # more charts than an A4 page holds (list sizes loaded): all smaller
+        k = room / (y - top)
+        move = f"translate({40 * (1 - k):.1f},{top * (1 - k):.1f}) scale({k:.3f})"
+        parts[head:] = [f'<g transform="{move}">', *parts[head:], "</g>"]
     for line in _wrap(key, 120):
         parts.append(_text(40, note_y, line, 10, fill=GREY))
         note_y += 13

@@ -38,7 +38,7 @@ from sqlmodel import Session
 
 from screening.counts.copies import day_number, ensure_copies
 from screening.counts.dimensions import ALL, Filters, parse_dimensions
-from screening.counts.population import POPULATION_DIMS, Populations, per_thousand
+from screening.counts.population import Populations, per_thousand
 from screening.counts.publish import merge_small_practices
 from screening.counts.queries import _month_keys, needs_raw, run_levels, tune_for_counting
 from screening.counts.reports import (
@@ -57,7 +57,7 @@ from screening.counts.sql import (
     practice_population,
     referral_t,
 )
-from screening.disclosure import DEFAULT_RULE, Published, Rule, publish_rate
+from screening.disclosure import DEFAULT_RULE, Published, Rule, publish_count, publish_rate
 from screening.models import ReferralEvent, ReferralNeed
 
 Z95 = 1.959963984540054  # the 97.5th centile of the standard normal distribution
@@ -198,7 +198,7 @@ def funnel_report(
         raws[step_key] = merge_small_practices(raw, small)
     measures = step_measures()
     populations = Populations(session)
-    with_population = bool(populations) and set(p.dims) <= POPULATION_DIMS
+    with_population = populations.covers(p.dims)
     every = sorted(practice_population(session)) if with_population else []
     if with_population:
         measures += [
@@ -237,6 +237,9 @@ def funnel_report(
             # rates per 1,000 registered patients (public list sizes, the published counts)
             key_at = (p.practice, *cell.key) if len(p.dims) > len(p.shown) else cell.key
             registered = populations.registered(p.dims, key_at, every, small)
+            own = populations.by_ethnicity(p.dims, key_at, every, small)
+            if rule is not None and registered is not None and own:
+                registered = publish_count(registered, rule)  # the user's own figures
             row["registered"] = registered
             for step in ("need", "referred"):
                 row[f"{step}_per_1000"] = per_thousand(cell.counts[step], registered)
