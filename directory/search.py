@@ -85,6 +85,7 @@ FILLER_SPAN = 200  # ... and from which on (FROM + SPAN) it counts in full
 FILLER_KNOWN = 0.5  # the least a word the vocabulary or catalogue reads counts
 FILLER_UNKNOWN = 0.5  # a word neither reads counts at most this
 FILLER_MIN = 0.2
+CONCEPT_MAX = 1  # a longer account: a service counts its best match per part of the query
 CLAUSE_NEED_MIN = 0.55  # a clause's best need domain read this sure is kept as a need
 EACH_NEED_TOP = 5  # an account of several needs: each need has a service in the first 5
 EACH_NEED_KEEP = 2  # ... never displacing the first 2
@@ -249,9 +250,12 @@ class ServiceIndex(IndexData):
                 all_weights.append(ws * np.float32(term.weight * self._idf[term.token]))
                 if term.concept >= 0:
                     concept_hits[term.concept][docs] = True
-            scores = np.bincount(
-                np.concatenate(all_docs), weights=np.concatenate(all_weights), minlength=n
-            ).astype(np.float32)
+            if reading and CONCEPT_MAX:
+                scores = self._concept_scores(terms, all_docs, all_weights, n)
+            else:
+                scores = np.bincount(
+                    np.concatenate(all_docs), weights=np.concatenate(all_weights), minlength=n
+                ).astype(np.float32)
             if concepts:
                 covered = np.zeros(n, dtype=np.float32)
                 for hits in concept_hits.values():
@@ -361,6 +365,29 @@ class ServiceIndex(IndexData):
             docs = self._postings.get(token, _EMPTY)[0]
             agree[docs] = np.maximum(agree[docs], (score / top) ** AGREE_POWER)
         return AGREE_FLOOR + (1.0 - AGREE_FLOOR) * agree
+
+    def _concept_scores(
+        self, terms: list[_Term], all_docs: list[np.ndarray], all_weights: list[np.ndarray], n: int
+    ) -> np.ndarray:
+        """A longer account's scores: within one part of the query (a word and the
+        phrases it was read as) a service counts its best match, not the sum of every
+        expansion it happens to carry, so that a generalist service listing many needs
+        does not outscore the one service of the need read; the catalogue's reading and
+        the words not in any part are summed as before."""
+        scores = np.zeros(n, dtype=np.float32)
+        best: dict[int, np.ndarray] = {}
+        catalogue = max(t.concept for t in terms)
+        for term, docs, ws in zip(terms, all_docs, all_weights, strict=True):
+            if term.concept < 0 or term.source == "catalogue:" or term.concept == catalogue:
+                scores[docs] += ws
+                continue
+            part = best.get(term.concept)
+            if part is None:
+                part = best[term.concept] = np.zeros(n, dtype=np.float32)
+            part[docs] = np.maximum(part[docs], ws)
+        for part in best.values():
+            scores += part
+        return scores
 
     def _each_need(
         self, candidates: np.ndarray, order: np.ndarray, reading: list[tuple[str, float, str]]
@@ -561,7 +588,7 @@ class ServiceIndex(IndexData):
         boost = LONG_CATALOGUE if long_text or sentence else 1.0
         corrected = _WORDS.sub(lambda m: fixes.get(m.group(0).lower(), m.group(0)), text)
         parts = clauses(corrected) if long_text else []
-        domains = self._catalogue_terms(parts or [corrected], len(toks), add, boost)
+        domains = self._catalogue_terms(parts or [corrected], len(toks), add, boost, sentence)
         if long_text:
             reading = domains
         return list(weights.values()), notes, len({toks[i] for i in content}), reading
@@ -578,7 +605,7 @@ class ServiceIndex(IndexData):
         return max(FILLER_MIN, common * FILLER_UNKNOWN)
 
     def _catalogue_terms(
-        self, texts: list[str], concept: int, add: Any, boost: float
+        self, texts: list[str], concept: int, add: Any, boost: float, sentence: bool
     ) -> list[tuple[str, float, str]]:
         """The codes catalogue's reading of the person's words (its lay understanding):
         the codes it finds lead to services carrying them, the need domains to services
@@ -623,8 +650,11 @@ class ServiceIndex(IndexData):
         used: list[tuple[str, float, str]] = []  # (index token, score, catalogue phrase)
         for score, hint in sorted(codes.values(), key=lambda c: -c[0]):
             shown = f"{hint.code} {hint.display}"
-            for tok in self._z_tokens(hint.code):
-                add(tok, boost * CODE_WEIGHT * score, concept, "catalogue:", shown)
+            tokens = self._z_tokens(hint.code)
+            # a category ("Z56") stands for all its codes: together they count as one
+            spread = max(1, len(tokens))
+            for tok in tokens:
+                add(tok, boost * CODE_WEIGHT * score / spread, concept, "catalogue:", shown)
                 used.append((tok, score, hint.phrase))
             read[hint.phrase] = max(read.get(hint.phrase, 0.0), score)
         for key, (score, phrase) in sorted(domains.items(), key=lambda d: -d[1][0]):
@@ -638,6 +668,8 @@ class ServiceIndex(IndexData):
                 if word.replace("'", "") in stopwords() or tok not in self._postings:
                     continue
                 weight = boost * PHRASE_WEIGHT * score
+                if sentence:  # "people next door": "next" and "door" are not the need
+                    weight *= self._filler(word, tok)
                 add(tok, weight, concept, f"read as {phrase!r}:", word)
         return used
 

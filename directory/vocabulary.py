@@ -110,6 +110,8 @@ def _lay_words(text: str, phrases: list[Phrase]) -> list[Phrase]:
             key = tuple(phrase_tokens(word))
             if not key or key in known:
                 continue  # only common words, or the vocabulary has it already
+            if len(key) == 1 and len(word.split()) > 1:
+                continue  # "dad to be" would read every "dad": a phrase must keep two words
             known.add(key)
             out.append(Phrase(word, key, anchor.terms, anchor.domains, anchor.surface))
     return out

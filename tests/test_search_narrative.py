@@ -173,3 +173,27 @@ def test_words_in_passing_do_not_outweigh_what_is_said(
 ) -> None:
     found = _top(sample_index, "I just never see anyone from one week to the next.")
     assert _kinds(found, truth) & {"befriending", "older_social", "community_groups"}
+
+
+# --- the vocabulary reads words, not their chance look-alikes ------------------------------
+
+
+def test_a_phrase_does_not_shrink_to_one_everyday_word(sample_index: ServiceIndex) -> None:
+    # "dad to be" and "mum to be" once read as "dad" and "mum": every parent was expecting
+    for text in (
+        "My dad keeps forgetting things and I do all his shopping and washing.",
+        "My mum won't let me go out with my friends.",
+    ):
+        for match in _top(sample_index, text):
+            assert not any("to be'" in line for line in match.why), match.why
+
+
+def test_a_word_is_not_read_as_a_stem_look_alike(sample_index: ServiceIndex) -> None:
+    # "let" is not "lettings", "out" not "outings", "win" not "wine"
+    for text in (
+        "She won't let me see anyone and I'm scared of what she'll do.",
+        "I want to get out of the house more.",
+        "Nothing ever goes right, I never win.",
+    ):
+        for match in _top(sample_index, text):
+            assert not any(w in " ".join(match.why) for w in ("lettings", "outings", "'wine'"))
