@@ -32,19 +32,17 @@ import itertools
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
-from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process, utils
 
-from directory.english import english_words, is_english
+from directory.english import is_english
 from directory.english import near as english_near
-from directory.index import IndexData, IndexDoc, load_docs
+from directory.index import IndexDoc, load_docs
 from directory.matches import Place, ServiceMatch
 from directory.narrative import clauses, rejected
+from directory.search_reading import _EMPTY, AccountReading, _Term
 from directory.stale import months_before
 from directory.text import (
     is_outward_code,
@@ -56,10 +54,6 @@ from directory.text import (
     words,
 )
 from directory.vocabulary import (
-    CodeHint,
-    catalogue_knows,
-    load_vocabulary,
-    need_hints,
     resolve_need,
 )
 
@@ -69,49 +63,18 @@ SHORTLIST = 60
 STALE_FACTOR = 0.85
 DIRECTORY_BONUS = 2.0  # a directory word beats an English word this much less alike
 NAMED_WEIGHT = 2.5  # a token this heavy in a service is in its name or taxonomy (index.py)
-CODE_MIN = 40.0  # catalogue codes and domains scoring less are not used
-CODE_RELATIVE = 0.75  # ... nor those under this share of the best
-CODE_WEIGHT = 1.0  # a catalogue code's weight at score 100
-DOMAIN_HINT_WEIGHT = 0.3  # a catalogue need domain's weight at score 1
-PHRASE_WEIGHT = 0.5  # the words of the catalogue phrase the text was read as
 LONG_LITERAL = 1.0  # the weight of the person's own words in a longer account
 LONG_CATALOGUE = 1.5  # and of the catalogue's reading of a sentence or longer
 LONG_AT = 5  # distinct words (not stopwords) from which a query is a longer account
-AGREE_FLOOR = 0.4  # a longer account: the factor for a service of no need it was read as
 PHRASE_FILLER = 0.5  # a one-word phrase of a sentence counts as its word does (to this power)
 SENTENCE_AT = 6  # words (stopwords too) from which a query is a sentence: filler counts less
-FILLER_FROM = 300  # English frequency bucket (centibels) under which a word counts least
-FILLER_SPAN = 200  # ... and from which on (FROM + SPAN) it counts in full
-FILLER_KNOWN = 0.5  # the least a word the vocabulary or catalogue reads counts
-FILLER_UNKNOWN = 0.5  # a word neither reads counts at most this
-FILLER_MIN = 0.2
-CONCEPT_MAX = 1  # a longer account: a service counts its best match per part of the query
-CLAUSE_NEED_MIN = 0.55  # a clause's best need domain read this sure is kept as a need
-EACH_NEED_TOP = 5  # an account of several needs: each need has a service in the first 5
-EACH_NEED_KEEP = 2  # ... never displacing the first 2
-EACH_NEED_MAX = 3  # ... for at most 3 need domains
-EACH_NEED_RELATIVE = 0.0  # ... each read at least this share of the best reading
-EACH_NEED_MIN = 0.5  # ... and at least this sure
-AGREE_POWER = 1.0  # how sharply a weaker reading agrees less
+READING_COVERS = 0.5  # a longer account: its reading's share of coverage, against its words
 RELEVANCE_FLOOR = 0.25  # when a service is named with every word typed: others under
 WEAK_FLOOR = 0.1  # this share of the best are not shown (otherwise under this share)
-CLAUSE_RELATIVE = (
-    0.8  # a longer account: a clause's reading under this share of the best is dropped
-)
 LITERAL_WORDS = 4  # queries of at most this many words: a literal match outranks expansions
 
 
-@dataclass
-class _Term:
-    token: str
-    weight: float
-    concept: int  # which part of the query it stands for (-1: none)
-    literal: bool  # the person's own word (as typed or corrected), not an expansion
-    source: str  # "words", a vocabulary phrase ("'sofa surfing'") or a code ("code Z59.0 ...")
-    shown: str  # what matched, as a person would write it
-
-
-class ServiceIndex(IndexData):
+class ServiceIndex(AccountReading):
     """Searchable snapshot of the directory. Build with ``ServiceIndex.build(session)``."""
 
     # --- places --------------------------------------------------------------------
@@ -250,17 +213,22 @@ class ServiceIndex(IndexData):
                 all_weights.append(ws * np.float32(term.weight * self._idf[term.token]))
                 if term.concept >= 0:
                     concept_hits[term.concept][docs] = True
-            if reading and CONCEPT_MAX:
+            if reading:
                 scores = self._concept_scores(terms, all_docs, all_weights, n)
             else:
                 scores = np.bincount(
                     np.concatenate(all_docs), weights=np.concatenate(all_weights), minlength=n
                 ).astype(np.float32)
             if concepts:
+                # a longer account: the catalogue's reading of it (its last concept) counts
+                # as much as all its words together, most of which are not the need
+                weight = {c: 1.0 for c in concepts}
+                if reading and len(concepts) > 1:
+                    weight[max(concepts)] = (len(concepts) - 1) * READING_COVERS
                 covered = np.zeros(n, dtype=np.float32)
-                for hits in concept_hits.values():
-                    covered += hits
-                scores *= 0.6 + 0.4 * covered / len(concepts)
+                for c, hits in concept_hits.items():
+                    covered += hits * np.float32(weight[c])
+                scores *= 0.6 + 0.4 * covered / sum(weight.values())
             if needs:
                 scores *= 1.0 + 0.5 * need_score
         else:
@@ -354,84 +322,6 @@ class ServiceIndex(IndexData):
 
     # --- internals -----------------------------------------------------------------
 
-    def _agreement(self, reading: list[tuple[str, float, str]]) -> np.ndarray:
-        """For a longer account: how far each service agrees with the catalogue's reading
-        of the whole text (its need domains ``@key`` and Z codes ``#z..``; 1 for the best),
-        as a factor from AGREE_FLOOR to 1, so that a word in passing ("keep", "start")
-        does not carry a service of another need to the top."""
-        top = max(score for _token, score, _phrase in reading)
-        agree = np.zeros(self.size, dtype=np.float32)
-        for token, score, _phrase in reading:
-            docs = self._postings.get(token, _EMPTY)[0]
-            agree[docs] = np.maximum(agree[docs], (score / top) ** AGREE_POWER)
-        return AGREE_FLOOR + (1.0 - AGREE_FLOOR) * agree
-
-    def _concept_scores(
-        self, terms: list[_Term], all_docs: list[np.ndarray], all_weights: list[np.ndarray], n: int
-    ) -> np.ndarray:
-        """A longer account's scores: within one part of the query (a word and the
-        phrases it was read as) a service counts its best match, not the sum of every
-        expansion it happens to carry, so that a generalist service listing many needs
-        does not outscore the one service of the need read; the catalogue's reading and
-        the words not in any part are summed as before."""
-        scores = np.zeros(n, dtype=np.float32)
-        best: dict[int, np.ndarray] = {}
-        catalogue = max(t.concept for t in terms)
-        for term, docs, ws in zip(terms, all_docs, all_weights, strict=True):
-            if term.concept < 0 or term.source == "catalogue:" or term.concept == catalogue:
-                scores[docs] += ws
-                continue
-            part = best.get(term.concept)
-            if part is None:
-                part = best[term.concept] = np.zeros(n, dtype=np.float32)
-            part[docs] = np.maximum(part[docs], ws)
-        for part in best.values():
-            scores += part
-        return scores
-
-    def _each_need(
-        self, candidates: np.ndarray, order: np.ndarray, reading: list[tuple[str, float, str]]
-    ) -> tuple[np.ndarray, dict[int, str]]:
-        """An account of several needs finds each kind: when no service of a need domain
-        the account was read as is among the first EACH_NEED_TOP, its best service takes
-        the lowest place there not taken by one so lifted (the first EACH_NEED_KEEP stay).
-        Returns the new order and, for each lifted service, the note saying why."""
-        ranked = candidates[order]
-        first = EACH_NEED_TOP
-        if ranked.size <= first:
-            return order, {}
-        top = max(score for _t, score, _p in reading)
-        needs = sorted(
-            (
-                r
-                for r in reading
-                if r[0].startswith("@") and r[1] >= max(EACH_NEED_MIN, EACH_NEED_RELATIVE * top)
-            ),
-            key=lambda r: -r[1],
-        )[:EACH_NEED_MAX]
-        if len(needs) < 2:
-            return order, {}
-        positions = list(range(ranked.size))
-        slot = first - 1
-        lifted: dict[int, str] = {}
-        for token, _score, phrase in needs:
-            if slot < EACH_NEED_KEEP:
-                break
-            docs = self._postings.get(token, _EMPTY)[0]
-            has = np.isin(ranked[positions], docs)
-            if has[:first].any():
-                continue
-            later = np.flatnonzero(has)
-            if later.size == 0:
-                continue
-            at = int(later[0])
-            positions.insert(slot, positions.pop(at))
-            lifted[int(ranked[positions[slot]])] = (
-                f"shown for another need the account was read as: {token[1:]} ({phrase!r})"
-            )
-            slot -= 1
-        return order[positions], lifted
-
     def _literal_first(
         self, scores: np.ndarray, terms: list[_Term], typed: int
     ) -> tuple[np.ndarray, bool]:
@@ -451,22 +341,6 @@ class ServiceIndex(IndexData):
         if not full.any() or not rest.any():
             return scores, bool(full.any())
         return np.where(full, scores + scores[rest].max(), scores).astype(np.float32), True
-
-    def _z_tokens(self, code: str) -> list[str]:
-        key = "#" + code.lower()
-        if "." in code:
-            return [key] if key in self._postings else []
-        prefixed = getattr(self._postings, "prefixed", None)  # a mapped index's postings
-        if prefixed is not None:
-            return list(prefixed(key + "."))
-        codes: dict[str, list[str]] | None = getattr(self, "_code_tokens", None)
-        if codes is None:  # every Z code token by its category, listed once
-            codes = {}
-            for t in self._postings:
-                if t.startswith("#") and "." in t:
-                    codes.setdefault(t.split(".", 1)[0], []).append(t)
-            self._code_tokens = codes
-        return codes.get(key, [])
 
     def _complete(self, prefix: str, limit: int = 6) -> list[str]:
         """Index words starting with a half-typed word, the commonest first."""
@@ -593,86 +467,6 @@ class ServiceIndex(IndexData):
             reading = domains
         return list(weights.values()), notes, len({toks[i] for i in content}), reading
 
-    def _filler(self, word: str, tok: str) -> float:
-        """How much a word of a longer account counts on its own: an everyday word that
-        neither the vocabulary nor the codes catalogue reads as a need ("else", "Friday")
-        is narrative, not need; commoner words count less (their English frequency)."""
-        plain = word.replace("'", "")
-        bucket = english_words().get(plain)
-        common = 1.0 if bucket is None else min(1.0, max(0.0, (bucket - FILLER_FROM) / FILLER_SPAN))
-        if tok in _phrase_stems() or catalogue_knows(plain):
-            return max(FILLER_KNOWN, common)
-        return max(FILLER_MIN, common * FILLER_UNKNOWN)
-
-    def _catalogue_terms(
-        self, texts: list[str], concept: int, add: Any, boost: float, sentence: bool
-    ) -> list[tuple[str, float, str]]:
-        """The codes catalogue's reading of the person's words (its lay understanding):
-        the codes it finds lead to services carrying them, the need domains to services
-        of that domain, and the words of the catalogue phrase it read them as to services
-        using those words; each weighted by how sure the catalogue is. Several texts (the
-        clauses of an account) are each read on their own and their readings pooled: a
-        code or domain counts at its best score in any clause; one under CLAUSE_RELATIVE
-        of the best reading of the whole is dropped unless it is its clause's own need
-        (the clause's best domain, read at least CLAUSE_NEED_MIN sure, and its codes):
-        "my nan passed away in June and I've been gambling since" is two needs."""
-        codes: dict[str, tuple[float, CodeHint]] = {}
-        domains: dict[str, tuple[float, str]] = {}
-        own: set[str] = set()  # codes and domains that are a clause's own need
-        for text in texts:
-            found, read_domains = need_hints(text)
-            winner = ""
-            if read_domains and read_domains[0][1] >= CLAUSE_NEED_MIN:
-                winner = read_domains[0][0]
-                own.add("@" + winner)
-            best = found[0].score / 100.0 if found else 0.0
-            for hint in found:
-                score = hint.score / 100.0
-                weak = score * 100 < CODE_MIN
-                if weak or (score < CODE_RELATIVE * best and hint.domain != winner):
-                    continue
-                if hint.domain == winner:
-                    own.add(hint.code)
-                if score > codes.get(hint.code, (0.0, hint))[0]:
-                    codes[hint.code] = (score, hint)
-            top = read_domains[0][1] if read_domains else 0.0
-            for key, score, phrase in read_domains:
-                if score * 100 < CODE_MIN or score < CODE_RELATIVE * top:
-                    continue
-                if score > domains.get(key, (0.0, ""))[0]:
-                    domains[key] = (score, phrase)
-        relative = CLAUSE_RELATIVE if len(texts) > 1 else 0.0
-        best_code = max((s for s, _h in codes.values()), default=0.0)
-        top = max((s for s, _p in domains.values()), default=0.0)
-        codes = {k: v for k, v in codes.items() if v[0] >= relative * best_code or k in own}
-        domains = {k: v for k, v in domains.items() if v[0] >= relative * top or "@" + k in own}
-        read: dict[str, float] = {}
-        used: list[tuple[str, float, str]] = []  # (index token, score, catalogue phrase)
-        for score, hint in sorted(codes.values(), key=lambda c: -c[0]):
-            shown = f"{hint.code} {hint.display}"
-            tokens = self._z_tokens(hint.code)
-            # a category ("Z56") stands for all its codes: together they count as one
-            spread = max(1, len(tokens))
-            for tok in tokens:
-                add(tok, boost * CODE_WEIGHT * score / spread, concept, "catalogue:", shown)
-                used.append((tok, score, hint.phrase))
-            read[hint.phrase] = max(read.get(hint.phrase, 0.0), score)
-        for key, (score, phrase) in sorted(domains.items(), key=lambda d: -d[1][0]):
-            used.append(("@" + key, score, phrase))
-            weight = boost * DOMAIN_HINT_WEIGHT * score
-            add("@" + key, weight, concept, "catalogue:", f"need {key}")
-            read[phrase] = max(read.get(phrase, 0.0), score)
-        for phrase, score in read.items() if PHRASE_WEIGHT > 0 else ():
-            for word in words(phrase):
-                tok = stem(word)
-                if word.replace("'", "") in stopwords() or tok not in self._postings:
-                    continue
-                weight = boost * PHRASE_WEIGHT * score
-                if sentence:  # "people next door": "next" and "door" are not the need
-                    weight *= self._filler(word, tok)
-                add(tok, weight, concept, f"read as {phrase!r}:", word)
-        return used
-
     def _distances(self, place: Place) -> np.ndarray:
         lat0, lon0 = math.radians(place.latitude), math.radians(place.longitude)
         dlat = self._loc_lat - lat0
@@ -750,13 +544,6 @@ class ServiceIndex(IndexData):
 
 _WORDS = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")
 _SOUNDS = (("shun", "tion"), ("shon", "tion"), ("f", "ph"), ("k", "c"), ("ck", "c"), ("z", "s"))
-_EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
-
-
-@cache
-def _phrase_stems() -> frozenset[str]:
-    """Stemmed words of the vocabulary's phrases."""
-    return frozenset(t for p in load_vocabulary().phrases for t in p.key)
 
 
 def _centroid(label: str, points: list[tuple[float, float]]) -> Place:
