@@ -23,6 +23,9 @@ from tui.widgets.plain import DataTable, Static
 
 PARTNERS = [("Partner", 0, 10), ("ODS", 0, 6), ("Route", 0, 14),
             ("Fingerprint (first groups)", 0, 14), ("Trusted", 0, 10)]  # fmt: skip
+# At 80 columns: no Trusted date (the detail line below says it), a shorter heading.
+PARTNERS_NARROW = [("Partner", 0, 10), ("ODS", 0, 6), ("Route", 0, 12),
+                   ("Fingerprint begins", 0, 14)]  # fmt: skip
 QUARANTINE = [("Received", 0, 16), ("From", 0, 8), ("Why it was refused", None, 16)]  # fmt: skip
 
 FORM_CSS = """
@@ -118,7 +121,9 @@ class KeysScreen(SubScreen):
             )
             for p in partners
         ]
-        self.query_one("#partner-table", FitTable).show((PARTNERS, rows))
+        narrow = [row[:4] for row in rows]
+        table = self.query_one("#partner-table", FitTable)
+        table.show((PARTNERS, rows), (PARTNERS_NARROW, narrow))
         self.query_one("#partner-empty").display = not partners
         self._detail()
 
