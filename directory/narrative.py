@@ -40,6 +40,11 @@ _BEFORE = (
     r"(?:it|that|this) (?:isn't|isnt|is not)(?: really| just)?(?= (?:the|my|our|a|an|about)\b)",
     r"not (?:really |just )?(?:after|looking for|asking for|interested in|bothered about)",
     r"not about",
+    # "it's not food we need", "it isn't money I'm after": the words up to the asking
+    r"(?:it|that)(?:'s| is|s) not(?= (?:\w+ ){1,3}(?:that )?(?:we|i)(?:'m|'re| am| are)? "
+    r"(?:need|want|after|asking)\b)",
+    r"(?:it|that) (?:isn't|isnt|is not)(?= (?:\w+ ){1,3}(?:that )?(?:we|i)(?:'m|'re| am| are)? "
+    r"(?:need|want|after|asking)\b)",
     r"(?:i|we)(?:'m|'re| am| are|m|re) not (?:here )?(?:for|about)",
     r"(?:i|we) (?:don't|dont|do not) (?:want|need)(?! to\b)(?: any more| more)?",
     r"(?:i|we) (?:don't|dont|do not) like(?! (?:to|it|when|that|how|being|\w+ing)\b)",

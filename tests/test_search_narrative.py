@@ -62,6 +62,7 @@ def _kinds(found: list[ServiceMatch], truth: dict[str, set[str]]) -> set[str]:
         ("Money isn't the problem, I never see anyone", "Money"),
         ("the rent is fine, it's the damp", "the rent"),
         ("help with my debts rather than a food bank", "a food bank"),
+        ("It's not money we need, it's someone to talk to", "money"),
     ],
 )
 def test_a_denied_need_is_found(text: str, denied: str) -> None:
@@ -80,6 +81,7 @@ def test_a_denied_need_is_found(text: str, denied: str) -> None:
         "it isn't safe at home",
         "my benefits are not paid on time",
         "nobody helps me and I don't know where to turn",
+        "It's not fair on the kids and we need help",
     ],
 )
 def test_a_negation_that_is_the_need_is_kept(text: str) -> None:
