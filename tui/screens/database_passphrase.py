@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
+from textual.worker import Worker, WorkerState
 
 from linkwork.errors import plain_error
 from tui.widgets.plain import Static
@@ -93,7 +94,7 @@ class DatabasePassphraseScreen(Screen[bool]):
         self.unlock(text, again)
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="db-passphrase")
-    def unlock(self, text: str, again: str | None) -> None:
+    def unlock(self, text: str, again: str | None) -> bool:
         app: Any = self.app
         try:
             app.actions.database.unlock(app.workspace, text, again)
@@ -102,8 +103,15 @@ class DatabasePassphraseScreen(Screen[bool]):
             if message.startswith("wrong passphrase"):
                 message = "Wrong passphrase: try again."
             self.app.call_from_thread(self._refused, message)
-            return
-        self.app.call_from_thread(self.dismiss, True)
+            return False
+        return True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Close once the check has finished: closing from inside the worker thread would
+        cancel the worker that is still returning (a race seen on a loaded machine)."""
+        done = event.state == WorkerState.SUCCESS and event.worker.result
+        if event.worker.group == "db-passphrase" and done:
+            self.dismiss(True)
 
     def _refused(self, message: str) -> None:
         self.busy = False

@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input
+from textual.worker import Worker, WorkerState
 
 from linkwork.errors import plain_error
 from tui.screens.database_passphrase import CSS
@@ -80,7 +81,7 @@ class LockScreen(Screen[None]):
         self.check(text)
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="lock")
-    def check(self, text: str) -> None:
+    def check(self, text: str) -> bool:
         app: Any = self.app
         try:
             app.actions.database.check_passphrase(app.workspace, text)
@@ -89,8 +90,15 @@ class LockScreen(Screen[None]):
             if message.startswith("wrong "):
                 message = f"{message.split(' for ')[0].capitalize()}: try again."
             self.app.call_from_thread(self._refused, message)
-            return
-        self.app.call_from_thread(self.dismiss, None)
+            return False
+        return True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Close once the check has finished: closing from inside the worker thread would
+        cancel the worker that is still returning (a race seen on a loaded machine)."""
+        done = event.state == WorkerState.SUCCESS and event.worker.result
+        if event.worker.group == "lock" and done:
+            self.dismiss(None)
 
     def _refused(self, message: str) -> None:
         self.busy = False

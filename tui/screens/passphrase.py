@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input
+from textual.worker import Worker, WorkerState
 
 from linkwork.errors import plain_error
 from tui.widgets.plain import Static
@@ -59,11 +60,6 @@ class PassphraseScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         self.query_one("#passphrase", Input).focus()
 
-    def on_worker_state_changed(self, event: Any) -> None:
-        from tui.workers import report_worker_error
-
-        report_worker_error(self, event)
-
     @on(Input.Submitted, "#passphrase")
     @on(Button.Pressed, "#pass-ok")
     def _submit(self) -> None:
@@ -78,7 +74,7 @@ class PassphraseScreen(ModalScreen[bool]):
         self.unlock(text)
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="passphrase")
-    def unlock(self, text: str) -> None:
+    def unlock(self, text: str) -> bool:
         app: Any = self.app
         try:
             app.actions.exchange.unlock_key(app.workspace, text)
@@ -86,11 +82,21 @@ class PassphraseScreen(ModalScreen[bool]):
             wrong = "wrong passphrase" in str(exc)
             message = "Wrong passphrase: try again." if wrong else plain_error(exc)
             self.app.call_from_thread(self._wrong, message)
-            return
+            return False
         except Exception as exc:
             self.app.call_from_thread(self._wrong, plain_error(exc))
-            return
-        self.app.call_from_thread(self.dismiss, True)
+            return False
+        return True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Close once the check has finished: closing from inside the worker thread would
+        cancel the worker that is still returning (a race seen on a loaded machine)."""
+        done = event.state == WorkerState.SUCCESS and event.worker.result
+        if event.worker.group == "passphrase" and done:
+            self.dismiss(True)
+        from tui.workers import report_worker_error
+
+        report_worker_error(self, event)
 
     def _wrong(self, message: str) -> None:
         self.busy = False
