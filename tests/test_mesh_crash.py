@@ -125,6 +125,29 @@ def test_a_retry_after_a_refused_send_still_sends_it_once(pair: Pair) -> None:
     assert "found" not in _sends_audited(practice.url, rid)[0]
 
 
+def test_a_message_mesh_said_failed_is_sent_again_when_resent(pair: Pair) -> None:
+    """Each try has its own local id: resending a message MESH gave up on (tracking said
+    expired) sends it anew, rather than finding the failed one and calling it sent."""
+    from sqlmodel import select
+
+    from screening.exchange.delivery import Delivery
+
+    practice, hub = pair.practice, pair.hub
+    rid = make_referral(practice.url).referral_id
+    pair.ok(practice, "referral", "send", rid, "--to", "hub")
+    (first,) = pair.sandbox.inbox(HUB_MAILBOX)
+    with session_for(practice.url) as session:  # as _track records MESH's 'expired'
+        (row,) = session.exec(select(Delivery)).all()
+        row.state, row.last_reason = "failed", "MESH says the message was not delivered"
+        session.commit()
+    again = pair.ok(practice, "referral", "resend", rid, "--json").json()
+    assert again["state"] == "sent" and again["transport_id"] != first
+    assert sorted(pair.sandbox.inbox(HUB_MAILBOX)) == sorted([first, again["transport_id"]])
+    assert _deliveries(practice.url) == [("sent", 2, again["transport_id"])]
+    got = pair.sync(hub)  # the same Bundle twice: applied once
+    assert (got["received"], got["applied"], got["failed"]) == (2, 1, 0)
+
+
 def test_messages_waiting_in_our_inbox_are_counted(pair: Pair) -> None:
     practice, hub = pair.practice, pair.hub
     status = pair.ok(hub, "mesh", "status", "--json").json()

@@ -329,17 +329,22 @@ def _push(
                 result["sent"] += 1
                 continue
             token, kind = row.token, row.kind
-            local, tried = dl.local_id(row), row.attempts > 0
+            tried = dl.local_id(row, row.attempts) if row.attempts > 0 else ""
+            known, local = row.transport_id, ""
         started = False
         try:
-            # An earlier try may have reached MESH unrecorded (a crash between MESH
-            # accepting it and our commit): if MESH has it, it is not sent again.
-            earlier = transport.find(local) if tried else None
+            # The last try may have reached MESH unrecorded (a crash between MESH accepting
+            # it and our commit, or an answer lost on the way back): if MESH has it, it is
+            # not sent again. The one we know of (sent, then failed) is sent again anew.
+            earlier = transport.find(tried) if tried else None
+            if earlier is not None and known and earlier == known:
+                earlier = None
             if earlier is None:
                 with ws.session() as session:  # the try is recorded before the bytes go
                     row = session.get(dl.Delivery, ident)
                     assert row is not None
                     dl.start_attempt(row)
+                    local = dl.local_id(row, row.attempts)
                 started = True
                 sent_id = transport.send(
                     token.encode("ascii"), to=mailbox, local_id=local, subject=kind
@@ -369,7 +374,7 @@ def _push(
             details = {"kind": kind, "to": row.partner, "mailbox": mailbox}
             details["mesh_message_id"] = sent_id
             if earlier is not None:
-                details["found"] = f"already in MESH as local id {local}: not sent again"
+                details["found"] = f"already in MESH as local id {tried}: not sent again"
             record_event(
                 session,
                 ws.user,

@@ -248,11 +248,13 @@ def waiting(
     return [r for r in rows if all_due or r.next_try_at is None or as_utc(r.next_try_at) <= at]
 
 
-def local_id(row: Delivery) -> str:
-    """The MESH local id a message carries: the delivery's id, with the Bundle's id so that
-    a rebuilt database's delivery 1 never matches an older message. Stable across every
-    try, so before trying again we can ask MESH whether an earlier try got through."""
-    return f"linkwork-{row.id}-{row.message_id}"
+def local_id(row: Delivery, attempt: int) -> str:
+    """The MESH local id try number ``attempt`` of a delivery carries: the delivery's id
+    (with the Bundle's id, so that a rebuilt database's delivery 1 never matches an older
+    message) and the try. Before the next try we ask MESH for the last one by this id:
+    whether it got through although we never recorded it. One id per try, so a message
+    sent again on purpose (MESH said the last one expired) is never mistaken for it."""
+    return f"linkwork-{row.id}-{row.message_id}-{attempt}"
 
 
 def start_attempt(row: Delivery, *, now: datetime | None = None) -> None:
