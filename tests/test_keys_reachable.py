@@ -1,6 +1,8 @@
 """Every key a screen offers can be reached (issue 22, point 6): on every main screen at
 80x24 and 120x40, each binding the screen offers is either whole in the footer (left of
-the palette key, inside the terminal) or listed in the command palette by its words.
+the palette key, inside the terminal) or listed in the command palette by its words; the
+footer never cuts a key mid-word; and no table cuts a code or a status column, or hides
+columns without a scroll bar to reach them.
 And the home footer stops offering 'Load sample directory' once the directory is loaded
 (point 8)."""
 
@@ -12,17 +14,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Footer
+from rich.cells import cell_len
+from textual.widgets import DataTable, Footer
 
 from tui.widgets.commands import ScreenKeyCommands, offered_keys
+from tui.widgets.fit_table import FitTable
 
 sys.path.insert(0, str(Path(__file__).parent))
 import tui_seed
 
 pytestmark = pytest.mark.anyio
 SIZES = [(80, 24), (120, 40)]
-SCREENS = {**{name: name for name in tui_seed.SCREEN_KEYS}, "caseload": "home", "diary": "home"}
-EXTRA_KEYS = {"caseload": ("k",), "diary": ("v",)}
+SCREENS = {
+    **{name: name for name in tui_seed.SCREEN_KEYS},
+    "caseload": "home",
+    "diary": "home",
+    "casework": "person",
+}
+EXTRA_KEYS = {"caseload": ("k",), "diary": ("v",), "casework": ("w",)}
+# Columns holding a code, a status or an identifier: never cut short on any screen.
+WHOLE_COLUMNS = {"Code", "Status", "Need", "Ref", "Delivery", "ODS", "NHS number", "Postcode"}
 
 
 @pytest.fixture
@@ -72,6 +83,32 @@ def assert_footer_whole(app: Any, where: str) -> None:
         assert "more keys" in right, f"{where}: {left_out} left out without a sign"
 
 
+def label_of(column: Any) -> str:
+    return str(getattr(column.label, "plain", column.label)).strip()
+
+
+def assert_tables_fit(screen: Any, where: str) -> None:
+    """No column holding a code or a status is cut; a table wider than its room can be
+    scrolled sideways and shows its scroll bar."""
+    for table in screen.query(DataTable).results(DataTable):
+        if not table.display or not table.columns:
+            continue
+        name = f"{where} #{table.id}"
+        if isinstance(table, FitTable):
+            cut = set(table.cut) & WHOLE_COLUMNS
+            assert not cut, f"{name}: {sorted(cut)} cut short"
+        for n, column in enumerate(table.columns.values()):
+            if label_of(column) not in WHOLE_COLUMNS:
+                continue
+            cells = [str(getattr(c, "plain", c)) for c in table.get_column_at(n)]
+            assert not any(c.endswith("\u2026") for c in cells), f"{name}: {label_of(column)}"
+            widest = max([0, *(cell_len(c) for c in cells)])
+            assert column.get_render_width(table) - 2 * table.cell_padding >= widest, name
+        if table.virtual_size.width > table.scrollable_content_region.width:
+            assert table.styles.overflow_x != "hidden", f"{name}: wider, cannot scroll"
+            assert table.show_horizontal_scrollbar, f"{name}: wider, no scroll bar shown"
+
+
 def palette_entries(screen: Any) -> set[str]:
     provider = ScreenKeyCommands(screen)
     return {text for text, _command, _help in provider.commands()}
@@ -104,6 +141,7 @@ async def test_every_offered_key_is_in_the_footer_or_the_palette(
         ]
         assert missing == [], f"{name} at {size}: not reachable: {missing}"
         assert_footer_whole(app, f"{name} at {size}")
+        assert_tables_fit(screen, f"{name} at {size}")
         if name == "home":
             # The directory is loaded: loading the sample is no longer offered.
             assert app.directory_size > 0

@@ -18,7 +18,7 @@ from textual.worker import get_current_worker
 from tui.screens.base import SubScreen
 from tui.screens.person_casework import contact_status, when_text
 from tui.widgets.body import Body
-from tui.widgets.fit_table import Column, FitTable
+from tui.widgets.fit_table import WHOLE, Column, FitTable
 from tui.widgets.plain import DataTable, Static
 
 SORTS = ("attention", "next", "last", "name", "started")
@@ -41,7 +41,7 @@ DIARY: list[Column] = [
     ("Time", 5, 5),
     ("Person", None, 12),
     ("How", 0, 5),
-    ("Status", 0, 10),
+    ("Status", 0, WHOLE),
 ]
 SHORT_STATUS = {"did-not-attend": "DNA", "no-answer": "no answer"}
 

@@ -130,8 +130,9 @@ class CountsScreen(LinkworkScreen):
                 yield Input(placeholder="to YYYY-MM-DD", id="c-to", compact=True)
                 yield Input(placeholder="practice ODS code", id="c-practice", compact=True)
             yield Static("Counting...", id="counts-status", classes="status")
+            yield Static("", id="counts-scroll", classes="status")  # when the table is wider
             with Horizontal(id="counts-main"):
-                yield DataTable(id="counts-table", cursor_type="row", zebra_stripes=True)
+                yield CountsTable(id="counts-table", cursor_type="row", zebra_stripes=True)
                 with VerticalScroll(id="counts-chart-box"):
                     yield CountChart(id="counts-chart")
                     yield Static("", id="counts-legend", classes="status")
@@ -145,9 +146,36 @@ class CountsScreen(LinkworkScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#c-measure", Select).focus()
+        table: DataTable[Any] = self.query_one("#counts-table", DataTable)
+        table.fixed_columns = 1  # the row's label stays while the counts scroll sideways
+        self.query_one("#counts-scroll").display = False
+        self.watch(table, "scroll_x", lambda _x: self._scroll_hint(), init=False)
 
     def on_resize(self, event: Resize) -> None:
         self._apply_view()
+        self.call_after_refresh(self._scroll_hint)
+
+    def _scroll_hint(self) -> None:
+        """When the table is wider than its room: which columns show, and how to reach
+        the rest (the table also shows its sideways scroll bar)."""
+        table: DataTable[Any] = self.query_one("#counts-table", DataTable)
+        hint = self.query_one("#counts-scroll", Static)
+        widths = [c.get_render_width(table) for c in table.columns.values()]
+        room = table.scrollable_content_region.width
+        if len(widths) < 2 or sum(widths) <= room or not table.display:
+            hint.display = False
+            return
+        left, start, shown = round(table.scroll_x) + widths[0], widths[0], []
+        for n, width in enumerate(widths[1:], start=1):
+            if start >= left and start + width <= left + room - widths[0]:
+                shown.append(n)
+            start += width
+        seen = f"columns {shown[0]}-{shown[-1]}" if shown else "no whole column"
+        hint.update(
+            f"Wider than the screen: {seen} of {len(widths) - 1} shown; Left/Right "
+            "scroll (Tab to the table), Ctrl+G the table alone."
+        )
+        hint.display = True
 
     # -- what to count ----------------------------------------------------------------------
     def params(self) -> dict[str, Any]:
@@ -233,6 +261,7 @@ class CountsScreen(LinkworkScreen):
         self.query_one("#counts-status", Static).update(status)
         self.query_one("#counts-note", Static).update(result["note"])
         self._chart()
+        self.call_after_refresh(self._scroll_hint)
 
     def _chart(self) -> None:
         result = self.result
@@ -276,6 +305,7 @@ class CountsScreen(LinkworkScreen):
         self.query_one("#counts-table").display = view in ("both", "table")
         self.query_one("#counts-chart-box").display = view in ("both", "chart")
         self.set_class(view != "both", "single-view")
+        self.call_after_refresh(self._scroll_hint)
 
     def action_toggle_view(self) -> None:
         order = ["table", "chart"] if self._narrow() else ["both", "table", "chart"]
@@ -316,6 +346,34 @@ class CountsScreen(LinkworkScreen):
                 f"Wrote {result.written[0]} (CSV, disclosure control on: hidden counts as *)."
             ),
         )
+
+
+class CountsTable(DataTable[Any]):
+    """The counts table: Left/Right move a whole column sideways when the table is wider
+    than its room (the row's label stays put), not a cell at a time."""
+
+    def _starts(self) -> list[int]:
+        starts, at = [], 0
+        for column in self.columns.values():
+            starts.append(at)
+            at += column.get_render_width(self)
+        return starts
+
+    def action_cursor_right(self) -> None:
+        starts = self._starts()
+        if len(starts) < 2:
+            return super().action_cursor_right()
+        fixed = starts[1]
+        after = [x - fixed for x in starts[1:] if x - fixed > round(self.scroll_x)]
+        self.scroll_to(x=after[0] if after else self.max_scroll_x, animate=False)
+
+    def action_cursor_left(self) -> None:
+        starts = self._starts()
+        if len(starts) < 2:
+            return super().action_cursor_left()
+        fixed = starts[1]
+        before = [x - fixed for x in starts[1:] if x - fixed < round(self.scroll_x)]
+        self.scroll_to(x=before[-1] if before else 0, animate=False)
 
 
 class ExportScreen(ModalScreen[str | None]):

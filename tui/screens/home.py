@@ -14,14 +14,14 @@ from tui.screens.base import LinkworkScreen
 from tui.state import person_ref
 from tui.views import person_row
 from tui.widgets.body import Body
-from tui.widgets.fit_table import Column, FitTable
+from tui.widgets.fit_table import WHOLE, Column, FitTable
 from tui.widgets.notice import Notice
 from tui.widgets.plain import DataTable, Static
 
 # Each list's columns: (label, width, shrinks to); see tui.widgets.fit_table.
 COLUMNS: dict[str, list[Column]] = {
-    "followups": [("Due", 0, 14), ("Person", 18, 10), ("Service", None, 20), ("Status", 0, 11)],
-    "waiting": [("Sent", 6, 6), ("Person", 18, 10), ("Service", None, 20), ("Status", 0, 11)],
+    "followups": [("Due", 0, 14), ("Person", 18, 10), ("Service", None, 20), ("Status", 0, WHOLE)],
+    "waiting": [("Sent", 6, 6), ("Person", 18, 10), ("Service", None, 20), ("Status", 0, WHOLE)],
     "recent": [("Name", None, 14), ("Born", 11, 11), ("NHS number", 12, 12), ("Postcode", 8, 8)],
 }
 

@@ -15,7 +15,7 @@ from tui.screens.base import SubScreen
 from tui.views import day_text, record_view
 from tui.widgets.body import Body
 from tui.widgets.commands import CommandList
-from tui.widgets.fit_table import Column, FitTable
+from tui.widgets.fit_table import WHOLE, Column, FitTable
 from tui.widgets.plain import DataTable, Static
 
 if TYPE_CHECKING:
@@ -45,15 +45,15 @@ class PersonCommands(CommandList):
 
 # Columns (label, width, shrinks to; see tui.widgets.fit_table).
 NEEDS: list[Column] = [
-    ("Code", 0, 5),
+    ("Code", 0, WHOLE),
     ("Meaning", None, 20),
-    ("Status", 0, 8),
+    ("Status", 0, WHOLE),
     ("Recorded", 11, 11),
 ]
 TIMELINE: list[Column] = [
     ("When", 17, 11),
     ("What", 0, 14),
-    ("Status", 0, 11),
+    ("Status", 0, WHOLE),
     ("Detail", None, 12),
 ]
 
@@ -84,6 +84,7 @@ class PersonScreen(SubScreen):
             with Vertical(classes="panel"):
                 yield Static("Needs", classes="panel-title")
                 yield FitTable(id="person-needs", cursor_type="row")
+                yield Static("", id="person-need-detail", classes="help")
             with Vertical(classes="panel"):
                 yield Static("Timeline (newest first)", classes="panel-title")
                 yield FitTable(id="person-timeline", cursor_type="row")
@@ -121,6 +122,21 @@ class PersonScreen(SubScreen):
             timeline = [("-", "Nothing yet", "", "")]
         self.query_one("#person-timeline", FitTable).show((TIMELINE, timeline))
         self._detail()
+
+    @on(FitTable.Fitted, "#person-needs")
+    @on(DataTable.RowHighlighted, "#person-needs")
+    def _need_detail(self) -> None:
+        """The chosen need in full, shown only while the table has to cut a meaning short
+        (the code and status are never cut)."""
+        table = self.query_one("#person-needs", FitTable)
+        needs = self.record.get("needs", [])
+        row = table.cursor_row
+        detail = self.query_one("#person-need-detail", Static)
+        detail.display = bool(table.cut) and 0 <= row < len(needs)
+        if detail.display:
+            need = needs[row]
+            words = f' (in their words: "{need["words"]}")' if need.get("words") else ""
+            detail.update(f"{need['code']}  {need['display']}{words}")
 
     @on(DataTable.RowHighlighted, "#person-timeline")
     def _detail(self) -> None:

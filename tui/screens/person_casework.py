@@ -21,17 +21,17 @@ from tui.screens.base import SubScreen
 from tui.screens.casework_form import CaseworkForm, Field
 from tui.widgets.body import Body
 from tui.widgets.commands import CommandList
-from tui.widgets.fit_table import Column, FitTable
+from tui.widgets.fit_table import WHOLE, Column, FitTable
 from tui.widgets.plain import Static
 
 if TYPE_CHECKING:
     from tui.state import PersonRef
 
-GOALS: list[Column] = [("Goal", None, 16), ("Need", 0, 5), ("Progress", 0, 8), ("By", 9, 9)]
+GOALS: list[Column] = [("Goal", None, 16), ("Need", 0, WHOLE), ("Progress", 0, 8), ("By", 9, 9)]
 CONTACTS: list[Column] = [
     ("When", 15, 12),
     ("How", 0, 5),
-    ("Status", 0, 10),
+    ("Status", 0, WHOLE),
     ("ONS4", 0, 4),
     ("Note", None, 8),
 ]

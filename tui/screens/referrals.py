@@ -17,7 +17,7 @@ from textual.widgets import Button, Input, Select
 
 from linkwork.errors import plain_error
 from tui.screens.base import LinkworkScreen
-from tui.widgets.fit_table import FitTable
+from tui.widgets.fit_table import WHOLE, FitTable
 from tui.widgets.notice import Notice
 from tui.widgets.plain import DataTable, Label, Static, plain
 
@@ -30,10 +30,10 @@ WITH_OUTCOME = {"completed", "failed"}
 # The board's columns (label, width, shrinks to; see tui.widgets.fit_table): with the
 # note when it has room, else without it (and the year of "Sent"); the chosen referral's
 # note is always in full on the line below the table.
-BOARD = [("Ref", 8, 8), ("Status", 0, 11), ("Person", 16, 10), ("Service", 0, 12),
-         ("Delivery", 0, 9), ("Follow-up", 0, 14), ("Note", None, 16)]  # fmt: skip
-BOARD_NARROW = [("Ref", 8, 8), ("Status", 0, 11), ("Person", 14, 8), ("Service", None, 8),
-                ("Delivery", 0, 9), ("Follow-up", 0, 14)]  # fmt: skip
+BOARD = [("Ref", 8, 8), ("Status", 0, WHOLE), ("Person", 16, 10), ("Service", 0, 12),
+         ("Delivery", 0, WHOLE), ("Follow-up", 0, 14), ("Note", None, 16)]  # fmt: skip
+BOARD_NARROW = [("Ref", 8, 8), ("Status", 0, WHOLE), ("Person", 14, 8), ("Service", None, 8),
+                ("Delivery", 0, WHOLE), ("Follow-up", 0, 14)]  # fmt: skip
 
 
 class ReferralsScreen(LinkworkScreen):

@@ -104,6 +104,10 @@ class Filters:
 
 class ServicesScreen(LinkworkScreen):
     TITLE_TEXT = "Find a service"
+    # Below 100 columns the filters take two lines (the boxes, then the ticks) in the room
+    # a wide screen gives one line and the gap under it, so each box shows its words whole
+    # (app.tcss: "Find a service: the filters").
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
         Binding("ctrl+f", "focus_search", "Search box"),
         Binding("ctrl+r", "refer", "Refer to this"),
@@ -134,13 +138,15 @@ class ServicesScreen(LinkworkScreen):
                 id="svc-query",
             )
             with Horizontal(id="svc-filters", classes="filters"):
-                yield Select[str]([], prompt="Any need", id="f-need", compact=True)
-                yield Input(placeholder="near postcode/town", id="f-near", compact=True)
-                yield Input(placeholder="language", id="f-language", compact=True)
-                yield Input(placeholder="age", id="f-age", compact=True, type="integer")
-                yield Tick("open now", id="f-open")
-                yield Tick("free", id="f-free")
-                yield Tick("current only", id="f-current")
+                with Horizontal(id="svc-fields"):
+                    yield Select[str]([], prompt="Any need", id="f-need", compact=True)
+                    yield Input(placeholder="near postcode/town", id="f-near", compact=True)
+                    yield Input(placeholder="language", id="f-language", compact=True)
+                    yield Input(placeholder="age", id="f-age", compact=True, type="integer")
+                with Horizontal(id="svc-ticks"):
+                    yield Tick("open now", id="f-open")
+                    yield Tick("free", id="f-free")
+                    yield Tick("current only", id="f-current")
             yield Static("", id="svc-near-note", classes="status")
             yield Static("Starting the service search...", id="svc-status", classes="status")
             with Horizontal(id="svc-main"):

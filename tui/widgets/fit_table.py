@@ -4,14 +4,19 @@
 Each column is ``(label, width, shrinks to)``. Width ``None``: the one column that takes
 the room left, up to its longest value (and gives it back first); width ``0``: as wide as
 its longest value; otherwise that many cells. When the table is narrower than them all,
-the column with the most to spare gives up a cell, again and again, never below its
-minimum. Cut text ends in an ellipsis, so a cut is visible.
+the column with the most to spare gives up a cell, again and again (so the longest
+columns share the cut), never below its minimum. A minimum of ``WHOLE`` (a code, a
+status) means never cut: when such columns cannot fit, the table scrolls sideways, and
+its scroll bar shows it.
+Cut text ends in an ellipsis, so a cut is visible, and the row is shown whole elsewhere
+(a detail line) where the screen has one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from textual.message import Message
 from textual.widget import Widget
 
 from directory.untrusted import visible_controls
@@ -19,23 +24,25 @@ from tui.widgets.plain import DataTable
 
 Column = tuple[str, int | None, int]
 Layout = tuple[Sequence[Column], Sequence[Sequence[str]]]
-LONGEST = 40  # a data-sized column never takes more than this
+WHOLE = -1  # as a column's minimum: never cut (a code, a status)
+
+
+def _longest(spec: Sequence[Column], rows: Sequence[Sequence[str]], n: int) -> int:
+    return max([len(spec[n][0]), *(len(r[n]) for r in rows)])
 
 
 def fit_widths(spec: Sequence[Column], rows: Sequence[Sequence[str]], room: int) -> list[int]:
     """Column widths (without cell padding) that fit ``room`` cells when they can."""
-    widths: list[int] = []
-    for n, (label, width, _least) in enumerate(spec):
-        longest = max([len(label), *(len(r[n]) for r in rows)])
-        widths.append(width or min(longest, LONGEST))
+    longest = [_longest(spec, rows, n) for n in range(len(spec))]
+    least = [longest[n] if low == WHOLE else low for n, (_, _, low) in enumerate(spec)]
+    widths = [width or longest[n] for n, (_, width, _) in enumerate(spec)]
     flex = next((n for n, (_, width, _) in enumerate(spec) if width is None), None)
     if flex is not None:
         fixed = sum(w for n, w in enumerate(widths) if n != flex)
-        widths[flex] = max(min(room - fixed, widths[flex]), spec[flex][2])
+        widths[flex] = max(min(room - fixed, longest[flex]), least[flex])
     over = sum(widths) - room
     while over > 0:
-        spare = [(widths[n] - least, n) for n, (_, _, least) in enumerate(spec)]
-        most, n = max(spare)
+        most, n = max((widths[n] - least[n], n) for n in range(len(spec)))
         if most <= 0:
             break  # every column at its minimum: the table scrolls sideways
         widths[n] -= 1
@@ -53,7 +60,10 @@ def _fits_whole(spec: Sequence[Column], rows: Sequence[Sequence[str]], room: int
     full = fit_widths(spec, rows, 10_000)
     flex = next((n for n, (_, width, _) in enumerate(spec) if width is None), None)
     need = sum(w for n, w in enumerate(full) if n != flex)
-    return need + (spec[flex][2] if flex is not None else 0) <= room
+    if flex is None:
+        return need <= room
+    low = spec[flex][2]
+    return need + (_longest(spec, rows, flex) if low == WHOLE else low) <= room
 
 
 class FitTable(DataTable[str]):
@@ -63,11 +73,23 @@ class FitTable(DataTable[str]):
     :meth:`show` takes one or more layouts (columns and the rows in that shape), widest
     first: the first that fits whole is used, otherwise the last (the narrow one)."""
 
+    class Fitted(Message):
+        """The columns were laid out again (``table.cut`` says which are cut short)."""
+
+        def __init__(self, table: FitTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> FitTable:
+            return self.table
+
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._layouts: list[Layout] = []
         self._fitted: tuple[int, int, list[int]] | None = None
         self.layout_index = 0
+        self.cut: list[str] = []  # the labels of the columns with text cut short now
 
     def show(self, *layouts: Layout) -> None:
         # Widths are measured on what is shown: control characters as their escapes.
@@ -109,6 +131,11 @@ class FitTable(DataTable[str]):
             return
         self._fitted = fitted
         self.layout_index = index
+        self.cut = [
+            label
+            for n, ((label, _, _), width) in enumerate(zip(spec, widths, strict=True))
+            if _longest(spec, rows, n) > width
+        ]
         cursor = self.cursor_row
         self.clear(columns=True)
         for (label, _, _), width in zip(spec, widths, strict=True):
@@ -117,6 +144,7 @@ class FitTable(DataTable[str]):
             self.add_row(*(clip(cell, w) for cell, w in zip(row, widths, strict=True)))
         if rows:
             self.move_cursor(row=min(cursor, len(rows) - 1))
+        self.post_message(self.Fitted(self))
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.refit)
