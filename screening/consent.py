@@ -14,6 +14,7 @@ from directory.untrusted import clean_text
 from screening.audit import record_event
 from screening.lookup import by_id
 from screening.models import Consent, Person, Referral, as_utc, utcnow
+from screening.naming import consent_words
 
 SHARES = ("needs", "contact", "equality")
 METHODS = ("verbal", "written")
@@ -112,7 +113,7 @@ def withdraw_consent(
 ) -> Consent:
     """Withdraw consent: nothing more is shared under it (exports are refused)."""
     if consent.withdrawn_at is not None:
-        raise ValueError(f"consent {consent.id} was already withdrawn")
+        raise ValueError(f"{consent_words(session, consent)} was already withdrawn")
     consent.withdrawn_at = as_utc(at) if at else utcnow()
     consent.withdrawn_by = actor
     consent.withdrawn_reason = clean_text(reason or "", "reason", multiline=True)

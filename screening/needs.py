@@ -22,6 +22,7 @@ from screening.counts import count_new_need
 from screening.counts.tables import CountNeed
 from screening.lookup import by_id
 from screening.models import Need, Person, Screening, as_utc, utcnow
+from screening.naming import need_words, person_name, person_named, screening_words
 
 DOMAIN_SYSTEM = "urn:linkwork:need-domain"
 PRIORITIES = ("high", "medium", "low")
@@ -101,8 +102,8 @@ def add_need(
     ).first()
     if duplicate is not None:
         raise ValueError(
-            f"{resolved.display} ({resolved.code}) is already an active need of this person "
-            f"(need {duplicate.id})"
+            f"{resolved.display} ({resolved.code}) is already an active need of "
+            f"{person_name(person)}"
         )
     need = Need(
         person_id=person.id,
@@ -159,12 +160,17 @@ def list_needs(
     return list(session.exec(query).all())
 
 
+def _need_of(session: Session, need: Need) -> str:
+    """'the need Homelessness (Z59.0) of Ann Example'."""
+    return f"the need {need_words(need)} of {person_named(session, need.person_id)}"
+
+
 def resolve_need(
     session: Session, need: Need, *, actor: str, at: datetime | None = None, note: str = ""
 ) -> Need:
     note = clean_text(note or "", "note", multiline=True, max_length=2000)
     if need.status == "resolved":
-        raise ValueError(f"need {need.id} is already resolved")
+        raise ValueError(f"{_need_of(session, need)} is already resolved")
     need.status = "resolved"
     need.resolved_at = as_utc(at) if at else utcnow()
     need.resolved_by = actor
@@ -194,7 +200,7 @@ def withdraw_need(session: Session, need: Need, *, actor: str, reason: str) -> N
     ``withdrawn``, kept, audited with the reason."""
     why = _reason(reason)
     if need.status not in ("active", "resolved"):
-        raise ValueError(f"need {need.id} is {need.status} already")
+        raise ValueError(f"{_need_of(session, need)} is {need.status} already")
     before = need.status
     need.status = "withdrawn"
     session.add(need)
@@ -220,10 +226,12 @@ def correct_need(session: Session, need: Need, code: str, *, actor: str, reason:
     under its right code). Audited on both. Returns the new need."""
     why = clean_text(reason or "", "reason", multiline=False, max_length=500)
     if need.status != "active":
-        raise ValueError(f"need {need.id} is {need.status}: only an active need is corrected")
+        raise ValueError(
+            f"{_need_of(session, need)} is {need.status}: only an active need is corrected"
+        )
     wanted = resolve_code(code)
     if (wanted.system, wanted.code) == (need.system, need.code):
-        raise ValueError(f"need {need.id} is {need.code} already")
+        raise ValueError(f"{_need_of(session, need)} is {need.code} already")
     person = session.get(Person, need.person_id)
     if person is None:
         raise LookupError(f"unknown person {need.person_id!r}")
@@ -270,12 +278,14 @@ def pending_suggestions(screening: Screening) -> list[dict[str, Any]]:
     return [s for s in screening.suggestions or [] if s.get("state") == "pending"]
 
 
-def _find_suggestion(screening: Screening, code: str) -> tuple[int, dict[str, Any]]:
+def _find_suggestion(
+    session: Session, screening: Screening, code: str
+) -> tuple[int, dict[str, Any]]:
     wanted = resolve_code(code)
     for index, suggestion in enumerate(screening.suggestions or []):
         if suggestion["code"] == wanted.code and suggestion["system"] == wanted.system:
             return index, suggestion
-    raise LookupError(f"{wanted.code} was not suggested by screening {screening.id}")
+    raise LookupError(f"{wanted.code} was not suggested by {screening_words(session, screening)}")
 
 
 def _set_suggestion(screening: Screening, index: int, **changes: Any) -> None:
@@ -300,7 +310,7 @@ def confirm_need(
     When ``use_code`` differs from the suggested code, the suggestion is marked ``edited``
     with ``confirmed_as`` (the code recorded) and a ``replace-suggestion`` audit event says
     which code was suggested and which was recorded."""
-    index, suggestion = _find_suggestion(screening, code)
+    index, suggestion = _find_suggestion(session, screening, code)
     if suggestion.get("state") != "pending":
         raise ValueError(f"suggestion {suggestion['code']} is already {suggestion.get('state')}")
     person = session.get(Person, screening.person_id)
@@ -336,7 +346,7 @@ def confirm_need(
 
 
 def reject_suggestion(session: Session, screening: Screening, code: str, *, actor: str) -> None:
-    index, suggestion = _find_suggestion(screening, code)
+    index, suggestion = _find_suggestion(session, screening, code)
     if suggestion.get("state") != "pending":
         raise ValueError(f"suggestion {suggestion['code']} is already {suggestion.get('state')}")
     _set_suggestion(screening, index, state="rejected")

@@ -149,7 +149,9 @@ def _check_unique_nhs(session: Session, nhs: str | None, own_id: str | None = No
     write_lock(session, f"nhs:{nhs}")
     other = session.exec(select(Person).where(Person.nhs_number == nhs)).first()
     if other is not None and other.id != own_id:
-        raise ValueError(f"NHS number {nhs} is already recorded for person {other.id}")
+        raise ValueError(
+            f"NHS number {nhs} is already recorded for {other.given_name} {other.family_name}"
+        )
 
 
 def create_person(

@@ -23,6 +23,7 @@ from directory.untrusted import shown
 from screening.audit import record_event
 from screening.lookup import by_id
 from screening.models import Answer, Need, Person, Screening, as_utc, utcnow
+from screening.naming import short_id
 from screening.needs import NeedCode, domain_labels, resolve_code
 
 BUILTIN_ID = "linkwork-social-needs"
@@ -438,10 +439,14 @@ def complete_screening(
 
 
 def _check_in_progress(screening: Screening, person: Person) -> None:
+    name = f"{person.given_name} {person.family_name}"
     if screening.person_id != person.id:
-        raise ValueError(f"screening {screening.id} is not this person's")
+        raise ValueError(f"screening {short_id(screening.id)} is not this person's ({name})")
     if screening.status != "in-progress":
-        raise ValueError(f"screening {screening.id} is already {screening.status}")
+        raise ValueError(
+            f"the screening of {name} started {screening.started_at:%d %b %Y} "
+            f"({short_id(screening.id)}) is already {screening.status}"
+        )
 
 
 def _store_answers(
@@ -485,7 +490,7 @@ def save_screening_progress(
         if existing is not None:
             raise ValueError(
                 f"{person.given_name} {person.family_name} already has a screening in "
-                f"progress ({existing.id}): resume that one"
+                f"progress, started {existing.started_at:%d %b %Y}: resume that one"
             )
     else:
         _check_in_progress(screening, person)

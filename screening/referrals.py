@@ -33,6 +33,7 @@ from screening.models import (
     as_utc,
     utcnow,
 )
+from screening.naming import need_words, person_name, person_named, referral_words
 
 STATUSES = (
     "draft",
@@ -129,9 +130,12 @@ def create_referral(
         raise ValueError("a referral needs at least one need")
     for need in needs:
         if need.person_id != person.id:
-            raise ValueError(f"need {need.id} belongs to someone else")
+            raise ValueError(
+                f"{need_words(need)} is a need of {person_named(session, need.person_id)}, "
+                f"not of {person_name(person)}"
+            )
         if need.status != "active" and direction == "outgoing":
-            raise ValueError(f"need {need.code} ({need.id}) is resolved: nothing to refer")
+            raise ValueError(f"{need_words(need)} is resolved: nothing to refer")
     if direction not in ("outgoing", "incoming"):
         raise ValueError("direction must be outgoing or incoming")
     if followup_days < 0:
@@ -263,11 +267,12 @@ def set_status(
     business_status = _business(business_status)
     current = referral.status
     if new == current:
-        raise ValueError(f"referral {referral.id} is already {current}")
+        raise ValueError(f"{referral_words(session, referral)} is already {current}")
     if new not in TRANSITIONS[current]:
         allowed = ", ".join(TRANSITIONS[current]) or "nothing (it is closed)"
         raise ValueError(
-            f"referral {referral.id} cannot go from {current} to {new}: allowed next: {allowed}"
+            f"{referral_words(session, referral)} cannot go from {current} to {new}: "
+            f"allowed next: {allowed}"
         )
     if new in REASON_REQUIRED and not why:
         raise ValueError(f"a reason is required to mark a referral {new} (use --reason)")
@@ -393,19 +398,20 @@ def record_outcome(
     repeated, a note. Resolved needs are marked resolved on the record."""
     if referral.status not in ("completed", "failed"):
         raise ValueError(
-            f"referral {referral.id} is {referral.status}: record an outcome when it is "
+            f"{referral_words(session, referral)} is {referral.status}: record an outcome "
+            "when it is "
             "completed or failed"
         )
     existing = session.exec(select(Outcome).where(Outcome.referral_id == referral.id)).first()
     if existing is not None:
-        raise ValueError(f"referral {referral.id} already has an outcome")
+        raise ValueError(f"{referral_words(session, referral)} already has an outcome")
     needs = referral_needs(session, referral)
     wanted = dict(resolved) if isinstance(resolved, Mapping) else dict.fromkeys(resolved, True)
     flags: dict[str, bool] = {}
     for key, value in wanted.items():
         matches = [n for n in needs if n.id == key or n.code.lower() == str(key).lower()]
         if not matches:
-            raise LookupError(f"need {key!r} is not part of referral {referral.id}")
+            raise LookupError(f"need {key!r} is not part of {referral_words(session, referral)}")
         for need in matches:
             flags[need.id] = bool(value)
     when = as_utc(at) if at else utcnow()

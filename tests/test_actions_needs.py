@@ -100,7 +100,7 @@ def test_add_need_same_through_cli_and_app(cli, db_url: str, app_url: str) -> No
 
     # A second active need with the same code: refused the same way by both.
     again = cli("need", "add", cli_pid, "--code", "Z59.0", db=db_url)
-    with pytest.raises(ValueError, match="is already an active need of this person") as refused:
+    with pytest.raises(ValueError, match="is already an active need of ") as refused:
         needs_act.add_need(ws, app_pid, code="Z59.0")
     assert again.code == 2
     assert plain(again.err.strip()) == plain(f"linkwork: {refused.value}")

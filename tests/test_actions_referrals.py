@@ -448,7 +448,9 @@ def test_outcome_refusals_say_the_same_and_save_nothing(cli, db_url, app_url, ar
     with pytest.raises((ValueError, LookupError), match=re.escape(words)) as refused:
         act.set_status(workspace(app_url), app_rid, status, reason="r", **call)
     assert result.code == 2
-    assert result.err.strip() == f"linkwork: {plain_error(refused.value)}".replace(app_rid, cli_rid)
+    assert result.err.strip() == f"linkwork: {plain_error(refused.value)}".replace(
+        app_rid[:8], cli_rid[:8]
+    )
     assert (audit(db_url), audit(app_url)) == before
 
 

@@ -185,8 +185,8 @@ def test_the_same_patient_added_four_times_at_once(
     added = [r for r in results if r == "9434765919"]
     refused = [r for r in results if r != "9434765919"]
     assert len(added) == 1, results
-    assert [(r.code, r.message.split(" for person ")[0]) for r in refused] == [
-        (2, "NHS number 9434765919 is already recorded")
+    assert [(r.code, r.message) for r in refused] == [
+        (2, "NHS number 9434765919 is already recorded for Ada Lovelace")
     ] * 3
     assert counts(db_url)["Person"] == 1
 

@@ -365,9 +365,9 @@ def test_every_transition_of_the_workflow_written_out(session: Session) -> None:
         allowed = [t for (s, t), m in table.items() if s == current and m == "yes"]
         expected = {
             "yes": None,
-            "=": f"referral {referral.id} is already {current}",
-            "-": f"referral {referral.id} cannot go from {current} to {target}: allowed next: "
-            + (", ".join(allowed) or "nothing (it is closed)"),
+            "=": f"referral {referral.id[:8]} (Ann Example to {HUB}) is already {current}",
+            "-": f"referral {referral.id[:8]} (Ann Example to {HUB}) cannot go from {current} "
+            f"to {target}: allowed next: " + (", ".join(allowed) or "nothing (it is closed)"),
         }[mark]
         referral.status = current
         try:

@@ -42,6 +42,7 @@ from screening.exchange.outbound import (
     origin_partner,
 )
 from screening.models import Referral
+from screening.naming import referral_words, short_id
 from screening.referrals import get_referral
 
 # What happened to a received file, in words (``Received.status`` -> words).
@@ -282,7 +283,9 @@ def export_update_file(
         row = get_referral(session, ref)
         target_name = to or origin_partner(session, row)
         if not target_name:
-            raise ValueError(f"referral {row.id}: say who to send it to with --to PARTNER")
+            raise ValueError(
+                f"{referral_words(session, row)}: say who to send it to with --to PARTNER"
+            )
         recipient, partner = resolve_recipient(session, target_name)
         sealed = export_update(
             session, row, signer=signer, recipient=recipient, partner=partner, actor=ws.user
@@ -318,7 +321,7 @@ def receive_file(
     token = read_exchange_file(file)
     with ws.session() as session:
         result = receive(session, token, our, actor=ws.user)
-    words = f"{RECEIVED_WORDS[result.status]} {result.referral_id} from {result.partner}"
+    words = f"{RECEIVED_WORDS[result.status]} {short_id(result.referral_id)} from {result.partner}"
     return _noted(result.as_dict() | {"message": words}, auto_checkpoint(ws, our))
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from linkwork.actions.codes import search_codes
 from linkwork.errors import NotFound
 from linkwork.workspace import Workspace
+from screening.naming import screening_words
 from screening.needs import add_need as add_to_record
 from screening.needs import (
     confirm_need,
@@ -167,7 +168,7 @@ def confirm_all(
         screening = get_screening(session, screening_ref)
         codes = [s["code"] for s in pending_suggestions(screening)]
         if not codes:
-            raise NotFound(f"screening {screening.id} has no pending suggestions")
+            raise NotFound(f"{screening_words(session, screening)} has no pending suggestions")
         return [
             need_dict(
                 confirm_need(session, screening, c, actor=ws.user, words=words, priority=priority)

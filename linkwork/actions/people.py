@@ -206,7 +206,7 @@ def _timeline(
             items.append(
                 {
                     "at": as_utc(event.at),
-                    "what": f"Referral to {row['service']}",
+                    "what": f"Referral {referral.id[:8]} to {row['service']}",
                     "status": event.to_status.upper(),
                     "detail": detail,
                     "referral_id": referral.id,

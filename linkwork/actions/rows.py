@@ -125,7 +125,7 @@ def outcome_items(session: Session, referral: Referral, service: str) -> list[di
     return [
         {
             "at": as_utc(outcome.recorded_at),
-            "what": f"Outcome of referral to {service}",
+            "what": f"Outcome of referral {referral.id[:8]} to {service}",
             "status": f"OUTCOME ({referral.status.upper()})",
             "detail": "; ".join(parts),
             "referral_id": referral.id,

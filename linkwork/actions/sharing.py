@@ -217,7 +217,7 @@ def shared_items(session: Session, referral: Referral, service: str) -> list[dic
         items.append(
             {
                 "at": as_utc(row.created_at),
-                "what": f"Shared with {row.partner} (referral to {service})",
+                "what": f"Shared with {row.partner} (referral {referral.id[:8]} to {service})",
                 "status": "SHARED",
                 "detail": shared_line(shared),
                 "referral_id": referral.id,

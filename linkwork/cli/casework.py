@@ -50,7 +50,7 @@ def _short(iso: str | None, with_time: bool = False) -> str:
 def _episode_line(verb: str, data: dict[str, Any]) -> None:
     data = safe(data)
     code = f"; SNOMED CT {data['code']} {data['code_display']}" if data["code"] else ""
-    console.print(f"{verb}: episode [bold]{data['id']}[/]{code}", highlight=False)
+    console.print(f"{verb}: episode [bold]{data['id'][:8]}[/]{code}", highlight=False)
 
 
 @episode_app.command("start")
@@ -112,7 +112,7 @@ def episode_close(
         return
     shown = safe(data)
     console.print(
-        f"closed episode [bold]{shown['id']}[/] ({shown['end_reason']}) after "
+        f"closed episode [bold]{shown['id'][:8]}[/] ({shown['end_reason']}) after "
         f"{data['contacts']} contact{'' if data['contacts'] == 1 else 's'}",
         highlight=False,
     )
@@ -260,7 +260,7 @@ def contact_add(
         return
     data = safe(data)
     console.print(
-        f"{data['status']}: {data['kind']} on {_when(data['at'])} ([bold]{data['id']}[/])",
+        f"{data['status']}: {data['kind']} on {_when(data['at'])} ([bold]{data['id'][:8]}[/])",
         highlight=False,
     )
 
@@ -268,7 +268,14 @@ def contact_add(
 @contact_app.command("status")
 def contact_status(
     ctx: typer.Context,
-    contact_ref: Annotated[str, typer.Argument(metavar="CONTACT", help="Contact id.")],
+    contact_ref: Annotated[
+        str,
+        typer.Argument(
+            metavar="CONTACT",
+            help="The contact's id (or its first 8+ characters): "
+            "`linkwork contact list PERSON` shows it.",
+        ),
+    ],
     status: Annotated[
         str, Opt("--status", help="attended, did-not-attend, cancelled or no-answer.")
     ],
@@ -344,7 +351,7 @@ def note_correct(
     else:
         data = safe(data)
         console.print(
-            f"note {data['corrects'][:8]} corrected by note [bold]{data['id']}[/]",
+            f"note {data['corrects'][:8]} corrected by note [bold]{data['id'][:8]}[/]",
             highlight=False,
         )
 

@@ -128,6 +128,7 @@ SCREENING_HELP = (
     "The screening's id (or its first 8+ characters): `linkwork screen` prints it, "
     "`linkwork person show PERSON` lists it."
 )
+NEED_HELP = "The need's id (or its first 8+ characters): `linkwork need list PERSON` shows it."
 CONSENT_HELP = (
     "The consent's id (or its first 8+ characters): `linkwork consent list PERSON` shows it."
 )

@@ -18,7 +18,7 @@ from linkwork.cli.common import (
     safe,
     workspace,
 )
-from linkwork.cli.helptext import PERSON_HELP, SCREENING_HELP
+from linkwork.cli.helptext import NEED_HELP, PERSON_HELP, SCREENING_HELP
 from linkwork.cli.tables import needs_table, suggestions_table
 from linkwork.words import counted
 
@@ -194,7 +194,7 @@ def screen_cmd(
             return
         saved = safe(saved)
         console.print(
-            f"screening progress saved ({_answers(saved['answers'])}): [bold]{saved['id']}[/]. "
+            f"screening progress saved ({_answers(saved['answers'])}): [bold]{saved['id'][:8]}[/]. "
             f"Finish it with: linkwork screen {saved['person_id'][:8]}"
         )
         return
@@ -246,7 +246,7 @@ def need_add(
         print_json(data)
         return
     data = safe(data)
-    console.print(f"recorded {data['code']} {data['display']}: [bold]{data['id']}[/]")
+    console.print(f"recorded {data['code']} {data['display']}: [bold]{data['id'][:8]}[/]")
     if data.get("alternatives"):
         console.print(
             "other matches: "
@@ -287,7 +287,7 @@ def need_confirm(
         print_json(needs[0] if code else needs)
         return
     for n in safe(needs):
-        console.print(f"recorded {n['code']} {n['display']}: [bold]{n['id']}[/]")
+        console.print(f"recorded {n['code']} {n['display']}: [bold]{n['id'][:8]}[/]")
 
 
 @need_app.command("reject")
@@ -353,7 +353,7 @@ def need_list(
 @need_app.command("resolve")
 def need_resolve(
     ctx: typer.Context,
-    need_ref: Annotated[str, typer.Argument(metavar="NEED", help="Need id.")],
+    need_ref: Annotated[str, typer.Argument(metavar="NEED", help=NEED_HELP)],
     note: Annotated[str, Opt("--note", help="A few words on how it was resolved (optional).")] = "",
     json_out: JsonOption = False,
 ) -> None:
@@ -365,13 +365,13 @@ def need_resolve(
         print_json(data)
     else:
         data = safe(data)
-        console.print(f"resolved {data['code']} {data['display']} ({data['id']})")
+        console.print(f"resolved {data['code']} {data['display']} ({data['id'][:8]})")
 
 
 @need_app.command("withdraw")
 def need_withdraw(
     ctx: typer.Context,
-    need_ref: Annotated[str, typer.Argument(metavar="NEED", help="Need id.")],
+    need_ref: Annotated[str, typer.Argument(metavar="NEED", help=NEED_HELP)],
     reason: Annotated[str, Opt("--reason", help="Why (kept in the audit trail).")],
     json_out: JsonOption = False,
 ) -> None:
@@ -383,13 +383,13 @@ def need_withdraw(
         print_json(data)
     else:
         data = safe(data)
-        console.print(f"withdrew {data['code']} {data['display']} ({data['id']})")
+        console.print(f"withdrew {data['code']} {data['display']} ({data['id'][:8]})")
 
 
 @need_app.command("correct")
 def need_correct(
     ctx: typer.Context,
-    need_ref: Annotated[str, typer.Argument(metavar="NEED", help="Need id.")],
+    need_ref: Annotated[str, typer.Argument(metavar="NEED", help=NEED_HELP)],
     code: Annotated[str, typer.Argument(help="The right code (or need domain).")],
     reason: Annotated[str, Opt("--reason", help="Why (kept in the audit trail).")] = "",
     json_out: JsonOption = False,
@@ -405,7 +405,8 @@ def need_correct(
         data = safe(data)
         old = data["corrects"]
         console.print(
-            f"corrected {old['code']} to {data['code']} {data['display']}: [bold]{data['id']}[/]"
+            f"corrected {old['code']} to {data['code']} {data['display']}: "
+            f"[bold]{data['id'][:8]}[/]"
         )
 
 

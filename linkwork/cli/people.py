@@ -113,7 +113,9 @@ def person_add(
         print_json(data)
     else:
         data = safe(data)
-        console.print(f"added {data['given_name']} {data['family_name']}: [bold]{data['id']}[/]")
+        console.print(
+            f"added {data['given_name']} {data['family_name']}: [bold]{data['id'][:8]}[/]"
+        )
 
 
 @person_app.command("update")
@@ -157,7 +159,9 @@ def person_update(
         print_json(data)
     else:
         changed = ", ".join(f.replace("_", " ") for f in updated.changed) or "nothing"
-        console.print(f"updated {safe(data['id'])}: changed {changed}", highlight=False)
+        shown = safe(data)
+        name = f"{shown['given_name']} {shown['family_name']}"
+        console.print(f"updated {name}: changed {changed}", highlight=False)
 
 
 @person_app.command("show")
@@ -176,7 +180,7 @@ def person_show(
         print_json(data)
         return
     data = safe(data)
-    console.print(f"[bold]{data['given_name']} {data['family_name']}[/]  ({data['id']})")
+    console.print(f"[bold]{data['given_name']} {data['family_name']}[/]  ({data['id'][:8]})")
     console.print(
         f"born {data['birth_date']} (age band {data['age_band']})  "
         f"NHS number {data['nhs_number'] or '-'}  postcode {data['postcode'] or '-'}  "

@@ -46,7 +46,7 @@ def consent_record(
         print_json(data)
     else:
         data = safe(data)
-        console.print(f"consent recorded: [bold]{data['id']}[/]")
+        console.print(f"consent recorded: [bold]{data['id'][:8]}[/]")
 
 
 @consent_app.command("withdraw")
@@ -64,7 +64,7 @@ def consent_withdraw(
         print_json(data)
     else:
         data = safe(data)
-        console.print(f"consent {data['id']} withdrawn")
+        console.print(f"consent {data['id'][:8]} withdrawn")
 
 
 @consent_app.command("list")
@@ -84,7 +84,7 @@ def consent_list(
     for c in data:
         to = f"service {c['service_id']}" if c["service_id"] else c["hub"]
         state = "active" if c["active"] else f"withdrawn {c['withdrawn_at'][:10]}"
-        console.print(f"{c['id']}  {to}  {','.join(c['shares'])}  {c['method']}  {state}")
+        console.print(f"{c['id'][:8]}  {to}  {','.join(c['shares'])}  {c['method']}  {state}")
 
 
 # --- referrals ----------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def refer_cmd(
     else:
         data = safe(data)
         console.print(data["message"])
-        console.print(f"referral id: [bold]{data['id']}[/]")
+        console.print(f"referral: [bold]{data['id'][:8]}[/] (--json shows the whole id)")
 
 
 def referral_list(
@@ -191,7 +191,7 @@ def referral_show(
     to = data.get("service_name") or (
         f"service {data['service_id']}" if data["service_id"] else data["hub"]
     )
-    console.print(f"[bold]referral {data['id']}[/] to {to}: {data['status']}")
+    console.print(f"[bold]referral {data['id'][:8]}[/] to {to}: {data['status']}")
     if data["status_reason"]:
         console.print(f"reason: {data['status_reason']}")
     if data["business_status"]:
@@ -330,7 +330,7 @@ def referral_status(
         print_json(data)
     else:
         data = safe(data)
-        console.print(f"referral {data['id']} is now {data['status']}")
+        console.print(f"referral {data['id'][:8]} is now {data['status']}")
 
 
 def referral_outcome(
@@ -352,7 +352,7 @@ def referral_outcome(
     if json_out:
         print_json(data["outcome"] | {"referral_id": data["id"]})
     else:
-        console.print(f"outcome recorded for referral {data['id']}")
+        console.print(f"outcome recorded for referral {data['id'][:8]}")
 
 
 def followups_cmd(

@@ -31,6 +31,7 @@ from screening.exchange.jose import Opened, open_sealed
 from screening.exchange.keys import find_trusted, trusted_key
 from screening.exchange.models import ExchangeMessage, TrustedKey
 from screening.models import Consent, Need, Person, Referral, as_utc, utcnow
+from screening.naming import referral_words
 from screening.needs import add_need
 from screening.nhs import normalise_nhs_number
 from screening.people import create_person
@@ -341,7 +342,8 @@ def _apply_update(
     if partner not in _sent_to(session, referral):
         raise E.ExchangeRefused(
             E.WRONG_PARTNER,
-            f"referral {referral.id} was not sent to {partner!r}, so it cannot update it",
+            f"{referral_words(session, referral)} was not sent to {partner!r}, "
+            "so it cannot update it",
         )
     changes = _changes(task, data)
     status, at = changes[-1].status, changes[-1].at
@@ -411,7 +413,8 @@ def _apply_cancellation(
     ).all()
     if partner not in came_from:
         raise E.ExchangeRefused(
-            E.WRONG_PARTNER, f"referral {referral.id} did not come from {partner!r}"
+            E.WRONG_PARTNER,
+            f"{referral_words(session, referral)} did not come from {partner!r}",
         )
     at = fhir.parse_instant(task.get("lastModified"))
     if at is None:

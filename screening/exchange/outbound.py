@@ -28,6 +28,7 @@ from screening.exchange.jose import seal
 from screening.exchange.keys import key_id
 from screening.exchange.models import ExchangeMessage
 from screening.models import OutcomeNeed, Person, Referral, Screening, as_utc, utcnow
+from screening.naming import referral_words, short_id
 from screening.referrals import get_outcome, referral_events, referral_needs
 
 
@@ -192,13 +193,14 @@ def build_referral_bundle(
     need, no more of the record (so it can be sent after consent was withdrawn)."""
     if referral.direction != "outgoing":
         raise ValueError(
-            f"referral {referral.id} was received from {referral.origin or 'a partner'}: "
+            f"{referral_words(session, referral)} was received from "
+            f"{referral.origin or 'a partner'}: "
             "send its status back with `linkwork referral update-export`"
         )
     if referral.status == "draft":
         raise ValueError(
-            f"referral {referral.id} is a draft: send it first "
-            f"(linkwork referral status {referral.id} requested)"
+            f"{referral_words(session, referral)} is a draft: send it first "
+            f"(linkwork referral status {short_id(referral.id)} requested)"
         )
     person = session.get(Person, referral.person_id)
     if person is None:
@@ -283,7 +285,8 @@ def build_update_bundle(
 ) -> dict[str, Any]:
     if referral.direction != "incoming":
         raise ValueError(
-            f"referral {referral.id} is one of ours: send it with `linkwork referral export`"
+            f"{referral_words(session, referral)} is one of ours: send it with "
+            "`linkwork referral export`"
         )
     person = session.get(Person, referral.person_id)
     if person is None:
