@@ -51,6 +51,8 @@ SECTIONS: list[tuple[str, str, str, str]] = [
 FOOTER_WORDS = {"services": "Services"}
 
 DARK, LIGHT = "textual-dark", "textual-light"
+# A notification's kind in words (its colour alone would not say it).
+SEVERITY_TITLES = {"warning": "Warning", "error": "Problem"}
 
 
 def _home() -> Screen[Any]:
@@ -190,7 +192,9 @@ class LinkworkApp(App[None]):
         """Every notification (a screen's ``notify`` comes here too, asking for markup): the
         words as they are, never read as markup (a notice quoting a stored name holding
         ``[/]`` or ``[@click=...]``), control characters shown (``tui/widgets/plain.py``).
-        The app writes no markup of its own, so ``markup`` is ignored."""
+        The app writes no markup of its own, so ``markup`` is ignored. A warning or an error
+        says so in its title, not only by its colour (issue 22, point 2)."""
+        title = title or SEVERITY_TITLES.get(severity, "")
         super().notify(
             visible_controls(message),
             title=visible_controls(title),
