@@ -187,8 +187,14 @@ class _Form(ModalScreen[bool]):
         self.dismiss(False)
 
     def on_worker_state_changed(self, event: Any) -> None:
+        """A saving worker returns True: close then, not from its thread (closing there
+        cancels the worker while it is still returning)."""
+        from textual.worker import WorkerState
+
         from tui.workers import report_worker_error
 
+        if event.state == WorkerState.SUCCESS and event.worker.result is True:
+            self.dismiss(True)
         report_worker_error(self, event)
 
 
@@ -235,16 +241,16 @@ class NewKeyScreen(_Form):
             self.make(name, first)
 
     @work(thread=True, exit_on_error=False, exclusive=True)
-    def make(self, name: str, passphrase: str) -> None:
+    def make(self, name: str, passphrase: str) -> bool:
         try:
             info = self.lw.actions.partners.make_our_key(self.lw.workspace, name, passphrase)
         except Exception as exc:
             self.app.call_from_thread(self.error, plain_error(exc))
-            return
+            return False
         self.app.call_from_thread(
             self.app.notify, f"Our key is made. Fingerprint: {info['fingerprint']}", timeout=10
         )
-        self.app.call_from_thread(self.dismiss, True)
+        return True
 
 
 class TrustScreen(_Form):
@@ -332,7 +338,7 @@ class TrustScreen(_Form):
             self.trust(file, name, mailbox or None)
 
     @work(thread=True, exit_on_error=False, exclusive=True)
-    def trust(self, file: str, name: str, mailbox: str | None) -> None:
+    def trust(self, file: str, name: str, mailbox: str | None) -> bool:
         from pathlib import Path
 
         try:
@@ -341,11 +347,11 @@ class TrustScreen(_Form):
             )
         except Exception as exc:
             self.app.call_from_thread(self.error, plain_error(exc))
-            return
+            return False
         how = f"MESH {done['mesh_mailbox']}" if done["route"] == "mesh" else "files"
         verb = "Trusted" if done["created"] else "Already trusted; route set for"
         self.app.call_from_thread(self.app.notify, f"{verb} {done['name']} (by {how}).")
-        self.app.call_from_thread(self.dismiss, True)
+        return True
 
 
 class RouteScreen(_Form):
@@ -390,16 +396,16 @@ class RouteScreen(_Form):
         )
 
     @work(thread=True, exit_on_error=False, exclusive=True)
-    def save(self, mailbox: str, ods: str) -> None:
+    def save(self, mailbox: str, ods: str) -> bool:
         try:
             done = self.lw.actions.partners.set_route(
                 self.lw.workspace, self.partner["name"], mailbox, ods=ods
             )
         except Exception as exc:
             self.app.call_from_thread(self.error, plain_error(exc))
-            return
+            return False
         self.app.call_from_thread(self.app.notify, done["message"])
-        self.app.call_from_thread(self.dismiss, True)
+        return True
 
 
 class QuarantineScreen(SubScreen):
