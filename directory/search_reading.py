@@ -173,18 +173,29 @@ class AccountReading(IndexData):
         expansion it happens to carry, so that a generalist service listing many needs
         does not outscore the one service of the need read; the catalogue's reading and
         the words not in any part are summed as before."""
-        scores = np.zeros(n, dtype=np.float32)
-        best: dict[int, np.ndarray] = {}
+        summed_docs: list[np.ndarray] = []
+        summed_weights: list[np.ndarray] = []
+        parts: dict[int, list[int]] = {}
         catalogue = max(t.concept for t in terms)
-        for term, docs, ws in zip(terms, all_docs, all_weights, strict=True):
+        for i, term in enumerate(terms):
             if term.concept < 0 or term.source == "catalogue:" or term.concept == catalogue:
-                scores[docs] += ws
+                summed_docs.append(all_docs[i])
+                summed_weights.append(all_weights[i])
+            else:
+                parts.setdefault(term.concept, []).append(i)
+        scores = np.bincount(
+            np.concatenate(summed_docs) if summed_docs else np.zeros(0, dtype=np.int32),
+            weights=np.concatenate(summed_weights) if summed_weights else None,
+            minlength=n,
+        ).astype(np.float32)
+        for members in parts.values():
+            if len(members) == 1:
+                scores[all_docs[members[0]]] += all_weights[members[0]]
                 continue
-            part = best.get(term.concept)
-            if part is None:
-                part = best[term.concept] = np.zeros(n, dtype=np.float32)
-            part[docs] = np.maximum(part[docs], ws)
-        for part in best.values():
+            part = np.zeros(n, dtype=np.float32)  # each service's best weight in this part
+            for i in members:
+                docs = all_docs[i]
+                part[docs] = np.maximum(part[docs], all_weights[i])
             scores += part
         return scores
 
@@ -212,7 +223,9 @@ class AccountReading(IndexData):
             if slot < EACH_NEED_KEEP:
                 break
             docs = self._postings.get(token, _EMPTY)[0]
-            has = np.isin(ranked[positions], docs)
+            shown = ranked[positions]
+            pos = np.minimum(np.searchsorted(docs, shown), max(docs.size - 1, 0))
+            has = docs[pos] == shown if docs.size else np.zeros(shown.size, dtype=bool)
             if has[:first].any():
                 continue
             later = np.flatnonzero(has)
