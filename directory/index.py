@@ -14,7 +14,7 @@ import json
 import math
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Self
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Self
 import numpy as np
 
 from directory.text import stem, stopwords, words
-from directory.vocabulary import load_vocabulary
+from directory.vocabulary import Vocabulary, load_vocabulary
 
 if TYPE_CHECKING:  # the database layer is imported by what reads it (load_docs), so an
     # index opened from its file (directory.index_file) never imports SQLAlchemy
@@ -33,7 +33,7 @@ DOMAIN_WEIGHT = 1.0
 ZCODE_WEIGHT = 1.0
 BM25_K1 = 1.2
 BM25_B = 0.75
-CACHE_LIMIT = 20_000  # texts whose tokens are remembered while building (repeats are common)
+CACHE_LIMIT = 1_000  # texts whose tokens are remembered while building (repeats are common)
 
 
 @dataclass
@@ -65,253 +65,342 @@ def _minutes(hhmm: str) -> int:
     return 1440 if value == 0 else value
 
 
-class IndexData:
-    """The built index: postings, idf, the spelling dictionary and the filter arrays.
-    Immutable once built, so one index serves many threads."""
+class IndexBuilder:
+    """Builds the index's data one service at a time (``add``), keeping only what ranking
+    and the filters need (compact arrays, never the services themselves): the same data
+    whether the services were all in memory (``IndexData``) or streamed from the database
+    into an index file (``directory.index_build``)."""
 
-    def __init__(self, docs: Sequence[IndexDoc], stale_months: int = 12) -> None:
-        self.docs = list(docs)
-        self.stale_months = stale_months
-        n = len(self.docs)
-        self.size = n
-        stop = stopwords()
-        self._postings, raw_words = self._build_postings(n)
-        # idf depends only on a token's document frequency: one log per distinct frequency
-        idf_of: dict[int, float] = {}
-        self._idf = {}
-        for tok, (ds, _ws) in self._postings.items():
-            df = len(ds)
-            value = idf_of.get(df)
-            if value is None:
-                value = idf_of[df] = math.log(1 + (n - df + 0.5) / (df + 0.5))
-            self._idf[tok] = value
-        self._vocab = load_vocabulary()
-        dictionary = {w.replace("'", "") for w in raw_words} | set(self._vocab.words)
-        surface: dict[str, str] = {}
-        for word in sorted(raw_words, key=lambda w: (len(w), w)):
-            surface.setdefault(stem(word), word.replace("'", ""))
-        self._surface = surface
-        self._sorted_tokens = sorted(t for t in surface if t in self._postings)
-        self._known_stems = frozenset(self._postings) | {
-            t for p in self._vocab.phrases for t in p.key
-        }
-        self._dictionary = sorted(
-            w for w in dictionary if len(w) >= 3 and w.isalpha() and w not in stop
-        )
-        # filters
-        self._free = np.array([d.is_free for d in self.docs], dtype=bool)
-        self._min_age = np.array(
-            [-1 if d.min_age is None else d.min_age for d in self.docs], dtype=np.int16
-        )
-        self._max_age = np.array(
-            [999 if d.max_age is None else d.max_age for d in self.docs], dtype=np.int16
-        )
-        self._verified = np.array(
-            [d.last_verified.toordinal() if d.last_verified else 0 for d in self.docs],
-            dtype=np.int32,
-        )
-        langs: dict[str, list[int]] = {}
-        no_language: list[int] = []
-        for i, doc in enumerate(self.docs):
-            if not doc.languages:
-                no_language.append(i)
-            for lang in doc.languages:
-                langs.setdefault(lang.strip().lower(), []).append(i)
-        self._languages = {k: np.asarray(v, dtype=np.int32) for k, v in langs.items()}
-        self._no_language = np.asarray(no_language, dtype=np.int32)
-        hours: dict[int, tuple[list[int], list[int], list[int]]] = {
-            d: ([], [], []) for d in range(1, 8)
-        }
-        minutes: dict[str, int] = {}  # "HH:MM" -> minutes (feeds repeat a few times a lot)
-
-        def as_minutes(hhmm: str) -> int:
-            value = minutes.get(hhmm)
-            if value is None:
-                value = minutes[hhmm] = _minutes(hhmm)
-            return value
-
-        for i, doc in enumerate(self.docs):
-            for h in doc.opening_hours:
-                try:
-                    day = int(h["day"])
-                    opens, closes = as_minutes(h["opens"]), as_minutes(h["closes"])
-                except (KeyError, TypeError, ValueError, AttributeError):
-                    continue
-                if day in hours:
-                    hours[day][0].append(i)
-                    hours[day][1].append(opens)
-                    hours[day][2].append(closes)
-        self._hours = {
-            d: (
-                np.asarray(a, dtype=np.int32),
-                np.asarray(b, dtype=np.int16),
-                np.asarray(c, dtype=np.int16),
-            )
-            for d, (a, b, c) in hours.items()
-        }
-        loc_doc, loc_lat, loc_lon = [], [], []
+    def __init__(self) -> None:
+        self.size = 0
+        self._ids: dict[str, int] = {}
+        self._names: list[str] = []
+        self._stop = stopwords()
+        self._word_token: dict[str, str | None] = {}  # word -> its stem, None for a stopword
+        self._field_cache: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
+        self._desc_cache: dict[str, tuple[list[int], list[int], int]] = {}
+        self._needs_cache: dict[
+            tuple[tuple[str, ...], tuple[str, ...]], tuple[list[int], list[float]]
+        ] = {}
+        # compact arrays, not lists of Python numbers: a 100k directory has millions of entries
+        # Each service's entries one after another (its fields', then its description's):
+        # token number and value (a field's weight; a description word's count, weighted
+        # once the average length is known), with each service's two counts.
+        self._tok = array("i")
+        self._val = array("f")
+        self._f_len = array("i")
+        self._d_len = array("i")
+        self._lengths = array("f")
+        self._free = array("b")
+        self._min_age = array("h")
+        self._max_age = array("h")
+        self._verified = array("i")
+        self._langs: dict[str, array[int]] = {}
+        self._no_language = array("i")
+        self._hours = {d: (array("i"), array("h"), array("h")) for d in range(1, 8)}
+        self._minutes: dict[str, int] = {}  # "HH:MM" -> minutes (feeds repeat a few a lot)
+        self._loc_doc = array("i")
+        self._loc_lat = array("d")
+        self._loc_lon = array("d")
         self._postcodes: dict[str, list[tuple[float, float]]] = {}
         self._outward: dict[str, list[tuple[float, float]]] = {}
         self._towns: dict[str, list[tuple[float, float]]] = {}
         self._town_names: dict[str, str] = {}
-        for i, doc in enumerate(self.docs):
-            for town, postcode, lat, lon in doc.locations:
-                if lat is None or lon is None:
-                    continue
-                loc_doc.append(i)
-                loc_lat.append(lat)
-                loc_lon.append(lon)
-                if postcode:
-                    self._postcodes.setdefault(postcode, []).append((lat, lon))
-                    self._outward.setdefault(postcode.split()[0], []).append((lat, lon))
-                if town:
-                    self._towns.setdefault(town.lower(), []).append((lat, lon))
-                    self._town_names[town.lower()] = town
-        self._loc_doc = np.asarray(loc_doc, dtype=np.int32)
-        self._loc_lat = np.radians(np.asarray(loc_lat, dtype=np.float64))
-        self._loc_lon = np.radians(np.asarray(loc_lon, dtype=np.float64))
 
-    def _build_postings(self, n: int) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], set[str]]:
-        """token -> (ascending doc numbers, weights), built with numpy, and every word seen.
+    def _tid(self, token: str) -> int:
+        value = self._ids.get(token)
+        if value is None:
+            value = self._ids[token] = len(self._names)
+            self._names.append(token)
+        return value
+
+    def _text_tokens(self, text: str) -> list[str]:
+        """``tokens(text)``, with the per-word work done once per distinct word."""
+        word_token, stop = self._word_token, self._stop
+        out = []
+        for word in words(text):
+            tok = word_token.get(word, "")
+            if tok == "":
+                tok = word_token[word] = None if word.replace("'", "") in stop else stem(word)
+            if tok is not None:
+                out.append(tok)
+        return out
+
+    def _field_entries(self, fname: str, text: str) -> tuple[list[int], list[float]]:
+        key = (fname, text)
+        cached = self._field_cache.get(key)
+        if cached is None:
+            fw = FIELD_WEIGHTS[fname]
+            field_tokens = self._text_tokens(text)
+            weights: dict[str, float] = dict.fromkeys(field_tokens, fw)
+            for a, b in itertools.pairwise(field_tokens):
+                pair = a + b
+                weights[pair] = weights.get(pair, 0.0) + fw * 0.5
+            if len(self._field_cache) > CACHE_LIMIT:  # names are mostly unique in a big one
+                self._field_cache.clear()
+            cached = self._field_cache[key] = (
+                [self._tid(t) for t in weights],
+                list(weights.values()),
+            )
+        return cached
+
+    def add(self, doc: IndexDoc) -> None:
+        """Index one service as the next document (documents are numbered as added).
 
         Each service contributes (token, weight) entries: its name, taxonomy terms and
-        organisation (each distinct token once per field, plus adjacent pairs at half weight),
-        a BM25-saturated description weight, and ``@domain``/``#z-code`` pseudo-tokens.
-        Entries for the same token and service are summed. The tokens of a text are worked
-        out once per distinct text (feeds repeat organisation names and taxonomy terms)."""
-        ids: dict[str, int] = {}
-        names: list[str] = []
+        organisation (each distinct token once per field, plus adjacent pairs at half
+        weight), a BM25-saturated description weight, and ``@domain``/``#z-code``
+        pseudo-tokens. The tokens of a text are worked out once per distinct text (feeds
+        repeat organisation names and taxonomy terms)."""
+        i = self.size
+        self.size += 1
+        count = 0
+        for fname, text in (
+            ("name", doc.name),
+            ("taxonomy", " ; ".join(doc.taxonomy_terms)),
+            ("organisation", doc.organisation),
+        ):
+            field_ids, field_ws = self._field_entries(fname, text)
+            self._tok.extend(field_ids)
+            self._val.extend(field_ws)
+            count += len(field_ids)
+        needs_key = (tuple(doc.domains), tuple(doc.z_codes))
+        needs = self._needs_cache.get(needs_key)
+        if needs is None:
+            domains = list(dict.fromkeys("@" + d for d in doc.domains))
+            zcodes = list(dict.fromkeys("#" + z.lower() for z in doc.z_codes))
+            needs = self._needs_cache[needs_key] = (
+                [self._tid(t) for t in domains + zcodes],
+                [DOMAIN_WEIGHT] * len(domains) + [ZCODE_WEIGHT] * len(zcodes),
+            )
+        self._tok.extend(needs[0])
+        self._val.extend(needs[1])
+        self._f_len.append(count + len(needs[0]))
+        desc = self._desc_cache.get(doc.description)
+        if desc is None:
+            desc_toks = self._text_tokens(doc.description)
+            counts = Counter(desc_toks)
+            if len(self._desc_cache) > CACHE_LIMIT:
+                self._desc_cache.clear()
+            desc = self._desc_cache[doc.description] = (
+                [self._tid(t) for t in counts],
+                list(counts.values()),
+                len(desc_toks),
+            )
+        self._tok.extend(desc[0])
+        self._val.extend(desc[1])
+        self._d_len.append(len(desc[0]))
+        self._lengths.append(desc[2])
+        self._filters(i, doc)
 
-        def tid(token: str) -> int:
-            value = ids.get(token)
+    def _filters(self, i: int, doc: IndexDoc) -> None:
+        self._free.append(bool(doc.is_free))
+        self._min_age.append(-1 if doc.min_age is None else doc.min_age)
+        self._max_age.append(999 if doc.max_age is None else doc.max_age)
+        self._verified.append(doc.last_verified.toordinal() if doc.last_verified else 0)
+        if not doc.languages:
+            self._no_language.append(i)
+        for lang in doc.languages:
+            self._langs.setdefault(lang.strip().lower(), array("i")).append(i)
+        for h in doc.opening_hours:
+            try:
+                day = int(h["day"])
+                opens, closes = self._as_minutes(h["opens"]), self._as_minutes(h["closes"])
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue
+            if day in self._hours:
+                docs, starts, ends = self._hours[day]
+                docs.append(i)
+                starts.append(opens)
+                ends.append(closes)
+        for town, postcode, lat, lon in doc.locations:
+            if lat is None or lon is None:
+                continue
+            self._loc_doc.append(i)
+            self._loc_lat.append(lat)
+            self._loc_lon.append(lon)
+            if postcode:
+                self._postcodes.setdefault(postcode, []).append((lat, lon))
+                self._outward.setdefault(postcode.split()[0], []).append((lat, lon))
+            if town:
+                self._towns.setdefault(town.lower(), []).append((lat, lon))
+                self._town_names[town.lower()] = town
+
+    def _as_minutes(self, hhmm: str) -> int:
+        value = self._minutes.get(hhmm)
+        if value is None:
+            value = self._minutes[hhmm] = _minutes(hhmm)
+        return value
+
+    def finish(self, into: IndexData) -> None:
+        """Set the built data on ``into`` (everything but its ``docs``)."""
+        n = self.size
+        into.size = n
+        # the caches of texts already tokenised are done with: let them go before the
+        # postings are sorted (the build's peak)
+        self._field_cache, self._desc_cache, self._needs_cache = {}, {}, {}
+        into._postings = self._postings(n)
+        raw_words = set(self._word_token)
+        # idf depends only on a token's document frequency: one log per distinct frequency
+        idf_of: dict[int, float] = {}
+        into._idf = {}
+        for tok, (ds, _ws) in into._postings.items():
+            df = len(ds)
+            value = idf_of.get(df)
             if value is None:
-                value = ids[token] = len(names)
-                names.append(token)
-            return value
+                value = idf_of[df] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            into._idf[tok] = value
+        into._vocab = load_vocabulary()
+        dictionary = {w.replace("'", "") for w in raw_words} | set(into._vocab.words)
+        surface: dict[str, str] = {}
+        for word in sorted(raw_words, key=lambda w: (len(w), w)):
+            surface.setdefault(stem(word), word.replace("'", ""))
+        into._surface = surface
+        into._sorted_tokens = sorted(t for t in surface if t in into._postings)
+        into._known_stems = frozenset(into._postings) | {
+            t for p in into._vocab.phrases for t in p.key
+        }
+        into._dictionary = sorted(
+            w for w in dictionary if len(w) >= 3 and w.isalpha() and w not in self._stop
+        )
+        # filters
+        into._free = np.frombuffer(self._free, dtype=np.int8).astype(bool)
+        into._min_age = np.array(self._min_age, dtype=np.int16)
+        into._max_age = np.array(self._max_age, dtype=np.int16)
+        into._verified = np.array(self._verified, dtype=np.int32)
+        into._languages = {k: np.array(v, dtype=np.int32) for k, v in self._langs.items()}
+        into._no_language = np.array(self._no_language, dtype=np.int32)
+        into._hours = {
+            d: (
+                np.array(a, dtype=np.int32),
+                np.array(b, dtype=np.int16),
+                np.array(c, dtype=np.int16),
+            )
+            for d, (a, b, c) in self._hours.items()
+        }
+        into._loc_doc = np.array(self._loc_doc, dtype=np.int32)
+        into._loc_lat = np.radians(np.array(self._loc_lat, dtype=np.float64))
+        into._loc_lon = np.radians(np.array(self._loc_lon, dtype=np.float64))
+        into._postcodes = self._postcodes
+        into._outward = self._outward
+        into._towns = self._towns
+        into._town_names = self._town_names
 
-        stop = stopwords()
-        word_token: dict[str, str | None] = {}  # word -> its stem, None for a stopword
-
-        def text_tokens(text: str) -> list[str]:
-            """``tokens(text)``, with the per-word work done once per distinct word."""
-            out = []
-            for word in words(text):
-                tok = word_token.get(word, "")
-                if tok == "":
-                    tok = word_token[word] = None if word.replace("'", "") in stop else stem(word)
-                if tok is not None:
-                    out.append(tok)
-            return out
-
-        field_cache: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
-
-        def field_entries(fname: str, text: str) -> tuple[list[int], list[float]]:
-            key = (fname, text)
-            cached = field_cache.get(key)
-            if cached is None:
-                fw = FIELD_WEIGHTS[fname]
-                field_tokens = text_tokens(text)
-                weights: dict[str, float] = dict.fromkeys(field_tokens, fw)
-                for a, b in itertools.pairwise(field_tokens):
-                    pair = a + b
-                    weights[pair] = weights.get(pair, 0.0) + fw * 0.5
-                if len(field_cache) > CACHE_LIMIT:  # names are mostly unique in a big directory
-                    field_cache.clear()
-                cached = field_cache[key] = ([tid(t) for t in weights], list(weights.values()))
-            return cached
-
-        desc_cache: dict[str, tuple[list[int], list[int], int]] = {}
-        needs_cache: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[list[int], list[float]]]
-        needs_cache = {}
-        # compact arrays, not lists of Python numbers: a 100k directory has millions of entries
-        f_tok = array("i")
-        f_w = array("f")
-        f_len: list[int] = []
-        d_tok = array("i")
-        d_tf = array("i")
-        d_len: list[int] = []
-        lengths = np.zeros(n, dtype=np.float32)
-        for i, doc in enumerate(self.docs):
-            count = 0
-            for fname, text in (
-                ("name", doc.name),
-                ("taxonomy", " ; ".join(doc.taxonomy_terms)),
-                ("organisation", doc.organisation),
-            ):
-                field_ids, field_ws = field_entries(fname, text)
-                f_tok.extend(field_ids)
-                f_w.extend(field_ws)
-                count += len(field_ids)
-            needs_key = (tuple(doc.domains), tuple(doc.z_codes))
-            needs = needs_cache.get(needs_key)
-            if needs is None:
-                domains = list(dict.fromkeys("@" + d for d in doc.domains))
-                zcodes = list(dict.fromkeys("#" + z.lower() for z in doc.z_codes))
-                needs = needs_cache[needs_key] = (
-                    [tid(t) for t in domains + zcodes],
-                    [DOMAIN_WEIGHT] * len(domains) + [ZCODE_WEIGHT] * len(zcodes),
-                )
-            f_tok.extend(needs[0])
-            f_w.extend(needs[1])
-            f_len.append(count + len(needs[0]))
-            desc = desc_cache.get(doc.description)
-            if desc is None:
-                desc_toks = text_tokens(doc.description)
-                counts = Counter(desc_toks)
-                if len(desc_cache) > CACHE_LIMIT:
-                    desc_cache.clear()
-                desc = desc_cache[doc.description] = (
-                    [tid(t) for t in counts],
-                    list(counts.values()),
-                    len(desc_toks),
-                )
-            d_tok.extend(desc[0])
-            d_tf.extend(desc[1])
-            d_len.append(len(desc[0]))
-            lengths[i] = desc[2]
+    def _postings(self, n: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """token -> (ascending doc numbers, weights), built with numpy; entries for the same
+        token and service summed (in float64, fields first, then the description, as a
+        scalar loop would: the weights do not depend on how they were built)."""
+        names = self._names
+        lengths = np.array(self._lengths, dtype=np.float32)
         avg_len = float(lengths.mean()) if n else 1.0
         avg_len = avg_len or 1.0
-        # the same float32 arithmetic as a scalar BM25 loop, so weights do not depend on it
+        if not self._tok:
+            return {}
+        f_len = np.frombuffer(self._f_len, dtype=np.int32)
+        d_len = np.frombuffer(self._d_len, dtype=np.int32)
+        # which entries are description words: each service's run of fields, then words
+        runs = np.empty(2 * n, dtype=np.int64)
+        runs[0::2], runs[1::2] = f_len, d_len
+        is_desc = np.repeat(np.tile(np.array([False, True]), n), runs)
+        # where each service's entries start
+        first = np.zeros(n, dtype=np.int64)
+        first[1:] = np.cumsum(runs[0::2] + runs[1::2])[:-1]
+        del runs
+        # the same float32 arithmetic as a scalar BM25 loop
         norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths / avg_len)
-        doc_numbers = np.arange(n, dtype=np.int64)
-        d_doc = np.repeat(doc_numbers, d_len)
-        tf = np.asarray(d_tf, dtype=np.int64)
+        weight = np.array(self._val, dtype=np.float32)
+        self._val = array("f")  # let it go
+        tf = weight[is_desc].astype(np.int64)
+        d_doc = np.repeat(np.arange(n, dtype=np.int32), d_len)
         d_weight = (tf * (BM25_K1 + 1)).astype(np.float32) / (tf.astype(np.float32) + norm[d_doc])
-        d_weight = np.float32(FIELD_WEIGHTS["description"]) * d_weight
-        width = max(n, 1)
-        # one key per entry (token number * services + service); description entries last,
-        # so a stable sort sums each (token, service) as fields first, then description
-        key = np.concatenate(
-            [
-                np.asarray(f_tok, dtype=np.int64) * width + np.repeat(doc_numbers, f_len),
-                np.asarray(d_tok, dtype=np.int64) * width + d_doc,
-            ]
-        )
-        weight = np.concatenate([np.asarray(f_w, dtype=np.float32), d_weight])
-        del f_tok, f_w, d_tok, d_tf, d_doc, d_weight, tf
-        if key.size == 0:
-            return {}, set(word_token)
-        order = np.argsort(key, kind="stable")
-        key = key[order]
-        weight = weight[order]
-        del order
-        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+        weight[is_desc] = np.float32(FIELD_WEIGHTS["description"]) * d_weight
+        del tf, d_doc, d_weight, is_desc
+        # Sorted by (token, entry number): each token's entries in service order, and a
+        # service's field entries before its description's. The two in one 64-bit key
+        # sorted in place (memory: the key, not a sort's copies), built and read a slice
+        # at a time.
+        size = len(self._tok)
+        key = np.frombuffer(self._tok, dtype=np.int32).astype(np.uint64)
+        self._tok = array("i")
+        key <<= np.uint64(32)
+        step = 1 << 20
+        for at in range(0, size, step):
+            key[at : at + step] |= np.arange(at, min(at + step, size), dtype=np.uint64)
+        key.sort()
+        tok = np.empty(size, dtype=np.int32)
+        entry = np.empty(size, dtype=np.int64)
+        for at in range(0, size, step):
+            part = key[at : at + step]
+            tok[at : at + step] = part >> np.uint64(32)
+            entry[at : at + step] = part & np.uint64(0xFFFFFFFF)
+        del key, part
+        weight = weight[entry]
+        doc = np.empty(size, dtype=np.int32)
+        for at in range(0, size, step):
+            doc[at : at + step] = np.searchsorted(first, entry[at : at + step], side="right") - 1
+        del entry, first
+        new = np.empty(size, dtype=bool)
+        new[0] = True
+        np.not_equal(tok[1:], tok[:-1], out=new[1:])
+        new[1:] |= doc[1:] != doc[:-1]
+        starts = np.flatnonzero(new)
+        del new
         # field weights are exact in float32; summing in float64 rounds once, as before
-        summed = np.add.reduceat(weight.astype(np.float64), starts).astype(np.float32)
+        summed = np.empty(starts.size, dtype=np.float32)
+        for at in range(0, starts.size, step):
+            cut = starts[at : at + step]
+            end = starts[at + step] if at + step < starts.size else size
+            part_w = weight[cut[0] : end].astype(np.float64)
+            summed[at : at + step] = np.add.reduceat(part_w, cut - cut[0])
         del weight
-        key = key[starts]
-        group_tok = key // width
-        group_doc = (key % width).astype(np.int32)
+        group_tok = tok[starts]
+        group_doc = doc[starts]
+        del tok, doc, starts
         bounds = np.flatnonzero(np.diff(group_tok)) + 1
         firsts = np.concatenate(([0], bounds))
         ends = np.concatenate((bounds, [group_tok.size]))
-        postings = {
+        return {
             names[int(t)]: (group_doc[a:b], summed[a:b])
             for t, a, b in zip(
                 group_tok[firsts].tolist(), firsts.tolist(), ends.tolist(), strict=True
             )
         }
-        return postings, set(word_token)
+
+
+class IndexData:
+    """The built index: postings, idf, the spelling dictionary and the filter arrays.
+    Immutable once built, so one index serves many threads."""
+
+    size: int
+    _postings: dict[str, tuple[np.ndarray, np.ndarray]]
+    _idf: dict[str, float]
+    _vocab: Vocabulary
+    _surface: dict[str, str]
+    _sorted_tokens: list[str]
+    _known_stems: frozenset[str]
+    _dictionary: list[str]
+    _free: np.ndarray
+    _min_age: np.ndarray
+    _max_age: np.ndarray
+    _verified: np.ndarray
+    _languages: dict[str, np.ndarray]
+    _no_language: np.ndarray
+    _hours: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    _loc_doc: np.ndarray
+    _loc_lat: np.ndarray
+    _loc_lon: np.ndarray
+    _postcodes: dict[str, list[tuple[float, float]]]
+    _outward: dict[str, list[tuple[float, float]]]
+    _towns: dict[str, list[tuple[float, float]]]
+    _town_names: dict[str, str]
+
+    def __init__(self, docs: Sequence[IndexDoc], stale_months: int = 12) -> None:
+        self.docs = list(docs)
+        self.stale_months = stale_months
+        builder = IndexBuilder()
+        for doc in self.docs:
+            builder.add(doc)
+        builder.finish(self)
 
     # --- building ------------------------------------------------------------------
 
@@ -339,10 +428,17 @@ def _json_reader() -> Any:
 
 
 def load_docs(session: Session) -> list[IndexDoc]:
-    """The services the index holds (active, not withdrawn), read in two queries.
+    """The services the index holds (active, not withdrawn), in service number order."""
+    return list(stream_docs(session))
 
-    JSON columns are read as they are stored and decoded here, once per distinct value;
-    each document still gets its own lists."""
+
+def stream_docs(session: Session, chunk: int = 2000) -> Iterator[IndexDoc]:
+    """The services the index holds (active, not withdrawn), in service number order, read
+    ``chunk`` at a time (two queries a chunk: the services, then their locations), so a
+    caller that lets each one go holds a chunk at most, however large the directory.
+
+    JSON columns are read as they are stored and decoded here, once per distinct value in
+    a chunk; each document still gets its own lists."""
     import sqlalchemy as sa
     from sqlmodel import col
 
@@ -358,7 +454,7 @@ def load_docs(session: Session) -> list[IndexDoc]:
             col(Service.opening_hours),
         )
     ]
-    rows = session.execute(
+    services = (
         sa.select(
             col(Service.id),
             col(Service.source_id),
@@ -379,9 +475,9 @@ def load_docs(session: Session) -> list[IndexDoc]:
         .outerjoin(Organisation, col(Organisation.id) == col(Service.organisation_id))
         .where(col(Service.withdrawn) == sa.false(), col(Service.status) == "active")
         .order_by(col(Service.id))
-    ).all()
-    locations: dict[int, list[tuple[str, str, float | None, float | None]]] = {}
-    for sid, town, postcode, lat, lon in session.execute(
+        .limit(chunk)
+    )
+    places = (
         sa.select(
             col(ServiceLocation.service_id),
             col(Location.town),
@@ -391,27 +487,38 @@ def load_docs(session: Session) -> list[IndexDoc]:
         )
         .join(Location, col(Location.id) == col(ServiceLocation.location_id))
         .order_by(col(ServiceLocation.service_id), col(Location.id))
-    ):
-        locations.setdefault(sid, []).append((town, postcode, lat, lon))
-    read = _json_reader()
-    return [
-        IndexDoc(
-            service_id=r[0],
-            source_id=r[1],
-            name=r[2],
-            organisation=r[3] or "",
-            description=r[4],
-            taxonomy_terms=list(read(r[5]) or []),
-            domains=list(read(r[6]) or []),
-            z_codes=list(read(r[7]) or []),
-            languages=list(read(r[8]) or []),
-            min_age=r[9],
-            max_age=r[10],
-            is_free=bool(r[11]),
-            last_verified=r[12],
-            opening_hours=[dict(h) if isinstance(h, dict) else h for h in read(r[13]) or []],
-            phone=r[14] or "",
-            locations=locations.get(r[0], []),
-        )
-        for r in rows
-    ]
+    )
+    after: int | None = None
+    while True:
+        query = services if after is None else services.where(col(Service.id) > after)
+        rows = session.execute(query).all()
+        if not rows:
+            return
+        first, after = rows[0][0], rows[-1][0]
+        locations: dict[int, list[tuple[str, str, float | None, float | None]]] = {}
+        for sid, town, postcode, lat, lon in session.execute(
+            places.where(col(ServiceLocation.service_id).between(first, after))
+        ):
+            locations.setdefault(sid, []).append((town, postcode, lat, lon))
+        read = _json_reader()
+        for r in rows:
+            yield IndexDoc(
+                service_id=r[0],
+                source_id=r[1],
+                name=r[2],
+                organisation=r[3] or "",
+                description=r[4],
+                taxonomy_terms=list(read(r[5]) or []),
+                domains=list(read(r[6]) or []),
+                z_codes=list(read(r[7]) or []),
+                languages=list(read(r[8]) or []),
+                min_age=r[9],
+                max_age=r[10],
+                is_free=bool(r[11]),
+                last_verified=r[12],
+                opening_hours=[dict(h) if isinstance(h, dict) else h for h in read(r[13]) or []],
+                phone=r[14] or "",
+                locations=locations.get(r[0], []),
+            )
+        if len(rows) < chunk:
+            return

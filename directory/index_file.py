@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import shutil
 import tempfile
+from array import array as numbers
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from directory.index import IndexDoc
+from directory.index import IndexBuilder, IndexDoc, stream_docs
 from directory.search import ServiceIndex
 from directory.vocabulary import load_vocabulary
 
@@ -290,9 +292,73 @@ def _centres(places: dict[str, list[tuple[float, float]]]) -> tuple[list[str], A
     return names, lat, lon
 
 
+class _Spill:
+    """Strings written to a temporary file as they come (each service's record while the
+    directory streams past), then copied into the index file: a byte array the index
+    file holds without the strings ever being in memory together."""
+
+    dtype = np.dtype(np.uint8)
+
+    def __init__(self, folder: Path) -> None:
+        self._file = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 (closed by close)
+        self.ends = numbers("q", [0])
+
+    def add(self, text: str) -> None:
+        raw = text.encode("utf-8")
+        self._file.write(raw)
+        self.ends.append(self.ends[-1] + len(raw))
+
+    @property
+    def size(self) -> int:
+        return self.ends[-1]
+
+    nbytes = size
+
+    def offsets(self) -> np.ndarray:
+        return np.frombuffer(self.ends, dtype=np.int64)
+
+    def copy_to(self, out: Any) -> None:
+        self._file.seek(0)
+        shutil.copyfileobj(self._file, out, 1 << 20)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def write_index(session: Session, path: Path, stamp: str, chunk: int = 2000) -> int:
+    """Build the index of the database's directory straight into an index file at
+    ``path`` (atomically): the services stream past a chunk at a time
+    (``directory.index.stream_docs``), what ranking needs is kept in compact arrays and
+    each service's record goes to a temporary file, so memory does not grow with the
+    services' text. The same file as ``save_index(ServiceIndex.build(session), ...)``.
+    Returns the number of services indexed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    builder = IndexBuilder()
+    docs, names = _Spill(path.parent), _Spill(path.parent)
+    try:
+        for doc in stream_docs(session, chunk):
+            builder.add(doc)
+            docs.add(_doc_line(doc))
+            names.add(doc.name)
+        index = ServiceIndex.__new__(ServiceIndex)
+        builder.finish(index)
+        del builder
+        _save(index, path, stamp, docs, names)
+        return index.size
+    finally:
+        docs.close()
+        names.close()
+
+
 def save_index(index: ServiceIndex, path: Path, stamp: str) -> None:
     """Write ``index`` to ``path`` atomically (a reader sees the old file or the new one)."""
-    arrays: dict[str, np.ndarray] = {}
+    _save(index, path, stamp, None, None)
+
+
+def _save(
+    index: ServiceIndex, path: Path, stamp: str, docs: _Spill | None, names: _Spill | None
+) -> None:
+    arrays: dict[str, Any] = {}
     by_bytes = sorted(index._postings, key=lambda s: s.encode("utf-8"))
     arrays["tok_blob"], arrays["tok_off"] = _pack(by_bytes)
     lists = [index._postings[t] for t in by_bytes]
@@ -333,8 +399,12 @@ def save_index(index: ServiceIndex, path: Path, stamp: str) -> None:
         keys, lat, lon = _centres(places)
         arrays[f"{name}_blob"], arrays[f"{name}_off"] = _pack(keys)
         arrays[f"{name}_lat"], arrays[f"{name}_lon"] = lat, lon
-    arrays["doc_blob"], arrays["doc_off"] = _pack(_doc_line(d) for d in index.docs)
-    arrays["name_blob"], arrays["name_off"] = _pack(d.name for d in index.docs)
+    if docs is None or names is None:
+        arrays["doc_blob"], arrays["doc_off"] = _pack(_doc_line(d) for d in index.docs)
+        arrays["name_blob"], arrays["name_off"] = _pack(d.name for d in index.docs)
+    else:
+        arrays["doc_blob"], arrays["doc_off"] = docs, docs.offsets()
+        arrays["name_blob"], arrays["name_off"] = names, names.offsets()
     towns = {
         key: [*_centres({key: pts})[1:], index._town_names.get(key, key)]
         for key, pts in index._towns.items()
@@ -349,8 +419,8 @@ def save_index(index: ServiceIndex, path: Path, stamp: str) -> None:
     }
     offset = 0
     for name, array in arrays.items():
-        array = np.ascontiguousarray(array)
-        arrays[name] = array
+        if not isinstance(array, _Spill):
+            array = arrays[name] = np.ascontiguousarray(array)
         header["arrays"][name] = [offset, array.dtype.str, int(array.size)]
         offset += -(-array.nbytes // ALIGN) * ALIGN
     head = json.dumps(header, separators=(",", ":")).encode("utf-8")
@@ -364,7 +434,9 @@ def save_index(index: ServiceIndex, path: Path, stamp: str) -> None:
             for name, array in arrays.items():
                 at = start + header["arrays"][name][0]
                 out.write(b"\x00" * (at - out.tell()))
-                if array.nbytes:
+                if isinstance(array, _Spill):
+                    array.copy_to(out)
+                elif array.nbytes:
                     out.write(array.data.cast("B"))  # the array's own bytes, no copy
             out.flush()
             os.fsync(out.fileno())

@@ -14,6 +14,7 @@ from directory.index_file import (
     read_stamp,
     save_index,
     sqlite_stamp,
+    write_index,
 )
 from directory.near import NearResult, search_near, towns
 from directory.search import ServiceIndex, ServiceMatch
@@ -45,11 +46,10 @@ def refresh_index(ws: Workspace) -> Path:
     """Build the index from the database and save it (after an import; or when the
     directory changed elsewhere, as on another machine sharing a PostgreSQL database)."""
     path = index_path(ws)
-    with ws.session() as session:
-        stamp = directory_stamp(session)
-        index = ServiceIndex.build(session, stale_months=ws.settings.stale_months)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    save_index(index, path, stamp)
+    with ws.session() as session:
+        # streamed from the database into the file: memory stays flat with its size
+        write_index(session, path, directory_stamp(session))
     return path
 
 
