@@ -23,6 +23,7 @@ from directory.text import stem, stopwords, words
 from directory.vocabulary import CodeHint, catalogue_knows, load_vocabulary, need_hints
 
 CODE_MIN = 40.0  # catalogue codes and domains scoring less are not used
+CLAUSE_CODE_MIN = 45.0  # ... and in the clauses of a longer account (fragments read less surely)
 CODE_RELATIVE = 0.75  # ... nor those under this share of the best
 CODE_WEIGHT = 1.0  # a catalogue code's weight at score 100
 DOMAIN_HINT_WEIGHT = 0.3  # a catalogue need domain's weight at score 1
@@ -99,6 +100,7 @@ class AccountReading(IndexData):
         codes: dict[str, tuple[float, CodeHint]] = {}
         domains: dict[str, tuple[float, str]] = {}
         own: set[str] = set()  # codes and domains that are a clause's own need
+        floor = CLAUSE_CODE_MIN if len(texts) > 1 else CODE_MIN
         for text in texts:
             found, read_domains = need_hints(text)
             winner = ""
@@ -108,7 +110,7 @@ class AccountReading(IndexData):
             best = found[0].score / 100.0 if found else 0.0
             for hint in found:
                 score = hint.score / 100.0
-                weak = score * 100 < CODE_MIN
+                weak = score * 100 < floor
                 if weak or (score < CODE_RELATIVE * best and hint.domain != winner):
                     continue
                 if hint.domain == winner:
@@ -117,7 +119,7 @@ class AccountReading(IndexData):
                     codes[hint.code] = (score, hint)
             top = read_domains[0][1] if read_domains else 0.0
             for key, score, phrase in read_domains:
-                if score * 100 < CODE_MIN or score < CODE_RELATIVE * top:
+                if score * 100 < floor or score < CODE_RELATIVE * top:
                     continue
                 if score > domains.get(key, (0.0, ""))[0]:
                     domains[key] = (score, phrase)
