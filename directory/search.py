@@ -505,7 +505,9 @@ class ServiceIndex(AccountReading):
                 else f"words: {', '.join(shown[:4])}"
             )
         for note in notes:
-            if note.startswith(("read ", "left out ", "shown for ")):
+            if note.startswith("shown for "):  # the reason for its place: first
+                why.insert(0, note)
+            elif note.startswith(("read ", "left out ")):
                 why.append(note)
         for label in need_labels:
             why.append(f"serves need {label}")
