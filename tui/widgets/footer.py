@@ -9,6 +9,8 @@ every key a screen offers by its words (tui/widgets/commands.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
@@ -34,11 +36,42 @@ class KeysFooter(Footer):
         super().__init__(compact=True, **kwargs)  # type: ignore[arg-type]
         self.left_out: list[str] = []  # 'key words' of the keys with no room, in order
         self._fitted_width = -1
+        self._composed: Any = None  # what the keys shown were made from (see _shown)
 
     def _room(self) -> int:
         return self.size.width or self.app.size.width
 
+    def _shown(self) -> Any:
+        """Everything the keys shown are made from: each shown binding's key, words, action,
+        group and whether it is enabled, the palette's binding, and the room."""
+        shown = tuple(
+            (
+                binding.key,
+                binding.key_display,
+                binding.description,
+                binding.action,
+                binding.tooltip,
+                (binding.group.description, binding.group.compact) if binding.group else None,
+                enabled,
+                tooltip,
+            )
+            for (_, binding, enabled, tooltip) in self.screen.active_bindings.values()
+            if binding.show or binding.key == self.app.COMMAND_PALETTE_BINDING
+        )
+        return (shown, self.show_command_palette, self._room())
+
+    def bindings_changed(self, screen: Any) -> None:
+        """Textual's footer makes all its keys anew whenever the screen's bindings may have
+        changed, which is on every move of the focus (about 20 widgets each time, most of a
+        screen's restyling). Only remake them when what they show has changed."""
+        same_screen = self._bindings_ready and self.is_attached and screen is self.screen
+        if same_screen and self._shown() == self._composed:
+            return
+        super().bindings_changed(screen)
+
     def compose(self) -> ComposeResult:
+        if self._bindings_ready:
+            self._composed = self._shown()
         made: list[Widget] = list(super().compose())
         palette = [w for w in made if w.has_class("-command-palette")]
         keys = [w for w in made if w not in palette]
