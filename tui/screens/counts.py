@@ -90,6 +90,7 @@ class CountsScreen(LinkworkScreen):
         Binding("ctrl+e", "export", "Export CSV"),
         Binding("ctrl+g", "toggle_view", "Table/chart"),
         Binding("ctrl+b", "next_series", "Chart next split"),
+        Binding("ctrl+o", "equality", "Equality report"),
     ]
 
     def __init__(self) -> None:
@@ -314,6 +315,11 @@ class CountsScreen(LinkworkScreen):
         self._apply_view()
         shown = {"both": "table and chart", "table": "table", "chart": "chart"}[self.view]
         self.notify(f"Showing the {shown}.")
+
+    def action_equality(self) -> None:
+        from tui.screens.equality import EqualityScreen
+
+        self.app.push_screen(EqualityScreen())
 
     # -- export -----------------------------------------------------------------------------
     def default_export_path(self) -> Path:
