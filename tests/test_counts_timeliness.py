@@ -95,13 +95,15 @@ def test_by_provider_and_service_only_here(cli, demo_url: str) -> None:  # type:
     assert not any(p.startswith(("=", "+", "@")) for p in providers)
     engine = lwdb.open_engine(demo_url)
     with Session(engine) as session:
-        with pytest.raises(ValueError, match="service is a dimension of report timeliness only"):
+        with pytest.raises(
+            ValueError, match="service is a dimension of reports timeliness and outcomes"
+        ):
             needs_report(session, "service")
         with pytest.raises(ValueError, match="timeliness is counted by referral: not by need"):
             timeliness_report(session, "need")
     engine.dispose()
     bad = cli("report", "needs", "--by", "provider", db=demo_url)
-    assert bad.code == 2 and "timeliness only" in bad.err and bad.err.count("\n") == 1
+    assert bad.code == 2 and "timeliness and outcomes only" in bad.err and bad.err.count("\n") == 1
 
 
 def _everything(url: str) -> dict[str, object]:

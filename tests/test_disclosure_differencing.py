@@ -79,6 +79,10 @@ NEEDS_BY = (
 ONE_PRACTICE_BY = ("need", "domain", "sex", "month", "domain,sex")
 REFERRALS_BY = ("practice", "ethnic_group", "sex", "domain", "month")
 OUTCOMES_BY = ("practice", "ethnic_group", "domain", "month", "ethnic_group,sex")  # slow: fewer
+# outcomes by the service referred to and its provider (issue 21, point 3): over all time,
+# crossed with a group, and one window; a need may be under two services (no equation),
+# an outcome's ONS4 pair under one (its lines add up)
+OUTCOMES_BY_SERVICE = (("service", None), ("provider,sex", None), ("provider", WINDOWS[1]))
 # the referral funnel in people (issue 21): its first step is the needs report's count
 FUNNEL_BY = ("ethnic_group", "sex", "practice", "domain", "month", "ethnic_group,sex")
 INF = 10**9
@@ -147,6 +151,11 @@ def _asked() -> list[Asked]:
         out += [Asked("funnel", by, p, window) for by in ("sex", "domain") for p in BIG]
         if window != WINDOWS[2]:
             out += [Asked("outcomes", by, None, window) for by in OUTCOMES_BY]
+            out += [
+                Asked("outcomes", by, None, window)
+                for by, only in OUTCOMES_BY_SERVICE
+                if window == (only or WINDOWS[0])
+            ]
             out += [Asked("outcomes", "sex", p, window) for p in BIG]
     return out
 
@@ -291,7 +300,10 @@ class Reader:
                         if k[i] is not ALL and k[:i] + k[i + 1 :] == key[:i] + key[i + 1 :]
                     ]
                     if members:
-                        exact = partitions(dim, UNITS[asked.name])
+                        unit = UNITS[asked.name]
+                        if asked.name == "outcomes" and measure.key.startswith("ons4_"):
+                            unit = "outcomes"  # pairs and missing count outcomes
+                        exact = partitions(dim, unit)
                         self.sums.append((total, members, exact))
 
     def windows(self) -> None:

@@ -150,7 +150,9 @@ def _parse(spec: ReportSpec, min_population: int = DEFAULT_MIN_POPULATION) -> _P
             raise ValueError(f"direction {direction!r} is not one of: {', '.join(DIRECTIONS)}")
     elif direction:
         raise ValueError(f"only referrals have a direction, not {spec.name}")
-    dims = parse_dimensions(spec.by, extra=REFERRAL_ONLY if spec.name == "timeliness" else ())
+    dims = parse_dimensions(
+        spec.by, extra=REFERRAL_ONLY if spec.name in ("timeliness", "outcomes") else ()
+    )
     practice = spec.practice.strip().upper() if spec.practice and spec.practice.strip() else None
     filters = Filters(
         start=parse_day(spec.date_from, "from date"),
@@ -530,10 +532,14 @@ def render(report: Report, fmt: str, reporter: str | None = None) -> str | dict[
 
 def table_text(report: Report) -> str:
     """The table and the disclosure note as plain text (``--format table --out FILE``)."""
+    from rich.markup import escape
+
     columns, rows, totals = table_rows(report)
+    # names from directory feeds (services, providers) are text, never markup
+    rows = [[escape(cell) for cell in row] for row in rows]
     sink = io.StringIO()
     console = Console(file=sink, width=TABLE_WIDTH, color_system=None)
-    console.print(report_table(report.title, len(report.dims), columns, rows, totals))
+    console.print(report_table(escape(report.title), len(report.dims), columns, rows, totals))
     console.print(disclosure_note(report), highlight=False)
     return sink.getvalue()
 
@@ -636,6 +642,16 @@ def _equality_target(out: Path | str) -> Path:
     return target
 
 
+def equality_page(ws: Workspace, practice: str | None, today: date | None = None) -> dict[str, Any]:
+    """The equality report's first page (``screening.counts.equality_page.Page``) for the
+    app to show, as ``equality_report`` writes it for the same practice (None: every
+    practice together), audited as a view; and the practices that have a page of their
+    own (``practices``: empty when one practice was asked for or the login is one
+    organisation's)."""
+    pages, _, choices = _equality(ws, practice, None, today)
+    return {"page": pages[0], "practices": choices}
+
+
 def equality_report(
     ws: Workspace, practice: str | None, out: Path | str, today: date | None = None
 ) -> dict[str, Any]:
@@ -644,28 +660,48 @@ def equality_report(
     the same reports a data lead reads (published extracts on a shared deployment, never
     the records), written to ``out`` (.html, .svg or .csv) inside the transaction that
     audits it as an export."""
+    target = _equality_target(out)
+    pages, written, _ = _equality(ws, practice, target, today)
+    note = audit.auto_checkpoint(ws)
+    return {
+        "pages": [p.practice or "all" for p in pages],
+        "written": [str(w) for w in written],
+        "checkpoint_note": note,
+    }
+
+
+def _equality(
+    ws: Workspace, practice: str | None, target: Path | None, today: date | None
+) -> tuple[list[Any], list[Path], list[str]]:
+    """Build the equality pages and, with ``target``, write them (.html every page, .svg
+    the first, .csv the figures) inside the transaction that audits the export; without
+    it, build the first page only and audit a view. Also the practices with a page."""
     from screening.counts.equality_page import build_page, page_svg, pages_csv, pages_html
     from screening.counts.sql import practice_population
 
-    target = _equality_target(out)
     practice = practice.strip().upper() if practice and practice.strip() else None
     probe = equality_specs(practice)[0]
     parsed = _parse(probe, ws.settings.min_population)
-    asked = {"practice": practice, "out": str(target)}
+    asked: dict[str, Any] = {"practice": practice}
+    if target is not None:
+        asked["out"] = str(target)
     reads_records = _may_read_records(ws, probe, asked)
     if not reads_records:
         parsed = _scoped(ws, parsed)
         practice = parsed.filters.practice
     today = today or date.today()
+    written: list[Path] = []
     with audit.refusal_audited(ws, "report", "equality", asked), ws.session() as session:
         wanted: list[str | None] = [practice]
+        choices: list[str] = []
         if practice is None and reads_records:
             sizes = practice_population(session)
-            wanted += sorted(
+            choices = sorted(
                 ods for ods, n in sizes.items() if ods and n >= ws.settings.min_population
             )
+            wanted += choices
         pages = []
-        for who in wanted:
+        for who in wanted if target is not None else wanted[:1]:
             reports = []
             for spec in equality_specs(who):
                 p = _parse(spec, ws.settings.min_population)
@@ -674,6 +710,10 @@ def equality_report(
                 else:
                     reports.append(_published_report(session, p, spec)[0])
             pages.append(build_page(who, reports[0], reports[1:-1], reports[-1], today))
+        detail: dict[str, Any] = {"practice": practice, "pages": len(pages), "suppression": "on"}
+        if target is None:
+            record_event(session, ws.user, "view", "report", "equality", detail)
+            return pages, written, choices
         suffix = target.suffix.lower()
         text = (
             pages_html(pages)
@@ -682,21 +722,15 @@ def equality_report(
             if suffix == ".svg"
             else pages_csv(pages)
         )
-        record_event(
-            session,
-            ws.user,
-            "export",
-            "report",
-            "equality",
-            {"practice": practice, "pages": len(pages), "out": str(target), "suppression": "on"},
-        )
+        detail = {
+            "practice": practice,
+            "pages": len(pages),
+            "out": str(target),
+            "suppression": "on",
+        }
+        record_event(session, ws.user, "export", "report", "equality", detail)
         written = _write_all([(target, text)])
-    note = audit.auto_checkpoint(ws)
-    return {
-        "pages": [p.practice or "all" for p in pages],
-        "written": [str(w) for w in written],
-        "checkpoint_note": note,
-    }
+    return pages, written, choices
 
 
 def load_population(ws: Workspace, path: Path | str) -> dict[str, Any]:

@@ -380,7 +380,9 @@ _make_command(
 )
 _make_command(
     "outcomes",
-    "Needs resolved (share) and mean change in ONS4 wellbeing, by one dimension.",
+    "Needs resolved (share) and mean change in ONS4 wellbeing with pairs, missing, baseline "
+    "means and intervals, by up to two --by dimensions, the service referred to or its "
+    "provider among them.",
 )
 
 

@@ -47,13 +47,24 @@ DIMENSIONS: dict[str, Dimension] = {
         Dimension("sex", "Sex", "sex", True),
         Dimension("disability", "Disability", "disability (Equality Act 2010)", True),
         Dimension("deprivation", "IMD decile", "deprivation decile of the postcode", True),
-        # referrals only (report timeliness): where a referral went
-        Dimension("service", "Service", "service referred to (timeliness only)", True),
-        Dimension("provider", "Provider", "organisation providing it (timeliness only)", True),
+        # where a referral went (reports timeliness and outcomes only)
+        Dimension("service", "Service", "service referred to (timeliness, outcomes)", True),
+        Dimension("provider", "Provider", "organisation providing it (timeliness, outcomes)", True),
     )
 }
 # dimensions only some reports count by (parse_dimensions(..., extra=...))
 REFERRAL_ONLY = frozenset({"service", "provider"})
+
+
+def safe_name(value: Any) -> str:
+    """A service or provider name from a directory feed (untrusted text) as a report keeps
+    and shows it: printable characters only, cut to 80, ``not_known`` when empty, and an
+    apostrophe before a leading ``=``, ``+``, ``-`` or ``@`` (a spreadsheet would take it
+    for a formula)."""
+    if not value:
+        return NOT_KNOWN
+    text = "".join(ch for ch in str(value) if ch.isprintable()).strip()[:80] or NOT_KNOWN
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def parse_dimensions(text: str | Sequence[str], extra: Iterable[str] = ()) -> tuple[str, ...]:
@@ -68,7 +79,7 @@ def parse_dimensions(text: str | Sequence[str], extra: Iterable[str] = ()) -> tu
             raise ValueError(f"unknown dimension {name!r}: use one of {', '.join(DIMENSIONS)}")
     for name in names:
         if name in REFERRAL_ONLY and name not in set(extra):
-            raise ValueError(f"{name} is a dimension of report timeliness only")
+            raise ValueError(f"{name} is a dimension of reports timeliness and outcomes only")
     if len(set(names)) != len(names):
         raise ValueError("a dimension is repeated in --by")
     if len(names) > MAX_DIMENSIONS:
@@ -202,10 +213,13 @@ def ordered_values(dim: str, seen: Iterable[Any]) -> list[Any]:
 
 def partitions(dim: str, unit: str) -> bool:
     """Whether every counted ``unit`` has exactly one value of ``dim`` (people, referrals,
-    or needs with an outcome: a need has one code and one domain)."""
+    needs with an outcome: a need has one code and one domain; or outcomes, the ONS4
+    pairs, counted once per need where need or domain is a dimension)."""
     spec = DIMENSIONS[dim]
     if unit == "referrals":
         return spec.referral_partitions
-    if unit == "needs" and dim in ("need", "domain"):
+    if unit in ("needs", "outcomes") and dim in ("need", "domain"):
         return True
+    if unit == "needs" and dim in REFERRAL_ONLY:  # a need's outcomes from two referrals
+        return False
     return spec.partitions

@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from screening.counts.dimensions import DIMENSIONS, Filters
+from screening.counts.dimensions import DIMENSIONS, REFERRAL_ONLY, Filters, safe_name
 from screening.counts.reports import Measure, Report, Row
 from screening.disclosure import Rule
 from screening.models import TZ, new_id, utcnow
@@ -193,6 +193,11 @@ def report_from_data(data: Any) -> Report:
             withheld = frozenset(_text(w, "measure", 40) for w in raw["withheld"])
             if not set(values) <= known or not withheld <= known:
                 raise ExtractProblem("a published report's row names an unknown measure")
+            if set(dims) & REFERRAL_ONLY:  # names from directory feeds: shown safely
+                keys = tuple(
+                    safe_name(k) if k is not None and d in REFERRAL_ONLY else k
+                    for d, k in zip(dims, keys, strict=True)
+                )
             rows.append(Row(keys=keys, values=values, withheld=withheld))
         filters = data["filters"]
         rule = data["rule"]

@@ -16,7 +16,7 @@ the rounded count stands for (``leaks`` runs it on every row).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from math import ceil, floor, sqrt
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from screening.counts.dimensions import Filters, parse_dimensions
+from screening.counts.dimensions import Filters, parse_dimensions, safe_name
 from screening.counts.funnel import Z95, published_interval
 from screening.counts.publish import merge_small_practices
 from screening.counts.queries import RawCounts, run_levels
@@ -46,6 +46,7 @@ from screening.counts.sql import (
     person_t,
     referral_t,
 )
+from screening.counts.timeliness import SERVICE_DIMS, service_expr, service_join
 from screening.disclosure import DEFAULT_RULE, Rule, mean_step, publish_mean, publish_rate
 from screening.models import Outcome, OutcomeNeed, Screening
 
@@ -192,7 +193,7 @@ def outcomes_report(
     screening and at outcome (pairs) and without; each ONS4 item's mean before and mean
     change (outcome minus the screening linked to the referral; for ``anxious`` lower is
     better) with its interval, by up to two dimensions."""
-    dims = parse_dimensions(by)
+    dims = parse_dimensions(by, extra=SERVICE_DIMS)
     if len(dims) > MAX_OUTCOME_DIMENSIONS:
         raise ValueError(f"outcomes can be counted by at most {MAX_OUTCOME_DIMENSIONS} dimensions")
     c = prepare(session, dims, filters, rule, "needs")
@@ -206,15 +207,32 @@ def outcomes_report(
     if counted.practice:
         where.append(person_t.c.practice_ods == counted.practice)
     uses_need = any(d in ("need", "domain") for d in p.dims)
-    exprs = [dimension_expr(d, dialect, when) for d in p.dims]
+    by_service = bool(set(p.dims) & set(SERVICE_DIMS))
+    # by service or provider: the referral's (an outcome has one referral, to one service
+    # or a named hub); names from directory feeds are untrusted text, kept safe as keys
+    exprs = [
+        sa.func.coalesce(service_expr(d), "")
+        if d in SERVICE_DIMS
+        else dimension_expr(d, dialect, when)
+        for d in p.dims
+    ]
+    keys: dict[int, Callable[[Any], Any]] = {
+        i: safe_name for i, d in enumerate(p.dims) if d in SERVICE_DIMS
+    }
 
     def levels(measure: Any, base: Any, conditions: list[Any]) -> RawCounts:
-        raw = run_levels(session, p.dims, exprs, measure, base, conditions, levels=p.levels)
+        raw = run_levels(
+            session, p.dims, exprs, measure, base, conditions, keys=keys, levels=p.levels
+        )
         return merge_small_practices(raw, small)
 
     base_needs = on_t.join(out_t, out_t.c.id == on_t.c.outcome_id).join(
         need_t, need_t.c.id == on_t.c.need_id
     )
+    if by_service:
+        base_needs = service_join(
+            base_needs.join(referral_t, referral_t.c.id == out_t.c.referral_id), p.dims
+        )
     base_needs = person_join(base_needs, p.dims, out_t.c.person_id)
     n_needs = levels(sa.func.count(sa.distinct(on_t.c.need_id)), base_needs, where)
     n_resolved = levels(
@@ -239,7 +257,7 @@ def outcomes_report(
             base = base.join(on_t, on_t.c.outcome_id == out_t.c.id).join(
                 need_t, need_t.c.id == on_t.c.need_id
             )
-        return person_join(base, p.dims, out_t.c.person_id)
+        return person_join(service_join(base, p.dims), p.dims, out_t.c.person_id)
 
     has_all = sa.and_(
         *[getattr(out_t.c, f"ons4_{k}").is_not(None) for k in ONS4],
@@ -311,4 +329,7 @@ def outcomes_report(
         measures=outcomes_measures(),
         period=period_of(session, when, c.filters),
         derive=derive,
+        # by service or provider, pairs and missing count outcomes (one referral, one
+        # service each: their lines add up), needs do not (a need may be in two)
+        units={"ons4_people": "outcomes", "ons4_missing": "outcomes"} if by_service else None,
     )

@@ -358,6 +358,7 @@ def assemble(
     period: tuple[date, date] | None,
     derive: Callable[[Cell], dict[str, int | float | None]] | None = None,
     apart: tuple[str, ...] = (),
+    units: dict[str, str] | None = None,
 ) -> Report:
     """A published report from its raw counts (``raws``: measure -> counts, the first
     giving the rows): each count published (decided once per table, or raw numbers when
@@ -369,12 +370,18 @@ def assemble(
     report's episodes beside its referrals), decided in tables of their own values (the
     first of them gives those), exactly as their own report decides them. The rows are
     then those of either; a count with no such value among its records is withheld there
-    (a line of nobody is a small line), or 0 in raw numbers."""
+    (a line of nobody is a small line), or 0 in raw numbers.
+
+    ``units``: a count that counts other units than ``c.unit`` (measure -> unit), so that
+    its tables are decided with the lines that add up for it (outcomes by service: a
+    need may be under two services, an outcome is under one)."""
     first = next(iter(raws))
     values = _value_lists(raws[first])
     own = _value_lists(raws[apart[0]]) if apart else values
     published = {
-        key: _publish_counts(raw, own if key in apart else values, c.plan, c.rule, c.unit)
+        key: _publish_counts(
+            raw, own if key in apart else values, c.plan, c.rule, (units or {}).get(key, c.unit)
+        )
         for key, raw in raws.items()
     }
     shown, order = values, published[first].values

@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from screening.counts.dimensions import ALL, NOT_KNOWN, Filters, parse_dimensions
+from screening.counts.dimensions import ALL, Filters, parse_dimensions, safe_name
 from screening.counts.funnel import published_interval
 from screening.counts.publish import merge_small_practices
 from screening.counts.queries import RawCounts
@@ -53,11 +53,32 @@ _SENT = ("requested", "accepted", "rejected", "in-progress", "on-hold", "complet
 _NOT_BY = ("need", "domain")  # a referral with two needs is in two cells: no histogram sums
 
 
-def _safe_name(value: Any) -> str:
-    if not value:
-        return NOT_KNOWN
-    text = "".join(ch for ch in str(value) if ch.isprintable()).strip()[:80] or NOT_KNOWN
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+_safe_name = safe_name
+
+
+def service_join(base: Any, dims: Sequence[str]) -> Any:
+    """``base`` (holding ``referral``) joined to the service referred to and the
+    organisation providing it, when ``dims`` count by either (outer joins: a referral to
+    a named hub has no directory service)."""
+    if not set(dims) & set(SERVICE_DIMS):
+        return base
+    from directory.models import Organisation, Service
+
+    svc_t = Service.__table__  # type: ignore[attr-defined]
+    org_t = Organisation.__table__  # type: ignore[attr-defined]
+    return base.outerjoin(svc_t, svc_t.c.id == referral_t.c.service_id).outerjoin(
+        org_t, org_t.c.id == svc_t.c.organisation_id
+    )
+
+
+def service_expr(dim: str) -> Any:
+    """A referral's service (its name, or the named hub's) or its provider (the
+    organisation's name, or the hub's), as stored: untrusted text, shown through
+    :func:`safe_name`."""
+    from directory.models import Organisation, Service
+
+    table = Service.__table__ if dim == "service" else Organisation.__table__  # type: ignore[attr-defined]
+    return sa.func.coalesce(table.c.name, referral_t.c.hub)
 
 
 def quartiles(histogram: dict[int, int]) -> tuple[int, int, int] | None:
@@ -229,10 +250,6 @@ def timeliness_report(
     p, counted, small = c.plan, c.counted, c.small
     dialect = session.get_bind().dialect.name
     ev = ReferralEvent.__table__  # type: ignore[attr-defined]
-    from directory.models import Organisation, Service
-
-    svc_t = Service.__table__  # type: ignore[attr-defined]
-    org_t = Organisation.__table__  # type: ignore[attr-defined]
 
     def first_at(status: str) -> Any:
         return (
@@ -243,19 +260,10 @@ def timeliness_report(
 
     sent_at = sa.func.coalesce(first_at("requested"), referral_t.c.created_at)
     when = referral_t.c.created_at
-    base = person_join(referral_t, p.dims, referral_t.c.person_id)
-    if "service" in p.dims or "provider" in p.dims:
-        base = base.outerjoin(svc_t, svc_t.c.id == referral_t.c.service_id).outerjoin(
-            org_t, org_t.c.id == svc_t.c.organisation_id
-        )
-    exprs = []
-    for d in p.dims:
-        if d == "service":
-            exprs.append(sa.func.coalesce(svc_t.c.name, referral_t.c.hub))
-        elif d == "provider":
-            exprs.append(sa.func.coalesce(org_t.c.name, referral_t.c.hub))
-        else:
-            exprs.append(dimension_expr(d, dialect, when))
+    base = service_join(person_join(referral_t, p.dims, referral_t.c.person_id), p.dims)
+    exprs = [
+        service_expr(d) if d in SERVICE_DIMS else dimension_expr(d, dialect, when) for d in p.dims
+    ]
     sent = sa.or_(
         referral_t.c.status.in_(_SENT),
         sa.exists(
