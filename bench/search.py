@@ -55,6 +55,11 @@ TODAY = "2026-11-01"
 LINKWORK = [sys.executable, "-c", "from linkwork.tui_entry import main; main()"]
 
 
+ALONE: dict[str, tuple[float, float]] = {}  # query set -> s@1, s@5 on the sample alone
+APPS: dict[int, dict[str, float]] = {}  # size -> the app's first results and keystrokes
+EMBED: dict[int, dict[str, list[float]]] = {}  # size -> query set -> (n, s@1, s@5, MRR)
+
+
 def quality(tmp: Path) -> None:
     from datetime import date
 
@@ -94,17 +99,23 @@ def quality(tmp: Path) -> None:
             table, _ranks = evaluate(rows, ranked)
             n, s1, s5, mrr = table["all"]
             print(f"{name:<16}{n:>4}  {engine:<13}{s1:>7.3f}{s5:>7.3f}{mrr:>7.3f}", flush=True)
+            if engine == "linkwork":
+                ALONE[name] = (s1, s5)
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS MB (GNU time) and exit code of a command."""
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int, float]:
+    """Wall seconds, peak RSS MB (GNU time), exit code and CPU seconds (user + system:
+    what the machine's other load does not inflate much) of a command."""
     t0 = time.perf_counter()
     done = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", *cmd], env=env, capture_output=True, text=True
+        ["/usr/bin/time", "-f", "TIMED %M %U %S", *cmd], env=env, capture_output=True, text=True
     )
     wall = time.perf_counter() - t0
-    lines = [line for line in done.stderr.strip().splitlines() if line.strip().isdigit()]
-    return wall, int(lines[-1]) / 1024 if lines else float("nan"), done.returncode
+    lines = [line.split() for line in done.stderr.splitlines() if line.startswith("TIMED ")]
+    if not lines:
+        return wall, float("nan"), done.returncode, float("nan")
+    kb, user, system = lines[-1][1:]
+    return wall, int(kb) / 1024, done.returncode, float(user) + float(system)
 
 
 NAIVE = """
@@ -126,6 +137,99 @@ times.sort()
 hwm = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024
 print(json.dumps({"p50": statistics.median(times), "p95": times[int(len(times) * 0.95)], "rss_mb": hwm}))
 """
+
+
+APP = """
+import time
+t0 = time.perf_counter()
+import json, statistics, sys
+sys.path.insert(0, sys.argv[2])
+from linkwork.actions import search
+from linkwork.settings import load_settings
+from linkwork.workspace import Workspace
+queries = json.loads(sys.argv[1])
+# as the app's search process does: the saved index opened, then searched on every key
+near = search.NearSearch(search.current_index(Workspace(load_settings())))
+near.search(queries[0])
+first = time.perf_counter() - t0
+times, refused = [], 0
+for q in queries:
+    for k in range(1, len(q) + 1):
+        a = time.perf_counter()
+        try:
+            near.search(q[:k])
+        except ValueError:
+            refused += 1
+        times.append((time.perf_counter() - a) * 1000)
+times.sort()
+hwm = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024
+print(json.dumps({"first_s": first, "keys": len(times), "refused": refused,
+                  "p50": statistics.median(times), "p95": times[int(len(times) * 0.95)],
+                  "max": times[-1], "rss_mb": hwm}))
+"""
+
+EMBEDDED = """
+import json, sys
+from datetime import date
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+sys.path.insert(0, sys.argv[2] + "/bench")
+from directory.index_file import open_index
+from search_quality import SETS, evaluate, read_queries
+index = open_index(Path(sys.argv[1]))
+truth = {k: set(v) for k, v in json.loads(Path(sys.argv[3]).read_text()).items()}
+today = date.fromisoformat(sys.argv[4])
+out = {}
+for name, path in SETS.items():
+    ranked = lambda text: [truth.get(m.id, set()) for m in index.search(text, limit=10, today=today)]
+    table, _ranks = evaluate(read_queries(path), ranked)
+    out[name] = table["all"]
+print(json.dumps(out))
+"""
+
+
+def app_speed(env: dict[str, str], queries: list[str]) -> dict[str, float]:
+    """The app's search at this size, in a fresh process: first results (start to the
+    first answer, imports included) and each keystroke of the dev queries typed."""
+    done = subprocess.run(
+        [sys.executable, "-c", APP, json.dumps(queries), str(ROOT)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float] = json.loads(done.stdout)
+    return result
+
+
+def embedded_sample(n: int, env: dict[str, str], home: Path, tmp: Path) -> dict[str, list[float]]:
+    """The 400-service sample imported into the directory of ``n`` as a second feed, then
+    every query set scored on the whole directory: the relevant categories of each
+    service are the sample's ``x_category`` and, for the council-like services, the
+    generator's (bench/out/dir-N.json, read here for scoring only)."""
+    sample = SHARED / "directory-sample.oruk.json"
+    truth = {s["id"]: s["x_category"] for s in json.loads(sample.read_text())["content"]}
+    generated = json.loads((OUT / f"dir-{n}.json").read_text())
+    truth.update({s["id"]: s.get("x_category", []) for s in generated["content"]})
+    del generated
+    truth_path = tmp / f"truth-{n}.json"
+    truth_path.write_text(json.dumps(truth))
+    done = subprocess.run(
+        [*LINKWORK, "directory", "import", str(sample), "--source", "sample"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    index_file = next(home.glob("search-index/*.lwidx"))
+    scored = subprocess.run(
+        [sys.executable, "-c", EMBEDDED, str(index_file), str(ROOT), str(truth_path), TODAY],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, list[float]] = json.loads(scored.stdout)
+    return result
 
 
 def speed(n: int, tmp: Path, naive_queries: int) -> None:
@@ -158,7 +262,9 @@ def speed(n: int, tmp: Path, naive_queries: int) -> None:
         )
         (OUT / f"real-{n}.words.txt").write_text(made.stdout, encoding="utf-8")
     words = (OUT / f"real-{n}.words.txt").read_text(encoding="utf-8").strip()
-    wall, rss, code = timed([*LINKWORK, "directory", "import", str(feed), "--source", "bench"], env)
+    wall, rss, code, cpu = timed(
+        [*LINKWORK, "directory", "import", str(feed), "--source", "bench"], env
+    )
     assert code == 0, f"import failed ({code})"
     index_file = next(home.glob("search-index/*.lwidx"))
     queries = [r["query"] for r in read_queries(SHARED / "queries-dev.tsv")]
@@ -178,12 +284,15 @@ def speed(n: int, tmp: Path, naive_queries: int) -> None:
     cli = [timed([*LINKWORK, "directory", "search", "food bank"], env) for _ in range(3)]
     cli_wall = sorted(c[0] for c in cli)[1]
     cli_rss = max(c[1] for c in cli)
+    cli_cpu = sorted(c[3] for c in cli)[1]
+    APPS[n] = app_speed(env, queries)
+    EMBED[n] = embedded_sample(n, env, home, tmp)
     print(
-        f"{n:>8}{wall:>9.1f}{rss:>8.0f}{index_file.stat().st_size / 2**20:>8.1f}"
+        f"{n:>8}{wall:>9.1f}{cpu:>7.1f}{rss:>8.0f}{index_file.stat().st_size / 2**20:>8.1f}"
         f"{mine['open_ms']:>8.0f}{mine['p50']:>8.2f}{mine['p95']:>8.2f}{mine['rss_mb']:>7.0f}"
         f"{naive['p50']:>9.1f}{naive['p95']:>9.1f}{naive['rss_mb']:>7.0f}"
         f"{fts_s:>7.1f}{tri['p50']:>8.2f}{tri['p95']:>8.2f}{tri['rss_mb']:>6.0f}"
-        f"{cli_wall:>8.2f}{cli_rss:>7.0f}"
+        f"{cli_wall:>8.2f}{cli_cpu:>7.2f}{cli_rss:>7.0f}"
         + (f"  (naive over {len(sample)} queries)" if len(sample) != len(queries) else "")
         + f"  [{words}]",
         flush=True,
@@ -213,11 +322,40 @@ def main() -> int:
             '\n directory search "food bank"\' end to end, median of 3; ms unless said)'
         )
         print(
-            f"{'services':>8}{'import s':>9}{'imp MB':>8}{'idx MB':>8}{'open':>8}{'p50':>8}{'p95':>8}{'RSS':>7}"
-            f"{'naive50':>9}{'naive95':>9}{'RSS':>7}{'fts s':>7}{'tri50':>8}{'tri95':>8}{'RSS':>6}{'CLI s':>8}{'CLI MB':>7}"
+            f"{'services':>8}{'import s':>9}{'cpu s':>7}{'imp MB':>8}{'idx MB':>8}{'open':>8}{'p50':>8}{'p95':>8}{'RSS':>7}"
+            f"{'naive50':>9}{'naive95':>9}{'RSS':>7}{'fts s':>7}{'tri50':>8}{'tri95':>8}{'RSS':>6}{'CLI s':>8}{'cpu s':>7}{'CLI MB':>7}"
         )
         for n in [int(s) for s in args.sizes.split(",") if s]:
             speed(n, tmp, args.naive_queries)
+        print(
+            "\nThe app's search (its search process: the saved index opened, NearSearch made,"
+            "\n then searched as each key of the 80 dev queries is typed; a fresh process):"
+            "\n first results = from the process's start to the first answer, imports included"
+        )
+        print(
+            f"{'services':>8}{'first s':>9}{'keys':>7}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}{'RSS':>6}"
+        )
+        for n, a in APPS.items():
+            print(
+                f"{n:>8}{a['first_s']:>9.2f}{a['keys']:>7}{a['p50']:>8.2f}{a['p95']:>8.2f}"
+                f"{a['max']:>8.1f}{a['rss_mb']:>6.0f}"
+            )
+        print(
+            "\nThe sample inside a large directory: the 400 sample services imported as a second"
+            "\n feed into the directory of each size, every query set scored on the whole of it"
+            "\n (a result is relevant by the sample's or the generator's categories), beside the"
+            "\n sample alone (the quality table above)"
+        )
+        print(
+            f"{'queries':<16}{'alone s@1':>10}{'s@5':>7}"
+            + "".join(f"{f'{n} s@1':>12}{'s@5':>7}" for n in EMBED)
+        )
+        for name, (a1, a5) in ALONE.items():
+            row = f"{name:<16}{a1:>10.3f}{a5:>7.3f}"
+            for found in EMBED.values():
+                _n, s1, s5, _mrr = found[name]
+                row += f"{s1:>12.3f}{s5:>7.3f}"
+            print(row)
     print(f"\nload at the end {os.getloadavg()}")
     return 0
 
