@@ -42,6 +42,7 @@ SETS = {
     "old held-out": ROOT / "bench" / "queries-heldout.tsv",
     "tune lay": ROOT / "bench" / "data" / "search-tune-lay.tsv",
     "tune2 lay": ROOT / "bench" / "data" / "search-tune2-lay.tsv",
+    "tune3 lay": ROOT / "bench" / "data" / "search-tune3-lay.tsv",
     "blind lay": ROOT / "bench" / "data" / "search-heldout-lay.tsv",
     "blind mixed": ROOT / "bench" / "data" / "search-heldout-mixed.tsv",
     "blind2 lay": ROOT / "bench" / "data" / "search-blind2-lay.tsv",
