@@ -30,6 +30,8 @@ SECTIONS = (
     ("resolved", "Needs resolved, by ethnic group", "Resolved", True),
     ("wellbeing", "Change in life satisfaction (ONS4), by ethnic group", "Change", False),
 )
+GROUP_WIDTH = 32  # the widest a group's column is (a longer name wraps)
+LOWER_WORDS = "LOWER: the whole 95% interval lies below everyone's value."
 DIMENSION_WORDS = {
     "ethnic_group": "Ethnic group",
     "age_band": "Age band",
@@ -53,33 +55,32 @@ def interval(low: Any, high: Any, percent: bool) -> str:
 
 
 def page_lines(page: Any) -> dict[str, list[list[str]]]:
-    """The page's figures as table rows, one list per section (``need``, ``per1000``,
-    ``referred``, ``resolved``, ``wellbeing``): words and numbers only, the flag in words."""
+    """The page's figures as table rows: ``need`` (by need area), then one list per
+    section and dimension (``referred:ethnic_group``, ``per1000:sex``, ...): words and
+    numbers only, a group whose whole interval lies below everyone's flagged in words."""
     out: dict[str, list[list[str]]] = {}
     out["need"] = [
         [f.label, "*" if f.value is None else str(f.value)] for f in page.section("need")
     ]
-    out["per1000"] = [
-        [
-            DIMENSION_WORDS.get(f.dimension, f.dimension),
-            f.label,
-            "*" if f.value is None else f"{float(f.value):.0f}",
-            "*" if f.over is None else str(f.over),
-        ]
-        for f in page.section("per1000")
-    ]
-    for section, _, _, percent in SECTIONS:
-        out[section] = [
+    for f in page.section("per1000"):
+        out.setdefault(f"per1000:{f.dimension}", []).append(
             [
-                DIMENSION_WORDS.get(f.dimension, f.dimension),
                 f.label,
-                shown(f.value, percent),
-                interval(f.low, f.high, percent),
+                "*" if f.value is None else f"{float(f.value):.0f}",
                 "*" if f.over is None else str(f.over),
-                "LOWER: whole interval below everyone" if f.below else "",
             ]
-            for f in page.section(section)
-        ]
+        )
+    for section, _, _, percent in SECTIONS:
+        for f in page.section(section):
+            out.setdefault(f"{section}:{f.dimension}", []).append(
+                [
+                    f.label,
+                    shown(f.value, percent),
+                    interval(f.low, f.high, percent),
+                    "*" if f.over is None else str(f.over),
+                    "LOWER" if f.below else "",
+                ]
+            )
     return out
 
 
@@ -93,7 +94,9 @@ class EqualityScreen(SubScreen):
     EqualityScreen #eq-body { height: 1fr; }
     EqualityScreen .eq-heading { text-style: bold; margin-top: 1; }
     EqualityScreen DataTable { height: auto; max-height: 16; }
-    EqualityScreen #eq-practice { width: 40; }
+    EqualityScreen #eq-practice { width: 30; }
+    EqualityScreen #eq-groups { height: auto; }
+    EqualityScreen .eq-by { margin-top: 1; }
     """
 
     def __init__(self) -> None:
@@ -106,7 +109,7 @@ class EqualityScreen(SubScreen):
         with Vertical(id="body"):
             with Horizontal(classes="filters"):
                 yield Select(
-                    [("Every practice together", EVERY)],
+                    [("All practices", EVERY)],
                     value=EVERY,
                     allow_blank=False,
                     id="eq-practice",
@@ -116,20 +119,19 @@ class EqualityScreen(SubScreen):
             with VerticalScroll(id="eq-body"):
                 yield Static("", id="eq-title")
                 yield Static("", id="eq-partial")
-                yield Label("Where need is highest (people with a need)", classes="eq-heading")
-                yield DataTable(id="eq-need", cursor_type="row", zebra_stripes=True)
                 yield Label(
-                    "Need per 1,000 registered patients", classes="eq-heading", id="eq-per-h"
+                    "Where need is highest (people with a need; Tab and Up/Down for more)",
+                    classes="eq-heading",
                 )
-                yield DataTable(id="eq-per1000", cursor_type="row", zebra_stripes=True)
-                for section, heading, _, _ in SECTIONS:
-                    yield Label(heading, classes="eq-heading")
-                    yield DataTable(id=f"eq-{section}", cursor_type="row", zebra_stripes=True)
+                yield DataTable(id="eq-need", cursor_type="row", zebra_stripes=True)
+                yield Vertical(id="eq-groups")
                 yield Static("", id="eq-note", classes="status")
         yield from self.compose_frame_bottom()
 
     def on_mount(self) -> None:
         super().on_mount()
+        # the need areas scroll in a few lines, so the groups show on a small screen too
+        self.query_one("#eq-need", DataTable).styles.max_height = 7
         self.load(None)
 
     def practice(self) -> str | None:
@@ -163,8 +165,7 @@ class EqualityScreen(SubScreen):
             self.practices = list(found["practices"])
             choice = self.query_one("#eq-practice", Select)
             choice.set_options(
-                [("Every practice together", EVERY)]
-                + [(f"Practice {ods}", ods) for ods in self.practices]
+                [("All practices", EVERY)] + [(f"Practice {ods}", ods) for ods in self.practices]
             )
             with self.prevent(Select.Changed):
                 choice.value = page.practice or EVERY
@@ -176,28 +177,55 @@ class EqualityScreen(SubScreen):
             f"Partial month: {page.partial}." if page.partial else ""
         )
         lines = page_lines(page)
-        self._fill("#eq-need", ["Need area", "People"], lines["need"])
-        has_per = bool(lines["per1000"])
-        self.query_one("#eq-per-h", Label).display = has_per
-        self.query_one("#eq-per1000", DataTable).display = has_per
-        self._fill(
-            "#eq-per1000", ["Dimension", "Group", "Per 1,000", "Registered"], lines["per1000"]
-        )
-        for section, _, column, _ in SECTIONS:
-            over = "Needs" if section == "resolved" else "Pairs" if section == "wellbeing" else "Of"
-            self._fill(
-                f"#eq-{section}",
-                ["Dimension", "Group", column, "95% interval", over, "Flag"],
-                lines[section],
-            )
+        self._fill(self.query_one("#eq-need", DataTable), ["Need area", "People"], lines["need"])
+        self._groups(lines)
         self.query_one("#eq-note", Static).update(f"Disclosure control: {page.note}")
 
-    def _fill(self, selector: str, columns: list[str], rows: list[list[str]]) -> None:
-        table: DataTable[Any] = self.query_one(selector, DataTable)
+    def _groups(self, lines: dict[str, list[list[str]]]) -> None:
+        """A heading per section, then a small table per dimension (the group, the value,
+        its interval, what it is over, and LOWER where the whole interval is below)."""
+        box = self.query_one("#eq-groups", Vertical)
+        box.remove_children()
+        widgets: list[Any] = []
+        per = [(k, v) for k, v in lines.items() if k.startswith("per1000:")]
+        if per:
+            widgets.append(Label("Need per 1,000 registered patients", classes="eq-heading"))
+            for key, rows in per:
+                widgets.append(Label(self._by(key), classes="eq-by"))
+                widgets.append(self._table(["Group", "Per 1,000", "Registered"], rows))
+        for section, heading, column, _ in SECTIONS:
+            found = [(k, v) for k, v in lines.items() if k.startswith(f"{section}:")]
+            if not found:
+                continue
+            widgets.append(Label(heading, classes="eq-heading"))
+            widgets.append(Label(LOWER_WORDS, classes="status"))
+            over = {"resolved": "Needs", "wellbeing": "Pairs"}.get(section, "People")
+            for key, rows in found:
+                widgets.append(Label(self._by(key), classes="eq-by"))
+                widgets.append(self._table(["Group", column, "95% interval", over, "Flag"], rows))
+        box.mount_all(widgets)
+
+    @staticmethod
+    def _by(key: str) -> str:
+        dimension = key.split(":", 1)[1]
+        return "By " + DIMENSION_WORDS.get(dimension, dimension).lower()
+
+    def _table(self, columns: list[str], rows: list[list[str]]) -> DataTable[Any]:
+        table: DataTable[Any] = DataTable(cursor_type="row", zebra_stripes=True)
+        self._fill(table, columns, rows)
+        return table
+
+    @staticmethod
+    def _fill(table: DataTable[Any], columns: list[str], rows: list[list[str]]) -> None:
+        """The first column (need areas, groups) at most ``GROUP_WIDTH`` wide, a longer
+        name wrapping at its spaces onto a second line (never cut: the columns after it
+        stay on an 80-column screen)."""
         table.clear(columns=True)
-        table.add_columns(*columns)
+        widest = max([len(columns[0]), *(len(r[0]) for r in rows)])
+        table.add_column(columns[0], width=min(widest, GROUP_WIDTH))
+        table.add_columns(*columns[1:])
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*row, height=None if len(row[0]) > GROUP_WIDTH else 1)
 
     # -- export -----------------------------------------------------------------------------
     def default_export_path(self) -> Path:
