@@ -46,7 +46,8 @@ def _need_of(session: Session, person: Person, ref: str) -> Need:
     ).first()
     if need is None:
         raise ValueError(
-            f"{wanted.display} ({wanted.code}) is not an active need of this person: "
+            f"{wanted.display} ({wanted.code}) is not an active need of "
+            f"{person.given_name} {person.family_name}: "
             "record it first (linkwork need add)"
         )
     return need

@@ -369,7 +369,9 @@ def _self_check(data: dict[str, Any], referral: Referral) -> None:
     export it would double the cost of a batch.)"""
     problems = fhir.empty_values(data) + fhir.dangling_references(data)
     if problems:  # a bug, not bad input
-        raise RuntimeError(f"the Bundle for referral {referral.id} is invalid: {problems[0]}")
+        raise RuntimeError(
+            f"the Bundle for referral {short_id(referral.id)} is invalid: {problems[0]}"
+        )
 
 
 def export_referral(
