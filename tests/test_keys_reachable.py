@@ -30,8 +30,9 @@ SCREENS = {
     "caseload": "home",
     "diary": "home",
     "casework": "person",
+    "equality": "counts",
 }
-EXTRA_KEYS = {"caseload": ("k",), "diary": ("v",), "casework": ("w",)}
+EXTRA_KEYS = {"caseload": ("k",), "diary": ("v",), "casework": ("w",), "equality": ("ctrl+o",)}
 # Columns holding a code, a status or an identifier: never cut short on any screen.
 WHOLE_COLUMNS = {"Code", "Status", "Need", "Ref", "Delivery", "ODS", "NHS number", "Postcode"}
 
