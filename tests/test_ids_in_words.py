@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlmodel import Session
 
 from screening import consent, needs, people, referrals
@@ -134,3 +135,31 @@ def test_the_cli_shows_a_referrals_short_id_never_the_whole(cli, db_url: str) ->
     record = person_record(Workspace(load_settings(database_url=db_url)), pid, timeline=True)
     whats = [item["what"] for item in record["timeline"]]
     assert f"Referral {short} to {HUB}" in whats, whats
+
+
+@pytest.mark.anyio
+async def test_the_apps_status_box_names_the_referral_by_its_short_id() -> None:
+    from textual.app import App
+    from textual.widgets import Label
+
+    from tui.screens.referrals import StatusScreen
+
+    referral = {
+        "id": "1a2b3c4d-0000-4000-9000-000000000001",
+        "short_id": "1a2b3c4d",
+        "person_name": "Test Person",
+        "service": HUB,
+        "status": "accepted",
+        "allowed": ["in-progress", "completed"],
+    }
+    app: App[None] = App()
+    async with app.run_test() as pilot:
+        await app.push_screen(StatusScreen(referral))
+        await pilot.pause()
+        said = [str(label.render()) for label in app.screen.query(Label)]
+        assert f"Referral 1a2b3c4d for Test Person to {HUB}" in said
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

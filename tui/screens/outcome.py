@@ -68,7 +68,8 @@ class OutcomeScreen(AsksBeforeDiscarding, ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="outcome-box"):
             yield Static(
-                f"Outcome: {self.referral['person_name']} to {self.referral['service']} "
+                f"Outcome of referral {str(self.referral['id'])[:8]}: "
+                f"{self.referral['person_name']} to {self.referral['service']} "
                 f"(marking it {self.status.upper()})",
                 classes="outcome-heading",
                 id="outcome-title",

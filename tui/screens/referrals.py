@@ -326,8 +326,9 @@ class StatusScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         allowed = self.allowed()
         with Vertical(id="status-box"):
+            short = self.referral.get("short_id") or str(self.referral["id"])[:8]
             yield Label(
-                f"Referral for {self.referral['person_name']} to {self.referral['service']}"
+                f"Referral {short} for {self.referral['person_name']} to {self.referral['service']}"
             )
             yield Label(f"Now: {self.referral['status'].upper()}")
             yield Static("", id="status-outcome")
