@@ -48,6 +48,9 @@ def _env(home: Path) -> dict[str, str]:
     env.update(
         LINKWORK_HOME=str(home),
         LINKWORK_CONFIG=str(home / "no-config.toml"),
+        # a plain SQLite file: the default database is encrypted now, and a child with no
+        # passphrase (nor a terminal to type one on) would stop before reading any feed
+        LINKWORK_DATABASE_URL=f"sqlite:///{home / 'linkwork.db'}",
         LINKWORK_USER="bench",
         PYTHONPATH=str(REPO),
     )
