@@ -210,3 +210,27 @@ async def test_code_a_need_records_with_one_enter(db_url: str) -> None:
         return [(n.code, n.words) for n in found if n.words == "lonely"]
 
     assert recorded and query_db(db_url, recorded) == [(top, "lonely")]
+
+
+def test_the_cli_shows_what_a_suggestion_was_confirmed_as(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The CLI's list of a screening's suggestions says the code recorded instead and its
+    meaning, not only 'edited' beside the suggested code's meaning."""
+    made = cli(
+        "person", "add", "--given", "Test", "--family", "Person", "--birth-date", "06/05/1970",
+        "--json", db=db_url,
+    )  # fmt: skip
+    pid = made.json()["id"][:8]
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("housing.situation: sofa-surfing\n")
+    screened = cli("screen", pid, "--answers", str(answers), "--json", db=db_url)
+    assert screened.code == 0, screened.err
+    sid = screened.json()["id"][:8]
+    edited = cli("need", "confirm", sid, "Z59.0", "--as", "Z59.1", db=db_url)
+    assert edited.code == 0, edited.err
+    data = cli("need", "suggestions", sid, "--json", db=db_url).json()
+    homeless = next(s for s in data["suggestions"] if s["code"] == "Z59.0")
+    assert (homeless["state"], homeless["confirmed_as"], homeless["confirmed_display"]) == (
+        "edited", "Z59.1", "Inadequate housing",
+    )  # fmt: skip
+    table = " ".join(cli("need", "suggestions", sid, db=db_url).out.replace("│", " ").split())
+    assert "confirmed as Z59.1" in table and "Inadequate" in table, table

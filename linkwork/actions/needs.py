@@ -3,6 +3,7 @@ list, resolve."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from linkwork.actions.codes import search_codes
@@ -178,11 +179,16 @@ def confirm_all(
 
 
 def _suggestions_of(screening: Any) -> dict[str, Any]:
-    return {
-        "id": screening.id,
-        "person_id": screening.person_id,
-        "suggestions": [dict(s) for s in screening.suggestions or []],
-    }
+    """The screening's suggestions; one confirmed as another code (state ``edited``) also
+    says that code's meaning (``confirmed_display``), so it is shown, not the suggested's."""
+    suggestions = []
+    for s in screening.suggestions or []:
+        row = dict(s)
+        if row.get("confirmed_as"):
+            with contextlib.suppress(ValueError, LookupError):
+                row["confirmed_display"] = resolve_code(str(row["confirmed_as"])).display
+        suggestions.append(row)
+    return {"id": screening.id, "person_id": screening.person_id, "suggestions": suggestions}
 
 
 def _decided(suggestions: list[dict[str, Any]], code: str) -> dict[str, Any] | None:

@@ -22,6 +22,8 @@ def suggestions_table(screening_id: str, suggestions: list[dict[str, Any]]) -> N
         state = s.get("state", "pending")
         if s.get("existing_need_id") and state == "pending":
             state = "pending (already active)"
+        if state == "edited":  # what was recorded instead, in words
+            state = f"confirmed as {s.get('confirmed_as', '')} {s.get('confirmed_display', '')}"
         table.add_row(s["code"], s["display"], s["domain"], ", ".join(s["questions"]), state)
     console.print(table)
 
