@@ -5,7 +5,8 @@
 For each size, the council-like feed bench/search.py makes (bench/out/real-N, made by
 bench/realistic_feed.py; run bench/search.py once first) is imported into a fresh SQLite
 database and the index built in memory; then, best of two rounds, p50/p95 of
-``ServiceIndex.search`` (limit 20) for: the 80 dev queries; the lay accounts of the
+``ServiceIndex.search`` (limit 20; the catalogue's cached readings cleared before each
+round) for: the 80 dev queries; the lay accounts of the
 tuning sets (tune, tune2, tune3: one to four sentences); and ten accounts typed keystroke
 by keystroke (every third prefix), as the app searches while a link worker types.
 Tuning sets only: the blind sets are never read here.
@@ -31,7 +32,9 @@ from search_quality import SETS, read_queries  # noqa: E402
 
 from directory.bounded import Limits  # noqa: E402
 from directory.importer import import_source  # noqa: E402
+from directory.narrative import rejected  # noqa: E402
 from directory.search import ServiceIndex  # noqa: E402
+from directory.vocabulary import need_hints  # noqa: E402
 from linkwork import db as lwdb  # noqa: E402
 
 TODAY = date(2026, 11, 1)
@@ -54,6 +57,8 @@ def build(n: int, tmp: Path) -> ServiceIndex:
 def timed(index: ServiceIndex, queries: list[str]) -> tuple[float, float]:
     best: tuple[float, float] | None = None
     for _round in range(2):
+        need_hints.cache_clear()  # each account read afresh, as a new person's would be
+        rejected.cache_clear()
         times = []
         for q in queries:
             start = time.perf_counter()
