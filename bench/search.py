@@ -23,7 +23,14 @@ taxonomy, verification dates over 2019-2026, paged 500 a page; kept in bench/out
 writes the search index file), wall seconds and peak RSS; then, each
 in a fresh process: opening the index and the 80 dev queries (p50/p95 after the first),
 the naive scan, the FTS5 trigram table; and ``linkwork directory search "food bank"``
-end to end (start-up included), wall seconds and peak RSS (``/usr/bin/time``).
+end to end (start-up included), wall seconds and peak RSS (``/usr/bin/time``); CPU seconds
+(user + system) beside each wall time, since the machine may be shared.
+
+Then, at each size: the app's search as its search process runs it (the saved index
+opened and ``NearSearch`` made in a fresh process; first results = from the process's
+start to the first answer; then each key of the 80 dev queries typed, p50/p95/max ms), and
+the 400-service sample imported as a second feed into that directory, every query set
+scored on the whole of it beside the sample alone ("no drop on the sample at 100k").
 """
 
 from __future__ import annotations

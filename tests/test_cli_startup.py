@@ -131,3 +131,34 @@ def test_each_command_is_registered_by_the_areas_named_for_it() -> None:
 )
 def test_the_command_line_names_the_areas_to_load(args: list[str], areas: tuple[str, ...]) -> None:
     assert command_areas(args) == areas
+
+
+def test_search_on_the_encrypted_default_database_keys_it_without_sqlalchemy(
+    tmp_path: Path,
+) -> None:
+    """The default database is an encrypted SQLite file: its stamp is read through
+    sqlcipher3 with the passphrase (a quote in it keyed as SQLAlchemy keys it), and a
+    wrong passphrase still gets linkwork's one line, exit 2."""
+    env = _env(tmp_path)
+    env["LINKWORK_DB_PASSPHRASE"] = 'a "quoted" passphrase'
+    loaded = subprocess.run(
+        [sys.executable, "-m", "linkwork", "directory", "load-sample"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert loaded.returncode == 0, loaded.stderr[-500:]
+    index_file = next(tmp_path.glob("search-index/*.lwidx"))
+    written = index_file.stat().st_mtime_ns
+    done, names = imported(["directory", "search", "food bank", "--json"], env)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "Food Bank" in done.stdout
+    assert "sqlcipher3" in names and not names & set(HEAVY), sorted(names & set(HEAVY))
+    assert index_file.stat().st_mtime_ns == written
+    env["LINKWORK_DB_PASSPHRASE"] = "not the passphrase"
+    wrong, _names = imported(["directory", "search", "food bank"], env)
+    assert wrong.returncode == 2
+    lines = [x for x in wrong.stderr.splitlines() if not x.startswith("import time:")]
+    database = tmp_path / "linkwork.db"
+    assert lines == [f"linkwork: wrong passphrase for the database {database}: nothing was changed"]

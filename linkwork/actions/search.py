@@ -54,14 +54,20 @@ def refresh_index(ws: Workspace) -> Path:
 
 
 def current_stamp(ws: Workspace) -> str:
-    """The directory's stamp now: read with sqlite3 from a plain SQLite file the workspace
-    has not opened yet (the CLI's search: no SQLAlchemy, no migrations), otherwise in a
-    session."""
+    """The directory's stamp now: read with the driver alone from an SQLite file (plain or
+    encrypted) the workspace has not opened yet (the CLI's search: no SQLAlchemy, no
+    migrations), otherwise in a session."""
     found = sqlite_file(ws.settings.resolved_database_url())
-    if found is not None and not found[1] and not ws.is_open:
-        stamp = sqlite_stamp(found[0].expanduser(), int(ws.settings.busy_timeout * 1000))
-        if stamp is not None:
-            return stamp
+    if found is not None and not ws.is_open:
+        path, encrypted = found
+        # an encrypted file's passphrase is asked for (or read) once, as opening it would
+        passphrase = ws.database_passphrase() if encrypted else None
+        if not encrypted or passphrase:
+            stamp = sqlite_stamp(
+                path.expanduser(), int(ws.settings.busy_timeout * 1000), passphrase
+            )
+            if stamp is not None:
+                return stamp
     with ws.session() as session:
         return directory_stamp(session)
 
