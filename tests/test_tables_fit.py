@@ -118,3 +118,35 @@ async def test_a_wide_counts_table_scrolls_a_column_at_a_time_and_says_so(db_url
         assert "Not known" in text and "Month \\ Ethnic group" in text  # label kept
         assert "columns" in str(screen.query_one("#counts-scroll").render())
         assert "8 of 8" in str(screen.query_one("#counts-scroll").render()).replace("-8", " 8")
+
+
+async def test_screening_suggestions_fit_80_columns_and_say_why_in_full(db_url: str) -> None:
+    from tui.screens.screening import ScreeningScreen
+    from tui.state import PersonRef
+
+    app = tui_seed.make_app(db_url, "person")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await tui_seed.settle(pilot)
+        nowak = PersonRef(tui_seed.pid(3), "Tomasz Nowak")
+        app.person = nowak
+        screen: Any = ScreeningScreen(nowak)
+        await app.push_screen(screen)
+        await tui_seed.settle(pilot)
+        await pilot.press("down", "down", "enter")  # housing: sofa surfing -> Z59.0
+        await pilot.press("ctrl+g")
+        await tui_seed.settle(pilot)
+        await pilot.press("end", "enter")  # the last section, then finish
+        await tui_seed.settle(pilot)
+        await pilot.press("ctrl+n")
+        await tui_seed.settle(pilot)
+        assert screen.reviewing and screen.suggestions
+        table = screen.query_one("#scr-suggestions")
+        # Sized to the screen: no sideways scrolling, the decision and code whole.
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        assert not {"Decision", "Code"} & set(table.cut)
+        text = "\n".join(lines(app))
+        assert "[ ] to decide" in text and "Z59.0" in text
+        # What is cut short is said whole under the table, for the highlighted row.
+        first = screen.suggestions[0]
+        because = str(screen.query_one("#scr-because").render())
+        assert table.cut and first["because"] in because and first["code"] in because

@@ -28,11 +28,23 @@ from linkwork.words import counted
 from tui.screens.base import SubScreen
 from tui.widgets.body import Body
 from tui.widgets.checked import CheckedInput, FieldMessage
+from tui.widgets.fit_table import WHOLE, Column, FitTable
 from tui.widgets.plain import DataTable, Label, Static
 from tui.widgets.toggles import Choice
 
 if TYPE_CHECKING:
     from tui.state import PersonRef
+
+
+# The suggestions' columns (tui.widgets.fit_table): the decision and the code never cut,
+# the meaning before the reason (said whole under the table when it is cut).
+SUGGESTIONS: list[Column] = [
+    ("Decision", 0, WHOLE),
+    ("Code", 0, WHOLE),
+    ("Meaning", 0, 14),
+    ("Need area", 0, 10),
+    ("Because", None, 12),
+]
 
 
 class ChoiceModal(ModalScreen[str]):
@@ -248,14 +260,14 @@ class ScreeningScreen(SubScreen):
             yield Static("Loading the questionnaire...", id="scr-title", classes="section-title")
             yield Static("", id="scr-help", classes="help")
             yield Body(id="scr-questions")
-            table: DataTable[str] = DataTable(id="scr-suggestions", cursor_type="row")
-            table.add_columns("Decision", "Code", "Meaning", "Need area", "Because")
-            yield table
+            yield FitTable(id="scr-suggestions", cursor_type="row")
+            yield Static("", id="scr-because", classes="help")
         yield from self.compose_frame_bottom()
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#scr-suggestions").display = False
+        self.query_one("#scr-because").display = False
         self.load()
 
     @work(thread=True, exit_on_error=False, group="questionnaire")
@@ -464,9 +476,8 @@ class ScreeningScreen(SubScreen):
         table.focus()
 
     def _draw(self) -> None:
-        table = self.query_one("#scr-suggestions", DataTable)
-        row = table.cursor_row
-        table.clear()
+        table = self.query_one("#scr-suggestions", FitTable)
+        rows: list[tuple[str, ...]] = []
         for s in self.suggestions:
             decision = {
                 "confirmed": "[x] CONFIRMED",
@@ -477,13 +488,29 @@ class ScreeningScreen(SubScreen):
             if s["state"] == "edited":  # the row shows what was recorded, and what it replaced
                 code = f"{s.get('confirmed_as', '')} (not {s['code']})"
                 display = s.get("confirmed_display") or display
-            # Text, not markup: "[x]" would otherwise be read as a style tag and vanish.
-            cells = (decision, code, display, s["domain"], s["because"])
-            table.add_row(*(Text(str(c)) for c in cells))
+            # A plain table: "[x]" is shown as it is, never read as a style tag.
+            rows.append(tuple(str(c) for c in (decision, code, display, s["domain"], s["because"])))
         if not self.suggestions:
-            table.add_row("-", "", "No needs suggested by these answers.", "", "")
-        if self.suggestions:
-            table.move_cursor(row=max(0, min(row, len(self.suggestions) - 1)))
+            rows.append(("-", "", "No needs suggested by these answers.", "", ""))
+        table.show((SUGGESTIONS, rows))  # keeps the cursor's row
+        self._because()
+
+    @on(FitTable.Fitted, "#scr-suggestions")
+    @on(DataTable.RowHighlighted, "#scr-suggestions")
+    def _because(self) -> None:
+        """The highlighted suggestion in full while the table has to cut its text short
+        (the decision and the code are never cut)."""
+        table = self.query_one("#scr-suggestions", FitTable)
+        line = self.query_one("#scr-because", Static)
+        row = table.cursor_row
+        line.display = bool(table.cut) and table.display and 0 <= row < len(self.suggestions)
+        if line.display:
+            s = self.suggestions[row]
+            code, display = s["code"], s["display"]
+            if s["state"] == "edited":  # what was recorded instead
+                code = s.get("confirmed_as") or code
+                display = s.get("confirmed_display") or display
+            line.update(f"{code} {display} ({s['domain']}). Because: {s['because']}")
 
     def _current(self) -> dict[str, Any] | None:
         if not self.reviewing or not self.suggestions:

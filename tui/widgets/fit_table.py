@@ -34,7 +34,10 @@ def _longest(spec: Sequence[Column], rows: Sequence[Sequence[str]], n: int) -> i
 def fit_widths(spec: Sequence[Column], rows: Sequence[Sequence[str]], room: int) -> list[int]:
     """Column widths (without cell padding) that fit ``room`` cells when they can."""
     longest = [_longest(spec, rows, n) for n in range(len(spec))]
-    least = [longest[n] if low == WHOLE else low for n, (_, _, low) in enumerate(spec)]
+    # A column needs no more than its longest value, even where its minimum is more.
+    least = [
+        longest[n] if low == WHOLE else min(low, longest[n]) for n, (_, _, low) in enumerate(spec)
+    ]
     widths = [width or longest[n] for n, (_, width, _) in enumerate(spec)]
     flex = next((n for n, (_, width, _) in enumerate(spec) if width is None), None)
     if flex is not None:
