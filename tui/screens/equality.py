@@ -161,14 +161,18 @@ class EqualityScreen(SubScreen):
     def _show(self, found: dict[str, Any]) -> None:
         page = found["page"]
         self.page = page
-        if found["practices"] and not self.practices:
-            self.practices = list(found["practices"])
+        # the practices with a page; a login of one organisation gets its own page only
+        known = list(found["practices"]) or ([page.practice] if page.practice else [])
+        if known and not self.practices:
+            self.practices = known
             choice = self.query_one("#eq-practice", Select)
-            choice.set_options(
-                [("All practices", EVERY)] + [(f"Practice {ods}", ods) for ods in self.practices]
-            )
             with self.prevent(Select.Changed):
-                choice.value = page.practice or EVERY
+                choice.set_options(
+                    [("All practices", EVERY)]
+                    + [(f"Practice {ods}", ods) for ods in self.practices]
+                )
+        with self.prevent(Select.Changed):  # the choice says whose page is shown
+            self.query_one("#eq-practice", Select).value = page.practice or EVERY
         self._status("Ctrl+E exports this page (.html, .svg or .csv); * = hidden (small numbers).")
         self.query_one("#eq-title", Static).update(
             f"{page.title}\n{page.period or 'No records counted yet'}"
