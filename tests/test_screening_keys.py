@@ -234,3 +234,32 @@ def test_the_cli_shows_what_a_suggestion_was_confirmed_as(cli, db_url: str, tmp_
     )  # fmt: skip
     table = " ".join(cli("need", "suggestions", sid, db=db_url).out.replace("│", " ").split())
     assert "confirmed as Z59.1" in table and "Inadequate" in table, table
+
+
+async def test_a_long_answer_wraps_and_is_never_cut_short() -> None:
+    """At 50 columns a long answer takes more lines, whole, rather than ending in '...';
+    the lines after the first stand under its words, not under the button."""
+    from textual.app import App, ComposeResult
+
+    from tui.widgets.body import Body
+    from tui.widgets.toggles import Choice
+
+    long = "A home, but I am worried about losing it (eviction notice, arrears, end of tenancy)"
+
+    class Questions(App[None]):
+        CSS_PATH = str(Path(__file__).resolve().parents[1] / "tui" / "app.tcss")
+
+        def compose(self) -> ComposeResult:
+            with Body(id="scr-questions"):
+                yield RadioSet(Choice("Settled"), Choice(long), Choice("Prefer not to say"))
+
+    app = Questions()
+    async with app.run_test(size=(50, 12)) as pilot:
+        await pilot.pause()
+        shown = app.export_screenshot()
+        words = " ".join(app.query(Choice)[1].render().plain.split())
+        assert app.query(Choice)[1].size.height >= 2
+        assert long in words and "…" not in shown
+        lines = app.query(Choice)[1].render().plain.splitlines()
+        assert len(lines) == app.query(Choice)[1].size.height
+        assert all(line.startswith("    ") for line in lines[1:]), lines

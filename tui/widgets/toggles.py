@@ -3,6 +3,7 @@ ticked shows ``X`` / ``●``, unticked shows a blank."""
 
 from __future__ import annotations
 
+import textwrap
 import time
 from typing import Any
 
@@ -26,6 +27,34 @@ class Tick(Checkbox):
 class Choice(RadioButton):
     def _make_label(self, label: Any) -> Content:
         return super()._make_label(plain(label))  # literal: a question's option text
+
+    def _lines(self, width: int) -> list[str]:
+        """The answer's words in lines that fit beside the button (``text-wrap: wrap``)."""
+        room = max(8, width - self._button.cell_length - 2)
+        return textwrap.wrap(self._label.plain, room) or [""]
+
+    def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
+        """As many lines as its words need where the CSS lets it wrap (``text-wrap: wrap``;
+        Textual's radio button is always one line, cutting a long answer short)."""
+        if self.styles.text_wrap != "wrap":
+            return 1
+        return len(self._lines(width))
+
+    def render(self) -> Content:
+        """Wrapped (where the CSS says so), the lines after the first under the first's
+        words, so the button stands alone at the left."""
+        width = self.content_region.width
+        if self.styles.text_wrap != "wrap" or not width:
+            return super().render()
+        button = self._button
+        style = self.get_visual_style("toggle--label")
+        indent = " " * button.cell_length
+        parts: list[Any] = [button]
+        for n, line in enumerate(self._lines(width)):
+            if n:
+                parts.append(Content("\n" + indent))
+            parts.append(Content(line).pad(1, 1).stylize_before(style))
+        return Content.assemble(*parts)
 
     @property
     def BUTTON_INNER(self) -> str:  # type: ignore[override]
