@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from textual.app import App, ComposeResult
 from textual.geometry import Region
-from textual.widgets import Button, Input, OptionList, RadioSet
+from textual.widgets import Button, Input, OptionList, RadioSet, TextArea
 from textual.widgets._footer import FooterKey
 
 from tui.widgets.plain import DataTable
@@ -102,6 +102,9 @@ class Controls(App[None]):
         box = Input(id="box")
         box.cursor_blink = False  # the cursor (reverse video) shows steadily
         yield box
+        note = TextArea("a note", id="note")
+        note.cursor_blink = False
+        yield note
 
 
 async def test_ticks_and_choices_show_their_state_in_the_glyph() -> None:
@@ -126,7 +129,7 @@ async def test_ticks_and_choices_show_their_state_in_the_glyph() -> None:
 
 async def test_cursor_highlight_and_focus_show_without_colour() -> None:
     app = Controls()
-    async with app.run_test(size=(60, 34)) as pilot:
+    async with app.run_test(size=(60, 40)) as pilot:
         table = app.query_one("#table", DataTable)
         table.focus()
         await pilot.pause()
@@ -139,7 +142,7 @@ async def test_cursor_highlight_and_focus_show_without_colour() -> None:
         rows = within(cells(app), table.content_region)
         assert "U" in marks(rows[1:2]) and "U" not in marks(rows[2:])  # underlined, blurred
 
-        for selector in ("#options", "#choices", "#ticked", "#save", "#box"):
+        for selector in ("#options", "#choices", "#ticked", "#save", "#box", "#note"):
             widget = app.query_one(selector)
             app.screen.set_focus(None)
             await pilot.pause()
