@@ -220,9 +220,16 @@ def test_published_like_every_outcomes_report(counted: str) -> None:
     # mean 2.4 (a step of 0.2), spread 0.5, interval 2.4 +/- 1.96 x 0.5 / sqrt(20) = 0.219
     assert money["ons4_satisfied_change"] == 2.4 and money["ons4_satisfied_change_sd"] == 0.5
     assert (money["ons4_satisfied_change_low"], money["ons4_satisfied_change_high"]) == (2.2, 2.6)
-    # the missing 1 is hidden, and no mean or spread is shown beside a hidden count
+    # the hub: 9 needs and 9 pairs, each shown as 10; no change at all, so no spread
     hub = shown[(HUB,)]
-    assert hub["needs"] == 10 and hub["ons4_people"] == 10  # 9, rounded to the nearest 5
+    assert hub["needs"] == 10 and hub["ons4_people"] == 10
+    assert (hub["ons4_satisfied_change"], hub["ons4_satisfied_change_sd"]) == (0.0, 0.0)
+    assert (hub["ons4_satisfied_change_low"], hub["ons4_satisfied_change_high"]) == (0.0, 0.0)
+    # the debt line: 8 pairs shown as 10 (+2 each, baseline 4), 3 missing hidden
+    debt = shown[(DEBT,)]
+    assert counts_of(debt) == (10, 10, 10, None)
+    assert (debt["ons4_satisfied_change"], debt["ons4_satisfied_before"]) == (2.0, 4.0)
+    assert debt["ons4_anxious_change"] == -2.0
 
     by_provider = rows(run(counted, "provider"))
     riverside = by_provider[(RIVERSIDE,)]
@@ -240,8 +247,10 @@ def test_published_like_every_outcomes_report(counted: str) -> None:
 def test_needs_by_service_are_not_taken_to_add_up() -> None:
     # a need with outcomes from two referrals counts under both services: no equation
     assert not partitions("service", "needs") and not partitions("provider", "needs")
-    # a referral goes to one service (report timeliness counts referrals)
+    # a referral goes to one service (report timeliness counts referrals), and an outcome
+    # (its ONS4 pair) belongs to one referral: those lines add up
     assert partitions("service", "referrals") and partitions("provider", "referrals")
+    assert partitions("service", "outcomes") and partitions("provider", "outcomes")
 
 
 def test_crossed_with_a_group_and_for_one_practice(counted: str) -> None:
@@ -295,6 +304,9 @@ def test_every_format_shows_names_safely(cli: Any, counted: str, tmp_path: Path)
     bad = cli("report", "needs", "--by", "service", db=counted)
     assert bad.code == 2 and bad.err.count("\n") == 1
     assert "service is a dimension of reports timeliness and outcomes only" in bad.err
+    bad = cli("report", "outcomes", "--by", "service,provider,sex", db=counted)
+    assert bad.code == 2 and bad.err.count("\n") == 1 and bad.out == ""
+    assert "outcomes can be counted by at most 2 dimensions" in bad.err
 
 
 def test_published_extract_by_provider(cli: Any, counted: str) -> None:
