@@ -37,6 +37,7 @@ class KeysFooter(Footer):
         self.left_out: list[str] = []  # 'key words' of the keys with no room, in order
         self._fitted_width = -1
         self._composed: Any = None  # what the keys shown were made from (see _shown)
+        self._remaking = False  # a remake of the keys is on its way
 
     def _room(self) -> int:
         return self.size.width or self.app.size.width
@@ -63,11 +64,20 @@ class KeysFooter(Footer):
     def bindings_changed(self, screen: Any) -> None:
         """Textual's footer makes all its keys anew whenever the screen's bindings may have
         changed, which is on every move of the focus (about 20 widgets each time, most of a
-        screen's restyling). Only remake them when what they show has changed."""
-        same_screen = self._bindings_ready and self.is_attached and screen is self.screen
-        if same_screen and self._shown() == self._composed:
+        screen's restyling), and once per change when several come before the next refresh.
+        Here one remake at most is on its way, and it happens only when what the keys show
+        has changed."""
+        self._bindings_ready = True
+        if not screen.app.app_focus:
             return
-        super().bindings_changed(screen)
+        if self.is_attached and screen is self.screen and not self._remaking:
+            self._remaking = True
+            self.call_after_refresh(self._remake)
+
+    async def _remake(self) -> None:
+        self._remaking = False
+        if self.is_attached and self._shown() != self._composed:
+            await self.recompose()
 
     def compose(self) -> ComposeResult:
         if self._bindings_ready:
