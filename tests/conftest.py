@@ -93,6 +93,27 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tui_practice_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixed practice of the app's tests (tests/tui_seed.py: the sample directory, three
+    people, their needs and referrals), made once per worker; tests take a copy of it
+    (``tui_practice_url``) rather than migrating and seeding a database each."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import tui_seed
+
+    path = tmp_path_factory.mktemp("tui-practice") / "practice.db"
+    tui_seed.seed(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def tui_practice_url(tui_practice_template: Path, tmp_path: Path) -> str:
+    """A fresh copy of the fixed practice (tests/tui_seed.py) for one test."""
+    target = tmp_path / "practice.db"
+    shutil.copy(tui_practice_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture(scope="session")
 def pg_template() -> Iterator[str | None]:
     if PG_ADMIN_URL is None:
         yield None

@@ -31,12 +31,10 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def seeded(tui_practice_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("LINKWORK_USER", tui_seed.ACTOR)
     monkeypatch.setenv("LINKWORK_PRACTICE", "Y02101")
-    url = f"sqlite:///{tmp_path / 'practice.db'}"
-    tui_seed.seed(url)
-    return url
+    return tui_practice_url  # a copy of tests/tui_seed.py's practice
 
 
 def cells(table: DataTable[Any]) -> list[str]:

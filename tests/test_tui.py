@@ -190,16 +190,8 @@ async def test_codes_update_as_you_type() -> None:
 
 
 @pytest.fixture
-def seeded_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    import tui_seed
-
-    url = f"sqlite:///{tmp_path / 'practice.db'}"
-    tui_seed.seed(url)
-    return url
+def seeded_url(tui_practice_url: str) -> str:
+    return tui_practice_url  # a copy of tests/tui_seed.py's practice (tests/conftest.py)
 
 
 async def test_counts_show_suppressed_cells_as_star(seeded_url: str) -> None:

@@ -4,6 +4,7 @@ unlocked once per session; home reads well at 80x24."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,9 +51,19 @@ def seed_practice(url: str) -> str:
     return url
 
 
+@pytest.fixture(scope="module")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tui-board") / "practice.db"
+    seed_practice(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def seeded_url(tmp_path: Path) -> str:
-    return seed_practice(f"sqlite:///{tmp_path / 'practice.db'}")
+def seeded_url(seeded_template: Path, tmp_path: Path) -> str:
+    """A fresh copy of the practice, made once per module (SQLite)."""
+    target = tmp_path / "practice.db"
+    shutil.copy(seeded_template, target)
+    return f"sqlite:///{target}"
 
 
 @pytest.fixture
