@@ -51,12 +51,13 @@ class CaseworkForm(AsksBeforeDiscarding, ModalScreen[dict[str, str] | None]):
         width: 76; max-width: 100%; height: auto; max-height: 100%;
         border: thick $accent; padding: 0 1; background: $panel;
     }
-    #cw-box .cw-row { height: 1; margin: 0 0 1 0; }
+    #cw-box .cw-field { height: auto; margin: 0 0 1 0; }
+    #cw-box .cw-row { height: 1; }
     #cw-box .cw-label { width: 20; text-style: bold; }
     #cw-box Input { width: 1fr; height: 1; border: none; padding: 0 1; background: $boost; }
     #cw-box Input:focus { background: $accent 40%; text-style: bold; }
     #cw-box Input.-invalid { text-style: bold underline; }
-    #cw-box .cw-error { color: $error; text-style: bold; height: auto; margin: -1 0 1 20; }
+    #cw-box .cw-error { color: $error; text-style: bold; height: auto; margin: 0 0 0 20; }
     #cw-title { text-style: bold; margin: 0 0 1 0; }
     #cw-intro { color: $text-muted; height: auto; margin: 0 0 1 0; }
     #cw-buttons { height: 1; }
@@ -86,17 +87,18 @@ class CaseworkForm(AsksBeforeDiscarding, ModalScreen[dict[str, str] | None]):
             if self.intro:
                 yield Static(self.intro, id="cw-intro")
             for field in self.fields:
-                with Horizontal(classes="cw-row"):
-                    yield Label(field.label, classes="cw-label")
-                    yield CheckedInput(
-                        value=field.value,
-                        placeholder=field.hint,
-                        id=f"cw-{field.key}",
-                        check=partial(self.check, field.rule),
-                        limit=self.limit(field.rule),
-                        message=f"cw-err-{field.key}",
-                    )
-                yield FieldMessage("", id=f"cw-err-{field.key}", classes="cw-error")
+                with Vertical(classes="cw-field"):  # the field, then what is wrong with it
+                    with Horizontal(classes="cw-row"):
+                        yield Label(field.label, classes="cw-label")
+                        yield CheckedInput(
+                            value=field.value,
+                            placeholder=field.hint,
+                            id=f"cw-{field.key}",
+                            check=partial(self.check, field.rule),
+                            limit=self.limit(field.rule),
+                            message=f"cw-err-{field.key}",
+                        )
+                    yield FieldMessage("", id=f"cw-err-{field.key}", classes="cw-error")
             with Horizontal(id="cw-buttons"):
                 yield Button("Save (Ctrl+S)", id="cw-save", variant="primary")
                 yield Button("Cancel (Esc)", id="cw-cancel")
