@@ -172,9 +172,10 @@ class CountsScreen(LinkworkScreen):
                 shown.append(n)
             start += width
         seen = f"columns {shown[0]}-{shown[-1]}" if shown else "no whole column"
+        beside = self.query_one("#counts-chart-box").display  # the chart takes half
         hint.update(
             f"Wider than the screen: {seen} of {len(widths) - 1} shown; Left/Right "
-            "scroll (Tab to the table), Ctrl+G the table alone."
+            "scroll (Tab to the table)" + (", Ctrl+G the table alone." if beside else ".")
         )
         hint.display = True
 
