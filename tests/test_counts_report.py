@@ -151,6 +151,29 @@ def _identifiers(person: Person) -> list[str]:
     return found
 
 
+def found_in(text: str, words: list[str]) -> list[str]:
+    """The words that occur in ``text``: ``[w for w in words if w in text]``, in a second
+    rather than minutes for 18,000 words in 1.7 MB. A word made only of some characters
+    occurs, if at all, inside one run of those characters in the text; so the text is cut at
+    every other character, each distinct run kept once, and the runs searched joined by a
+    character no word has."""
+    alphabet = set("".join(words))
+    joint = next(c for c in "\n\x00|" if c not in alphabet)
+    other = re.compile(f"[^{re.escape(''.join(sorted(alphabet)))}]+") if alphabet else None
+    runs = set(other.split(text)) if other else {text}
+    searched = joint.join(runs)
+    return [w for w in words if w in searched]
+
+
+def test_found_in_finds_what_a_plain_search_finds() -> None:
+    text = 'Name: "Ann Lee", born 1961-07-03;\n<b>Lee, Ann</b> NHS 999 000 0018 ZZ1 1AA.'
+    words = ["Ann Lee", "Lee, Ann", "999 000 0018", "1961-07-03", "ZZ1 1AA", "ZZ11AA",
+             "Ann Leeds", "07-03;", "03;\n<b>", "03/07/1961", "Ann"]  # fmt: skip
+    assert found_in(text, words) == [w for w in words if w in text]
+    assert found_in(text, words) == ["Ann Lee", "Lee, Ann", "999 000 0018", "1961-07-03",
+                                     "ZZ1 1AA", "07-03;", "03;\n<b>", "Ann"]  # fmt: skip
+
+
 def test_no_identifier_in_any_output(
     cli, demo_db: str, people: list[Person], tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -171,7 +194,7 @@ def test_no_identifier_in_any_output(
             outputs.append(result.out)
     text = "\n".join(outputs)
     assert "Z59" in text and "<svg" in text and "MeasureReport" in text  # it did print
-    leaks = [i for p in people for i in _identifiers(p) if i in text]
+    leaks = found_in(text, [i for p in people for i in _identifiers(p)])
     assert leaks == []
 
 
