@@ -12,8 +12,17 @@ import typer
 from rich import box
 from rich.table import Table
 
-from linkwork.cli.common import JsonOption, NotFound, console, print_json, safe, workspace
+from linkwork.cli.common import (
+    JsonOption,
+    NotFound,
+    answer,
+    console,
+    print_json,
+    safe,
+    workspace,
+)
 from linkwork.cli.helptext import PERSON_HELP
+from linkwork.words import counted
 
 Opt = typer.Option
 Person = Annotated[str, typer.Argument(metavar="PERSON", help=PERSON_HELP)]
@@ -37,6 +46,11 @@ def _when(iso: str | None, with_time: bool = True) -> str:
     return at.strftime("%d %b %Y %H:%M" if with_time else "%d %b %Y")
 
 
+def _say(line: str) -> None:
+    """One line in words (its values already made safe)."""
+    console.print(line, highlight=False)
+
+
 def _short(iso: str | None, with_time: bool = False) -> str:
     if not iso:
         return "-"
@@ -48,7 +62,6 @@ def _short(iso: str | None, with_time: bool = False) -> str:
 
 
 def _episode_line(verb: str, data: dict[str, Any]) -> None:
-    data = safe(data)
     code = f"; SNOMED CT {data['code']} {data['code_display']}" if data["code"] else ""
     console.print(f"{verb}: episode [bold]{data['id'][:8]}[/]{code}", highlight=False)
 
@@ -64,10 +77,7 @@ def episode_start(
     from linkwork.actions import casework as act
 
     data = act.start_episode(workspace(ctx), person_ref, source=source)
-    if json_out:
-        print_json(data)
-    else:
-        _episode_line("started", data)
+    answer(data, json_out, lambda d: _episode_line("started", d))
 
 
 @episode_app.command("decline")
@@ -81,10 +91,7 @@ def episode_decline(
     from linkwork.actions import casework as act
 
     data = act.decline_episode(workspace(ctx), person_ref, note=note)
-    if json_out:
-        print_json(data)
-    else:
-        _episode_line("declined", data)
+    answer(data, json_out, lambda d: _episode_line("declined", d))
 
 
 @episode_app.command("close")
@@ -113,7 +120,7 @@ def episode_close(
     shown = safe(data)
     console.print(
         f"closed episode [bold]{shown['id'][:8]}[/] ({shown['end_reason']}) after "
-        f"{data['contacts']} contact{'' if data['contacts'] == 1 else 's'}",
+        f"{counted(data['contacts'], 'contact')}",
         highlight=False,
     )
     if data["gp_summary"]:
@@ -133,10 +140,7 @@ def episode_what_matters(
     from linkwork.actions import casework as act
 
     data = act.set_what_matters(workspace(ctx), person_ref, text)
-    if json_out:
-        print_json(data)
-    else:
-        console.print(f"what matters, on episode {safe(data['id'])[:8]}: saved", highlight=False)
+    answer(data, json_out, lambda d: _say(f"what matters, on episode {d['id'][:8]}: saved"))
 
 
 @episode_app.command("show")
@@ -255,13 +259,10 @@ def contact_add(
         note=note,
         ons4=ons4,
     )
-    if json_out:
-        print_json(data)
-        return
-    data = safe(data)
-    console.print(
-        f"{data['status']}: {data['kind']} on {_when(data['at'])} ([bold]{data['id'][:8]}[/])",
-        highlight=False,
+    answer(
+        data,
+        json_out,
+        lambda d: _say(f"{d['status']}: {d['kind']} on {_when(d['at'])} ([bold]{d['id'][:8]}[/])"),
     )
 
 
@@ -294,11 +295,7 @@ def contact_status(
     data = act.set_contact_status(
         workspace(ctx), contact_ref, status, minutes=minutes, note=note, ons4=ons4
     )
-    if json_out:
-        print_json(data)
-    else:
-        data = safe(data)
-        console.print(f"contact {data['id'][:8]}: {data['status']}", highlight=False)
+    answer(data, json_out, lambda d: _say(f"contact {d['id'][:8]}: {d['status']}"))
 
 
 @contact_app.command("list")
@@ -309,10 +306,7 @@ def contact_list(ctx: typer.Context, person_ref: Person, json_out: JsonOption = 
     rows = act.list_contacts(workspace(ctx), person_ref)
     if not rows:
         raise NotFound("no contacts recorded for this person")
-    if json_out:
-        print_json(rows)
-    else:
-        _contacts_table(safe(rows))
+    answer(rows, json_out, _contacts_table)
 
 
 # --- notes --------------------------------------------------------------------------------
@@ -329,10 +323,7 @@ def note_add(
     from linkwork.actions import casework as act
 
     data = act.add_note(workspace(ctx), person_ref, text)
-    if json_out:
-        print_json(data)
-    else:
-        console.print(f"note added: [bold]{safe(data['id'])}[/]", highlight=False)
+    answer(data, json_out, lambda d: _say(f"note added: [bold]{d['id'][:8]}[/]"))
 
 
 @note_app.command("correct")
@@ -346,14 +337,11 @@ def note_correct(
     from linkwork.actions import casework as act
 
     data = act.correct_note(workspace(ctx), note_ref, text)
-    if json_out:
-        print_json(data)
-    else:
-        data = safe(data)
-        console.print(
-            f"note {data['corrects'][:8]} corrected by note [bold]{data['id'][:8]}[/]",
-            highlight=False,
-        )
+    answer(
+        data,
+        json_out,
+        lambda d: _say(f"note {d['corrects'][:8]} corrected by note [bold]{d['id'][:8]}[/]"),
+    )
 
 
 @note_app.command("list")
@@ -409,10 +397,7 @@ def goal_add(
     from linkwork.actions import casework as act
 
     data = act.add_goal(workspace(ctx), person_ref, text, need=need, by=by)
-    if json_out:
-        print_json(data)
-    else:
-        console.print(f"goal added: [bold]{safe(data['id'])}[/]", highlight=False)
+    answer(data, json_out, lambda d: _say(f"goal added: [bold]{d['id'][:8]}[/]"))
 
 
 @goal_app.command("progress")
@@ -432,14 +417,9 @@ def goal_progress(
     from linkwork.actions import casework as act
 
     data = act.goal_progress(workspace(ctx), goal_ref, progress, on=on)
-    if json_out:
-        print_json(data)
-    else:
-        data = safe(data)
-        console.print(
-            f"goal {data['id'][:8]}: {data['progress']} on {data['progress_on']}",
-            highlight=False,
-        )
+    answer(
+        data, json_out, lambda d: _say(f"goal {d['id'][:8]}: {d['progress']} on {d['progress_on']}")
+    )
 
 
 @goal_app.command("list")
@@ -450,10 +430,7 @@ def goal_list(ctx: typer.Context, person_ref: Person, json_out: JsonOption = Fal
     rows = act.list_goals(workspace(ctx), person_ref)
     if not rows:
         raise NotFound("no goals recorded for this person")
-    if json_out:
-        print_json(rows)
-    else:
-        _goals_table(safe(rows))
+    answer(rows, json_out, _goals_table)
 
 
 # --- the caseload -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +25,7 @@ from linkwork.workspace import Workspace
 __all__ = [
     "JsonOption",
     "NotFound",
+    "answer",
     "ask_passphrase",
     "console",
     "err_console",
@@ -171,3 +172,13 @@ def dumps(data: Any) -> str:
 def print_json(data: Any) -> None:
     sys.stdout.write(dumps(data) + "\n")
     sys.stdout.flush()
+
+
+def answer(data: Any, json_out: bool, show: Callable[[Any], None]) -> None:
+    """Print an action's answer: its JSON when asked for (``--json``), else ``show`` prints
+    it in words from the data made safe for the terminal (``safe``) - the choice every
+    command makes once."""
+    if json_out:
+        print_json(data)
+    else:
+        show(safe(data))
