@@ -150,3 +150,12 @@ async def test_screening_suggestions_fit_80_columns_and_say_why_in_full(db_url: 
         first = screen.suggestions[0]
         because = str(screen.query_one("#scr-because").render())
         assert table.cut and first["because"] in because and first["code"] in because
+
+
+async def test_home_counts_in_words(db_url: str) -> None:
+    app = tui_seed.make_app(db_url, "home")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await tui_seed.steps("home")(pilot)
+        status = str(app.screen.query_one("#home-status").render())
+        # One referral waiting in the seed: "1 referral", not "1 referrals".
+        assert "2 follow-ups due (2 overdue), 1 referral waiting." in status

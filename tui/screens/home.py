@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 
+from linkwork.words import counted
 from tui.screens.base import LinkworkScreen
 from tui.state import person_ref
 from tui.views import person_row
@@ -117,10 +118,9 @@ class HomeScreen(LinkworkScreen):
         directory = f"Directory: {size} services." if size >= 0 else ""
         self.rows = {k: summary.get(k, []) for k in ("followups", "waiting", "recent")}
         overdue = sum(1 for row in self.rows["followups"] if row.get("overdue"))
-        status.update(
-            f"{today}.  {directory}  {len(self.rows['followups'])} follow-ups due "
-            f"({overdue} overdue), {len(self.rows['waiting'])} referrals waiting."
-        )
+        due = counted(len(self.rows["followups"]), "follow-up")
+        waiting = counted(len(self.rows["waiting"]), "referral")
+        status.update(f"{today}.  {directory}  {due} due ({overdue} overdue), {waiting} waiting.")
         followups: list[tuple[str, ...]] = [
             (
                 row["due"].strftime("%d %b") + (" OVERDUE" if row.get("overdue") else " due today"),
