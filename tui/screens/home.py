@@ -119,8 +119,8 @@ class HomeScreen(LinkworkScreen):
         self.rows = {k: summary.get(k, []) for k in ("followups", "waiting", "recent")}
         overdue = sum(1 for row in self.rows["followups"] if row.get("overdue"))
         due = counted(len(self.rows["followups"]), "follow-up")
-        waiting = counted(len(self.rows["waiting"]), "referral")
-        status.update(f"{today}.  {directory}  {due} due ({overdue} overdue), {waiting} waiting.")
+        replies = counted(len(self.rows["waiting"]), "referral")
+        status.update(f"{today}.  {directory}  {due} due ({overdue} overdue), {replies} waiting.")
         followups: list[tuple[str, ...]] = [
             (
                 row["due"].strftime("%d %b") + (" OVERDUE" if row.get("overdue") else " due today"),
