@@ -46,6 +46,7 @@ def _pg_admin_url() -> str | None:
 
 
 PG_ADMIN_URL = _pg_admin_url()
+TEMPLATE_LOCK = 220_22  # a PostgreSQL advisory lock: one worker at a time makes its template
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -120,11 +121,17 @@ def pg_template() -> Iterator[str | None]:
         return
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"lw_template_{_worker()}_{uuid.uuid4().hex[:6]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    engine = lwdb.open_engine(url)
-    engine.dispose()
+    # One worker at a time migrates its template: the migrations create the cluster's roles,
+    # and two workers creating the same role at once fail on pg_authid's unique index.
+    with admin.connect() as lock:
+        lock.exec_driver_sql(f"SELECT pg_advisory_lock({TEMPLATE_LOCK})")
+        try:
+            lock.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            engine = lwdb.open_engine(url)
+            engine.dispose()
+        finally:
+            lock.exec_driver_sql(f"SELECT pg_advisory_unlock({TEMPLATE_LOCK})")
     yield name
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
