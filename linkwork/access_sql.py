@@ -242,8 +242,15 @@ def _roles(conn: Any) -> None:
     for role in (OWNER, STAFFER, *APP_ROLES):
         exists = conn.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
         if exists.first() is None:
+            # Roles are cluster-wide: two databases of one cluster upgraded at the same time
+            # may both find the role missing; the second then waits and finds it made.
             extra = " CREATEROLE" if role == STAFFER else ""
-            conn.exec_driver_sql(f"CREATE ROLE {role} NOLOGIN{extra}")
+            conn.exec_driver_sql(
+                "DO $$ BEGIN "
+                f"CREATE ROLE {role} NOLOGIN{extra}; "
+                "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; "
+                "END $$"
+            )
     me = conn.exec_driver_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar()
     if not me:
         # the login running the migrations keeps managing the schema through the owner role
