@@ -12,12 +12,19 @@ import pytest
 from textual.widgets import TextArea
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_tui_board import open_outcome_form, priya_referral, seeded_app, seeded_url, settle
+from test_tui_board import (
+    open_outcome_form,
+    priya_referral,
+    seeded_app,
+    seeded_template,
+    seeded_url,
+    settle,
+)
 
 from tui.widgets.toggles import Tick
 
 pytestmark = pytest.mark.anyio
-__all__ = ["seeded_url"]  # the board tests' seeded practice, used here as a fixture
+__all__ = ["seeded_template", "seeded_url"]  # the board tests' seeded practice, as fixtures
 
 
 @pytest.fixture
