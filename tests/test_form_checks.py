@@ -4,7 +4,6 @@ carry a wrong answer on, and an over-long paste is refused whole at once."""
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,18 +28,10 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="module")
-def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("form-checks") / "practice.db"
-    tui_seed.seed(f"sqlite:///{path}")
-    return path
-
-
 @pytest.fixture
-def db_url(seeded_template: Path, tmp_path: Path) -> str:
-    target = tmp_path / "practice.db"
-    shutil.copy(seeded_template, target)
-    return f"sqlite:///{target}"
+def db_url(tui_practice_url: str) -> str:
+    """A copy of the fixed practice, made once per worker (conftest)."""
+    return tui_practice_url
 
 
 async def settle(pilot: Any, app: LinkworkApp) -> None:

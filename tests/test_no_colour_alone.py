@@ -16,7 +16,6 @@ colour-blind reader) would show it. Then:
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -157,18 +156,10 @@ async def test_cursor_highlight_and_focus_show_without_colour() -> None:
 # --- every main screen: the focus without colour; warnings in words ------------------------
 
 
-@pytest.fixture(scope="module")
-def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("no-colour") / "practice.db"
-    tui_seed.seed(f"sqlite:///{path}")
-    return path
-
-
 @pytest.fixture
-def db_url(seeded_template: Path, tmp_path: Path) -> str:
-    target = tmp_path / "practice.db"
-    shutil.copy(seeded_template, target)
-    return f"sqlite:///{target}"
+def db_url(tui_practice_url: str) -> str:
+    """A copy of the fixed practice, made once per worker (conftest)."""
+    return tui_practice_url
 
 
 # The screens, reached as a link worker would (F-keys, words typed, Enter), and how many

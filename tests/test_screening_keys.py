@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,18 +39,10 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="module")
-def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("screening-keys") / "practice.db"
-    tui_seed.seed(f"sqlite:///{path}")
-    return path
-
-
 @pytest.fixture
-def db_url(seeded_template: Path, tmp_path: Path) -> str:
-    target = tmp_path / "practice.db"
-    shutil.copy(seeded_template, target)
-    return f"sqlite:///{target}"
+def db_url(tui_practice_url: str) -> str:
+    """A copy of the fixed practice, made once per worker (conftest)."""
+    return tui_practice_url
 
 
 def make_app(db_url: str) -> LinkworkApp:
