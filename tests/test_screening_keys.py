@@ -49,10 +49,7 @@ def make_app(db_url: str) -> LinkworkApp:
     return LinkworkApp(load_settings(database_url=db_url), today=tui_seed.TODAY, build_index=False)
 
 
-async def settle(pilot: Any) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+settle = tui_seed.settle  # once per step: the database open, then no worker running
 
 
 def text_of(app: LinkworkApp, selector: str) -> str:
