@@ -13,10 +13,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from linkwork.errors import plain_error
 from tui.widgets.plain import Static
+from tui.workers import finished_with_true
 
 CSS = """
 DatabasePassphraseScreen, LockScreen { align: center middle; }
@@ -107,10 +108,7 @@ class DatabasePassphraseScreen(Screen[bool]):
         return True
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Close once the check has finished: closing from inside the worker thread would
-        cancel the worker that is still returning (a race seen on a loaded machine)."""
-        done = event.state == WorkerState.SUCCESS and event.worker.result
-        if event.worker.group == "db-passphrase" and done:
+        if finished_with_true(event, "db-passphrase"):
             self.dismiss(True)
 
     def _refused(self, message: str) -> None:

@@ -187,13 +187,10 @@ class _Form(ModalScreen[bool]):
         self.dismiss(False)
 
     def on_worker_state_changed(self, event: Any) -> None:
-        """A saving worker returns True: close then, not from its thread (closing there
-        cancels the worker while it is still returning)."""
-        from textual.worker import WorkerState
+        """A saving worker returns True when saved (see finished_with_true)."""
+        from tui.workers import finished_with_true, report_worker_error
 
-        from tui.workers import report_worker_error
-
-        if event.state == WorkerState.SUCCESS and event.worker.result is True:
+        if finished_with_true(event):
             self.dismiss(True)
         report_worker_error(self, event)
 

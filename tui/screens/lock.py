@@ -14,11 +14,12 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from linkwork.errors import plain_error
 from tui.screens.database_passphrase import CSS
 from tui.widgets.plain import Static
+from tui.workers import finished_with_true
 
 
 class LockScreen(Screen[None]):
@@ -94,10 +95,7 @@ class LockScreen(Screen[None]):
         return True
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Close once the check has finished: closing from inside the worker thread would
-        cancel the worker that is still returning (a race seen on a loaded machine)."""
-        done = event.state == WorkerState.SUCCESS and event.worker.result
-        if event.worker.group == "lock" and done:
+        if finished_with_true(event, "lock"):
             self.dismiss(None)
 
     def _refused(self, message: str) -> None:

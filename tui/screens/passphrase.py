@@ -14,10 +14,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from linkwork.errors import plain_error
 from tui.widgets.plain import Static
+from tui.workers import finished_with_true
 
 
 class PassphraseScreen(ModalScreen[bool]):
@@ -89,10 +90,7 @@ class PassphraseScreen(ModalScreen[bool]):
         return True
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Close once the check has finished: closing from inside the worker thread would
-        cancel the worker that is still returning (a race seen on a loaded machine)."""
-        done = event.state == WorkerState.SUCCESS and event.worker.result
-        if event.worker.group == "passphrase" and done:
+        if finished_with_true(event, "passphrase"):
             self.dismiss(True)
         from tui.workers import report_worker_error
 
