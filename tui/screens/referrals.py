@@ -376,8 +376,10 @@ class StatusScreen(ModalScreen[bool]):
         line.display = True
 
     def on_worker_state_changed(self, event: Any) -> None:
-        from tui.workers import report_worker_error
+        from tui.workers import finished_with_true, report_worker_error
 
+        if finished_with_true(event, "status"):
+            self.dismiss(True)
         report_worker_error(self, event)
 
     def action_cancel(self) -> None:
@@ -421,7 +423,7 @@ class StatusScreen(ModalScreen[bool]):
             self.dismiss(True)
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="status")
-    def save(self, status: str, reason: str) -> None:
+    def save(self, status: str, reason: str) -> bool:
         app: Any = self.app
         try:
             app.actions.referrals.set_status(
@@ -429,9 +431,9 @@ class StatusScreen(ModalScreen[bool]):
             )
         except Exception as exc:
             self.app.call_from_thread(self._error, plain_error(exc))
-            return
+            return False
         self.app.call_from_thread(self.app.notify, f"Referral now {status.upper()}.")
-        self.app.call_from_thread(self.dismiss, True)
+        return True
 
 
 class PartnerScreen(ModalScreen[str | None]):
