@@ -69,6 +69,7 @@ def test_search_with_a_current_index_file_imports_none_of_them(cli, tmp_path: Pa
     assert "Food Bank" in done.stdout  # it answered
     assert "numpy" in names  # the index file was opened
     assert not names & set(HEAVY), sorted(names & set(HEAVY))
+    assert "pydantic" not in names  # Typer's coercion of plain values (cli.light_params)
     assert index_file.stat().st_mtime_ns == written  # opened, not rebuilt
 
 

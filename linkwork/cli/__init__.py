@@ -20,12 +20,13 @@ import typer
 
 from directory.untrusted import visible_controls
 from linkwork.cli import db as db_cli
-from linkwork.cli import helptext
+from linkwork.cli import helptext, light_params
 from linkwork.errors import problem
 from linkwork.settings import load_settings
 from linkwork.workspace import Workspace
 
 helptext.install()
+light_params.install()  # plain values coerced without Pydantic (a tenth of a second)
 
 # The areas (modules of linkwork.cli with a ``register(root)``) that register each top-level
 # command. ``referral`` gathers commands from several (export, receive, send, list, ...) and
