@@ -9,6 +9,8 @@ bundled sample directory) afterwards.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Iterable
@@ -139,6 +141,10 @@ class LinkworkApp(App[None]):
         Binding("ctrl+t", "toggle_theme", "Theme", priority=True),
         Binding("f9", "sync_mesh", "Sync MESH", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        # Tab moves the focus as the key arrives (priority: before the next key is routed),
+        # so letters typed straight after it go to the new field, never the one it left.
+        Binding("tab", "next_field", "Next field", show=False, priority=True),
+        Binding("shift+tab", "next_field(True)", "Previous field", show=False, priority=True),
     ]
 
     person: reactive[PersonRef | None] = reactive(None)
@@ -368,6 +374,30 @@ class LinkworkApp(App[None]):
     def action_section(self, mode: str) -> None:
         # Close pushed screens (forms, modals) of this mode's stack before switching.
         self.switch_mode(mode)
+
+    async def action_next_field(self, back: bool = False) -> None:
+        """Tab / Shift+Tab. Textual's own Tab binding waits its turn behind the focused
+        widget, so the keys that arrived with it were routed to the field it was leaving
+        (a burst: a paste by keystrokes, a text expander, a loaded terminal). This one
+        runs as the Tab is routed: it lets the focused widget handle the keys already
+        sent to it (the app routes nothing meanwhile), then moves the focus on from
+        wherever they left it, so the keys after the Tab go to the new field; a field
+        that says what is wrong keeps the focus (CheckedInput.holds)."""
+        from tui.widgets.checked import CheckedInput
+
+        focused = self.focused
+        if focused is not None:
+            handled = asyncio.Event()
+            focused.call_later(handled.set)  # after the keys already in its queue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(handled.wait(), timeout=1.0)
+            focused = self.focused  # those keys may have moved it themselves
+        if isinstance(focused, CheckedInput) and focused.holds():
+            return
+        if back:
+            self.screen.focus_previous()
+        else:
+            self.screen.focus_next()
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK

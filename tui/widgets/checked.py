@@ -18,13 +18,18 @@ from textual.widgets import Input
 
 from tui.widgets.plain import Static
 
-HOLD_KEYS = ("tab", "enter")
+HOLD_KEYS = ("enter",)  # Tab: the app's priority binding asks holds() (tui.app)
 
 
 class FieldMessage(Static):
     """The line under a field that says what is wrong with it ('' hides it)."""
 
+    _said: str | None = None  # what it shows now (None: not said yet)
+
     def say(self, message: str) -> None:
+        if message == self._said:
+            return  # already showing it: no re-render and re-layout per keystroke
+        self._said = message
         self.update(f"! {message}" if message else "")
         self.display = bool(message)
 
@@ -45,11 +50,15 @@ class CheckedInput(Input):
         self.limit = limit
         self.message_id = message  # the FieldMessage's id, else this field's id with 'err-'
         self.problem = ""
+        self._found: FieldMessage | None = None
 
     def _message(self) -> FieldMessage | None:
+        if self._found is not None and self._found.is_attached:
+            return self._found  # found once, not searched for over the screen per keystroke
         wanted = self.message_id or f"err-{self.id}"
         found = self.screen.query(f"#{wanted}").results(FieldMessage)
-        return next(iter(found), None)
+        self._found = next(iter(found), None)
+        return self._found
 
     def recheck(self) -> str:
         """Check the value now; show and return the problem."""
@@ -92,11 +101,17 @@ class CheckedInput(Input):
             return
         # else Input's own handler (Textual calls each class's handler in turn) pastes it
 
+    def holds(self) -> bool:
+        """True (saying why) when the field has a problem, so the focus stays in it."""
+        if not self.recheck():
+            return False
+        self.notify(f"Please fix this first: {self.problem}", severity="warning")
+        return True
+
     async def _on_key(self, event: events.Key) -> None:
-        if event.key in HOLD_KEYS and self.recheck():
+        if event.key in HOLD_KEYS and self.holds():
             event.stop()
             event.prevent_default()
-            self.notify(f"Please fix this first: {self.problem}", severity="warning")
 
     def _spread(self, pieces: list[str]) -> None:
         chain = self.screen.focus_chain
