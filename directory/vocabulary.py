@@ -133,7 +133,7 @@ def resolve_need(code: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     if value.lower() in domain_keys():
         return value.lower(), (value.lower(),), ()
     try:
-        from codes.catalogue import load_catalogue
+        from directory.catalogue_cache import catalogue as load_catalogue
     except ImportError:  # pragma: no cover - the codes package ships with linkwork
         load_catalogue = None  # type: ignore[assignment]
     if load_catalogue is not None:
@@ -152,8 +152,8 @@ def need_hints(text: str) -> tuple[list[CodeHint], list[tuple[str, float, str]]]
     keystroke by keystroke reads its finished clauses once (callers must not change the
     lists)."""
     try:
-        from codes.catalogue import load_catalogue
         from codes.search import read_needs
+        from directory.catalogue_cache import catalogue as load_catalogue
     except ImportError:
         return [], []
     try:
@@ -170,7 +170,7 @@ def need_hints(text: str) -> tuple[list[CodeHint], list[tuple[str, float, str]]]
 @cache
 def _catalogue_stems() -> tuple[frozenset[str], object] | None:
     try:
-        from codes.catalogue import load_catalogue
+        from directory.catalogue_cache import catalogue as load_catalogue
     except ImportError:  # pragma: no cover - the codes package ships with linkwork
         return None
     index = load_catalogue().index
