@@ -13,6 +13,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -237,16 +238,21 @@ class CountsScreen(LinkworkScreen):
         table.clear(columns=True)
         dims = result["dims"]
         first = DIM_LABEL.get(dims[0], dims[0])
+        heading = first
         if len(dims) > 1:
-            split = DIM_LABEL.get(dims[1], dims[1])
-            table.add_column(f"{first} \\ {split}", key="label")
-        else:
-            table.add_column(first, key="label")
+            heading = f"{first} \\ {DIM_LABEL.get(dims[1], dims[1])}"
+        rows = list(zip(result["row_labels"], result["cells"], result["totals"], strict=True))
+        # Each column as wide as its longest text, set here: Textual measures auto widths
+        # only on a later idle, and a table shown before that cut every label to its
+        # heading's width (the walkthrough's "Housing a" at 110 columns).
+        table.add_column(heading, key="label", width=widest(heading, [r[0] for r in rows]))
         for n, label in enumerate(result["col_labels"]):
-            table.add_column(Text(label, justify="right"), key=f"c{n}")
-        for label, cells, total in zip(
-            result["row_labels"], result["cells"], result["totals"], strict=True
-        ):
+            table.add_column(
+                Text(label, justify="right"),
+                key=f"c{n}",
+                width=widest(label, [cells[n] for _, cells, _ in rows]),
+            )
+        for label, cells, total in rows:
             style = "bold" if total else ""
             table.add_row(
                 Text(label, style=style),
@@ -353,6 +359,11 @@ class CountsScreen(LinkworkScreen):
                 f"Wrote {result.written[0]} (CSV, disclosure control on: hidden counts as *)."
             ),
         )
+
+
+def widest(heading: str, texts: list[str]) -> int:
+    """The cells a column needs to show its heading and every text whole."""
+    return max([cell_len(heading), *(cell_len(t) for t in texts)])
 
 
 class CountsTable(DataTable[Any]):

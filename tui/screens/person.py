@@ -50,11 +50,19 @@ NEEDS: list[Column] = [
     ("Status", 0, WHOLE),
     ("Recorded", 11, 11),
 ]
+# The timeline with its detail whole where there is room for every column; otherwise
+# without the detail column (What takes its room; the line under the table says the
+# chosen entry whole), rather than cutting both What and Detail short.
 TIMELINE: list[Column] = [
     ("When", 17, 11),
     ("What", 0, 14),
     ("Status", 0, WHOLE),
-    ("Detail", None, 12),
+    ("Detail", 0, 12),
+]
+TIMELINE_NARROW: list[Column] = [
+    ("When", 17, 11),
+    ("What", None, 20),
+    ("Status", 0, WHOLE),
 ]
 
 
@@ -120,7 +128,9 @@ class PersonScreen(SubScreen):
         timeline = [(i["when"], i["what"], i["status"], i["detail"]) for i in record["timeline"]]
         if not timeline:
             timeline = [("-", "Nothing yet", "", "")]
-        self.query_one("#person-timeline", FitTable).show((TIMELINE, timeline))
+        self.query_one("#person-timeline", FitTable).show(
+            (TIMELINE, timeline), (TIMELINE_NARROW, [row[:3] for row in timeline])
+        )
         self._detail()
 
     @on(FitTable.Fitted, "#person-needs")

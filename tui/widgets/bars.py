@@ -18,19 +18,24 @@ HIDDEN_NOTE = (
     "* (suppressed: fewer than 8) or hidden so that another hidden count cannot be "
     "worked out; no bar is drawn"
 )
-LABEL_WIDTH = 26
+PLOT_ROOM = 12  # the least room the bars and their frame keep beside the labels
+LEAST_LABEL = 12  # a label is never cut shorter than this (the bars narrow instead)
 
 
 # (label, value, the value as shown): ``None`` values are hidden counts (shown ``*``).
 Point = tuple[str, float | None, str]
 
 
-def bar_labels(points: list[Point]) -> list[str]:
-    """``"Food                 35"``: the label, cut to fit, and its value as shown (the
-    counts table's text: ``screening.counts.count_text``) right-aligned."""
-    width = min(LABEL_WIDTH, max((len(label) for label, _, _ in points), default=0))
+def bar_labels(points: list[Point], width: int = 0) -> list[str]:
+    """``"Food                 35"``: the label and its value as shown (the counts table's
+    text: ``screening.counts.count_text``) right-aligned. The labels take the room they
+    need from the chart's ``width`` (0: unknown, no limit), leaving the bars
+    ``PLOT_ROOM``; only a chart too narrow for that cuts them (with an ellipsis)."""
     values = [shown for _, _, shown in points]
     vwidth = max((len(v) for v in values), default=1)
+    longest = max((len(label) for label, _, _ in points), default=0)
+    room = width - vwidth - 1 - PLOT_ROOM if width else longest
+    width = min(longest, max(room, LEAST_LABEL))
     out = []
     for (label, _, _), shown in zip(points, values, strict=True):
         cut = label if len(label) <= width else label[: width - 1] + "…"
@@ -78,7 +83,6 @@ class CountChart(PlotextPlot):
     def show(self, title: str, points: list[Point], kind: str = "count") -> None:
         self.chart_title, self.points, self.kind = title, list(points), kind
         self._fit_height()
-        self._draw()
         self.refresh()
 
     def _fit_height(self) -> None:
@@ -101,6 +105,7 @@ class CountChart(PlotextPlot):
         width, height = self.size.width, self.size.height
         above, below = self._words(width)
         plot_height = max(3, height - len(above) - len(below))
+        self._draw(width)  # the labels' room depends on the width
         self._plot.plotsize(width, plot_height)
         self._plot._set_size(width, plot_height)
         self._plot.theme(self._get_plotext_theme_name(self.app.theme))
@@ -110,7 +115,7 @@ class CountChart(PlotextPlot):
             text.append("\n" + "\n".join(below))
         return safe_text(text)  # labels from the data: control characters shown
 
-    def _draw(self) -> None:
+    def _draw(self, width: int) -> None:
         plt = self.plt
         plt.clear_figure()
         if not self.points:
@@ -120,7 +125,7 @@ class CountChart(PlotextPlot):
         n = len(numbers)
         positions = list(range(n - 1, -1, -1))  # the first label at the top
         plt.bar(positions, numbers, orientation="h", width=1 / 5)  # type: ignore[arg-type]
-        plt.yticks(positions, bar_labels(self.points))  # type: ignore[arg-type]
+        plt.yticks(positions, bar_labels(self.points, width))  # type: ignore[arg-type]
         ticks = nice_ticks(min(0.0, *numbers), max(0.0, *numbers))
         plt.xlim(ticks[0], ticks[-1])
         suffix = "%" if self.kind == "rate" else ""
