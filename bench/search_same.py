@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Same results before and after a speed change: directory search's answers on saved index
 files, written out by one version of the code and compared with another's.
 
@@ -53,9 +52,9 @@ def _queries(path: Path) -> list[str]:
     return [line.split("\t")[at] for line in lines[1:] if line.strip()]
 
 
-def _answer(call: Any) -> Any:
+def _answer(call: Any, text: str, **options: Any) -> Any:
     try:
-        found = call()
+        found = call(text, today=TODAY, now=NOW, **options)
     except (ValueError, LookupError) as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}
     if hasattr(found, "matches"):
@@ -85,25 +84,17 @@ def dump(index_paths: list[Path], out: Path) -> int:
         for name, file in SETS.items():
             for n, text in enumerate(_queries(file)):
                 key = f"{name}|{text}"
-                mine[key] = _answer(lambda t=text: near.search(t, today=TODAY, now=NOW))
-                mine["cli|" + key] = _answer(
-                    lambda t=text: index.search(t, limit=10, today=TODAY, now=NOW)
-                )
-                mine["current|" + key] = _answer(
-                    lambda t=text: index.search(t, limit=10, current_only=True, today=TODAY, now=NOW)
-                )
+                mine[key] = _answer(near.search, text)
+                mine["cli|" + key] = _answer(index.search, text, limit=10)
+                mine["current|" + key] = _answer(index.search, text, limit=10, current_only=True)
                 asked += 3
                 if n % 10 == 0:
                     for place in places:
-                        mine[f"near {place}|{key}"] = _answer(
-                            lambda t=text, p=place: near.search(t, near=p, today=TODAY, now=NOW)
-                        )
+                        mine[f"near {place}|{key}"] = _answer(near.search, text, near=place)
                         asked += 1
                 if name == "dev":
                     for k in range(1, len(text)):
-                        mine[f"typed|{text[:k]}"] = _answer(
-                            lambda t=text[:k]: near.search(t, today=TODAY, now=NOW)
-                        )
+                        mine[f"typed|{text[:k]}"] = _answer(near.search, text[:k])
                         asked += 1
         answers[str(path)] = mine
     out.write_text(json.dumps(answers, sort_keys=True), encoding="utf-8")
