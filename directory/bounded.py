@@ -342,10 +342,7 @@ def check_json(data: bytes, label: str, max_values: int, window: int = WINDOW) -
         end = min(size, pos + window)
         while end < size and data[end - 1] == 0x5C:  # never cut just after a backslash
             end += 1
-        bare = _STRING.sub(b"", data[pos:end] + b'"X')
-        inside = bare.endswith(b"X")
-        if inside:
-            bare = bare[:-1]
+        bare, inside = _without_strings(data[pos:end])
         digits = bare.translate(_NUMBER_BYTES)
         lead = len(digits) - len(digits.lstrip(b"0"))
         if run + lead > MAX_NUMBER_CHARS or _LONG_RUN in digits:
@@ -370,6 +367,23 @@ def check_json(data: bytes, label: str, max_values: int, window: int = WINDOW) -
         else:
             run = len(digits) - len(digits.rstrip(b"0"))
     _check_depth(b"".join(brackets), label)
+
+
+def _without_strings(window: bytes) -> tuple[bytes, bool]:
+    """The window without its strings, and whether it ends inside one.
+
+    Only an escaped quote (``\\"``) or an escaped backslash (``\\\\``) can make a quote
+    that does not open or close a string; a window with neither (nearly every window of a
+    real feed: its other escapes are ``\\n``, ``\\u00e9`` and the like) has its strings
+    between the quotes taken in pairs, cut out by ``split`` (ten times faster than the
+    regular expression, which the rest still take)."""
+    if b"\\\\" not in window and b'\\"' not in window and not window.endswith(b"\\"):
+        parts = window.split(b'"')
+        # parts: outside, inside, outside, ...; an even count ends inside a string
+        return b"".join(parts[0::2]), len(parts) % 2 == 0
+    bare = _STRING.sub(b"", window + b'"X')
+    inside = bare.endswith(b"X")
+    return (bare[:-1] if inside else bare), inside
 
 
 def _innermost_out(brackets: bytes) -> bytes:
