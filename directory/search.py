@@ -462,7 +462,9 @@ class ServiceIndex(AccountReading):
         boost = LONG_CATALOGUE if long_text or sentence else 1.0
         corrected = _WORDS.sub(lambda m: fixes.get(m.group(0).lower(), m.group(0)), text)
         parts = clauses(corrected) if long_text else []
-        domains = self._catalogue_terms(parts or [corrected], len(toks), add, boost, sentence)
+        domains = self._catalogue_terms(
+            parts or [corrected], len(toks), add, boost, sentence, understand=long_text
+        )
         if long_text:
             reading = domains
         return list(weights.values()), notes, len({toks[i] for i in content}), reading

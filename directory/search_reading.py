@@ -40,6 +40,15 @@ EACH_NEED_KEEP = 2  # ... never displacing the first 2
 EACH_NEED_MAX = 3  # ... for at most 3 need domains
 EACH_NEED_MIN = 0.5  # ... and at least this sure
 CLAUSE_RELATIVE = 0.8  # a longer account: readings under this share of the best are dropped
+# the meaning model (directory.meaning): a longer account's clauses compared with the needs
+# described in need_meanings.csv, a weaker signal than the catalogue's reading of its words
+MEANING_AT_LEAST = 0.38  # cosine similarity under which a need is not read
+MEANING_WITHIN = 0.1  # ... nor one this far under the clause's best need
+MEANING_FROM = 0.30  # the similarity read as no confidence
+MEANING_FULL = 0.60  # ... and as full confidence
+MEANING_WEIGHT = 0.85  # a need read this way counts at most this much of the catalogue's reading
+MEANING_TERMS = 0.5  # ... and the words its services use this much of that
+MEANING_SOURCE = "understood as:"
 
 
 @dataclass
@@ -86,7 +95,13 @@ class AccountReading(IndexData):
         return max(FILLER_MIN, common * FILLER_UNKNOWN)
 
     def _catalogue_terms(
-        self, texts: list[str], concept: int, add: Any, boost: float, sentence: bool
+        self,
+        texts: list[str],
+        concept: int,
+        add: Any,
+        boost: float,
+        sentence: bool,
+        understand: bool = False,
     ) -> list[tuple[str, float, str]]:
         """The codes catalogue's reading of the person's words (its lay understanding):
         the codes it finds lead to services carrying them, the need domains to services
@@ -153,6 +168,67 @@ class AccountReading(IndexData):
                 if sentence:  # "people next door": "next" and "door" are not the need
                     weight *= self._filler(word, tok)
                 add(tok, weight, concept, f"read as {phrase!r}:", word)
+        if understand:
+            read_already = {token for token, _score, _phrase in used}
+            used += self._meaning_terms(texts, concept, add, boost, read_already)
+        return used
+
+    def _meaning_terms(
+        self, texts: list[str], concept: int, add: Any, boost: float, read: set[str]
+    ) -> list[tuple[str, float, str]]:
+        """What the meaning model understands the clauses as (``directory.meaning``): each
+        need it reads, at its best confidence in any clause, leads to services carrying its
+        Z codes and need domains and to the words such services use, at MEANING_WEIGHT of
+        the catalogue's weights; the why says "understood as: <need>". A code or domain
+        the catalogue read already keeps the catalogue's reading (``read``)."""
+        from directory import meaning
+
+        best: dict[str, tuple[float, meaning.Need]] = {}
+        leading: set[str] = set()  # needs that are some clause's closest
+        for text in texts:
+            for rank, found in enumerate(
+                meaning.understand(text, MEANING_AT_LEAST, MEANING_WITHIN)
+            ):
+                sure = (found.score - MEANING_FROM) / (MEANING_FULL - MEANING_FROM)
+                sure = MEANING_WEIGHT * min(1.0, max(0.0, sure))
+                if rank == 0:
+                    leading.add(found.need.label)
+                if sure > best.get(found.need.label, (0.0, found.need))[0]:
+                    best[found.need.label] = (sure, found.need)
+        used: list[tuple[str, float, str]] = []
+        for sure, need in sorted(best.values(), key=lambda b: -b[0]):
+            # only a clause's closest need joins the reading (agreement, each need shown);
+            # a runner-up only adds its services' words and codes
+            if need.label not in leading:
+                read = (
+                    read
+                    | {"@" + k for k in need.domains}
+                    | set(t for c in need.codes for t in self._z_tokens(c))
+                )
+            for code in need.codes:
+                tokens = self._z_tokens(code)
+                for tok in tokens:
+                    weight = boost * CODE_WEIGHT * sure / max(1, len(tokens))
+                    add(tok, weight, concept, MEANING_SOURCE, need.label)
+                    if tok not in read:
+                        used.append((tok, sure, need.label))
+            for key in need.domains:
+                add(
+                    "@" + key,
+                    boost * DOMAIN_HINT_WEIGHT * sure,
+                    concept,
+                    MEANING_SOURCE,
+                    need.label,
+                )
+                if "@" + key not in read:
+                    used.append(("@" + key, sure, need.label))
+            for term in need.terms:
+                for word in words(term):
+                    tok = stem(word)
+                    if word.replace("'", "") in stopwords() or tok not in self._postings:
+                        continue
+                    weight = boost * PHRASE_WEIGHT * MEANING_TERMS * sure
+                    add(tok, weight, concept, MEANING_SOURCE, need.label)
         return used
 
     def _agreement(self, reading: list[tuple[str, float, str]]) -> np.ndarray:
