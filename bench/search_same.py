@@ -102,24 +102,27 @@ def dump(index_paths: list[Path], out: Path) -> int:
 
 
 def compare(before: Path, after: Path) -> int:
-    """0 when every answer is the same; else 1, printing the first few that differ."""
+    """0 when every answer asked of both is the same; else 1, printing the first few that
+    differ. Questions asked of one only (a query set edited between the dumps) are
+    counted apart."""
     a = json.loads(before.read_text(encoding="utf-8"))
     b = json.loads(after.read_text(encoding="utf-8"))
-    differ = 0
-    total = 0
+    differ = total = alone = 0
     for index in sorted(set(a) | set(b)):
         left, right = a.get(index, {}), b.get(index, {})
-        keys = sorted(set(left) | set(right))
-        bad = [k for k in keys if left.get(k) != right.get(k)]
-        total += len(keys)
+        both = sorted(set(left) & set(right))
+        bad = [k for k in both if left[k] != right[k]]
+        one = len(set(left) ^ set(right))
+        total += len(both)
         differ += len(bad)
-        print(f"{index}: {len(keys)} answers, {len(bad)} differ")
+        alone += one
+        print(f"{index}: {len(both)} answers, {len(bad)} differ ({one} asked of one only)")
         for k in bad[:5]:
             print(f"  differs: {k}")
             print(f"    before {json.dumps(left.get(k))[:400]}")
             print(f"    after  {json.dumps(right.get(k))[:400]}")
-    print(f"{total} answers compared, {differ} differ")
-    return 1 if differ else 0
+    print(f"{total} answers compared, {differ} differ ({alone} asked of one only)")
+    return 1 if differ or not total else 0
 
 
 def _dump_in(tree: Path, index_paths: list[Path], out: Path) -> None:
