@@ -44,11 +44,20 @@ class ImportSummary:
     withdrawn: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     notes: list[dict[str, str]] = field(default_factory=list)
+    # organisations and locations inserted or changed (not shown: services are counted)
+    other_writes: int = field(default=0, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["other_writes"]
         data["rejected"] = [asdict(r) for r in self.rejected]
         return data
+
+    @property
+    def changed_nothing(self) -> bool:
+        """Whether the import left every service, organisation and location as it was
+        (its run is still recorded)."""
+        return not (self.added or self.updated or self.withdrawn or self.other_writes)
 
 
 def read_records(
@@ -195,7 +204,7 @@ class _Writer:
     def write(self, records: list[ServiceRecord]) -> None:
         session, source, summary, now = self.session, self.source, self.summary, self.now
         org_ids = self._organisations(records)
-        loc_ids = _upsert_locations(session, source, records)
+        loc_ids = _upsert_locations(session, source, records, summary)
         existing = {
             row.source_id: row
             for chunk in _chunks([r.source_id for r in records], 1000)
@@ -306,7 +315,7 @@ class _Writer:
             if r.organisation is not None and r.organisation.source_id not in wanted
         ]
         return {
-            **_upsert_by_source_id(self.session, Organisation, self.source, wanted),
+            **_upsert_by_source_id(self.session, Organisation, self.source, wanted, self.summary),
             **_lookup_ids(self.session, Organisation, self.source, known),
         }
 
@@ -393,7 +402,7 @@ def _service_values(record: ServiceRecord, org_ids: dict[str, int], digest: str)
 
 
 def _upsert_locations(
-    session: Session, source: str, records: list[ServiceRecord]
+    session: Session, source: str, records: list[ServiceRecord], summary: ImportSummary
 ) -> dict[str, int]:
     wanted: dict[str, dict[str, Any]] = {}
     for record in records:
@@ -406,7 +415,7 @@ def _upsert_locations(
                 "latitude": loc.latitude,
                 "longitude": loc.longitude,
             }
-    return _upsert_by_source_id(session, Location, source, wanted)
+    return _upsert_by_source_id(session, Location, source, wanted, summary)
 
 
 def _lookup_ids(session: Session, model: Any, source: str, wanted: list[str]) -> dict[str, int]:
@@ -429,9 +438,11 @@ def _upsert_by_source_id(
     model: Any,  # Organisation or Location
     source: str,
     wanted: dict[str, dict[str, Any]],
+    summary: ImportSummary,
 ) -> dict[str, int]:
     """Insert or update the feed's rows of ``model`` keyed by source id (only those
-    wanted are read: a batch at a time); their row ids."""
+    wanted are read: a batch at a time); their row ids (the rows written are counted in
+    ``summary.other_writes``)."""
     if not wanted:
         return {}
     table = _table(model)
@@ -457,7 +468,9 @@ def _upsert_by_source_id(
         assert row.id is not None
         ids[sid] = row.id
         if any(getattr(row, k) != v for k, v in values.items()):
+            summary.other_writes += 1
             session.execute(sa.update(model).where(col(model.id) == row.id).values(**values))
+    summary.other_writes += len(to_insert)
     for chunk in _chunks(to_insert, 5000):
         session.connection().execute(sa.insert(_table(model)), chunk)
     if to_insert:

@@ -60,6 +60,24 @@ def directory_stamp(session: Session) -> str:
     return _stamp(tuple(session.connection().exec_driver_sql(STAMP_SQL).one()))
 
 
+def stamp_after_one_import(session: Session, was: str) -> str | None:
+    """The directory's stamp now, if the only change since the stamp ``was`` is one more
+    import run (one that changed no service: none added, so the highest service number is
+    the same); None if anything else happened in between (another import committed
+    meanwhile, on another machine sharing the database)."""
+    import sqlalchemy as sa
+
+    now = directory_stamp(session)
+    _, top, run = was.split(":")
+    if now.split(":")[1] != top:
+        return None
+    newer = session.connection().execute(
+        sa.text("SELECT count(*) FROM directory_import WHERE id > :run"),
+        {"run": int(run) if run.isdigit() else 0},
+    )
+    return now if newer.scalar_one() == 1 else None
+
+
 def sqlite_stamp(path: Path, busy_ms: int = 10_000, passphrase: str | None = None) -> str | None:
     """The stamp of the SQLite database at ``path``, read with the DB-API driver alone
     (sqlite3; sqlcipher3 with ``passphrase`` for an encrypted one, keyed as SQLAlchemy's
@@ -450,6 +468,47 @@ def _save(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def restamp_index(path: Path, was: str, now: str) -> bool:
+    """Give the index file at ``path`` the stamp ``now`` if it was built for ``was``
+    (the directory has changed state without any service changing: an import that found
+    every service as it was). The file is rewritten atomically with only its header's
+    stamp changed: the same bytes as a build of the directory would write, in the time a
+    copy takes. False (nothing written) when the file is not the one for ``was``."""
+    try:
+        handle = path.open("rb")
+    except OSError:
+        return False
+    with handle:
+        if handle.read(len(MAGIC)) != MAGIC:
+            return False
+        length = int.from_bytes(handle.read(8), "little")
+        if not 0 < length < 1 << 24:
+            return False
+        try:
+            header = json.loads(handle.read(length))
+        except ValueError:
+            return False
+        if header.get("version") != VERSION or header.get("stamp") != was:
+            return False
+        handle.seek(-(-(len(MAGIC) + 8 + length) // ALIGN) * ALIGN)
+        header["stamp"] = now
+        head = json.dumps(header, separators=(",", ":")).encode("utf-8")
+        start = -(-(len(MAGIC) + 8 + len(head)) // ALIGN) * ALIGN
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(MAGIC + len(head).to_bytes(8, "little") + head)
+                out.write(b"\x00" * (start - out.tell()))
+                shutil.copyfileobj(handle, out, 1 << 20)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return True
 
 
 # --- reading ------------------------------------------------------------------------------

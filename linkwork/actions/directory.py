@@ -34,11 +34,21 @@ def load_sample(ws: Workspace) -> ImportSummary:
     return summary
 
 
-def _reindex(ws: Workspace) -> None:
+def _reindex(ws: Workspace, unchanged_since: str | None = None) -> None:
     """Save this machine's search index for the directory as it now is (after the import
-    committed), so a search opens it instead of building one."""
-    from linkwork.actions.search import refresh_index
+    committed), so a search opens it instead of building one. ``unchanged_since``: the
+    directory's stamp before an import that changed no service, organisation or
+    location; an index file built for that stamp is only given the new one (a copy, not
+    a build: the same bytes a build would write)."""
+    from linkwork.actions.search import index_path, refresh_index
 
+    if unchanged_since is not None:
+        from directory.index_file import restamp_index, stamp_after_one_import
+
+        with ws.session() as session:
+            now = stamp_after_one_import(session, unchanged_since)
+        if now is not None and restamp_index(index_path(ws), unchanged_since, now):
+            return
     refresh_index(ws)
 
 
@@ -59,8 +69,11 @@ def import_directory(
         raise ValueError(f"unknown format {fmt!r} (use auto, oruk or csv)")
     if source_name is not None:  # typed by the user: refused with a control character
         source_name = clean_text(source_name, "the feed name")
+    from directory.index_file import directory_stamp
+
     limits = import_limits(ws)
     with ws.session() as session:
+        before = directory_stamp(session)
         summary = import_source(
             session,
             source,
@@ -70,7 +83,7 @@ def import_directory(
             source_name=source_name,
             limits=limits,
         )
-    _reindex(ws)
+    _reindex(ws, before if summary.changed_nothing else None)
     return summary
 
 
