@@ -266,10 +266,15 @@ class _Places:
 
 
 class _Docs(Sequence[IndexDoc]):
-    """Each service's record, decoded only when asked for."""
+    """Each service's record, decoded only when asked for; the last few thousand asked for
+    are kept (a search typed key by key shows many of the same services on every key).
+    Callers only read them."""
+
+    KEPT = 4096
 
     def __init__(self, table: StrTable) -> None:
         self._table = table
+        self._kept: dict[int, IndexDoc] = {}
 
     def __len__(self) -> int:
         return len(self._table)
@@ -277,11 +282,18 @@ class _Docs(Sequence[IndexDoc]):
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
+        kept = self._kept.get(i)
+        if kept is not None:
+            return kept
         data = json.loads(self._table[i])
         verified = data.pop("last_verified")
         data["last_verified"] = date.fromisoformat(verified) if verified else None
         data["locations"] = [tuple(loc) for loc in data["locations"]]
-        return IndexDoc(**data)
+        doc = IndexDoc(**data)
+        if len(self._kept) >= self.KEPT:
+            self._kept.clear()
+        self._kept[i] = doc
+        return doc
 
 
 # --- writing ------------------------------------------------------------------------------

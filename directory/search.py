@@ -33,6 +33,7 @@ import math
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import cast
 
 import numpy as np
 from rapidfuzz import fuzz, process, utils
@@ -72,6 +73,7 @@ READING_COVERS = 0.5  # a longer account: its reading's share of coverage, again
 RELEVANCE_FLOOR = 0.25  # when a service is named with every word typed: others under
 WEAK_FLOOR = 0.1  # this share of the best are not shown (otherwise under this share)
 LITERAL_WORDS = 4  # queries of at most this many words: a literal match outranks expansions
+CORRECTIONS_KEPT = 10_000  # words whose correction is remembered (per index)
 
 
 class ServiceIndex(AccountReading):
@@ -148,15 +150,17 @@ class ServiceIndex(AccountReading):
         if n == 0:
             return []
 
-        mask = np.ones(n, dtype=bool)
-        cutoff = months_before(today, self.stale_months).toordinal()
-        stale = (self._verified > 0) & (self._verified < cutoff)
+        # Filters as masks over every service, made only when asked for (the commonest
+        # search has none); staleness by the day, worked out once a day (_stale).
+        stale_all = self._stale(today)
+        mask: np.ndarray | None = None
         if current_only:
-            mask &= ~stale
+            mask = ~stale_all
         if free:
-            mask &= self._free
+            mask = self._free.copy() if mask is None else mask & self._free
         if age is not None:
-            mask &= (self._min_age <= age) & (self._max_age >= age)
+            ages = (self._min_age <= age) & (self._max_age >= age)
+            mask = ages if mask is None else mask & ages
         if language:
             lang = language.strip().lower()
             lang = self._vocab.languages.get(lang, lang)
@@ -171,18 +175,19 @@ class ServiceIndex(AccountReading):
                 lang_mask[self._languages[k]] = True
             if lang == "english":
                 lang_mask[self._no_language] = True
-            mask &= lang_mask
+            mask = lang_mask if mask is None else mask & lang_mask
         if open_now:
             day = now.isoweekday()
             minute = now.hour * 60 + now.minute
             docs_d, opens_d, closes_d = self._hours[day]
             open_mask = np.zeros(n, dtype=bool)
             open_mask[docs_d[(opens_d <= minute) & (minute < closes_d)]] = True
-            mask &= open_mask
+            mask = open_mask if mask is None else mask & open_mask
 
         need_labels: list[str] = []
-        need_score = np.zeros(n, dtype=np.float32)
+        need_score: np.ndarray | None = None
         if needs:
+            need_score = strongest = np.zeros(n, dtype=np.float32)
             need_mask = np.zeros(n, dtype=bool)
             for code in needs:
                 label, domains, zcodes = resolve_need(code)
@@ -190,34 +195,47 @@ class ServiceIndex(AccountReading):
                 for d in domains:
                     docs, _w = self._postings.get("@" + d, _EMPTY)
                     need_mask[docs] = True
-                    np.maximum.at(need_score, docs, 0.7)
+                    np.maximum.at(strongest, docs, 0.7)
                 for z in zcodes:
                     for tok in self._z_tokens(z):
                         docs, _w = self._postings[tok]
                         need_mask[docs] = True
-                        np.maximum.at(need_score, docs, 1.0)
-            mask &= need_mask
+                        np.maximum.at(strongest, docs, 1.0)
+            mask = need_mask if mask is None else mask & need_mask
 
         place = self.resolve_place(near) if near else None
         distance = self._distances(place) if place else None
 
         terms, notes, typed, reading = self._query_terms(text) if text.strip() else ([], [], 0, [])
+        # Scores are worked out only for the services some query term reaches (``rows``,
+        # ascending; every other service scores 0 whatever follows, as every factor below
+        # multiplies): the same numbers, in the same order, as over every service.
+        rows: np.ndarray | None = None
         if terms:
             concepts = {t.concept for t in terms if t.concept >= 0}
-            concept_hits = {c: np.zeros(n, dtype=bool) for c in concepts}
             all_docs = []
             all_weights = []
             for term in terms:
                 docs, ws = self._postings[term.token]
                 all_docs.append(docs)
                 all_weights.append(ws * np.float32(term.weight * self._idf[term.token]))
+            reached = np.zeros(n, dtype=bool)
+            for docs in all_docs:
+                reached[docs] = True
+            rows = np.flatnonzero(reached)
+            m = rows.size
+            row_of = np.empty(n, dtype=np.int32)
+            row_of[rows] = np.arange(m, dtype=np.int32)
+            local = [row_of[docs] for docs in all_docs]
+            concept_hits = {c: np.zeros(m, dtype=bool) for c in concepts}
+            for term, docs in zip(terms, local, strict=True):
                 if term.concept >= 0:
                     concept_hits[term.concept][docs] = True
             if reading:
-                scores = self._concept_scores(terms, all_docs, all_weights, n)
+                scores = self._concept_scores(terms, local, all_weights, m)
             else:
                 scores = np.bincount(
-                    np.concatenate(all_docs), weights=np.concatenate(all_weights), minlength=n
+                    np.concatenate(local), weights=np.concatenate(all_weights), minlength=m
                 ).astype(np.float32)
             if concepts:
                 # a longer account: the catalogue's reading of it (its last concept) counts
@@ -225,42 +243,49 @@ class ServiceIndex(AccountReading):
                 weight = {c: 1.0 for c in concepts}
                 if reading and len(concepts) > 1:
                     weight[max(concepts)] = (len(concepts) - 1) * READING_COVERS
-                covered = np.zeros(n, dtype=np.float32)
+                covered = np.zeros(m, dtype=np.float32)
                 for c, hits in concept_hits.items():
                     covered += hits * np.float32(weight[c])
                 scores *= 0.6 + 0.4 * covered / sum(weight.values())
-            if needs:
-                scores *= 1.0 + 0.5 * need_score
+            if need_score is not None:
+                scores *= 1.0 + 0.5 * need_score[rows]
         else:
-            scores = need_score.copy()
+            scores = need_score.copy() if need_score is not None else np.zeros(n, np.float32)
+
+        def mine(values: np.ndarray) -> np.ndarray:
+            return values if rows is None else values[rows]
+
         if reading:
-            scores = scores * self._agreement(reading)
-        scores = np.where(stale, scores * STALE_FACTOR, scores)
-        scores = np.where(mask, scores, 0.0)
+            scores = scores * mine(self._agreement(reading))
+        scores = np.where(mine(stale_all), scores * STALE_FACTOR, scores)
+        if mask is not None:
+            scores = np.where(mine(mask), scores, 0.0)
         # a relevance floor (measured before a literal match is lifted above the rest; higher
         # when some service is named with every word typed): a weak match does not trail
         # the strong ones, nor come first near a place because it is close
-        before = float(scores.max())
-        scores, named = self._literal_first(scores, terms, typed)
+        before = float(scores.max()) if scores.size else 0.0
+        scores, named = self._literal_first(scores, terms, typed, rows)
         floor = (RELEVANCE_FLOOR if named else WEAK_FLOOR) * before
         scores = np.where(scores >= floor, scores, 0.0).astype(np.float32)
-        top_score = float(scores.max())
+        top_score = float(scores.max()) if scores.size else 0.0
         relevance = scores
         if distance is not None and top_score > 0:
             # relevance first, then distance: a relevant service nearby beats a slightly
             # better-worded one across the county; no location known counts as far-ish
-            km = np.nan_to_num(distance, nan=20.0)
+            km = np.nan_to_num(mine(distance), nan=20.0)
             factor = 0.1 + 0.9 / (1.0 + (km / 10.0) ** 2)
             scores = (np.sqrt(scores / top_score) * factor).astype(np.float32)
-        candidates = np.flatnonzero(scores > 0)
+        keep = np.flatnonzero(scores > 0)  # positions in scores
+        candidates = keep if rows is None else rows[keep]  # service numbers, ascending
         if candidates.size == 0:
             return []
         shortlist = max(SHORTLIST, limit)
         if candidates.size > shortlist:
-            top = np.argpartition(-scores[candidates], shortlist - 1)[:shortlist]
+            top = np.argpartition(-scores[keep], shortlist - 1)[:shortlist]
             candidates = candidates[top]
-        final = scores[candidates].astype(np.float64)
-        shown = relevance[candidates].astype(np.float64)  # the Match: relevance, near or not
+            keep = keep[top]
+        final = scores[keep].astype(np.float64)
+        shown = relevance[keep].astype(np.float64)  # the Match: relevance, near or not
         if text.strip():
             query = text.lower()
             names = [self._name(int(i)) for i in candidates]
@@ -291,7 +316,7 @@ class ServiceIndex(AccountReading):
                 matched_terms[row],
                 notes + ([lifted[int(i)]] if int(i) in lifted else []),
                 need_labels,
-                bool(stale[i]),
+                bool(stale_all[i]),
                 distance,
                 place,
             )
@@ -323,19 +348,27 @@ class ServiceIndex(AccountReading):
     # --- internals -----------------------------------------------------------------
 
     def _literal_first(
-        self, scores: np.ndarray, terms: list[_Term], typed: int
+        self, scores: np.ndarray, terms: list[_Term], typed: int, rows: np.ndarray | None = None
     ) -> tuple[np.ndarray, bool]:
         """A short query's literal match outranks its expansions: services whose name or
         taxonomy holds every word the person typed are lifted above every other service,
-        found through synonyms, domains or codes. ``typed``: the query's distinct words."""
+        found through synonyms, domains or codes. ``typed``: the query's distinct words;
+        ``rows``: the services ``scores`` are of (ascending; None: every service)."""
         literal = [t for t in terms if t.literal]
         if not literal or len(literal) < typed or typed > LITERAL_WORDS:
             return scores, False
         full = scores > 0
         for term in literal:
-            hits = np.zeros(self.size, dtype=bool)
             docs, weights = self._postings[term.token]
-            hits[docs[weights >= NAMED_WEIGHT]] = True
+            named = docs[weights >= NAMED_WEIGHT]
+            if rows is None:
+                hits = np.zeros(self.size, dtype=bool)
+                hits[named] = True
+            elif named.size:
+                at = np.minimum(np.searchsorted(named, rows), named.size - 1)
+                hits = named[at] == rows
+            else:
+                hits = np.zeros(rows.size, dtype=bool)
             full &= hits
         rest = (scores > 0) & ~full
         if not full.any() or not rest.any():
@@ -356,6 +389,16 @@ class ServiceIndex(AccountReading):
         A correctly spelled English word is never corrected (``directory.english``); a
         misspelling goes to the closest word of the directory or of English (a directory
         word wins a near tie), also tried as spelt by ear ("evicshun" -> "eviction")."""
+        memo: dict[str, str | None] = self.__dict__.setdefault("_corrections", {})
+        if word in memo:  # typed key by key, a word is read again on every key
+            return memo[word]
+        fixed = self._correct_now(word)
+        if len(memo) >= CORRECTIONS_KEPT:
+            memo.clear()
+        memo[word] = fixed
+        return fixed
+
+    def _correct_now(self, word: str) -> str | None:
         if len(word) < 3 or not word.isalpha() or is_english(word):
             return None
         cutoff = 75 if len(word) <= 4 else (72 if len(word) <= 6 else 65)
@@ -469,7 +512,26 @@ class ServiceIndex(AccountReading):
             reading = domains
         return list(weights.values()), notes, len({toks[i] for i in content}), reading
 
+    def _stale(self, today: date) -> np.ndarray:
+        """Which services were last verified before ``stale_months`` ago (read-only; the
+        same array all day: worked out again when the day changes)."""
+        cutoff = months_before(today, self.stale_months).toordinal()
+        known = self.__dict__.get("_stale_on")
+        if known is not None and known[0] == cutoff:
+            return cast(np.ndarray, known[1])
+        stale = (self._verified > 0) & (self._verified < cutoff)
+        stale.flags.writeable = False
+        self.__dict__["_stale_on"] = (cutoff, stale)
+        return stale
+
     def _distances(self, place: Place) -> np.ndarray:
+        """Kilometres from ``place`` to each service's nearest location (NaN: none known),
+        read-only: worked out once for a place and kept while the same place is asked
+        for (the app searches near one place on every keystroke)."""
+        key = (place.latitude, place.longitude)
+        known = self.__dict__.get("_distances_from")
+        if known is not None and known[0] == key:
+            return cast(np.ndarray, known[1])
         lat0, lon0 = math.radians(place.latitude), math.radians(place.longitude)
         dlat = self._loc_lat - lat0
         dlon = self._loc_lon - lon0
@@ -478,6 +540,8 @@ class ServiceIndex(AccountReading):
         out = np.full(self.size, np.inf)
         np.minimum.at(out, self._loc_doc, km)
         out[np.isinf(out)] = np.nan
+        out.flags.writeable = False
+        self.__dict__["_distances_from"] = (key, out)
         return out
 
     def _match(
