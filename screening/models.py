@@ -91,6 +91,12 @@ class Screening(SQLModel, table=True):
     # Suggested needs awaiting the link worker: list of {code, system, display, domain,
     # questions: [...], state: pending|confirmed|rejected, need_id}.
     suggestions: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    # The sections not asked (the person did not raise them): their domains, in the
+    # questionnaire's order. Their questions have no answers, and "not asked" is never
+    # "no need" (screening.questionnaire.skipped_titles reads them back in words).
+    skipped: list[str] = Field(
+        default_factory=list, sa_type=sa.JSON, sa_column_kwargs={"server_default": "[]"}
+    )
     org: str = org_field()  # the organisation holding the row (screening.organisations)
 
 

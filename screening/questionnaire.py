@@ -9,6 +9,7 @@ FHIR mapping, in ``screening.exchange.fhir_questionnaire``.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -366,6 +367,45 @@ def suggest_needs(questionnaire: Questionnaire, answers: dict[str, str]) -> list
     return list(found.values())
 
 
+def check_skipped(q: Questionnaire, skipped: Sequence[str] | None) -> list[str]:
+    """The sections to record as skipped (not asked), as their domains in the
+    questionnaire's order; each given by its domain or its title (any case). ValueError
+    naming the choices for one that is neither."""
+    if not skipped:
+        return []
+    names: dict[str, str] = {}
+    for section in q.sections:
+        names[section.domain.casefold()] = section.domain
+        names[section.title.casefold()] = section.domain
+    wanted = set()
+    for name in skipped:
+        domain = names.get(str(name).strip().casefold())
+        if domain is None:
+            choices = ", ".join(s.domain for s in q.sections)
+            raise ValueError(f"no section {name!r} to skip; the sections are: {choices}")
+        wanted.add(domain)
+    return [d for d in dict.fromkeys(s.domain for s in q.sections) if d in wanted]
+
+
+def _without_skipped(
+    q: Questionnaire, answers: dict[str, Any], skipped: list[str]
+) -> dict[str, Any]:
+    """``answers`` less those to questions in skipped sections (not asked, so not kept:
+    a skipped section must never read as answered, let alone as 'no need')."""
+    dropped = {question.id for s in q.sections if s.domain in skipped for question in s.questions}
+    return {qid: value for qid, value in answers.items() if qid not in dropped}
+
+
+def skipped_titles(domains: Sequence[str], q: Questionnaire | None = None) -> list[str]:
+    """The skipped sections in words (their titles; a domain the questionnaire does not
+    know, e.g. from a practice's extra questions no longer loaded, as itself)."""
+    q = q or load_questionnaire()
+    titles: dict[str, str] = {}
+    for section in q.sections:
+        titles.setdefault(section.domain, section.title)
+    return [titles.get(d, d) for d in domains]
+
+
 def complete_screening(
     session: Session,
     person: Person,
@@ -376,6 +416,7 @@ def complete_screening(
     at: datetime | None = None,
     audit: bool = True,
     screening: Screening | None = None,
+    skipped: Sequence[str] | None = None,
 ) -> tuple[Screening, list[dict[str, Any]]]:
     """Store a completed screening and its answers; return it with the suggested needs
     (also kept on ``Screening.suggestions``, state ``pending``). Codes nothing: the link
@@ -383,11 +424,14 @@ def complete_screening(
 
     With ``screening`` (an in-progress one of this person, see
     ``save_screening_progress``), that screening is finished with ``answers`` (which
-    replace the saved ones) instead of a new one being made."""
+    replace the saved ones) instead of a new one being made. ``skipped``: the sections
+    not asked (domains or titles, ``check_skipped``): recorded on the screening, their
+    answers dropped."""
     q = questionnaire or load_questionnaire()
     if screening is not None:
         _check_in_progress(screening, person)
-    clean = check_answers(q, answers)
+    not_asked = check_skipped(q, skipped)
+    clean = check_answers(q, _without_skipped(q, answers, not_asked))
     if not clean:
         raise ValueError("no answers given")
     suggestions = suggest_needs(q, clean)
@@ -416,6 +460,7 @@ def complete_screening(
     screening.status = "completed"
     screening.completed_at = when
     screening.suggestions = suggestions
+    screening.skipped = not_asked
     for name, number in ons4.items():
         setattr(screening, name, number)
     session.add(screening)
@@ -426,6 +471,8 @@ def complete_screening(
             "answers": len(clean),
             "suggested": [s["code"] for s in suggestions],
         }
+        if not_asked:
+            detail["skipped"] = not_asked
         record_event(
             session,
             actor,
@@ -479,6 +526,7 @@ def save_screening_progress(
     screening: Screening | None = None,
     questionnaire: Questionnaire | None = None,
     at: datetime | None = None,
+    skipped: Sequence[str] | None = None,
 ) -> Screening:
     """Save a half-done screening (status ``in-progress``): the answers so far, checked
     as ``complete_screening`` checks them, replacing any saved before. Without
@@ -494,7 +542,8 @@ def save_screening_progress(
             )
     else:
         _check_in_progress(screening, person)
-    clean = check_answers(q, answers)
+    not_asked = check_skipped(q, skipped)
+    clean = check_answers(q, _without_skipped(q, answers, not_asked))
     if not clean:
         raise ValueError("no answers given")
     started = screening is None
@@ -508,16 +557,20 @@ def save_screening_progress(
             recorded_by=actor,
             suggestions=[],
         )
-        session.add(screening)
-        session.flush()
+    screening.skipped = not_asked
+    session.add(screening)
+    session.flush()
     _store_answers(session, q, screening, clean)
+    saved: dict[str, Any] = {"answers": len(clean), "status": "in-progress"}
+    if not_asked:
+        saved["skipped"] = not_asked
     record_event(
         session,
         actor,
         "start" if started else "save-progress",
         "screening",
         screening.id,
-        {"answers": len(clean), "status": "in-progress"},
+        saved,
         person_id=person.id,
     )
     return screening
@@ -554,6 +607,8 @@ def screening_dict(screening: Screening) -> dict[str, Any]:
         "ons4": {name: getattr(screening, f"ons4_{name}") for name in ONS4_ITEMS},
         "suggestions": suggestions,
         "pending": sum(1 for s in suggestions if s.get("state") == "pending"),
+        "skipped": list(screening.skipped or []),  # the sections' domains
+        "skipped_titles": skipped_titles(screening.skipped or []),  # the same in words
     }
 
 

@@ -40,7 +40,12 @@ from screening.people import (
 from screening.people import (
     update_person as update_in_record,
 )
-from screening.questionnaire import list_screenings, screening_answers, screening_dict
+from screening.questionnaire import (
+    list_screenings,
+    screening_answers,
+    screening_dict,
+    skipped_titles,
+)
 from screening.referrals import list_referrals, referral_dict, referral_events
 
 EQUALITY_FIELDS = FIELDS  # the equality questions' field names, in the order asked
@@ -220,6 +225,8 @@ def _timeline(
         if scr.status == "in-progress":
             answered = len(screening_answers(session, scr))
             detail = f"{answered} questions answered so far; S to resume"
+        if scr.skipped:  # not asked: never read as answered "no"
+            detail += f"; skipped: {', '.join(skipped_titles(scr.skipped))}"
         items.append(
             {
                 "at": as_utc(scr.started_at),

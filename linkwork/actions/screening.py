@@ -3,8 +3,11 @@
 One rule for both front ends: a person has at most one screening in progress, and the
 next screening of that person (saved or completed, from the app's form, the CLI's
 prompts or an answers file) carries on that one, its answers replaced by the new ones,
-rather than leaving it half-done for ever. The questionnaire is the built-in one plus
-the practice's extra questions (``Settings.extra_questions``, or ``questions`` given).
+rather than leaving it half-done for ever. A section the person did not raise is
+skipped (``skipped``: the app's Ctrl+O, the CLI's ``--skip``): recorded on the
+screening as not asked, its answers dropped, never read as "no need". The questionnaire
+is the built-in one plus the practice's extra questions (``Settings.extra_questions``,
+or ``questions`` given).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from screening.questionnaire import (
     load_answers_file,
     load_questionnaire,
     screening_answers,
+    skipped_titles,
 )
 from screening.questionnaire import complete_screening as complete_in_record
 from screening.questionnaire import save_screening_progress as save_in_record
@@ -39,9 +43,10 @@ def questionnaire(ws: Workspace, questions: Questions = None) -> Questionnaire:
 
 
 def questionnaire_sections(ws: Workspace, questions: Questions = None) -> list[dict[str, Any]]:
-    """The questionnaire as plain sections for a form: ``title``, ``intro`` and
-    ``questions``, each ``id``, ``text`` and ``kind``: ``scale`` (``low``-``high``, a
-    whole number) or ``choice`` (``options``: (code, text) pairs)."""
+    """The questionnaire as plain sections for a form: ``key`` (the section's domain, as
+    ``skipped`` names it), ``title``, ``intro`` and ``questions``, each ``id``, ``text``
+    and ``kind``: ``scale`` (``low``-``high``, a whole number) or ``choice``
+    (``options``: (code, text) pairs)."""
     return _sections(questionnaire(ws, questions))
 
 
@@ -69,7 +74,14 @@ def _sections(q: Questionnaire) -> list[dict[str, Any]]:
                         "options": [(o.code, o.text) for o in question.options],
                     }
                 )
-        sections.append({"title": section.title, "intro": section.intro, "questions": items})
+        sections.append(
+            {
+                "key": section.domain,
+                "title": section.title,
+                "intro": section.intro,
+                "questions": items,
+            }
+        )
     return sections
 
 
@@ -86,13 +98,15 @@ def _progress(session: Session, screening: Screening | None) -> dict[str, Any] |
     return {
         "id": screening.id,
         "answers": screening_answers(session, screening),
+        "skipped": list(screening.skipped or []),
         "started_at": started.replace(tzinfo=UTC) if started.tzinfo is None else started,
     }
 
 
 def screening_in_progress(ws: Workspace, person_ref: str) -> dict[str, Any] | None:
     """The person's saved, unfinished screening: ``id``, ``answers`` (question id ->
-    stored value) and ``started_at`` (aware datetime); None if there is none."""
+    stored value), ``skipped`` (the sections' keys) and ``started_at`` (aware
+    datetime); None if there is none."""
     with ws.session() as session:
         person = get_person(session, person_ref)
         return _progress(session, in_progress_screening(session, person))
@@ -131,22 +145,31 @@ def save_screening_progress(
     *,
     screening_ref: str | None = None,
     questions: Questions = None,
+    skipped: list[str] | None = None,
 ) -> dict[str, Any]:
     """Save a half-done screening (status in-progress): the answers so far, checked as on
     completion, replacing those saved before (into ``screening_ref``, else the person's
-    screening in progress, else a new one). ``id``, ``person_id``, ``answers`` (how many
-    kept) and ``started`` (True when this save began it)."""
+    screening in progress, else a new one), and the sections ``skipped`` so far (keys or
+    titles). ``id``, ``person_id``, ``answers`` (how many kept), ``skipped`` (titles) and
+    ``started`` (True when this save began it)."""
     q = questionnaire(ws, questions)
     with ws.session() as session:
         person = get_person(session, person_ref)
         saved = _carried_on(session, person, screening_ref)
         screening = save_in_record(
-            session, person, answers, actor=ws.user, screening=saved, questionnaire=q
+            session,
+            person,
+            answers,
+            actor=ws.user,
+            screening=saved,
+            questionnaire=q,
+            skipped=skipped,
         )
         return {
             "id": screening.id,
             "person_id": person.id,
             "answers": len(screening_answers(session, screening)),
+            "skipped": skipped_titles(screening.skipped, q),
             "started": saved is None,
         }
 
@@ -158,27 +181,38 @@ def complete_screening(
     *,
     screening_ref: str | None = None,
     questions: Questions = None,
+    skipped: list[str] | None = None,
 ) -> dict[str, Any]:
     """Complete a screening with ``answers`` (carrying on ``screening_ref``, else the
     person's screening in progress, else a new one) and suggest needs: nothing is coded
-    until each suggestion is confirmed (``actions.needs.decide_suggestion``).
+    until each suggestion is confirmed (``actions.needs.decide_suggestion``). The sections
+    ``skipped`` (keys or titles; ValueError for one that is neither) are recorded as not
+    asked and their answers dropped.
 
     Returns ``id``, ``person_id``, ``questionnaire`` (id|version), ``answers`` (how many
-    kept), ``resumed`` (a saved screening was finished) and ``suggestions``: each code,
-    system, display, domain, questions (ids), ``because`` (those questions' words), state
-    (pending), need_id and ``existing_need_id`` (the person already has it, active)."""
+    kept), ``skipped`` (the sections not asked, in words), ``resumed`` (a saved
+    screening was finished) and ``suggestions``: each code, system, display, domain,
+    questions (ids), ``because`` (those questions' words), state (pending), need_id and
+    ``existing_need_id`` (the person already has it, active)."""
     q = questionnaire(ws, questions)
     with ws.session() as session:
         person = get_person(session, person_ref)
         saved = _carried_on(session, person, screening_ref)
         screening, suggestions = complete_in_record(
-            session, person, answers, actor=ws.user, questionnaire=q, screening=saved
+            session,
+            person,
+            answers,
+            actor=ws.user,
+            questionnaire=q,
+            screening=saved,
+            skipped=skipped,
         )
         return {
             "id": screening.id,
             "person_id": person.id,
             "questionnaire": f"{screening.questionnaire_id}|{screening.questionnaire_version}",
             "answers": len(screening_answers(session, screening)),
+            "skipped": skipped_titles(screening.skipped, q),
             "resumed": saved is not None,
             "suggestions": [
                 {**s, "because": [q.question(qid).text for qid in s.get("questions", [])]}

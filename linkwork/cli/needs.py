@@ -38,12 +38,17 @@ def plain(value: object) -> str:
     return escape_terminal(value, markup=False)
 
 
+SKIP = "skip"  # typed at a question: the rest of its section is not asked
+
+
 def _ask_scale(q: dict[str, Any], saved: str | None) -> str | None:
     low, high = q["low"], q["high"]
     while True:
         raw = typer.prompt(
             f"{plain(q['text'])} ({low}-{high})", default=saved or "", show_default=bool(saved)
         ).strip()
+        if raw.casefold() == SKIP:
+            return SKIP
         if raw == "-" or (not raw and not saved):
             return None
         if not raw:
@@ -62,6 +67,8 @@ def _ask_choice(q: dict[str, Any], saved: str | None) -> str | None:
     default = str(codes.index(saved) + 1) if saved in codes else ""
     while True:
         raw = typer.prompt("answer", default=default, show_default=bool(default)).strip()
+        if raw.casefold() == SKIP:
+            return SKIP
         if raw == "-" or not raw:
             return None
         if raw.isascii() and raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= len(options):
@@ -75,27 +82,54 @@ def _answers(count: int) -> str:
     return counted(count, "answer")
 
 
-def _prompt_answers(form: dict[str, Any], answers: dict[str, str]) -> None:
+def _prompt_answers(form: dict[str, Any], answers: dict[str, str], skipped: list[str]) -> None:
     """Ask the questionnaire's questions one by one into ``answers``, which start as a
     saved screening's answers (the defaults: Enter keeps one, '-' clears it), so that
-    leaving mid-way keeps those not asked again yet."""
+    leaving mid-way keeps those not asked again yet. A section in ``skipped`` (keys) is
+    not asked; 'skip' typed at a question skips the rest of its section (added to
+    ``skipped``: recorded as not asked, its answers dropped)."""
     saved: dict[str, str] = (form["in_progress"] or {}).get("answers", {})
     if form["intro"]:
         console.print(esc(form["intro"]))
-    console.print("[dim]Press Enter to skip a question.[/]")
+    console.print("[dim]Press Enter to skip a question; type 'skip' to skip its section.[/]")
     if saved:
         console.print("[dim]Enter keeps the saved answer shown in brackets; '-' clears it.[/]")
     for section in form["sections"]:
         console.rule(esc(section["title"]))
+        if section["key"] in skipped:
+            console.print("Skipped: not asked.")
+            continue
         if section["intro"]:
             console.print(esc(section["intro"]))
         for q in section["questions"]:
             ask = _ask_scale if q["kind"] == "scale" else _ask_choice
             value = ask(q, saved.get(q["id"]))
+            if value == SKIP:
+                skipped.append(section["key"])
+                for other in section["questions"]:
+                    answers.pop(other["id"], None)
+                console.print(f"Skipped {esc(section['title'])}: not asked.")
+                break
             if value is None:
                 answers.pop(q["id"], None)
             else:
                 answers[q["id"]] = value
+
+
+def _section_keys(form: dict[str, Any], names: list[str]) -> list[str]:
+    """``--skip`` names (a section's key or title, any case) as the sections' keys."""
+    known = {}
+    for section in form["sections"]:
+        known[section["key"].casefold()] = section["key"]
+        known[section["title"].casefold()] = section["key"]
+    keys = []
+    for name in names:
+        key = known.get(name.strip().casefold())
+        if key is None:
+            choices = ", ".join(section["key"] for section in form["sections"])
+            raise ValueError(f"no section {name!r} to skip; the sections are: {choices}")
+        keys.append(key)
+    return keys
 
 
 def _decide_by_prompt(ws: Any, data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -148,11 +182,21 @@ def screen_cmd(
         bool,
         Opt("--save", help="Save the answers as a screening in progress, to finish later."),
     ] = False,
+    skip: Annotated[
+        list[str] | None,
+        Opt(
+            "--skip",
+            metavar="SECTION",
+            help="A section the person did not raise (its name or title, e.g. housing): "
+            "not asked, recorded as skipped, never as 'no need'. Give it again for more.",
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Screen a person for social needs and ONS4 wellbeing.
 
-    Answers come from --answers FILE, or are asked one by one.
+    Answers come from --answers FILE, or are asked one by one ('skip' at a question skips
+    the rest of its section).
 
     A screening saved half-done (--save, or left in the app) is carried on.
 
@@ -160,12 +204,14 @@ def screen_cmd(
     from linkwork.actions import screening as act
 
     ws = workspace(ctx)
+    skipped: list[str] = list(skip or [])
     if answers_file is not None:
         answers = act.read_answers(answers_file)
     elif json_out:
         raise ValueError("--json needs --answers FILE (no questions are asked)")
     else:
         form = act.open_screening(ws, person_ref, questions=questions)
+        skipped = _section_keys(form, skipped)
         console.print(f"Screening {esc(form['person']['name'])}")
         progress = form["in_progress"]
         if progress:
@@ -175,20 +221,27 @@ def screen_cmd(
                 f"({counted(len(progress['answers']), 'question')} answered)."
             )
         answers = dict(progress["answers"]) if progress else {}
+        for key in progress["skipped"] if progress else []:
+            if key not in skipped:
+                skipped.append(key)  # skipped when it was saved: still not asked
         try:
-            _prompt_answers(form, answers)
+            _prompt_answers(form, answers, skipped)
         except (typer.Abort, KeyboardInterrupt):
             # Left mid-way (Ctrl+C, or the input ended): the answers so far are kept, as
             # the app keeps them when it is left or closed mid-screening.
             if answers:
-                kept = act.save_screening_progress(ws, person_ref, answers, questions=questions)
+                kept = act.save_screening_progress(
+                    ws, person_ref, answers, questions=questions, skipped=skipped
+                )
                 err_console.print(
                     f"screening progress saved ({_answers(kept['answers'])}): "
                     f"linkwork screen {kept['person_id'][:8]} carries on from there"
                 )
             raise
     if save:
-        saved = act.save_screening_progress(ws, person_ref, answers, questions=questions)
+        saved = act.save_screening_progress(
+            ws, person_ref, answers, questions=questions, skipped=skipped
+        )
         if json_out:
             print_json(saved)
             return
@@ -198,13 +251,15 @@ def screen_cmd(
             f"Finish it with: linkwork screen {saved['person_id'][:8]}"
         )
         return
-    data = act.complete_screening(ws, person_ref, answers, questions=questions)
+    data = act.complete_screening(ws, person_ref, answers, questions=questions, skipped=skipped)
     if json_out:
         print_json(data)
         return
     console.print(
         f"screening {'completed' if data['resumed'] else 'recorded'}: [bold]{esc(data['id'])}[/]"
     )
+    if data["skipped"]:
+        console.print(f"skipped (not asked): {esc(', '.join(data['skipped']))}")
     suggestions = data["suggestions"]
     if answers_file is None and suggestions:
         suggestions_table(data["id"], safe(suggestions))

@@ -191,9 +191,10 @@ def person_show(
     for s in data["screenings"]:
         ons4 = ", ".join(f"{k} {v}" for k, v in s["ons4"].items() if v is not None)
         pending = f", {s['pending']} suggestion(s) to decide" if s["pending"] else ""
+        skipped = f"; skipped: {', '.join(s['skipped_titles'])}" if s["skipped_titles"] else ""
         console.print(
             f"screening {s['id'][:8]} on {(s['completed_at'] or '')[:10]}"
-            f" (ONS4: {ons4 or '-'}){pending}"
+            f" (ONS4: {ons4 or '-'}){pending}{skipped}"
         )
     needs_table(data["needs"])
     if data["consents"]:

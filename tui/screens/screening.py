@@ -236,6 +236,7 @@ class ScreeningScreen(SubScreen):
         self.answers: dict[str, str] = {}
         self.index = 0
         self.skipped: set[int] = set()  # sections skipped: their questions not asked
+        self.saved_skipped: set[str] = set()  # the saved screening's skipped sections (keys)
         self.screening_id: str | None = None
         self.suggestions: list[dict[str, Any]] = []
         self.reviewing = False
@@ -285,6 +286,7 @@ class ScreeningScreen(SubScreen):
             return
         self.progress_id = progress["id"]
         self.saved = dict(progress["answers"])
+        self.saved_skipped = set(progress.get("skipped", []))
         where = resume_section(self.sections, self.saved)
         title = self.sections[where]["title"]
         started = progress["started_at"].strftime("%d %b %Y %H:%M")
@@ -310,6 +312,9 @@ class ScreeningScreen(SubScreen):
             self.show_section(0)
             return
         self.answers = dict(self.saved)
+        self.skipped = {
+            n for n, section in enumerate(self.sections) if section["key"] in self.saved_skipped
+        }
         self.show_section(resume_section(self.sections, self.answers))
         self.notify(f"Resumed the saved screening: {len(self.answers)} answers filled.")
 
@@ -448,7 +453,11 @@ class ScreeningScreen(SubScreen):
         try:
             with self._save_lock:
                 done = self.actions.screening.complete_screening(
-                    self.workspace, self.person.id, self.answers, screening_ref=self.progress_id
+                    self.workspace,
+                    self.person.id,
+                    self.answers,
+                    screening_ref=self.progress_id,
+                    skipped=self.skipped_keys(),
                 )
         except Exception as exc:
             self.finishing = False
@@ -648,10 +657,18 @@ class ScreeningScreen(SubScreen):
             self.progress_id = self._save(answers)
             self.saved = answers
 
+    def skipped_keys(self) -> list[str]:
+        """The sections skipped (Ctrl+O), as the record names them (their keys)."""
+        return [self.sections[n]["key"] for n in sorted(self.skipped) if n < len(self.sections)]
+
     def _save(self, answers: dict[str, str]) -> str:
         """Save the answers so far (blocking); the in-progress screening's id."""
         saved = self.actions.screening.save_screening_progress(
-            self.workspace, self.person.id, answers, screening_ref=self.progress_id
+            self.workspace,
+            self.person.id,
+            answers,
+            screening_ref=self.progress_id,
+            skipped=self.skipped_keys(),
         )
         return str(saved["id"])
 
