@@ -1,4 +1,5 @@
-"""The codes catalogue as directory search reads it, kept ready-made between processes.
+"""The codes catalogue (and the search vocabulary) as directory search reads them, kept
+ready-made between processes.
 
 Reading a person's words (``directory.vocabulary.need_hints``) needs the codes catalogue
 and its lay-language search index: loading and checking its files and building the index
@@ -9,7 +10,8 @@ package (its data and its code) and of the Python and stemmer versions, so an ed
 catalogue, a changed loader or another interpreter never reads an old one. The file is
 written atomically; when it cannot be written (a read-only install) or read, the catalogue
 is loaded from its files as before. The pickle is trusted as the compiled modules beside
-it are (whoever can write there can change the code itself).
+it are (whoever can write there can change the code itself). ``kept`` does the same for
+``directory.vocabulary.load_vocabulary`` (in the directory package's ``__pycache__``).
 """
 
 from __future__ import annotations
@@ -38,13 +40,18 @@ def _sources(folder: Path) -> list[Path]:
 
 def cache_key(folder: Path) -> str:
     """A hash of the catalogue's files and code, and of what its pickle depends on."""
+    return files_key(_sources(folder))
+
+
+def files_key(files: list[Path]) -> str:
+    """A hash of these files (names and bytes) and of the Python and stemmer versions."""
     import snowballstemmer
 
     digest = hashlib.sha256()
     digest.update(sys.version.encode())
     digest.update(str(getattr(snowballstemmer, "__version__", "")).encode())
     digest.update(type(snowballstemmer.stemmer(STEMMER_LANGUAGE)).__module__.encode())
-    for path in _sources(folder):
+    for path in files:
         digest.update(path.name.encode() + b"\x00")
         digest.update(path.read_bytes())
         digest.update(b"\x00")
@@ -73,21 +80,33 @@ def _dumps(catalogue: Catalogue) -> bytes:
 def load_cached(folder: Path, cache_folder: Path | None = None) -> Catalogue:
     """The catalogue of ``folder``: from its cached pickle when that is of these very files,
     otherwise loaded from them (``codes.catalogue.load_catalogue_from``) and cached."""
-    where = cache_folder or folder / "__pycache__"
-    key = cache_key(folder)
-    path = where / f"catalogue-{key}.pickle"
+    return kept(
+        cache_folder or folder / "__pycache__",
+        "catalogue",
+        cache_key(folder),
+        lambda: load_catalogue_from(folder),
+        Catalogue,
+        _dumps,
+    )
+
+
+def kept(where: Path, name: str, key: str, make: Any, kind: type, dumps: Any = None) -> Any:
+    """``make()``'s value, kept in ``where`` as ``NAME-KEY.pickle``: read from there when it
+    is (a ``kind``), else made and written there (atomically, other keys of NAME removed;
+    nothing written when it cannot be)."""
+    path = where / f"{name}-{key}.pickle"
     try:
         found = pickle.loads(path.read_bytes())
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
         found = None
-    if isinstance(found, Catalogue):
+    if isinstance(found, kind):
         return found
-    catalogue = load_catalogue_from(folder)
+    value = make()
     try:
         where.mkdir(exist_ok=True)
-        for old in where.glob("catalogue-*.pickle"):
+        for old in where.glob(f"{name}-*.pickle"):
             old.unlink(missing_ok=True)
-        data = _dumps(catalogue)
+        data = dumps(value) if dumps else pickle.dumps(value, PROTOCOL)
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=where)
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -97,8 +116,8 @@ def load_cached(folder: Path, cache_folder: Path | None = None) -> Catalogue:
             Path(tmp).unlink(missing_ok=True)
             raise
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
-        pass  # a read-only install (or a catalogue that cannot be kept): loaded each time
-    return catalogue
+        pass  # a read-only install (or a value that cannot be kept): made each time
+    return value
 
 
 @cache

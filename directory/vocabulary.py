@@ -14,6 +14,8 @@ import csv
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from pathlib import Path
+from typing import cast
 
 from directory.taxonomy import domain_keys
 from directory.text import phrase_tokens, tokens
@@ -47,9 +49,33 @@ class Vocabulary:
         return found
 
 
+# what the vocabulary is read from and with: a change to any of them reads it again
+_VOCABULARY_SOURCES = (
+    "search_vocabulary.csv",
+    "lay_words.csv",
+    "stopwords.txt",
+    "vocabulary.py",
+    "text.py",
+    "taxonomy.py",
+)
+
+
 @cache
 def load_vocabulary() -> Vocabulary:
-    """Load and check ``search_vocabulary.csv`` (cached; ValueError if malformed)."""
+    """Load and check ``search_vocabulary.csv`` (cached in the process, and between
+    processes by ``directory.catalogue_cache.kept``; ValueError if malformed)."""
+    from codes.catalogue import DATA_DIR
+    from directory.catalogue_cache import files_key, kept
+
+    here = Path(__file__).resolve().parent
+    sources = [here / name for name in _VOCABULARY_SOURCES] + [DATA_DIR / "domains.csv"]
+    return cast(
+        Vocabulary,
+        kept(here / "__pycache__", "vocabulary", files_key(sources), _read_vocabulary, Vocabulary),
+    )
+
+
+def _read_vocabulary() -> Vocabulary:
     root = resources.files("directory")
     text = root.joinpath("search_vocabulary.csv").read_text(encoding="utf-8")
     keys = set(domain_keys())

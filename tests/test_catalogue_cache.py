@@ -81,3 +81,36 @@ def test_a_damaged_or_unwritable_cache_still_gives_the_catalogue(tmp_path: Path)
     blocked.write_text("x")
     catalogue = catalogue_cache.load_cached(DATA_DIR, blocked)
     assert _reading(catalogue, TEXTS[0])[0]
+
+
+def test_the_kept_vocabulary_is_the_one_read_from_its_files() -> None:
+    from directory.vocabulary import _read_vocabulary, load_vocabulary
+
+    load_vocabulary.cache_clear()
+    try:
+        kept = load_vocabulary()  # read from the kept pickle (or made and kept)
+        assert kept == _read_vocabulary()
+        assert any(p.text == "food bank" for p in kept.phrases)
+    finally:
+        load_vocabulary.cache_clear()
+
+
+def test_kept_makes_the_value_again_when_its_sources_change(tmp_path: Path) -> None:
+    source = tmp_path / "words.txt"
+    source.write_text("one", encoding="utf-8")
+    made: list[str] = []
+
+    def make() -> list[str]:
+        made.append(source.read_text(encoding="utf-8"))
+        return [made[-1]]
+
+    def value() -> list[str]:
+        key = catalogue_cache.files_key([source])
+        return catalogue_cache.kept(tmp_path / "keep", "words", key, make, list)  # type: ignore[no-any-return]
+
+    assert value() == ["one"] and value() == ["one"]
+    assert made == ["one"]  # the second from the kept copy
+    source.write_text("two", encoding="utf-8")
+    assert value() == ["two"]
+    assert made == ["one", "two"]
+    assert len(list((tmp_path / "keep").glob("words-*.pickle"))) == 1
