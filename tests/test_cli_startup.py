@@ -163,3 +163,34 @@ def test_search_on_the_encrypted_default_database_keys_it_without_sqlalchemy(
     lines = [x for x in wrong.stderr.splitlines() if not x.startswith("import time:")]
     database = tmp_path / "linkwork.db"
     assert lines == [f"linkwork: wrong passphrase for the database {database}: nothing was changed"]
+
+
+def test_a_search_that_rebuilds_the_index_leaves_no_file_when_refused(
+    cli,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A search on a changed directory builds the index streaming into a file beside the
+    index file (never the whole index in memory) and makes it the index file only once
+    the search is accepted."""
+    from directory.search import ServiceIndex
+
+    url = f"sqlite:///{tmp_path / 'dir.db'}"
+    assert cli("directory", "load-sample", db=url).code == 0
+
+    def in_memory(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the index was built in memory")
+
+    monkeypatch.setattr(ServiceIndex, "build", classmethod(in_memory))
+    folder = Path(os.environ["LINKWORK_HOME"]) / "search-index"
+    (index_file,) = folder.glob("*.lwidx")
+    index_file.unlink()  # as if the directory had changed on another machine
+    refused = cli("directory", "search", "food bank", "--near", "ZZ9 9ZZ", db=url)
+    assert refused.code == 2 and "ZZ9 9ZZ" in refused.err
+    assert list(folder.iterdir()) == []  # nothing left behind, not even the new build
+    done = cli("directory", "search", "food bank", "--json", db=url)
+    assert done.code == 0 and "Food Bank" in done.out
+    assert [p.name for p in folder.iterdir()] == [index_file.name]
+    written = index_file.stat().st_mtime_ns
+    assert cli("directory", "search", "debt", db=url).code == 0
+    assert index_file.stat().st_mtime_ns == written  # current now: opened, not rebuilt

@@ -5,6 +5,7 @@ and rapidfuzz, which the app's first screen does not)."""
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,6 @@ from directory.index_file import (
     directory_stamp,
     open_index,
     read_stamp,
-    save_index,
     sqlite_stamp,
     write_index,
 )
@@ -100,22 +100,32 @@ class NearSearch:
 def find_services(
     ws: Workspace, text: str, *, current_only: bool = False, **filters: Any
 ) -> list[ServiceMatch]:
-    """Search the directory once (the CLI): build the index, search; NotFound (saying so
-    when only services not verified recently match) if nothing does."""
+    """Search the directory once (the CLI): open the index file, or build it when the
+    directory changed since (streamed from the database into a file beside it, so memory
+    stays flat with the directory's size), search; NotFound (saying so when only services
+    not verified recently match) if nothing does."""
     path = index_path(ws)
     stamp = current_stamp(ws)
-    built: ServiceIndex | None = None
+    fresh: Path | None = None
     index: Any
     if read_stamp(path) == stamp:
         index = open_index(path, stale_months=ws.settings.stale_months)
     else:
-        index = built = build_index(ws)
-    # bad input (an empty search, an unknown need or place) is refused here, before the
-    # index file is written: a refused command leaves no new file behind
-    results = index.search(text, current_only=current_only, **filters)
-    if built is not None:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        save_index(built, path, stamp)
+        fresh = path.with_name(f"{path.name}.{os.getpid()}.new")
+        with ws.session() as session:
+            write_index(session, fresh, directory_stamp(session))
+        index = open_index(fresh, stale_months=ws.settings.stale_months)
+    # bad input (an empty search, an unknown need or place) is refused here, before the
+    # index file is replaced: a refused command leaves no new file behind
+    try:
+        results = index.search(text, current_only=current_only, **filters)
+    except BaseException:
+        if fresh is not None:
+            fresh.unlink(missing_ok=True)
+        raise
+    if fresh is not None:
+        os.replace(fresh, path)
     if not results:
         hint = ""
         if current_only and index.search(text, **filters):
