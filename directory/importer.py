@@ -24,6 +24,7 @@ from directory.csvfeed import service_from_csv
 from directory.feeds import service_from_oruk
 from directory.models import ImportRun, Location, Organisation, Service, ServiceLocation
 from directory.records import RecordError, Rejected, ServiceRecord
+from directory.rows import insert_rows
 from directory.sources import Feed, Progress, read_source
 from directory.taxonomy import load_taxonomy_map
 from directory.untrusted import strip_controls
@@ -208,7 +209,7 @@ class _Writer:
         existing = {
             row.source_id: row
             for chunk in _chunks([r.source_id for r in records], 1000)
-            for row in session.execute(
+            for row in session.connection().execute(
                 sa.select(
                     col(Service.id),
                     col(Service.source_id),
@@ -244,8 +245,7 @@ class _Writer:
                 changed_records.append(record)
         links: list[dict[str, int]] = []
         if new_rows:
-            conn = session.connection()
-            conn.execute(sa.insert(_table(Service)), new_rows)
+            insert_rows(session, _table(Service), new_rows)
             ids = {
                 sid: pk
                 for chunk in _chunks([r.source_id for r in new_records], 1000)
@@ -286,7 +286,7 @@ class _Writer:
             summary.updated += len(changed_rows)
         unique = list({(x["service_id"], x["location_id"]): x for x in links}.values())
         for chunk in _chunks(unique, 5000):
-            session.connection().execute(sa.insert(_table(ServiceLocation)), chunk)
+            insert_rows(session, _table(ServiceLocation), chunk)
 
     def _organisations(self, records: list[ServiceRecord]) -> dict[str, int]:
         """This batch's organisations written (an earlier copy in this import is replaced
@@ -454,7 +454,7 @@ def _upsert_by_source_id(
     existing = {
         row.source_id: row
         for chunk in _chunks(list(wanted), 1000)
-        for row in session.execute(
+        for row in session.connection().execute(
             sa.select(*columns).where(table.c.source == source, table.c.source_id.in_(chunk))
         )
     }
@@ -472,7 +472,7 @@ def _upsert_by_source_id(
             session.execute(sa.update(model).where(col(model.id) == row.id).values(**values))
     summary.other_writes += len(to_insert)
     for chunk in _chunks(to_insert, 5000):
-        session.connection().execute(sa.insert(_table(model)), chunk)
+        insert_rows(session, _table(model), chunk)
     if to_insert:
         ids.update(_lookup_ids(session, model, source, [r["source_id"] for r in to_insert]))
     return ids

@@ -14,7 +14,7 @@ import json
 import math
 from array import array
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Self
@@ -114,6 +114,34 @@ class IndexBuilder:
             self._names.append(token)
         return value
 
+    def _tids(self, tokens: Iterable[str]) -> list[int]:
+        """``[self._tid(t) for t in tokens]`` without a call per token."""
+        ids, names = self._ids, self._names
+        out = []
+        for token in tokens:
+            value = ids.get(token)
+            if value is None:
+                value = ids[token] = len(names)
+                names.append(token)
+            out.append(value)
+        return out
+
+    def _counted_tokens(self, text: str) -> tuple[dict[str, int], int]:
+        """``Counter(tokens(text))`` and its total: the words counted first (in C), then
+        each distinct word's token looked up once. A token's place is where the first of
+        its words first occurs, as when the tokens themselves are counted."""
+        word_token, stop = self._word_token, self._stop
+        counts: dict[str, int] = {}
+        total = 0
+        for word, n in Counter(words(text)).items():
+            tok = word_token.get(word, "")
+            if tok == "":
+                tok = word_token[word] = None if word.replace("'", "") in stop else stem(word)
+            if tok is not None:
+                counts[tok] = counts.get(tok, 0) + n
+                total += n
+        return counts, total
+
     def _text_tokens(self, text: str) -> list[str]:
         """``tokens(text)``, with the per-word work done once per distinct word."""
         word_token, stop = self._word_token, self._stop
@@ -138,10 +166,7 @@ class IndexBuilder:
                 weights[pair] = weights.get(pair, 0.0) + fw * 0.5
             if len(self._field_cache) > CACHE_LIMIT:  # names are mostly unique in a big one
                 self._field_cache.clear()
-            cached = self._field_cache[key] = (
-                [self._tid(t) for t in weights],
-                list(weights.values()),
-            )
+            cached = self._field_cache[key] = (self._tids(weights), list(weights.values()))
         return cached
 
     def add(self, doc: IndexDoc) -> None:
@@ -170,7 +195,7 @@ class IndexBuilder:
             domains = list(dict.fromkeys("@" + d for d in doc.domains))
             zcodes = list(dict.fromkeys("#" + z.lower() for z in doc.z_codes))
             needs = self._needs_cache[needs_key] = (
-                [self._tid(t) for t in domains + zcodes],
+                self._tids(domains + zcodes),
                 [DOMAIN_WEIGHT] * len(domains) + [ZCODE_WEIGHT] * len(zcodes),
             )
         self._tok.extend(needs[0])
@@ -178,14 +203,13 @@ class IndexBuilder:
         self._f_len.append(count + len(needs[0]))
         desc = self._desc_cache.get(doc.description)
         if desc is None:
-            desc_toks = self._text_tokens(doc.description)
-            counts = Counter(desc_toks)
+            counts, total = self._counted_tokens(doc.description)
             if len(self._desc_cache) > CACHE_LIMIT:
                 self._desc_cache.clear()
             desc = self._desc_cache[doc.description] = (
-                [self._tid(t) for t in counts],
+                self._tids(counts),
                 list(counts.values()),
-                len(desc_toks),
+                total,
             )
         self._tok.extend(desc[0])
         self._val.extend(desc[1])
@@ -488,15 +512,17 @@ def stream_docs(session: Session, chunk: int = 2000) -> Iterator[IndexDoc]:
         .join(Location, col(Location.id) == col(ServiceLocation.location_id))
         .order_by(col(ServiceLocation.service_id), col(Location.id))
     )
+    # through the session's connection: plain rows, none of the ORM's work per row
+    conn = session.connection()
     after: int | None = None
     while True:
         query = services if after is None else services.where(col(Service.id) > after)
-        rows = session.execute(query).all()
+        rows: Sequence[Any] = conn.execute(query).all()
         if not rows:
             return
         first, after = rows[0][0], rows[-1][0]
         locations: dict[int, list[tuple[str, str, float | None, float | None]]] = {}
-        for sid, town, postcode, lat, lon in session.execute(
+        for sid, town, postcode, lat, lon in conn.execute(
             places.where(col(ServiceLocation.service_id).between(first, after))
         ):
             locations.setdefault(sid, []).append((town, postcode, lat, lon))
