@@ -71,7 +71,7 @@ async def test_escape_on_a_typed_casework_form_asks_first(db_url: str) -> None:
         assert type(app.screen).__name__ == "PersonCaseworkScreen"
         await pilot.press("n")
         await tui_seed.settle(pilot)
-        await pilot.press(*"Talked about the allotment", "escape")
+        await tui_seed.press(pilot, *"Talked about the allotment", "escape")
         await tui_seed.settle(pilot)
         assert type(app.screen).__name__ == "ChoiceModal"
         assert "not been saved" in shown(app, "#choice-question")
@@ -93,7 +93,7 @@ async def test_a_bad_date_is_flagged_as_typed_and_keeps_the_focus(db_url: str) -
         await tui_seed.settle(pilot)
         when = app.screen.query_one("#cw-when")
         assert app.focused is when
-        await pilot.press(*"31/02/1985 10:00")
+        await tui_seed.press(pilot, *"31/02/1985 10:00")
         await pilot.pause()
         message = shown(app, "#cw-err-when")
         # The format is right and the day does not exist: said so, not "use DD/MM/YYYY".

@@ -56,7 +56,7 @@ def db_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
 
 async def step(pilot: Any, *keys: str) -> None:
     """Press keys (letters typed together are one step), then settle once."""
-    await pilot.press(*keys)
+    await tui_seed.press(pilot, *keys)
     await tui_seed.settle(pilot)
 
 
@@ -69,8 +69,7 @@ async def fill(pilot: Any, *values: str) -> None:
         field = pilot.app.screen.focused
         assert isinstance(field, Input), type(field)
         field.value = ""
-        await pilot.press(*value) if value else None
-        await pilot.press("enter")
+        await tui_seed.press(pilot, *value, "enter")
         await pilot.pause()
     await tui_seed.settle(pilot)
 

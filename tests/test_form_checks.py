@@ -76,7 +76,7 @@ async def test_person_form_checks_every_field_as_typed(db_url: str) -> None:
         assert shown(app, "#err-given") == ""
         # An impossible date is told so, not given the format it already has.
         await pilot.press("tab", "tab")
-        await pilot.press(*"31/02/1985")
+        await tui_seed.press(pilot, *"31/02/1985")
         await pilot.pause()
         message = shown(app, "#err-birth_date")
         assert "not a real date" in message and "DD/MM/YYYY" not in message
@@ -90,7 +90,7 @@ async def test_screening_scale_answer_checked_as_typed_and_focus_kept(db_url: st
     app = LinkworkApp(load_settings(database_url=db_url), today=tui_seed.TODAY, build_index=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
-        await pilot.press("f2", *"nowak")
+        await tui_seed.press(pilot, "f2", *"nowak")
         await settle(pilot, app)
         await pilot.press("enter", "enter")
         await settle(pilot, app)
@@ -133,7 +133,7 @@ async def test_escape_on_a_typed_form_asks_before_discarding(db_url: str) -> Non
         assert type(app.screen).__name__ == "PeopleScreen"
         app.action_add_person()
         await settle(pilot, app)
-        await pilot.press(*"Grace", "tab", *"Hopper")
+        await tui_seed.press(pilot, *"Grace", "tab", *"Hopper")
         await pilot.press("escape")
         await settle(pilot, app)
         assert type(app.screen).__name__ == "ChoiceModal"

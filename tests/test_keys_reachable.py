@@ -160,7 +160,7 @@ async def test_a_screen_key_runs_from_the_palette(seeded_template: Path, tmp_pat
         assert app.focused is app.screen.query_one("#people-results")
         await pilot.press("ctrl+p")
         await tui_seed.settle(pilot)
-        await pilot.press(*"search box")  # only this screen's key list has it
+        await tui_seed.press(pilot, *"search box")  # only this screen's key list has it
         await pilot.pause(0.5)
         await pilot.press("enter")
         await tui_seed.settle(pilot)

@@ -12,6 +12,7 @@ import pytest
 from textual.widgets import TextArea
 
 sys.path.insert(0, str(Path(__file__).parent))
+import tui_seed
 from test_tui_board import (
     open_outcome_form,
     priya_referral,
@@ -57,7 +58,7 @@ async def test_ticks_move_by_arrows_typing_goes_to_the_note_and_escape_asks(
         assert app.focused is note
         assert note.text == "Moved away"
         assert [t.value for t in ticks] == [False] * len(ticks)
-        await pilot.press("enter", *"to Leeds")  # a second line, not a save
+        await tui_seed.press(pilot, "enter", *"to Leeds")  # a second line, not a save
         await pilot.pause()
         assert note.text == "Moved away\nto Leeds"
         assert type(app.screen).__name__ == "OutcomeScreen"

@@ -92,7 +92,7 @@ async def test_the_app_finds_a_misspelt_name_and_counts_in_words(
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()
-        await pilot.press("f2", *"tomas nowack")
+        await tui_seed.press(pilot, "f2", *"tomas nowack")
         await app.workers.wait_for_complete()
         await pilot.pause()
         table = app.screen.query_one("#people-results")

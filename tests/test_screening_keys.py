@@ -165,7 +165,7 @@ async def test_confirmed_as_shows_the_new_codes_meaning_with_one_enter(db_url: s
         app.screen.query_one("#picker-query").value = ""  # type: ignore[attr-defined]
         await settle(pilot)
         # The words and one Enter at once, before the search is back: the top match.
-        await pilot.press(*"damp", "enter")
+        await tui_seed.press(pilot, *"damp", "enter")
         await settle(pilot)
         assert type(app.screen).__name__ == "ScreeningScreen"
         row = next(r for r in rows(table) if "CONFIRMED as Z59.1" in r)

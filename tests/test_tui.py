@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+import tui_seed
 from textual.widgets import DataTable, Input, Static
 
 from linkwork.settings import load_settings
@@ -85,7 +86,7 @@ async def test_command_palette_lists_screens() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+p")
         await pilot.pause()
-        await pilot.press(*"find a serv")
+        await tui_seed.press(pilot, *"find a serv")
         await pilot.pause(0.5)
         await pilot.press("enter")
         await pilot.pause()
@@ -100,11 +101,11 @@ async def test_add_person_form_shows_inline_errors() -> None:
         await pilot.pause()
         assert type(app.screen).__name__ == "AddPersonScreen"
         app.screen.query_one("#p-nhs_number", Input).focus()
-        await pilot.press(*"9434765918")  # wrong check digit (9434765919 is valid)
+        await tui_seed.press(pilot, *"9434765918")  # wrong check digit (9434765919 is valid)
         app.screen.query_one("#p-postcode", Input).focus()
-        await pilot.press(*"NOT A CODE")
+        await tui_seed.press(pilot, *"NOT A CODE")
         app.screen.query_one("#p-birth_date", Input).focus()
-        await pilot.press(*"31/02/1990")
+        await tui_seed.press(pilot, *"31/02/1990")
         await pilot.pause()
         assert "check digit" in text_of(app, "#err-nhs_number")
         assert "postcode" in text_of(app, "#err-postcode").lower()
@@ -178,12 +179,12 @@ async def test_codes_update_as_you_type() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        await pilot.press("f3", *"sofa surfin")
+        await tui_seed.press(pilot, "f3", *"sofa surfin")
         await settle(pilot, app)
         table = app.screen.query_one("#code-results", DataTable)
         first = [str(c) for c in table.get_row_at(0)]
         assert first[0] == "Z59.0"
-        await pilot.press(*["backspace"] * 11, *"racist abuse")
+        await tui_seed.press(pilot, *["backspace"] * 11, *"racist abuse")
         await settle(pilot, app)
         codes = [str(table.get_row_at(i)[0]) for i in range(min(3, table.row_count))]
         assert "Z60.5" in codes

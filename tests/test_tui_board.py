@@ -137,7 +137,7 @@ async def test_completing_from_the_board_records_the_outcome_by_keyboard(
         assert app.focused is screen.query_one("#ons4-satisfied")
         await pilot.press("7", "tab", "8", "tab", "tab", "2")  # happiness left empty
         await pilot.press("tab", "space")  # Z59.6 resolved
-        await pilot.press("tab", *"Debt plan agreed", "ctrl+s")
+        await tui_seed.press(pilot, "tab", *"Debt plan agreed", "ctrl+s")
         await settle(pilot, app)
 
         assert type(app.screen).__name__ == "ReferralsScreen"
@@ -217,7 +217,7 @@ async def test_escape_from_the_outcome_form_saves_nothing(seeded_url: str) -> No
     app = seeded_app(seeded_url)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_outcome_form(pilot, app)
-        await pilot.press("6", "tab", "tab", "tab", "tab", "space", "tab", *"half done")
+        await tui_seed.press(pilot, "6", "tab", "tab", "tab", "tab", "space", "tab", *"half done")
         await pilot.press("escape")
         await settle(pilot, app)
         assert type(app.screen).__name__ == "ChoiceModal"  # asks first (issue 22, point 1)
@@ -297,7 +297,7 @@ async def to_review(pilot: Any, app: LinkworkApp, practice: dict[str, Any]) -> N
     assert app.screen.chosen_needs() == []  # type: ignore[attr-defined]
     await pilot.press("space")
     app.screen.query_one("#refer-reason").focus()
-    await pilot.press(*"sofa surfing", "enter")
+    await tui_seed.press(pilot, *"sofa surfing", "enter")
     await settle(pilot, app)
     assert app.screen.step == 2  # type: ignore[attr-defined]
     assert app.screen.partner() == "Wellbeing Hub"  # type: ignore[attr-defined]
@@ -322,7 +322,7 @@ async def test_protected_key_asks_for_the_passphrase_wrong_then_right(
         assert type(app.screen).__name__ == "PassphraseScreen"
         field = app.screen.query_one("#passphrase", Input)
         assert field.password and app.focused is field
-        await pilot.press(*"wrong horse", "enter")
+        await tui_seed.press(pilot, *"wrong horse", "enter")
         await settle(pilot, app)
         assert type(app.screen).__name__ == "PassphraseScreen"
         assert str(app.screen.query_one("#pass-error", Static).render()) == (
@@ -330,7 +330,7 @@ async def test_protected_key_asks_for_the_passphrase_wrong_then_right(
         )
         assert field.value == ""
         assert not list(outbox.glob("*.jwe")) and referrals_in(settings) == 0
-        await pilot.press(*PASSPHRASE, "enter")
+        await tui_seed.press(pilot, *PASSPHRASE, "enter")
         await settle(pilot, app)
         assert type(app.screen).__name__ == "PersonScreen"
         files = list(outbox.glob("referral-*.jwe"))
@@ -354,7 +354,7 @@ async def test_escape_at_the_passphrase_sends_nothing(protected: dict[str, Any])
         await pilot.press("ctrl+s")
         await settle(pilot, app)
         assert type(app.screen).__name__ == "PassphraseScreen"
-        await pilot.press(*"half typed", "escape")
+        await tui_seed.press(pilot, *"half typed", "escape")
         await settle(pilot, app)
         assert type(app.screen).__name__ == "ReferScreen"
         assert any("Nothing sent: the private key is still locked" in m for m in notes(app))
@@ -383,7 +383,7 @@ async def test_inbox_import_unlocks_the_key_first(protected: dict[str, Any]) -> 
         assert update.exists()
         await pilot.press("i")
         await settle(pilot, app)
-        await pilot.press(*PASSPHRASE, "enter")
+        await tui_seed.press(pilot, *PASSPHRASE, "enter")
         await settle(pilot, app)
         assert type(app.screen).__name__ == "ReferralsScreen"
         # The import ran with the unlocked key: the bad file is refused and stays.
@@ -497,11 +497,11 @@ async def test_failing_needs_a_reason_then_records_the_outcome(seeded_url: str) 
         assert type(app.screen).__name__ == "StatusScreen"
         assert error.display and str(error.render()) == "! A reason is needed for failed."
         assert app.focused is app.screen.query_one("#reason")
-        await pilot.press(*"Stopped replying", "enter")
+        await tui_seed.press(pilot, *"Stopped replying", "enter")
         await settle(pilot, app)
         assert type(app.screen).__name__ == "OutcomeScreen"
         assert "marking it FAILED" in str(app.screen.query_one("#outcome-title", Static).render())
-        await pilot.press("tab", "tab", "tab", "tab", "tab", *"Moved away", "ctrl+s")
+        await tui_seed.press(pilot, "tab", "tab", "tab", "tab", "tab", *"Moved away", "ctrl+s")
         await settle(pilot, app)
         assert type(app.screen).__name__ == "ReferralsScreen"
     stored = priya_referral(seeded_url)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tui_seed
 from textual.widgets import DataTable, Static
 
 from linkwork.db import open_engine, session_scope
@@ -70,7 +71,7 @@ async def test_whole_day_by_keyboard(practice: dict[str, Any]) -> None:
         assert app.directory_size == 400
 
         # Find the person by a fragment of the name and open the record.
-        await pilot.press("f2", *"ashw")
+        await tui_seed.press(pilot, "f2", *"ashw")
         await wait(pilot, app)
         await pilot.press("enter", "enter")
         await wait(pilot, app)
@@ -103,7 +104,7 @@ async def test_whole_day_by_keyboard(practice: dict[str, Any]) -> None:
         assert any("Z59.0" in r and "ACTIVE" in r for r in cell_texts(needs))
 
         # Find a service by a lay phrase with a typo.
-        await pilot.press("f4", *"homeles shelter")
+        await tui_seed.press(pilot, "f4", *"homeles shelter")
         await wait(pilot, app)
         results = app.screen.query_one("#svc-results", DataTable)
         assert results.row_count > 0
@@ -123,7 +124,7 @@ async def test_whole_day_by_keyboard(practice: dict[str, Any]) -> None:
         await pilot.pause()
         assert app.screen.step == 1  # type: ignore[attr-defined]
         app.screen.query_one("#refer-reason").focus()
-        await pilot.press(*"sofa surfing, needs a place", "enter")
+        await tui_seed.press(pilot, *"sofa surfing, needs a place", "enter")
         await wait(pilot, app)
         assert app.screen.step == 2  # type: ignore[attr-defined]
         review = str(app.screen.query_one("#refer-review", Static).render())

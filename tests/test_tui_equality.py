@@ -136,12 +136,12 @@ async def test_by_keyboard_every_practice_then_one_then_export(
         await pilot.press("ctrl+e")
         await tui_seed.settle(pilot)
         assert isinstance(app.focused, Input)
-        await pilot.press("home", "ctrl+k", *str(target), "enter")
+        await tui_seed.press(pilot, "home", "ctrl+k", *str(target), "enter")
         await tui_seed.settle(pilot)
         html = tmp_path / "app.html"
         await pilot.press("ctrl+e")
         await tui_seed.settle(pilot)
-        await pilot.press("home", "ctrl+k", *str(html), "enter")
+        await tui_seed.press(pilot, "home", "ctrl+k", *str(html), "enter")
         await tui_seed.settle(pilot)
     # the same bytes as the CLI for the same question
     for name, made in (("cli.csv", target), ("cli.html", html)):

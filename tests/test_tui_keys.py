@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tui_seed
 from textual.widgets import DataTable, Input, Static
 
 from linkwork.settings import load_settings
@@ -48,11 +49,13 @@ async def test_make_our_key_with_a_passphrase_typed_twice(isolated_home: Path) -
         await settle(pilot, app)
         assert type(app.screen).__name__ == "NewKeyScreen"
         assert app.screen.query_one("#key-name", Input).value == "Y02101"
-        await pilot.press("tab", *"correct horse battery", "tab", *"correct horse batterY")
+        await tui_seed.press(
+            pilot, "tab", *"correct horse battery", "tab", *"correct horse batterY"
+        )
         await pilot.press("enter")
         await settle(pilot, app)
         assert text(app, ".error") == "! The two passphrases differ: type them again."
-        await pilot.press(*"short", "tab", *"short", "enter")
+        await tui_seed.press(pilot, *"short", "tab", *"short", "enter")
         await settle(pilot, app)
         assert text(app, ".error") == "! use a passphrase of at least 10 characters"
         for box in ("#key-pass", "#key-pass2"):
@@ -124,7 +127,7 @@ async def test_the_hub_reads_and_declines_a_received_referral(
         await pilot.press("enter")
         await settle(pilot, app)
         assert text(app, "#decline-error") == "! A reason is needed to decline."
-        await pilot.press(*"Full until April", "enter")
+        await tui_seed.press(pilot, *"Full until April", "enter")
         await settle(pilot, app)
         assert type(app.screen).__name__ == "ReceivedScreen"
         assert "Status:    REJECTED" in text(app, "#received-text")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tui_seed
 from textual.widgets import Input
 
 from linkwork import db as lwdb
@@ -53,7 +54,7 @@ def error_text(app: LinkworkApp, selector: str) -> str:
 async def type_into(pilot, app: LinkworkApp, selector: str, text: str) -> None:  # type: ignore[no-untyped-def]
     app.screen.query_one(selector, Input).focus()
     await pilot.pause()
-    await pilot.press(*text)
+    await tui_seed.press(pilot, *text)
     await pilot.press("enter")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tui_seed
 from mesh_support import HUB_MAILBOX, PRACTICE_MAILBOX, Pair, Sandbox, make_pair, sandbox_fixture
 from test_exchange_support import make_referral, second_db
 from textual.widgets import DataTable, Input, Static
@@ -215,11 +216,11 @@ async def test_keys_and_partners_compare_the_fingerprint_before_trusting(
         await pilot.press("t")
         await settle(pilot, app)
         assert type(app.screen).__name__ == "TrustScreen"
-        await pilot.press(*str(other.public), "enter")
+        await tui_seed.press(pilot, *str(other.public), "enter")
         await settle(pilot, app)
         shown = str(app.screen.query_one("#trust-print", Static).render())
         assert fingerprint(other.kid) in shown
-        await pilot.press(*"Northside Hub", "tab", *"x26abc9", "ctrl+s")
+        await tui_seed.press(pilot, *"Northside Hub", "tab", *"x26abc9", "ctrl+s")
         await settle(pilot, app)
         error = str(app.screen.query_one(".error", Static).render())
         assert error.startswith("! Compare the fingerprint with the partner's first")

@@ -75,7 +75,7 @@ def query_db(db_url: str, fn: Any) -> Any:
 
 async def open_person(pilot: Any, app: LinkworkApp, words: str) -> None:
     await wait(pilot, app)
-    await pilot.press("f2", *words)
+    await tui_seed.press(pilot, "f2", *words)
     await wait(pilot, app)
     await pilot.press("enter", "enter")
     await wait(pilot, app)
@@ -159,7 +159,7 @@ async def test_edit_person_is_in_the_command_palette(db_url: str) -> None:
         await open_person(pilot, app, "nowak")
         await pilot.press("ctrl+p")
         await pilot.pause()
-        await pilot.press(*"edit this person")
+        await tui_seed.press(pilot, *"edit this person")
         await pilot.pause(0.5)
         await pilot.press("enter")
         await wait(pilot, app)
@@ -191,7 +191,7 @@ async def test_suggested_code_swapped_with_the_code_picker(db_url: str) -> None:
         await wait(pilot, app)
         assert type(app.screen).__name__ == "CodePickerScreen"
         # Starts from the suggestion's need area; typing searches as you type.
-        await pilot.press(*"damp")
+        await tui_seed.press(pilot, *"damp")
         await wait(pilot, app)
         picks = app.screen.query_one("#picker-results", DataTable)
         assert str(picks.get_row_at(0)[0]) == "Z59.1"

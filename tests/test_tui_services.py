@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+import tui_seed
 from textual.widgets import DataTable, Input, Static
 
 from linkwork.settings import load_settings
@@ -94,8 +95,7 @@ async def type_near(pilot: Any, app: LinkworkApp, text: str) -> None:
     near = app.screen.query_one("#f-near", Input)
     near.focus()
     near.value = ""
-    for key in text:
-        await pilot.press("space" if key == " " else key)
+    await tui_seed.type_text(pilot, text)
     await settle(pilot, app)
 
 
@@ -104,7 +104,7 @@ async def test_near_box_is_quiet_until_a_place_then_distance_in_miles() -> None:
     app = LinkworkApp(settings, today=TODAY, autoload_sample=True)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        await pilot.press("f4", *"food bank")
+        await tui_seed.press(pilot, "f4", *"food bank")
         await settle(pilot, app)
         table = app.screen.query_one("#svc-results", DataTable)
         assert table.row_count > 5

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tui_seed
 from sqlmodel import select
 from textual.widgets import Checkbox, DataTable, Static
 
@@ -106,7 +107,7 @@ async def test_only_the_need_searched_for_is_ticked_shown_and_shared(
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         app.person = PersonRef(sides["person"], "Dana Okafor")
-        await pilot.press("f4", *"food bank")
+        await tui_seed.press(pilot, "f4", *"food bank")
         await settle(pilot, app)
         service_name = app.screen.matches[0].name  # type: ignore[attr-defined]
         await pilot.press("ctrl+r")
@@ -125,7 +126,7 @@ async def test_only_the_need_searched_for_is_ticked_shown_and_shared(
         summary = str(app.screen.query_one("#refer-needs-summary", Static).render())
         assert summary.startswith("Ticked 1 of 3: Z59.4.")
         app.screen.query_one("#refer-reason").focus()
-        await pilot.press(*"skipping meals to pay the gas", "enter")
+        await tui_seed.press(pilot, *"skipping meals to pay the gas", "enter")
         await settle(pilot, app)
 
         # Review: exactly what Northside Hub will receive, in words, and what stays.

@@ -71,7 +71,7 @@ async def test_a_hostile_stored_name_shows_literally_on_the_people_screen(db_url
     app = LinkworkApp(load_settings(database_url=db_url), today=tui_seed.TODAY, build_index=False)
     async with app.run_test(size=SIZE) as pilot:
         await wait(pilot, app)
-        await pilot.press("f2", *"nowak")
+        await tui_seed.press(pilot, "f2", *"nowak")
         await wait(pilot, app)
         assert type(app.screen).__name__ == "PeopleScreen"
         table = app.screen.query_one("#people-results", DataTable)
