@@ -552,7 +552,13 @@ class MappedIndex(ServiceIndex):
     _names: StrTable
 
     def _name(self, i: int) -> str:
-        return self._names[i]
+        names: dict[int, str] = self.__dict__.setdefault("_names_kept", {})
+        name = names.get(i)
+        if name is None:
+            if len(names) >= _Docs.KEPT:
+                names.clear()
+            name = names[i] = self._names[i]
+        return name
 
     @property
     def _dictionary(self) -> list[str]:  # type: ignore[override]

@@ -211,6 +211,7 @@ class ServiceIndex(AccountReading):
         # ascending; every other service scores 0 whatever follows, as every factor below
         # multiplies): the same numbers, in the same order, as over every service.
         rows: np.ndarray | None = None
+        row_of: np.ndarray | None = None  # service number -> its place in rows
         if terms:
             concepts = {t.concept for t in terms if t.concept >= 0}
             all_docs = []
@@ -227,10 +228,10 @@ class ServiceIndex(AccountReading):
             row_of = np.empty(n, dtype=np.int32)
             row_of[rows] = np.arange(m, dtype=np.int32)
             local = [row_of[docs] for docs in all_docs]
-            concept_hits = {c: np.zeros(m, dtype=bool) for c in concepts}
+            concept_docs: dict[int, list[np.ndarray]] = {c: [] for c in concepts}
             for term, docs in zip(terms, local, strict=True):
                 if term.concept >= 0:
-                    concept_hits[term.concept][docs] = True
+                    concept_docs[term.concept].append(docs)
             if reading:
                 scores = self._concept_scores(terms, local, all_weights, m)
             else:
@@ -243,9 +244,23 @@ class ServiceIndex(AccountReading):
                 weight = {c: 1.0 for c in concepts}
                 if reading and len(concepts) > 1:
                     weight[max(concepts)] = (len(concepts) - 1) * READING_COVERS
-                covered = np.zeros(m, dtype=np.float32)
-                for c, hits in concept_hits.items():
-                    covered += hits * np.float32(weight[c])
+                # each service's summed weight of the parts it matches (whole halves:
+                # exact in any order and precision)
+                each_docs = []
+                each_weight = []
+                for c, parts in concept_docs.items():
+                    if len(parts) == 1:  # one term: its services, each once
+                        once = parts[0]
+                    else:
+                        hits = np.zeros(m, dtype=bool)
+                        for docs in parts:
+                            hits[docs] = True
+                        once = np.flatnonzero(hits)
+                    each_docs.append(once)
+                    each_weight.append(np.full(once.size, weight[c]))
+                covered = np.bincount(
+                    np.concatenate(each_docs), np.concatenate(each_weight), minlength=m
+                ).astype(np.float32)
                 scores *= 0.6 + 0.4 * covered / sum(weight.values())
             if need_score is not None:
                 scores *= 1.0 + 0.5 * need_score[rows]
@@ -264,7 +279,7 @@ class ServiceIndex(AccountReading):
         # when some service is named with every word typed): a weak match does not trail
         # the strong ones, nor come first near a place because it is close
         before = float(scores.max()) if scores.size else 0.0
-        scores, named = self._literal_first(scores, terms, typed, rows)
+        scores, named = self._literal_first(scores, terms, typed, row_of)
         floor = (RELEVANCE_FLOOR if named else WEAK_FLOOR) * before
         scores = np.where(scores >= floor, scores, 0.0).astype(np.float32)
         top_score = float(scores.max()) if scores.size else 0.0
@@ -309,11 +324,12 @@ class ServiceIndex(AccountReading):
             found = docs[pos] == chosen if docs.size else np.zeros(chosen.size, dtype=bool)
             for row in np.flatnonzero(found):
                 matched_terms[int(row)].append(term)
+        rank = {t.token: -t.weight * self._idf[t.token] for t in terms}
         return [
             self._match(
                 int(i),
                 float(shown[j]),
-                matched_terms[row],
+                sorted(matched_terms[row], key=lambda t: rank[t.token]),
                 notes + ([lifted[int(i)]] if int(i) in lifted else []),
                 need_labels,
                 bool(stale_all[i]),
@@ -348,12 +364,13 @@ class ServiceIndex(AccountReading):
     # --- internals -----------------------------------------------------------------
 
     def _literal_first(
-        self, scores: np.ndarray, terms: list[_Term], typed: int, rows: np.ndarray | None = None
+        self, scores: np.ndarray, terms: list[_Term], typed: int, row_of: np.ndarray | None = None
     ) -> tuple[np.ndarray, bool]:
         """A short query's literal match outranks its expansions: services whose name or
         taxonomy holds every word the person typed are lifted above every other service,
         found through synonyms, domains or codes. ``typed``: the query's distinct words;
-        ``rows``: the services ``scores`` are of (ascending; None: every service)."""
+        ``row_of``: each service's place in ``scores`` when that holds only the services
+        the terms reach (None: every service)."""
         literal = [t for t in terms if t.literal]
         if not literal or len(literal) < typed or typed > LITERAL_WORDS:
             return scores, False
@@ -361,14 +378,8 @@ class ServiceIndex(AccountReading):
         for term in literal:
             docs, weights = self._postings[term.token]
             named = docs[weights >= NAMED_WEIGHT]
-            if rows is None:
-                hits = np.zeros(self.size, dtype=bool)
-                hits[named] = True
-            elif named.size:
-                at = np.minimum(np.searchsorted(named, rows), named.size - 1)
-                hits = named[at] == rows
-            else:
-                hits = np.zeros(rows.size, dtype=bool)
+            hits = np.zeros(scores.size, dtype=bool)
+            hits[named if row_of is None else row_of[named]] = True  # a term's: all reached
             full &= hits
         rest = (scores > 0) & ~full
         if not full.any() or not rest.any():
@@ -557,8 +568,7 @@ class ServiceIndex(AccountReading):
     ) -> ServiceMatch:
         doc = self.docs[i]
         why: list[str] = []
-        matched = list(terms)
-        matched.sort(key=lambda t: -t.weight * self._idf[t.token])
+        matched = terms  # strongest first (weight x idf), as ``search`` sorts them
         groups: dict[str, list[str]] = {}
         for term in matched:
             shown = groups.setdefault(term.source, [])
