@@ -207,6 +207,8 @@ def descriptions() -> tuple[tuple[Need, str], ...]:
     out: list[tuple[Need, str]] = []
     for line, row in enumerate(csv.DictReader(text.splitlines()), start=2):
         where = f"{DESCRIPTIONS} line {line}"
+        if None in row:
+            raise ValueError(f"{where}: more fields than the header (quote a text with commas)")
         label = (row.get("need") or "").strip()
         description = (row.get("description") or "").strip()
         if not label or not description:
