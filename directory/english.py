@@ -15,17 +15,53 @@ import gzip
 import threading
 from functools import cache
 from importlib import resources
+from pathlib import Path
+from typing import Any, cast
 
 _LOCK = threading.Lock()
+DATA = "data/large_en.msgpack.gz"
 CUTOFF_BUCKET = 650  # centibels below 1: frequency 10**-6.5, Zipf 2.5
 
 
 @cache
 def _load() -> dict[str, int]:
-    """word (apostrophes dropped) -> frequency rank bucket (0 commonest, in centibels)."""
+    """word (apostrophes dropped) -> frequency rank bucket (0 commonest, in centibels);
+    kept ready-made between processes (``directory.catalogue_cache.kept``, named by a
+    hash of wordfreq's file and this module): reading the list costs a fifth of a second,
+    most of the app's wait for its first results."""
+    return cast(dict[str, int], _kept("english_words", _read))
+
+
+def _data_file() -> Path | None:
+    """wordfreq's English list, found without importing wordfreq (its package imports
+    ftfy, langcodes and regex: a tenth of a second); None when it is not a plain file."""
+    from importlib.util import find_spec
+
+    spec = find_spec("wordfreq")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / DATA
+        if path.is_file():
+            return path
+    return None  # pragma: no cover - a zipped install
+
+
+def _kept(name: str, make: Any) -> Any:
+    source = _data_file()
+    if source is None:  # pragma: no cover - a zipped install
+        return make()
+    from directory.catalogue_cache import files_key, kept
+
+    here = Path(__file__).resolve().parent
+    key = files_key([source, here / "english.py"])
+    return kept(here / "__pycache__", name, key, make, dict)
+
+
+def _read() -> dict[str, int]:
     import msgpack
 
-    raw = resources.files("wordfreq").joinpath("data/large_en.msgpack.gz").read_bytes()
+    found = _data_file()
+    source = found if found is not None else resources.files("wordfreq").joinpath(DATA)
+    raw = source.read_bytes()
     data = msgpack.loads(gzip.decompress(raw), raw=False)
     header = data[0] if data else None
     if not isinstance(header, dict) or header.get("format") != "cB":
@@ -53,6 +89,10 @@ def is_english(word: str) -> bool:
 
 @cache
 def _groups() -> dict[tuple[str, int], list[str]]:
+    return cast(dict[tuple[str, int], list[str]], _kept("english_groups", _group))
+
+
+def _group() -> dict[tuple[str, int], list[str]]:
     groups: dict[tuple[str, int], list[str]] = {}
     for word in english_words():  # commonest first
         if len(word) >= 3 and is_english(word):

@@ -114,3 +114,36 @@ def test_kept_makes_the_value_again_when_its_sources_change(tmp_path: Path) -> N
     assert value() == ["two"]
     assert made == ["one", "two"]
     assert len(list((tmp_path / "keep").glob("words-*.pickle"))) == 1
+
+
+def test_the_kept_english_list_is_the_one_read_from_wordfreq() -> None:
+    from directory import english
+
+    english._load.cache_clear()
+    english._groups.cache_clear()
+    try:
+        words = english.english_words()  # kept (or read and kept)
+        assert words == english._read()
+        assert list(words)[:50] == list(english._read())[:50]  # commonest first, as read
+        assert english._groups() == english._group()
+        assert english.is_english("wheelbarrow") and not english.is_english("benifits")
+    finally:
+        english._load.cache_clear()
+        english._groups.cache_clear()
+
+
+def test_the_english_list_is_read_without_importing_wordfreq() -> None:
+    """wordfreq's package imports ftfy, langcodes and regex (a tenth of a second): its data
+    file is found and read (or its kept copy) without it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from directory import english; "
+        "print(english.is_english('thimble'), len(english.near('t', 6)) > 100, "
+        "'wordfreq' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == ["True", "True", "False"]
