@@ -44,6 +44,7 @@ SETS = {
     "tune2 lay": ROOT / "bench" / "data" / "search-tune2-lay.tsv",
     "tune3 lay": ROOT / "bench" / "data" / "search-tune3-lay.tsv",
     "tune4 lay": ROOT / "bench" / "data" / "search-tune4-lay.tsv",
+    "tune5 short": ROOT / "bench" / "data" / "search-tune5-short.tsv",
     "blind lay": ROOT / "bench" / "data" / "search-heldout-lay.tsv",
     "blind mixed": ROOT / "bench" / "data" / "search-heldout-mixed.tsv",
     "blind2 lay": ROOT / "bench" / "data" / "search-blind2-lay.tsv",
