@@ -40,6 +40,7 @@ __all__ = [
     "is_free",
     "page_from_document",
     "parse_date",
+    "places_from_oruk",
     "service_from_oruk",
 ]
 
@@ -409,15 +410,7 @@ def service_from_oruk(
         raise RecordError(f"not a service object (a JSON {type(raw).__name__})")
     f = Fields(strict, notes)
     sid, name = id_and_name(f, raw)
-    organisation = _organisation(f, raw)
-
-    locations: dict[str, LocationRecord] = {}
-    for path, sal in f.objects(raw, "service_at_locations"):
-        sal_id = f.ident(sal.get("location_id"), f"{path}.location_id")
-        loc = _location(f, sal.get("location"), sal_id, f"{path}.location")
-        if loc and loc.source_id not in locations:
-            locations[loc.source_id] = loc
-
+    organisation, locations = _places(f, raw)
     min_age, max_age, texts = _ages(f, raw)
     contacts, phones = _contacts(f, raw)
 
@@ -460,5 +453,28 @@ def service_from_oruk(
         contacts=contacts,
         last_verified=read_date(f, raw.get("assured_date"), "assured_date"),
         organisation=organisation,
-        locations=list(locations.values()),
+        locations=locations,
     )
+
+
+def _places(
+    f: Fields, raw: dict[str, Any]
+) -> tuple[OrganisationRecord | None, list[LocationRecord]]:
+    organisation = _organisation(f, raw)
+    locations: dict[str, LocationRecord] = {}
+    for path, sal in f.objects(raw, "service_at_locations"):
+        sal_id = f.ident(sal.get("location_id"), f"{path}.location_id")
+        loc = _location(f, sal.get("location"), sal_id, f"{path}.location")
+        if loc and loc.source_id not in locations:
+            locations[loc.source_id] = loc
+    return organisation, list(locations.values())
+
+
+def places_from_oruk(raw: Any) -> tuple[OrganisationRecord | None, list[LocationRecord]]:
+    """A service's organisation and locations alone, read as ``service_from_oruk`` reads
+    them (for a service whose bytes are as at the last import: the rest of it is not read
+    again, but these are written as the whole feed's copies decide). RecordError as
+    ``service_from_oruk`` would raise."""
+    if not isinstance(raw, dict):
+        raise RecordError(f"not a service object (a JSON {type(raw).__name__})")
+    return _places(Fields(), raw)

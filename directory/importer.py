@@ -10,6 +10,7 @@ success and rolls back on error, so an unreadable page (or any error) changes no
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -21,9 +22,9 @@ from sqlmodel import Session, col
 
 from directory.bounded import Limits
 from directory.csvfeed import service_from_csv
-from directory.feeds import service_from_oruk
+from directory.feeds import places_from_oruk, service_from_oruk
 from directory.models import ImportRun, Location, Organisation, Service, ServiceLocation
-from directory.records import RecordError, Rejected, ServiceRecord
+from directory.records import RecordError, Rejected, ServiceRecord, UnchangedRecord
 from directory.rows import insert_rows
 from directory.sources import Feed, Progress, read_source
 from directory.taxonomy import load_taxonomy_map
@@ -66,12 +67,40 @@ def read_records(
 ) -> Iterator[ServiceRecord]:
     """The feed's records as they are read (no database), rejections noted in ``summary``.
     With ``strict`` the first rejection raises ValueError naming the record."""
+    for record in _read(feed, summary, strict, {}):
+        assert isinstance(record, ServiceRecord)  # nothing is known unchanged
+        yield record
+
+
+def _read(
+    feed: Feed, summary: ImportSummary, strict: bool, known: dict[str, str]
+) -> Iterator[ServiceRecord | UnchangedRecord]:
+    """``read_records``, where a service whose digest is in ``known`` (digest -> feed id:
+    its bytes, the code reading them and the category map as at the last import, which
+    read it with no note) is read only for its organisation and locations (never under
+    ``strict``, which may reject what was imported with its faults left out)."""
     taxonomy = load_taxonomy_map()
+    # the categories a service is given are part of reading it: a revised map reads again
+    feed.salt = hashlib.sha256(repr(taxonomy).encode("utf-8")).digest()
+    known = {} if strict else known
+    feed.known = known
     first_seen: dict[str, str] = {}
     entries = feed.entries
     try:
         for entry in entries:
             feed.budget.service()
+            sid = known.get(entry.digest) if entry.light else None
+            if sid is not None and sid not in first_seen:
+                try:
+                    organisation, locations = places_from_oruk(entry.raw)
+                except RecordError:
+                    pass  # (cannot be: the same bytes were read whole) read it whole
+                else:
+                    first_seen[sid] = entry.where
+                    feed.budget.keep(len(locations))
+                    yield UnchangedRecord(sid, organisation, locations)
+                    continue
+            entry.whole()
             left_out: list[str] = []
             try:
                 record = (
@@ -99,6 +128,7 @@ def read_records(
             )
             if record.organisation is None:
                 left_out.append(NO_ORGANISATION)
+            record.raw_hash = "" if left_out else entry.digest
             summary.notes.extend(
                 {"where": entry.where, "id": record.source_id, "name": record.name, "note": note}
                 for note in left_out
@@ -171,8 +201,8 @@ def import_feed(session: Session, feed: Feed, strict: bool = False) -> ImportSum
     caller's rollback leaves the directory as it was."""
     summary = ImportSummary(feed.source, feed.location, feed.format, feed.full)
     writer = _Writer(session, feed.source, summary)
-    batch: list[ServiceRecord] = []
-    for record in read_records(feed, summary, strict):
+    batch: list[ServiceRecord | UnchangedRecord] = []
+    for record in _read(feed, summary, strict, {} if strict else _known(session, feed.source)):
         batch.append(record)
         if len(batch) >= BATCH:
             writer.write(batch)
@@ -191,6 +221,19 @@ def import_feed(session: Session, feed: Feed, strict: bool = False) -> ImportSum
     return summary
 
 
+def _known(session: Session, source: str) -> dict[str, str]:
+    """The feed's services as last imported whole and with no note: digest -> feed id."""
+    table = _table(Service)
+    rows = session.connection().execute(
+        sa.select(table.c.raw_hash, table.c.source_id).where(
+            table.c.source == source,
+            table.c.withdrawn == sa.false(),
+            table.c.raw_hash != "",
+        )
+    )
+    return {digest: sid for digest, sid in rows}
+
+
 class _Writer:
     """Writes a feed's records batch by batch; remembers only the ids it has seen."""
 
@@ -202,10 +245,17 @@ class _Writer:
         self.present: set[str] = set()
         self.org_size: dict[str, int] = {}  # organisations written by this import: fullness
 
-    def write(self, records: list[ServiceRecord]) -> None:
+    def write(self, batch: list[ServiceRecord | UnchangedRecord]) -> None:
         session, source, summary, now = self.session, self.source, self.summary, self.now
-        org_ids = self._organisations(records)
-        loc_ids = _upsert_locations(session, source, records, summary)
+        org_ids = self._organisations(batch)
+        loc_ids = _upsert_locations(session, source, batch, summary)
+        records: list[ServiceRecord] = []
+        for item in batch:
+            if isinstance(item, UnchangedRecord):
+                self.present.add(item.source_id)
+                summary.unchanged += 1
+            else:
+                records.append(item)
         existing = {
             row.source_id: row
             for chunk in _chunks([r.source_id for r in records], 1000)
@@ -214,10 +264,12 @@ class _Writer:
                     col(Service.id),
                     col(Service.source_id),
                     col(Service.content_hash),
+                    col(Service.raw_hash),
                     col(Service.withdrawn),
                 ).where(col(Service.source) == source, col(Service.source_id).in_(chunk))
             )
         }
+        raw_only: list[dict[str, Any]] = []
         new_rows: list[dict[str, Any]] = []
         new_records: list[ServiceRecord] = []
         changed_rows: list[dict[str, Any]] = []
@@ -232,6 +284,8 @@ class _Writer:
                 new_records.append(record)
             elif old.content_hash == digest and not old.withdrawn:
                 summary.unchanged += 1
+                if old.raw_hash != record.raw_hash:  # the same service in other bytes
+                    raw_only.append({"b_id": old.id, "v_raw_hash": record.raw_hash})
             else:
                 changed_rows.append(
                     {
@@ -284,11 +338,19 @@ class _Writer:
                     for loc in record.locations
                 )
             summary.updated += len(changed_rows)
+        if raw_only:
+            table = _table(Service)
+            session.connection().execute(
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("b_id"))
+                .values(raw_hash=sa.bindparam("v_raw_hash")),
+                raw_only,
+            )
         unique = list({(x["service_id"], x["location_id"]): x for x in links}.values())
         for chunk in _chunks(unique, 5000):
             insert_rows(session, _table(ServiceLocation), chunk)
 
-    def _organisations(self, records: list[ServiceRecord]) -> dict[str, int]:
+    def _organisations(self, records: list[ServiceRecord | UnchangedRecord]) -> dict[str, int]:
         """This batch's organisations written (an earlier copy in this import is replaced
         only by a fuller one: several services may carry the same organisation)."""
         wanted: dict[str, dict[str, str]] = {}
@@ -398,11 +460,15 @@ def _service_values(record: ServiceRecord, org_ids: dict[str, int], digest: str)
         "last_verified": record.last_verified,
         "withdrawn": False,
         "content_hash": digest,
+        "raw_hash": record.raw_hash,
     }
 
 
 def _upsert_locations(
-    session: Session, source: str, records: list[ServiceRecord], summary: ImportSummary
+    session: Session,
+    source: str,
+    records: list[ServiceRecord | UnchangedRecord],
+    summary: ImportSummary,
 ) -> dict[str, int]:
     wanted: dict[str, dict[str, Any]] = {}
     for record in records:

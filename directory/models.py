@@ -62,6 +62,9 @@ class Service(SQLModel, table=True):
     withdrawn: bool = False
     withdrawn_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     content_hash: str = Field(default="", max_length=64)
+    # the digest of the service's bytes as the feed sent them and of the code that read
+    # them ("" if reading them left a note): a re-import skips the same bytes unread
+    raw_hash: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     imported_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 

@@ -64,14 +64,29 @@ class ServiceRecord:
     locations: list[LocationRecord] = field(default_factory=list)
     domains: list[str] = field(default_factory=list)
     z_codes: list[str] = field(default_factory=list)
+    # the digest of the bytes it was read from (directory.sources), "" if unknown or if
+    # reading it left a note: not part of its content
+    raw_hash: str = field(default="", compare=False)
 
     def content_hash(self) -> str:
         data = _values(self)
+        del data["raw_hash"]
         data["organisation"] = _values(self.organisation) if self.organisation else None
         data["locations"] = [_values(loc) for loc in self.locations]
         data["last_verified"] = self.last_verified.isoformat() if self.last_verified else None
         blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass(slots=True)
+class UnchangedRecord:
+    """A service whose bytes (and the code reading them) are as at the last import: only
+    its organisation and locations are read again (the feed's copies of them decide what
+    is written, whichever service carries them)."""
+
+    source_id: str
+    organisation: OrganisationRecord | None
+    locations: list[LocationRecord]
 
 
 @dataclass

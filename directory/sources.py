@@ -10,18 +10,26 @@ changes nothing.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import json
 import re
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Callable, Container, Iterator
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from directory.bounded import (
+    BYTES_PER_VALUE,
     Budget,
     FeedTooLarge,
     Limits,
+    check_json,
     http_page,
     load_json,
     open_file,
@@ -47,6 +55,18 @@ class Entry:
     where: str
     kind: str  # "oruk" or "csv"
     raw: Any
+    # the digest of the service's bytes as sent, the code reading them and the feed's salt
+    # ("" when not known): a digest in the feed's ``known`` has only what
+    # ``LIGHT_KEYS`` name in ``raw`` (``whole`` reads the rest)
+    digest: str = ""
+    data: bytes = b""
+    light: bool = False
+
+    def whole(self) -> Any:
+        """The service as parsed JSON, all of it."""
+        if self.light:
+            self.raw, self.light = json.loads(self.data.decode("utf-8")), False
+        return self.raw
 
 
 @dataclass
@@ -61,6 +81,10 @@ class Feed:
     entries: Iterator[Entry]
     budget: Budget
     full: bool = False
+    # set by the importer before the entries are taken: digests of services as last
+    # imported (read lightly), and what besides the bytes and the code a digest covers
+    known: Container[str] = frozenset()
+    salt: bytes = b""
 
 
 def default_source_name(location: str) -> str:
@@ -100,6 +124,107 @@ def _page_entries(page: Page, prefix: str) -> Iterator[Entry]:
         yield Entry(f"{prefix}record {i + 1}", "oruk", item)
 
 
+def _cut_entries(feed: Feed, cut: list[bytes], prefix: str) -> Iterator[Entry]:
+    """A cut page's services one at a time, each parsed as it is taken (whole, or only
+    what ``LIGHT_KEYS`` name when its digest is known) and let go once handed on."""
+    start = reader_fingerprint() + feed.salt
+    for i in range(len(cut)):
+        data, cut[i] = cut[i], b""
+        digest = hashlib.sha256(start + data).hexdigest()
+        entry = Entry(f"{prefix}record {i + 1}", "oruk", None, digest, data)
+        if digest in feed.known:
+            with suppress(msgspec.DecodeError):  # (cannot be: it was read whole before)
+                entry.raw, entry.light = _light(data), True
+        if not entry.light:
+            entry.raw = json.loads(data.decode("utf-8"))
+        yield entry
+
+
+# What a service is read with: a change to any of these reads every service again.
+_READERS = (
+    "sources.py",
+    "feeds.py",
+    "fields.py",
+    "text.py",
+    "untrusted.py",
+    "records.py",
+    "importer.py",
+    "taxonomy.py",
+    "taxonomy_map.csv",
+)
+
+
+@cache
+def reader_fingerprint() -> bytes:
+    """The digest of the code (and the category map) a service is read with."""
+    digest = hashlib.sha256()
+    folder = resources.files("directory")
+    for name in _READERS:
+        digest.update(name.encode() + b"\0" + folder.joinpath(name).read_bytes() + b"\0")
+    return digest.digest()
+
+
+_TOP = msgspec.json.Decoder(dict[str, msgspec.Raw] | list[msgspec.Raw])
+_ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
+
+LIGHT_KEYS = ("organization", "organization_id", "service_at_locations")
+"""What is read again of a service whose bytes are as at the last import: its
+organisation and locations (``directory.feeds.places_from_oruk``)."""
+
+
+class _Light(msgspec.Struct):
+    organization: Any = None
+    organization_id: Any = None
+    service_at_locations: Any = None
+
+
+_LIGHT = msgspec.json.Decoder(_Light)
+
+
+def _light(data: bytes) -> dict[str, Any]:
+    """``LIGHT_KEYS`` of a service's JSON object (absent ones as null, as ``dict.get``
+    reads them), the rest skipped unparsed. The bytes are JSON that ``json.loads`` read
+    whole at the last import; msgspec parses what it keeps to the same values."""
+    light = _LIGHT.decode(data)
+    return {key: getattr(light, key) for key in LIGHT_KEYS}
+
+
+def _cut_page(data: bytes, label: str, limits: Limits) -> tuple[Page, list[bytes]] | None:
+    """A page of services (a v1 or 3.0 wrapper, or a list) cut into each service's bytes,
+    the wrapper read (the page's ``items`` left empty); None when the page is anything
+    else (one service, not JSON...): ``load_json`` then reads it whole and says what is
+    wrong. msgspec checks the whole page is JSON (strict JSON: what it accepts,
+    ``json.loads`` reads to the same values), so each service's bytes parse alone as they
+    would in the page."""
+    check_json(data, label, max(1, limits.page_bytes // BYTES_PER_VALUE))
+    try:
+        data.decode("utf-8-sig")  # the whole page is UTF-8, as load_json wants it
+        body = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+        top = _TOP.decode(body)
+        doc: dict[str, Any] | None = None
+        if isinstance(top, list):
+            raws = top
+        else:
+            key = "content" if "content" in top else "contents" if "contents" in top else ""
+            if not key:
+                return None
+            raws = _ITEMS.decode(top.pop(key))
+            doc = {k: json.loads(bytes(v).decode("utf-8")) for k, v in top.items()}
+            doc[key] = []
+    except (msgspec.DecodeError, ValueError, RecursionError):
+        return None
+    page = page_from_document([] if doc is None else doc, label)
+    return page, [bytes(r) for r in raws]
+
+
+def _page_of(data: bytes, label: str, limits: Limits) -> tuple[Page, list[bytes] | None]:
+    """A JSON page: cut into its services' bytes when it can be, else read whole."""
+    cut = _cut_page(data, label, limits)
+    if cut is not None:
+        return cut
+    return page_from_document(load_json(data, label, limits), label), None
+
+
 def _kind_by_name(path: Path, fmt: str) -> str:
     if fmt != "auto":
         return fmt
@@ -129,10 +254,13 @@ def _file_entries(
             pages.append(Page(label, []))
             return
         data = read_page(stream, path, feed.budget, label)
-    page = page_from_document(load_json(data, label, feed.budget.limits), label)
+    page, cut = _page_of(data, label, feed.budget.limits)
     del data
     pages.append(Page(label, [], page.page_number, page.total_pages, page.single))
-    yield from _page_entries(page, prefix)
+    if cut is None:
+        yield from _page_entries(page, prefix)
+    else:
+        yield from _cut_entries(feed, cut, prefix)
 
 
 def _folder_files(path: Path, limits: Limits) -> list[Path]:
@@ -230,8 +358,10 @@ def _url_entries(
                     "does not move on to the next page); nothing imported"
                 )
             seen_pages[digest] = number
-            page = page_from_document(load_json(data, label, limits), label)
+            page, cut = _page_of(data, label, limits)
             del data
+            if cut is not None:  # the ids are needed before the services are taken
+                page.items = [json.loads(b.decode("utf-8")) for b in cut]
             ids = _page_ids(page.items)
             if ids and ids <= seen_ids:
                 raise ValueError(

@@ -39,6 +39,7 @@ BOOKKEEPING = {
         "withdrawn",
         "withdrawn_at",
         "content_hash",
+        "raw_hash",  # the digest of the bytes read: tests/test_import_raw_hash.py
         "imported_at",
         "updated_at",
     },
