@@ -17,9 +17,13 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from directory.search import Place, ServiceIndex, ServiceMatch
+from directory.matches import Place, ServiceMatch
+
+if TYPE_CHECKING:  # only the results are needed to read a NearResult (the app's side of
+    # its search process): not the index, numpy or rapidfuzz
+    from directory.search import ServiceIndex
 
 KM_PER_MILE = 1.609344
 EARTH_RADIUS_KM = 6371.0

@@ -3,8 +3,9 @@
 Building the index for a large directory is seconds of pure-Python work; in a thread it
 would hold the GIL and starve the interface (typing would lag for the whole build). So
 the index is built and searched in a child process; the app's thread workers send it
-requests over a pipe and wait (without holding the GIL). The child opens the same
-database read-only in spirit (it never writes) with ``linkwork.db.create_engine``.
+requests over a pipe and wait (without holding the GIL). The child opens the index file
+(when it is current) without the database layer, and the same database read-only in
+spirit (it never writes) with ``linkwork.db.create_engine`` when it must rebuild it.
 """
 
 from __future__ import annotations
@@ -29,16 +30,13 @@ def _serve(conn: Connection, stale_months: int) -> None:
     # Never write to the terminal the app is drawing on.
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
     from linkwork.actions import search
-    from linkwork.db import create_engine
     from linkwork.settings import Settings
-    from linkwork.workspace import Workspace
 
     try:
         _, db_url, passphrase = conn.recv()
     except (EOFError, OSError):
         return
-    engine = create_engine(db_url, passphrase=passphrase)
-    workspace = Workspace(Settings(database_url=db_url, stale_months=stale_months), engine)
+    opened = _Opener(Settings(database_url=db_url, stale_months=stale_months), passphrase)
     near: Any = None
     while True:
         try:
@@ -50,7 +48,7 @@ def _serve(conn: Connection, stale_months: int) -> None:
             break
         try:
             if kind == "build" or (kind == "search" and near is None):
-                near = search.NearSearch(search.current_index(workspace))
+                near = search.NearSearch(opened.index())
             if kind == "build":
                 conn.send(("ok", near.index.size))
             elif kind == "search":
@@ -63,7 +61,47 @@ def _serve(conn: Connection, stale_months: int) -> None:
             conn.send(("error", type(exc).__name__, str(exc)))
         except Exception as exc:  # a bug: report it, keep serving
             conn.send(("error", "RuntimeError", f"{type(exc).__name__}: {exc}"))
-    engine.dispose()
+    opened.close()
+
+
+class _Opener:
+    """The child's index: the index file opened straight away when it is current for an
+    SQLite database (its stamp read with the driver alone: no SQLAlchemy, a third of a
+    second of the app's wait for its first results); the database layer is opened (never
+    migrated, ``linkwork.db.create_engine``) only to rebuild it, or for PostgreSQL."""
+
+    def __init__(self, settings: Any, passphrase: str | None) -> None:
+        self.settings = settings
+        self.passphrase = passphrase
+        self.engine: Any = None
+
+    def index(self) -> Any:
+        from directory.index_file import open_index, read_stamp, sqlite_stamp
+        from linkwork.actions import search
+        from linkwork.sqlite_url import sqlite_file
+        from linkwork.workspace import Workspace
+
+        url = self.settings.database_url
+        found = sqlite_file(url)
+        if self.engine is None and found is not None:
+            path = search.index_path(Workspace(self.settings))
+            database, encrypted = found
+            stamp = sqlite_stamp(
+                database.expanduser(),
+                int(self.settings.busy_timeout * 1000),
+                self.passphrase if encrypted else None,
+            )
+            if stamp is not None and read_stamp(path) == stamp:
+                return open_index(path, stale_months=self.settings.stale_months)
+        if self.engine is None:
+            from linkwork.db import create_engine
+
+            self.engine = create_engine(url, passphrase=self.passphrase)
+        return search.current_index(Workspace(self.settings, self.engine))
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
 
 
 class SearchProcess:
