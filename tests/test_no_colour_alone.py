@@ -5,8 +5,9 @@ attributes only (bold, reverse, underline, italic, strike: never colour, never d
 is only a darker colour), as a terminal with no colour (NO_COLOR, a monochrome screen, a
 colour-blind reader) would show it. Then:
 
-- a tick and a choice show their state in the glyph (X or blank, ● or blank; the referral
-  wizard's [x] / [ ]), a screening suggestion its decision in words;
+- a tick and a choice show their state in the glyph ([x] / [ ], (•) / ( ) beside the
+  words, everywhere: no longer a block whose X is only darker when unticked), a
+  screening suggestion its decision in words;
 - the row under a table's cursor, the highlighted option of a list or a question and a
   focused tick or button differ from the rest without colour;
 - on every main screen, each widget the Tab key reaches looks different with the focus
@@ -115,10 +116,11 @@ async def test_ticks_and_choices_show_their_state_in_the_glyph() -> None:
         grid = cells(app)
         ticked = text(within(grid, app.query_one("#ticked").region))
         unticked = text(within(grid, app.query_one("#unticked").region))
-        assert "X" in ticked and "X" not in unticked
+        assert "[x] ticked" in ticked and "[ ] unticked" in unticked
         radio = text(within(grid, app.query_one("#choices").region)).splitlines()
-        chosen = [line for line in radio if "●" in line]
-        assert len(chosen) == 1 and "one" in chosen[0]
+        chosen = [line for line in radio if "(•)" in line]
+        assert len(chosen) == 1 and "(•) one" in chosen[0]
+        assert sum("( ) two" in line or "( ) three" in line for line in radio) == 2
         await app.mount(Box("shared", value=True, id="box-on"), Box("kept", id="box-off"))
         await pilot.pause()
         grid = cells(app)

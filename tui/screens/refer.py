@@ -65,14 +65,7 @@ class NeedList(VerticalScroll, can_focus=False):
 
 
 class Box(Tick):
-    """A tick that reads ``[x]`` or ``[ ]`` in any colours."""
-
-    BUTTON_LEFT = "["
-    BUTTON_RIGHT = "]"
-
-    @property
-    def BUTTON_INNER(self) -> str:  # type: ignore[override]
-        return "x" if self.value else " "
+    """A tick that reads ``[x]`` or ``[ ]`` in any colours (as every Tick now does)."""
 
 
 class ReferScreen(SubScreen):

@@ -1,5 +1,7 @@
-"""Checkboxes and radio buttons whose state shows as a symbol, not only as a colour:
-ticked shows ``X`` / ``●``, unticked shows a blank."""
+"""Checkboxes and radio buttons whose state is in the glyph, in any colours (or none):
+a tick reads ``[x]`` ticked and ``[ ]`` not, a choice ``(•)`` chosen and ``( )`` not, each
+beside its words (Textual's own draw a solid block either way, the state carried only by
+the colour of the ``X`` inside it)."""
 
 from __future__ import annotations
 
@@ -9,22 +11,49 @@ from typing import Any
 
 from textual import events
 from textual.content import Content
+from textual.style import Style
 from textual.widgets import Checkbox, RadioButton, Select
 from textual.widgets._select import NoSelection
 
 from tui.widgets.plain import plain
 
 
+def glyph(button: Checkbox | RadioButton) -> Content:
+    """``[x]`` / ``( )``: the brackets and the mark in the words' own style (bold mark),
+    readable in every theme (Textual draws its sides in the button's background colour,
+    which is right for its half blocks and near invisible for brackets)."""
+    words = button.get_visual_style("toggle--label")
+    return Content.assemble(
+        (button.BUTTON_LEFT, words),
+        (button.BUTTON_INNER, words + Style(bold=True)),
+        (button.BUTTON_RIGHT, words),
+    )
+
+
 class Tick(Checkbox):
+    BUTTON_LEFT = "["
+    BUTTON_RIGHT = "]"
+
+    @property
+    def _button(self) -> Content:
+        return glyph(self)
+
     def _make_label(self, label: Any) -> Content:
         return super()._make_label(plain(label))  # literal: a need's words are not markup
 
     @property
     def BUTTON_INNER(self) -> str:  # type: ignore[override]
-        return "X" if self.value else " "
+        return "x" if self.value else " "
 
 
 class Choice(RadioButton):
+    BUTTON_LEFT = "("
+    BUTTON_RIGHT = ")"
+
+    @property
+    def _button(self) -> Content:
+        return glyph(self)
+
     def _make_label(self, label: Any) -> Content:
         return super()._make_label(plain(label))  # literal: a question's option text
 
@@ -58,7 +87,7 @@ class Choice(RadioButton):
 
     @property
     def BUTTON_INNER(self) -> str:  # type: ignore[override]
-        return "●" if self.value else " "
+        return "•" if self.value else " "
 
 
 class JumpSelect(Select[Any]):
