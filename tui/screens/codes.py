@@ -18,7 +18,20 @@ from textual.worker import get_current_worker
 from linkwork.words import counted
 from tui.screens.base import LinkworkScreen
 from tui.screens.code_picker import match_rows
+from tui.widgets.fit_table import WHOLE, Column, FitTable
 from tui.widgets.plain import DataTable, Static
+
+# Columns (label, width, shrinks to; see tui.widgets.fit_table): the meaning whole and
+# Why in the room left, where at least 20 is left; else without Why (at 80 columns). What
+# is cut or left out is said whole in the line under the table.
+MATCHES: list[Column] = [
+    ("Code", 0, WHOLE),
+    ("Meaning", 0, 20),
+    ("Need area", 0, 12),
+    ("Match", 0, WHOLE),
+    ("Why", None, 20),
+]
+MATCHES_NARROW: list[Column] = [*MATCHES[:1], ("Meaning", None, 20), *MATCHES[2:4]]
 
 
 class CodesScreen(LinkworkScreen):
@@ -44,11 +57,8 @@ class CodesScreen(LinkworkScreen):
                 id="code-query",
             )
             yield Static("Type to see matching codes.", id="code-status", classes="status")
-            table: DataTable[str] = DataTable(
-                id="code-results", cursor_type="row", zebra_stripes=True
-            )
-            table.add_columns("Code", "Meaning", "Need area", "Match", "Why")
-            yield table
+            yield FitTable(id="code-results", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="code-detail", classes="help")
         yield from self.compose_frame_bottom()
 
     def on_mount(self) -> None:
@@ -73,6 +83,21 @@ class CodesScreen(LinkworkScreen):
             return
         self.action_record()
 
+    @on(FitTable.Fitted, "#code-results")
+    @on(DataTable.RowHighlighted, "#code-results")
+    def _detail(self) -> None:
+        """The highlighted match whole (its meaning and why), shown while the table has
+        to cut a column short or leave Why out (at 80 columns)."""
+        table = self.query_one("#code-results", FitTable)
+        detail = self.query_one("#code-detail", Static)
+        row = table.cursor_row
+        whole = table.layout_index == 0 and not table.cut
+        detail.display = not whole and 0 <= row < len(self.matches)
+        if detail.display:
+            match = self.matches[row]
+            why = f". Why: {match['why']}" if match.get("why") else ""
+            detail.update(f"{match['code']}  {match['display']} ({match['domain']}){why}")
+
     @on(DataTable.RowSelected, "#code-results")
     def _selected(self) -> None:
         self.action_record()
@@ -96,20 +121,23 @@ class CodesScreen(LinkworkScreen):
     def _show(self, matches: list[dict[str, Any]], seq: int, started: float, message: str) -> None:
         if seq != self._seq:
             return  # a newer keystroke is already being searched
-        table = self.query_one("#code-results", DataTable)
+        table = self.query_one("#code-results", FitTable)
         table.display = True
-        table.clear()
         self.matches = matches
         self._shown = seq
-        for match in matches:
-            score = match["score"]
-            table.add_row(
+        rows = [
+            [
                 match["code"],
                 match["display"],
                 str(match["domain"]),
-                "" if score is None else f"{round(float(score))}",
+                "" if match["score"] is None else f"{round(float(match['score']))}",
                 str(match.get("why") or ""),
-            )
+            ]
+            for match in matches
+        ]
+        table.move_cursor(row=0)  # new words: the top match first
+        table.show((MATCHES, rows), (MATCHES_NARROW, [row[:4] for row in rows]))
+        self._detail()
         status = message or "No code matches those words. Try other words."
         if matches:
             choose = "Enter records the top one as a need; Down to choose another."

@@ -19,9 +19,19 @@ from textual.worker import get_current_worker
 
 from linkwork.errors import plain_error
 from tui.screens.base import LinkworkScreen
+from tui.widgets.fit_table import WHOLE, Column, FitTable
 from tui.widgets.plain import DataTable, Static
 from tui.widgets.service_detail import format_miles, render_service
 from tui.widgets.toggles import Tick
+
+# The results' columns (label, width, shrinks to; see tui.widgets.fit_table): distance
+# beside the status, so it stays in view in a narrow terminal.
+RESULTS: list[Column] = [
+    ("Checked", 0, WHOLE),
+    ("Service", None, 16),
+    ("Match", 0, WHOLE),
+]
+RESULTS_NEAR: list[Column] = [RESULTS[0], ("Distance", 0, WHOLE), *RESULTS[1:]]
 
 
 @dataclass
@@ -150,11 +160,7 @@ class ServicesScreen(LinkworkScreen):
             yield Static("", id="svc-near-note", classes="status")
             yield Static("Starting the service search...", id="svc-status", classes="status")
             with Horizontal(id="svc-main"):
-                table: DataTable[Any] = DataTable(
-                    id="svc-results", cursor_type="row", zebra_stripes=True
-                )
-                table.add_columns("Checked", "Service", "Match")
-                yield table
+                yield FitTable(id="svc-results", cursor_type="row", zebra_stripes=True)
                 with VerticalScroll(id="svc-detail-scroll"):
                     yield Static("Choose a service to see its details.", id="svc-detail")
         yield from self.compose_frame_bottom()
@@ -284,22 +290,14 @@ class ServicesScreen(LinkworkScreen):
         """Fill the table: a Distance column (miles) whenever a place is known."""
         shown = results.nearest_first() if self.nearest else results
         self.query_one("#svc-main").display = True
-        table = self.query_one("#svc-results", DataTable)
+        table = self.query_one("#svc-results", FitTable)
         with_distance = bool(shown.place)
-        if with_distance != (len(table.columns) == 4):
-            table.clear(columns=True)
-            if with_distance:
-                # distance beside the status, so it stays in view in a narrow terminal
-                table.add_columns("Checked", "Distance", "Service", "Match")
-            else:
-                table.add_columns("Checked", "Service", "Match")
-        else:
-            table.clear()
         self.matches = shown.matches
         self.miles = shown.miles if with_distance else []
         self.place = shown.place
         names = Counter(m.name for m in shown.matches)
         repeated = {name for name, count in names.items() if count > 1}
+        rows: list[list[Any]] = []
         for i, match in enumerate(shown.matches):
             stale = bool(getattr(match, "stale", False))
             flag = checked_cell(match)
@@ -308,7 +306,11 @@ class ServicesScreen(LinkworkScreen):
                 miles = shown.miles[i] if i < len(shown.miles) else None
                 cells.append(Text(format_miles(miles), justify="right"))
             cells += [service_cell(match, repeated), f"{round(float(getattr(match, 'score', 0)))}"]
-            table.add_row(*cells)
+            rows.append(cells)
+        # Sized to the room (no sideways scrolling at 80 columns): a long name is cut with
+        # an ellipsis and said whole in the detail pane beside it.
+        table.move_cursor(row=0)  # a new search starts at its best match
+        table.show((RESULTS_NEAR if with_distance else RESULTS, rows))
 
     # -- detail -----------------------------------------------------------------------------
     @on(DataTable.RowHighlighted, "#svc-results")

@@ -15,7 +15,9 @@ Cut text ends in an ellipsis, so a cut is visible, and the row is shown whole el
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from rich.text import Text
 from textual.message import Message
 from textual.widget import Widget
 
@@ -23,7 +25,8 @@ from directory.untrusted import visible_controls
 from tui.widgets.plain import DataTable
 
 Column = tuple[str, int | None, int]
-Layout = tuple[Sequence[Column], Sequence[Sequence[str]]]
+# A cell is text, or a rich Text (its style kept: a stale service's bold "! Oct 2024").
+Layout = tuple[Sequence[Column], Sequence[Sequence[Any]]]
 WHOLE = -1  # as a column's minimum: never cut (a code, a status)
 
 
@@ -53,9 +56,22 @@ def fit_widths(spec: Sequence[Column], rows: Sequence[Sequence[str]], room: int)
     return widths
 
 
-def clip(text: str, width: int) -> str:
-    """Shorten to ``width`` with an ellipsis, so a cut is visible."""
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+def clip(text: Any, width: int) -> Any:
+    """Shorten to ``width`` with an ellipsis, so a cut is visible (a Text keeps its style)."""
+    if len(text) <= width:
+        return text
+    if isinstance(text, Text):
+        cut = text.copy()
+        cut.truncate(width, overflow="ellipsis")
+        return cut
+    return text[: max(width - 1, 0)] + "…"
+
+
+def _shown(cell: Any) -> Any:
+    """A cell as shown: control characters as their escapes (a Text keeps its style)."""
+    if isinstance(cell, Text):
+        return Text(visible_controls(cell.plain), style=cell.style, justify=cell.justify)
+    return visible_controls(str(cell))
 
 
 def _fits_whole(spec: Sequence[Column], rows: Sequence[Sequence[str]], room: int) -> bool:
@@ -69,7 +85,7 @@ def _fits_whole(spec: Sequence[Column], rows: Sequence[Sequence[str]], room: int
     return need + (_longest(spec, rows, flex) if low == WHOLE else low) <= room
 
 
-class FitTable(DataTable[str]):
+class FitTable(DataTable[Any]):
     """A read-only table of text rows that refits whenever its width changes (a terminal
     resize, or a scroll bar appearing beside it).
 
@@ -97,8 +113,7 @@ class FitTable(DataTable[str]):
     def show(self, *layouts: Layout) -> None:
         # Widths are measured on what is shown: control characters as their escapes.
         self._layouts = [
-            (spec, [[visible_controls(str(cell)) for cell in row] for row in rows])
-            for spec, rows in layouts
+            (spec, [[_shown(cell) for cell in row] for row in rows]) for spec, rows in layouts
         ]
         self._fitted = None
         self.refit()
