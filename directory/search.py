@@ -73,6 +73,7 @@ READING_COVERS = 0.5  # a longer account: its reading's share of coverage, again
 RELEVANCE_FLOOR = 0.25  # when a service is named with every word typed: others under
 WEAK_FLOOR = 0.1  # this share of the best are not shown (otherwise under this share)
 LITERAL_WORDS = 4  # queries of at most this many words: a literal match outranks expansions
+SHORT_UNREAD_AT = 2  # a short query of this many words, no phrase read: read by meaning
 CORRECTIONS_KEPT = 10_000  # words whose correction is remembered (per index)
 
 
@@ -517,7 +518,14 @@ class ServiceIndex(AccountReading):
         corrected = _WORDS.sub(lambda m: fixes.get(m.group(0).lower(), m.group(0)), text)
         parts = clauses(corrected) if long_text else []
         domains = self._catalogue_terms(
-            parts or [corrected], len(toks), add, boost, sentence, understand=long_text
+            parts or [corrected],
+            len(toks),
+            add,
+            boost,
+            sentence,
+            # the meaning model reads a longer account, and a short query of a few words
+            # the vocabulary has no phrase for ("bun in the oven"), never a single word
+            understand=long_text or (not phrases and len(content) >= SHORT_UNREAD_AT),
         )
         if long_text:
             reading = domains

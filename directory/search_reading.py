@@ -112,7 +112,8 @@ class AccountReading(IndexData):
         code or domain counts at its best score in any clause; one under CLAUSE_RELATIVE
         of the best reading of the whole is dropped unless it is its clause's own need
         (the clause's best domain, read at least CLAUSE_NEED_MIN sure, and its codes):
-        "my nan passed away in June and I've been gambling since" is two needs."""
+        "my nan passed away in June and I've been gambling since" is two needs. With
+        ``understand`` the meaning model's reading is added (``_meaning_terms``)."""
         codes: dict[str, tuple[float, CodeHint]] = {}
         domains: dict[str, tuple[float, str]] = {}
         own: set[str] = set()  # codes and domains that are a clause's own need

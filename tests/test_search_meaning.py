@@ -134,9 +134,10 @@ def test_the_model_loads_from_its_package_with_no_network() -> None:
     assert meaning.MODEL_SHA256 in note and "Apache License" in note
 
 
-def test_a_short_query_loads_no_model() -> None:
+def test_a_short_query_the_vocabulary_reads_loads_no_model() -> None:
     """The model (and ONNX Runtime) is loaded only for an account long enough to be read
-    by meaning, never for a query of a few words."""
+    by meaning, or a short query of a few words the vocabulary has no phrase for; never
+    for one word or a query the vocabulary reads."""
     script = textwrap.dedent(
         """
         import sys
@@ -150,12 +151,12 @@ def test_a_short_query_loads_no_model() -> None:
             load_sample_directory(session)
             session.commit()
             index = ServiceIndex.build(session)
-        for text in ("food bank", "sofa surfing", "20 weeks gone", "debt advice near Kestonbury"):
-            index.search(text, today=date(2026, 11, 1))
+        day = date(2026, 11, 1)
+        for text in ("food bank", "esol classes", "lonely", "debt advice near Kestonbury", "fod"):
+            index.search(text, today=day)
         from directory import meaning
         print("onnxruntime" in sys.modules, meaning.loaded())
-        text = "I'm seven months along with my first baby and on my own"
-        index.search(text, today=date(2026, 11, 1))
+        index.search("our wedding vows are in tatters", today=day)
         print("onnxruntime" in sys.modules, meaning.loaded())
         """
     )
@@ -164,6 +165,14 @@ def test_a_short_query_loads_no_model() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False", "True", "True"]
+
+
+def test_a_short_idiom_is_read_by_meaning(
+    sample_index: ServiceIndex, truth: dict[str, set[str]]
+) -> None:
+    found = _top(sample_index, "our wedding vows are in tatters")
+    assert "relationship_counselling" in truth[found[0].id]
+    assert any(w.startswith("understood as: a couple's relationship") for w in found[0].why)
 
 
 # --- what it reads, and how search uses it ----------------------------------------------------
