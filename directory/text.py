@@ -59,6 +59,49 @@ class _TextExtractor(HTMLParser):
 
 
 _TAG_HINT = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
+# A tag as plain as most feeds write them: a name of letters and digits, attributes with
+# quoted values (no < or > inside), an optional closing slash. Anything else (comments,
+# unquoted values, a lone <, script or style) is left to HTMLParser.
+_SIMPLE_TAG = re.compile(
+    r"<(/)?([a-zA-Z][a-zA-Z0-9]*)"
+    r"((?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'))?)*)"
+    r"\s*(/)?>"
+)
+
+
+def _simple_html(text: str) -> str | None:
+    """What ``_TextExtractor`` makes of ``text`` when every ``<`` in it opens a simple tag
+    (``_SIMPLE_TAG``), in one pass of a regular expression; None otherwise. The same
+    text: each run between tags unescaped on its own (as HTMLParser does with
+    convert_charrefs), a tag's name compared in lower case, ``<br/>`` a start and an end."""
+    parts: list[str] = []
+    pos = 0
+    for match in _SIMPLE_TAG.finditer(text):
+        data = text[pos : match.start()]
+        if "<" in data:
+            return None
+        if data:
+            parts.append(html.unescape(data))
+        closing, name, attrs, self_closing = match.groups()
+        tag = name.lower()
+        if tag in _SKIP or (closing and (attrs or self_closing)):
+            return None
+        if not closing:
+            if tag in _BLOCK:
+                parts.append("\n\n")
+            elif tag == "br":
+                parts.append("\n")
+            elif tag == "li":
+                parts.append("\n- ")
+        if (closing or self_closing) and tag in _BLOCK:
+            parts.append("\n\n")
+        pos = match.end()
+    data = text[pos:]
+    if "<" in data:
+        return None
+    if data:
+        parts.append(html.unescape(data))
+    return "".join(parts)
 
 
 def plain_text(value: object) -> str:
@@ -73,10 +116,13 @@ def plain_text(value: object) -> str:
         return " ".join(text.split())  # one line of plain text (the common case)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if _TAG_HINT.search(text):
-        parser = _TextExtractor()
-        parser.feed(text)
-        parser.close()
-        text = "".join(parser.parts)
+        simple = _simple_html(text)
+        if simple is None:
+            parser = _TextExtractor()
+            parser.feed(text)
+            parser.close()
+            simple = "".join(parser.parts)
+        text = simple
     else:
         text = html.unescape(text)
     text = text.replace("\xa0", " ")

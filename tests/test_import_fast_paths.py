@@ -11,6 +11,7 @@ import pytest
 
 from directory import bounded
 from directory.bounded import check_json
+from directory.text import _simple_html, _TextExtractor
 
 
 def _by_regex(window: bytes) -> tuple[bytes, bool]:
@@ -48,3 +49,43 @@ def test_escapes_across_windows(data: bytes, message: str | None) -> None:
         else:
             with pytest.raises(ValueError, match=message):
                 check_json(data, "page", 10_000, window=window)
+
+
+def _by_html_parser(text: str) -> str:
+    parser = _TextExtractor()
+    parser.feed(text)
+    parser.close()
+    return "".join(parser.parts)
+
+
+# pieces of HTML as feeds write it, and as a hostile feed might
+PIECES = [
+    *("<p>", "</p>", "<P>", "</P >", "<p/>", "<br>", "<br/>", "<br />", "<BR/>", "<b>"),
+    *("<li>", "</li>", "<ul>", "</ul>", "<h2>", "</h2>", "<table>", "<tr>", "</b >"),
+    *('<div class="x">', "<a href='y'>", "</a>", "<a href=y>", '<a title="x>y">'),
+    *('<span id="a" hidden>', '<p\nclass="q">', '</p class="z">', "<br/ >", "< p>"),
+    *("<script>", "</script>", "<style>", "<!-- c -->", "<!DOCTYPE html>", "<?x?>"),
+    *("<x-y>", "<o:p>", "</ b>", "<", ">", "<3", "a<b"),
+    *("&amp;", "&", "&amp", "&#27;", "&#0;", "&#x41;", "&lt;p&gt;", "&nbsp;"),
+    *("text", " ", "\n", "\t", "é"),
+]
+
+
+def test_simple_html_reads_as_html_parser_does() -> None:
+    rng = random.Random(22)
+    simple = 0
+    for _ in range(30_000):
+        text = "".join(rng.choice(PIECES) for _ in range(rng.randint(1, 12)))
+        fast = _simple_html(text)
+        if fast is not None:
+            simple += 1
+            assert fast == _by_html_parser(text), text
+    assert simple > 3_000  # the fast path was taken, not only HTMLParser
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a <3 b <p>c</p>", "<p>x</p><script>alert(1)</script>", "<!-- <p> -->x", "<a href=x/>y"],
+)
+def test_what_simple_html_leaves_to_html_parser(text: str) -> None:
+    assert _simple_html(text) is None  # (a lone <, script, a comment, an unquoted value)
