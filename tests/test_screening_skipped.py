@@ -117,6 +117,10 @@ def test_cli_screen_skip_option(cli, db_url: str, tmp_path: Path) -> None:  # ty
     shown = cli("person", "show", pid, db=db_url)
     assert shown.code == 0, shown.err
     assert "skipped: Housing, Food" in shown.out
+    screening = people_act.person_record(ws, pid)["screenings"][0]["id"]
+    told = cli("need", "suggestions", screening[:8], db=db_url)
+    assert told.code == 0, told.err
+    assert "skipped (not asked): Housing, Food" in told.out
     data = cli("screen", pid, "--answers", path, "--skip", "HOUSING", "--json", db=db_url).json()
     assert data["skipped"] == ["Housing"]
     bad = cli("screen", pid, "--answers", path, "--skip", "garden", db=db_url)

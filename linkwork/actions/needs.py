@@ -24,7 +24,7 @@ from screening.needs import correct_need as correct_in_record
 from screening.needs import resolve_need as resolve_in_record
 from screening.needs import withdraw_need as withdraw_in_record
 from screening.people import get_person, show_person
-from screening.questionnaire import get_screening
+from screening.questionnaire import get_screening, skipped_titles
 
 
 def active_needs(ws: Workspace, person_ref: str) -> list[dict[str, Any]]:
@@ -180,7 +180,8 @@ def confirm_all(
 
 def _suggestions_of(screening: Any) -> dict[str, Any]:
     """The screening's suggestions; one confirmed as another code (state ``edited``) also
-    says that code's meaning (``confirmed_display``), so it is shown, not the suggested's."""
+    says that code's meaning (``confirmed_display``), so it is shown, not the suggested's.
+    ``skipped``: the sections not asked, in words (nothing was suggested from them)."""
     suggestions = []
     for s in screening.suggestions or []:
         row = dict(s)
@@ -188,7 +189,12 @@ def _suggestions_of(screening: Any) -> dict[str, Any]:
             with contextlib.suppress(ValueError, LookupError):
                 row["confirmed_display"] = resolve_code(str(row["confirmed_as"])).display
         suggestions.append(row)
-    return {"id": screening.id, "person_id": screening.person_id, "suggestions": suggestions}
+    return {
+        "id": screening.id,
+        "person_id": screening.person_id,
+        "suggestions": suggestions,
+        "skipped": skipped_titles(screening.skipped or []),
+    }
 
 
 def _decided(suggestions: list[dict[str, Any]], code: str) -> dict[str, Any] | None:

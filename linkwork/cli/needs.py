@@ -373,9 +373,11 @@ def need_suggestions(
 
     data = act.screening_suggestions(workspace(ctx), screening_ref)
     if json_out:
-        print_json({"id": data["id"], "suggestions": data["suggestions"]})
+        print_json({k: data[k] for k in ("id", "suggestions", "skipped")})
     else:
         suggestions_table(data["id"], safe(data["suggestions"]))
+        if data["skipped"]:  # not asked: nothing could be suggested from them
+            console.print(f"skipped (not asked): {esc(', '.join(data['skipped']))}")
 
 
 @need_app.command("list")
