@@ -38,7 +38,7 @@ from typing import cast
 import numpy as np
 from rapidfuzz import fuzz, process, utils
 
-from directory.english import is_english
+from directory.english import english_words, is_english
 from directory.english import near as english_near
 from directory.index import IndexDoc, load_docs
 from directory.matches import Place, ServiceMatch
@@ -413,6 +413,9 @@ class ServiceIndex(AccountReading):
     def _correct_now(self, word: str) -> str | None:
         if len(word) < 3 or not word.isalpha() or is_english(word):
             return None
+        swapped = self._swapped(word)
+        if swapped is not None:
+            return swapped
         cutoff = 75 if len(word) <= 4 else (72 if len(word) <= 6 else 65)
         variants = [word] + [word.replace(a, b) for a, b in _SOUNDS if a in word]
         best: tuple[str, float] | None = None
@@ -425,6 +428,23 @@ class ServiceIndex(AccountReading):
                 if found and (best is None or found[1] + bonus > best[1]):
                     best = (found[0], found[1] + bonus)
         return best[0] if best else None
+
+    def _swapped(self, word: str) -> str | None:
+        """The word two neighbouring letters swapped back make ("lonley" -> "lonely"), when
+        that is English or the directory's: the commonest typing slip, and a surer reading
+        than the nearest word by letters (a place name one letter longer may be nearer)."""
+        known = self.__dict__.get("_dictionary_set")
+        if known is None:
+            known = self.__dict__["_dictionary_set"] = frozenset(self._dictionary)
+        rank = english_words()
+        found = [
+            w
+            for i in range(len(word) - 1)
+            if word[i] != word[i + 1]
+            and ((w := word[:i] + word[i + 1] + word[i] + word[i + 2 :]) in rank or w in known)
+        ]
+        # English words commonest first, then the directory's own
+        return min(found, key=lambda w: rank.get(w, 10_000), default=None)
 
     def _query_terms(
         self, text: str

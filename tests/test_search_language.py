@@ -169,3 +169,28 @@ def test_stale_ranks_a_little_lower_not_out(session: Session) -> None:
     found = ServiceIndex.build(session).search("food bank", today=TODAY)
     assert [m.service_id for m in found] == [fresh, old]
     assert found[1].score >= 0.8 * found[0].score  # a little lower
+
+
+def test_two_letters_swapped_are_read_as_the_word_not_a_nearer_name(session: Session) -> None:
+    """A swap of neighbouring letters is the commonest slip: 'hosuing' is 'housing', even
+    where the directory holds a name ('Hosking') as near by letters and, being the
+    directory's, preferred on a tie. A word the directory has, swapped, is read as it."""
+    _add(session, 1, "Hosking Hall Lunch Club", "A hot lunch on Wednesdays.", TODAY)
+    _add(session, 2, "Tenancy Support", "Help to keep your home and deal with a landlord.", TODAY)
+    session.commit()
+    index = ServiceIndex.build(session)
+    assert not is_english("hosking") and is_english("housing")
+    assert index.reading("hosuing") == ["read 'hosuing' as 'housing'"]
+    assert index.reading("lnadlord") == ["read 'lnadlord' as 'landlord'"]
+    assert index.reading("hoskign") == ["read 'hoskign' as 'hosking'"]  # the directory's
+
+
+def test_without_the_swap_rule_the_nearer_name_wins(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rule is what reads 'hosuing' as 'housing' (the test above needs it)."""
+    _add(session, 1, "Hosking Hall Lunch Club", "A hot lunch on Wednesdays.", TODAY)
+    session.commit()
+    index = ServiceIndex.build(session)
+    monkeypatch.setattr(ServiceIndex, "_swapped", lambda self, word: None)
+    assert index.reading("hosuing") == ["read 'hosuing' as 'hosking'"]
