@@ -130,11 +130,13 @@ class ServiceIndex(AccountReading):
         now: datetime | None = None,
         today: date | None = None,
         include_stale: bool | None = None,
+        understand: bool = True,
     ) -> list[ServiceMatch]:
         """Services for the words and filters, best first, each with ``why``.
 
         ``include_stale`` is the old spelling (stale services are included by default now):
-        ``include_stale=False`` means ``current_only``."""
+        ``include_stale=False`` means ``current_only``. ``understand=False`` leaves out the
+        meaning model's reading (``directory.meaning``), e.g. while a person is still typing."""
         if include_stale is not None:
             current_only = current_only or not include_stale
         text = text or ""
@@ -207,7 +209,9 @@ class ServiceIndex(AccountReading):
         place = self.resolve_place(near) if near else None
         distance = self._distances(place) if place else None
 
-        terms, notes, typed, reading = self._query_terms(text) if text.strip() else ([], [], 0, [])
+        terms, notes, typed, reading = (
+            self._query_terms(text, understand) if text.strip() else ([], [], 0, [])
+        )
         # Scores are worked out only for the services some query term reaches (``rows``,
         # ascending; every other service scores 0 whatever follows, as every factor below
         # multiplies): the same numbers, in the same order, as over every service.
@@ -447,7 +451,7 @@ class ServiceIndex(AccountReading):
         return min(found, key=lambda w: rank.get(w, 10_000), default=None)
 
     def _query_terms(
-        self, text: str
+        self, text: str, understand: bool = True
     ) -> tuple[list[_Term], list[str], int, list[tuple[str, float, str]]]:
         """Weighted index tokens for the query, notes on corrections and synonyms, and how
         many distinct words (not stopwords) the person typed."""
@@ -545,7 +549,8 @@ class ServiceIndex(AccountReading):
             sentence,
             # the meaning model reads a longer account, and a short query of a few words
             # the vocabulary has no phrase for ("bun in the oven"), never a single word
-            understand=long_text or (not phrases and len(content) >= SHORT_UNREAD_AT),
+            understand=understand
+            and (long_text or (not phrases and len(content) >= SHORT_UNREAD_AT)),
         )
         if long_text:
             reading = domains

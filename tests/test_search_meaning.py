@@ -154,6 +154,8 @@ def test_a_short_query_the_vocabulary_reads_loads_no_model() -> None:
         day = date(2026, 11, 1)
         for text in ("food bank", "esol classes", "lonely", "debt advice near Kestonbury", "fod"):
             index.search(text, today=day)
+        text = "I'm seven months along with my first and the father has gone off."
+        index.search(text, today=day, understand=False)  # as the app may, while typing
         from directory import meaning
         print("onnxruntime" in sys.modules, meaning.loaded())
         index.search("our wedding vows are in tatters", today=day)
@@ -165,6 +167,13 @@ def test_a_short_query_the_vocabulary_reads_loads_no_model() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False", "True", "True"]
+
+
+def test_understand_false_leaves_the_meaning_out(sample_index: ServiceIndex) -> None:
+    text = "I've got a bun in the oven, seven months on, and the father has gone off."
+    found = sample_index.search(text, limit=5, today=TODAY, understand=False)
+    assert found
+    assert not any(w.startswith("understood as") for m in found for w in m.why)
 
 
 def test_a_short_idiom_is_read_by_meaning(
