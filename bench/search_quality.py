@@ -9,8 +9,10 @@ and ``bench/data/search-heldout-mixed.tsv`` (written before any ranking change o
 and never tuned on; their misses were printed once, in the before-score), and a second
 pair written after points 2-3 whose queries are never printed (``blind2 lay``, ``blind2
 mixed``), and a third never-printed pair written by a helper who read neither the ranking
-code nor the vocabulary (``blind3 lay``, ``blind3 mixed``); ``tune lay``
-(``bench/data/search-tune-lay.tsv``) is the lay set tuned on. A query succeeds at k when
+code nor the vocabulary (``blind3 lay``, ``blind3 mixed``); ``tune lay`` to ``tune4 lay``
+(``bench/data/search-tune*-lay.tsv``) are lay accounts tuned on and ``tune5 short`` short lay
+phrasings and idioms (``search-tune5-short.tsv``), each scored once before the change it
+was written for. A query succeeds at k when
 one of the top k services carries one of its relevant taxonomy keys (the sample's
 ``x_category``, read here for scoring only).
 """
