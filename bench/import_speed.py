@@ -35,11 +35,17 @@ PASSPHRASE = "bench passphrase 1"
 BEFORE = "2f62cd3"  # main before issue 18's import-speed work (this stop)
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, int, str]:
-    """Wall s, CPU s (user + system), peak RSS MB, exit code and the last line printed."""
+def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float, int, str]:
+    """Wall s, CPU s (user + system), peak RSS MB, exit code and the last line printed.
+    Run in ``cwd`` (``python -c`` puts the current folder first on the module path: run
+    from the repository, every version would be the working tree's code)."""
     t0 = time.perf_counter()
     done = subprocess.run(
-        ["/usr/bin/time", "-f", "TIMED %M %U %S", *cmd], env=env, capture_output=True, text=True
+        ["/usr/bin/time", "-f", "TIMED %M %U %S", *cmd],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
     )
     wall = time.perf_counter() - t0
     lines = [line.split() for line in done.stderr.splitlines() if line.startswith("TIMED ")]
@@ -89,12 +95,18 @@ def run(code: Path, n: int, tmp: Path, encrypted: bool, changed: Path) -> list[s
         env["LINKWORK_DB_PASSPHRASE"] = PASSPHRASE
     else:
         env["LINKWORK_DATABASE_URL"] = f"sqlite:///{tmp / 'bench.db'}"
-    cli = [sys.executable, "-c", "from linkwork.tui_entry import main; main()"]
+    cli = [
+        sys.executable,
+        "-c",
+        "import sys, linkwork; assert linkwork.__file__.startswith(sys.argv[1]), linkwork.__file__;"
+        " sys.argv[1:2] = []; from linkwork.tui_entry import main; main()",
+        str(code),
+    ]
     feed = OUT / f"real-{n}"
     lines = []
     for what, source in (("first", feed), ("same again", feed), ("1 in 10 changed", changed)):
         wall, cpu, rss, code_, said = timed(
-            [*cli, "directory", "import", str(source), "--source", "bench"], env
+            [*cli, "directory", "import", str(source), "--source", "bench"], env, tmp
         )
         if code_:
             raise SystemExit(f"import failed ({code_}): {said}")
