@@ -35,9 +35,8 @@ import hashlib
 import os
 import re
 import threading
-import unicodedata
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -78,69 +77,20 @@ class Understood:
 
 
 @cache
-def _vocab() -> dict[str, int]:
-    text = resources.files("directory").joinpath("meaning_vocab.txt").read_text(encoding="utf-8")
-    return {tok: i for i, tok in enumerate(text.split("\n")) if tok}
+def _tokenizer() -> Any:
+    """Hugging Face's ``tokenizers`` (Apache-2.0) with the model's vocabulary from this
+    package: BERT's uncased WordPiece, [CLS] ... [SEP], cut at MAX_TOKENS."""
+    from tokenizers import BertWordPieceTokenizer
 
-
-def _is_punctuation(ch: str) -> bool:
-    cp = ord(ch)
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True
-    return unicodedata.category(ch).startswith("P")
-
-
-def _basic(text: str) -> list[str]:
-    """BERT's basic tokenizer (lower case, accents stripped, punctuation split off)."""
-    out: list[str] = []
-    text = unicodedata.normalize("NFD", text.lower())
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
-    for chunk in text.split():
-        word = ""
-        for ch in chunk:
-            if unicodedata.category(ch).startswith("C"):
-                continue
-            if _is_punctuation(ch) or 0x4E00 <= ord(ch) <= 0x9FFF:
-                if word:
-                    out.append(word)
-                    word = ""
-                out.append(ch)
-            else:
-                word += ch
-        if word:
-            out.append(word)
-    return out
-
-
-@lru_cache(maxsize=4096)
-def _wordpiece(word: str) -> tuple[int, ...]:
-    vocab = _vocab()
-    unknown = (vocab["[UNK]"],)
-    if len(word) > 100:
-        return unknown
-    pieces: list[int] = []
-    start = 0
-    while start < len(word):
-        end = len(word)
-        found = None
-        while start < end:
-            piece = word[start:end] if start == 0 else "##" + word[start:end]
-            if piece in vocab:
-                found = vocab[piece]
-                break
-            end -= 1
-        if found is None:
-            return unknown
-        pieces.append(found)
-        start = end
-    return tuple(pieces)
+    vocab = str(resources.files("directory").joinpath("meaning_vocab.txt"))
+    tokenizer = BertWordPieceTokenizer(vocab, lowercase=True)
+    tokenizer.enable_truncation(MAX_TOKENS)
+    return tokenizer
 
 
 def token_ids(text: str) -> list[int]:
     """The model's input ids for ``text``: [CLS] pieces [SEP], cut at MAX_TOKENS."""
-    vocab = _vocab()
-    ids = [i for word in _basic(text) for i in _wordpiece(word)]
-    return [vocab["[CLS]"], *ids[: MAX_TOKENS - 2], vocab["[SEP]"]]
+    return list(_tokenizer().encode(text).ids)
 
 
 # --- the model ------------------------------------------------------------------------------
