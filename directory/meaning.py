@@ -80,6 +80,9 @@ class Understood:
 def _tokenizer() -> Any:
     """Hugging Face's ``tokenizers`` (Apache-2.0) with the model's vocabulary from this
     package: BERT's uncased WordPiece, [CLS] ... [SEP], cut at MAX_TOKENS."""
+    # one text at a time: no thread pool (which would warn on stderr, over the app's
+    # screen, if the process later forks)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from tokenizers import BertWordPieceTokenizer
 
     vocab = str(resources.files("directory").joinpath("meaning_vocab.txt"))
