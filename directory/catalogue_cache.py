@@ -105,7 +105,8 @@ def kept(where: Path, name: str, key: str, make: Any, kind: type, dumps: Any = N
     try:
         where.mkdir(exist_ok=True)
         for old in where.glob(f"{name}-*.pickle"):
-            old.unlink(missing_ok=True)
+            if old != path:  # another key's (an older catalogue's); this one is rewritten
+                old.unlink(missing_ok=True)
         data = dumps(value) if dumps else pickle.dumps(value, PROTOCOL)
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=where)
         try:
