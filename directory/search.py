@@ -44,6 +44,7 @@ from directory.index import IndexDoc, load_docs
 from directory.matches import Place, ServiceMatch
 from directory.narrative import clauses, rejected
 from directory.search_reading import _EMPTY, AccountReading, _Term
+from directory.search_variety import KindVariety
 from directory.stale import months_before
 from directory.text import (
     is_outward_code,
@@ -77,7 +78,7 @@ SHORT_UNREAD_AT = 2  # a short query of this many words, no phrase read: read by
 CORRECTIONS_KEPT = 10_000  # words whose correction is remembered (per index)
 
 
-class ServiceIndex(AccountReading):
+class ServiceIndex(AccountReading, KindVariety):
     """Searchable snapshot of the directory. Build with ``ServiceIndex.build(session)``."""
 
     # --- places --------------------------------------------------------------------
@@ -302,6 +303,7 @@ class ServiceIndex(AccountReading):
         shortlist = max(SHORTLIST, limit)
         if candidates.size > shortlist:
             top = np.argpartition(-scores[keep], shortlist - 1)[:shortlist]
+            top = self._with_other_kinds(candidates, scores[keep], top)
             candidates = candidates[top]
             keep = keep[top]
         final = scores[keep].astype(np.float64)
@@ -316,9 +318,10 @@ class ServiceIndex(AccountReading):
             final = final * bonus
             shown = shown * bonus
         order = np.lexsort((candidates, -final))
-        lifted: dict[int, str] = {}
+        order, lifted = self._variety(candidates, order, final)
         if reading:
-            order, lifted = self._each_need(candidates, order, reading)
+            order, each = self._each_need(candidates, order, reading)
+            lifted |= each
         order = order[:limit]
         chosen = candidates[order].astype(np.int32)
         # which query terms each chosen service matched: one searchsorted per term

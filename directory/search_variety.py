@@ -1,0 +1,140 @@
+"""Variety in the first results of directory search (its ranking side).
+
+In a large directory one kind of service is often offered at many places: a council's
+twenty "<Town> Fuel Poverty Outreach" services all match a query about poverty equally,
+and the second thing the person said (data, a teenager, the electricity company) never
+shows in the first five. A link worker reading the list expects a few of that kind and
+then the other kinds that match well. ``KindVariety`` is the part of
+``directory.search.ServiceIndex`` that gives them:
+
+* a service's *kind* is the set of need domains it serves (``_kinds``: one number per
+  service, worked out once per index from the domain postings; 0 when it has none, and
+  such a service is never held back);
+* of the first VARIETY_TOP results at most VARIETY_SAME are of one kind while a service
+  of another kind scores at least VARIETY_SHARE of the best (``_variety``); the rest
+  keep their order, so a query that only one kind answers well still lists that kind in
+  full;
+* the short list that is reranked takes in the best services of other kinds when one
+  kind would fill the first places (``_with_other_kinds``), so that they can be found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+
+import numpy as np
+
+from directory.index import IndexData
+from directory.text import stopwords, words
+
+_TAIL = re.compile(r"\s[-–—]\s|,|\(")  # where a name's place or note after it begins
+
+VARIETY_TOP = 5  # in the first five results ...
+VARIETY_SAME = 3  # ... at most this many services of the same kind (the same need domains)
+VARIETY_SHARE = 0.5  # ... while one of another kind scores at least this share of the best
+VARIETY_MORE = 10  # services of other kinds taken into the short list when one kind fills it
+KIND_WORDS = 2  # a name's last words that say what kind of service it is
+VARIETY_NOTE = "shown for variety: more services like those above it follow"
+
+
+def _name_kind(name: str, towns: Mapping[str, str]) -> str:
+    """What kind of service a name says it is: its last KIND_WORDS words (not stopwords)
+    once the places are left out (the directory's towns, and what follows a dash, comma
+    or bracket: "Marlbridge Talking Therapies", "Talking Therapies – North Vale")."""
+    text = _TAIL.split(name.lower(), 1)[0]
+    said = [w for w in words(text) if w.replace("'", "") not in stopwords()]
+    kept: list[str] = []
+    i = 0
+    while i < len(said):
+        for size in (3, 2, 1):
+            if " ".join(said[i : i + size]) in towns:
+                i += size
+                break
+        else:
+            kept.append(said[i])
+            i += 1
+    return " ".join(kept[-KIND_WORDS:])
+
+
+def _kind_key(token: str) -> np.uint64:
+    """A domain token's share of a kind's number (the XOR of its domains' keys)."""
+    return np.uint64(int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest()))
+
+
+class KindVariety(IndexData):
+    """The first results hold more than one kind of service when more than one matches."""
+
+    def _name(self, i: int) -> str:
+        return str(self.docs[i].name)
+
+    def _kinds(self) -> np.ndarray:
+        """Each service's kind: its set of need domains as one number (0: none)."""
+        kinds = self.__dict__.get("_kinds_of")
+        if kinds is not None:
+            return kinds
+        prefixed = getattr(self._postings, "prefixed", None)  # a mapped index's postings
+        tokens = (
+            prefixed("@") if prefixed is not None else [t for t in self._postings if t[:1] == "@"]
+        )
+        kinds = np.zeros(self.size, dtype=np.uint64)
+        for token in tokens:
+            docs = self._postings[token][0]
+            kinds[docs] ^= _kind_key(token)
+        self.__dict__["_kinds_of"] = kinds
+        return kinds
+
+    def _with_other_kinds(
+        self, services: np.ndarray, scores: np.ndarray, top: np.ndarray
+    ) -> np.ndarray:
+        """The short list ``top`` (positions in ``services`` and ``scores``) and, when
+        more than VARIETY_SAME of its first VARIETY_TOP are of one kind, the best
+        VARIETY_MORE services of other kinds scoring at least VARIETY_SHARE of the best."""
+        kinds = self._kinds()
+        first = top[np.argsort(-scores[top], kind="stable")[:VARIETY_TOP]]
+        found, counts = np.unique(kinds[services[first]], return_counts=True)
+        full = found[(counts > VARIETY_SAME) & (found != 0)]
+        if full.size == 0:
+            return top
+        other = scores >= VARIETY_SHARE * scores[first[0]]
+        other &= ~np.isin(kinds[services], full)
+        other[top] = False
+        more = np.flatnonzero(other)
+        if more.size > VARIETY_MORE:
+            more = more[np.argpartition(-scores[more], VARIETY_MORE - 1)[:VARIETY_MORE]]
+        return np.concatenate([top, more])
+
+    def _variety(
+        self, services: np.ndarray, order: np.ndarray, scores: np.ndarray
+    ) -> tuple[np.ndarray, dict[int, str]]:
+        """``order`` (best first, positions in ``services`` and ``scores``) with at most
+        VARIETY_SAME services of one kind in the first VARIETY_TOP while a service of
+        another kind scores at least VARIETY_SHARE of the best: that service takes the
+        place, the others move down one, in order. Returns the new order and, for each
+        service moved up, the note saying why."""
+        if order.size <= VARIETY_TOP:
+            return order, {}
+        towns = self._town_names
+        kinds = [_name_kind(self._name(int(i)), towns) for i in services[order]]
+        least = VARIETY_SHARE * float(scores[order[0]])
+        rest = list(range(order.size))
+        taken: list[int] = []
+        counts: dict[str, int] = {}
+        moved: dict[int, str] = {}
+        for _slot in range(VARIETY_TOP):
+            pick = 0
+            kind = kinds[rest[0]]
+            if kind and counts.get(kind, 0) >= VARIETY_SAME:
+                for j, at in enumerate(rest):
+                    if scores[order[at]] < least:
+                        break
+                    other = kinds[at]
+                    if not other or counts.get(other, 0) < VARIETY_SAME:
+                        pick = j
+                        moved[int(services[order[at]])] = VARIETY_NOTE
+                        break
+            at = rest.pop(pick)
+            counts[kinds[at]] = counts.get(kinds[at], 0) + 1
+            taken.append(at)
+        return order[taken + rest], moved
