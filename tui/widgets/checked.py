@@ -51,6 +51,7 @@ class CheckedInput(Input):
         self.message_id = message  # the FieldMessage's id, else this field's id with 'err-'
         self.problem = ""
         self._found: FieldMessage | None = None
+        self._show_due = False  # a _show is waiting in this field's queue
 
     def _message(self) -> FieldMessage | None:
         if self._found is not None and self._found.is_attached:
@@ -60,24 +61,33 @@ class CheckedInput(Input):
         self._found = next(iter(found), None)
         return self._found
 
-    def recheck(self) -> str:
-        """Check the value now; show and return the problem."""
-        problem = ""
-        if self.limit and len(self.value) > self.limit:
-            problem = f"Too long ({len(self.value):,} characters; at most {self.limit:,})."
-        elif self.check is not None:
-            problem = self.check(self.value)
-        self.problem = problem
-        self.set_class(bool(problem), "-invalid")
+    def _problem_of(self, value: str) -> str:
+        if self.limit and len(value) > self.limit:
+            return f"Too long ({len(value):,} characters; at most {self.limit:,})."
+        return self.check(value) if self.check is not None else ""
+
+    def _show(self) -> None:
+        self._show_due = False
+        self.set_class(bool(self.problem), "-invalid")  # restyles only when it changes
         message = self._message()
         if message is not None:
-            message.say(problem)
-        return problem
+            message.say(self.problem)
+
+    def recheck(self) -> str:
+        """Check the value now; show and return the problem."""
+        self.problem = self._problem_of(self.value)
+        self._show()
+        return self.problem
 
     def _watch_value(self, value: str) -> None:
         super()._watch_value(value)
         if self.is_mounted:
-            self.recheck()
+            # Checked on every change; shown once the keys already waiting in this field's
+            # queue are handled: a burst of keys (a fast typist, a text expander) restyles
+            # the field and lays out its message line once, not once per key.
+            self.problem = self._problem_of(value)
+            if not self._show_due:
+                self._show_due = self.call_later(self._show)
 
     def _on_paste(self, event: events.Paste) -> None:
         line = event.text.splitlines()[0] if event.text else ""
