@@ -70,6 +70,7 @@ LONG_CATALOGUE = 1.5  # and of the catalogue's reading of a sentence or longer
 LONG_AT = 5  # distinct words (not stopwords) from which a query is a longer account
 PHRASE_FILLER = 0.5  # a one-word phrase of a sentence counts as its word does (to this power)
 SENTENCE_AT = 6  # words (stopwords too) from which a query is a sentence: filler counts less
+FILLER_AT = 3  # words (not stopwords) from which its own everyday words count less too
 READING_COVERS = 0.5  # a longer account: its reading's share of coverage, against its words
 RELEVANCE_FLOOR = 0.25  # when a service is named with every word typed: others under
 WEAK_FLOOR = 0.1  # this share of the best are not shown (otherwise under this share)
@@ -522,8 +523,11 @@ class ServiceIndex(AccountReading, KindVariety):
         sentence = len(all_words) >= SENTENCE_AT
         long_text = len({toks[i] for i in content}) >= LONG_AT
         lit = LONG_LITERAL if long_text else 1.0
+        # a few words about a situation: their everyday words count less too, or in a
+        # large directory a rare literal match of one outranks the need they were read as
+        everyday = sentence or len(content) >= FILLER_AT
         for i in content:
-            weight = lit * self._filler(originals[i], toks[i]) if sentence else lit
+            weight = lit * self._filler(originals[i], toks[i]) if everyday else lit
             add(toks[i], weight, concept_of[i], "words", originals[i], literal=True)
         for word in completions:
             add(word, 0.7, concept_of[-1], "words", self._surface.get(word, word))

@@ -7,15 +7,17 @@ shows in the first five. A link worker reading the list expects a few of that ki
 then the other kinds that match well. ``KindVariety`` is the part of
 ``directory.search.ServiceIndex`` that gives them:
 
-* a service's *kind* is the set of need domains it serves (``_kinds``: one number per
-  service, worked out once per index from the domain postings; 0 when it has none, and
-  such a service is never held back);
+* a service's *kind* is what its name says it is once the places are left out (its last
+  KIND_WORDS words: "Talking Therapies", "Fuel Poverty Outreach"; ``_name_kind``), so
+  that differently named services of one need still all show;
 * of the first VARIETY_TOP results at most VARIETY_SAME are of one kind while a service
   of another kind scores at least VARIETY_SHARE of the best (``_variety``); the rest
   keep their order, so a query that only one kind answers well still lists that kind in
   full;
-* the short list that is reranked takes in the best services of other kinds when one
-  kind would fill the first places (``_with_other_kinds``), so that they can be found.
+* the short list that is reranked takes in the best services of other need domains when
+  more than VARIETY_SAME of its first places serve the same set of them
+  (``_with_other_kinds``; ``_kinds``: one number per service, worked out once per index
+  from the domain postings, 0 for none), so that those can be found at all.
 """
 
 from __future__ import annotations
@@ -116,7 +118,13 @@ class KindVariety(IndexData):
         if order.size <= VARIETY_TOP:
             return order, {}
         towns = self._town_names
-        kinds = [_name_kind(self._name(int(i)), towns) for i in services[order]]
+        named: dict[int, str] = {}
+
+        def kind_of(at: int) -> str:
+            if at not in named:
+                named[at] = _name_kind(self._name(int(services[order[at]])), towns)
+            return named[at]
+
         least = VARIETY_SHARE * float(scores[order[0]])
         rest = list(range(order.size))
         taken: list[int] = []
@@ -124,17 +132,17 @@ class KindVariety(IndexData):
         moved: dict[int, str] = {}
         for _slot in range(VARIETY_TOP):
             pick = 0
-            kind = kinds[rest[0]]
+            kind = kind_of(rest[0])
             if kind and counts.get(kind, 0) >= VARIETY_SAME:
                 for j, at in enumerate(rest):
                     if scores[order[at]] < least:
                         break
-                    other = kinds[at]
+                    other = kind_of(at)
                     if not other or counts.get(other, 0) < VARIETY_SAME:
                         pick = j
                         moved[int(services[order[at]])] = VARIETY_NOTE
                         break
             at = rest.pop(pick)
-            counts[kinds[at]] = counts.get(kinds[at], 0) + 1
+            counts[kind_of(at)] = counts.get(kind_of(at), 0) + 1
             taken.append(at)
         return order[taken + rest], moved
