@@ -74,10 +74,8 @@ def test_counts_in_words() -> None:
 
 
 @pytest.fixture(scope="module")
-def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("people-search") / "practice.db"
-    tui_seed.seed(f"sqlite:///{path}")
-    return path
+def seeded_template(tui_practice_template: Path) -> Path:
+    return tui_practice_template  # the fixed practice, made once per worker (conftest); copied
 
 
 @pytest.mark.anyio

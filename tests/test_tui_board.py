@@ -33,10 +33,15 @@ def anyio_backend() -> str:
 
 def seed_practice(url: str) -> str:
     """The fixed practice (tests/tui_seed.py) plus Priya's earlier ONS4 answers."""
+    tui_seed.seed(url)
+    return add_earlier_answers(url)
+
+
+def add_earlier_answers(url: str) -> str:
+    """Priya's earlier ONS4 answers, added to a copy of the fixed practice."""
     from screening.people import get_person
     from screening.questionnaire import complete_screening
 
-    tui_seed.seed(url)
     engine = open_engine(url)
     with session_scope(engine) as session:
         answers = {"ons4.satisfied": "3", "ons4.worthwhile": "4", "ons4.anxious": "8"}
@@ -52,9 +57,10 @@ def seed_practice(url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def seeded_template(tui_practice_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tui-board") / "practice.db"
-    seed_practice(f"sqlite:///{path}")
+    shutil.copy(tui_practice_template, path)  # the fixed practice, made once per worker
+    add_earlier_answers(f"sqlite:///{path}")
     return path
 
 

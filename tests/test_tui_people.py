@@ -30,10 +30,8 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="module")
-def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tui-people") / "practice.db"
-    tui_seed.seed(f"sqlite:///{path}")
-    return path
+def seeded_template(tui_practice_template: Path) -> Path:
+    return tui_practice_template  # the fixed practice, made once per worker (conftest); copied
 
 
 @pytest.fixture

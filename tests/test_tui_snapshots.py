@@ -4,7 +4,6 @@ deliberate change, and look at the SVGs before committing them."""
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -16,18 +15,9 @@ import tui_seed
 SIZES = [(80, 24), (120, 40)]
 
 
-@pytest.fixture(scope="session")
-def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tui-seed") / "practice.db"
-    tui_seed.seed(f"sqlite:///{path}")
-    return path
-
-
 @pytest.fixture
-def practice_url(seeded_template: Path, tmp_path: Path) -> str:
-    target = tmp_path / "practice.db"
-    shutil.copy(seeded_template, target)
-    return f"sqlite:///{target}"
+def practice_url(tui_practice_url: str) -> str:
+    return tui_practice_url  # a copy of the fixed practice, made once per worker (conftest)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

@@ -36,9 +36,9 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="module")
-def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def seeded_template(tui_practice_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tui-hostile") / "practice.db"
-    tui_seed.seed(f"sqlite:///{path}")
+    shutil.copy(tui_practice_template, path)  # the fixed practice, made once per worker
     engine = sa.create_engine(f"sqlite:///{path}")
     with engine.begin() as conn:  # an old row, never checked on the way in
         conn.execute(
