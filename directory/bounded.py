@@ -370,20 +370,43 @@ def check_json(data: bytes, label: str, max_values: int, window: int = WINDOW) -
 
 
 def _without_strings(window: bytes) -> tuple[bytes, bool]:
-    """The window without its strings, and whether it ends inside one.
+    """The window without its strings, and whether it ends inside one: what taking out
+    every ``_STRING`` match leaves, worked out from the quotes instead.
 
-    Only an escaped quote (``\\"``) or an escaped backslash (``\\\\``) can make a quote
-    that does not open or close a string; a window with neither (nearly every window of a
-    real feed: its other escapes are ``\\n``, ``\\u00e9`` and the like) has its strings
-    between the quotes taken in pairs, cut out by ``split`` (ten times faster than the
-    regular expression, which the rest still take)."""
-    if b"\\\\" not in window and b'\\"' not in window and not window.endswith(b"\\"):
-        parts = window.split(b'"')
-        # parts: outside, inside, outside, ...; an even count ends inside a string
-        return b"".join(parts[0::2]), len(parts) % 2 == 0
-    bare = _STRING.sub(b"", window + b'"X')
-    inside = bare.endswith(b"X")
-    return (bare[:-1] if inside else bare), inside
+    The window is split at its quotes (parts: outside, inside, outside, ... while every
+    quote opens or closes a string). A quote does neither only inside a string, after an
+    odd run of backslashes (``\\"``; ``\\\\"`` is an escaped backslash, then a quote that
+    closes): those few quotes are found with ``find``, and each shifts which parts after
+    it are outside. Ten times faster than the regular expression, which still takes a
+    window ending in a backslash (cut in an escape: only at the end of the page) or with
+    more than 64 quotes after a backslash (a Python step each)."""
+    if window.endswith(b"\\") or window.count(b'\\"') > 64:
+        bare = _STRING.sub(b"", window + b'"X')
+        inside = bare.endswith(b"X")
+        return (bare[:-1] if inside else bare), inside
+    parts = window.split(b'"')
+    quotes = len(parts) - 1
+    # quotes after a backslash, by number (the count of quotes before each)
+    shifts: list[int] = []  # quotes that neither open nor close, in order
+    at, j, counted = window.find(b'\\"'), 0, 0
+    while at >= 0:
+        j += window.count(b'"', counted, at + 1)  # this quote's number
+        counted = at + 1
+        run = len(parts[j]) - len(parts[j].rstrip(b"\\"))
+        # inside a string here if an odd number of the quotes before it open or close one
+        if run % 2 and (j - len(shifts)) % 2:
+            shifts.append(j)
+        at = window.find(b'\\"', at + 2)
+    if not shifts:
+        return b"".join(parts[0::2]), quotes % 2 == 1
+    kept: list[bytes] = []
+    low = 0
+    for k, j in enumerate([*shifts, quotes]):
+        # parts low..j (part j ends at quote j); outside: (i - k) even
+        first = low + (low - k) % 2
+        kept.extend(parts[first : j + 1 : 2])
+        low = j + 1
+    return b"".join(kept), (quotes - len(shifts)) % 2 == 1
 
 
 def _innermost_out(brackets: bytes) -> bytes:
