@@ -13,8 +13,10 @@ bench/search.py's 1k/10k/100k directories): every query of the dev set, the old 
 and the lay sets tuned on (never a blind set), whole and typed key by key (the dev set), as
 the app's search process asks (``NearSearch``, the app's default limit), and a tenth of them
 near the directory's first town and an area of it; the CLI's ``search`` with limit 10 and
-``current_only``. Each answer is recorded whole: service, score, why, distance, staleness, or
-the error refused with. The date is fixed (2026-11-01), so "not verified since" is stable.
+``current_only``; a fifth of them with each of the CLI's filters (free, age, language, open
+now, needs), and the needs alone. Each answer is recorded whole: service, score, why,
+distance, staleness, or the error refused with. The date is fixed (2026-11-01), so "not
+verified since" is stable.
 """
 
 from __future__ import annotations
@@ -41,6 +43,15 @@ SETS = {
 }
 TODAY = date(2026, 11, 1)
 NOW = datetime(2026, 11, 1, 10, 30)
+FILTERS: dict[str, dict[str, Any]] = {  # asked of every fifth query (the CLI's options)
+    "free": {"free": True},
+    "age 30": {"age": 30},
+    "polish": {"language": "polish"},
+    "open now": {"open_now": True},
+    "need Z59.0": {"needs": ["Z59.0"]},
+    "need housing, free, age 70": {"needs": ["housing"], "free": True, "age": 70},
+    "need Z56 current": {"needs": ["Z56"], "current_only": True},
+}
 
 
 def _queries(path: Path) -> list[str]:
@@ -55,7 +66,7 @@ def _queries(path: Path) -> list[str]:
 def _answer(call: Any, text: str, **options: Any) -> Any:
     try:
         found = call(text, today=TODAY, now=NOW, **options)
-    except (ValueError, LookupError) as exc:
+    except Exception as exc:  # refused (ValueError, LookupError) or failed: compared too
         return {"error": f"{type(exc).__name__}: {exc}"}
     if hasattr(found, "matches"):
         return {
@@ -92,10 +103,18 @@ def dump(index_paths: list[Path], out: Path) -> int:
                     for place in places:
                         mine[f"near {place}|{key}"] = _answer(near.search, text, near=place)
                         asked += 1
+                if n % 5 == 0:
+                    for label, options in FILTERS.items():
+                        mine[f"{label}|{key}"] = _answer(index.search, text, limit=10, **options)
+                        asked += 1
                 if name == "dev":
                     for k in range(1, len(text)):
                         mine[f"typed|{text[:k]}"] = _answer(near.search, text[:k])
                         asked += 1
+        for label, options in FILTERS.items():  # a need or filters alone, no words
+            if "needs" in options:
+                mine[f"{label}|(no words)"] = _answer(index.search, "", limit=10, **options)
+                asked += 1
         answers[str(path)] = mine
     out.write_text(json.dumps(answers, sort_keys=True), encoding="utf-8")
     return asked
