@@ -323,6 +323,9 @@ class ServiceIndex(AccountReading, KindVariety):
         if reading:
             order, each = self._each_need(candidates, order, reading)
             lifted |= each
+        else:
+            order, each = self._each_part(candidates, order, final, terms)
+            lifted |= each
         order = order[:limit]
         chosen = candidates[order].astype(np.int32)
         # which query terms each chosen service matched: one searchsorted per term

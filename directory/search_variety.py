@@ -14,6 +14,9 @@ then the other kinds that match well. ``KindVariety`` is the part of
   of another kind scores at least VARIETY_SHARE of the best (``_variety``); the rest
   keep their order, so a query that only one kind answers well still lists that kind in
   full;
+* a short query whose parts the vocabulary reads as different needs ("<word> -> need
+  fuel", "<word> -> need safety") has a service of each among the first five, as a longer
+  account has for each need it was read as (``_each_part``);
 * the short list that is reranked takes in the best services of other need domains when
   more than VARIETY_SAME of its first places serve the same set of them
   (``_with_other_kinds``; ``_kinds``: one number per service, worked out once per index
@@ -29,6 +32,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from directory.index import IndexData
+from directory.search_reading import _EMPTY, _Term
 from directory.text import stopwords, words
 
 _TAIL = re.compile(r"\s[-–—]\s|,|\(")  # where a name's place or note after it begins
@@ -38,6 +42,8 @@ VARIETY_SAME = 3  # ... at most this many services of the same kind (the same ne
 VARIETY_SHARE = 0.5  # ... while one of another kind scores at least this share of the best
 VARIETY_MORE = 10  # services of other kinds taken into the short list when one kind fills it
 KIND_WORDS = 2  # a name's last words that say what kind of service it is
+PARTS_KEEP = 2  # a short query of two needs: the first this many results are never moved
+PART_NOTE = "shown for another thing the words were read as: {need}"
 VARIETY_NOTE = "shown for variety: more services like those above it follow"
 
 
@@ -146,3 +152,44 @@ class KindVariety(IndexData):
             counts[kind_of(at)] = counts.get(kind_of(at), 0) + 1
             taken.append(at)
         return order[taken + rest], moved
+
+    def _each_part(
+        self, services: np.ndarray, order: np.ndarray, scores: np.ndarray, terms: list[_Term]
+    ) -> tuple[np.ndarray, dict[int, str]]:
+        """A short query of two or more parts that the vocabulary reads as different need
+        domains: when no service of one part's domains is among the first VARIETY_TOP,
+        its best service scoring at least VARIETY_SHARE of the best takes the lowest
+        place there not taken by one so moved (the first PARTS_KEEP stay). Returns the
+        new order and, for each service moved up, the note saying why."""
+        parts: dict[int, set[str]] = {}
+        for term in terms:
+            if term.token.startswith("@") and term.source.endswith("->"):
+                parts.setdefault(term.concept, set()).add(term.token)
+        needs = [sorted(d) for d in parts.values()]
+        if len(needs) < 2 or order.size <= VARIETY_TOP:
+            return order, {}
+        ranked = services[order]
+        least = VARIETY_SHARE * float(scores[order[0]])
+        positions = list(range(ranked.size))
+        slot = VARIETY_TOP - 1
+        moved: dict[int, str] = {}
+        for domains in needs:
+            if slot < PARTS_KEEP:
+                break
+            shown = ranked[positions]
+            has = np.zeros(shown.size, dtype=bool)
+            for token in domains:
+                docs = self._postings.get(token, _EMPTY)[0]
+                if docs.size:
+                    pos = np.minimum(np.searchsorted(docs, shown), docs.size - 1)
+                    has |= docs[pos] == shown
+            if has[:VARIETY_TOP].any():
+                continue
+            later = [int(j) for j in np.flatnonzero(has) if scores[order[positions[j]]] >= least]
+            if not later:
+                continue
+            positions.insert(slot, positions.pop(later[0]))
+            need = ", ".join(d[1:] for d in domains)
+            moved[int(ranked[positions[slot]])] = PART_NOTE.format(need=need)
+            slot -= 1
+        return order[positions], moved
