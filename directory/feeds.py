@@ -16,6 +16,8 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
+import msgspec
+
 from directory.fields import LONG_CHARS, URL_CHARS, Fields, word
 from directory.records import (
     LocationRecord,
@@ -30,6 +32,7 @@ from directory.untrusted import shown
 
 __all__ = [
     "WEEKDAYS",
+    "KnownPlaces",
     "LocationRecord",
     "OrganisationRecord",
     "Page",
@@ -40,7 +43,6 @@ __all__ = [
     "is_free",
     "page_from_document",
     "parse_date",
-    "places_from_oruk",
     "service_from_oruk",
 ]
 
@@ -470,11 +472,58 @@ def _places(
     return organisation, list(locations.values())
 
 
-def places_from_oruk(raw: Any) -> tuple[OrganisationRecord | None, list[LocationRecord]]:
-    """A service's organisation and locations alone, read as ``service_from_oruk`` reads
-    them (for a service whose bytes are as at the last import: the rest of it is not read
-    again, but these are written as the whole feed's copies decide). RecordError as
-    ``service_from_oruk`` would raise."""
-    if not isinstance(raw, dict):
-        raise RecordError(f"not a service object (a JSON {type(raw).__name__})")
-    return _places(Fields(), raw)
+class _Sal(msgspec.Struct):
+    location_id: msgspec.Raw = msgspec.Raw(b"null")
+    location: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_SALS = msgspec.json.Decoder(list[_Sal] | None)
+_MISSING: Any = object()
+KNOWN_PLACES = 20_000
+"""Distinct organisations and locations ``KnownPlaces`` remembers (then starts again)."""
+
+
+class KnownPlaces:
+    """The organisation and locations of services whose bytes are as at the last import
+    (the rest of such a service is not read again, but these are written as the whole
+    feed's copies decide), read as ``service_from_oruk`` reads them, each distinct JSON
+    text of an organisation or a location once (services share them). RecordError when
+    they cannot be read so (the caller then reads the service whole)."""
+
+    def __init__(self) -> None:
+        self._orgs: dict[tuple[bytes, bytes], OrganisationRecord | None] = {}
+        self._locations: dict[tuple[bytes, bytes], LocationRecord | None] = {}
+
+    def read(
+        self, organization: bytes, organization_id: bytes, service_at_locations: bytes
+    ) -> tuple[OrganisationRecord | None, list[LocationRecord]]:
+        try:
+            key = (organization, organization_id)
+            org = self._orgs.get(key, _MISSING)
+            if org is _MISSING:
+                raw = {
+                    "organization": msgspec.json.decode(organization),
+                    "organization_id": msgspec.json.decode(organization_id),
+                }
+                org = _remember(self._orgs, key, _organisation(Fields(), raw))
+            locations: dict[str, LocationRecord] = {}
+            for i, sal in enumerate(_SALS.decode(service_at_locations) or []):
+                where = (bytes(sal.location_id), bytes(sal.location))
+                loc = self._locations.get(where, _MISSING)
+                if loc is _MISSING:
+                    f, at = Fields(), f"service_at_locations[{i}]"
+                    sal_id = f.ident(msgspec.json.decode(where[0]), f"{at}.location_id")
+                    found = _location(f, msgspec.json.decode(where[1]), sal_id, f"{at}.location")
+                    loc = _remember(self._locations, where, found)
+                if loc and loc.source_id not in locations:
+                    locations[loc.source_id] = loc
+        except msgspec.DecodeError as exc:
+            raise RecordError(str(exc)) from None
+        return org, list(locations.values())
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:
+    if len(cache) >= KNOWN_PLACES:
+        cache.clear()
+    cache[key] = value
+    return value

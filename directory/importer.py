@@ -22,7 +22,7 @@ from sqlmodel import Session, col
 
 from directory.bounded import Limits
 from directory.csvfeed import service_from_csv
-from directory.feeds import places_from_oruk, service_from_oruk
+from directory.feeds import KnownPlaces, service_from_oruk
 from directory.models import ImportRun, Location, Organisation, Service, ServiceLocation
 from directory.records import RecordError, Rejected, ServiceRecord, UnchangedRecord
 from directory.rows import insert_rows
@@ -84,6 +84,7 @@ def _read(
     feed.salt = hashlib.sha256(repr(taxonomy).encode("utf-8")).digest()
     known = {} if strict else known
     feed.known = known
+    places = KnownPlaces()
     first_seen: dict[str, str] = {}
     entries = feed.entries
     try:
@@ -92,7 +93,12 @@ def _read(
             sid = known.get(entry.digest) if entry.light else None
             if sid is not None and sid not in first_seen:
                 try:
-                    organisation, locations = places_from_oruk(entry.raw)
+                    light = entry.raw
+                    organisation, locations = places.read(
+                        bytes(light.organization),
+                        bytes(light.organization_id),
+                        bytes(light.service_at_locations),
+                    )
                 except RecordError:
                     pass  # (cannot be: the same bytes were read whole) read it whole
                 else:

@@ -56,8 +56,8 @@ class Entry:
     kind: str  # "oruk" or "csv"
     raw: Any
     # the digest of the service's bytes as sent, the code reading them and the feed's salt
-    # ("" when not known): a digest in the feed's ``known`` has only what
-    # ``LIGHT_KEYS`` name in ``raw`` (``whole`` reads the rest)
+    # ("" when not known): a digest in the feed's ``known`` has a ``Light`` in ``raw``
+    # (``whole`` reads the service whole)
     digest: str = ""
     data: bytes = b""
     light: bool = False
@@ -126,7 +126,7 @@ def _page_entries(page: Page, prefix: str) -> Iterator[Entry]:
 
 def _cut_entries(feed: Feed, cut: list[bytes], prefix: str) -> Iterator[Entry]:
     """A cut page's services one at a time, each parsed as it is taken (whole, or only
-    what ``LIGHT_KEYS`` name when its digest is known) and let go once handed on."""
+    as far as ``Light`` when its digest is known) and let go once handed on."""
     start = reader_fingerprint() + feed.salt
     for i in range(len(cut)):
         data, cut[i] = cut[i], b""
@@ -134,7 +134,7 @@ def _cut_entries(feed: Feed, cut: list[bytes], prefix: str) -> Iterator[Entry]:
         entry = Entry(f"{prefix}record {i + 1}", "oruk", None, digest, data)
         if digest in feed.known:
             with suppress(msgspec.DecodeError):  # (cannot be: it was read whole before)
-                entry.raw, entry.light = _light(data), True
+                entry.raw, entry.light = _LIGHT.decode(data), True
         if not entry.light:
             entry.raw = json.loads(data.decode("utf-8"))
         yield entry
@@ -167,26 +167,20 @@ def reader_fingerprint() -> bytes:
 _TOP = msgspec.json.Decoder(dict[str, msgspec.Raw] | list[msgspec.Raw])
 _ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
 
-LIGHT_KEYS = ("organization", "organization_id", "service_at_locations")
-"""What is read again of a service whose bytes are as at the last import: its
-organisation and locations (``directory.feeds.places_from_oruk``)."""
+_NULL = msgspec.Raw(b"null")
 
 
-class _Light(msgspec.Struct):
-    organization: Any = None
-    organization_id: Any = None
-    service_at_locations: Any = None
+class Light(msgspec.Struct):
+    """What is read again of a service whose bytes are as at the last import: its
+    organisation and locations (``directory.feeds.KnownPlaces``), each left as its JSON
+    text (null when absent, as ``dict.get`` reads it); the rest is skipped unparsed."""
+
+    organization: msgspec.Raw = _NULL
+    organization_id: msgspec.Raw = _NULL
+    service_at_locations: msgspec.Raw = _NULL
 
 
-_LIGHT = msgspec.json.Decoder(_Light)
-
-
-def _light(data: bytes) -> dict[str, Any]:
-    """``LIGHT_KEYS`` of a service's JSON object (absent ones as null, as ``dict.get``
-    reads them), the rest skipped unparsed. The bytes are JSON that ``json.loads`` read
-    whole at the last import; msgspec parses what it keeps to the same values."""
-    light = _LIGHT.decode(data)
-    return {key: getattr(light, key) for key in LIGHT_KEYS}
+_LIGHT = msgspec.json.Decoder(Light)
 
 
 def _cut_page(data: bytes, label: str, limits: Limits) -> tuple[Page, list[bytes]] | None:

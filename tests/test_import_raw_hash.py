@@ -19,6 +19,7 @@ from test_exchange_support import second_db
 
 import directory.importer as importer
 import directory.sources as sources
+from directory.feeds import KnownPlaces, service_from_oruk
 from directory.importer import import_source
 from linkwork import db as lwdb
 
@@ -199,3 +200,27 @@ def test_a_duplicate_id_is_rejected_even_when_its_bytes_are_known(
     engine.dispose()
     assert [r.reason for r in summary.rejected] == ["duplicate id (first seen at record 1)"]
     assert (summary.unchanged, summary.added) == (1, 0)
+
+
+def test_known_places_are_what_reading_the_whole_service_gives(shared_data: Path) -> None:
+    """The organisation and locations read again of a known service (each distinct JSON
+    text once) are those of reading it whole: the sample's 400 services, and shapes it
+    lacks (no location id, locations null, an organisation by its id alone)."""
+    services = json.loads((shared_data / "directory-sample.oruk.json").read_text())["content"]
+    services += [
+        _service(1, SHORT, service_at_locations=[{"location_id": "L9", "location": {"name": "x"}}]),
+        _service(2, SHORT, service_at_locations=None),
+        {**_service(3, SHORT), "organization": None, "organization_id": 77},
+        {"id": "svc-4", "name": "Four"},
+    ]
+    places = KnownPlaces()
+    for _ in range(2):  # the second time from what it remembers
+        for raw in services:
+            light = sources._LIGHT.decode(json.dumps(raw).encode())
+            got = places.read(
+                bytes(light.organization),
+                bytes(light.organization_id),
+                bytes(light.service_at_locations),
+            )
+            record = service_from_oruk(raw)
+            assert got == (record.organisation, record.locations), raw["id"]
