@@ -41,6 +41,7 @@ VARIETY_TOP = 5  # in the first five results ...
 VARIETY_SAME = 3  # ... at most this many services of the same kind (the same need domains)
 VARIETY_SHARE = 0.5  # ... while one of another kind scores at least this share of the best
 VARIETY_MORE = 10  # services of other kinds taken into the short list when one kind fills it
+KINDS_KEPT = 10_000  # names whose kind is remembered (per index)
 KIND_WORDS = 2  # a name's last words that say what kind of service it is
 PARTS_KEEP = 2  # a short query of two needs: the first this many results are never moved
 PART_NOTE = "shown for another thing the words were read as: {need}"
@@ -105,10 +106,8 @@ class KindVariety(IndexData):
         full = found[(counts > VARIETY_SAME) & (found != 0)]
         if full.size == 0:
             return top
-        other = scores >= VARIETY_SHARE * scores[first[0]]
-        other &= ~np.isin(kinds[services], full)
-        other[top] = False
-        more = np.flatnonzero(other)
+        more = np.flatnonzero(scores >= VARIETY_SHARE * scores[first[0]])
+        more = more[~np.isin(kinds[services[more]], full) & ~np.isin(more, top)]
         if more.size > VARIETY_MORE:
             more = more[np.argpartition(-scores[more], VARIETY_MORE - 1)[:VARIETY_MORE]]
         return np.concatenate([top, more])
@@ -126,9 +125,18 @@ class KindVariety(IndexData):
         towns = self._town_names
         named: dict[int, str] = {}
 
+        kept: dict[str, str] = self.__dict__.setdefault("_name_kinds", {})
+
         def kind_of(at: int) -> str:
             if at not in named:
-                named[at] = _name_kind(self._name(int(services[order[at]])), towns)
+                name = self._name(int(services[order[at]]))
+                kind = kept.get(name)
+                if kind is None:  # (another thread may clear ``kept``: read it once)
+                    kind = _name_kind(name, towns)
+                    if len(kept) >= KINDS_KEPT:
+                        kept.clear()
+                    kept[name] = kind
+                named[at] = kind
             return named[at]
 
         least = VARIETY_SHARE * float(scores[order[0]])
