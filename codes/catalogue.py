@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -243,6 +242,8 @@ def _read_csv(
 def _read_toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise CatalogueError(f"{path.name}: file is missing ({path})")
+    import tomllib  # on first use: a search reads the catalogue from its cache, not TOML
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)

@@ -23,14 +23,13 @@ from functools import lru_cache
 
 from directory.text import stopwords, words
 
-_APOSTROPHE = re.compile(r"[’‘`´]")
-_SENTENCE = re.compile(r"[.!?;:\n]+|\s-\s|\s–\s")
+_APOSTROPHE = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
+_SENTENCE = r"[.!?;:\n]+|\s-\s|\s–\s"
 # inside a sentence: a comma, or a word joining two statements
-_JOIN = re.compile(
+_JOIN = (
     r",|\b(?:but|because|cos|cause|so|though|although|whereas|while|plus|also)\b"
     r"|\band(?= (?:then|now|i|i'm|im|i've|ive|we|we're|we've|he|he's|she|she's|they|they're|"
-    r"my|our|it|it's|its|there's|theres|there|that's|you|your)\b)",
-    re.IGNORECASE,
+    r"my|our|it|it's|its|there's|theres|there|that's|you|your)\b)"
 )
 
 # A refusal or denial, then what is refused ("not the money", "don't want a food parcel").
@@ -60,16 +59,53 @@ _AFTER = (
     r"(?:problem|issue|worry|bother)",
     r"(?:is|are|'s|'re) (?:fine|ok|okay|alright|all right|sorted|not a problem|no problem)",
 )
-_CUE_BEFORE = re.compile(r"\b(?:" + "|".join(_BEFORE) + r")\b", re.IGNORECASE)
-_CUE_AFTER = re.compile(r"\b(?:" + "|".join(_AFTER) + r")\b", re.IGNORECASE)
 # "not depressed exactly": one word denied
-_NOT_EXACTLY = re.compile(r"\bnot (\w+) (?:exactly|as such)\b", re.IGNORECASE)
+_NOT_EXACTLY = r"\bnot (\w+) (?:exactly|as such)\b"
 # a refusal's scope ends where a new statement starts
-_SCOPE_END = re.compile(
+_SCOPE_END = (
     r"\b(?:but|and|because|cos|so|as|though|just|only|which|that|when|since|i|i'm|im|we|"
-    r"we're|he|he's|she|she's|they|they're|it's|its|it|you|what|need|want|instead)\b",
-    re.IGNORECASE,
+    r"we're|he|he's|she|she's|they|they're|it's|its|it|you|what|need|want|instead)\b"
 )
+# Every cue above (_BEFORE, _AFTER, _NOT_EXACTLY) holds one of these (in any case): a text
+# in ASCII without any of them has none, and is not searched with the expressions at all.
+_CUE_NEEDLES = (
+    "not",  # also "nothing to do with", "not a problem"
+    "nt",  # "isnt", "dont", "wont", "wouldnt", "arent"
+    "n't",
+    "no need",
+    "rather than",
+    "instead of",
+    "fine",
+    "ok",  # also "okay"
+    "alright",
+    "all right",
+    "sorted",
+    "no problem",
+)
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    sentence: re.Pattern[str]
+    join: re.Pattern[str]
+    before: re.Pattern[str]
+    after: re.Pattern[str]
+    not_exactly: re.Pattern[str]
+    scope_end: re.Pattern[str]
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> _Patterns:
+    """The expressions, compiled on first use (not at import: the CLI's start-up)."""
+    i = re.IGNORECASE
+    return _Patterns(
+        sentence=re.compile(_SENTENCE),
+        join=re.compile(_JOIN, i),
+        before=re.compile(r"\b(?:" + "|".join(_BEFORE) + r")\b", i),
+        after=re.compile(r"\b(?:" + "|".join(_AFTER) + r")\b", i),
+        not_exactly=re.compile(_NOT_EXACTLY, i),
+        scope_end=re.compile(_SCOPE_END, i),
+    )
 
 
 PART_WORDS = 2  # words (not stopwords) a part of a sentence needs to be read on its own
@@ -88,16 +124,16 @@ class Reading:
 
 
 def _plain(text: str) -> str:
-    return _APOSTROPHE.sub("'", text)
+    return text.translate(_APOSTROPHE)
 
 
 def _parts(sentence: str) -> list[str]:
-    return [p.strip() for p in _JOIN.split(sentence) if p and p.strip()]
+    return [p.strip() for p in _patterns().join.split(sentence) if p and p.strip()]
 
 
 def sentences(text: str) -> list[str]:
     """The sentences of ``text`` (also cut at semicolons, colons, line breaks and dashes)."""
-    return [s.strip() for s in _SENTENCE.split(_plain(text)) if s and s.strip()]
+    return [s.strip() for s in _patterns().sentence.split(_plain(text)) if s and s.strip()]
 
 
 def clauses(text: str) -> list[str]:
@@ -122,25 +158,30 @@ def clauses(text: str) -> list[str]:
 def rejected(text: str) -> Reading:
     """``text`` without what the person says is not their need, and what was taken out."""
     plain = _plain(text)
+    if plain.isascii():
+        folded = plain.lower()
+        if not any(needle in folded for needle in _CUE_NEEDLES):
+            return Reading(text, ())  # no cue can match (the same as searching for them)
+    pat = _patterns()
     denied: list[str] = []
     spans: list[tuple[int, int]] = []
     for piece in _pieces(plain):
         start, _end, part = piece
-        for cue in _CUE_BEFORE.finditer(part):
+        for cue in pat.before.finditer(part):
             rest = part[cue.end() :]
-            stop = _SCOPE_END.search(rest)
+            stop = pat.scope_end.search(rest)
             scope = rest[: stop.start()] if stop else rest
             if scope.strip():
                 spans.append((start + cue.start(), start + cue.end() + len(scope)))
                 denied.append(scope.strip())
-        for cue in _CUE_AFTER.finditer(part):
+        for cue in pat.after.finditer(part):
             head = part[: cue.start()]
-            ends = [m.end() for m in _SCOPE_END.finditer(head)]
+            ends = [m.end() for m in pat.scope_end.finditer(head)]
             scope = head[ends[-1] :] if ends else head
             if scope.strip():
                 spans.append((start + cue.start() - len(scope), start + cue.end()))
                 denied.append(scope.strip())
-        for cue in _NOT_EXACTLY.finditer(part):
+        for cue in pat.not_exactly.finditer(part):
             spans.append((start + cue.start(), start + cue.end()))
             denied.append(cue.group(1))
     if not spans:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import html
 import re
 from functools import cache
-from html.parser import HTMLParser
 from importlib import resources
+from typing import Any
 
 from directory.untrusted import ascii_identifier, shown
 
@@ -31,57 +30,83 @@ _BLOCK = {
 _SKIP = {"script", "style"}
 
 
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip = 0
+def _unescape(text: str) -> str:
+    from html import unescape  # imported on first use: a search never needs it
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP:
-            self.skip += 1
-        elif tag in _BLOCK:
-            self.parts.append("\n\n")
-        elif tag == "br":
-            self.parts.append("\n")
-        elif tag == "li":
-            self.parts.append("\n- ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP:
-            self.skip = max(0, self.skip - 1)
-        elif tag in _BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skip:
-            self.parts.append(data)
+    return unescape(text)
 
 
-_TAG_HINT = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
+@cache
+def _text_extractor() -> Any:
+    """The HTML parser class for what ``_simple_html`` cannot read, built on first use (a
+    search never needs it: html.parser is left out of the CLI's start-up)."""
+    from html.parser import HTMLParser
+
+    class TextExtractor(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.parts: list[str] = []
+            self.skip = 0
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in _SKIP:
+                self.skip += 1
+            elif tag in _BLOCK:
+                self.parts.append("\n\n")
+            elif tag == "br":
+                self.parts.append("\n")
+            elif tag == "li":
+                self.parts.append("\n- ")
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in _SKIP:
+                self.skip = max(0, self.skip - 1)
+            elif tag in _BLOCK:
+                self.parts.append("\n\n")
+
+        def handle_data(self, data: str) -> None:
+            if not self.skip:
+                self.parts.append(data)
+
+    return TextExtractor
+
+
+def __getattr__(name: str) -> Any:
+    if name == "_TextExtractor":  # the parser class under its former name (its tests)
+        return _text_extractor()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_TAG_HINT = r"<\s*/?\s*[a-zA-Z][^>]*>"
 # A tag as plain as most feeds write them: a name of letters and digits, attributes with
 # quoted values (no < or > inside), an optional closing slash. Anything else (comments,
 # unquoted values, a lone <, script or style) is left to HTMLParser.
-_SIMPLE_TAG = re.compile(
+_SIMPLE_TAG = (
     r"<(/)?([a-zA-Z][a-zA-Z0-9]*)"
     r"((?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'))?)*)"
     r"\s*(/)?>"
 )
 
 
+@cache
+def _tag_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """``_TAG_HINT`` and ``_SIMPLE_TAG`` compiled, on first use (not at import)."""
+    return re.compile(_TAG_HINT), re.compile(_SIMPLE_TAG)
+
+
 def _simple_html(text: str) -> str | None:
-    """What ``_TextExtractor`` makes of ``text`` when every ``<`` in it opens a simple tag
-    (``_SIMPLE_TAG``), in one pass of a regular expression; None otherwise. The same
-    text: each run between tags unescaped on its own (as HTMLParser does with
+    """What the HTML parser (``_text_extractor``) makes of ``text`` when every ``<`` in it
+    opens a simple tag (``_SIMPLE_TAG``), in one pass of a regular expression; None
+    otherwise. The same text: each run between tags unescaped on its own (as HTMLParser does with
     convert_charrefs), a tag's name compared in lower case, ``<br/>`` a start and an end."""
     parts: list[str] = []
     pos = 0
-    for match in _SIMPLE_TAG.finditer(text):
+    for match in _tag_patterns()[1].finditer(text):
         data = text[pos : match.start()]
         if "<" in data:
             return None
         if data:
-            parts.append(html.unescape(data))
+            parts.append(_unescape(data))
         closing, name, attrs, self_closing = match.groups()
         tag = name.lower()
         if tag in _SKIP or (closing and (attrs or self_closing)):
@@ -100,7 +125,7 @@ def _simple_html(text: str) -> str | None:
     if "<" in data:
         return None
     if data:
-        parts.append(html.unescape(data))
+        parts.append(_unescape(data))
     return "".join(parts)
 
 
@@ -115,16 +140,16 @@ def plain_text(value: object) -> str:
     if "<" not in text and "&" not in text and "\n" not in text and "\r" not in text:
         return " ".join(text.split())  # one line of plain text (the common case)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if _TAG_HINT.search(text):
+    if _tag_patterns()[0].search(text):
         simple = _simple_html(text)
         if simple is None:
-            parser = _TextExtractor()
+            parser = _text_extractor()()
             parser.feed(text)
             parser.close()
             simple = "".join(parser.parts)
         text = simple
     else:
-        text = html.unescape(text)
+        text = _unescape(text)
     text = text.replace("\xa0", " ")
     lines = [" ".join(line.split()) for line in text.split("\n")]
     out = "\n".join(lines).strip()
@@ -134,12 +159,12 @@ def plain_text(value: object) -> str:
 def clean(value: object) -> str:
     """A one-line feed value: ``None`` and empty or whitespace-only strings become ``""``."""
     if type(value) is str:
-        return " ".join((html.unescape(value) if "&" in value else value).split())
+        return " ".join((_unescape(value) if "&" in value else value).split())
     if value is None or isinstance(value, dict | list):
         return ""
     text = str(value)
     if "&" in text:
-        text = html.unescape(text)
+        text = _unescape(text)
     return " ".join(text.split())
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -180,6 +179,8 @@ def load_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {}
     path = config_path()
     if path.is_file():
+        import tomllib  # only with a config file (the CLI's start-up without one skips it)
+
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -70,6 +70,9 @@ def test_search_with_a_current_index_file_imports_none_of_them(cli, tmp_path: Pa
     assert "numpy" in names  # the index file was opened
     assert not names & set(HEAVY), sorted(names & set(HEAVY))
     assert "pydantic" not in names  # Typer's coercion of plain values (cli.light_params)
+    # built on first use: the HTML parser (directory.text), TOML (settings without a config
+    # file; the codes catalogue read from its cache)
+    assert not names & {"html", "tomllib"}, sorted(names & {"html", "tomllib"})
     assert index_file.stat().st_mtime_ns == written  # opened, not rebuilt
 
 
