@@ -81,3 +81,26 @@ async def test_tab_still_holds_a_field_with_a_problem_in_a_burst(tui_practice_ur
         assert app.focused is date
         assert date.value == "31/02/1985x"
         assert screen.query_one("#p-nhs_number", Input).value == ""
+
+
+async def test_shift_tab_leaves_a_field_with_a_problem(tui_practice_url: str) -> None:
+    """No keyboard trap: Tab stays in a field that says what is wrong, Shift+Tab goes back
+    to the field before it (the person may mend that one first)."""
+    from tui.screens.people import PersonFormScreen
+
+    app = tui_seed.make_app(tui_practice_url, "home")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await tui_seed.settle(pilot)
+        screen = PersonFormScreen()
+        await app.push_screen(screen)
+        await tui_seed.settle(pilot)
+        date = screen.query_one("#p-birth_date", Input)
+        date.focus()
+        await tui_seed.settle(pilot)
+        burst(app, [*typed("31/02/1985"), "tab"])
+        await tui_seed.settle(pilot)
+        assert app.focused is date and date.value == "31/02/1985"
+        burst(app, ["shift+tab"])
+        await tui_seed.settle(pilot)
+        assert app.focused is screen.query_one("#p-family")
+        assert date.value == "31/02/1985"  # kept, still flagged, to mend later

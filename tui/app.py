@@ -382,7 +382,8 @@ class LinkworkApp(App[None]):
         runs as the Tab is routed: it lets the focused widget handle the keys already
         sent to it (the app routes nothing meanwhile), then moves the focus on from
         wherever they left it, so the keys after the Tab go to the new field; a field
-        that says what is wrong keeps the focus (CheckedInput.holds)."""
+        that says what is wrong keeps the focus on Tab (CheckedInput.holds), not on
+        Shift+Tab."""
         from tui.widgets.checked import CheckedInput
 
         focused = self.focused
@@ -392,7 +393,9 @@ class LinkworkApp(App[None]):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(handled.wait(), timeout=1.0)
             focused = self.focused  # those keys may have moved it themselves
-        if isinstance(focused, CheckedInput) and focused.holds():
+        # Tab stays in a field that says what is wrong; Shift+Tab always goes back, so no
+        # field traps the keyboard (the person may mend an earlier field first)
+        if not back and isinstance(focused, CheckedInput) and focused.holds():
             return
         if back:
             self.screen.focus_previous()
