@@ -18,9 +18,11 @@ The cues are grammar, not topics: none names a need, a service or a query's word
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from directory.english import is_english
 from directory.text import stopwords, words
 
 _APOSTROPHE = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
@@ -109,6 +111,35 @@ def _patterns() -> _Patterns:
 
 
 PART_WORDS = 2  # words (not stopwords) a part of a sentence needs to be read on its own
+_IN_A_WORD = "'’‘`´-‐"  # punctuation that may be inside a word being typed ("don'", "self-")
+WHOLE_WORD_AT = 3  # an English word this long ending the text is taken as finished ("bed")
+
+
+def still_typed(text: str) -> bool:
+    """Whether the last word of ``text`` may be unfinished: the text (as a person types it)
+    ends in neither a space nor punctuation (an apostrophe or hyphen may be inside a word),
+    and its last word is not an English word of WHOLE_WORD_AT letters or more: "food ba"
+    and "arrea" are being typed; "ex servicemen" and "for days" are read as they are,
+    whether or not the person types on (a person rarely types a space after the last word,
+    and the app searches again only when the text changes)."""
+    if not text:
+        return False
+    last = text[-1]
+    if last.isspace():
+        return False
+    if last in _IN_A_WORD:
+        return True
+    if unicodedata.category(last).startswith("P"):
+        return False
+    said = words(_plain(text))
+    last_word = said[-1].replace("'", "") if said else ""
+    return len(last_word) < WHOLE_WORD_AT or not is_english(last_word)
+
+
+def typing_ends(typed: str, clause: str) -> bool:
+    """Whether ``clause`` (one of ``clauses(typed)``, or ``typed`` itself) ends ``typed``,
+    the text so far: the clause still being typed."""
+    return _plain(typed).rstrip().endswith(_plain(clause).strip())
 
 
 def _words(text: str) -> list[str]:

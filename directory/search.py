@@ -45,7 +45,7 @@ from directory.english import english_words, is_english
 from directory.english import near as english_near
 from directory.index import IndexDoc, load_docs
 from directory.matches import Place, ServiceMatch
-from directory.narrative import clauses, rejected
+from directory.narrative import clauses, rejected, still_typed
 from directory.search_reading import _EMPTY, AccountReading, _Term
 from directory.search_variety import KindVariety
 from directory.stale import months_before
@@ -136,12 +136,14 @@ class ServiceIndex(AccountReading, KindVariety):
         today: date | None = None,
         include_stale: bool | None = None,
         understand: bool = True,
+        while_typing: bool = False,
     ) -> list[ServiceMatch]:
         """Services for the words and filters, best first, each with ``why``.
 
         ``include_stale`` is the old spelling (stale services are included by default now):
         ``include_stale=False`` means ``current_only``. ``understand=False`` leaves out the
-        meaning model's reading (``directory.meaning``), e.g. while a person is still typing."""
+        meaning model's reading (``directory.meaning``); ``while_typing`` (the app, on every
+        key) leaves it out only for the clause still being typed (``narrative.still_typed``)."""
         if include_stale is not None:
             current_only = current_only or not include_stale
         text = text or ""
@@ -215,7 +217,7 @@ class ServiceIndex(AccountReading, KindVariety):
         distance = self._distances(place) if place else None
 
         terms, notes, typed, reading = (
-            self._query_terms(text, understand) if text.strip() else ([], [], 0, [])
+            self._query_terms(text, understand, while_typing) if text.strip() else ([], [], 0, [])
         )
         # Scores are worked out only for the services some query term reaches (``rows``,
         # ascending; every other service scores 0 whatever follows, as every factor below
@@ -461,7 +463,7 @@ class ServiceIndex(AccountReading, KindVariety):
         return min(found, key=lambda w: rank.get(w, 10_000), default=None)
 
     def _query_terms(
-        self, text: str, understand: bool = True
+        self, text: str, understand: bool = True, while_typing: bool = False
     ) -> tuple[list[_Term], list[str], int, list[tuple[str, float, str]]]:
         """Weighted index tokens for the query, notes on corrections and synonyms, and how
         many distinct words (not stopwords) the person typed."""
@@ -564,6 +566,7 @@ class ServiceIndex(AccountReading, KindVariety):
             # the vocabulary has no phrase for ("bun in the oven"), never a single word
             understand=understand
             and (long_text or (not phrases and len(content) >= SHORT_UNREAD_AT)),
+            typing=corrected if while_typing and still_typed(text) else None,
         )
         if long_text:
             reading = domains

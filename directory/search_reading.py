@@ -19,6 +19,7 @@ import numpy as np
 
 from directory.english import english_words
 from directory.index import IndexData
+from directory.narrative import typing_ends
 from directory.text import stem, stopwords, words
 from directory.vocabulary import CodeHint, catalogue_knows, load_vocabulary, need_hints
 
@@ -103,6 +104,7 @@ class AccountReading(IndexData):
         boost: float,
         sentence: bool,
         understand: bool = False,
+        typing: str | None = None,
     ) -> list[tuple[str, float, str]]:
         """The codes catalogue's reading of the person's words (its lay understanding):
         the codes it finds lead to services carrying them, the need domains to services
@@ -113,7 +115,10 @@ class AccountReading(IndexData):
         of the best reading of the whole is dropped unless it is its clause's own need
         (the clause's best domain, read at least CLAUSE_NEED_MIN sure, and its codes):
         "my nan passed away in June and I've been gambling since" is two needs. With
-        ``understand`` the meaning model's reading is added (``_meaning_terms``)."""
+        ``understand`` the meaning model's reading is added (``_meaning_terms``), of every
+        clause but the one still being typed when ``typing`` is the text so far (the clauses
+        ending it: their last word may be half a word), so that typing a long account
+        embeds each clause once, when it is finished."""
         codes: dict[str, tuple[float, CodeHint]] = {}
         domains: dict[str, tuple[float, str]] = {}
         own: set[str] = set()  # codes and domains that are a clause's own need
@@ -170,9 +175,10 @@ class AccountReading(IndexData):
                 if sentence:  # "people next door": "next" and "door" are not the need
                     weight *= self._filler(word, tok)
                 add(tok, weight, concept, f"read as {phrase!r}:", word)
-        if understand:
+        meant = texts if typing is None else [t for t in texts if not typing_ends(typing, t)]
+        if understand and meant:
             read_already = {token for token, _score, _phrase in used}
-            used += self._meaning_terms(texts, concept, add, boost, read_already)
+            used += self._meaning_terms(meant, concept, add, boost, read_already)
         return used
 
     def _meaning_terms(

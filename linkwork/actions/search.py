@@ -94,6 +94,7 @@ class NearSearch:
     def search(self, text: str, **filters: Any) -> NearResult:
         """Matches best first; distances in miles when ``near`` names a known place, and
         a plain hint when it does not (a half-typed postcode searches at any distance)."""
+        filters.setdefault("while_typing", True)  # the meaning model waits for a clause's end
         return search_near(self.index, text, town_names=self.town_names, **filters)
 
 
