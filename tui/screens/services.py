@@ -14,15 +14,19 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Select
 from textual.worker import get_current_worker
 
+from directory.narrative import still_typed
 from linkwork.errors import plain_error
 from tui.screens.base import LinkworkScreen
 from tui.widgets.fit_table import WHOLE, Column, FitTable
 from tui.widgets.plain import DataTable, Static
 from tui.widgets.service_detail import format_miles, render_service
 from tui.widgets.toggles import Tick
+
+PAUSE_SECONDS = 0.6  # typing paused this long on a word that may be unfinished: read it all
 
 # The results' columns (label, width, shrinks to; see tui.widgets.fit_table): distance
 # beside the status, so it stays in view in a narrow terminal.
@@ -128,6 +132,7 @@ class ServicesScreen(LinkworkScreen):
     def __init__(self) -> None:
         super().__init__()
         self._seq = 0
+        self._pause: Timer | None = None  # the search once typing pauses (run_search)
         self.matches: list[Any] = []
         self.miles: list[float | None] = []
         self.place: str | None = None
@@ -222,23 +227,44 @@ class ServicesScreen(LinkworkScreen):
     def _changed(self) -> None:
         self.run_search()
 
-    def run_search(self) -> None:
+    def run_search(self, whole: bool = False) -> None:
+        """Search for what is typed now; ``whole``: read it all by meaning, the last word
+        too (the search once typing pauses on a word that may be unfinished)."""
+        if self._pause is not None:
+            self._pause.stop()
+            self._pause = None
         self._seq += 1
         text = self.query_one("#svc-query", Input).value
-        self.search(text, self.filters(), self._seq, time.perf_counter())
+        self.search(text, self.filters(), self._seq, time.perf_counter(), whole)
+
+    def _search_whole(self) -> None:
+        self._pause = None
+        self.run_search(whole=True)
+
+    def _wait_for_pause(self, seq: int) -> None:
+        if seq == self._seq:  # nothing typed since
+            self._pause = self.set_timer(PAUSE_SECONDS, self._search_whole)
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="svc-search")
-    def search(self, text: str, filters: Filters, seq: int, started: float) -> None:
+    def search(
+        self, text: str, filters: Filters, seq: int, started: float, whole: bool = False
+    ) -> None:
         worker = get_current_worker()
         if not text.strip() and not filters.needs:
             self.app.call_from_thread(self._show, [], seq, started, text)
             return
         try:
+            # while typing, the meaning model leaves out a last word that may be unfinished
+            # (linkwork.actions.search.NearSearch); once typing pauses on one, the whole
+            # text is read (still_typed: the pause search is needed only then)
+            typing = {} if not whole else {"while_typing": False}
             found = Results.of(
                 self.lw.service_search.search(
-                    text, **filters.as_kwargs(), limit=30, today=self.lw.today
+                    text, **filters.as_kwargs(), **typing, limit=30, today=self.lw.today
                 )
             )
+            if not whole and still_typed(text):
+                self.app.call_from_thread(self._wait_for_pause, seq)
         except Exception as exc:
             self.app.call_from_thread(
                 self.query_one("#svc-status", Static).update, f"Search problem: {plain_error(exc)}"
