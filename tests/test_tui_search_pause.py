@@ -25,24 +25,13 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def settle(pilot: Any, app: LinkworkApp) -> None:
-    for _ in range(600):
-        if app.db_ready and app.index_ready:
-            break
-        await pilot.pause(0.05)
-    for _ in range(3):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 async def test_a_pause_on_an_unfinished_word_reads_the_whole_text(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(services_screen, "PAUSE_SECONDS", 0.2)
     app = LinkworkApp(load_settings(), today=TODAY, autoload_sample=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, app)
+        await tui_seed.settle(pilot)
         calls: list[tuple[str, dict[str, Any]]] = []
         search = app.service_search.search
 
@@ -52,25 +41,25 @@ async def test_a_pause_on_an_unfinished_word_reads_the_whole_text(
 
         monkeypatch.setattr(app.service_search, "search", recording)
         await tui_seed.press(pilot, "f4")
-        await settle(pilot, app)
+        await tui_seed.settle(pilot)
         box = app.screen.query_one("#svc-query", Input)
 
         # a whole English word last: every key's search already read it all; no more
         await tui_seed.type_text(pilot, "behind with my rent")
-        await settle(pilot, app)
+        await tui_seed.settle(pilot)
         await pilot.pause(0.5)
-        await settle(pilot, app)
+        await tui_seed.settle(pilot)
         assert calls and calls[-1][0] == "behind with my rent"
         assert all("while_typing" not in kwargs for _text, kwargs in calls)
 
         # a last word that may be half-typed: once typing pauses, the whole text is read
         box.value = ""
-        await settle(pilot, app)
+        await tui_seed.settle(pilot)
         calls.clear()
         await tui_seed.type_text(pilot, "behind with my rent arre")
-        await settle(pilot, app)
+        await tui_seed.settle(pilot)
         await pilot.pause(0.5)
-        await settle(pilot, app)
+        await tui_seed.settle(pilot)
         wholes = [text for text, kwargs in calls if kwargs.get("while_typing") is False]
         assert wholes == ["behind with my rent arre"]
         assert calls[-1][1].get("while_typing") is False  # the results shown are its
@@ -83,15 +72,15 @@ async def test_typing_on_before_the_pause_cancels_the_whole_read(
     monkeypatch.setattr(services_screen, "PAUSE_SECONDS", 5.0)
     app = LinkworkApp(load_settings(), today=TODAY, autoload_sample=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, app)
+        await tui_seed.settle(pilot)
         await tui_seed.press(pilot, "f4")
-        await settle(pilot, app)
+        await tui_seed.settle(pilot)
         screen = app.screen
         await tui_seed.type_text(pilot, "food ba")
-        await settle(pilot, app)
+        await tui_seed.settle(pilot)
         assert screen._pause is not None  # type: ignore[attr-defined]
         waiting = screen._pause  # type: ignore[attr-defined]
         await tui_seed.type_text(pilot, "nk")  # 'bank': a whole word, no pause search
-        await settle(pilot, app)
+        await tui_seed.settle(pilot)
         assert screen._pause is None  # type: ignore[attr-defined]
         assert waiting._task is None or waiting._task.done()
