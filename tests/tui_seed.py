@@ -6,6 +6,7 @@ needs, consent and referrals at fixed dates, made through the domain functions.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, date, datetime
 
 TODAY = date(2026, 3, 2)
@@ -139,7 +140,7 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
     """Once per step: wait until the database is open (and the search index built, when
     the app builds one), then until no worker is running and every message is handled."""
     from textual.widgets import Input
-    from textual.worker import WorkerState
+    from textual.worker import WorkerCancelled, WorkerState
 
     app = pilot.app
     for _ in range(1500):
@@ -149,7 +150,9 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
             break
         await pilot.pause(0.02)
     for _ in range(50):
-        await app.workers.wait_for_complete()
+        # an exclusive worker replaced by a newer one (a key typed on) is cancelled: wait again
+        with contextlib.suppress(WorkerCancelled):
+            await app.workers.wait_for_complete()
         await pilot.pause()
         busy = [w for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
         if not busy:
