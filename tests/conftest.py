@@ -83,6 +83,23 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
+@pytest.fixture(scope="module")
+def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The search index of the bundled 400-service sample, built once per test module
+    (a module's searches may warm its caches; none changes a result)."""
+    from directory.search import ServiceIndex
+    from linkwork.sample import load_sample_directory
+
+    path = tmp_path_factory.mktemp("sample-index") / "sample.db"
+    engine = lwdb.open_engine(f"sqlite:///{path}")
+    with Session(engine) as session:
+        load_sample_directory(session)
+        session.commit()
+        index = ServiceIndex.build(session)
+    engine.dispose()
+    return index
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"

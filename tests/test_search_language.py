@@ -15,7 +15,6 @@ from directory.search import ServiceIndex
 from directory.stale import months_before
 from directory.text import stem
 from linkwork import db as lwdb
-from linkwork.sample import load_sample_directory
 
 TODAY = date(2026, 11, 1)
 
@@ -52,18 +51,6 @@ number seven eight nine eleven twelve twenty thirty hundred thousand million hal
 king queen prince princess castle palace crown sword shield knight dragon giant
 """
 COMMON_WORDS = _PARAGRAPH.split()
-
-
-@pytest.fixture(scope="module")
-def sample_index(tmp_path_factory: pytest.TempPathFactory) -> ServiceIndex:
-    path = tmp_path_factory.mktemp("language") / "sample.db"
-    engine = lwdb.open_engine(f"sqlite:///{path}")
-    with Session(engine) as session:
-        load_sample_directory(session)
-        session.commit()
-        index = ServiceIndex.build(session)
-    engine.dispose()
-    return index
 
 
 def test_correctly_spelled_english_words_are_never_rewritten(sample_index: ServiceIndex) -> None:

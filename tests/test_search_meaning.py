@@ -16,28 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlmodel import Session
 
 from directory import meaning
 from directory.search import ServiceIndex, ServiceMatch
 from directory.text import stopwords
-from linkwork import db as lwdb
-from linkwork.sample import SAMPLE_FILE, load_sample_directory
+from linkwork.sample import SAMPLE_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 11, 1)  # the sample's reference day
-
-
-@pytest.fixture(scope="module")
-def sample_index(tmp_path_factory: pytest.TempPathFactory) -> ServiceIndex:
-    path = tmp_path_factory.mktemp("meaning") / "sample.db"
-    engine = lwdb.open_engine(f"sqlite:///{path}")
-    with Session(engine) as session:
-        load_sample_directory(session)
-        session.commit()
-        index = ServiceIndex.build(session)
-    engine.dispose()
-    return index
 
 
 @pytest.fixture(scope="module")

@@ -11,29 +11,14 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlmodel import Session
 
 from directory import meaning
 from directory.narrative import clauses, still_typed, typing_ends
 from directory.search import ServiceIndex
-from linkwork import db as lwdb
 from linkwork.actions.search import NearSearch
-from linkwork.sample import load_sample_directory
 
 TODAY = date(2026, 11, 1)
 ACCOUNT = "We have been sleeping on a friend's floor for weeks. The kids are struggling at school"
-
-
-@pytest.fixture(scope="module")
-def sample_index(tmp_path_factory: pytest.TempPathFactory) -> ServiceIndex:
-    path = tmp_path_factory.mktemp("typing") / "sample.db"
-    engine = lwdb.open_engine(f"sqlite:///{path}")
-    with Session(engine) as session:
-        load_sample_directory(session)
-        session.commit()
-        index = ServiceIndex.build(session)
-    engine.dispose()
-    return index
 
 
 @pytest.fixture
