@@ -38,7 +38,7 @@ from directory.text import stopwords, words
 _TAIL = re.compile(r"\s[-–—]\s|,|\(")  # where a name's place or note after it begins
 
 VARIETY_TOP = 5  # in the first five results ...
-VARIETY_SAME = 3  # ... at most this many services of the same kind (the same need domains)
+VARIETY_SAME = 3  # ... at most this many services of the same kind (what the name says: _name_kind)
 VARIETY_SHARE = 0.5  # ... while one of another kind scores at least this share of the best
 VARIETY_MORE = 10  # services of other kinds taken into the short list when one kind fills it
 KINDS_KEPT = 10_000  # names whose kind is remembered (per index)
