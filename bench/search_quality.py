@@ -9,7 +9,9 @@ and ``bench/data/search-heldout-mixed.tsv`` (written before any ranking change o
 and never tuned on; their misses were printed once, in the before-score), and a second
 pair written after points 2-3 whose queries are never printed (``blind2 lay``, ``blind2
 mixed``), and a third never-printed pair written by a helper who read neither the ranking
-code nor the vocabulary (``blind3 lay``, ``blind3 mixed``); ``tune lay`` to ``tune4 lay``
+code nor the vocabulary (``blind3 lay``, ``blind3 mixed``), and a fourth written (issue 18,
+stop 27) by a helper who read no code, vocabulary or other query set and had never seen the
+search (``blind4 lay``, ``blind4 mixed``); ``tune lay`` to ``tune4 lay``
 (``bench/data/search-tune*-lay.tsv``) are lay accounts tuned on and ``tune5 short`` short lay
 phrasings and idioms (``search-tune5-short.tsv``), each scored once before the change it
 was written for. A query succeeds at k when
@@ -53,8 +55,11 @@ SETS = {
     "blind2 mixed": ROOT / "bench" / "data" / "search-blind2-mixed.tsv",
     "blind3 lay": ROOT / "bench" / "data" / "search-blind3-lay.tsv",
     "blind3 mixed": ROOT / "bench" / "data" / "search-blind3-mixed.tsv",
+    "blind4 lay": ROOT / "bench" / "data" / "search-blind4-lay.tsv",
+    "blind4 mixed": ROOT / "bench" / "data" / "search-blind4-mixed.tsv",
 }
-NEVER_PRINTED = ("blind2", "blind3")  # scores only, ever: no query of these sets is printed
+# scores only, ever: no query of these sets is printed
+NEVER_PRINTED = ("blind2", "blind3", "blind4")
 
 
 def read_queries(path: Path) -> list[dict[str, str]]:
@@ -119,6 +124,12 @@ def main() -> int:
         kwargs: dict[str, Any] = {"include_stale": True} if args.include_stale else {}
         return [truth[m.id] for m in index.search(text, limit=10, today=TODAY, **kwargs)]
 
+    known = set().union(*truth.values())
+    for name in args.sets.split(","):
+        for row in read_queries(SETS[name]):
+            unknown = set(row["relevant_categories"].split(";")) - known
+            if unknown:  # e.g. keys joined with '|' instead of ';': never scored as a miss
+                sys.exit(f"{name}: relevant_categories not in the sample: {sorted(unknown)}")
     print("Quality on the 400-service sample (defaults as the CLI; today 2026-11-01)")
     print(f"{'queries':<26}{'n':>4}{'s@1':>7}{'s@5':>7}{'MRR':>7}")
     for name in args.sets.split(","):
