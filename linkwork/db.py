@@ -36,6 +36,7 @@ from sqlmodel import Session
 
 from linkwork.atrest import ENCRYPTED_DRIVER, SQLITE_MAGIC
 from linkwork.errors import BUSY_MESSAGE
+from linkwork.revisions import CURRENT_REVISIONS as CURRENT_REVISIONS
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -46,11 +47,9 @@ SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
 # database is busy (seconds; the ``busy_timeout`` setting).
 BUSY_TIMEOUT = 10
 
-# What ``alembic_version`` holds in a database at the newest schema (``upgrade heads``
-# records only the heads no other branch depends on). Opening such a database then needs
-# no Alembic import at all (~0.1-0.3 s of every start). tests/test_foundation_db.py checks
-# this against the migration scripts: a new revision must update it.
-CURRENT_REVISIONS = frozenset({"acc_0001", "cnt_0006", "dir_0002", "scr_0006", "xch_0003"})
+# CURRENT_REVISIONS (imported above): what ``alembic_version`` holds in a database at the
+# newest schema. A new migration's head goes in linkwork/revisions.py (kept apart so the
+# app's home screen can read it without SQLAlchemy).
 
 
 class DatabaseError(ValueError):
