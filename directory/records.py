@@ -9,13 +9,11 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
+import msgspec
+
 
 class RecordError(ValueError):
     """One service in a feed cannot be imported (the reason is the message)."""
-
-
-def _values(record: object) -> dict[str, Any]:
-    return {f.name: getattr(record, f.name) for f in fields(record)}  # type: ignore[arg-type]
 
 
 # Slotted: a feed may hold tens of thousands of these, each with its locations.
@@ -69,13 +67,41 @@ class ServiceRecord:
     raw_hash: str = field(default="", compare=False)
 
     def content_hash(self) -> str:
-        data = _values(self)
-        del data["raw_hash"]
-        data["organisation"] = _values(self.organisation) if self.organisation else None
-        data["locations"] = [_values(loc) for loc in self.locations]
+        data = {name: getattr(self, name) for name in _SERVICE_NAMES}
+        org = self.organisation
+        data["organisation"] = None if org is None else {n: getattr(org, n) for n in _ORG_NAMES}
+        data["locations"] = [
+            {n: getattr(loc, n) for n in _LOCATION_NAMES} for loc in self.locations
+        ]
         data["last_verified"] = self.last_verified.isoformat() if self.last_verified else None
-        blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        return hashlib.sha256(sorted_json(data, self.locations)).hexdigest()
+
+
+_SERVICE_NAMES = tuple(f.name for f in fields(ServiceRecord) if f.name != "raw_hash")
+_ORG_NAMES = tuple(f.name for f in fields(OrganisationRecord))
+_LOCATION_NAMES = tuple(f.name for f in fields(LocationRecord))
+_SORTED = msgspec.json.Encoder(order="sorted")
+
+
+def sorted_json(data: Any, locations: list[LocationRecord]) -> bytes:
+    """``json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))`` in
+    UTF-8, encoded in C. msgspec writes text exactly as json.dumps does, and a float too
+    unless Python would give it an exponent (below 1e-4 or from 1e16: ``1e-05`` against
+    ``0.00001``): a record's only floats are its locations' coordinates, and with any such
+    one the json module writes it (the digests stay as they were)."""
+    for loc in locations:
+        for value in (loc.latitude, loc.longitude):
+            if value and not 1e-4 <= abs(value) < 1e16:
+                return _json_sorted(data)
+    try:
+        return _SORTED.encode(data)
+    except (TypeError, UnicodeEncodeError, msgspec.EncodeError):
+        return _json_sorted(data)
+
+
+def _json_sorted(data: Any) -> bytes:
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8")
 
 
 @dataclass(slots=True)
