@@ -8,23 +8,26 @@ in bench/search.py, not here."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
 
-from linkwork.cli import ALL_AREAS, AREAS, app, command_areas, make_app
+from linkwork.cli import ALL_AREAS, AREAS, app, command_areas, make_app, named_only
 
 HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "textual", "fhir", "psycopg", "cryptography")
 
 
 def imported(
-    args: list[str], env: dict[str, str]
+    args: list[str], env: dict[str, str], *, whole: bool = False
 ) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """Run ``python -X importtime -m linkwork ARGS``; the top-level packages it imported."""
+    """Run ``python -X importtime -m linkwork ARGS``; the top-level packages it imported
+    (``whole``: the modules, by their whole names)."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "linkwork", *args],
         env=env,
@@ -37,7 +40,7 @@ def imported(
         if line.startswith("import time:") and "|" in line:
             name = line.rsplit("|", 1)[1].strip()
             if name != "imported package":
-                names.add(name.split(".")[0])
+                names.add(name if whole else name.split(".")[0])
     return done, names
 
 
@@ -127,6 +130,7 @@ def test_each_command_is_registered_by_the_areas_named_for_it() -> None:
         (["--db", "sqlite:///x.db", "--user", "sam", "directory", "show", "1"], ("directory",)),
         (["--db=sqlite:///x.db", "person", "list"], ("people",)),
         (["referral", "list"], AREAS["referral"]),
+        (["db", "status"], ("db",)),
         (["--help"], ALL_AREAS),
         (["--version"], ALL_AREAS),
         (["dirctory", "search"], ALL_AREAS),  # a typo: Click's suggestion needs every name
@@ -197,3 +201,130 @@ def test_a_search_that_rebuilds_the_index_leaves_no_file_when_refused(
     written = index_file.stat().st_mtime_ns
     assert cli("directory", "search", "debt", db=url).code == 0
     assert index_file.stat().st_mtime_ns == written  # current now: opened, not rebuilt
+
+
+ENTRY = """
+import json, os, sys
+entry, sys.argv = sys.argv[1], ["linkwork", *sys.argv[2:]]
+try:
+    if entry == "console script":
+        from linkwork.tui_entry import main
+        main()
+    else:
+        import runpy
+        runpy.run_module("linkwork", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+task = "/proc/self/task"
+threads = len(os.listdir(task)) if os.path.isdir(task) else None
+report = {"code": code, "threads": threads, "modules": sorted(sys.modules)}
+sys.stderr.write("REPORT " + json.dumps(report) + "\\n")
+"""
+
+
+def run_entry(
+    args: list[str], env: dict[str, str], entry: str = "console script"
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """``linkwork ARGS`` in a new process as the console script (or ``python -m linkwork``)
+    runs it; with its exit code, its threads at the end and the modules it imported."""
+    done = subprocess.run(
+        [sys.executable, "-c", ENTRY, entry, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    reports = [x for x in done.stderr.splitlines() if x.startswith("REPORT ")]
+    assert reports, done.stderr[-500:]
+    return done, json.loads(reports[-1].removeprefix("REPORT "))
+
+
+def test_search_as_json_imports_no_rich_nor_the_other_commands_areas(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """JSON needs no console: Rich is imported by the commands that print words; nor is the
+    ``db`` area (once registered for every command) imported for a search."""
+    url = f"sqlite:///{tmp_path / 'dir.db'}"
+    assert cli("directory", "load-sample", db=url).code == 0
+    env = _env(Path(os.environ["LINKWORK_HOME"]), url)
+    done, report = run_entry(["directory", "search", "food bank", "--json"], env)
+    assert report["code"] == 0, done.stderr[-500:]
+    assert "Food Bank" in json.loads(done.stdout)[0]["name"]
+    modules = set(report["modules"])
+    assert "linkwork.cli.directory" in modules and "typer" in modules
+    assert not {m for m in modules if m.split(".")[0] == "rich"}, "Rich imported"
+    assert "linkwork.cli.db" not in modules
+    # the words still go through Rich, escaped (tests/test_untrusted_output.py)
+    table, report = run_entry(["directory", "search", "food bank"], env)
+    assert report["code"] == 0 and "Food" in table.stdout and "service" in table.stdout
+    assert {"rich.table", "linkwork.cli.terminal"} <= set(report["modules"])
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="threads counted in /proc")
+@pytest.mark.parametrize("entry", ["console script", "python -m linkwork"])
+def test_a_search_starts_no_thread_for_numpy(cli, tmp_path: Path, entry: str) -> None:  # type: ignore[no-untyped-def]
+    """OpenBLAS starts a thread per core with numpy (a tenth of a second of a search's wall
+    time on a busy machine); linkwork's entries ask it for none, unless the user set
+    OPENBLAS_NUM_THREADS. The query is one the vocabulary reads: no meaning model either."""
+    url = f"sqlite:///{tmp_path / 'dir.db'}"
+    assert cli("directory", "load-sample", db=url).code == 0
+    env = _env(Path(os.environ["LINKWORK_HOME"]), url)
+    env.pop("OPENBLAS_NUM_THREADS", None)
+    args = ["directory", "search", "food bank", "--json"]
+    done, report = run_entry(args, env, entry)
+    assert "Food Bank" in done.stdout, done.stderr[-500:]
+    assert (report["code"], report["threads"]) == (0, 1)
+    assert "numpy" in report["modules"] and "onnxruntime" not in report["modules"]
+    if (os.cpu_count() or 1) > 1:  # the user's own setting is kept, the answer the same
+        again, report = run_entry(args, {**env, "OPENBLAS_NUM_THREADS": "2"}, entry)
+        assert (report["threads"], again.stdout) == (2, done.stdout)
+
+
+def _commands(command: object) -> dict[str, object]:
+    assert isinstance(command, typer.core.TyperGroup)
+    return dict(command.commands)
+
+
+def test_only_the_command_that_runs_is_built() -> None:
+    """Typer inspects the parameters of every command it builds: a search builds the
+    search command alone. A level whose word names nothing is built whole (Click's
+    suggestion for a typo needs every name), and the apps themselves are not changed."""
+    whole = make_app(AREAS["directory"])
+    everything = _tree(typer.main.get_command(whole))  # type: ignore[arg-type]
+    pruned = named_only(whole, ["directory", "search", "food bank"])
+    assert pruned is named_only(whole, ["directory", "search", "debt"])  # made once
+    root = _commands(typer.main.get_command(pruned))
+    assert set(root) == {"directory"}
+    assert set(_commands(root["directory"])) == {"search"}
+    typo = _commands(typer.main.get_command(named_only(whole, ["directory", "serch"])))
+    assert {"search", "show", "import", "list"} <= set(_commands(typo["directory"]))
+    assert named_only(whole, ["dirctory", "search"]) is whole
+    assert named_only(whole, []) is whole
+    assert _tree(typer.main.get_command(whole)) == everything  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (["directory", "serch", "food"], 2, "No such command 'serch'. Did you mean 'search'?"),
+        (["directory", "search", "x", "--age", "old"], 2, "Invalid value for '--age'"),
+        (["directory", "search", "--no-such"], 2, "No such option: --no-such"),
+    ],
+)
+def test_a_pruned_command_line_refuses_as_the_whole_one(
+    cli, tmp_path: Path, args: list[str], code: int, says: str
+) -> None:  # type: ignore[no-untyped-def]
+    done = cli(*args, db=f"sqlite:///{tmp_path / 'dir.db'}")
+    assert (done.code, done.out) == (code, "")
+    assert done.err.startswith("linkwork: ") and says in done.err
+
+
+def test_help_of_a_group_lists_all_its_commands_and_of_a_command_its_options(cli) -> None:  # type: ignore[no-untyped-def]
+    group = cli("directory", "--help")
+    assert group.code == 0
+    for name in ("import", "load-sample", "search", "show", "stats", "list"):
+        assert f" {name} " in group.out, name
+    command = cli("directory", "search", "--help")
+    assert command.code == 0 and "linkwork directory search [OPTIONS] [TEXT]" in command.out
+    assert "--near" in command.out and "--current-only" in command.out
+    assert "load-sample" not in command.out

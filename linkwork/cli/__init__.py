@@ -3,15 +3,17 @@
 Each area of the product has its own module here registering a sub-app or commands;
 ``main`` turns user mistakes into one line on stderr and exit code 2, never a traceback.
 
-Start-up is kept short (issue 18: a search in well under a second, ``--help`` too): ``main``
+Start-up is kept short (issue 18: a search in under 0.3 s, ``--help`` too): ``main``
 registers only the area the command line names (``AREAS``; every area for ``--help``, an
-unknown word or none), Typer then builds only those commands, and no module here imports
-the database layer, Textual or FHIR at import: each command imports what it uses.
+unknown word or none), Typer then builds only the command that runs (``named_only``: not
+its siblings, whose parameters Typer would otherwise inspect too), and no module here
+imports the database layer, Textual or FHIR at import: each command imports what it uses.
 ``app`` (every command registered) is made when first asked for, for tests and tools.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from typing import Annotated
@@ -19,7 +21,6 @@ from typing import Annotated
 import typer
 
 from directory.untrusted import visible_controls
-from linkwork.cli import db as db_cli
 from linkwork.cli import helptext, light_params
 from linkwork.errors import problem
 from linkwork.settings import load_settings
@@ -56,7 +57,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "population": ("report",),
     "deprivation": ("report",),
     "staff": ("staff",),
-    "db": (),
+    "db": ("db",),
     "referral": ("exchange", "mesh", "referrals"),
 }
 ALL_AREAS = (
@@ -72,6 +73,7 @@ ALL_AREAS = (
     "careplan",
     "report",
     "staff",
+    "db",
 )
 
 
@@ -136,7 +138,6 @@ def _root_app() -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     root_app.callback()(root)
-    root_app.add_typer(db_cli.app, name="db")
     root_app.add_typer(referral.app, name="referral")
     return root_app
 
@@ -161,9 +162,11 @@ def make_app(areas: tuple[str, ...] = ALL_AREAS) -> typer.Typer:
     return found
 
 
-def command_areas(args: list[str]) -> tuple[str, ...]:
-    """The areas the command line needs: those of the command it names (after the root's
-    own options), or every area (help, the version, an unknown or missing command)."""
+def command_words(args: list[str]) -> list[str]:
+    """The words naming the command, after the root's own options (``--db``, ``--user``)
+    and before the first option: ``["directory", "search", "food bank"]`` (a command's
+    arguments follow its name; ``named_only`` stops at the command). Empty for ``--help``,
+    the version or no command."""
     rest = list(args)
     while rest:
         arg = rest.pop(0)
@@ -174,9 +177,81 @@ def command_areas(args: list[str]) -> tuple[str, ...]:
         if arg.startswith(("--db=", "--user=")):
             continue
         if arg.startswith("-"):
-            return ALL_AREAS
-        return AREAS.get(arg, ALL_AREAS)
-    return ALL_AREAS
+            return []
+        words = [arg]
+        for arg in rest:
+            if arg.startswith("-"):
+                break
+            words.append(arg)
+        return words
+    return []
+
+
+def command_areas(args: list[str]) -> tuple[str, ...]:
+    """The areas the command line needs: those of the command it names (after the root's
+    own options), or every area (help, the version, an unknown or missing command)."""
+    words = command_words(args)
+    return AREAS.get(words[0], ALL_AREAS) if words else ALL_AREAS
+
+
+def _command_name(info: typer.models.CommandInfo) -> str | None:
+    if info.name:
+        return info.name
+    callback = info.callback
+    return typer.main.get_command_name(callback.__name__) if callback else None
+
+
+def _named_path(app: typer.Typer, words: list[str]) -> tuple[str, ...]:
+    """The leading ``words`` that each name one command or group at their level (a group's
+    next level below it); it ends at a command, a word naming nothing there (a typo:
+    Click's suggestion needs every name) or a level with a group without a name (its
+    commands are merged into the level)."""
+    path: list[str] = []
+    level: typer.Typer | None = app
+    for word in words:
+        if level is None or any(not g.name for g in level.registered_groups):
+            break
+        commands = [c for c in level.registered_commands if _command_name(c) == word]
+        groups = [g for g in level.registered_groups if g.name == word]
+        if len(commands) + len(groups) != 1:
+            break
+        path.append(word)
+        level = groups[0].typer_instance if groups else None
+    return tuple(path)
+
+
+def _pruned(app: typer.Typer, path: tuple[str, ...]) -> typer.Typer:
+    if not path:
+        return app
+    pruned = copy.copy(app)
+    pruned.registered_commands = [c for c in app.registered_commands if _command_name(c) == path[0]]
+    pruned.registered_groups = []
+    for group in app.registered_groups:
+        if group.name == path[0] and group.typer_instance is not None:
+            inner = copy.copy(group)
+            inner.typer_instance = _pruned(group.typer_instance, path[1:])
+            pruned.registered_groups.append(inner)
+    return pruned
+
+
+_PRUNED: dict[tuple[int, tuple[str, ...]], tuple[typer.Typer, typer.Typer]] = {}
+
+
+def named_only(app: typer.Typer, words: list[str]) -> typer.Typer:
+    """``app`` with, at each level of groups the command line's ``words`` go down, only
+    the command or group the word names (``_named_path``): Typer then builds only the
+    command that runs (inspecting a command's parameters is most of the cost of building
+    it). Its help, parsing and errors are the same, being the command's own. The apps are
+    not changed: the pruned levels are copies, made once per app and path in a process (so
+    each is one object, as the app it was pruned from)."""
+    path = _named_path(app, words)
+    if not path:
+        return app
+    key = (id(app), path)
+    found = _PRUNED.get(key)
+    if found is None or found[0] is not app:
+        found = _PRUNED[key] = (app, _pruned(app, path))
+    return found[1]
 
 
 def __getattr__(name: str) -> typer.Typer:
@@ -202,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; map user mistakes to ``linkwork: ...`` and exit 2."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        command = make_app(command_areas(args))
+        command = named_only(make_app(command_areas(args)), command_words(args))
         result = command(args=args, prog_name="linkwork", standalone_mode=False)
         # Outside standalone mode Click returns the code of a ``raise typer.Exit(n)``.
         if isinstance(result, int) and not isinstance(result, bool) and result:

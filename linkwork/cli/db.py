@@ -1,8 +1,8 @@
 """``linkwork db``: look at and upgrade the database schema; encrypt an SQLite database.
 
 The database layer (``linkwork.db``: SQLAlchemy, SQLModel) is imported by each command
-that uses it, not with this module: every ``linkwork`` command, ``--help`` included,
-imports this module at start-up."""
+that uses it, not with this module: ``linkwork --help`` imports this module (an area of
+``linkwork.cli``, imported for the ``db`` command and for the whole command line's help)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ from linkwork.cli.common import (
 app = typer.Typer(
     help="The database: schema status and upgrade; encrypt an SQLite file.", no_args_is_help=True
 )
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="db")
 
 
 def _render(status: dict[str, object]) -> None:
