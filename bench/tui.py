@@ -16,6 +16,7 @@
    resolves the place and measures distances in miles.
 
     .venv/bin/python bench/tui.py [--n 10000] [--queries 30] [--near ZZ1] [--skip-start]
+        [--start-only] [--runs 5] [--before OLD_SOURCE_FOLDER]
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,27 +95,95 @@ Bare().run(headless=True)
 """
 
 
-def first_screen(home: Path, runs: int) -> tuple[list[float], list[float], list[float]]:
-    paint, filled, bare = [], [], []
+# The screen after home: People (F2) pressed WAIT seconds after the home is filled, to its
+# list of people shown (what start-up left to load after the home is paid for here). Times
+# from F2, and from the process's start (argv: out file, WAIT).
+NEXT_SCREEN = """
+import asyncio, json, sys, time
+started = time.time()
+from linkwork.settings import load_settings
+from tui.app import LinkworkApp
+
+async def main():
+    app = LinkworkApp(load_settings())
+    async with app.run_test(size=(120, 40)) as pilot:
+        while "home_filled" not in app.timings:
+            await asyncio.sleep(0.002)
+        await asyncio.sleep(float(sys.argv[2]))
+        start = time.time()
+        await pilot.press("f2")
+        deadline = start + 60
+        while not getattr(app.screen, "people", None) and time.time() < deadline:
+            await asyncio.sleep(0.002)
+        now = time.time()
+        with open(sys.argv[1], "w") as out:
+            json.dump({"people": now - start, "from_start": now - started}, out)
+
+asyncio.run(main())
+"""
+WAITS = (0.0, 1.0)  # F2 at once, and after a person's second
+
+
+@dataclass
+class Figures:
+    """Start-up figures of one version of the code (seconds; CPU: every thread's)."""
+
+    paint: list[float] = field(default_factory=list)
+    filled: list[float] = field(default_factory=list)
+    filled_cpu: list[float] = field(default_factory=list)
+    people: dict[float, list[float]] = field(default_factory=lambda: {w: [] for w in WAITS})
+    people_from_start: list[float] = field(default_factory=list)  # F2 at once
+
+
+def first_screen(
+    home: Path, runs: int, code: dict[str, Path]
+) -> tuple[dict[str, Figures], list[float]]:
+    """``runs`` starts of each version of the code in ``code`` (label -> source folder,
+    used through PYTHONPATH), and of the bare Textual app, interleaved so that the
+    machine's load falls alike on each."""
+    found = {label: Figures() for label in code}
+    bare: list[float] = []
     env = dict(os.environ, LINKWORK_HOME=str(home))
     for _ in range(runs):
+        for label, folder in code.items():
+            figures = found[label]
+            run_env = {**env, "PYTHONPATH": str(folder)}
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "t.json"
+                start = time.time()
+                subprocess.run(
+                    [str(ROOT / ".venv/bin/linkwork")],
+                    env={**run_env, "LINKWORK_TUI_TIMING": str(out)},
+                    check=True,
+                    timeout=60,
+                    stdin=subprocess.DEVNULL,
+                    cwd=folder,
+                )
+                data = json.loads(out.read_text())
+                figures.paint.append(data["first_paint"] - start)
+                figures.filled.append(data["home_filled"] - start)
+                if "home_filled_cpu" in data:  # recorded since the light home
+                    figures.filled_cpu.append(data["home_filled_cpu"])
+                for wait in WAITS:
+                    subprocess.run(
+                        [PY, "-c", NEXT_SCREEN, str(out), str(wait)],
+                        env=run_env,
+                        check=True,
+                        timeout=120,
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        cwd=folder,
+                    )
+                    data = json.loads(out.read_text())
+                    figures.people[wait].append(data["people"])
+                    if not wait:
+                        figures.people_from_start.append(data["from_start"])
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "t.json"
             start = time.time()
-            subprocess.run(
-                [str(ROOT / ".venv/bin/linkwork")],
-                env={**env, "LINKWORK_TUI_TIMING": str(out)},
-                check=True,
-                timeout=60,
-                stdin=subprocess.DEVNULL,
-            )
-            data = json.loads(out.read_text())
-            paint.append(data["first_paint"] - start)
-            filled.append(data["home_filled"] - start)
-            start = time.time()
             subprocess.run([PY, "-c", BARE_APP, str(out)], check=True, timeout=60)
             bare.append(json.loads(out.read_text())["first_paint"] - start)
-    return paint, filled, bare
+    return found, bare
 
 
 def naive_search_factory(db_url: str):  # type: ignore[no-untyped-def]
@@ -210,36 +280,59 @@ def main() -> None:
     parser.add_argument(
         "--skip-start", action="store_true", help="measure only keystroke to results"
     )
+    parser.add_argument("--start-only", action="store_true", help="measure only the first screen")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="also start the app from this folder's code (e.g. `git archive OLD | tar -x`), "
+        "interleaved with this one",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         # -- 1. first screen on the sample database ------------------------------------------
         if not args.skip_start:
-            start_up(tmpdir, args.runs)
-        keystroke_figures(tmpdir, args)
+            start_up(tmpdir, args.runs, args.before)
+        if not args.start_only:
+            keystroke_figures(tmpdir, args)
 
 
-def start_up(tmpdir: Path, runs: int) -> None:
+def _ms(label: str, values: list[float], note: str = "") -> str:
+    if not values:
+        return f"  {label:30s} (not recorded by this version)"
+    return (
+        f"  {label:30s} p50 {statistics.median(values) * 1000:7.0f} ms  "
+        f"min {min(values) * 1000:7.0f} ms  max {max(values) * 1000:7.0f} ms{note}"
+    )
+
+
+def start_up(tmpdir: Path, runs: int, before: Path | None = None) -> None:
     home = tmpdir / "home"
     home.mkdir()
     sample_url = f"sqlite:///{home / 'linkwork.db'}"
     load_directory(sample_url, SHARED / "directory-sample.oruk.json")
     add_demo_people(sample_url)
-    paint, filled, bare = first_screen(home, runs)
-    print(f"First screen on the sample database ({runs} runs, process start to paint):")
+    code = {"linkwork": ROOT}
+    if before is not None:
+        code = {"before": before, "linkwork": ROOT}
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    found, bare = first_screen(home, runs, code)
     print(
-        f"  linkwork first paint      p50 {statistics.median(paint) * 1000:7.0f} ms  "
-        f"max {max(paint) * 1000:7.0f} ms   (target < 1000 ms)"
+        f"First screen on the sample database ({runs} runs each, interleaved; process start "
+        f"to paint; load average before {load}, after "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs):"
     )
-    print(
-        f"  linkwork home filled      p50 {statistics.median(filled) * 1000:7.0f} ms  "
-        f"max {max(filled) * 1000:7.0f} ms"
-    )
-    print(
-        f"  baseline bare Textual app p50 {statistics.median(bare) * 1000:7.0f} ms  "
-        f"max {max(bare) * 1000:7.0f} ms"
-    )
+    for label, figures in found.items():
+        name = f"{label} ({code[label]})" if before is not None else label
+        print(f" {name}")
+        print(_ms("first paint", figures.paint, "   (target < 1000 ms)"))
+        print(_ms("home filled", figures.filled, "   (target < 600 ms)"))
+        print(_ms("home filled, CPU", figures.filled_cpu))
+        for wait, values in figures.people.items():
+            print(_ms(f"F2 {wait:.0f} s after: People shown", values, "   (from F2)"))
+        print(_ms("F2 at once: People shown", figures.people_from_start, "   (from start)"))
+    print(_ms("baseline bare Textual app", bare))
 
 
 def line(label: str, values: list[float]) -> str:

@@ -107,6 +107,15 @@ def _connect(ws: Workspace) -> tuple[Any, type[Exception]] | None:
     return conn, driver.Error
 
 
+def readable(ws: Workspace) -> bool:
+    """Whether the workspace's database can be read so now: for an encrypted one, also
+    whether the passphrase given is its key (SQLCipher reads nothing with another)."""
+    opened = _connect(ws)
+    if opened is not None:
+        opened[0].close()
+    return opened is not None
+
+
 def read(ws: Workspace, reader: Callable[[Rows], T]) -> T | None:
     """``reader`` run on the workspace's database read with its driver alone, or None
     when it cannot be read so (then nothing was changed, and the caller reads it the

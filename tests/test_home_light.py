@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_access_pg import A, B, Site, site  # noqa: F401  (the staff logins fixture)
@@ -131,6 +134,12 @@ def _same_rows(light: dict[str, Any], domain: dict[str, Any]) -> None:
             assert mine == {k: theirs[k] for k in mine}, key
 
 
+def today_summary(ws: Any) -> dict[str, Any]:
+    from linkwork.actions import today
+
+    return dict(today.home_summary(ws, TODAY))
+
+
 def _workspace(url: str) -> Any:
     from linkwork.settings import load_settings
     from linkwork.workspace import Workspace
@@ -241,8 +250,33 @@ app.run(headless=True)
 """
 
 
-def _probe(url: str, tmp_path: Path, *passphrase: str) -> dict[str, Any]:
-    script = PROBE.format(heavy=HEAVY)
+# The same, the passphrase typed on the app's own screen (as a person starting the app on
+# the default, encrypted, database does): the key is checked by reading the file.
+TYPED = PROBE.replace(
+    """if len(sys.argv) > 4:
+    app.workspace.set_passphrase(sys.argv[4])
+app.run(headless=True)
+""",
+    """import asyncio
+
+
+async def main():
+    async with app.run_test() as pilot:
+        while not app.screen.query("#db-pass"):
+            await pilot.pause(0.02)
+        app.screen.query_one("#db-pass").value = sys.argv[4]
+        await pilot.press("enter")
+        while "home_filled" not in app.timings:
+            await pilot.pause(0.02)
+
+
+asyncio.run(main())
+""",
+)
+
+
+def _probe(url: str, tmp_path: Path, *passphrase: str, typed: bool = False) -> dict[str, Any]:
+    script = (TYPED if typed else PROBE).format(heavy=HEAVY)
     out, timing = tmp_path / "probe.json", tmp_path / "timing.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINKWORK_DB_")}
     done = subprocess.run(
@@ -289,6 +323,33 @@ def test_the_encrypted_database_fills_the_home_keyed_without_sqlalchemy(
     path.parent.mkdir()
     shutil.copy(plain, path)
     encrypt_sqlite_file(path, 'a "quoted" passphrase')
-    found = _probe(f"sqlite+pysqlcipher:///{path}", tmp_path, 'a "quoted" passphrase')
+    url = f"sqlite+pysqlcipher:///{path}"
+    found = _probe(url, tmp_path, 'a "quoted" passphrase')
     assert found["heavy"] == [] and found["sqlcipher"]
     _shown(found)
+    found = _probe(url, tmp_path, 'a "quoted" passphrase', typed=True)
+    assert found["heavy"] == [] and found["sqlcipher"]
+    _shown(found)
+
+
+def test_a_wrong_passphrase_is_still_refused_in_words(
+    tui_practice_url: str, tmp_path: Path
+) -> None:
+    """The key checked by reading the file: a wrong one still gets the usual refusal."""
+    from linkwork.actions.database import unlock
+    from linkwork.atrest import sqlite_path
+    from linkwork.dbcrypt import encrypt_sqlite_file
+
+    plain = sqlite_path(tui_practice_url)
+    assert plain is not None
+    path = tmp_path / "linkwork.db"
+    shutil.copy(plain, path)
+    encrypt_sqlite_file(path, "the right passphrase")
+    ws = _workspace(f"sqlite+pysqlcipher:///{path}")
+    refused = f"^wrong passphrase for the database {re.escape(str(path))}: nothing was changed$"
+    with pytest.raises(ValueError, match=refused):
+        unlock(ws, "not the passphrase")
+    assert ws.passphrase is None and not ws.is_open
+    unlock(ws, "the right passphrase")
+    assert ws.passphrase == "the right passphrase" and not ws.is_open
+    assert today_summary(ws)["recent"][0]["family_name"] == "Nowak"

@@ -11,19 +11,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from linkwork import atrest
+from linkwork import atrest, light_read
 from linkwork.workspace import Workspace
 
 
 def unlock(workspace: Workspace, passphrase: str, confirm: str | None = None) -> dict[str, Any]:
     """Open the workspace's encrypted database with ``passphrase`` (creating it, with the
     passphrase typed twice, on first use). ValueError in words for a passphrase refused or
-    a wrong one ("wrong passphrase for the database ..."); nothing is kept then."""
+    a wrong one ("wrong passphrase for the database ..."); nothing is kept then. An
+    existing database at the newest schema is only read with the key (SQLCipher reads
+    nothing with a wrong one: ``linkwork.light_read``); its engine opens on first use."""
     kind = workspace.needs_passphrase()
     if kind == "new":
         atrest.check_new_passphrase(passphrase, confirm)
     if kind is not None:
         workspace.set_passphrase(passphrase)
+    if kind == "existing" and light_read.readable(workspace):
+        # The passphrase reads it and it needs no migration: the app's home screen reads it
+        # so too, and the engine (SQLAlchemy) opens after the home is filled (issue 22).
+        return {"database": str(atrest.sqlite_path(workspace.database_url())), "new": False}
     engine = workspace.engine  # opened (and made, and migrated) here: a wrong key raises
     return {"database": str(engine.url.database), "new": kind == "new"}
 

@@ -44,10 +44,10 @@ def directory_size(ws: Workspace) -> int:
 
 def warm(ws: Workspace) -> None:
     """Open the database as every other action does (the engine; a database already at
-    the newest schema needs no migration) and load the models and the people and
-    referral actions, so the screen after home does not wait for them. The app runs it
-    in a worker once the home screen is filled."""
-    from linkwork.actions import people, referrals  # noqa: F401  (loaded for later)
+    the newest schema needs no migration) and load the models and the people actions
+    (People, F2, the likeliest next screen), so the screen after home does not wait for
+    them. The app runs it in a worker once the home screen is filled."""
+    from linkwork.actions import people  # noqa: F401  (loaded for later)
 
     with ws.session() as session:
         session.connection()
