@@ -122,7 +122,7 @@ def run(code: Path, feed: Path, tmp: Path, name: str) -> tuple[str, list[str], b
         capture_output=True,
         text=True,
     )
-    said = f"exit {done.returncode}: " + (done.stdout.strip() + " | " + done.stderr.strip())[-400:]
+    said = f"exit {done.returncode}: " + (done.stdout.strip() + " | " + done.stderr.strip())[:2000]
     index = b"".join(p.read_bytes() for p in sorted((tmp / "home").glob("search-index/*.lwidx")))
     rows = dump(tmp / "same.db") if (tmp / "same.db").exists() else []
     return said, rows, index
@@ -158,7 +158,7 @@ def main() -> None:
                 digest = hashlib.sha256("\n".join(r2).encode() + x2).hexdigest()[:12]
                 print(
                     f"{'same' if same else 'DIFFER'}  {feed.relative_to(ROOT)} ({step}): "
-                    f"{len(r2)} rows, index {len(x2):,} bytes, digest {digest}; {s2[:90]}"
+                    f"{len(r2)} rows, index {len(x2):,} bytes, digest {digest}; {' '.join(s2.split())[:90]}"
                 )
                 if not same:
                     if s1 != s2:

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from directory.fields import LONG_CHARS, URL_CHARS, Fields, word
+from directory.fields import LONG_CHARS, MAX_ITEMS, URL_CHARS, Fields, word
 from directory.records import (
     LocationRecord,
     OrganisationRecord,
@@ -253,24 +253,53 @@ def id_and_name(f: Fields, raw: dict[str, Any]) -> tuple[str, str]:
 
 def _schedules(f: Fields, service: dict[str, Any]) -> list[dict[str, Any]]:
     hours: dict[tuple[int, str, str], None] = {}
+    known = _KNOWN_HOURS
     for path, sched in f.objects(service, "regular_schedules", "schedules"):
-        opens = read_time(f, sched.get("opens_at"), f"{path}.opens_at")
-        closes = read_time(f, sched.get("closes_at"), f"{path}.closes_at")
-        days: list[int] = []
-        day = read_weekday(f, sched.get("weekday"), f"{path}.weekday")
-        if day:
-            days.append(day)
-        byday = f.text(sched.get("byday"), f"{path}.byday")
-        for part in byday.upper().replace(" ", "").split(","):
-            code = part[-2:]
-            if code in _BYDAY:
-                days.append(_BYDAY[code])
-            elif part:
-                f.doubtful(f"{path}.byday", part)
+        key = (
+            f.strict,
+            sched.get("opens_at"),
+            sched.get("closes_at"),
+            sched.get("weekday"),
+            sched.get("byday"),
+        )
+        # text or null only in the key (1 and True, 1 and 1.0 are equal as keys)
+        plain = all(v is None or type(v) is str for v in key[1:])
+        found = known.get(key) if plain else None
+        if found is None:
+            notes = len(f.notes)
+            found = _schedule(f, sched, path)
+            if plain and len(f.notes) == notes:  # read with nothing left out: the same
+                if len(known) >= KNOWN_HOURS:  # again wherever it is (its path unused)
+                    known.clear()
+                known[key] = found
+        opens, closes, days = found
         if opens and closes:
             for d in days:
                 hours[(d, opens, closes)] = None
     return [hour_entry(*h) for h in sorted(hours, key=lambda h: h[:2])]
+
+
+KNOWN_HOURS = 4096
+"""Distinct schedule rows whose reading is remembered (feeds repeat a few a lot)."""
+_KNOWN_HOURS: dict[tuple[Any, ...], tuple[str, str, tuple[int, ...]]] = {}
+
+
+def _schedule(f: Fields, sched: dict[str, Any], path: str) -> tuple[str, str, tuple[int, ...]]:
+    """One schedule row: its opening and closing times and its weekdays."""
+    opens = read_time(f, sched.get("opens_at"), f"{path}.opens_at")
+    closes = read_time(f, sched.get("closes_at"), f"{path}.closes_at")
+    days: list[int] = []
+    day = read_weekday(f, sched.get("weekday"), f"{path}.weekday")
+    if day:
+        days.append(day)
+    byday = f.text(sched.get("byday"), f"{path}.byday")
+    for part in byday.upper().replace(" ", "").split(","):
+        code = part[-2:]
+        if code in _BYDAY:
+            days.append(_BYDAY[code])
+        elif part:
+            f.doubtful(f"{path}.byday", part)
+    return opens, closes, tuple(days)
 
 
 @lru_cache(maxsize=4096)
@@ -401,10 +430,15 @@ def _contacts(f: Fields, raw: dict[str, Any]) -> tuple[list[dict[str, Any]], lis
 
 
 def service_from_oruk(
-    raw: Any, strict: bool = False, notes: list[str] | None = None
+    raw: Any,
+    strict: bool = False,
+    notes: list[str] | None = None,
+    places: tuple[KnownPlaces, bytes] | None = None,
 ) -> ServiceRecord:
     """One ORUK v1 or 3.0 service object as a record; RecordError with the reason if unusable
-    (``notes`` gets what was left out).
+    (``notes`` gets what was left out). ``places``: the feed's ``KnownPlaces`` and the
+    service's own JSON bytes, so its organisation and locations are read once per distinct
+    text of them in the feed (the same records, notes and reasons as reading them here).
 
     Unknown fields (vendor extensions such as ``pc_*``) are ignored, and so is ``x_category``.
     """
@@ -412,7 +446,8 @@ def service_from_oruk(
         raise RecordError(f"not a service object (a JSON {type(raw).__name__})")
     f = Fields(strict, notes)
     sid, name = id_and_name(f, raw)
-    organisation, locations = _places(f, raw)
+    found = None if places is None or strict else places[0].read_service(places[1], f)
+    organisation, locations = _places(f, raw) if found is None else found
     min_age, max_age, texts = _ages(f, raw)
     contacts, phones = _contacts(f, raw)
 
@@ -478,6 +513,19 @@ class _Sal(msgspec.Struct):
 
 
 _SALS = msgspec.json.Decoder(list[_Sal] | None)
+
+
+class _Light(msgspec.Struct):
+    """A service's organisation and locations left as their JSON text (null when
+    absent, as ``dict.get`` reads them); the rest skipped unparsed (as
+    ``directory.sources.Light``)."""
+
+    organization: msgspec.Raw = msgspec.Raw(b"null")
+    organization_id: msgspec.Raw = msgspec.Raw(b"null")
+    service_at_locations: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_LIGHT = msgspec.json.Decoder(_Light)
 _MISSING: Any = object()
 KNOWN_PLACES = 20_000
 """Distinct organisations and locations ``KnownPlaces`` remembers (then starts again)."""
@@ -495,8 +543,16 @@ class KnownPlaces:
         self._locations: dict[tuple[bytes, bytes], LocationRecord | None] = {}
 
     def read(
-        self, organization: bytes, organization_id: bytes, service_at_locations: bytes
+        self,
+        organization: bytes,
+        organization_id: bytes,
+        service_at_locations: bytes,
+        fields: Fields | None = None,
     ) -> tuple[OrganisationRecord | None, list[LocationRecord]]:
+        """The organisation and locations of these JSON texts. With ``fields`` (not
+        strict), what is left out of them is noted there as ``service_from_oruk`` notes
+        it, and only what was read with nothing left out is remembered."""
+        f = Fields() if fields is None else fields
         try:
             key = (organization, organization_id)
             org = self._orgs.get(key, _MISSING)
@@ -505,21 +561,46 @@ class KnownPlaces:
                     "organization": msgspec.json.decode(organization),
                     "organization_id": msgspec.json.decode(organization_id),
                 }
-                org = _remember(self._orgs, key, _organisation(Fields(), raw))
+                notes = len(f.notes)
+                org = _organisation(f, raw)
+                if len(f.notes) == notes:
+                    _remember(self._orgs, key, org)
             locations: dict[str, LocationRecord] = {}
             for i, sal in enumerate(_SALS.decode(service_at_locations) or []):
                 where = (bytes(sal.location_id), bytes(sal.location))
                 loc = self._locations.get(where, _MISSING)
                 if loc is _MISSING:
-                    f, at = Fields(), f"service_at_locations[{i}]"
+                    at = f"service_at_locations[{i}]"
+                    notes = len(f.notes)
                     sal_id = f.ident(msgspec.json.decode(where[0]), f"{at}.location_id")
-                    found = _location(f, msgspec.json.decode(where[1]), sal_id, f"{at}.location")
-                    loc = _remember(self._locations, where, found)
+                    loc = _location(f, msgspec.json.decode(where[1]), sal_id, f"{at}.location")
+                    if len(f.notes) == notes:
+                        _remember(self._locations, where, loc)
                 if loc and loc.source_id not in locations:
                     locations[loc.source_id] = loc
         except msgspec.DecodeError as exc:
             raise RecordError(str(exc)) from None
         return org, list(locations.values())
+
+    def read_service(
+        self, data: bytes, f: Fields
+    ) -> tuple[OrganisationRecord | None, list[LocationRecord]] | None:
+        """``_places(f, raw)`` for the service whose JSON bytes are ``data`` (``f`` not
+        strict); None when they are not shaped as expected (no object, a list that is
+        not a list of objects...): the caller reads them whole and says what is wrong."""
+        try:
+            light = _LIGHT.decode(data)
+            sals = _SALS.decode(light.service_at_locations)
+        except msgspec.DecodeError:
+            return None
+        if sals is not None and len(sals) > MAX_ITEMS:  # said by Fields.items
+            return None
+        return self.read(
+            bytes(light.organization),
+            bytes(light.organization_id),
+            bytes(light.service_at_locations),
+            f,
+        )
 
 
 def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:

@@ -112,7 +112,9 @@ def _read(
                 record = (
                     service_from_csv(entry.raw, strict, left_out)
                     if entry.kind == "csv"
-                    else service_from_oruk(entry.raw, strict, left_out)
+                    else service_from_oruk(
+                        entry.raw, strict, left_out, (places, entry.data) if entry.data else None
+                    )
                 )
                 if record.source_id in first_seen:
                     raise RecordError(
@@ -250,6 +252,15 @@ class _Writer:
         self.now = datetime.now(UTC)
         self.present: set[str] = set()
         self.org_size: dict[str, int] = {}  # organisations written by this import: fullness
+        # a feed with no services yet (its first import) has none to compare with: each
+        # of its services is new (a repeated id is rejected as it is read)
+        table = _table(Service)
+        self.first = (
+            session.connection()
+            .execute(sa.select(table.c.id).where(table.c.source == source).limit(1))
+            .first()
+            is None
+        )
 
     def write(self, batch: list[ServiceRecord | UnchangedRecord]) -> None:
         session, source, summary, now = self.session, self.source, self.summary, self.now
@@ -264,7 +275,7 @@ class _Writer:
                 records.append(item)
         existing = {
             row.source_id: row
-            for chunk in _chunks([r.source_id for r in records], 1000)
+            for chunk in _chunks([] if self.first else [r.source_id for r in records], 1000)
             for row in session.connection().execute(
                 sa.select(
                     col(Service.id),

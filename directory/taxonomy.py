@@ -76,18 +76,35 @@ class TaxonomyMap:
                 index.setdefault(phrase[0], []).append(number)
         return index
 
+    @cached_property
+    def _empty(self) -> tuple[int, ...]:
+        """Keyword numbers whose phrase has no word (found in any text)."""
+        return tuple(n for n, (phrase, _row) in enumerate(self.keywords) if not phrase)
+
     def _keyword_hits(self, text: tuple[str, ...]) -> list[MapRow]:
         """Keyword rows whose phrase occurs in the text, in the map's order. Only phrases
-        starting with a word of the text are tried (a description is long, the map is not)."""
+        starting with a word of the text are tried (a description is long, the map is not),
+        and only where the text has that word."""
         by_first = self._by_first_word
         candidates = {n for word in set(text) for n in by_first.get(word, ())}
-        candidates.update(n for n, (phrase, _row) in enumerate(self.keywords) if not phrase)
+        candidates.update(self._empty)
         found = []
         for number in sorted(candidates):
             phrase, row = self.keywords[number]
             n = len(phrase)
-            if any(text[i : i + n] == phrase for i in range(len(text) - n + 1)):
+            if n <= 1:  # no word, or the one word the text was seen to hold
                 found.append(row)
+                continue
+            first, last = phrase[0], len(text) - n
+            at = -1
+            while True:
+                try:
+                    at = text.index(first, at + 1, last + 1)
+                except ValueError:
+                    break
+                if text[at : at + n] == phrase:
+                    found.append(row)
+                    break
         return found
 
 

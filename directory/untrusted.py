@@ -86,6 +86,8 @@ def control_positions(text: str, *, multiline: bool = False) -> list[int]:
         if multiline:
             return []
         return [i for i, ch in enumerate(text) if ch in "\n\t"]
+    if text.isprintable():  # no character of Cc, Cf, Cs, Zl or Zp (nor newline or tab)
+        return []
     found = []
     for i, ch in enumerate(text):
         if ch in "\n\t":
