@@ -47,6 +47,7 @@ from directory.index import IndexDoc, load_docs
 from directory.matches import Place, ServiceMatch
 from directory.narrative import clauses, rejected, still_typed
 from directory.search_reading import _EMPTY, AccountReading, _Term
+from directory.search_spelling import SpellingChoices, english_choices
 from directory.search_variety import KindVariety
 from directory.stale import months_before
 from directory.text import (
@@ -435,12 +436,16 @@ class ServiceIndex(AccountReading, KindVariety):
         cutoff = 75 if len(word) <= 4 else (72 if len(word) <= 6 else 65)
         variants = [word] + [word.replace(a, b) for a, b in _SOUNDS if a in word]
         best: tuple[str, float] | None = None
+        mine = self.__dict__.get("_dictionary_choices")
+        if mine is None:  # (another thread may make it too: the same words)
+            mine = self.__dict__["_dictionary_choices"] = SpellingChoices(self._dictionary)
         for variant in variants:
             for choices, bonus in (
-                (self._dictionary, DIRECTORY_BONUS),
-                (english_near(variant[0], len(variant)), 0.0),
+                (mine, DIRECTORY_BONUS),
+                (english_choices(variant[0], len(variant)), 0.0),
             ):
-                found = process.extractOne(variant, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+                # extractOne's answer (fuzz.ratio) from the words that can reach the cutoff
+                found = choices.closest(variant, cutoff)
                 if found and (best is None or found[1] + bonus > best[1]):
                     best = (found[0], found[1] + bonus)
         return best[0] if best else None

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Mapping
 
 import numpy as np
@@ -102,12 +103,20 @@ class KindVariety(IndexData):
         VARIETY_MORE services of other kinds scoring at least VARIETY_SHARE of the best."""
         kinds = self._kinds()
         first = top[np.argsort(-scores[top], kind="stable")[:VARIETY_TOP]]
-        found, counts = np.unique(kinds[services[first]], return_counts=True)
-        full = found[(counts > VARIETY_SAME) & (found != 0)]
-        if full.size == 0:
+        tally = Counter(kinds[services[first]].tolist())  # (five of them: not np.unique)
+        full = [np.uint64(k) for k, count in tally.items() if count > VARIETY_SAME and k != 0]
+        if not full:
             return top
         more = np.flatnonzero(scores >= VARIETY_SHARE * scores[first[0]])
-        more = more[~np.isin(kinds[services[more]], full) & ~np.isin(more, top)]
+        # neither of a kind filling the first places nor in the short list already (masks,
+        # not np.isin: few kinds, and the short list as places among the services)
+        other = np.ones(more.size, dtype=bool)
+        of_kind = kinds[services[more]]
+        for kind in full:
+            other &= of_kind != kind
+        listed = np.zeros(scores.size, dtype=bool)
+        listed[top] = True
+        more = more[other & ~listed[more]]
         if more.size > VARIETY_MORE:
             more = more[np.argpartition(-scores[more], VARIETY_MORE - 1)[:VARIETY_MORE]]
         return np.concatenate([top, more])
@@ -126,10 +135,12 @@ class KindVariety(IndexData):
         named: dict[int, str] = {}
 
         kept: dict[str, str] = self.__dict__.setdefault("_name_kinds", {})
+        ranked = services[order].tolist()  # (Python numbers: read one by one below)
+        ranked_scores = scores[order].tolist()
 
         def kind_of(at: int) -> str:
             if at not in named:
-                name = self._name(int(services[order[at]]))
+                name = self._name(ranked[at])
                 kind = kept.get(name)
                 if kind is None:  # (another thread may clear ``kept``: read it once)
                     kind = _name_kind(name, towns)
@@ -139,7 +150,7 @@ class KindVariety(IndexData):
                 named[at] = kind
             return named[at]
 
-        least = VARIETY_SHARE * float(scores[order[0]])
+        least = VARIETY_SHARE * ranked_scores[0]
         rest = list(range(order.size))
         taken: list[int] = []
         counts: dict[str, int] = {}
@@ -149,12 +160,12 @@ class KindVariety(IndexData):
             kind = kind_of(rest[0])
             if kind and counts.get(kind, 0) >= VARIETY_SAME:
                 for j, at in enumerate(rest):
-                    if scores[order[at]] < least:
+                    if ranked_scores[at] < least:
                         break
                     other = kind_of(at)
                     if not other or counts.get(other, 0) < VARIETY_SAME:
                         pick = j
-                        moved[int(services[order[at]])] = VARIETY_NOTE
+                        moved[ranked[at]] = VARIETY_NOTE
                         break
             at = rest.pop(pick)
             counts[kind_of(at)] = counts.get(kind_of(at), 0) + 1
