@@ -2,8 +2,12 @@
 
 1. First screen: wall-clock time from starting ``linkwork`` (a fresh Python process, the
    real CLI entry) to the home screen's first paint, and to the home screen filled from
-   the database, on the sample database (400 services + a few demo people). Baseline: a
-   bare Textual app with one Static, started the same way.
+   the database, on the sample database (400 services + a few demo people), with the CPU
+   time of every thread of the process to each (less bent by a loaded machine); then the
+   next screen: People (F2) pressed as soon as the home is filled and a second later, to
+   its list shown. ``--before FOLDER`` also starts another version of the code (a source
+   tree, e.g. ``git archive OLD | tar -x -C FOLDER``, run through PYTHONPATH) in the same
+   runs, interleaved. Baseline: a bare Textual app with one Static, started the same way.
 2. Keystroke to results in Find a service at N services (default 10,000, generated with
    ../shared/data/gen_directory.py and imported): each query from queries-dev.tsv is typed
    one key at a time; for every key, the time from the input changing to the results
@@ -89,7 +93,8 @@ class Bare(App):
     def on_mount(self):
         self.call_after_refresh(self.done)
     def done(self):
-        open(sys.argv[1], "w").write(json.dumps({"first_paint": time.time()}))
+        open(sys.argv[1], "w").write(json.dumps({"first_paint": time.time(),
+                                                 "first_paint_cpu": time.process_time()}))
         self.exit()
 Bare().run(headless=True)
 """
@@ -130,6 +135,7 @@ class Figures:
 
     paint: list[float] = field(default_factory=list)
     filled: list[float] = field(default_factory=list)
+    paint_cpu: list[float] = field(default_factory=list)
     filled_cpu: list[float] = field(default_factory=list)
     people: dict[float, list[float]] = field(default_factory=lambda: {w: [] for w in WAITS})
     people_from_start: list[float] = field(default_factory=list)  # F2 at once
@@ -137,12 +143,12 @@ class Figures:
 
 def first_screen(
     home: Path, runs: int, code: dict[str, Path]
-) -> tuple[dict[str, Figures], list[float]]:
+) -> tuple[dict[str, Figures], Figures]:
     """``runs`` starts of each version of the code in ``code`` (label -> source folder,
     used through PYTHONPATH), and of the bare Textual app, interleaved so that the
     machine's load falls alike on each."""
     found = {label: Figures() for label in code}
-    bare: list[float] = []
+    bare = Figures()
     env = dict(os.environ, LINKWORK_HOME=str(home))
     for _ in range(runs):
         for label, folder in code.items():
@@ -163,6 +169,7 @@ def first_screen(
                 figures.paint.append(data["first_paint"] - start)
                 figures.filled.append(data["home_filled"] - start)
                 if "home_filled_cpu" in data:  # recorded since the light home
+                    figures.paint_cpu.append(data["first_paint_cpu"])
                     figures.filled_cpu.append(data["home_filled_cpu"])
                 for wait in WAITS:
                     subprocess.run(
@@ -182,7 +189,9 @@ def first_screen(
             out = Path(tmp) / "t.json"
             start = time.time()
             subprocess.run([PY, "-c", BARE_APP, str(out)], check=True, timeout=60)
-            bare.append(json.loads(out.read_text())["first_paint"] - start)
+            data = json.loads(out.read_text())
+            bare.paint.append(data["first_paint"] - start)
+            bare.paint_cpu.append(data["first_paint_cpu"])
     return found, bare
 
 
@@ -328,11 +337,13 @@ def start_up(tmpdir: Path, runs: int, before: Path | None = None) -> None:
         print(f" {name}")
         print(_ms("first paint", figures.paint, "   (target < 1000 ms)"))
         print(_ms("home filled", figures.filled, "   (target < 600 ms)"))
+        print(_ms("first paint, CPU", figures.paint_cpu))
         print(_ms("home filled, CPU", figures.filled_cpu))
         for wait, values in figures.people.items():
             print(_ms(f"F2 {wait:.0f} s after: People shown", values, "   (from F2)"))
         print(_ms("F2 at once: People shown", figures.people_from_start, "   (from start)"))
-    print(_ms("baseline bare Textual app", bare))
+    print(_ms("baseline bare Textual app", bare.paint))
+    print(_ms("baseline bare Textual, CPU", bare.paint_cpu))
 
 
 def line(label: str, values: list[float]) -> str:

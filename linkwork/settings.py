@@ -91,6 +91,11 @@ class Settings:
     mesh_sync_seconds: int = 300
 
     @property
+    def mesh_set_up(self) -> bool:
+        """Whether MESH is set up: its URL and our mailbox (``linkwork.actions.mesh``)."""
+        return bool(self.mesh_url and self.mesh_mailbox)
+
+    @property
     def home(self) -> Path:
         return data_dir()
 

@@ -4,7 +4,9 @@ The app is a thin shell: screens (``tui/screens``) call the application layer
 (``linkwork.actions``, reached through ``LinkworkApp.actions``) from thread workers only, so
 the interface never waits on the database, the search index, crypto or files. Start-up
 paints the home screen first and opens the database (and, on an empty one, loads the
-bundled sample directory) afterwards.
+bundled sample directory) afterwards. The home fills from the embedded database read with
+its driver alone when it can be (``linkwork.actions.today``): SQLAlchemy, the models,
+MESH and the service search load after that (``warm_up``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from linkwork.errors import plain_error
 from tui.mesh_sync import MeshSync
 from tui.search_process import ServiceSearch
 from tui.state import PersonRef
+from tui.stylesheet import SharedStylesheet
 from tui.widgets.commands import CommandList, ScreenKeyCommands
 
 if TYPE_CHECKING:
@@ -166,6 +169,9 @@ class LinkworkApp(App[None]):
         exit_on_database_error: bool = False,
     ) -> None:
         super().__init__()
+        # Parsed rules shared across re-parses (tui.stylesheet): a section's first visit
+        # re-applies the CSS rather than parsing all of it again.
+        self.stylesheet = SharedStylesheet(variables=self.get_css_variables())
         self.settings = settings
         from linkwork.workspace import Workspace
 

@@ -37,8 +37,11 @@ class MeshSync:
 
     # -- start-up ---------------------------------------------------------------------------
     def start(self) -> None:
-        """After the database opened: read where delivery stands; start the timer."""
-        self.refresh_status(start=True)
+        """After the database opened: read where delivery stands; start the timer. Without
+        MESH set up (settings do not change while the app runs) the status line stays
+        hidden, so nothing is read (nor the exchange's crypto loaded) at start-up."""
+        if self.app.settings.mesh_set_up:
+            self.refresh_status(start=True)
 
     def refresh_status(self, *, start: bool = False) -> None:
         self.app.run_worker(

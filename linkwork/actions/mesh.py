@@ -57,7 +57,7 @@ NOT_SET_UP = (
 def mesh_config(ws: Workspace) -> MeshConfig | None:
     """Our MESH settings, or None when MESH is not set up (no URL or no mailbox)."""
     s = ws.settings
-    if not s.mesh_url or not s.mesh_mailbox:
+    if not s.mesh_set_up:
         return None
     return MeshConfig(
         url=s.mesh_url,
