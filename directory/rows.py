@@ -56,10 +56,15 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
     processors = cast(dict[str, Callable[[Any], Any]], dict(compiled._bind_processors))
     for name in WORD_LISTS & processors.keys():
         processors[name] = _memo(processors[name])
-    steps = [(name, processors.get(name)) for name in names]
+    # a column at a time (its processor mapped over it in C), then zipped into rows
+    columns = []
+    for name in names:
+        values = [row[name] for row in rows]
+        process = processors.get(name)
+        columns.append(values if process is None else list(map(process, values)))
     params: list[Any]
     if dialect.positional:
-        params = [tuple(row[n] if p is None else p(row[n]) for n, p in steps) for row in rows]
+        params = list(zip(*columns, strict=True))
     else:
-        params = [{n: row[n] if p is None else p(row[n]) for n, p in steps} for row in rows]
+        params = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
     conn.exec_driver_sql(compiled.string, params)

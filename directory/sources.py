@@ -65,8 +65,18 @@ class Entry:
     def whole(self) -> Any:
         """The service as parsed JSON, all of it."""
         if self.light:
-            self.raw, self.light = json.loads(self.data.decode("utf-8")), False
+            self.raw, self.light = parse_service(self.data), False
         return self.raw
+
+
+def parse_service(data: bytes) -> Any:
+    """A service's JSON bytes cut from a page (``_cut_page``) as ``json.loads`` reads them,
+    parsed in C (msgspec: the same values, as the page already parsed with it); the json
+    module if msgspec cannot (it never should: the whole page was read with it)."""
+    try:
+        return _ANY.decode(data)
+    except msgspec.DecodeError:
+        return json.loads(data.decode("utf-8"))
 
 
 @dataclass
@@ -136,7 +146,7 @@ def _cut_entries(feed: Feed, cut: list[bytes], prefix: str) -> Iterator[Entry]:
             with suppress(msgspec.DecodeError):  # (cannot be: it was read whole before)
                 entry.raw, entry.light = _LIGHT.decode(data), True
         if not entry.light:
-            entry.raw = json.loads(data.decode("utf-8"))
+            entry.raw = parse_service(data)
         yield entry
 
 
@@ -165,6 +175,7 @@ def reader_fingerprint() -> bytes:
 
 
 _TOP = msgspec.json.Decoder(dict[str, msgspec.Raw] | list[msgspec.Raw])
+_ANY = msgspec.json.Decoder()
 _ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
 
 _NULL = msgspec.Raw(b"null")
