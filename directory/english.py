@@ -14,7 +14,6 @@ from __future__ import annotations
 import gzip
 import threading
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
@@ -57,6 +56,8 @@ def _kept(name: str, make: Any) -> Any:
 
 
 def _read() -> dict[str, int]:
+    from importlib import resources
+
     import msgpack
 
     found = _data_file()

@@ -12,7 +12,6 @@ import csv
 import re
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
-from importlib import resources
 
 from directory.text import stem, words
 
@@ -22,6 +21,8 @@ _ZCODE = re.compile(r"^Z\d\d\.\d$")
 @cache
 def domain_keys() -> tuple[str, ...]:
     """The need-domain keys, in catalogue order (from ``codes/domains.csv``)."""
+    from importlib import resources  # here, not at import: a search need not read it
+
     text = resources.files("codes").joinpath("domains.csv").read_text(encoding="utf-8")
     return tuple(row["key"] for row in csv.DictReader(text.splitlines()))
 
@@ -111,6 +112,8 @@ class TaxonomyMap:
 @cache
 def load_taxonomy_map() -> TaxonomyMap:
     """Load and check ``taxonomy_map.csv`` (cached; raises ValueError if it is malformed)."""
+    from importlib import resources
+
     text = resources.files("directory").joinpath("taxonomy_map.csv").read_text(encoding="utf-8")
     keys = set(domain_keys())
     exact: dict[tuple[str, ...], MapRow] = {}

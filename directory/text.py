@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from directory.untrusted import ascii_identifier, shown
@@ -214,7 +214,9 @@ _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 
 @cache
 def _stopword_sections() -> dict[str, frozenset[str]]:
-    text = resources.files("directory").joinpath("stopwords.txt").read_text(encoding="utf-8")
+    # read beside this module, as vocabulary.py reads its files: importlib.resources'
+    # machinery costs a command-line search more than the read (issue 18)
+    text = Path(__file__).with_name("stopwords.txt").read_text(encoding="utf-8")
     sections: dict[str, set[str]] = {"phrase": set(), "search": set()}
     current = "search"
     for line in text.splitlines():

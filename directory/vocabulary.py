@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import cast
 
@@ -76,6 +75,8 @@ def load_vocabulary() -> Vocabulary:
 
 
 def _read_vocabulary() -> Vocabulary:
+    from importlib import resources  # here: a search reads the vocabulary from its cache
+
     root = resources.files("directory")
     text = root.joinpath("search_vocabulary.csv").read_text(encoding="utf-8")
     keys = set(domain_keys())
