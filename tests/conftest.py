@@ -155,6 +155,43 @@ def pg_template() -> Iterator[str | None]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def pg_pool(pg_template: str | None) -> Iterator[Any]:
+    """This worker's PostgreSQL databases (tests/pg_pool.py): each test is given one exactly
+    as a fresh copy of the template would be, put back after it rather than copied anew (a
+    test that changed its schema, grants or alembic history leaves it to be dropped)."""
+    if pg_template is None or PG_ADMIN_URL is None:
+        yield None
+        return
+    sys.path.insert(0, str(Path(__file__).parent))
+    from pg_pool import PgPool
+
+    pool = PgPool(PG_ADMIN_URL, pg_template, f"lw_{_worker()}")
+    yield pool
+    stats = os.environ.get("LINKWORK_TEST_PG_STATS")
+    if stats:
+        with open(stats, "a", encoding="utf-8") as handle:
+            handle.write(pool.stats() + "\n")
+    pool.close()
+
+
+def _require_pg() -> None:
+    if PG_ADMIN_URL is None:
+        if os.environ.get("LINKWORK_REQUIRE_PG") == "1":
+            pytest.fail("PostgreSQL required (LINKWORK_REQUIRE_PG=1) but no PG* variables set")
+        pytest.skip("no PostgreSQL: run the suite under pg_virtualenv (see .ci/run)")
+
+
+def pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, fully migrated, empty PostgreSQL database for one test (its URL), put back
+    after it (for a fixture wanting one more database beside ``db_url``)."""
+    _require_pg()
+    pool = request.getfixturevalue("pg_pool")
+    name = pool.acquire()
+    yield pool.url(name)
+    pool.release(name)
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
     """A fresh, fully migrated, empty database on each backend."""
@@ -163,19 +200,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         shutil.copy(sqlite_template, target)
         yield f"sqlite:///{target}"
         return
-    if PG_ADMIN_URL is None:
-        if os.environ.get("LINKWORK_REQUIRE_PG") == "1":
-            pytest.fail("PostgreSQL required (LINKWORK_REQUIRE_PG=1) but no PG* variables set")
-        pytest.skip("no PostgreSQL: run the suite under pg_virtualenv (see .ci/run)")
-    template = request.getfixturevalue("pg_template")
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"lw_{_worker()}_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    yield from pg_database(request)
 
 
 @pytest.fixture

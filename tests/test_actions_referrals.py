@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from sqlmodel import Session, select
 from test_exchange_support import make_referral, make_service
 
@@ -47,15 +45,7 @@ def _fresh_db(
         return
     import conftest
 
-    template = request.getfixturevalue("pg_template")
-    admin = sa.create_engine(conftest.PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    db = f"lw_{name}_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{db}" TEMPLATE "{template}"')
-    yield sa.make_url(conftest.PG_ADMIN_URL).set(database=db).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    admin.dispose()
+    yield from conftest.pg_database(request)
 
 
 @pytest.fixture

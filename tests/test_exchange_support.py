@@ -8,14 +8,12 @@ import json
 import os
 import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from jwcrypto import jwe as jw_jwe
 from jwcrypto import jwk as jw_jwk
 from jwcrypto import jws as jw_jws
@@ -43,17 +41,7 @@ def second_db(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> It
         return
     import conftest
 
-    template = request.getfixturevalue("pg_template")
-    admin = sa.create_engine(conftest.PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"lw_hub_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    yield (
-        sa.make_url(conftest.PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    )
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    yield from conftest.pg_database(request)
 
 
 @dataclass
