@@ -220,11 +220,13 @@ class ServiceIndex(AccountReading, KindVariety):
         terms, notes, typed, reading = (
             self._query_terms(text, understand, while_typing) if text.strip() else ([], [], 0, [])
         )
-        # Scores are worked out only for the services some query term reaches (``rows``,
-        # ascending; every other service scores 0 whatever follows, as every factor below
-        # multiplies): the same numbers, in the same order, as over every service.
+        # Scores are worked out only for the services the query terms give a score
+        # (``rows``, ascending; every other service scores 0 whatever follows, as every
+        # factor below multiplies, and a score of 0 is never shown): the same numbers, in
+        # the same order, as over every service. Each sum is made over every service at
+        # once (bincount over the postings as they are, each term's in turn: the same
+        # additions in the same order) and then read at ``rows``.
         rows: np.ndarray | None = None
-        row_of: np.ndarray | None = None  # service number -> its place in rows
         if terms:
             concepts = {t.concept for t in terms if t.concept >= 0}
             all_docs = []
@@ -233,24 +235,20 @@ class ServiceIndex(AccountReading, KindVariety):
                 docs, ws = self._postings[term.token]
                 all_docs.append(docs)
                 all_weights.append(ws * np.float32(term.weight * self._idf[term.token]))
-            reached = np.zeros(n, dtype=bool)
-            for docs in all_docs:
-                reached[docs] = True
-            rows = np.flatnonzero(reached)
-            m = rows.size
-            row_of = np.empty(n, dtype=np.int32)
-            row_of[rows] = np.arange(m, dtype=np.int32)
-            local = [row_of[docs] for docs in all_docs]
             concept_docs: dict[int, list[np.ndarray]] = {c: [] for c in concepts}
-            for term, docs in zip(terms, local, strict=True):
+            for term, docs in zip(terms, all_docs, strict=True):
                 if term.concept >= 0:
                     concept_docs[term.concept].append(docs)
             if reading:
-                scores = self._concept_scores(terms, local, all_weights, m)
+                whole = self._concept_scores(terms, all_docs, all_weights, n)
+                rows = np.flatnonzero(whole)
+                scores = whole[rows]
             else:
-                scores = np.bincount(
-                    np.concatenate(local), weights=np.concatenate(all_weights), minlength=m
-                ).astype(np.float32)
+                summed = np.bincount(
+                    np.concatenate(all_docs), weights=np.concatenate(all_weights), minlength=n
+                )
+                rows = np.flatnonzero(summed)
+                scores = summed[rows].astype(np.float32)
             if concepts:
                 # a longer account: the catalogue's reading of it (its last concept) counts
                 # as much as all its words together, most of which are not the need
@@ -265,15 +263,15 @@ class ServiceIndex(AccountReading, KindVariety):
                     if len(parts) == 1:  # one term: its services, each once
                         once = parts[0]
                     else:
-                        hits = np.zeros(m, dtype=bool)
+                        hits = np.zeros(n, dtype=bool)
                         for docs in parts:
                             hits[docs] = True
                         once = np.flatnonzero(hits)
                     each_docs.append(once)
                     each_weight.append(np.full(once.size, weight[c]))
                 covered = np.bincount(
-                    np.concatenate(each_docs), np.concatenate(each_weight), minlength=m
-                ).astype(np.float32)
+                    np.concatenate(each_docs), np.concatenate(each_weight), minlength=n
+                )[rows].astype(np.float32)
                 scores *= 0.6 + 0.4 * covered / sum(weight.values())
             if need_score is not None:
                 scores *= 1.0 + 0.5 * need_score[rows]
@@ -285,14 +283,15 @@ class ServiceIndex(AccountReading, KindVariety):
 
         if reading:
             scores = scores * mine(self._agreement(reading))
-        scores = np.where(mine(stale_all), scores * STALE_FACTOR, scores)
+        # (a factor of 1 or STALE_FACTOR for each service, as float32: the same products)
+        scores = scores * mine(self._stale_factor(today))
         if mask is not None:
             scores = np.where(mine(mask), scores, 0.0)
         # a relevance floor (measured before a literal match is lifted above the rest; higher
         # when some service is named with every word typed): a weak match does not trail
         # the strong ones, nor come first near a place because it is close
         before = float(scores.max()) if scores.size else 0.0
-        scores, named = self._literal_first(scores, terms, typed, row_of)
+        scores, named = self._literal_first(scores, terms, typed, rows)
         floor = (RELEVANCE_FLOOR if named else WEAK_FLOOR) * before
         scores = np.where(scores >= floor, scores, 0.0).astype(np.float32)
         top_score = float(scores.max()) if scores.size else 0.0
@@ -335,19 +334,30 @@ class ServiceIndex(AccountReading, KindVariety):
         order = order[:limit]
         chosen = candidates[order].astype(np.int32)
         # which query terms each chosen service matched: one searchsorted per term
-        matched_terms: list[list[_Term]] = [[] for _ in range(chosen.size)]
-        for term in terms:
+        matched_terms: list[list[int]] = [[] for _ in range(chosen.size)]
+        for number, term in enumerate(terms):
             docs, _w = self._postings[term.token]
             pos = np.minimum(np.searchsorted(docs, chosen), max(docs.size - 1, 0))
             found = docs[pos] == chosen if docs.size else np.zeros(chosen.size, dtype=bool)
-            for row in np.flatnonzero(found):
-                matched_terms[int(row)].append(term)
-        rank = {t.token: -t.weight * self._idf[t.token] for t in terms}
+            for row in np.flatnonzero(found).tolist():
+                matched_terms[row].append(number)
+        # strongest first (weight x idf); the lines saying what matched made once for each
+        # set of terms matched (results often share one)
+        rank = [-t.weight * self._idf[t.token] for t in terms]
+        said: dict[tuple[int, ...], list[str]] = {}
+
+        def lines(row: int) -> list[str]:
+            key = tuple(sorted(matched_terms[row], key=rank.__getitem__))
+            made = said.get(key)
+            if made is None:
+                made = said[key] = _matched_lines([terms[at] for at in key])
+            return list(made)
+
         return [
             self._match(
                 int(i),
                 float(shown[j]),
-                sorted(matched_terms[row], key=lambda t: rank[t.token]),
+                lines(row),
                 notes + ([lifted[int(i)]] if int(i) in lifted else []),
                 need_labels,
                 bool(stale_all[i]),
@@ -382,13 +392,13 @@ class ServiceIndex(AccountReading, KindVariety):
     # --- internals -----------------------------------------------------------------
 
     def _literal_first(
-        self, scores: np.ndarray, terms: list[_Term], typed: int, row_of: np.ndarray | None = None
+        self, scores: np.ndarray, terms: list[_Term], typed: int, rows: np.ndarray | None = None
     ) -> tuple[np.ndarray, bool]:
         """A short query's literal match outranks its expansions: services whose name or
         taxonomy holds every word the person typed are lifted above every other service,
         found through synonyms, domains or codes. ``typed``: the query's distinct words;
-        ``row_of``: each service's place in ``scores`` when that holds only the services
-        the terms reach (None: every service)."""
+        ``rows``: the services ``scores`` holds, ascending, when that is only the services
+        the terms give a score (None: every service)."""
         literal = [t for t in terms if t.literal]
         if not literal or len(literal) < typed or typed > LITERAL_WORDS:
             return scores, False
@@ -397,7 +407,10 @@ class ServiceIndex(AccountReading, KindVariety):
             docs, weights = self._postings[term.token]
             named = docs[weights >= NAMED_WEIGHT]
             hits = np.zeros(scores.size, dtype=bool)
-            hits[named if row_of is None else row_of[named]] = True  # a term's: all reached
+            if rows is not None:  # each one's place in rows, if it is there
+                at = np.minimum(np.searchsorted(rows, named), max(rows.size - 1, 0))
+                named = at[rows[at] == named] if rows.size else at[:0]
+            hits[named] = True
             full &= hits
         rest = (scores > 0) & ~full
         if not full.any() or not rest.any():
@@ -589,6 +602,18 @@ class ServiceIndex(AccountReading, KindVariety):
         self.__dict__["_stale_on"] = (cutoff, stale)
         return stale
 
+    def _stale_factor(self, today: date) -> np.ndarray:
+        """STALE_FACTOR for each service ``_stale`` says is stale, 1 for the others
+        (float32, read-only, kept for the day as ``_stale`` is)."""
+        stale = self._stale(today)
+        known = self.__dict__.get("_stale_factor_of")
+        if known is not None and known[0] is stale:
+            return cast(np.ndarray, known[1])
+        factor = np.where(stale, np.float32(STALE_FACTOR), np.float32(1.0))
+        factor.flags.writeable = False
+        self.__dict__["_stale_factor_of"] = (stale, factor)
+        return factor
+
     def _distances(self, place: Place) -> np.ndarray:
         """Kilometres from ``place`` to each service's nearest location (NaN: none known),
         read-only: worked out once for a place and kept while the same place is asked
@@ -613,27 +638,16 @@ class ServiceIndex(AccountReading, KindVariety):
         self,
         i: int,
         score: float,
-        terms: list[_Term],
+        why: list[str],
         notes: list[str],
         need_labels: list[str],
         stale: bool,
         distance: np.ndarray | None,
         place: Place | None,
     ) -> ServiceMatch:
+        """Service ``i`` as a result; ``why`` starts with what it matched
+        (``_matched_lines``) and is added to."""
         doc = self.docs[i]
-        why: list[str] = []
-        matched = terms  # strongest first (weight x idf), as ``search`` sorts them
-        groups: dict[str, list[str]] = {}
-        for term in matched:
-            shown = groups.setdefault(term.source, [])
-            if term.shown not in shown:
-                shown.append(term.shown)
-        for source, shown in groups.items():
-            why.append(
-                f"{source} {', '.join(shown[:4])}"
-                if source != "words"
-                else f"words: {', '.join(shown[:4])}"
-            )
         for note in notes:
             if note.startswith("shown for "):  # the reason for its place: first
                 why.insert(0, note)
@@ -672,6 +686,22 @@ class ServiceIndex(AccountReading, KindVariety):
             distance_km=km,
             nearest_km=exact,
         )
+
+
+def _matched_lines(matched: list[_Term]) -> list[str]:
+    """What a result matched, a line for each source (the person's words, a phrase, the
+    catalogue's reading) with up to four of its words: ``matched`` strongest first."""
+    groups: dict[str, list[str]] = {}
+    for term in matched:
+        shown = groups.setdefault(term.source, [])
+        if term.shown not in shown:
+            shown.append(term.shown)
+    return [
+        f"{source} {', '.join(shown[:4])}"
+        if source != "words"
+        else f"words: {', '.join(shown[:4])}"
+        for source, shown in groups.items()
+    ]
 
 
 _WORDS = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")
