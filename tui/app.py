@@ -372,15 +372,18 @@ class LinkworkApp(App[None]):
     @work(thread=True, exit_on_error=False, exclusive=True, group="warm")
     def warm_up(self) -> None:
         """Once the home screen is filled from the database (read without SQLAlchemy when
-        it can be: ``linkwork.actions.today``), open it as every other action does and load
-        the models (``actions.today.warm``), then start MESH and the service search: none
-        of it competes with the home screen, and the next screen does not wait for it. The
-        worker runs from the moment the database is opened (so a test waiting for every
-        worker waits for this one too) and waits for the home screen first (at most 2 s:
-        a home that failed to load, or another screen)."""
+        it can be: ``linkwork.actions.today``), start building the service search and open
+        the database as every other action does, loading the models and the people actions
+        (``actions.today.warm``), then start MESH: none of it competes with the home
+        screen, and the next screen need not load it itself. The worker runs from the
+        moment the database is opened (so a test waiting for every worker waits for this
+        one too) and waits for the home screen first (at most 2 s: a home that failed to
+        load, or another screen)."""
         self.home_painted.wait(2.0)
         if self.leaving:
             return  # the bench's timing run ends at the home screen
+        # the index is built in a process of its own (tui.search_process): on another core
+        self.call_from_thread(self._start_index)
         try:
             self.actions.today.warm(self.workspace)
         except Exception as exc:
@@ -391,10 +394,13 @@ class LinkworkApp(App[None]):
 
     def _warmed_up(self) -> None:
         self.warmed = True
-        self._start_services()
+        self.mesh.start()
 
     def _start_services(self) -> None:
         self.mesh.start()
+        self._start_index()
+
+    def _start_index(self) -> None:
         if self.build_index and self.directory_size > 0:
             self._warm_if_needed()
 
