@@ -122,7 +122,7 @@ async def test_every_offered_key_is_in_the_footer_or_the_palette(
     shutil.copy(seeded_template, target)
     app = tui_seed.make_app(f"sqlite:///{target}", SCREENS[name])
     async with app.run_test(size=size) as pilot:
-        await tui_seed.steps(SCREENS[name])(pilot)
+        await tui_seed.steps(SCREENS[name], typed=True)(pilot)
         for key in EXTRA_KEYS.get(name, ()):
             await pilot.press(key)
             await tui_seed.settle(pilot)
@@ -152,7 +152,7 @@ async def test_a_screen_key_runs_from_the_palette(seeded_template: Path, tmp_pat
     shutil.copy(seeded_template, target)
     app = tui_seed.make_app(f"sqlite:///{target}", "people")
     async with app.run_test(size=(80, 24)) as pilot:
-        await tui_seed.steps("people")(pilot)
+        await tui_seed.steps("people", typed=True)(pilot)
         await pilot.press("down")  # into the list
         await tui_seed.settle(pilot)
         assert app.focused is app.screen.query_one("#people-results")

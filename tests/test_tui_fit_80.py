@@ -39,7 +39,7 @@ async def test_service_results_fit_80_columns_and_the_cursor_reads_without_colou
 ) -> None:
     app = tui_seed.make_app(tui_practice_url, "services")
     async with app.run_test(size=(80, 24)) as pilot:
-        await tui_seed.steps("services")(pilot)
+        await tui_seed.steps("services", typed=True)(pilot)
         screen: Any = app.screen
         table = screen.query_one("#svc-results")
         assert table.row_count > 3
@@ -68,7 +68,7 @@ async def test_service_results_fit_80_columns_and_the_cursor_reads_without_colou
 async def test_code_a_need_fits_80_columns_and_says_why_whole(tui_practice_url: str) -> None:
     app = tui_seed.make_app(tui_practice_url, "codes")
     async with app.run_test(size=(80, 24)) as pilot:
-        await tui_seed.steps("codes")(pilot)
+        await tui_seed.steps("codes", typed=True)(pilot)
         screen: Any = app.screen
         table = screen.query_one("#code-results")
         assert table.row_count > 3

@@ -133,7 +133,13 @@ def make_app(db_url: str, screen: str | None = None):  # type: ignore[no-untyped
     from tui.app import LinkworkApp
 
     build = screen is None or screen in SEARCHING
-    return LinkworkApp(load_settings(database_url=db_url), today=TODAY, build_index=build)
+    app = LinkworkApp(load_settings(database_url=db_url), today=TODAY, build_index=build)
+    # The sample's index built in this process (tui.search_process.ServiceSearch, in_process):
+    # the same index and the same NearSearch answers as the app's search process, without
+    # starting a second interpreter per app (~1.2 s CPU each). The process itself is tested
+    # where it is the subject (test_tui_services, test_search_process_start, test_tui.py).
+    app.service_search.in_process = True
+    return app
 
 
 async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -162,9 +168,13 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.wait_for_scheduled_animations()
 
 
-def steps(screen: str):  # type: ignore[no-untyped-def]
+def steps(screen: str, *, typed: bool = False):  # type: ignore[no-untyped-def]
     """The keys that reach ``screen``, settling once per step: letters typed together are
-    one step (a word typed into a search box), every other key is a step of its own."""
+    one step (a word typed into a search box), every other key is a step of its own.
+
+    The letters of a step go key by key (``pilot.press``), each waited for, as a snapshot
+    needs; ``typed=True`` sends them together (``press``: the same keys through the same
+    handlers, waited for once) where a test checks what the screen offers, not its picture."""
     keys, person = SCREEN_KEYS[screen]
     groups: list[list[str]] = []
     for key in keys:
@@ -181,9 +191,12 @@ def steps(screen: str):  # type: ignore[no-untyped-def]
             given, family = PEOPLE[person - 1][1:3]
             pilot.app.person = PersonRef(pid(person), f"{given} {family}")
         for group in groups:
-            # Key by key (not type_text): a snapshot is what typing shows, and the codes
-            # table's scroll bar was drawn differently after a word typed at once.
-            await pilot.press(*group)
+            # Key by key (not type_text) for a snapshot: it is what typing shows, and the
+            # codes table's scroll bar was drawn differently after a word typed at once.
+            if typed:
+                await press(pilot, *group)
+            else:
+                await pilot.press(*group)
             await settle(pilot)
 
     return run
