@@ -115,36 +115,32 @@ class IndexBuilder:
         return value
 
     def _tids(self, tokens: Iterable[str]) -> list[int]:
-        """``[self._tid(t) for t in tokens]`` without a call per token: tokens not seen
-        before are numbered in the order they come, then every one looked up in C."""
+        """``[self._tid(t) for t in tokens]`` without a call per token."""
         ids, names = self._ids, self._names
-        tokens = tokens if isinstance(tokens, list | dict) else list(tokens)
-        if not ids.keys() >= set(tokens):
-            for token in tokens:
-                if token not in ids:
-                    ids[token] = len(names)
-                    names.append(token)
-        return list(map(ids.__getitem__, tokens))
+        out = []
+        for token in tokens:
+            value = ids.get(token)
+            if value is None:
+                value = ids[token] = len(names)
+                names.append(token)
+            out.append(value)
+        return out
 
     def _counted_tokens(self, text: str) -> tuple[dict[str, int], int]:
         """``Counter(tokens(text))`` and its total: the words counted first (in C), then
         each distinct word's token looked up once. A token's place is where the first of
         its words first occurs, as when the tokens themselves are counted."""
         word_token, stop = self._word_token, self._stop
-        counted = Counter(words(text))
-        for word in counted.keys() - word_token.keys():  # new words: their tokens, once
-            word_token[word] = None if word.replace("'", "") in stop else stem(word)
-        toks = list(map(word_token.__getitem__, counted))
-        # the stopwords (None) left out, in C; then, if no two words share a token, the
-        # counts are the words' own (else summed per token, in the same order)
-        kept: list[str] = list(itertools.compress(toks, toks))  # type: ignore[arg-type]
-        numbers = list(itertools.compress(counted.values(), toks))
-        counts = dict(zip(kept, numbers, strict=True))
-        if len(counts) != len(kept):
-            counts = {}
-            for tok, n in zip(kept, numbers, strict=True):
+        counts: dict[str, int] = {}
+        total = 0
+        for word, n in Counter(words(text)).items():
+            tok = word_token.get(word, "")
+            if tok == "":
+                tok = word_token[word] = None if word.replace("'", "") in stop else stem(word)
+            if tok is not None:
                 counts[tok] = counts.get(tok, 0) + n
-        return counts, sum(numbers)
+                total += n
+        return counts, total
 
     def _text_tokens(self, text: str) -> list[str]:
         """``tokens(text)``, with the per-word work done once per distinct word."""
