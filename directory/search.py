@@ -241,13 +241,13 @@ class ServiceIndex(AccountReading, KindVariety):
                     concept_docs[term.concept].append(docs)
             if reading:
                 whole = self._concept_scores(terms, all_docs, all_weights, n)
-                rows = np.flatnonzero(whole)
+                rows = np.flatnonzero(whole != 0)  # (a mask: numpy reads it far faster)
                 scores = whole[rows]
             else:
                 summed = np.bincount(
                     np.concatenate(all_docs), weights=np.concatenate(all_weights), minlength=n
                 )
-                rows = np.flatnonzero(summed)
+                rows = np.flatnonzero(summed != 0)
                 scores = summed[rows].astype(np.float32)
             if concepts:
                 # a longer account: the catalogue's reading of it (its last concept) counts
