@@ -307,9 +307,12 @@ class ServiceIndex(AccountReading, KindVariety):
         if candidates.size == 0:
             return []
         shortlist = max(SHORTLIST, limit)
+        needs_met: np.ndarray | None = None  # a longer account: what each answers (variety)
         if candidates.size > shortlist:
             top = np.argpartition(-scores[keep], shortlist - 1)[:shortlist]
             top = self._with_other_kinds(candidates, scores[keep], top)
+            if reading:
+                top, needs_met = self._with_each_need(candidates, scores, keep, top, reading)
             candidates = candidates[top]
             keep = keep[top]
         final = scores[keep].astype(np.float64)
@@ -324,7 +327,9 @@ class ServiceIndex(AccountReading, KindVariety):
             final = final * bonus
             shown = shown * bonus
         order = np.lexsort((candidates, -final))
-        order, lifted = self._variety(candidates, order, final)
+        if reading and needs_met is None:
+            needs_met = self._need_kinds(candidates, reading)
+        order, lifted = self._variety(candidates, order, final, needs_met, reading)
         if reading:
             order, each = self._each_need(candidates, order, reading)
             lifted |= each

@@ -20,7 +20,16 @@ then the other kinds that match well. ``KindVariety`` is the part of
 * the short list that is reranked takes in the best services of other need domains when
   more than VARIETY_SAME of its first places serve the same set of them
   (``_with_other_kinds``; ``_kinds``: one number per service, worked out once per index
-  from the domain postings, 0 for none), so that those can be found at all.
+  from the domain postings, 0 for none), so that those can be found at all;
+* a longer account is also judged by what each service answers, not only by its name:
+  its *need kind* is which of the needs and codes the account was read as the service
+  carries (``_need_kinds``: "Telephone Friendship Line" and "Companionship Scheme" both
+  answer "no one to talk to" and no other need read, so they are one kind, while an
+  LGBTQ+ service that answers it and "gay" is another), and the first VARIETY_TOP hold at
+  most VARIETY_SAME of one need kind as of one name kind; and the short list takes in the
+  best service of each need or code read that none of its services carries
+  (``_with_each_need``), so that a need read in a large directory, where one kind fills
+  the first sixty places, still has a service to show (``_each_need`` lifts it).
 """
 
 from __future__ import annotations
@@ -47,6 +56,8 @@ KIND_WORDS = 2  # a name's last words that say what kind of service it is
 PARTS_KEEP = 2  # a short query of two needs: the first this many results are never moved
 PART_NOTE = "shown for another thing the words were read as: {need}"
 VARIETY_NOTE = "shown for variety: more services like those above it follow"
+# (as directory.search_reading's _each_need says it of a service it lifts)
+NEED_NOTE = "shown for another need the account was read as: {need} ({phrase!r})"
 
 
 def _name_kind(name: str, towns: Mapping[str, str]) -> str:
@@ -66,6 +77,15 @@ def _name_kind(name: str, towns: Mapping[str, str]) -> str:
             kept.append(said[i])
             i += 1
     return " ".join(kept[-KIND_WORDS:])
+
+
+def _need_bits(reading: list[tuple[str, float, str]]) -> list[tuple[str, str]]:
+    """The needs and codes an account was read as, one bit each of a need kind: each
+    token once, with the phrase it was first read from (its best reading), at most 64."""
+    first: dict[str, str] = {}
+    for token, _score, phrase in reading:
+        first.setdefault(token, phrase)
+    return list(first.items())[:64]
 
 
 def _kind_key(token: str) -> np.uint64:
@@ -121,14 +141,72 @@ class KindVariety(IndexData):
             more = more[np.argpartition(-scores[more], VARIETY_MORE - 1)[:VARIETY_MORE]]
         return np.concatenate([top, more])
 
+    def _with_each_need(
+        self,
+        candidates: np.ndarray,
+        scores: np.ndarray,
+        keep: np.ndarray,
+        top: np.ndarray,
+        reading: list[tuple[str, float, str]],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A longer account: the short list ``top`` (positions in ``candidates``, the
+        numbers of the services scoring above 0, ascending, and in ``keep``, their places
+        in ``scores``) and, for each need or code the account was read as (``reading``)
+        that none of its services carries, the best service carrying it; and each one's
+        need kind (``_need_kinds``)."""
+        kinds = self._need_kinds(candidates[top], reading)
+        carried = int(np.bitwise_or.reduce(kinds)) if kinds.size else 0
+        every: np.ndarray | None = None  # each service's score (0: not a candidate)
+        more: list[int] = []
+        for bit, (token, _phrase) in enumerate(_need_bits(reading)):
+            docs = self._postings.get(token, _EMPTY)[0]
+            if carried >> bit & 1 or docs.size == 0:
+                continue
+            if every is None:
+                every = np.zeros(self.size, dtype=np.float32)
+                every[candidates] = scores[keep]
+            found = every[docs]
+            best = int(found.argmax())
+            if found[best] > 0:
+                more.append(int(docs[best]))
+        if not more:
+            return top, kinds
+        added = np.searchsorted(candidates, np.unique(more))
+        added = added[~np.isin(added, top)]
+        return (
+            np.concatenate([top, added]),
+            np.concatenate([kinds, self._need_kinds(candidates[added], reading)]),
+        )
+
+    def _need_kinds(
+        self, services: np.ndarray, reading: list[tuple[str, float, str]]
+    ) -> np.ndarray:
+        """Each service's need kind for a longer account: which of the needs and codes the
+        account was read as it carries, one bit each (``_need_bits``; 0: none of them)."""
+        kinds = np.zeros(services.size, dtype=np.uint64)
+        for bit, (token, _phrase) in enumerate(_need_bits(reading)):
+            docs = self._postings.get(token, _EMPTY)[0]
+            if docs.size:
+                hit = docs.take(docs.searchsorted(services), mode="clip") == services
+                kinds[hit] |= np.uint64(1 << bit)
+        return kinds
+
     def _variety(
-        self, services: np.ndarray, order: np.ndarray, scores: np.ndarray
+        self,
+        services: np.ndarray,
+        order: np.ndarray,
+        scores: np.ndarray,
+        needs: np.ndarray | None = None,
+        reading: list[tuple[str, float, str]] | None = None,
     ) -> tuple[np.ndarray, dict[int, str]]:
         """``order`` (best first, positions in ``services`` and ``scores``) with at most
         VARIETY_SAME services of one kind in the first VARIETY_TOP while a service of
         another kind scores at least VARIETY_SHARE of the best: that service takes the
-        place, the others move down one, in order. Returns the new order and, for each
-        service moved up, the note saying why."""
+        place, the others move down one, in order. A kind is what the name says
+        (``_name_kind``) and, given ``needs`` (each service's need kind, ``_need_kinds``
+        of ``reading``; 0: none), also what the service answers: at most VARIETY_SAME of
+        either. Returns the new order and, for each service moved up, the note saying why:
+        the need the account was read as that it answers and none above it does, if any."""
         if order.size <= VARIETY_TOP:
             return order, {}
         towns = self._town_names
@@ -150,25 +228,44 @@ class KindVariety(IndexData):
                 named[at] = kind
             return named[at]
 
+        ranked_needs = [0] * order.size if needs is None else needs[order].tolist()
         least = VARIETY_SHARE * ranked_scores[0]
         rest = list(range(order.size))
         taken: list[int] = []
         counts: dict[str, int] = {}
+        answer: dict[int, int] = {}  # need kind -> services of it taken
+
+        def full(at: int) -> bool:
+            kind, need = kind_of(at), ranked_needs[at]
+            return bool(kind and counts.get(kind, 0) >= VARIETY_SAME) or bool(
+                need and answer.get(need, 0) >= VARIETY_SAME
+            )
+
+        bits = _need_bits(reading or [])
+        above = 0  # the needs read that the services taken answer
+
+        def note(at: int) -> str:
+            new = ranked_needs[at] & ~above
+            for bit, (token, phrase) in enumerate(bits):
+                if new >> bit & 1 and token[:1] == "@":
+                    return NEED_NOTE.format(need=token[1:], phrase=phrase)
+            return VARIETY_NOTE
+
         moved: dict[int, str] = {}
         for _slot in range(VARIETY_TOP):
             pick = 0
-            kind = kind_of(rest[0])
-            if kind and counts.get(kind, 0) >= VARIETY_SAME:
+            if full(rest[0]):
                 for j, at in enumerate(rest):
                     if ranked_scores[at] < least:
                         break
-                    other = kind_of(at)
-                    if not other or counts.get(other, 0) < VARIETY_SAME:
+                    if not full(at):
                         pick = j
-                        moved[ranked[at]] = VARIETY_NOTE
+                        moved[ranked[at]] = note(at)
                         break
             at = rest.pop(pick)
             counts[kind_of(at)] = counts.get(kind_of(at), 0) + 1
+            answer[ranked_needs[at]] = answer.get(ranked_needs[at], 0) + 1
+            above |= ranked_needs[at]
             taken.append(at)
         return order[taken + rest], moved
 
