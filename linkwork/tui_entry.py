@@ -37,23 +37,6 @@ def one_blas_thread() -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
-def no_collection_at_exit() -> None:
-    """Spare a command-line process the interpreter's garbage collections at exit: they
-    walk every object the command left (its imports' modules, the index's tables), a
-    tenth of a command-line search's work (issue 18), to find reference cycles whose memory
-    the system takes back at exit anyway. ``gc.freeze`` puts every object out of their
-    reach; registered first, it runs after every other exit handler, once the command has
-    returned and its files and database are closed; output is flushed after the exit
-    handlers as before. Objects left in reference cycles are then not finalised, which
-    Python does not promise for objects that exist at exit either. Registered by the
-    command line's entries (the console script running a command, ``python -m
-    linkwork``), not by ``linkwork.cli.main`` (tests run it in-process)."""
-    import atexit
-    import gc
-
-    atexit.register(gc.freeze)
-
-
 def app_options(args: list[str]) -> dict[str, str] | None:
     """The app's options if ``args`` holds nothing else, otherwise None (use the CLI)."""
     found: dict[str, str] = {}
@@ -96,7 +79,6 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     options = app_options(args)
     if options is None:
-        no_collection_at_exit()
         from linkwork.cli import main as cli_main
 
         cli_main(args)
