@@ -39,7 +39,7 @@ async def test_timeline_shows_what_whole_and_the_detail_whole_or_below(
 ) -> None:
     app = tui_seed.make_app(tui_practice_url, "person")
     async with app.run_test(size=(120, 40)) as pilot:
-        await tui_seed.steps("person")(pilot)
+        await tui_seed.steps("person", typed=True)(pilot)
         for width in WIDTHS:
             await pilot.resize_terminal(width, 40)
             await tui_seed.settle(pilot)
@@ -68,7 +68,7 @@ async def test_timeline_shows_what_whole_and_the_detail_whole_or_below(
 async def test_counts_table_and_chart_show_each_need_area_whole(tui_practice_url: str) -> None:
     app = tui_seed.make_app(tui_practice_url, "counts")
     async with app.run_test(size=(120, 40)) as pilot:
-        await tui_seed.steps("counts")(pilot)
+        await tui_seed.steps("counts", typed=True)(pilot)
         screen: Any = app.screen
         table: Any = screen.query_one("#counts-table")
         # The label column is as wide as its longest need area as soon as the table is

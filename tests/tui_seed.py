@@ -172,9 +172,10 @@ def steps(screen: str, *, typed: bool = False):  # type: ignore[no-untyped-def]
     """The keys that reach ``screen``, settling once per step: letters typed together are
     one step (a word typed into a search box), every other key is a step of its own.
 
-    The letters of a step go key by key (``pilot.press``), each waited for, as a snapshot
-    needs; ``typed=True`` sends them together (``press``: the same keys through the same
-    handlers, waited for once) where a test checks what the screen offers, not its picture."""
+    The letters of a step go key by key (``pilot.press``), each waited for; ``typed=True``
+    sends them together (``press``: the same keys through the same handlers, waited for
+    once). test_tui_snapshots types: every main screen's picture is the same either way
+    (an earlier app drew the codes table's scroll bar a cell apart, no longer)."""
     keys, person = SCREEN_KEYS[screen]
     groups: list[list[str]] = []
     for key in keys:
@@ -191,8 +192,6 @@ def steps(screen: str, *, typed: bool = False):  # type: ignore[no-untyped-def]
             given, family = PEOPLE[person - 1][1:3]
             pilot.app.person = PersonRef(pid(person), f"{given} {family}")
         for group in groups:
-            # Key by key (not type_text) for a snapshot: it is what typing shows, and the
-            # codes table's scroll bar was drawn differently after a word typed at once.
             if typed:
                 await press(pilot, *group)
             else:
