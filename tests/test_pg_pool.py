@@ -26,9 +26,14 @@ def pool(request: pytest.FixtureRequest) -> Any:
     return request.getfixturevalue("pg_pool")
 
 
-@pytest.fixture
-def fresh_dump(pool: Any) -> Iterator[str]:
-    """``pg_dump`` (schema and data) of a copy of the template made here, not by the pool."""
+@pytest.fixture(scope="module")
+def fresh_dump(request: pytest.FixtureRequest) -> Iterator[str]:
+    """``pg_dump`` (schema and data) of a copy of the template made here, not by the pool
+    (once per module: every copy of the template is the same)."""
+    import conftest
+
+    conftest._require_pg()
+    pool = request.getfixturevalue("pg_pool")
     name = f"lw_reference_{uuid.uuid4().hex[:8]}"
     admin = psycopg.connect(pool.conninfo("postgres"), autocommit=True)
     try:
