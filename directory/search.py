@@ -15,8 +15,9 @@ Design (see ``bench/search.py`` for the figures):
   by how far each service's need domains agree with the catalogue's reading of the whole
   text; a short query's literal match in a service's name or taxonomy comes first.
 * The first five hold at most three of one kind of service while another kind matches
-  well, and a service of each need a short query's parts were read as
-  (``directory.search_variety``): one kind at many places does not bury the rest.
+  well (a kind by its name and, for a longer account, by which of the needs read it
+  answers), and a service of each need a short query's parts or a longer account were
+  read as (``directory.search_variety``): one kind at many places does not bury the rest.
 * Stale services (verified longer ago than ``stale_months``, ``directory.stale``'s rule)
   are shown, ranked a little lower and flagged with their last-verified date, unless
   ``current_only`` is given: a council that verifies slowly never hides its directory.
