@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 from rapidfuzz import fuzz, process
-from sqlmodel import Session
+from sqlmodel import Session, delete
 
 from directory.english import english_words
 from directory.english import near as english_near
@@ -103,7 +103,7 @@ def test_each_index_corrects_towards_its_own_words(session: Session) -> None:
     session.commit()
     first = ServiceIndex.build(session)
     assert first.reading("quorvatk") == ["read 'quorvatk' as 'quorvath'"]
-    session.query(Service).delete()
+    session.exec(delete(Service))
     _add(session, 2, "Quorvale Lunch Club", "A hot lunch on Wednesdays.", TODAY)
     session.commit()
     second = ServiceIndex.build(session)
