@@ -11,28 +11,20 @@ from importlib import resources
 from types import SimpleNamespace
 
 import pytest
-from sqlmodel import Session
 
 from directory.search import ServiceIndex
-from linkwork import db as lwdb
-from linkwork.sample import SAMPLE_FILE, load_sample_directory
+from linkwork.sample import SAMPLE_FILE
 from tui.screens.services import service_cell
 
 TODAY = date(2026, 11, 1)
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[ServiceIndex, dict[str, set[str]]]:
-    path = tmp_path_factory.mktemp("results") / "sample.db"
-    engine = lwdb.open_engine(f"sqlite:///{path}")
-    with Session(engine) as session:
-        load_sample_directory(session)
-        session.commit()
-        index = ServiceIndex.build(session)
-    engine.dispose()
+def sample(sample_index: ServiceIndex) -> tuple[ServiceIndex, dict[str, set[str]]]:
+    """conftest's index of the sample, with each service's categories to judge results."""
     data = resources.files("linkwork").joinpath("data", SAMPLE_FILE).read_bytes()
     truth = {s["id"]: set(s["x_category"]) for s in json.loads(gzip.decompress(data))["content"]}
-    return index, truth
+    return sample_index, truth
 
 
 def test_a_weak_match_does_not_trail_the_strong_ones_near_a_place(sample) -> None:  # type: ignore[no-untyped-def]
