@@ -29,6 +29,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+import import_speed  # noqa: E402
+
 TABLES = ("service", "organisation", "location", "service_location", "directory_import")
 CLOCK = {"imported_at", "updated_at", "started_at", "withdrawn_at", "finished_at"}
 
@@ -49,14 +53,8 @@ def feeds(sizes: list[int]) -> list[Path]:
 
 
 def snapshot(rev: str, into: Path) -> Path:
-    if rev == ".":
-        return ROOT
-    into.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into
+    """This tree for ``.``, else a clean copy at ``rev`` (import_speed.snapshot)."""
+    return ROOT if rev == "." else import_speed.snapshot(rev, into)
 
 
 def changed(feed: Path, into: Path) -> Path | None:

@@ -257,19 +257,25 @@ def embedded_sample(n: int, env: dict[str, str], home: Path, tmp: Path) -> dict[
     return result
 
 
-def speed(n: int, tmp: Path, naive_queries: int) -> None:
-    home = tmp / f"home-{n}"
-    db = tmp / f"bench-{n}.db"
-    env = {
+def cli_env(home: Path, config: Path, db: Path) -> dict[str, str]:
+    """The environment for running the CLI on a benchmark directory: its own home, no
+    config, an SQLite file, and import bounds wide enough for 100k services."""
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith("LINKWORK_")},
         "LINKWORK_HOME": str(home),
-        "LINKWORK_CONFIG": str(tmp / "no-config.toml"),
+        "LINKWORK_CONFIG": str(config),
         "LINKWORK_DATABASE_URL": f"sqlite:///{db}",
         "LINKWORK_IMPORT_MAX_PAGE_BYTES": str(2**30),
         "LINKWORK_IMPORT_MAX_FEED_BYTES": str(2**30),
         "LINKWORK_IMPORT_MAX_SERVICES": "1000000",
         "PYTHONPATH": str(ROOT),
     }
+
+
+def speed(n: int, tmp: Path, naive_queries: int) -> None:
+    home = tmp / f"home-{n}"
+    db = tmp / f"bench-{n}.db"
+    env = cli_env(home, tmp / "no-config.toml", db)
     feed = OUT / f"real-{n}"
     if not (feed / "page-0001.json").exists():
         made = subprocess.run(

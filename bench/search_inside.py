@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from search import cli_env  # noqa: E402
 from search_quality import SETS, evaluate, read_queries, sample_index  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -58,16 +59,7 @@ def index_file(n: int, work: Path) -> Path:
     if found and (work / "done").exists():
         return found[0]
     work.mkdir(parents=True, exist_ok=True)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("LINKWORK_")},
-        "LINKWORK_HOME": str(home),
-        "LINKWORK_CONFIG": str(work / "no-config.toml"),
-        "LINKWORK_DATABASE_URL": f"sqlite:///{work / 'db.sqlite'}",
-        "LINKWORK_IMPORT_MAX_PAGE_BYTES": str(2**30),
-        "LINKWORK_IMPORT_MAX_FEED_BYTES": str(2**30),
-        "LINKWORK_IMPORT_MAX_SERVICES": "1000000",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = cli_env(home, work / "no-config.toml", work / "db.sqlite")
     feed = OUT / f"real-{n}"
     if not (feed / "page-0001.json").exists():
         sys.exit(f"no feed {feed}: run bench/search.py --sizes {n} once to make it")
