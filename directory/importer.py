@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from directory import read_worker
 from directory.bounded import Limits
 from directory.csvfeed import service_from_csv
 from directory.feeds import KnownPlaces, service_from_oruk
@@ -73,6 +74,18 @@ def read_records(
 
 
 def _read(
+    feed: Feed, summary: ImportSummary, strict: bool, known: dict[str, str]
+) -> Iterator[ServiceRecord | UnchangedRecord]:
+    """``_read_here``, in a second process when the feed is large enough to gain
+    (``directory.read_worker``: the same records, notes, rejections and errors)."""
+    if read_worker.wanted(feed):
+        return read_worker.read_in_child(
+            feed, summary, lambda: _read_here(feed, summary, strict, known)
+        )
+    return _read_here(feed, summary, strict, known)
+
+
+def _read_here(
     feed: Feed, summary: ImportSummary, strict: bool, known: dict[str, str]
 ) -> Iterator[ServiceRecord | UnchangedRecord]:
     """``read_records``, where a service whose digest is in ``known`` (digest -> feed id:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import msgspec
@@ -95,6 +96,9 @@ class Feed:
     # imported (read lightly), and what besides the bytes and the code a digest covers
     known: Container[str] = frozenset()
     salt: bytes = b""
+    # what its local files hold (0: not files, or of unknown size: a pipe, a device, a
+    # server): a feed large enough is read in a second process (``directory.read_worker``)
+    local_bytes: int = 0
 
 
 def default_source_name(location: str) -> str:
@@ -318,12 +322,23 @@ def read_path(path: Path, fmt: str = "auto", limits: Limits | None = None) -> Fe
             budget,
         )
         feed.entries = _folder_entries(feed, files, fmt)
+        feed.local_bytes = sum(_file_size(f) for f in files)
         return feed
     feed = Feed(
         default_source_name(str(path)), str(path), _kind_by_name(path, fmt), iter(()), budget
     )
     feed.entries = _single_file_entries(feed, path, fmt)
+    feed.local_bytes = _file_size(path)
     return feed
+
+
+def _file_size(path: Path) -> int:
+    """A regular file's size (0 for a pipe, a device or what cannot be told)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return 0
+    return stat.st_size if S_ISREG(stat.st_mode) else 0
 
 
 # --- http(s) ----------------------------------------------------------------------------

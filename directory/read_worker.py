@@ -1,0 +1,182 @@
+"""Reading a feed in a second process while this one writes (issue 18: the import's two
+halves on the machine's two cores).
+
+A feed of local files large enough to gain (``MIN_BYTES``) is read in a child process forked
+for it, by the very code that reads it here (``directory.importer``'s reader, passed in):
+its records come back through a pipe a few hundred at a time, encoded by msgspec
+(MessagePack: the same values, floats bit for bit; pickle for a batch it cannot encode),
+each batch with the rejections and notes read with it. Last comes the end of the feed
+(whether it was whole, its format, the budget's totals) or the error that stopped it, the
+same exception raised again here. The pipe holds little and the child waits while it is
+full, so memory stays flat however large the feed (issue 18 point 5): a page being read in
+the child, a batch in the pipe, the batch being written here. What a user sees is the same:
+the same records, notes, rejections and messages, in the same order.
+
+Forked only where that is safe: ``os.fork`` exists and this process runs no other thread (a
+fork copies only the calling thread: a lock another held would never be let go in the
+child). The child touches no database connection and leaves with ``os._exit`` (no clean-up
+of what it shares with this process runs twice).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from typing import Any
+
+import msgspec
+
+from directory.records import Rejected, ServiceRecord, UnchangedRecord
+from directory.sources import Feed
+
+MIN_BYTES = 4 * 1024 * 1024
+"""The least a feed's files hold for it to be read in a second process (below, forking
+costs more than it gains)."""
+BATCH = 250
+"""Records sent at a time."""
+
+_RECORDS, _PICKLED, _END, _ERROR = b"R", b"P", b"E", b"X"
+
+
+class _Batch(msgspec.Struct, array_like=True):
+    services: list[ServiceRecord]
+    unchanged: list[UnchangedRecord]
+    order: bytes  # one byte per record, in the order read: b"s" a service, b"u" unchanged
+    rejected: list[Rejected]
+    notes: list[dict[str, str]]
+
+
+_ENCODER = msgspec.msgpack.Encoder()
+_DECODER = msgspec.msgpack.Decoder(_Batch)
+
+Reader = Callable[[], Iterator[ServiceRecord | UnchangedRecord]]
+
+
+def wanted(feed: Feed) -> bool:
+    """Whether ``feed`` is read in a second process."""
+    return feed.local_bytes >= MIN_BYTES and hasattr(os, "fork") and threading.active_count() == 1
+
+
+def read_in_child(
+    feed: Feed, summary: Any, read: Reader
+) -> Iterator[ServiceRecord | UnchangedRecord]:
+    """What ``read()`` yields, read in a forked child; ``summary`` (an ``ImportSummary``)
+    gets its rejections and notes, ``feed`` its ``full``, ``format`` and budget totals, as
+    reading it here would leave them."""
+    readable, writable = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            os.close(readable)
+            _child(writable, feed, summary, read)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(writable)
+    close = getattr(feed.entries, "close", None)
+    if close is not None:
+        close()  # the child reads them (this copy was never started)
+    done = False
+    stream = os.fdopen(readable, "rb")
+    try:
+        while True:
+            head = stream.read(5)
+            if len(head) < 5:
+                raise RuntimeError(f"{feed.location}: the feed's reader stopped unexpectedly")
+            kind, size = head[:1], int.from_bytes(head[1:], "big")
+            body = stream.read(size)
+            if kind == _END:
+                done = True
+                _finish(feed, pickle.loads(body))
+                summary.format, summary.full = feed.format, feed.full
+                return
+            if kind == _ERROR:
+                done = True
+                error, state = pickle.loads(body)
+                _finish(feed, state)
+                raise error from None
+            batch = _DECODER.decode(body) if kind == _RECORDS else pickle.loads(body)
+            summary.rejected.extend(batch.rejected)
+            summary.notes.extend(batch.notes)
+            services, unchanged = iter(batch.services), iter(batch.unchanged)
+            for what in batch.order:
+                yield next(services) if what == 0x73 else next(unchanged)
+    finally:
+        stream.close()
+        if not done:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
+def _child(fd: int, feed: Feed, summary: Any, read: Reader) -> None:
+    out = os.fdopen(fd, "wb")
+    rejected, notes = len(summary.rejected), len(summary.notes)
+    services: list[ServiceRecord] = []
+    unchanged: list[UnchangedRecord] = []
+    order = bytearray()
+
+    def send(kind: bytes, body: bytes) -> None:
+        out.write(kind + len(body).to_bytes(4, "big"))
+        out.write(body)
+
+    def flush() -> None:
+        nonlocal rejected, notes
+        batch = _Batch(
+            services,
+            unchanged,
+            bytes(order),
+            summary.rejected[rejected:],
+            summary.notes[notes:],
+        )
+        rejected, notes = len(summary.rejected), len(summary.notes)
+        try:
+            send(_RECORDS, _ENCODER.encode(batch))
+        except (TypeError, ValueError, msgspec.EncodeError):  # (text it cannot write)
+            send(_PICKLED, pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+        services.clear()
+        unchanged.clear()
+        order.clear()
+
+    try:
+        for record in read():
+            if isinstance(record, ServiceRecord):
+                services.append(record)
+                order.append(0x73)
+            else:
+                unchanged.append(record)
+                order.append(0x75)
+            if len(order) >= BATCH:
+                flush()
+        flush()
+        send(_END, pickle.dumps(_state(feed)))
+    except BrokenPipeError:
+        return  # this side stopped reading: nothing more is wanted
+    except BaseException as exc:  # the same error, raised again on the other side
+        if services or unchanged or summary.rejected[rejected:] or summary.notes[notes:]:
+            flush()
+        try:
+            body = pickle.dumps((exc, _state(feed)))
+        except Exception:
+            body = pickle.dumps((RuntimeError(str(exc)), _state(feed)))
+        send(_ERROR, body)
+    finally:
+        with suppress(BrokenPipeError):
+            out.close()
+
+
+def _state(feed: Feed) -> dict[str, Any]:
+    """What reading changed of the feed besides its records."""
+    budget = {k: v for k, v in vars(feed.budget).items() if k not in ("limits", "location")}
+    return {"full": feed.full, "format": feed.format, "budget": budget}
+
+
+def _finish(feed: Feed, state: dict[str, Any]) -> None:
+    feed.full, feed.format = state["full"], state["format"]
+    for key, value in state["budget"].items():
+        setattr(feed.budget, key, value)
