@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from directory.index import IndexBuilder, IndexDoc, stream_docs
+from directory.index import BATCH, IndexBuilder, IndexDoc, stream_docs
 from directory.search import ServiceIndex
 from directory.vocabulary import load_vocabulary
 
@@ -405,10 +405,15 @@ def write_index(session: Session, path: Path, stamp: str, chunk: int = 2000) -> 
     docs, names = _Spill(path.parent), _Spill(path.parent)
     line = _fast_line()
     try:
+        batch: list[IndexDoc] = []
         for doc in stream_docs(session, chunk):
-            builder.add(doc)
+            batch.append(doc)
             docs.add(_doc_bytes(doc, line))
             names.add(doc.name)
+            if len(batch) >= BATCH:
+                builder.add_many(batch)
+                batch = []
+        builder.add_many(batch)
         index = ServiceIndex.__new__(ServiceIndex)
         builder.finish(index)
         del builder
