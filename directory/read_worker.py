@@ -20,6 +20,7 @@ of what it shares with this process runs twice).
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -73,6 +74,7 @@ def read_in_child(
         code = 1
         try:
             os.close(readable)
+            gc.freeze()  # what this process held is never collected here: not walked again
             _child(writable, feed, summary, read)
             code = 0
         finally:
@@ -100,7 +102,7 @@ def read_in_child(
                 error, state = pickle.loads(body)
                 _finish(feed, state)
                 raise error from None
-            batch = _DECODER.decode(body) if kind == _RECORDS else pickle.loads(body)
+            batch = _decode(body) if kind == _RECORDS else pickle.loads(body)
             summary.rejected.extend(batch.rejected)
             summary.notes.extend(batch.notes)
             services, unchanged = iter(batch.services), iter(batch.unchanged)
@@ -112,6 +114,19 @@ def read_in_child(
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+
+
+def _decode(body: bytes) -> _Batch:
+    """A batch of records, decoded with the cyclic garbage collector paused: records hold
+    no cycles, and the thousands of objects a batch makes would otherwise set off
+    collections that walk everything the writer holds."""
+    if not gc.isenabled():
+        return _DECODER.decode(body)
+    gc.disable()
+    try:
+        return _DECODER.decode(body)
+    finally:
+        gc.enable()
 
 
 def _child(fd: int, feed: Feed, summary: Any, read: Reader) -> None:
