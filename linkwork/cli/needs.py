@@ -11,6 +11,7 @@ from directory.untrusted import escape_terminal
 from linkwork.cli.common import (
     JsonOption,
     NotFound,
+    answer,
     console,
     err_console,
     esc,
@@ -418,11 +419,11 @@ def need_resolve(
     from linkwork.actions import needs as act
 
     data = act.resolve_need(workspace(ctx), need_ref, note=note)
-    if json_out:
-        print_json(data)
-    else:
-        data = safe(data)
-        console.print(f"resolved {data['code']} {data['display']} ({data['id'][:8]})")
+    answer(
+        data,
+        json_out,
+        lambda d: console.print(f"resolved {d['code']} {d['display']} ({d['id'][:8]})"),
+    )
 
 
 @need_app.command("withdraw")
@@ -436,11 +437,11 @@ def need_withdraw(
     from linkwork.actions import needs as act
 
     data = act.withdraw_need(workspace(ctx), need_ref, reason=reason)
-    if json_out:
-        print_json(data)
-    else:
-        data = safe(data)
-        console.print(f"withdrew {data['code']} {data['display']} ({data['id'][:8]})")
+    answer(
+        data,
+        json_out,
+        lambda d: console.print(f"withdrew {d['code']} {d['display']} ({d['id'][:8]})"),
+    )
 
 
 @need_app.command("correct")

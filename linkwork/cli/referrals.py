@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from linkwork.cli import referral as referral_cli
-from linkwork.cli.common import JsonOption, console, print_json, safe, workspace
+from linkwork.cli.common import JsonOption, answer, console, print_json, safe, workspace
 from linkwork.cli.exchange import KeyOption, PassphraseEnv, passphrase_from_env
 from linkwork.cli.helptext import CONSENT_HELP, PERSON_HELP, REFERRAL_HELP
 from linkwork.cli.tables import referrals_table
@@ -42,11 +42,7 @@ def consent_record(
     data = act.record_consent(
         workspace(ctx), person_ref, service=service, hub=hub, shares=shares, method=method
     )
-    if json_out:
-        print_json(data)
-    else:
-        data = safe(data)
-        console.print(f"consent recorded: [bold]{data['id'][:8]}[/]")
+    answer(data, json_out, lambda d: console.print(f"consent recorded: [bold]{d['id'][:8]}[/]"))
 
 
 @consent_app.command("withdraw")
@@ -60,11 +56,7 @@ def consent_withdraw(
     from linkwork.actions import referrals as act
 
     data = act.withdraw(workspace(ctx), consent_ref, reason=reason)
-    if json_out:
-        print_json(data)
-    else:
-        data = safe(data)
-        console.print(f"consent {data['id'][:8]} withdrawn")
+    answer(data, json_out, lambda d: console.print(f"consent {d['id'][:8]} withdrawn"))
 
 
 @consent_app.command("list")
@@ -168,11 +160,7 @@ def referral_list(
     data = act.list_referrals(
         workspace(ctx), status=status, person_ref=person_ref, direction=direction, limit=limit
     )
-    if json_out:
-        print_json(data)
-    else:
-        data = safe(data)
-        referrals_table(data)
+    answer(data, json_out, referrals_table)
 
 
 def referral_show(
@@ -326,11 +314,7 @@ def referral_status(
         ons4=ons4,
         note=note,
     )
-    if json_out:
-        print_json(data)
-    else:
-        data = safe(data)
-        console.print(f"referral {data['id'][:8]} is now {data['status']}")
+    answer(data, json_out, lambda d: console.print(f"referral {d['id'][:8]} is now {d['status']}"))
 
 
 def referral_outcome(
