@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -30,6 +30,9 @@ from directory.rows import insert_rows
 from directory.sources import Feed, Progress, read_source
 from directory.taxonomy import load_taxonomy_map
 from directory.untrusted import strip_controls
+
+if TYPE_CHECKING:
+    from directory.index_feed import ImportIndex
 
 NO_ORGANISATION = "no organisation in the feed: imported without one"
 BATCH = 2000  # records written at a time
@@ -123,10 +126,10 @@ def _read_here(
             left_out: list[str] = []
             try:
                 record = (
-                    service_from_csv(entry.raw, strict, left_out)
+                    service_from_csv(raw, strict, left_out)
                     if entry.kind == "csv"
                     else service_from_oruk(
-                        entry.raw, strict, left_out, (places, entry.data) if entry.data else None
+                        raw, strict, left_out, (places, entry.data) if entry.data else None
                     )
                 )
                 if record.source_id in first_seen:
@@ -208,20 +211,24 @@ def import_source(
     progress: Progress | None = None,
     source_name: str | None = None,
     limits: Limits | None = None,
+    index: ImportIndex | None = None,
 ) -> ImportSummary:
     """Import a feed (file, folder of pages, or http(s) base URL) into ``session``."""
     feed = read_source(source, fmt, progress, limits)
     if source_name:
         feed.source = source_name
-    return import_feed(session, feed, strict=strict)
+    return import_feed(session, feed, strict=strict, index=index)
 
 
-def import_feed(session: Session, feed: Feed, strict: bool = False) -> ImportSummary:
+def import_feed(
+    session: Session, feed: Feed, strict: bool = False, index: ImportIndex | None = None
+) -> ImportSummary:
     """Read and write the feed a batch of records at a time (memory stays flat with the
     feed's size), all in the caller's transaction: an error anywhere raises, and the
-    caller's rollback leaves the directory as it was."""
+    caller's rollback leaves the directory as it was. ``index``, if given, is fed the
+    services as they are written (``directory.index_feed``: used when it can be)."""
     summary = ImportSummary(feed.source, feed.location, feed.format, feed.full)
-    writer = _Writer(session, feed.source, summary)
+    writer = _Writer(session, feed.source, summary, index)
     batch: list[ServiceRecord | UnchangedRecord] = []
     for record in _read(feed, summary, strict, {} if strict else _known(session, feed.source)):
         batch.append(record)
@@ -239,6 +246,8 @@ def import_feed(session: Session, feed: Feed, strict: bool = False) -> ImportSum
         reason = f" (first: {first.where}: {first.reason})" if first else ""
         raise ValueError(f"{feed.location}: no usable services in the feed{reason}")
     writer.finish(feed)
+    if index is not None:
+        index.finish(session)
     return summary
 
 
@@ -258,10 +267,15 @@ def _known(session: Session, source: str) -> dict[str, str]:
 class _Writer:
     """Writes a feed's records batch by batch; remembers only the ids it has seen."""
 
-    def __init__(self, session: Session, source: str, summary: ImportSummary) -> None:
+    def __init__(
+        self, session: Session, source: str, summary: ImportSummary, index: ImportIndex | None
+    ) -> None:
         self.session = session
         self.source = source
         self.summary = summary
+        self.index = index
+        if index is not None:
+            index.begin(session, source)
         self.now = datetime.now(UTC)
         self.present: set[str] = set()
         self.org_size: dict[str, int] = {}  # organisations written by this import: fullness
@@ -278,7 +292,7 @@ class _Writer:
     def write(self, batch: list[ServiceRecord | UnchangedRecord]) -> None:
         session, source, summary, now = self.session, self.source, self.summary, self.now
         org_ids = self._organisations(batch)
-        loc_ids = _upsert_locations(session, source, batch, summary)
+        loc_ids = _upsert_locations(session, source, batch, summary, self.index)
         records: list[ServiceRecord] = []
         for item in batch:
             if isinstance(item, UnchangedRecord):
@@ -286,6 +300,9 @@ class _Writer:
                 summary.unchanged += 1
             else:
                 records.append(item)
+        index = self.index
+        if index is not None and len(records) < len(batch):
+            index.give_up()  # a service not written: the index needs its stored row
         existing = {
             row.source_id: row
             for chunk in _chunks([] if self.first else [r.source_id for r in records], 1000)
@@ -346,6 +363,10 @@ class _Writer:
                     for loc in record.locations
                 )
             summary.added += len(new_rows)
+            if index is not None:
+                index.services(new_records, ids, org_ids, loc_ids)
+        if index is not None and len(new_rows) < len(records):
+            index.give_up()  # a service updated or unchanged
         if changed_rows:
             table = _table(Service)
             stmt = (
@@ -406,10 +427,13 @@ class _Writer:
             for r in records
             if r.organisation is not None and r.organisation.source_id not in wanted
         ]
-        return {
+        ids = {
             **_upsert_by_source_id(self.session, Organisation, self.source, wanted, self.summary),
             **_lookup_ids(self.session, Organisation, self.source, known),
         }
+        if self.index is not None:
+            self.index.organisations(wanted, ids)
+        return ids
 
     def finish(self, feed: Feed) -> None:
         session, summary, now = self.session, self.summary, self.now
@@ -430,6 +454,8 @@ class _Writer:
                     .values(withdrawn=True, withdrawn_at=now, updated_at=now)
                 )
             summary.withdrawn = len(gone)
+            if gone and self.index is not None:
+                self.index.give_up()
         session.add(
             ImportRun(
                 source=self.source,
@@ -499,6 +525,7 @@ def _upsert_locations(
     source: str,
     records: list[ServiceRecord | UnchangedRecord],
     summary: ImportSummary,
+    index: ImportIndex | None = None,
 ) -> dict[str, int]:
     wanted: dict[str, dict[str, Any]] = {}
     for record in records:
@@ -511,7 +538,10 @@ def _upsert_locations(
                 "latitude": loc.latitude,
                 "longitude": loc.longitude,
             }
-    return _upsert_by_source_id(session, Location, source, wanted, summary)
+    ids = _upsert_by_source_id(session, Location, source, wanted, summary)
+    if index is not None:
+        index.locations(wanted, ids)
+    return ids
 
 
 def _lookup_ids(session: Session, model: Any, source: str, wanted: list[str]) -> dict[str, int]:

@@ -78,6 +78,20 @@ def stamp_after_one_import(session: Session, was: str) -> str | None:
     return now if newer.scalar_one() == 1 else None
 
 
+def only_run_since(session: Session, was: str) -> str | None:
+    """The directory's stamp now, if exactly one import run was recorded since the stamp
+    ``was`` (the caller's own); None if anything else happened in between."""
+    import sqlalchemy as sa
+
+    now = directory_stamp(session)
+    run = was.split(":")[2]
+    newer = session.connection().execute(
+        sa.text("SELECT count(*) FROM directory_import WHERE id > :run"),
+        {"run": int(run) if run.isdigit() else 0},
+    )
+    return now if newer.scalar_one() == 1 else None
+
+
 def sqlite_stamp(path: Path, busy_ms: int = 10_000, passphrase: str | None = None) -> str | None:
     """The stamp of the SQLite database at ``path``, read with the DB-API driver alone
     (sqlite3; sqlcipher3 with ``passphrase`` for an encrypted one, keyed as SQLAlchemy's

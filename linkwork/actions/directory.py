@@ -69,22 +69,45 @@ def import_directory(
         raise ValueError(f"unknown format {fmt!r} (use auto, oruk or csv)")
     if source_name is not None:  # typed by the user: refused with a control character
         source_name = clean_text(source_name, "the feed name")
+    from directory.index_feed import ImportIndex
     from directory.index_file import directory_stamp
+    from linkwork.actions.search import index_path
 
     limits = import_limits(ws)
-    with ws.session() as session:
-        before = directory_stamp(session)
-        summary = import_source(
-            session,
-            source,
-            fmt=fmt,
-            strict=strict,
-            progress=progress,
-            source_name=source_name,
-            limits=limits,
-        )
-    _reindex(ws, before if summary.changed_nothing else None)
+    # the index fed as the services are written (a first import), saved once committed
+    index = ImportIndex(index_path(ws).parent)
+    try:
+        with ws.session() as session:
+            before = directory_stamp(session)
+            summary = import_source(
+                session,
+                source,
+                fmt=fmt,
+                strict=strict,
+                progress=progress,
+                source_name=source_name,
+                limits=limits,
+                index=index,
+            )
+        if not (index.usable and _save_fed(ws, index, before)):
+            _reindex(ws, before if summary.changed_nothing else None)
+    finally:
+        index.close()
     return summary
+
+
+def _save_fed(ws: Workspace, index: Any, before: str) -> bool:
+    """Save the index the import fed if the directory is as the import left it (its
+    stamp then, and this import the only run since ``before``); False if not."""
+    from directory.index_file import only_run_since
+    from linkwork.actions.search import index_path
+
+    with ws.session() as session:
+        stamp = only_run_since(session, before)
+    if stamp is None or stamp != index.stamp:
+        return False
+    index.save(index_path(ws), stamp)
+    return True
 
 
 def import_limits(ws: Workspace) -> Limits:
