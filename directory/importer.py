@@ -126,10 +126,10 @@ def _read_here(
             left_out: list[str] = []
             try:
                 record = (
-                    service_from_csv(raw, strict, left_out)
+                    service_from_csv(entry.raw, strict, left_out)
                     if entry.kind == "csv"
                     else service_from_oruk(
-                        raw, strict, left_out, (places, entry.data) if entry.data else None
+                        entry.raw, strict, left_out, (places, entry.data) if entry.data else None
                     )
                 )
                 if record.source_id in first_seen:
