@@ -1,5 +1,6 @@
 """Shared set-up for the MESH tests (no tests here): NHS England's mesh-sandbox run with
-uvicorn in a child process on a free loopback port (one per test module), and two linkwork
+uvicorn on a free loopback port (one per test module), each start a new process forked from
+a launcher that has imported both once (tests/mesh_fork_support.py), and two linkwork
 databases, a practice (mailbox X26ABC1) and a hub (X26ABC2), each with its own keys,
 folders and MESH settings, trusting each other with MESH routes.
 
@@ -10,6 +11,8 @@ nothing (the memory store would lose every message on restart).
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
 import socket
 import subprocess
@@ -27,8 +30,6 @@ PRACTICE_MAILBOX = "X26ABC1"
 HUB_MAILBOX = "X26ABC2"
 PASSWORD = "password"  # the sandbox's bundled mailboxes' password
 SHARED_KEY = "linkwork-test-shared-key"
-UVICORN = (sys.executable, "-m", "uvicorn", "mesh_sandbox.api:app", "--host", "127.0.0.1")
-UVICORN += ("--log-level", "warning")
 
 
 def free_port() -> int:
@@ -37,12 +38,65 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class _Launcher:
+    """tests/mesh_fork_support.py run once per test process: it has imported uvicorn and
+    mesh-sandbox, and forks a fresh server for each start (see there)."""
+
+    _process: subprocess.Popen[str] | None = None
+
+    @classmethod
+    def ask(cls, line: str) -> str:
+        if cls._process is None or cls._process.poll() is not None:
+            cls._process = subprocess.Popen(
+                [sys.executable, str(Path(__file__).with_name("mesh_fork_support.py"))],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                bufsize=1,
+            )
+            atexit.register(cls.close)
+        process = cls._process
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(line + "\n")
+        process.stdin.flush()
+        reply = process.stdout.readline()
+        if not reply:
+            raise RuntimeError(f"the mesh-sandbox launcher stopped ({process.wait()})")
+        return reply.strip()
+
+    @classmethod
+    def close(cls) -> None:
+        process, cls._process = cls._process, None
+        if process is not None and process.stdin is not None:
+            process.stdin.close()  # it stops any sandbox still running, then exits
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@dataclass
+class Server:
+    """A running sandbox: a process forked by the launcher."""
+
+    pid: int
+
+    def poll(self) -> int | None:
+        reply = _Launcher.ask(f"poll {self.pid}")
+        return None if reply == "running" else int(reply.split()[1])
+
+    def stop(self) -> int:
+        """SIGTERM (uvicorn's graceful shutdown), SIGKILL after 10 s; its exit status."""
+        return int(_Launcher.ask(f"stop {self.pid}").split()[1])
+
+
 @dataclass
 class Sandbox:
     store: Path
     log: Path
     port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
+    process: Server | None = None
 
     @property
     def url(self) -> str:
@@ -56,32 +110,24 @@ class Sandbox:
             STORE_MODE="file",
             MAILBOXES_DATA_DIR=str(self.store),
         )
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [*UVICORN, "--port", str(self.port)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        spec = {"port": self.port, "log": str(self.log), "env": env}
+        reply = _Launcher.ask("start " + json.dumps(spec))
+        self.process = Server(int(reply.split()[1]))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.process = None
                 raise RuntimeError(f"mesh-sandbox stopped: {self.log.read_text()[-2000:]}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
             except OSError:
-                time.sleep(0.05)
+                time.sleep(0.005)
         raise RuntimeError("mesh-sandbox did not start within 30 s")
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            self.process.stop()
             self.process = None
 
     def restart(self) -> None:
