@@ -286,13 +286,27 @@ _KNOWN_HOURS: dict[tuple[Any, ...], tuple[str, str, tuple[int, ...]]] = {}
 
 def _schedule(f: Fields, sched: dict[str, Any], path: str) -> tuple[str, str, tuple[int, ...]]:
     """One schedule row: its opening and closing times and its weekdays."""
-    opens = read_time(f, sched.get("opens_at"), f"{path}.opens_at")
-    closes = read_time(f, sched.get("closes_at"), f"{path}.closes_at")
+    return schedule(
+        f,
+        sched.get("opens_at"),
+        sched.get("closes_at"),
+        sched.get("weekday"),
+        sched.get("byday"),
+        path,
+    )
+
+
+def schedule(
+    f: Fields, opens_at: Any, closes_at: Any, weekday: Any, byday_at: Any, path: str
+) -> tuple[str, str, tuple[int, ...]]:
+    """``_schedule`` of the row's four values."""
+    opens = read_time(f, opens_at, f"{path}.opens_at")
+    closes = read_time(f, closes_at, f"{path}.closes_at")
     days: list[int] = []
-    day = read_weekday(f, sched.get("weekday"), f"{path}.weekday")
+    day = read_weekday(f, weekday, f"{path}.weekday")
     if day:
         days.append(day)
-    byday = f.text(sched.get("byday"), f"{path}.byday")
+    byday = f.text(byday_at, f"{path}.byday")
     for part in byday.upper().replace(" ", "").split(","):
         code = part[-2:]
         if code in _BYDAY:
@@ -552,6 +566,20 @@ class KnownPlaces:
         """The organisation and locations of these JSON texts. With ``fields`` (not
         strict), what is left out of them is noted there as ``service_from_oruk`` notes
         it, and only what was read with nothing left out is remembered."""
+        try:
+            sals = _SALS.decode(service_at_locations)
+        except msgspec.DecodeError as exc:
+            raise RecordError(str(exc)) from None
+        return self.read_sals(organization, organization_id, sals, fields)
+
+    def read_sals(
+        self,
+        organization: bytes,
+        organization_id: bytes,
+        sals: list[_Sal] | None,
+        fields: Fields | None = None,
+    ) -> tuple[OrganisationRecord | None, list[LocationRecord]]:
+        """``read``, the service's locations already cut from their list."""
         f = Fields() if fields is None else fields
         try:
             key = (organization, organization_id)
@@ -566,7 +594,7 @@ class KnownPlaces:
                 if len(f.notes) == notes:
                     _remember(self._orgs, key, org)
             locations: dict[str, LocationRecord] = {}
-            for i, sal in enumerate(_SALS.decode(service_at_locations) or []):
+            for i, sal in enumerate(sals or []):
                 where = (bytes(sal.location_id), bytes(sal.location))
                 loc = self._locations.get(where, _MISSING)
                 if loc is _MISSING:
@@ -595,12 +623,7 @@ class KnownPlaces:
             return None
         if sals is not None and len(sals) > MAX_ITEMS:  # said by Fields.items
             return None
-        return self.read(
-            bytes(light.organization),
-            bytes(light.organization_id),
-            bytes(light.service_at_locations),
-            f,
-        )
+        return self.read_sals(bytes(light.organization), bytes(light.organization_id), sals, f)
 
 
 def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:

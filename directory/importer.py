@@ -23,8 +23,9 @@ from sqlmodel import Session, col
 from directory import read_worker
 from directory.bounded import Limits
 from directory.csvfeed import service_from_csv
-from directory.feeds import KnownPlaces, service_from_oruk
+from directory.feeds import KnownPlaces
 from directory.models import ImportRun, Location, Organisation, Service, ServiceLocation
+from directory.oruk_structs import UNPARSED, service_from_oruk
 from directory.records import RecordError, Rejected, ServiceRecord, UnchangedRecord
 from directory.rows import insert_rows
 from directory.sources import Feed, Progress, read_source
@@ -122,14 +123,15 @@ def _read_here(
                     feed.budget.keep(len(locations))
                     yield UnchangedRecord(sid, organisation, locations)
                     continue
-            entry.whole()
+            # a service still in its bytes is read from them (directory.oruk_structs)
+            raw = UNPARSED if entry.unparsed else entry.whole()
             left_out: list[str] = []
             try:
                 record = (
-                    service_from_csv(entry.raw, strict, left_out)
+                    service_from_csv(raw, strict, left_out)
                     if entry.kind == "csv"
                     else service_from_oruk(
-                        entry.raw, strict, left_out, (places, entry.data) if entry.data else None
+                        raw, strict, left_out, (places, entry.data) if entry.data else None
                     )
                 )
                 if record.source_id in first_seen:
@@ -137,7 +139,7 @@ def _read_here(
                         f"duplicate id (first seen at {first_seen[record.source_id]})"
                     )
             except RecordError as exc:
-                raw_id, raw_name = _peek(entry.raw)
+                raw_id, raw_name = _peek(entry.whole())
                 if strict:
                     label = f"{feed.location}, {entry.where}" + (
                         f" (id {raw_id})" if raw_id else ""

@@ -62,11 +62,14 @@ class Entry:
     digest: str = ""
     data: bytes = b""
     light: bool = False
+    # ``raw`` not parsed yet (``whole`` parses it): the reader may read ``data`` itself
+    # (``directory.oruk_structs``)
+    unparsed: bool = False
 
     def whole(self) -> Any:
         """The service as parsed JSON, all of it."""
-        if self.light:
-            self.raw, self.light = parse_service(self.data), False
+        if self.light or self.unparsed:
+            self.raw, self.light, self.unparsed = parse_service(self.data), False, False
         return self.raw
 
 
@@ -139,8 +142,9 @@ def _page_entries(page: Page, prefix: str) -> Iterator[Entry]:
 
 
 def _cut_entries(feed: Feed, cut: list[bytes], prefix: str) -> Iterator[Entry]:
-    """A cut page's services one at a time, each parsed as it is taken (whole, or only
-    as far as ``Light`` when its digest is known) and let go once handed on."""
+    """A cut page's services one at a time, each with its bytes (parsed only as far as
+    ``Light`` when its digest is known, else when the reader asks: ``Entry.whole``), let
+    go once handed on."""
     start = reader_fingerprint() + feed.salt
     for i in range(len(cut)):
         data, cut[i] = cut[i], b""
@@ -150,7 +154,7 @@ def _cut_entries(feed: Feed, cut: list[bytes], prefix: str) -> Iterator[Entry]:
             with suppress(msgspec.DecodeError):  # (cannot be: it was read whole before)
                 entry.raw, entry.light = _LIGHT.decode(data), True
         if not entry.light:
-            entry.raw = parse_service(data)
+            entry.unparsed = True  # parsed when the reader needs it (``whole``)
         yield entry
 
 
@@ -158,6 +162,7 @@ def _cut_entries(feed: Feed, cut: list[bytes], prefix: str) -> Iterator[Entry]:
 _READERS = (
     "sources.py",
     "feeds.py",
+    "oruk_structs.py",
     "fields.py",
     "text.py",
     "untrusted.py",
