@@ -177,7 +177,7 @@ def _first(a: list[Any] | None, b: list[Any] | None) -> list[Any]:
 
 
 def _too_long(s: _Service) -> bool:
-    lists = (
+    lists: tuple[list[Any] | None, ...] = (
         s.service_at_locations,
         s.eligibilitys,
         s.eligibilities,
@@ -192,7 +192,7 @@ def _too_long(s: _Service) -> bool:
         s.regular_schedules,
         s.schedules,
     )
-    if any(x is not None and len(x) > MAX_ITEMS for x in lists):
+    if max(map(len, filter(None, lists)), default=0) > MAX_ITEMS:
         return True
     return any(c.phones is not None and len(c.phones) > MAX_ITEMS for c in s.contacts or ())
 

@@ -29,7 +29,7 @@ def domain_keys() -> tuple[str, ...]:
 
 @lru_cache(maxsize=8192)
 def _norm_phrase(text: str) -> tuple[str, ...]:
-    return tuple(stem(w) for w in words(text))
+    return tuple(map(stem, words(text)))
 
 
 @dataclass(frozen=True)

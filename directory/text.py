@@ -31,6 +31,8 @@ _SKIP = {"script", "style"}
 
 
 def _unescape(text: str) -> str:
+    if "&" not in text:  # nothing to decode (html.unescape's own first test)
+        return text
     from html import unescape  # imported on first use: a search never needs it
 
     return unescape(text)
@@ -151,9 +153,22 @@ def plain_text(value: object) -> str:
     else:
         text = _unescape(text)
     text = text.replace("\xa0", " ")
-    lines = [" ".join(line.split()) for line in text.split("\n")]
-    out = "\n".join(lines).strip()
-    return re.sub(r"\n{3,}", "\n\n", out)
+    if (
+        "  " not in text
+        and " \n" not in text
+        and "\n " not in text
+        and text.replace("\n", "").isprintable()
+    ):
+        # no whitespace but single spaces inside lines and newlines (every other kind is
+        # unprintable): each line is already as collapsing its spaces leaves it
+        out = text.strip()
+    else:
+        lines = [" ".join(line.split()) if line else line for line in text.split("\n")]
+        out = "\n".join(lines).strip()
+    return _BLANK_LINES.sub("\n\n", out) if "\n\n\n" in out else out
+
+
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def clean(value: object) -> str:
