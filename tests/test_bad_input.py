@@ -114,19 +114,67 @@ def built_commands_once() -> Iterator[None]:
 # --- the database as rows -----------------------------------------------------------------
 
 
+# PostgreSQL connections dump_hash keeps, one per database (idle between dumps, in
+# autocommit: they hold no lock); closed with the world.
+_PG_READERS: dict[str, Any] = {}
+
+
+def _pg_reader(url: str) -> Any:
+    conn = _PG_READERS.get(url)
+    if conn is None or conn.closed:
+        import psycopg
+
+        rendered = sa.make_url(url).set(drivername="postgresql")
+        conn = psycopg.connect(rendered.render_as_string(hide_password=False), autocommit=True)
+        _PG_READERS[url] = conn
+    return conn
+
+
+def close_pg_readers() -> None:
+    for conn in _PG_READERS.values():
+        conn.close()
+    _PG_READERS.clear()
+
+
 def dump_hash(url: str) -> str:
-    """Every table's rows, each row as text, sorted, hashed: equal = nothing changed."""
-    engine = lwdb.create_engine(url)
+    """Every table's rows, each row as text, sorted, hashed: equal = nothing changed.
+
+    Read through the database's own driver (sqlite3; on PostgreSQL psycopg, every table of
+    every schema but the system's, the SELECTs sent in one pipeline on a connection kept for
+    the database) rather than a new SQLAlchemy engine and its inspector each time: the same
+    rows hashed the same way, for a fraction of the cost (it runs twice per case)."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
+        if not path.is_file():
+            raise FileNotFoundError(path)
+        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True)
+        try:
+            listing = (
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite~_%' ESCAPE '~' ORDER BY name"
+            )
+            tables = [f'"{name}"' for (name,) in conn.execute(listing).fetchall()]
+            contents = [conn.execute(f"SELECT * FROM {t}").fetchall() for t in tables]
+        finally:
+            conn.close()
+    else:
+        pg = _pg_reader(url)
+        listing = (
+            "SELECT n.nspname, c.relname FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg~_%' ESCAPE '~' ORDER BY 1, 2"
+        )
+        tables = [f'"{schema}"."{name}"' for schema, name in pg.execute(listing).fetchall()]
+        with pg.pipeline():
+            cursors = [pg.cursor().execute(f"SELECT * FROM {t}") for t in tables]
+        contents = [cursor.fetchall() for cursor in cursors]
     digest = hashlib.sha256()
-    try:
-        with engine.connect() as conn:
-            for table in sorted(sa.inspect(conn).get_table_names()):
-                rows = conn.execute(sa.text(f'SELECT * FROM "{table}"')).all()
-                digest.update(f"{table}:{len(rows)}\n".encode())
-                for line in sorted(repr(tuple(r)) for r in rows):
-                    digest.update(line.encode("utf-8", "backslashreplace") + b"\n")
-    finally:
-        engine.dispose()
+    for table, rows in zip(tables, contents, strict=True):
+        digest.update(f"{table}:{len(rows)}\n".encode())
+        for line in sorted(repr(tuple(r)) for r in rows):
+            digest.update(line.encode("utf-8", "backslashreplace") + b"\n")
     return digest.hexdigest()
 
 
@@ -334,6 +382,7 @@ def world(
     built.url = restore_pg()
     built.baseline = dump_hash(built.url)
     yield built
+    close_pg_readers()
     with admin.connect() as conn:
         for name in made:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -649,7 +698,8 @@ def test_the_harness_finds_each_kind_of_failure(  # type: ignore[no-untyped-def]
     expected: list[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    if world.backend != "sqlite":
+    if world.backend != "sqlite" and "the database changed" not in expected:
+        # the database check reads each backend its own way: it is proved on both
         pytest.skip("the harness is the same on both backends")
     _prepare(case, world, case_folder, monkeypatch)
     run = cli
