@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_support import built_copy
 from sqlmodel import Session, select
 from test_counts_received import _make_hub
 
@@ -26,15 +27,19 @@ from tui.screens import counts as screen
 TODAY = date(2026, 11, 24)
 
 
-@pytest.fixture
-def demo_url(db_url: str) -> str:
-    engine = lwdb.open_engine(db_url)
+def _build_demo(url: str) -> None:
+    engine = lwdb.open_engine(url)
     with lwdb.session_scope(engine) as session:
         make_demo(session, people=80, seed=3, today=TODAY)
     with Session(engine) as session:
         _make_hub(session)  # referrals received from elsewhere, as at a hub
     engine.dispose()
-    return db_url
+
+
+@pytest.fixture
+def demo_url(request: pytest.FixtureRequest, db_url: str) -> str:
+    """The demo, built once per process and backend, copied (tests/demo_support.py)."""
+    return built_copy(request, db_url, _build_demo)
 
 
 def _workspace(url: str) -> Workspace:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from demo_support import built_copy
 
 from linkwork import db as lwdb
 from screening.counts.casework import casework_report
@@ -66,8 +67,8 @@ def build(url: str) -> None:
 
 
 @pytest.fixture
-def counted(db_url: str) -> str:
-    build(db_url)
+def counted(request: pytest.FixtureRequest, db_url: str) -> str:
+    built_copy(request, db_url, build)  # built once per process and backend, then copied
     return db_url
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from demo_support import built_copy
 from sqlmodel import Session
 
 from linkwork import db as lwdb
@@ -193,13 +195,24 @@ def _python_counts(
     return {k: len(v) for k, v in cells.items()}
 
 
-@pytest.fixture
-def demo(session: Session) -> Session:
+def _build_demo(url: str) -> None:
     from linkwork.demo import make_demo
 
-    make_demo(session, people=250, seed=7)
-    session.commit()
-    return session
+    engine = lwdb.open_engine(url)
+    with Session(engine) as session:
+        make_demo(session, people=250, seed=7)
+        session.commit()
+    engine.dispose()
+
+
+@pytest.fixture
+def demo(request: pytest.FixtureRequest, db_url: str) -> Iterator[Session]:
+    """A session on the demo, built once per process and backend, copied
+    (tests/demo_support.py)."""
+    engine = lwdb.open_engine(built_copy(request, db_url, _build_demo))
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+    engine.dispose()
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_support import built_copy
 
 from linkwork import db as lwdb
 from screening.counts import ALL, leaks, outcomes_report
@@ -146,8 +147,8 @@ def _ons4(values: dict[str, int] | None) -> dict[str, int | None]:
 
 
 @pytest.fixture
-def counted(db_url: str) -> str:
-    build(db_url)
+def counted(request: pytest.FixtureRequest, db_url: str) -> str:
+    built_copy(request, db_url, build)  # built once per process and backend, then copied
     return db_url
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from demo_support import built_copy
 
 from linkwork import db as lwdb
 from screening.counts import ALL, Filters, funnel_report, leaks
@@ -61,8 +62,8 @@ def write(path: Path, lines: list[str], header: str = HEADER) -> Path:
 
 
 @pytest.fixture
-def loaded(cli: Any, db_url: str, tmp_path: Path) -> str:
-    build(db_url)
+def loaded(request: pytest.FixtureRequest, cli: Any, db_url: str, tmp_path: Path) -> str:
+    built_copy(request, db_url, build)  # built once per process and backend, then copied
     result = cli("population", "import", write(tmp_path / "eth.csv", GOOD), "--json", db=db_url)
     assert result.code == 0, result.err
     found = json.loads(result.out)

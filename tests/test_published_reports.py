@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from demo_support import built_copy
 from sqlmodel import Session, select
 from test_access_pg import A, B, Site, _psql, site  # noqa: F401  (the fixture)
 
@@ -45,11 +46,17 @@ TODAY = date(2026, 11, 24)
 GENERATED = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def demo_engine(db_url: str) -> Any:
-    engine = lwdb.open_engine(db_url)
+def _build_demo(url: str) -> None:
+    engine = lwdb.open_engine(url)
     with lwdb.session_scope(engine) as session:
         make_demo(session, people=120, seed=5, today=TODAY)
+    engine.dispose()
+
+
+@pytest.fixture
+def demo_engine(request: pytest.FixtureRequest, db_url: str) -> Any:
+    """The demo, built once per process and backend, copied (tests/demo_support.py)."""
+    engine = lwdb.open_engine(built_copy(request, db_url, _build_demo))
     yield engine
     engine.dispose()
 
