@@ -22,6 +22,7 @@ service's parts). Never under ``--strict`` (the ordinary reader's own path).
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import msgspec
@@ -37,7 +38,7 @@ from directory.feeds import (
     read_date,
     schedule,
 )
-from directory.fields import LONG_CHARS, MAX_ITEMS, URL_CHARS, Fields, word
+from directory.fields import LONG_CHARS, MAX_ITEMS, SHORT_CHARS, URL_CHARS, Fields, word
 from directory.records import RecordError, ServiceRecord
 from directory.sources import parse_service
 
@@ -171,6 +172,52 @@ def service_from_bytes(data: bytes, places: KnownPlaces) -> ServiceRecord | None
     return None if notes else record
 
 
+KNOWN_TEXTS = 4096
+"""Distinct texts of each kind whose cleaning is remembered (then it starts again)."""
+_TEXTS: dict[tuple[int, bool], dict[str, str]] = {}
+_DATES: dict[str, date | None] = {}
+
+
+def _once(f: Fields, value: str | None, limit: int = SHORT_CHARS, html: bool = False) -> str:
+    """``f.text`` of a value many services repeat (a status, a language, a contact's
+    title), each distinct text of at most ``SHORT_CHARS`` cleaned once: without
+    ``--strict`` its text depends on the value alone (it notes nothing; what it refuses,
+    too long for ``limit``, is refused before the lookup)."""
+    if value is None:
+        return ""
+    if len(value) > min(limit, SHORT_CHARS):  # (too long: refused; or not remembered)
+        return f.text(value, "text", limit=limit, html=html)
+    seen = _TEXTS.get((limit, html))
+    if seen is None:
+        seen = _TEXTS[(limit, html)] = {}
+    out = seen.get(value)
+    if out is None:
+        out = f.text(value, "text", limit=limit, html=html)
+        if len(seen) >= KNOWN_TEXTS:
+            seen.clear()
+        seen[value] = out
+    return out
+
+
+def _date(f: Fields, value: str | None) -> date | None:
+    """``read_date`` of the service's date, each distinct text read once (one it cannot
+    read is noted, and the service read the ordinary way)."""
+    if value is None:
+        return None
+    found = _DATES.get(value, _NO_DATE)
+    if found is _NO_DATE:
+        notes = len(f.notes)
+        found = read_date(f, value, "assured_date")
+        if len(f.notes) == notes:
+            if len(_DATES) >= KNOWN_TEXTS:
+                _DATES.clear()
+            _DATES[value] = found
+    return found
+
+
+_NO_DATE: Any = object()
+
+
 def _first(a: list[Any] | None, b: list[Any] | None) -> list[Any]:
     """The first list of the two spellings the service has (``Fields.objects``)."""
     return (a if a is not None else b) or []
@@ -207,7 +254,7 @@ def _record(f: Fields, s: _Service, places: KnownPlaces) -> ServiceRecord:
     sid = f.ident(s.id, "id")
     if not sid:
         raise RecordError("no id")
-    name = f.text(s.name, "name", html=True).replace("\n", " ")
+    name = _once(f, s.name, SHORT_CHARS, True).replace("\n", " ")
     if not name:
         raise RecordError("empty name")
     organisation, locations = places.read_sals(
@@ -217,16 +264,11 @@ def _record(f: Fields, s: _Service, places: KnownPlaces) -> ServiceRecord:
     contacts, phones = _contacts(f, s)
     costs = s.cost_options or []
     amounts = [f.number(c.amount, "amount") for c in costs]
-    fees = f.text(s.fees, "fees", limit=LONG_CHARS) or f.text(
-        s.fees_description, "fees_description", limit=LONG_CHARS
-    )
+    fees = _once(f, s.fees, LONG_CHARS) or _once(f, s.fees_description, LONG_CHARS)
     if not fees:
-        options = (
-            f.text(c.option, "option") or f.text(c.amount_description, "amount_description")
-            for c in costs
-        )
+        options = (_once(f, c.option) or _once(f, c.amount_description) for c in costs)
         fees = "; ".join(x for x in options if x)
-    areas = [f.text(a.service_area, "service_area") for a in s.service_areas or ()]
+    areas = [_once(f, a.service_area) for a in s.service_areas or ()]
     return ServiceRecord(
         source_id=sid,
         name=name,
@@ -234,19 +276,19 @@ def _record(f: Fields, s: _Service, places: KnownPlaces) -> ServiceRecord:
         url=f.text(s.url, "url", limit=URL_CHARS),
         email=f.text(s.email, "email"),
         phone=phones[0] if phones else "",
-        status=f.text(s.status, "status").lower() or "active",
+        status=_once(f, s.status).lower() or "active",
         fees=fees,
         is_free=is_free(fees, amounts),
         min_age=min_age,
         max_age=max_age,
         eligibility="; ".join(dict.fromkeys(t for t in texts if t)),
         service_area="; ".join(dict.fromkeys(a for a in areas if a)),
-        attending=f.text(s.attending_type, "attending_type"),
+        attending=_once(f, s.attending_type),
         languages=_languages(f, s),
         taxonomy_terms=_terms(f, s),
         opening_hours=_hours(f, s),
         contacts=contacts,
-        last_verified=read_date(f, s.assured_date, "assured_date"),
+        last_verified=_date(f, s.assured_date),
         organisation=organisation,
         locations=locations,
     )
@@ -255,14 +297,12 @@ def _record(f: Fields, s: _Service, places: KnownPlaces) -> ServiceRecord:
 def _ages(f: Fields, s: _Service) -> tuple[int | None, int | None, list[str]]:
     mins, maxs, texts = [], [], []
     for row in _first(s.eligibilitys, s.eligibilities):
-        texts.append(f.text(row.eligibility, "eligibility", limit=LONG_CHARS, html=True))
+        texts.append(_once(f, row.eligibility, LONG_CHARS, True))
         mins.append(f.whole(row.minimum_age, "minimum_age", 0, 130))
         maxs.append(f.whole(row.maximum_age, "maximum_age", 0, 130))
     mins.append(f.whole(s.minimum_age, "minimum_age", 0, 130))
     maxs.append(f.whole(s.maximum_age, "maximum_age", 0, 130))
-    texts.append(
-        f.text(s.eligibility_description, "eligibility_description", limit=LONG_CHARS, html=True)
-    )
+    texts.append(_once(f, s.eligibility_description, LONG_CHARS, True))
     known_min = [m for m in mins if m is not None]
     known_max = [m for m in maxs if m is not None]
     return (min(known_min) if known_min else None), (max(known_max) if known_max else None), texts
@@ -272,19 +312,19 @@ def _contacts(f: Fields, s: _Service) -> tuple[list[dict[str, Any]], list[str]]:
     contacts: list[dict[str, Any]] = []
     phones: list[str] = []
     for contact in s.contacts or ():
-        numbers = [f.text(p.number, "number") for p in contact.phones or ()]
+        numbers = [_once(f, p.number) for p in contact.phones or ()]
         numbers = [n for n in numbers if n]
         entry = {
-            "name": f.text(contact.name, "name"),
-            "title": f.text(contact.title, "title"),
-            "email": f.text(contact.email, "email"),
+            "name": _once(f, contact.name),
+            "title": _once(f, contact.title),
+            "email": _once(f, contact.email),
             "phones": numbers,
         }
         if any(entry.values()):
             contacts.append(entry)
         phones.extend(numbers)
     for phone in s.phones or ():
-        number = f.text(phone.number, "number")
+        number = _once(f, phone.number)
         if number:
             phones.append(number)
     return contacts, phones
@@ -294,9 +334,9 @@ def _languages(f: Fields, s: _Service) -> list[str]:
     out: dict[str, None] = {}
     for item in s.languages or ():
         if isinstance(item, str):
-            text = f.text(item, "languages")
+            text = _once(f, item)
         else:
-            text = f.text(item.language, "language") or f.text(item.name, "name")
+            text = _once(f, item.language) or _once(f, item.name)
         if text:
             out[word(text)] = None
     return list(out)
@@ -306,10 +346,10 @@ def _terms(f: Fields, s: _Service) -> list[str]:
     terms: dict[str, None] = {}
     for st in _first(s.service_taxonomys, s.service_taxonomies):
         taxonomy = st.taxonomy
-        terms[word(f.text(taxonomy.name if taxonomy else None, "name"))] = None
+        terms[word(_once(f, taxonomy.name if taxonomy else None))] = None
     for attr in s.attributes or ():
         term = attr.taxonomy_term
-        terms[word(f.text(term.name if term else None, "name"))] = None
+        terms[word(_once(f, term.name if term else None))] = None
     return [t for t in terms if t]
 
 
