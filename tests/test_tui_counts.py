@@ -5,6 +5,7 @@ export identical to ``linkwork report ... --format csv --out FILE``."""
 from __future__ import annotations
 
 import re
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,17 @@ from textual.widgets import DataTable, Input, Select, Static
 from linkwork.settings import load_settings
 from tui.app import LinkworkApp
 
+sys.path.insert(0, str(Path(__file__).parent))
+import tui_seed
+
 pytestmark = pytest.mark.anyio
 
 TODAY = date(2026, 11, 24)
+
+
+@pytest.fixture(autouse=True)
+def _wait_on_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    tui_seed.wait_on_events(monkeypatch)  # the Pilot waits on the app's events, not the clock
 
 
 @pytest.fixture

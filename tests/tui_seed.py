@@ -253,3 +253,115 @@ async def press(pilot, *keys: str) -> None:  # type: ignore[no-untyped-def]
         await flush()
         await pilot.press(key)
     await flush()
+
+
+# --- waiting on the app's events rather than on the process clock ---------------------------
+#
+# Textual's Pilot waits after every key (twice) and in every ``pause()`` with
+# ``textual._wait.wait_for_idle``: it sleeps 20 ms at a time until a 20 ms slice passes with
+# under 1 ms of the process's CPU used, for up to 1 s. So every key costs at least 40 ms of
+# sleeping, and much more while anything in the process runs (the app rendering, a worker
+# thread, the garbage collector, another process's load slowing this one): test_tui_people's
+# resume test spent 7.5 s of its 14 s (load ~3) in the 66 waits of its 33 keys, and the
+# app test modules' main thread slept 15-40% of their time. ``wait_on_events`` puts in its place a wait for
+# what the next step needs: every message queued in the app and its widgets handled (and
+# the handlers' own messages), the screen's layout and repaint done (forced, as
+# ``Pilot.pause`` does after its wait), the callbacks waiting on that refresh run, and the
+# app's workers finished, for at most the same second. Timers are not waited for (the clock
+# wait did not wait for them either): a test that needs one to fire pauses for its time.
+
+
+def _screen_due(screen) -> bool:  # type: ignore[no-untyped-def]
+    return bool(
+        screen._layout_required
+        or screen._scroll_required
+        or screen._repaint_required
+        or screen._dirty_widgets
+        or screen._recompose_required
+        or screen._callbacks
+    )
+
+
+def _busy_pumps(app) -> list:  # type: ignore[no-untyped-def,type-arg]
+    """The app and widgets with messages queued or one being handled (or, if they have
+    just been mounted, not started yet), and those with callbacks due when idle."""
+    busy = []
+    for node in (app, *app._registry):
+        if node._closed or node._closing:
+            continue
+        queue = node.__dict__.get("_message_queue")  # made on first use
+        # A pump with nothing to do waits on its queue's event; one handling a message
+        # does not.
+        if node._next_callbacks or (
+            queue is not None and (queue.values or not queue.ready_event._waiters)
+        ):
+            busy.append(node)
+    return busy
+
+
+async def _handled(pumps: list, timeout: float) -> None:  # type: ignore[type-arg]
+    """Wait until each of ``pumps`` has handled what it had queued (a callback put at the
+    end of each queue has run): no spinning, which would hold the GIL from the workers."""
+    import asyncio
+
+    left = 0
+    done = asyncio.Event()
+
+    def one_more() -> None:
+        nonlocal left
+        left -= 1
+        if left == 0:
+            done.set()
+
+    for pump in pumps:
+        if pump.call_later(one_more):
+            left += 1
+    if left:
+        await asyncio.wait_for(done.wait(), timeout)
+    else:
+        await asyncio.sleep(0)
+
+
+async def wait_until_quiet(app, max_wait: float = 1.0) -> None:  # type: ignore[no-untyped-def]
+    """Return once ``app`` has nothing left to do for what was sent to it (see above), or
+    after ``max_wait`` seconds (as the clock wait gave up after 1 s)."""
+    import asyncio
+    import time
+
+    from textual.worker import WorkerState
+
+    deadline = time.monotonic() + max_wait
+    await asyncio.sleep(0)  # what was just sent starts
+    while (left := deadline - time.monotonic()) > 0:
+        pumps = _busy_pumps(app)
+        if pumps:
+            with contextlib.suppress(TimeoutError):
+                await _handled(pumps, left)
+            continue
+        screen = app.screen
+        if _screen_due(screen) and screen.is_current and not app._batch_count:
+            screen._on_timer_update()  # the refresh the update timer would make next
+            continue
+        busy = [w for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+        if not busy:
+            return
+        tasks = [w._task for w in busy if w._task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=min(left, 0.05), return_when=asyncio.FIRST_COMPLETED)
+        else:
+            await asyncio.sleep(0.001)  # a worker not started yet
+
+
+def wait_on_events(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """For one test: the Pilot's waits (after each key, in ``pause()``, in
+    ``wait_for_scheduled_animations``) wait on the app's events (``wait_until_quiet``)
+    instead of polling the process clock."""
+    import textual.app
+    import textual.pilot
+    from textual._context import active_app
+
+    async def wait_for_idle(min_sleep: float = 0.0, max_sleep: float = 1.0) -> None:
+        await wait_until_quiet(active_app.get(), max_wait=max_sleep)
+
+    monkeypatch.setattr(textual.app, "wait_for_idle", wait_for_idle)
+    monkeypatch.setattr(textual.pilot, "wait_for_idle", wait_for_idle)
