@@ -63,10 +63,16 @@ class TaxonomyMap:
             hits.extend(self._keyword_hits(_norm_phrase(name)))
         if not hits:
             hits.extend(self._keyword_hits(_norm_phrase(description)))
-        order = {key: i for i, key in enumerate(domain_keys())}
-        domains = sorted({d for row in hits for d in row.domains}, key=lambda d: order[d])
+        if not hits:
+            return [], []
+        domains = sorted({d for row in hits for d in row.domains}, key=self._order.__getitem__)
         codes = sorted({z for row in hits for z in row.z_codes})
         return domains, codes
+
+    @cached_property
+    def _order(self) -> dict[str, int]:
+        """Each need domain's place in the catalogue."""
+        return {key: i for i, key in enumerate(domain_keys())}
 
     @cached_property
     def _by_first_word(self) -> dict[str, list[int]]:
