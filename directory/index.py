@@ -68,6 +68,23 @@ def _minutes(hhmm: str) -> int:
     return 1440 if value == 0 else value
 
 
+class _WordNumbers(dict[str, int]):
+    """word -> its token's number (-1: a stopword; -2: the texts' separator), a new word
+    worked out when first looked up (``__missing__``: the dictionary's own lookup, in C,
+    calls Python only for a word it has not seen)."""
+
+    def __init__(self, builder: IndexBuilder) -> None:
+        super().__init__({SEPARATOR.strip(): -2})
+        self._builder = builder
+
+    def __missing__(self, word: str) -> int:
+        builder = self._builder
+        tok = None if word.replace("'", "") in builder._stop else stem(word)
+        builder._word_token.setdefault(word, tok)
+        number = self[word] = -1 if tok is None else builder._tid(tok)
+        return number
+
+
 class IndexBuilder:
     """Builds the index's data one service at a time (``add``), keeping only what ranking
     and the filters need (compact arrays, never the services themselves): the same data
@@ -81,7 +98,7 @@ class IndexBuilder:
         self._stop = stopwords()
         self._word_token: dict[str, str | None] = {}  # word -> its stem, None for a stopword
         # word -> its token's number (-1: a stopword; -2: the texts' separator)
-        self._word_tid: dict[str, int] = {SEPARATOR.strip(): -2}
+        self._word_tid = _WordNumbers(self)
         self._field_cache: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
         self._needs_cache: dict[
             tuple[tuple[str, ...], tuple[str, ...]], tuple[list[int], list[float]]
@@ -240,17 +257,8 @@ class IndexBuilder:
         lookup done in C (a new word is worked out once, then remembered: -1 for a
         stopword), and the tokens counted per text with numpy. A text's tokens come in
         token number order, not first-seen order: the index does not depend on it."""
-        word_tid = self._word_tid
         found = _WORD.findall(SEPARATOR.join([text.lower().replace("’", "'") for text in texts]))
-        tids = list(map(word_tid.get, found))
-        if None in tids:
-            stop, word_token = self._stop, self._word_token
-            for word in set(found).difference(word_tid):
-                tok = None if word.replace("'", "") in stop else stem(word)
-                word_token.setdefault(word, tok)
-                word_tid[word] = -1 if tok is None else self._tid(tok)
-            tids = list(map(word_tid.get, found))
-        number = np.array(tids, dtype=np.int64)
+        number = np.array(list(map(self._word_tid.__getitem__, found)), dtype=np.int64)
         text_of = np.cumsum(number == -2)  # the separator before a text's words: its number
         kept = number >= 0
         number, text_of = number[kept], text_of[kept]
@@ -305,7 +313,8 @@ class IndexBuilder:
         into.size = n
         # the caches of texts already tokenised are done with: let them go before the
         # postings are sorted (the build's peak)
-        self._field_cache, self._needs_cache, self._word_tid = {}, {}, {}
+        self._field_cache, self._needs_cache = {}, {}
+        self._word_tid = _WordNumbers(self)
         into._postings = self._postings(n)
         raw_words = set(self._word_token)
         # idf depends only on a token's document frequency: one log per distinct frequency
@@ -365,23 +374,12 @@ class IndexBuilder:
             return {}
         f_len = np.frombuffer(self._f_len, dtype=np.int32)
         d_len = np.frombuffer(self._d_len, dtype=np.int32)
-        # which entries are description words: each service's run of fields, then words
-        runs = np.empty(2 * n, dtype=np.int64)
-        runs[0::2], runs[1::2] = f_len, d_len
-        is_desc = np.repeat(np.tile(np.array([False, True]), n), runs)
-        # where each service's entries start
-        first = np.zeros(n, dtype=np.int64)
-        first[1:] = np.cumsum(runs[0::2] + runs[1::2])[:-1]
-        del runs
         # the same float32 arithmetic as a scalar BM25 loop
         norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths / avg_len)
         weight = np.array(self._val, dtype=np.float32)
         self._val = array("f")  # let it go
-        tf = weight[is_desc].astype(np.int64)
-        d_doc = np.repeat(np.arange(n, dtype=np.int32), d_len)
-        d_weight = (tf * (BM25_K1 + 1)).astype(np.float32) / (tf.astype(np.float32) + norm[d_doc])
-        weight[is_desc] = np.float32(FIELD_WEIGHTS["description"]) * d_weight
-        del tf, d_doc, d_weight, is_desc
+        ends = np.cumsum(f_len.astype(np.int64) + d_len)
+        _description_weights(weight, f_len, d_len, ends, norm)
         # Sorted by (token, entry number): each token's entries in service order, and a
         # service's field entries before its description's. The two in one 64-bit key
         # sorted in place (memory: the key, not a sort's copies), built and read a slice
@@ -395,23 +393,34 @@ class IndexBuilder:
             key[at : at + step] |= np.arange(at, min(at + step, size), dtype=np.uint64)
         key.sort()
         tok = np.empty(size, dtype=np.int32)
-        entry = np.empty(size, dtype=np.int64)
+        entry_type = np.int32 if size < 2**31 else np.int64
+        entry = np.empty(size, dtype=entry_type)
         for at in range(0, size, step):
             part = key[at : at + step]
             tok[at : at + step] = part >> np.uint64(32)
             entry[at : at + step] = part & np.uint64(0xFFFFFFFF)
         del key, part
         weight = weight[entry]
-        doc = np.empty(size, dtype=np.int32)
-        for at in range(0, size, step):
-            doc[at : at + step] = np.searchsorted(first, entry[at : at + step], side="right") - 1
-        del entry, first
+        # each entry's service: services' entries lie one after another
+        doc = np.repeat(np.arange(n, dtype=np.int32), np.diff(ends, prepend=0))[entry]
+        del entry
         new = np.empty(size, dtype=bool)
         new[0] = True
         np.not_equal(tok[1:], tok[:-1], out=new[1:])
         new[1:] |= doc[1:] != doc[:-1]
-        starts = np.flatnonzero(new)
-        del new
+        # where each (token, service) group starts, found a slice at a time (memory: the
+        # positions in 32 bits when they fit, never a 64-bit copy of them all)
+        starts = np.empty(int(np.count_nonzero(new)), dtype=entry_type)
+        found = 0
+        for at in range(0, size, step):
+            here = np.flatnonzero(new[at : at + step])
+            starts[found : found + here.size] = here + at
+            found += here.size
+        del new, here
+        group_tok = tok[starts]
+        del tok
+        group_doc = doc[starts]
+        del doc
         # field weights are exact in float32; summing in float64 rounds once, as before
         summed = np.empty(starts.size, dtype=np.float32)
         for at in range(0, starts.size, step):
@@ -419,10 +428,7 @@ class IndexBuilder:
             end = starts[at + step] if at + step < starts.size else size
             part_w = weight[cut[0] : end].astype(np.float64)
             summed[at : at + step] = np.add.reduceat(part_w, cut - cut[0])
-        del weight
-        group_tok = tok[starts]
-        group_doc = doc[starts]
-        del tok, doc, starts
+        del weight, starts
         bounds = np.flatnonzero(np.diff(group_tok)) + 1
         firsts = np.concatenate(([0], bounds))
         ends = np.concatenate((bounds, [group_tok.size]))
@@ -432,6 +438,26 @@ class IndexBuilder:
                 group_tok[firsts].tolist(), firsts.tolist(), ends.tolist(), strict=True
             )
         }
+
+
+def _description_weights(
+    weight: np.ndarray, f_len: np.ndarray, d_len: np.ndarray, ends: np.ndarray, norm: np.ndarray
+) -> None:
+    """Each description word's count in ``weight`` made its BM25 weight, in place, a slice
+    of services at a time (memory: the slice's temporary arrays, not the directory's)."""
+    fw = np.float32(FIELD_WEIGHTS["description"])
+    n = f_len.size
+    for a in range(0, n, 1 << 14):
+        b = min(a + (1 << 14), n)
+        piece = weight[(int(ends[a - 1]) if a else 0) : int(ends[b - 1])]
+        # which entries are description words: each service's run of fields, then words
+        runs = np.empty(2 * (b - a), dtype=np.int64)
+        runs[0::2], runs[1::2] = f_len[a:b], d_len[a:b]
+        is_desc = np.repeat(np.tile(np.array([False, True]), b - a), runs)
+        tf = piece[is_desc].astype(np.int64)
+        d_doc = np.repeat(np.arange(a, b, dtype=np.int32), d_len[a:b])
+        d_weight = (tf * (BM25_K1 + 1)).astype(np.float32) / (tf.astype(np.float32) + norm[d_doc])
+        piece[is_desc] = fw * d_weight
 
 
 class IndexData:

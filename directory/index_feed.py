@@ -153,17 +153,16 @@ class ImportIndex:
                         name=record.name,
                         organisation=organisation or "",
                         description=record.description,
-                        taxonomy_terms=list(record.taxonomy_terms),
-                        domains=list(record.domains),
-                        z_codes=list(record.z_codes),
-                        languages=list(record.languages),
+                        # the record's own lists: the document is only read, then let go
+                        taxonomy_terms=record.taxonomy_terms,
+                        domains=record.domains,
+                        z_codes=record.z_codes,
+                        languages=record.languages,
                         min_age=record.min_age,
                         max_age=record.max_age,
                         is_free=bool(record.is_free),
                         last_verified=record.last_verified,
-                        opening_hours=[
-                            dict(h) if isinstance(h, dict) else h for h in record.opening_hours
-                        ],
+                        opening_hours=record.opening_hours,
                         phone=record.phone or "",
                         locations=[places[r] for r in rows],
                     )

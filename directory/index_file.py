@@ -24,6 +24,7 @@ import tempfile
 from array import array as numbers
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -367,10 +368,14 @@ def _doc_bytes(doc: IndexDoc, line: Any) -> bytes:
     return line_bytes
 
 
+_first, _second = itemgetter(0), itemgetter(1)
+
+
 def _centres(places: dict[str, list[tuple[float, float]]]) -> tuple[list[str], Any, Any]:
     names = sorted(places, key=lambda s: s.encode("utf-8"))
-    lat = np.array([sum(p[0] for p in places[k]) / len(places[k]) for k in names])
-    lon = np.array([sum(p[1] for p in places[k]) / len(places[k]) for k in names])
+    # summed one by one, left to right, as sum() of a generator would (the same floats)
+    lat = np.array([sum(map(_first, places[k])) / len(places[k]) for k in names])
+    lon = np.array([sum(map(_second, places[k])) / len(places[k]) for k in names])
     return names, lat, lon
 
 
