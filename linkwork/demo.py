@@ -482,6 +482,7 @@ def make_demo(
                         "screening_id": sid,
                         "resolved_at": None,
                         "resolved_by": None,
+                        "org": ods,
                     }
                 )
                 need_ids.append((nid, s["domain"], s["code"]))
@@ -508,13 +509,20 @@ def make_demo(
                 "ons4_worthwhile": ons4.get("ons4_worthwhile"),
                 "ons4_happy": ons4.get("ons4_happy"),
                 "ons4_anxious": ons4.get("ons4_anxious"),
+                "org": ods,
             }
         )
         for qid, value in answers.items():
             question = q.question(qid)
             text = question.option(value).text if question.type == "choice" else value
             rows["answer"].append(
-                {"screening_id": sid, "question_id": qid, "value": value, "text": text}
+                {
+                    "screening_id": sid,
+                    "question_id": qid,
+                    "value": value,
+                    "text": text,
+                    "org": ods,
+                }
             )
         # Referrals: most needs are referred, one referral per need or two needs together.
         chance = 0.375 if ethnic in less else 0.75
@@ -567,6 +575,7 @@ def make_demo(
                             else None,
                             "withdrawn_by": worker if withdrawn else None,
                             "withdrawn_reason": "person asked to stop sharing" if withdrawn else "",
+                            "org": ods,
                         }
                     )
             rid = str(uuid.uuid4())
@@ -598,6 +607,7 @@ def make_demo(
                         "at": at,
                         "source": "local",
                         "recorded_at": at,
+                        "org": ods,
                     }
                 )
                 previous = step_status
@@ -621,10 +631,11 @@ def make_demo(
                     "created_by": worker,
                     "updated_at": times[-1],
                     "followup_due": (referred + timedelta(days=followup_days)).date(),
+                    "org": ods,
                 }
             )
             for nid, _, _ in group:
-                rows["referral_need"].append({"referral_id": rid, "need_id": nid})
+                rows["referral_need"].append({"referral_id": rid, "need_id": nid, "org": ods})
             if final == "completed":
                 oid = str(uuid.uuid4())
                 base = ons4
@@ -643,12 +654,13 @@ def make_demo(
                         "ons4_worthwhile": min(10, base.get("ons4_worthwhile", 5) + lift),
                         "ons4_happy": min(10, base.get("ons4_happy", 5) + lift),
                         "ons4_anxious": max(0, base.get("ons4_anxious", 5) - lift),
+                        "org": ods,
                     }
                 )
                 for nid, _, _ in group:
                     resolved = rng.random() < 0.62
                     rows["outcome_need"].append(
-                        {"outcome_id": oid, "need_id": nid, "resolved": resolved}
+                        {"outcome_id": oid, "need_id": nid, "resolved": resolved, "org": ods}
                     )
                     if resolved:
                         for need_row in rows["need"][-len(need_ids) :]:
