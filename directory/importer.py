@@ -440,15 +440,18 @@ class _Writer:
     def finish(self, feed: Feed) -> None:
         session, summary, now = self.session, self.summary, self.now
         if feed.full:
-            gone = [
-                pk
-                for pk, sid in session.execute(
-                    sa.select(col(Service.id), col(Service.source_id)).where(
-                        col(Service.source) == self.source, col(Service.withdrawn) == sa.false()
+            gone: list[int] = []
+            if not self.first:  # (a first import wrote every service the feed now has)
+                gone = [
+                    pk
+                    for pk, sid in session.execute(
+                        sa.select(col(Service.id), col(Service.source_id)).where(
+                            col(Service.source) == self.source,
+                            col(Service.withdrawn) == sa.false(),
+                        )
                     )
-                )
-                if sid not in self.present
-            ]
+                    if sid not in self.present
+                ]
             for chunk in _chunks(gone, 1000):
                 session.execute(
                     sa.update(Service)
