@@ -25,6 +25,7 @@ import os
 import pickle
 import signal
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from typing import Any
@@ -67,9 +68,19 @@ def read_in_child(
 ) -> Iterator[ServiceRecord | UnchangedRecord]:
     """What ``read()`` yields, read in a forked child; ``summary`` (an ``ImportSummary``)
     gets its rejections and notes, ``feed`` its ``full``, ``format`` and budget totals, as
-    reading it here would leave them."""
-    readable, writable = os.pipe()
-    pid = os.fork()
+    reading it here would leave them. Read here if no process can be started."""
+    try:
+        readable, writable = os.pipe()
+    except OSError:  # (no file descriptor left)
+        yield from read()
+        return
+    try:
+        pid = os.fork()
+    except OSError:  # (no process or memory left for one)
+        os.close(readable)
+        os.close(writable)
+        yield from read()
+        return
     if pid == 0:  # the child
         code = 1
         try:
@@ -175,6 +186,8 @@ def _child(fd: int, feed: Feed, summary: Any, read: Reader) -> None:
     except BaseException as exc:  # the same error, raised again on the other side
         if services or unchanged or summary.rejected[rejected:] or summary.notes[notes:]:
             flush()
+        if not isinstance(exc, ValueError):  # not a fault of the feed: where it happened
+            exc.add_note("".join(traceback.format_exception(exc)).rstrip())
         try:
             body = pickle.dumps((exc, _state(feed)))
         except Exception:

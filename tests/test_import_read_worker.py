@@ -194,3 +194,35 @@ def test_only_a_large_local_feed_read_by_one_thread_is_forked(
     monkeypatch.setattr(read_worker, "MIN_BYTES", 100)
     monkeypatch.setattr(threading, "active_count", lambda: 2)  # another thread: never fork
     assert not read_worker.wanted(read_source(page))
+
+
+def test_a_feed_is_read_here_when_no_process_can_be_started(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = DATA / "council-v1-pages"
+    here = _read(path, False, monkeypatch)
+
+    def no_fork() -> int:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    before = _children()
+    assert _read(path, True, monkeypatch) == here
+    assert _children() == before
+
+
+def test_a_failure_of_the_reader_itself_says_where_it_happened(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not a fault of the feed (a bug): the same exception, with the child's traceback."""
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise KeyError("broken reader")
+
+    monkeypatch.setattr(importer, "service_from_oruk", broken)
+    monkeypatch.setattr(read_worker, "wanted", lambda feed: True)
+    feed = read_source(DATA / "council-v1-pages")
+    summary = ImportSummary(feed.source, feed.location, feed.format, feed.full)
+    with pytest.raises(KeyError, match="broken reader") as raised:
+        list(importer._read(feed, summary, False, {}))
+    assert "in broken" in "\n".join(getattr(raised.value, "__notes__", []))
