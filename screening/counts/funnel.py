@@ -40,7 +40,7 @@ from screening.counts.copies import day_number, ensure_copies
 from screening.counts.dimensions import ALL, Filters, parse_dimensions
 from screening.counts.population import Populations, per_thousand
 from screening.counts.publish import merge_small_practices
-from screening.counts.queries import _month_keys, needs_raw, run_levels, tune_for_counting
+from screening.counts.queries import _month_keys, needs_raw, run_levels_many, tune_for_counting
 from screening.counts.reports import (
     Cell,
     Measure,
@@ -187,14 +187,16 @@ def funnel_report(
     where = _where(counted)
     flags = _flags()
     base = cn_t.join(flags, flags.c.need_id == cn_t.c.need_id)
-    for step_key in STEP_KEYS[1:]:
-        measure = sa.func.count(
-            sa.distinct(sa.case((flags.c[step_key] == 1, cn_t.c.person_key), else_=None))
-        )
-        keys = _month_keys(p.dims)
-        raw = run_levels(
-            session, p.dims, exprs, measure, base, where, "people", keys, True, p.levels
-        )
+    # every later step counted in one pass over the needs joined to their flags
+    steps = [
+        sa.func.count(sa.distinct(sa.case((flags.c[key] == 1, cn_t.c.person_key), else_=None)))
+        for key in STEP_KEYS[1:]
+    ]
+    keys = _month_keys(p.dims)
+    counted_steps = run_levels_many(
+        session, p.dims, exprs, steps, base, where, "people", keys, True, p.levels
+    )
+    for step_key, raw in zip(STEP_KEYS[1:], counted_steps, strict=True):
         raws[step_key] = merge_small_practices(raw, small)
     measures = step_measures()
     populations = Populations(session)

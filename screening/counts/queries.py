@@ -91,21 +91,21 @@ def _levels_statement(
     dialect: str,
     levels: list[tuple[int, ...]],
     exprs: list[Any],
-    measure: Any,
+    measures: list[Any],
     from_clause: Any,
     where: list[Any],
 ) -> Any:
     """One statement for several levels. PostgreSQL: ``GROUP BY GROUPING SETS`` (one
     pass; ``GROUPING()`` tells the levels apart). SQLite has no grouping sets: a ``UNION
     ALL`` of one GROUP BY per level, each read in index order where an index allows. The
-    last two columns are the level number and the count."""
+    last columns are the level number and the counts (one per measure)."""
     if dialect == "postgresql":
         used = sorted({i for kept in levels for i in kept})
         sets = [sa.tuple_(*_index_order([exprs[i] for i in kept])) for kept in levels]
         flags = sa.func.grouping(*[exprs[i] for i in used])
         cols = [exprs[i].label(f"d{i}") if i in used else sa.null() for i in range(len(exprs))]
         return (
-            sa.select(*cols, flags.label("lvl"), measure.label("n"))
+            sa.select(*cols, flags.label("lvl"), *_labelled(measures))
             .select_from(from_clause)
             .where(*where)
             .group_by(sa.func.grouping_sets(*sets))
@@ -117,7 +117,7 @@ def _levels_statement(
             for i in range(len(exprs))
         ]
         query = (
-            sa.select(*cols, sa.literal(number).label("lvl"), measure.label("n"))
+            sa.select(*cols, sa.literal(number).label("lvl"), *_labelled(measures))
             .select_from(from_clause)
             .where(*where)
         )
@@ -125,6 +125,13 @@ def _levels_statement(
             query = query.group_by(*_index_order([exprs[i] for i in kept]))
         parts.append(query)
     return sa.union_all(*parts)
+
+
+def _labelled(measures: list[Any]) -> list[Any]:
+    """The count columns: ``n`` for one measure (as ever), ``n0``, ``n1``, ... for several."""
+    if len(measures) == 1:
+        return [measures[0].label("n")]
+    return [m.label(f"n{j}") for j, m in enumerate(measures)]
 
 
 def _grouping_flags(levels: list[tuple[int, ...]]) -> dict[int, int]:
@@ -156,7 +163,29 @@ def run_levels(
     counted in SQL in one statement (``combine``; else one query each), the others summed
     from a finer level. ``keys`` turns a dimension's raw value into its key (e.g. month
     numbers)."""
-    raw = RawCounts(dims)
+    return run_levels_many(
+        session, dims, exprs, [measure], from_clause, where, unit, keys, combine, levels
+    )[0]
+
+
+def run_levels_many(
+    session: Session,
+    dims: tuple[str, ...],
+    exprs: list[Any],
+    measures: Sequence[Any],
+    from_clause: Any,
+    where: list[Any],
+    unit: str | None = None,
+    keys: dict[int, Callable[[Any], Any]] | None = None,
+    combine: bool = True,
+    levels: Sequence[tuple[int, ...]] | None = None,
+) -> list[RawCounts]:
+    """``run_levels`` for several measures over the same FROM, WHERE and levels, counted
+    together (one pass over the rows instead of one per measure): the counts of each
+    measure, in order, as ``run_levels`` gives them one at a time."""
+    wanted = list(measures)
+    width = len(wanted)
+    raws = [RawCounts(dims) for _ in wanted]
     queried, summed = plan_levels(dims, unit, levels)
     dialect = session.get_bind().dialect.name
     keys = keys or {}
@@ -173,17 +202,20 @@ def run_levels(
         return known[value]
 
     def add(kept: tuple[int, ...], row: Sequence[Any]) -> None:
-        level = raw.by_level[kept]
         key = tuple([clean(i, row[i]) for i in kept])
-        level[key] = level.get(key, 0) + int(row[-1] or 0)
+        counts = row[len(row) - width :]
+        for raw, n in zip(raws, counts, strict=True):
+            level = raw.by_level[kept]
+            level[key] = level.get(key, 0) + int(n or 0)
 
     for kept in queried:
-        raw.by_level[kept] = {}
+        for raw in raws:
+            raw.by_level[kept] = {}
     if combine and len(queried) > 1 and dialect in ("postgresql", "sqlite"):
-        statement = _levels_statement(dialect, queried, exprs, measure, from_clause, where)
+        statement = _levels_statement(dialect, queried, exprs, wanted, from_clause, where)
         flags = _grouping_flags(queried) if dialect == "postgresql" else None
         for row in session.execute(statement):
-            number = int(row[-2])
+            number = int(row[len(exprs)])
             add(queried[flags[number] if flags is not None else number], row)
     else:
         for kept in queried:
@@ -191,19 +223,20 @@ def run_levels(
                 exprs[i].label(f"d{i}") if i in kept else sa.null().label(f"d{i}")
                 for i in range(len(exprs))
             ]
-            query = sa.select(*cols, measure.label("n")).select_from(from_clause).where(*where)
+            query = sa.select(*cols, *_labelled(wanted)).select_from(from_clause).where(*where)
             if kept:
                 query = query.group_by(*_index_order([exprs[i] for i in kept]))
             for row in session.execute(query):
                 add(kept, row)
-    for kept, finer in summed.items():  # finest first, so ``finer`` is always there
-        total: dict[tuple[Any, ...], int] = {}
-        where_in = [finer.index(i) for i in kept]
-        for key, n in raw.by_level[finer].items():
-            short = tuple([key[p] for p in where_in])
-            total[short] = total.get(short, 0) + n
-        raw.by_level[kept] = total
-    return raw
+    for raw in raws:
+        for kept, finer in summed.items():  # finest first, so ``finer`` is always there
+            total: dict[tuple[Any, ...], int] = {}
+            where_in = [finer.index(i) for i in kept]
+            for key, n in raw.by_level[finer].items():
+                short = tuple([key[p] for p in where_in])
+                total[short] = total.get(short, 0) + n
+            raw.by_level[kept] = total
+    return raws
 
 
 def _clean_key(value: Any) -> Any:
