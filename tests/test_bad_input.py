@@ -45,6 +45,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import yaml
+from db_rows_support import pg_connect, table_rows
 from test_exchange_support import (
     Keys,
     jwcrypto_encrypt,
@@ -114,20 +115,9 @@ def built_commands_once() -> Iterator[None]:
 # --- the database as rows -----------------------------------------------------------------
 
 
-# PostgreSQL connections dump_hash keeps, one per database (idle between dumps, in
+# PostgreSQL connections dump_hash keeps, one per database (idle between looks, in
 # autocommit: they hold no lock); closed with the world.
 _PG_READERS: dict[str, Any] = {}
-
-
-def _pg_reader(url: str) -> Any:
-    conn = _PG_READERS.get(url)
-    if conn is None or conn.closed:
-        import psycopg
-
-        rendered = sa.make_url(url).set(drivername="postgresql")
-        conn = psycopg.connect(rendered.render_as_string(hide_password=False), autocommit=True)
-        _PG_READERS[url] = conn
-    return conn
 
 
 def close_pg_readers() -> None:
@@ -137,41 +127,16 @@ def close_pg_readers() -> None:
 
 
 def dump_hash(url: str) -> str:
-    """Every table's rows, each row as text, sorted, hashed: equal = nothing changed.
-
-    Read through the database's own driver (sqlite3; on PostgreSQL psycopg, every table of
-    every schema but the system's, the SELECTs sent in one pipeline on a connection kept for
-    the database) rather than a new SQLAlchemy engine and its inspector each time: the same
-    rows hashed the same way, for a fraction of the cost (it runs twice per case)."""
-    parsed = sa.make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        path = Path(parsed.database or "")
-        if not path.is_file():
-            raise FileNotFoundError(path)
-        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True)
-        try:
-            listing = (
-                "SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND name NOT LIKE 'sqlite~_%' ESCAPE '~' ORDER BY name"
-            )
-            tables = [f'"{name}"' for (name,) in conn.execute(listing).fetchall()]
-            contents = [conn.execute(f"SELECT * FROM {t}").fetchall() for t in tables]
-        finally:
-            conn.close()
-    else:
-        pg = _pg_reader(url)
-        listing = (
-            "SELECT n.nspname, c.relname FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') "
-            "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-            "AND n.nspname NOT LIKE 'pg~_%' ESCAPE '~' ORDER BY 1, 2"
-        )
-        tables = [f'"{schema}"."{name}"' for schema, name in pg.execute(listing).fetchall()]
-        with pg.pipeline():
-            cursors = [pg.cursor().execute(f"SELECT * FROM {t}") for t in tables]
-        contents = [cursor.fetchall() for cursor in cursors]
+    """Every table's rows, each row as text, sorted, hashed: equal = nothing changed (read
+    through the driver alone, tests/db_rows_support.py; on PostgreSQL on a connection kept
+    for the database: it runs twice per case)."""
+    pg = None
+    if sa.make_url(url).get_backend_name() != "sqlite":
+        pg = _PG_READERS.get(url)
+        if pg is None or pg.closed:
+            pg = _PG_READERS[url] = pg_connect(url)
     digest = hashlib.sha256()
-    for table, rows in zip(tables, contents, strict=True):
+    for table, rows in table_rows(url, pg=pg).items():
         digest.update(f"{table}:{len(rows)}\n".encode())
         for line in sorted(repr(tuple(r)) for r in rows):
             digest.update(line.encode("utf-8", "backslashreplace") + b"\n")

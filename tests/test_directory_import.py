@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from db_rows_support import rows_as_text
 from sqlmodel import Session, select
 
 from directory.importer import import_source
@@ -28,22 +29,15 @@ def services(session: Session) -> list[Service]:
     return list(session.exec(select(Service).order_by(Service.id)))  # type: ignore[arg-type]
 
 
+DIRECTORY_TABLES = ("service", "organisation", "location", "service_location", "directory_import")
+
+
 def snapshot(db_url: str) -> dict[str, object]:
     """Row counts and a hash of every directory row: equal before and after = nothing written."""
-    engine = sa.create_engine(db_url.replace("postgresql+psycopg", "postgresql+psycopg"))
-    out: dict[str, object] = {}
-    with engine.connect() as conn:
-        for table in (
-            "service",
-            "organisation",
-            "location",
-            "service_location",
-            "directory_import",
-        ):
-            rows = conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY 1")).all()
-            out[table] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
-    engine.dispose()
-    return out
+    return {
+        table: (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
+        for table, rows in rows_as_text(db_url, DIRECTORY_TABLES).items()
+    }
 
 
 # --- the sample -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from db_rows_support import rows_as_text
 
 from linkwork import db as lwdb
 
@@ -17,14 +18,7 @@ VALID_NHS = "9434765919"  # the NHS's published example of a valid number
 
 def snapshot(db_url: str) -> dict[str, list[str]]:
     """Every row of every table, as text, to compare before and after a command."""
-    engine = lwdb.create_engine(db_url)
-    out: dict[str, list[str]] = {}
-    with engine.connect() as conn:
-        for table in sa.inspect(conn).get_table_names():
-            rows = conn.execute(sa.text(f'SELECT * FROM "{table}"')).all()
-            out[table] = sorted(repr(tuple(r)) for r in rows)
-    engine.dispose()
-    return out
+    return rows_as_text(db_url)
 
 
 def _add_person(cli, db_url: str, *extra: str) -> str:  # type: ignore[no-untyped-def]
