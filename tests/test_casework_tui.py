@@ -81,6 +81,7 @@ async def fill(pilot: Any, *values: str) -> None:
 
 async def test_a_whole_episode_in_the_app(seeded: str, tmp_path: Path) -> None:
     app = LinkworkApp(load_settings(database_url=seeded), today=date.today())
+    app.service_search.in_process = True  # the sample searched in this process (tui_seed.make_app)
     plan, summary = tmp_path / "plan.pdf", tmp_path / "gp.json"
     async with app.run_test(size=(120, 40)) as pilot:
         await tui_seed.settle(pilot)
@@ -199,6 +200,7 @@ async def test_caseload_and_diary_from_home_and_palette(seeded: str) -> None:
         ws, tui_seed.pid(1), at=local(0, 0), kind="video", status="booked"
     )
     app = LinkworkApp(load_settings(database_url=seeded), today=date.today())
+    app.service_search.in_process = True  # the sample searched in this process (tui_seed.make_app)
     async with app.run_test(size=(80, 24)) as pilot:
         await tui_seed.settle(pilot)
         await step(pilot, "k")

@@ -71,6 +71,7 @@ async def wait(pilot: Any, app: LinkworkApp) -> None:
 async def test_whole_day_by_keyboard(practice: dict[str, Any]) -> None:
     settings = practice["settings"]
     app = LinkworkApp(settings, today=date.today())
+    app.service_search.in_process = True  # the sample searched in this process (tui_seed.make_app)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait(pilot, app)
         assert app.directory_size == 400

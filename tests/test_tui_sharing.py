@@ -109,6 +109,7 @@ async def test_only_the_need_searched_for_is_ticked_shown_and_shared(
 
     settings = sides["settings"]
     app = LinkworkApp(settings, today=date.today())
+    app.service_search.in_process = True  # the sample searched in this process (tui_seed.make_app)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         app.person = PersonRef(sides["person"], "Dana Okafor")
