@@ -221,7 +221,10 @@ def oruk_server(mode: str, per_page: int = 10, description_chars: int = 60) -> I
         },
     )
     server = _QuietServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever to notice it: every 20 ms, not the default 0.5 s
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     try:
         yield Server(f"http://127.0.0.1:{server.server_address[1]}/api", seen)

@@ -388,7 +388,10 @@ def feed_server(shared_data: Path) -> Iterator[tuple[str, type[_Feed]]]:
         )
     handler = type("Handler", (_Feed,), {"pages": pages, "fail_page": None, "seen": []})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever to notice it: every 20 ms, not the default 0.5 s
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/api", handler
