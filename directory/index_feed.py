@@ -109,7 +109,14 @@ class ImportIndex:
         places, used = self._place, self._used_places
         for sid, v in stored.items():
             row = ids[sid]
-            place = (v["town"], v["postcode"], v["latitude"], v["longitude"])
+            lat, lon = v["latitude"], v["longitude"]
+            # as the database gives them back: a REAL column's value is a float
+            place = (
+                v["town"],
+                v["postcode"],
+                None if lat is None else float(lat),
+                None if lon is None else float(lon),
+            )
             if row in used and places.get(row) != place:
                 self.give_up()
                 return
@@ -158,8 +165,8 @@ class ImportIndex:
                         domains=record.domains,
                         z_codes=record.z_codes,
                         languages=record.languages,
-                        min_age=record.min_age,
-                        max_age=record.max_age,
+                        min_age=None if record.min_age is None else int(record.min_age),
+                        max_age=None if record.max_age is None else int(record.max_age),
                         is_free=bool(record.is_free),
                         last_verified=record.last_verified,
                         opening_hours=record.opening_hours,

@@ -69,12 +69,15 @@ def _builds(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
 def _awkward(services: list[dict[str, Any]]) -> None:
     """Shapes the index must take as the database gives them back: a service that is not
-    active, one listing the same place twice, one with no organisation or place."""
+    active, one listing the same place twice, one with no organisation or place, a place
+    at whole-number coordinates."""
     services[2]["status"] = "inactive"
     services[4]["service_at_locations"] = services[4]["service_at_locations"] * 2
     services[6].pop("organization", None)
     services[6]["service_at_locations"] = []
     services[8]["description"] = "Men’s zorbleflax shed 0’x 0'X: WOODWORK, tools & tea."
+    place = services[10]["service_at_locations"][0]["location"]
+    place["latitude"], place["longitude"] = 52, -1  # whole numbers: read back as floats
 
 
 def test_a_first_import_feeds_the_index_the_file_a_build_writes(
