@@ -27,7 +27,7 @@ from sqlmodel import Session
 from screening.counts.dimensions import Filters, parse_dimensions, safe_name
 from screening.counts.funnel import Z95, published_interval
 from screening.counts.publish import merge_small_practices
-from screening.counts.queries import RawCounts, run_levels
+from screening.counts.queries import RawCounts, run_levels_many
 from screening.counts.reports import (
     ONS4,
     Cell,
@@ -220,11 +220,12 @@ def outcomes_report(
         i: safe_name for i, d in enumerate(p.dims) if d in SERVICE_DIMS
     }
 
-    def levels(measure: Any, base: Any, conditions: list[Any]) -> RawCounts:
-        raw = run_levels(
-            session, p.dims, exprs, measure, base, conditions, keys=keys, levels=p.levels
+    def levels(measures: list[Any], base: Any, conditions: list[Any]) -> list[RawCounts]:
+        """Each measure's counts over ``base`` and ``conditions``, counted in one statement."""
+        raws = run_levels_many(
+            session, p.dims, exprs, measures, base, conditions, keys=keys, levels=p.levels
         )
-        return merge_small_practices(raw, small)
+        return [merge_small_practices(raw, small) for raw in raws]
 
     base_needs = on_t.join(out_t, out_t.c.id == on_t.c.outcome_id).join(
         need_t, need_t.c.id == on_t.c.need_id
@@ -234,9 +235,11 @@ def outcomes_report(
             base_needs.join(referral_t, referral_t.c.id == out_t.c.referral_id), p.dims
         )
     base_needs = person_join(base_needs, p.dims, out_t.c.person_id)
-    n_needs = levels(sa.func.count(sa.distinct(on_t.c.need_id)), base_needs, where)
-    n_resolved = levels(
-        sa.func.count(sa.distinct(sa.case((on_t.c.resolved.is_(True), on_t.c.need_id)))),
+    n_needs, n_resolved = levels(
+        [
+            sa.func.count(sa.distinct(on_t.c.need_id)),
+            sa.func.count(sa.distinct(sa.case((on_t.c.resolved.is_(True), on_t.c.need_id)))),
+        ],
         base_needs,
         where,
     )
@@ -264,17 +267,19 @@ def outcomes_report(
         *[getattr(scr_t.c, f"ons4_{k}").is_not(None) for k in ONS4],
     )
     counter = sa.func.count(on_t.c.need_id) if uses_need else sa.func.count(sa.distinct(out_t.c.id))
-    ons_n = levels(counter, ons_base(False), [*where, has_all])
-    ons_missing = _difference(levels(counter, ons_base(True), where), ons_n)
-    sums: dict[str, RawCounts] = {}
+    # the pairs and every item's sums of change, squared change and before: one statement
+    paired: dict[str, Any] = {"pairs": counter}
     for k in ONS4:
         after, before = getattr(out_t.c, f"ons4_{k}"), getattr(scr_t.c, f"ons4_{k}")
         change = after - before
-        sums[f"{k}_change"] = levels(sa.func.sum(change), ons_base(False), [*where, has_all])
-        sums[f"{k}_squares"] = levels(
-            sa.func.sum(change * change), ons_base(False), [*where, has_all]
-        )
-        sums[f"{k}_before"] = levels(sa.func.sum(before), ons_base(False), [*where, has_all])
+        paired[f"{k}_change"] = sa.func.sum(change)
+        paired[f"{k}_squares"] = sa.func.sum(change * change)
+        paired[f"{k}_before"] = sa.func.sum(before)
+    sums = dict(
+        zip(paired, levels(list(paired.values()), ons_base(False), [*where, has_all]), strict=True)
+    )
+    ons_n = sums.pop("pairs")
+    ons_missing = _difference(levels([counter], ons_base(True), where)[0], ons_n)
 
     canonical = rule.canonical if rule is not None else None
 
