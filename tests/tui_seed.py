@@ -262,10 +262,10 @@ async def press(pilot, *keys: str) -> None:  # type: ignore[no-untyped-def]
 # under 1 ms of the process's CPU used, for up to 1 s. So every key costs at least 40 ms of
 # sleeping, and much more while anything in the process runs (the app rendering, a worker
 # thread, the garbage collector, another process's load slowing this one): test_tui_people's
-# resume test spent 7.5 s of its 14 s (load ~3) in the 66 waits of its 33 keys, and the
-# app test modules' main thread slept 15-40% of their time. ``wait_on_events`` puts in its place a wait for
-# what the next step needs: every message queued in the app and its widgets handled (and
-# the handlers' own messages), the screen's layout and repaint done (forced, as
+# resume test spent 7.5 s of its 14 s (load ~3) in the 66 waits of its 33 keys, and the app
+# test modules' main thread slept 15-40% of their time. ``wait_on_events`` puts in its place
+# a wait for what the next step needs: every message queued in the app and its widgets
+# handled (and the handlers' own messages), the screen's layout and repaint done (forced, as
 # ``Pilot.pause`` does after its wait), the callbacks waiting on that refresh run, and the
 # app's workers finished, for at most the same second. Timers are not waited for (the clock
 # wait did not wait for them either): a test that needs one to fire pauses for its time.
@@ -344,7 +344,10 @@ async def wait_until_quiet(app, max_wait: float = 1.0) -> None:  # type: ignore[
             continue
         busy = [w for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
         if not busy:
-            return
+            await asyncio.sleep(0)  # anything handed over from another thread lands
+            if not _busy_pumps(app):
+                return
+            continue
         tasks = [w._task for w in busy if w._task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=min(left, 0.05), return_when=asyncio.FIRST_COMPLETED)
