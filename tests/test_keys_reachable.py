@@ -230,7 +230,7 @@ async def test_a_screen_key_runs_from_the_palette(seeded_template: Path, tmp_pat
         await pilot.press("ctrl+p")
         await tui_seed.settle(pilot)
         await tui_seed.press(pilot, *"search box")  # only this screen's key list has it
-        await pilot.pause(0.5)
+        await tui_seed.settle(pilot)  # the palette's search (a worker) has finished
         await pilot.press("enter")
         await tui_seed.settle(pilot)
         assert type(app.screen).__name__ == "PeopleScreen"

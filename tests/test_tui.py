@@ -92,7 +92,7 @@ async def test_command_palette_lists_screens() -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await tui_seed.press(pilot, *"find a serv")
-        await pilot.pause(0.5)
+        await tui_seed.settle(pilot)  # the palette's search (a worker) has finished
         await pilot.press("enter")
         await pilot.pause()
         assert type(app.screen).__name__ == "ServicesScreen"

@@ -163,7 +163,7 @@ async def test_edit_person_is_in_the_command_palette(db_url: str) -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await tui_seed.press(pilot, *"edit this person")
-        await pilot.pause(0.5)
+        await tui_seed.settle(pilot)  # the palette's search (a worker) has finished
         await pilot.press("enter")
         await wait(pilot, app)
         assert type(app.screen).__name__ == "PersonFormScreen"
