@@ -172,6 +172,7 @@ def _child(fd: int, feed: Feed, summary: Any, read: Reader) -> None:
     try:
         for record in read():
             if isinstance(record, ServiceRecord):
+                record.known_hash = record.content_hash()  # worked out here, not there
                 services.append(record)
                 order.append(0x73)
             else:

@@ -65,8 +65,14 @@ class ServiceRecord:
     # the digest of the bytes it was read from (directory.sources), "" if unknown or if
     # reading it left a note: not part of its content
     raw_hash: str = field(default="", compare=False)
+    # ``content_hash()`` as worked out where the record was read (``directory.read_worker``:
+    # the writing process need not), "" if not; not part of its content. A record handed
+    # over is never changed.
+    known_hash: str = field(default="", compare=False, repr=False)
 
     def content_hash(self) -> str:
+        if self.known_hash:
+            return self.known_hash
         data = {name: getattr(self, name) for name in _SERVICE_NAMES}
         org = self.organisation
         data["organisation"] = None if org is None else {n: getattr(org, n) for n in _ORG_NAMES}
@@ -77,7 +83,9 @@ class ServiceRecord:
         return hashlib.sha256(sorted_json(data, self.locations)).hexdigest()
 
 
-_SERVICE_NAMES = tuple(f.name for f in fields(ServiceRecord) if f.name != "raw_hash")
+_SERVICE_NAMES = tuple(
+    f.name for f in fields(ServiceRecord) if f.name not in ("raw_hash", "known_hash")
+)
 _ORG_NAMES = tuple(f.name for f in fields(OrganisationRecord))
 _LOCATION_NAMES = tuple(f.name for f in fields(LocationRecord))
 _SORTED = msgspec.json.Encoder(order="sorted")

@@ -73,6 +73,12 @@ def test_a_second_process_reads_what_this_one_reads(
     there = _read(path, True, monkeypatch, strict=strict)
     assert there == here
     assert _children() <= before  # the child was waited for
+    # each service's content digest worked out there is the one worked out here
+    assert [getattr(r, "known_hash", "") for r in here[0]] == [""] * len(here[0])
+    assert [r.content_hash() for r in there[0] if hasattr(r, "known_hash")] == [
+        r.content_hash() for r in here[0] if hasattr(r, "known_hash")
+    ]
+    assert all(r.known_hash for r in there[0] if hasattr(r, "known_hash"))
 
 
 def test_the_cases_compared_include_records_notes_rejections_and_errors(
