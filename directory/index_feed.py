@@ -73,10 +73,14 @@ class ImportIndex:
             return
         if any_row(loc, loc.c.source == source):
             return
+        try:  # (a folder it cannot write to is the index build's to report, after the import)
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._docs, self._names = _Spill(self.folder), _Spill(self.folder)
+        except OSError:
+            self.close()
+            return
         self.usable = True
-        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._builder = IndexBuilder()
-        self._docs, self._names = _Spill(self.folder), _Spill(self.folder)
         self._line = _fast_line()
 
     def give_up(self) -> None:

@@ -204,3 +204,20 @@ def test_a_batch_of_descriptions_counts_each_as_tokens_does() -> None:
     assert at == tok.size
     # the separator is never a token: "0'x" from a text is one like any other word
     assert "0’x" not in names and Counter(tokens(texts[2]))["0x"] == 4
+
+
+def test_an_index_folder_it_cannot_write_leaves_the_import_as_before(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """The fed index is never why an import fails: with no folder to write it in, the
+    import commits and the index build after it reports the folder, as it did before."""
+    ws = _workspace(f"sqlite:///{tmp_path / 'd.db'}")
+    folder = search_actions.index_path(ws).parent
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_text("a file where the index folder goes")
+    feed = _feed(shared_data, tmp_path / "feed.json", count=5)
+    with pytest.raises(OSError, match="search-index"):
+        import_directory(ws, str(feed), source_name="council")
+    with ws.session() as session:
+        assert directory_stamp(session).startswith("v1:5:")  # the five services committed
+    ws.engine.dispose()
