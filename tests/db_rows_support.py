@@ -6,6 +6,7 @@ SELECTs here go in one pipeline)."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -72,3 +73,13 @@ def rows_as_text(url: str, tables: tuple[str, ...] | None = None) -> dict[str, l
         table: sorted(repr(tuple(row)) for row in rows)
         for table, rows in table_rows(url, tables).items()
     }
+
+
+def rows_hash(url: str, *, pg: Any = None) -> str:
+    """Every table's rows, each row as text, sorted, hashed: equal = nothing changed."""
+    digest = hashlib.sha256()
+    for table, rows in table_rows(url, pg=pg).items():
+        digest.update(f"{table}:{len(rows)}\n".encode())
+        for line in sorted(repr(tuple(r)) for r in rows):
+            digest.update(line.encode("utf-8", "backslashreplace") + b"\n")
+    return digest.hexdigest()

@@ -45,7 +45,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import yaml
-from db_rows_support import pg_connect, table_rows
+from db_rows_support import pg_connect, rows_hash
 from test_exchange_support import (
     Keys,
     jwcrypto_encrypt,
@@ -135,12 +135,7 @@ def dump_hash(url: str) -> str:
         pg = _PG_READERS.get(url)
         if pg is None or pg.closed:
             pg = _PG_READERS[url] = pg_connect(url)
-    digest = hashlib.sha256()
-    for table, rows in table_rows(url, pg=pg).items():
-        digest.update(f"{table}:{len(rows)}\n".encode())
-        for line in sorted(repr(tuple(r)) for r in rows):
-            digest.update(line.encode("utf-8", "backslashreplace") + b"\n")
-    return digest.hexdigest()
+    return rows_hash(url, pg=pg)
 
 
 def files_under(*folders: Path) -> dict[str, tuple[str, int]]:

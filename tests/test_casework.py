@@ -3,7 +3,6 @@ by the CLI on SQLite and PostgreSQL; bad input refused in one line with nothing 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from db_rows_support import rows_hash
 from test_access_pg import A, _add_person, _psql, site  # noqa: F401  (site: a fixture)
 from test_exchange_support import make_service
 
@@ -57,18 +57,7 @@ def rows(url: str, sql: str, **params: Any) -> list[Any]:
 
 def dump(url: str) -> str:
     """Every table's rows, sorted, hashed: equal = nothing changed."""
-    engine = lwdb.open_engine(url)
-    digest = hashlib.sha256()
-    try:
-        with engine.connect() as conn:
-            for table in sorted(sa.inspect(conn).get_table_names()):
-                found = conn.execute(sa.text(f'SELECT * FROM "{table}"')).all()
-                digest.update(f"{table}:{len(found)}\n".encode())
-                for line in sorted(repr(tuple(r)) for r in found):
-                    digest.update(line.encode("utf-8", "backslashreplace") + b"\n")
-    finally:
-        engine.dispose()
-    return digest.hexdigest()
+    return rows_hash(url)
 
 
 def person(cli: Any, db: str, family: str = "Example") -> str:
