@@ -20,16 +20,30 @@ pytestmark = pytest.mark.anyio
 TODAY = date(2026, 11, 24)
 
 
+@pytest.fixture(autouse=True)
+def _wait_on_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    tui_seed.wait_on_events(monkeypatch)  # the Pilot waits on the app's events, not the clock
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
 
 
+def make_app(db_url: str) -> LinkworkApp:
+    """The fixed practice (the bundled sample directory in it), searched in this process
+    (tui_seed.make_app): the typing is timed against the screen's pause timer and its
+    search workers, the same either way."""
+    app = LinkworkApp(load_settings(database_url=db_url), today=TODAY)
+    app.service_search.in_process = True
+    return app
+
+
 async def test_a_pause_on_an_unfinished_word_reads_the_whole_text(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tui_practice_url: str
 ) -> None:
     monkeypatch.setattr(services_screen, "PAUSE_SECONDS", 0.2)
-    app = LinkworkApp(load_settings(), today=TODAY, autoload_sample=True)
+    app = make_app(tui_practice_url)
     async with app.run_test(size=(120, 40)) as pilot:
         await tui_seed.settle(pilot)
         calls: list[tuple[str, dict[str, Any]]] = []
@@ -67,10 +81,10 @@ async def test_a_pause_on_an_unfinished_word_reads_the_whole_text(
 
 
 async def test_typing_on_before_the_pause_cancels_the_whole_read(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tui_practice_url: str
 ) -> None:
     monkeypatch.setattr(services_screen, "PAUSE_SECONDS", 5.0)
-    app = LinkworkApp(load_settings(), today=TODAY, autoload_sample=True)
+    app = make_app(tui_practice_url)
     async with app.run_test(size=(120, 40)) as pilot:
         await tui_seed.settle(pilot)
         await tui_seed.press(pilot, "f4")
