@@ -43,7 +43,7 @@ from screening.counts.publish import (
     published_values,
     row_keys,
 )
-from screening.counts.queries import RawCounts, needs_raw, run_levels
+from screening.counts.queries import RawCounts, needs_raw, run_levels_many
 from screening.counts.sql import (
     between,
     check_practice,
@@ -538,21 +538,23 @@ def referrals_report(
     if counted.practice:
         where.append(person_t.c.practice_ods == counted.practice)
     where.append(referral_t.c.direction == DIRECTIONS[direction])
+    # every measure counted in one pass over the referrals
+    counted_all = run_levels_many(
+        session,
+        p.dims,
+        exprs,
+        [
+            sa.func.count(sa.distinct(sa.case((cond, referral_t.c.id), else_=None)))
+            for cond in conditions.values()
+        ],
+        base,
+        where,
+        "referrals",
+        levels=p.levels,
+    )
     raws = {
-        key: merge_small_practices(
-            run_levels(
-                session,
-                p.dims,
-                exprs,
-                sa.func.count(sa.distinct(sa.case((cond, referral_t.c.id), else_=None))),
-                base,
-                where,
-                "referrals",
-                levels=p.levels,
-            ),
-            small,
-        )
-        for key, cond in conditions.items()
+        key: merge_small_practices(raw, small)
+        for key, raw in zip(conditions, counted_all, strict=True)
     }
     first = "received" if received else "made"
     return assemble(
