@@ -78,8 +78,12 @@ def seeded_url(seeded_template: Path, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def seeded_any(db_url: str) -> str:
-    """The same practice on SQLite and on PostgreSQL."""
+def seeded_any(db_url: str, seeded_template: Path) -> str:
+    """The same practice on SQLite (a copy of the module's, rather than seeding the empty
+    database anew) and on PostgreSQL (seeded)."""
+    if db_url.startswith("sqlite:///"):
+        shutil.copy(seeded_template, db_url.removeprefix("sqlite:///"))
+        return db_url
     return seed_practice(db_url)
 
 
