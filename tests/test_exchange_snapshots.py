@@ -27,9 +27,11 @@ def _wait_on_events(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def exchange_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def exchange_template(
+    tui_practice_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     path = tmp_path_factory.mktemp("exchange-seed") / "practice.db"
-    tui_seed.seed(f"sqlite:///{path}")
+    shutil.copy(tui_practice_template, path)  # the fixed practice, made once per worker
     exchange_seed.seed(f"sqlite:///{path}")
     return path
 
