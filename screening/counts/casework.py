@@ -23,7 +23,7 @@ from sqlmodel import Session
 from screening.casework.models import Contact, Episode
 from screening.counts.dimensions import Filters, parse_dimensions
 from screening.counts.publish import merge_small_practices
-from screening.counts.queries import RawCounts, run_levels
+from screening.counts.queries import RawCounts, run_levels, run_levels_many
 from screening.counts.reports import (
     ONS4,
     Cell,
@@ -120,15 +120,24 @@ def casework_report(
         ep_t.c.person_id,
     )
     pair_where = [*where, ends.c.first < ends.c.last]
-    n_pairs = levels(sa.func.count(sa.distinct(ep_t.c.id)), pairs_base, pair_where)
-    sums = {
-        k: levels(
-            sa.func.sum(getattr(review.c, f"ons4_{k}") - getattr(start.c, f"ons4_{k}")),
-            pairs_base,
-            pair_where,
-        )
-        for k in ONS4
-    }
+    # the pairs and each item's sum of change, counted in one statement
+    paired = run_levels_many(
+        session,
+        p.dims,
+        exprs,
+        [
+            sa.func.count(sa.distinct(ep_t.c.id)),
+            *[
+                sa.func.sum(getattr(review.c, f"ons4_{k}") - getattr(start.c, f"ons4_{k}"))
+                for k in ONS4
+            ],
+        ],
+        pairs_base,
+        pair_where,
+        levels=p.levels,
+    )
+    n_pairs, *changes = [merge_small_practices(raw, small) for raw in paired]
+    sums = dict(zip(ONS4, changes, strict=True))
 
     canonical = rule.canonical if rule is not None else None
 
