@@ -46,6 +46,7 @@ _RECORDS, _PICKLED, _END, _ERROR = b"R", b"P", b"E", b"X"
 
 class _Batch(msgspec.Struct, array_like=True):
     services: list[ServiceRecord]
+    digests: list[str]  # each service's content_hash(), worked out in the child
     unchanged: list[UnchangedRecord]
     order: bytes  # one byte per record, in the order read: b"s" a service, b"u" unchanged
     rejected: list[Rejected]
@@ -116,6 +117,8 @@ def read_in_child(
             batch = _decode(body) if kind == _RECORDS else pickle.loads(body)
             summary.rejected.extend(batch.rejected)
             summary.notes.extend(batch.notes)
+            for record, digest in zip(batch.services, batch.digests, strict=True):
+                record.known_hash = digest
             services, unchanged = iter(batch.services), iter(batch.unchanged)
             for what in batch.order:
                 yield next(services) if what == 0x73 else next(unchanged)
@@ -144,6 +147,7 @@ def _child(fd: int, feed: Feed, summary: Any, read: Reader) -> None:
     out = os.fdopen(fd, "wb")
     rejected, notes = len(summary.rejected), len(summary.notes)
     services: list[ServiceRecord] = []
+    digests: list[str] = []
     unchanged: list[UnchangedRecord] = []
     order = bytearray()
 
@@ -155,6 +159,7 @@ def _child(fd: int, feed: Feed, summary: Any, read: Reader) -> None:
         nonlocal rejected, notes
         batch = _Batch(
             services,
+            digests,
             unchanged,
             bytes(order),
             summary.rejected[rejected:],
@@ -166,14 +171,15 @@ def _child(fd: int, feed: Feed, summary: Any, read: Reader) -> None:
         except (TypeError, ValueError, msgspec.EncodeError):  # (text it cannot write)
             send(_PICKLED, pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
         services.clear()
+        digests.clear()
         unchanged.clear()
         order.clear()
 
     try:
         for record in read():
             if isinstance(record, ServiceRecord):
-                record.known_hash = record.content_hash()  # worked out here, not there
                 services.append(record)
+                digests.append(record.content_hash())  # worked out here, not there
                 order.append(0x73)
             else:
                 unchanged.append(record)

@@ -16,6 +16,16 @@ class RecordError(ValueError):
     """One service in a feed cannot be imported (the reason is the message)."""
 
 
+class _Digested:
+    """Room for ``content_hash()`` as worked out where a record was read
+    (``directory.read_worker``: the writing process need not): not a field, so not part
+    of the record's content, its equality or its ``asdict``; unset if not worked out. A
+    record handed over is never changed."""
+
+    __slots__ = ("known_hash",)
+    known_hash: str
+
+
 # Slotted: a feed may hold tens of thousands of these, each with its locations.
 @dataclass(slots=True)
 class OrganisationRecord:
@@ -38,7 +48,7 @@ class LocationRecord:
 
 
 @dataclass(slots=True)
-class ServiceRecord:
+class ServiceRecord(_Digested):
     source_id: str
     name: str
     description: str = ""
@@ -65,14 +75,11 @@ class ServiceRecord:
     # the digest of the bytes it was read from (directory.sources), "" if unknown or if
     # reading it left a note: not part of its content
     raw_hash: str = field(default="", compare=False)
-    # ``content_hash()`` as worked out where the record was read (``directory.read_worker``:
-    # the writing process need not), "" if not; not part of its content. A record handed
-    # over is never changed.
-    known_hash: str = field(default="", compare=False, repr=False)
 
     def content_hash(self) -> str:
-        if self.known_hash:
-            return self.known_hash
+        known: str = getattr(self, "known_hash", "")
+        if known:
+            return known
         data = {name: getattr(self, name) for name in _SERVICE_NAMES}
         org = self.organisation
         data["organisation"] = None if org is None else {n: getattr(org, n) for n in _ORG_NAMES}
@@ -83,9 +90,7 @@ class ServiceRecord:
         return hashlib.sha256(sorted_json(data, self.locations)).hexdigest()
 
 
-_SERVICE_NAMES = tuple(
-    f.name for f in fields(ServiceRecord) if f.name not in ("raw_hash", "known_hash")
-)
+_SERVICE_NAMES = tuple(f.name for f in fields(ServiceRecord) if f.name != "raw_hash")
 _ORG_NAMES = tuple(f.name for f in fields(OrganisationRecord))
 _LOCATION_NAMES = tuple(f.name for f in fields(LocationRecord))
 _SORTED = msgspec.json.Encoder(order="sorted")
