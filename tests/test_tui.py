@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 import pytest
 import tui_seed
@@ -33,6 +35,16 @@ def make_app(**kw: object) -> LinkworkApp:
     return LinkworkApp(load_settings(), **kw)  # type: ignore[arg-type]
 
 
+@pytest.fixture
+def migrated(isolated_home: Path, sqlite_template: Path) -> None:
+    """The app's database (the test's own, conftest.isolated_home) made and migrated
+    already, empty: a copy of conftest's migrated template, as the app would make it on
+    opening, rather than migrating a new file in every app (its commits waited on the
+    disk). test_new_database_shows_empty_state_offering_sample keeps a new file."""
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(sqlite_template, isolated_home / "linkwork.db")
+
+
 async def settle(pilot, app: LinkworkApp, seconds: float = 10.0) -> None:  # type: ignore[no-untyped-def]
     """Wait for the app's workers (database open, searches) to finish."""
     await pilot.pause()
@@ -46,6 +58,7 @@ def text_of(app: LinkworkApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
 
+@pytest.mark.usefixtures("migrated")
 async def test_every_section_reachable_by_function_keys() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -76,6 +89,7 @@ async def test_new_database_shows_empty_state_offering_sample() -> None:
         assert "Press L to load the bundled sample directory" in str(empty.render())
 
 
+@pytest.mark.usefixtures("migrated")
 async def test_theme_toggles_between_dark_and_light() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -86,6 +100,7 @@ async def test_theme_toggles_between_dark_and_light() -> None:
         assert app.theme == "textual-dark"
 
 
+@pytest.mark.usefixtures("migrated")
 async def test_command_palette_lists_screens() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -98,6 +113,7 @@ async def test_command_palette_lists_screens() -> None:
         assert type(app.screen).__name__ == "ServicesScreen"
 
 
+@pytest.mark.usefixtures("migrated")
 async def test_add_person_form_shows_inline_errors() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -129,6 +145,7 @@ async def test_add_person_form_shows_inline_errors() -> None:
         assert type(app.screen).__name__ == "AddPersonScreen"
 
 
+@pytest.mark.usefixtures("migrated")
 async def test_refer_needs_a_person_first() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -139,6 +156,7 @@ async def test_refer_needs_a_person_first() -> None:
         assert any("Choose a person first" in str(n.message) for n in app._notifications)
 
 
+@pytest.mark.usefixtures("migrated")
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 async def test_home_fits_small_and_large_terminals(size: tuple[int, int]) -> None:
     app = make_app()
@@ -180,6 +198,7 @@ def test_opening_hours_read_as_day_ranges() -> None:
     ]
 
 
+@pytest.mark.usefixtures("migrated")
 async def test_codes_update_as_you_type() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -248,6 +267,7 @@ async def test_status_change_needing_a_reason_is_refused_inline(seeded_url: str)
         assert "CANCELLED" in statuses
 
 
+@pytest.mark.usefixtures("migrated")
 async def test_unexpected_failure_is_a_plain_notification_not_a_crash(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
