@@ -132,7 +132,7 @@ class Opened:
 
 
 def _b64decode(segment: str) -> bytes:
-    if any(c not in _B64URL for c in segment):
+    if not _B64URL.issuperset(segment):
         raise ValueError("not base64url")
     padded = segment + "=" * (-len(segment) % 4)
     try:
