@@ -229,6 +229,13 @@ def import_feed(
     feed's size), all in the caller's transaction: an error anywhere raises, and the
     caller's rollback leaves the directory as it was. ``index``, if given, is fed the
     services as they are written (``directory.index_feed``: used when it can be)."""
+    with read_worker.collector_paused():
+        return _import_feed(session, feed, strict, index)
+
+
+def _import_feed(
+    session: Session, feed: Feed, strict: bool, index: ImportIndex | None
+) -> ImportSummary:
     summary = ImportSummary(feed.source, feed.location, feed.format, feed.full)
     writer = _Writer(session, feed.source, summary, index)
     batch: list[ServiceRecord | UnchangedRecord] = []

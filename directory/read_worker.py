@@ -27,7 +27,7 @@ import signal
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import msgspec
@@ -130,17 +130,26 @@ def read_in_child(
         os.waitpid(pid, 0)
 
 
-def _decode(body: bytes) -> _Batch:
-    """A batch of records, decoded with the cyclic garbage collector paused: records hold
-    no cycles, and the thousands of objects a batch makes would otherwise set off
-    collections that walk everything the writer holds."""
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused (and put back as it was): an import's records
+    and rows hold no cycles (reference counting frees them), while the many objects each
+    batch makes would otherwise set off collections that walk everything the process
+    holds (the index being built, the caches) again and again."""
     if not gc.isenabled():
-        return _DECODER.decode(body)
+        yield
+        return
     gc.disable()
     try:
-        return _DECODER.decode(body)
+        yield
     finally:
         gc.enable()
+
+
+def _decode(body: bytes) -> _Batch:
+    """A batch of records, decoded with the cyclic garbage collector paused."""
+    with collector_paused():
+        return _DECODER.decode(body)
 
 
 def _child(fd: int, feed: Feed, summary: Any, read: Reader) -> None:
