@@ -148,6 +148,20 @@ def tui_practice_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _pilot_waits_on_events(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In every test, Textual's Pilot waits (after each key, in ``pause()``) for the app's
+    own events to be handled (tests/tui_seed.py ``wait_on_events``) instead of sleeping
+    until the process's clock is quiet, which slept at least 40 ms a key and up to 1 s
+    under load (bench/out/app-tests-time.txt). A module about timing itself sets
+    ``PILOT_WAITS_ON_THE_CLOCK = True``."""
+    if getattr(request.module, "PILOT_WAITS_ON_THE_CLOCK", False):
+        return
+    import tui_seed
+
+    tui_seed.wait_on_events(monkeypatch)
+
+
 @pytest.fixture
 def tui_practice_url(tui_practice_template: Path, tmp_path: Path) -> str:
     """A fresh copy of the fixed practice (tests/tui_seed.py) for one test."""

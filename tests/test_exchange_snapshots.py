@@ -21,11 +21,6 @@ import tui_seed
 SIZES = [(80, 24), (120, 40)]
 
 
-@pytest.fixture(autouse=True)
-def _wait_on_events(monkeypatch: pytest.MonkeyPatch) -> None:
-    tui_seed.wait_on_events(monkeypatch)  # the Pilot waits on the app's events, not the clock
-
-
 @pytest.fixture(scope="session")
 def exchange_template(
     tui_practice_template: Path, tmp_path_factory: pytest.TempPathFactory

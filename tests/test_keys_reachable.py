@@ -37,11 +37,6 @@ EXTRA_KEYS = {"caseload": ("k",), "diary": ("v",), "casework": ("w",), "equality
 WHOLE_COLUMNS = {"Code", "Status", "Need", "Ref", "Delivery", "ODS", "NHS number", "Postcode"}
 
 
-@pytest.fixture(autouse=True)
-def _wait_on_events(monkeypatch: pytest.MonkeyPatch) -> None:
-    tui_seed.wait_on_events(monkeypatch)  # the Pilot waits on the app's events, not the clock
-
-
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

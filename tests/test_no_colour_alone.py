@@ -40,11 +40,6 @@ ATTRIBUTES = (("bold", "B"), ("reverse", "R"), ("underline", "U"), ("italic", "I
 Cell = tuple[str, str]  # (character, its non-colour attributes, e.g. "BR")
 
 
-@pytest.fixture(autouse=True)
-def _wait_on_events(monkeypatch: pytest.MonkeyPatch) -> None:
-    tui_seed.wait_on_events(monkeypatch)  # the Pilot waits on the app's events, not the clock
-
-
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

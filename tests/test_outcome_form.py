@@ -28,11 +28,6 @@ pytestmark = pytest.mark.anyio
 __all__ = ["seeded_template", "seeded_url"]  # the board tests' seeded practice, as fixtures
 
 
-@pytest.fixture(autouse=True)
-def _wait_on_events(monkeypatch: pytest.MonkeyPatch) -> None:
-    tui_seed.wait_on_events(monkeypatch)  # the Pilot waits on the app's events, not the clock
-
-
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

@@ -21,11 +21,6 @@ import tui_seed
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(autouse=True)
-def _wait_on_events(monkeypatch: pytest.MonkeyPatch) -> None:
-    tui_seed.wait_on_events(monkeypatch)  # the Pilot waits on the app's events, not the clock
-
-
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

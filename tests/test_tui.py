@@ -20,11 +20,6 @@ TODAY = date(2026, 11, 24)
 SIZE = (120, 40)
 
 
-@pytest.fixture(autouse=True)
-def _wait_on_events(monkeypatch: pytest.MonkeyPatch) -> None:
-    tui_seed.wait_on_events(monkeypatch)  # the Pilot waits on the app's events, not the clock
-
-
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

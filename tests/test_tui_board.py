@@ -26,11 +26,6 @@ pytestmark = pytest.mark.anyio
 PRIYA = tui_seed.pid(2)
 
 
-@pytest.fixture(autouse=True)
-def _wait_on_events(monkeypatch: pytest.MonkeyPatch) -> None:
-    tui_seed.wait_on_events(monkeypatch)  # the Pilot waits on the app's events, not the clock
-
-
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

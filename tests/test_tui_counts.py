@@ -17,16 +17,10 @@ from linkwork.settings import load_settings
 from tui.app import LinkworkApp
 
 sys.path.insert(0, str(Path(__file__).parent))
-import tui_seed
 
 pytestmark = pytest.mark.anyio
 
 TODAY = date(2026, 11, 24)
-
-
-@pytest.fixture(autouse=True)
-def _wait_on_events(monkeypatch: pytest.MonkeyPatch) -> None:
-    tui_seed.wait_on_events(monkeypatch)  # the Pilot waits on the app's events, not the clock
 
 
 @pytest.fixture

@@ -18,6 +18,9 @@ import tui_seed
 from test_no_colour_alone import cells, within
 
 pytestmark = pytest.mark.anyio
+# A resize's refit of the tables lands after a timer, which the Pilot's wait on the app's
+# events (conftest's _pilot_waits_on_events) does not wait for: these keep the clock wait.
+PILOT_WAITS_ON_THE_CLOCK = True
 
 
 @pytest.fixture

@@ -29,11 +29,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(autouse=True)
-def _wait_on_events(monkeypatch: pytest.MonkeyPatch) -> None:
-    tui_seed.wait_on_events(monkeypatch)
-
-
 @pytest.fixture(scope="module")
 def seeded_template(tui_practice_template: Path) -> Path:
     return tui_practice_template  # the fixed practice, made once per worker (conftest); copied

@@ -36,6 +36,9 @@ pytestmark = [
     pytest.mark.skipif(sys.platform == "win32", reason="stops a process with SIGSTOP"),
 ]
 
+# This module measures the interface's timing while a build is held: its Pilot keeps
+# Textual's own clock waits (conftest's _pilot_waits_on_events is not applied).
+PILOT_WAITS_ON_THE_CLOCK = True
 HELD_AT_MOST = 20.0  # seconds the build is held before the watchdog lets it go
 
 

@@ -15,11 +15,6 @@ import tui_seed
 SIZES = [(80, 24), (120, 40)]
 
 
-@pytest.fixture(autouse=True)
-def _wait_on_events(monkeypatch: pytest.MonkeyPatch) -> None:
-    tui_seed.wait_on_events(monkeypatch)  # the Pilot waits on the app's events, not the clock
-
-
 @pytest.fixture
 def practice_url(tui_practice_url: str) -> str:
     return tui_practice_url  # a copy of the fixed practice, made once per worker (conftest)
