@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import queue
 import signal
 import threading
 import traceback
@@ -97,13 +98,12 @@ def read_in_child(
         close()  # the child reads them (this copy was never started)
     done = False
     stream = os.fdopen(readable, "rb")
+    frames = _Drain(stream)
     try:
         while True:
-            head = stream.read(5)
-            if len(head) < 5:
+            kind, body = frames.get()
+            if kind == b"":
                 raise RuntimeError(f"{feed.location}: the feed's reader stopped unexpectedly")
-            kind, size = head[:1], int.from_bytes(head[1:], "big")
-            body = stream.read(size)
             if kind == _END:
                 done = True
                 _finish(feed, pickle.loads(body))
@@ -123,11 +123,58 @@ def read_in_child(
             for what in batch.order:
                 yield next(services) if what == 0x73 else next(unchanged)
     finally:
-        stream.close()
         if not done:
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        frames.stop()
+        stream.close()
         os.waitpid(pid, 0)
+
+
+class _Drain:
+    """The pipe read by a thread into a queue of at most ``QUEUED`` frames: the child reads
+    on while this process writes a batch of rows (a pipe holds 64 KiB, a fraction of one
+    frame: the two processes took turns instead of working at once), and what is in
+    flight stays bounded."""
+
+    QUEUED = 16
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._frames: queue.Queue[tuple[bytes, bytes]] = queue.Queue(self.QUEUED)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="import-reader", daemon=True)
+        self._thread.start()
+
+    def _put(self, frame: tuple[bytes, bytes]) -> bool:
+        while not self._stopping.is_set():
+            try:
+                self._frames.put(frame, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            while True:
+                head = self._stream.read(5)
+                if len(head) < 5:
+                    break
+                body = self._stream.read(int.from_bytes(head[1:], "big"))
+                if not self._put((head[:1], body)) or head[:1] in (_END, _ERROR):
+                    return
+        except (OSError, ValueError):
+            pass  # (the stream closed under it: stopping)
+        self._put((b"", b""))  # the child stopped without its end
+
+    def get(self) -> tuple[bytes, bytes]:
+        return self._frames.get()
+
+    def stop(self) -> None:
+        """Let the thread go (the child has ended or been killed: its read sees the end)."""
+        self._stopping.set()
+        self._thread.join()
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -133,8 +134,47 @@ def test_a_read_given_up_half_way_leaves_no_process(monkeypatch: pytest.MonkeyPa
     first = next(reading)
     assert first.source_id
     assert _children() - before  # being read in a child
+    assert "import-reader" in _threads()  # the pipe drained into a bounded queue
     reading.close()  # type: ignore[attr-defined]
     assert _children() <= before
+    assert "import-reader" not in _threads()
+
+
+def _threads() -> list[str]:
+    return [t.name for t in threading.enumerate()]
+
+
+def test_the_child_reads_on_while_this_process_is_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pipe is drained by a thread into a queue of at most _Drain.QUEUED frames: while
+    this process is held (writing rows), the child sends more than a pipe holds, and no
+    more than the queue bounds."""
+    monkeypatch.setattr(read_worker, "wanted", lambda feed: True)
+    monkeypatch.setattr(read_worker, "BATCH", 1)
+    monkeypatch.setattr(read_worker._Drain, "QUEUED", 3)
+    got: list[read_worker._Drain] = []
+    start = read_worker._Drain.__init__
+
+    def remember(self: read_worker._Drain, stream: object) -> None:
+        start(self, stream)
+        got.append(self)
+
+    monkeypatch.setattr(read_worker._Drain, "__init__", remember)
+    feed = read_source(DATA / "council-v1-pages")
+    summary = ImportSummary(feed.source, feed.location, feed.format, feed.full)
+    reading = importer._read(feed, summary, False, {})
+    first = next(reading)
+    deadline = time.monotonic() + 10
+    while got[0]._frames.qsize() < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert got[0]._frames.qsize() == 3  # read ahead while this process did nothing, to the bound
+    time.sleep(0.1)
+    assert got[0]._frames.qsize() == 3  # and no further
+    ids = [first.source_id, *(r.source_id for r in reading)]
+    monkeypatch.setattr(read_worker, "wanted", lambda feed: False)
+    feed = read_source(DATA / "council-v1-pages")
+    summary = ImportSummary(feed.source, feed.location, feed.format, feed.full)
+    assert ids == [r.source_id for r in importer._read(feed, summary, False, {})]
+    assert "import-reader" not in _threads()
 
 
 def _rows(url: str) -> dict[str, list[tuple[object, ...]]]:
