@@ -120,6 +120,13 @@ async def reach(pilot: Any, name: str) -> None:
     for key in EXTRA_KEYS.get(name, ()):
         await pilot.press(key)
         await tui_seed.settle(pilot)
+    # The footer is remade after a refresh once a screen's keys change (tui/widgets/footer.py):
+    # under load the last repaint can still show it blank. The checks read the painted line,
+    # so wait (2 s at most) for it; a footer still blank then fails them as before.
+    for _ in range(100):
+        if footer_line(pilot.app).strip():
+            break
+        await pilot.pause(0.02)
 
 
 async def back_to_start(pilot: Any) -> None:
