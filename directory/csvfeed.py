@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from directory.feeds import (
+    HoursRow,
     ages_from_text,
-    hour_entry,
     id_and_name,
     is_free,
     read_coordinates,
@@ -25,6 +25,7 @@ from directory.feeds import (
     read_time,
     slug_id,
     weekday_text,
+    weekly_hours,
 )
 from directory.fields import LONG_CHARS, URL_CHARS, Fields
 from directory.records import LocationRecord, OrganisationRecord, RecordError, ServiceRecord
@@ -114,7 +115,7 @@ def _hours(f: Fields, value: Any) -> list[dict[str, Any]]:
     """``Mon 09:00-17:00; Tue 10:00-12:00``; a part that cannot be read is left out (under
     ``--strict``, a reject)."""
     text = f.text(value, "opening_hours", limit=LONG_CHARS)
-    hours: dict[tuple[int, str, str], None] = {}
+    rows: list[HoursRow] = []
     for part in text.split(";"):
         if not part.strip():
             continue
@@ -123,10 +124,10 @@ def _hours(f: Fields, value: Any) -> list[dict[str, Any]]:
         opens = read_time(f, match.group(2), "opening_hours") if match else ""
         closes = read_time(f, match.group(3), "opening_hours") if match else ""
         if day and opens and closes:
-            hours[(day, opens, closes)] = None
+            rows.append((opens, closes, (day,)))
         else:
             f.doubtful("opening_hours", part.strip())
-    return [hour_entry(*h) for h in sorted(hours, key=lambda h: h[:2])]
+    return weekly_hours(rows)
 
 
 def service_from_csv(

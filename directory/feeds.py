@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -251,8 +251,15 @@ def id_and_name(f: Fields, raw: dict[str, Any]) -> tuple[str, str]:
 # --- one ORUK service -------------------------------------------------------------------
 
 
+HoursRow = tuple[str, str, tuple[int, ...]]
+"""A schedule row read: opening time, closing time, weekdays (1 Monday ... 7 Sunday)."""
+
+
 def _schedules(f: Fields, service: dict[str, Any]) -> list[dict[str, Any]]:
-    hours: dict[tuple[int, str, str], None] = {}
+    return weekly_hours(_schedule_rows(f, service))
+
+
+def _schedule_rows(f: Fields, service: dict[str, Any]) -> Iterator[HoursRow]:
     known = _KNOWN_HOURS
     for path, sched in f.objects(service, "regular_schedules", "schedules"):
         key = (
@@ -269,10 +276,15 @@ def _schedules(f: Fields, service: dict[str, Any]) -> list[dict[str, Any]]:
             notes = len(f.notes)
             found = _schedule(f, sched, path)
             if plain and len(f.notes) == notes:  # read with nothing left out: the same
-                if len(known) >= KNOWN_HOURS:  # again wherever it is (its path unused)
-                    known.clear()
-                known[key] = found
-        opens, closes, days = found
+                remember(known, key, found, KNOWN_HOURS)  # again wherever it is
+        yield found
+
+
+def weekly_hours(rows: Iterable[HoursRow]) -> list[dict[str, Any]]:
+    """Schedule rows (opens, closes, weekdays) as opening-hour entries, each day and time
+    once, by day then opening time; a row without both times is left out."""
+    hours: dict[tuple[int, str, str], None] = {}
+    for opens, closes, days in rows:
         if opens and closes:
             for d in days:
                 hours[(d, opens, closes)] = None
@@ -592,7 +604,7 @@ class KnownPlaces:
                 notes = len(f.notes)
                 org = _organisation(f, raw)
                 if len(f.notes) == notes:
-                    _remember(self._orgs, key, org)
+                    remember(self._orgs, key, org)
             locations: dict[str, LocationRecord] = {}
             for i, sal in enumerate(sals or []):
                 where = (bytes(sal.location_id), bytes(sal.location))
@@ -603,7 +615,7 @@ class KnownPlaces:
                     sal_id = f.ident(msgspec.json.decode(where[0]), f"{at}.location_id")
                     loc = _location(f, msgspec.json.decode(where[1]), sal_id, f"{at}.location")
                     if len(f.notes) == notes:
-                        _remember(self._locations, where, loc)
+                        remember(self._locations, where, loc)
                 if loc and loc.source_id not in locations:
                     locations[loc.source_id] = loc
         except msgspec.DecodeError as exc:
@@ -626,8 +638,10 @@ class KnownPlaces:
         return self.read_sals(bytes(light.organization), bytes(light.organization_id), sals, f)
 
 
-def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:
-    if len(cache) >= KNOWN_PLACES:
+def remember(cache: dict[Any, Any], key: Any, value: Any, limit: int = KNOWN_PLACES) -> Any:
+    """``value`` kept in ``cache`` under ``key``, the cache emptied first once it holds
+    ``limit`` entries (feeds repeat a few values a lot: memory stays bounded)."""
+    if len(cache) >= limit:
         cache.clear()
     cache[key] = value
     return value

@@ -22,6 +22,7 @@ service's parts). Never under ``--strict`` (the ordinary reader's own path).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -31,12 +32,14 @@ from directory import feeds
 from directory.feeds import (
     _KNOWN_HOURS,
     KNOWN_HOURS,
+    HoursRow,
     KnownPlaces,
     _Sal,
-    hour_entry,
     is_free,
     read_date,
+    remember,
     schedule,
+    weekly_hours,
 )
 from directory.fields import LONG_CHARS, MAX_ITEMS, SHORT_CHARS, URL_CHARS, Fields, word
 from directory.records import RecordError, ServiceRecord
@@ -192,10 +195,7 @@ def _once(f: Fields, value: str | None, limit: int = SHORT_CHARS, html: bool = F
         seen = _TEXTS[(limit, html)] = {}
     out = seen.get(value)
     if out is None:
-        out = f.text(value, "text", limit=limit, html=html)
-        if len(seen) >= KNOWN_TEXTS:
-            seen.clear()
-        seen[value] = out
+        out = remember(seen, value, f.text(value, "text", limit=limit, html=html), KNOWN_TEXTS)
     return out
 
 
@@ -209,9 +209,7 @@ def _date(f: Fields, value: str | None) -> date | None:
         notes = len(f.notes)
         found = read_date(f, value, "assured_date")
         if len(f.notes) == notes:
-            if len(_DATES) >= KNOWN_TEXTS:
-                _DATES.clear()
-            _DATES[value] = found
+            remember(_DATES, value, found, KNOWN_TEXTS)
     return found
 
 
@@ -354,7 +352,10 @@ def _terms(f: Fields, s: _Service) -> list[str]:
 
 
 def _hours(f: Fields, s: _Service) -> list[dict[str, Any]]:
-    hours: dict[tuple[int, str, str], None] = {}
+    return weekly_hours(_hour_rows(f, s))
+
+
+def _hour_rows(f: Fields, s: _Service) -> Iterator[HoursRow]:
     known = _KNOWN_HOURS
     for row in _first(s.regular_schedules, s.schedules):
         key = (False, row.opens_at, row.closes_at, row.weekday, row.byday)
@@ -364,11 +365,5 @@ def _hours(f: Fields, s: _Service) -> list[dict[str, Any]]:
             notes = len(f.notes)
             found = schedule(f, row.opens_at, row.closes_at, row.weekday, row.byday, "row")
             if plain and len(f.notes) == notes:
-                if len(known) >= KNOWN_HOURS:
-                    known.clear()
-                known[key] = found
-        opens, closes, days = found
-        if opens and closes:
-            for d in days:
-                hours[(d, opens, closes)] = None
-    return [hour_entry(*h) for h in sorted(hours, key=lambda h: h[:2])]
+                remember(known, key, found, KNOWN_HOURS)
+        yield found
