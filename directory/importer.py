@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ from directory.feeds import KnownPlaces
 from directory.models import ImportRun, Location, Organisation, Service, ServiceLocation
 from directory.oruk_structs import UNPARSED, service_from_oruk
 from directory.records import RecordError, Rejected, ServiceRecord, UnchangedRecord
-from directory.rows import insert_rows
+from directory.rows import Inserter, insert_rows
 from directory.sources import Feed, Progress, read_source
 from directory.taxonomy import load_taxonomy_map
 from directory.untrusted import strip_controls
@@ -288,6 +289,9 @@ class _Writer:
         self.now = datetime.now(UTC)
         self.present: set[str] = set()
         self.org_size: dict[str, int] = {}  # organisations written by this import: fullness
+        self.org_ids: dict[str, int] = {}  # and their ids
+        self.services: Inserter | None = None  # new services' rows (made at the first)
+        self.links: Inserter | None = None
         # a feed with no services yet (its first import) has none to compare with: each
         # of its services is new (a repeated id is rejected as it is read)
         table = _table(Service)
@@ -312,10 +316,11 @@ class _Writer:
         index = self.index
         if index is not None and len(records) < len(batch):
             index.give_up()  # a service not written: the index needs its stored row
+        conn = session.connection()
         existing = {
             row.source_id: row
             for chunk in _chunks([] if self.first else [r.source_id for r in records], 1000)
-            for row in session.connection().execute(
+            for row in conn.execute(
                 sa.select(
                     col(Service.id),
                     col(Service.source_id),
@@ -326,17 +331,19 @@ class _Writer:
             )
         }
         raw_only: list[dict[str, Any]] = []
-        new_rows: list[dict[str, Any]] = []
+        new_rows: list[tuple[Any, ...]] = []
         new_records: list[ServiceRecord] = []
         changed_rows: list[dict[str, Any]] = []
         changed_records: list[ServiceRecord] = []
+        present, record_values = self.present, _record_values
         for record in records:
-            self.present.add(record.source_id)
+            present.add(record.source_id)
             digest = record.content_hash()
-            values = _service_values(record, org_ids, digest)
-            old = existing.get(record.source_id)
+            old = existing.get(record.source_id) if existing else None
             if old is None:
-                new_rows.append({"source": source, **values, "imported_at": now, "updated_at": now})
+                org = record.organisation
+                org_id = None if org is None else org_ids.get(org.source_id)
+                new_rows.append((source, org_id, digest, False, now, now, *record_values(record)))
                 new_records.append(record)
             elif old.content_hash == digest and not old.withdrawn:
                 summary.unchanged += 1
@@ -346,35 +353,40 @@ class _Writer:
                 changed_rows.append(
                     {
                         "id": old.id,
-                        **values,
+                        **_service_values(record, org_ids, digest),
                         "withdrawn": False,
                         "withdrawn_at": None,
                         "updated_at": now,
                     }
                 )
                 changed_records.append(record)
-        links: list[dict[str, int]] = []
+        links: list[tuple[int, int]] = []
         if new_rows:
-            insert_rows(session, _table(Service), new_rows)
-            ids = {
-                sid: pk
-                for chunk in _chunks([r.source_id for r in new_records], 1000)
-                for sid, pk in session.connection().execute(
-                    sa.select(_table(Service).c.source_id, _table(Service).c.id).where(
-                        _table(Service).c.source == source,
-                        _table(Service).c.source_id.in_(chunk),
+            if self.services is None:
+                self.services = Inserter(conn, _table(Service), _NEW_SERVICE)
+            drawn = self.services.insert_ids(conn, new_rows)
+            del new_rows[:]  # (let go of the rows as soon as written)
+            table = _table(Service)
+            ids = (
+                dict(zip([r.source_id for r in new_records], drawn, strict=True))
+                if drawn is not None
+                else {
+                    sid: pk
+                    for chunk in _chunks([r.source_id for r in new_records], 1000)
+                    for sid, pk in conn.execute(
+                        sa.select(table.c.source_id, table.c.id).where(
+                            table.c.source == source, table.c.source_id.in_(chunk)
+                        )
                     )
-                )
-            }
+                }
+            )
             for record in new_records:
-                links.extend(
-                    {"service_id": ids[record.source_id], "location_id": loc_ids[loc.source_id]}
-                    for loc in record.locations
-                )
-            summary.added += len(new_rows)
+                pk = ids[record.source_id]
+                links.extend((pk, loc_ids[loc.source_id]) for loc in record.locations)
+            summary.added += len(new_records)
             if index is not None:
                 index.services(new_records, ids, org_ids, loc_ids)
-        if index is not None and len(new_rows) < len(records):
+        if index is not None and len(new_records) < len(records):
             index.give_up()  # a service updated or unchanged
         if changed_rows:
             table = _table(Service)
@@ -393,10 +405,7 @@ class _Writer:
                     sa.delete(ServiceLocation).where(col(ServiceLocation.service_id).in_(chunk))
                 )
             for pk, record in zip(changed_ids, changed_records, strict=True):
-                links.extend(
-                    {"service_id": pk, "location_id": loc_ids[loc.source_id]}
-                    for loc in record.locations
-                )
+                links.extend((pk, loc_ids[loc.source_id]) for loc in record.locations)
             summary.updated += len(changed_rows)
         if raw_only:
             table = _table(Service)
@@ -406,9 +415,11 @@ class _Writer:
                 .values(raw_hash=sa.bindparam("v_raw_hash")),
                 raw_only,
             )
-        unique = list({(x["service_id"], x["location_id"]): x for x in links}.values())
-        for chunk in _chunks(unique, 5000):
-            insert_rows(session, _table(ServiceLocation), chunk)
+        if links and self.links is None:
+            self.links = Inserter(conn, _table(ServiceLocation), ("service_id", "location_id"))
+        for chunk in _chunks(list(dict.fromkeys(links)), 5000):
+            assert self.links is not None
+            self.links.insert(conn, chunk)
 
     def _organisations(self, records: list[ServiceRecord | UnchangedRecord]) -> dict[str, int]:
         """This batch's organisations written (an earlier copy in this import is replaced
@@ -431,15 +442,18 @@ class _Writer:
                 wanted[org.source_id] = values
         for sid, values in wanted.items():
             self.org_size[sid] = _size(values)
-        known = [
-            r.organisation.source_id
+        written = _upsert_by_source_id(
+            self.session, Organisation, self.source, wanted, self.summary
+        )
+        self.org_ids.update(written)
+        # the others were written by this import, in an earlier batch
+        org_ids = self.org_ids
+        ids = {
+            r.organisation.source_id: org_ids[r.organisation.source_id]
             for r in records
             if r.organisation is not None and r.organisation.source_id not in wanted
-        ]
-        ids = {
-            **_upsert_by_source_id(self.session, Organisation, self.source, wanted, self.summary),
-            **_lookup_ids(self.session, Organisation, self.source, known),
         }
+        ids.update(written)
         if self.index is not None:
             self.index.organisations(wanted, ids)
         return ids
@@ -500,35 +514,50 @@ def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
         yield items[i : i + size]
 
 
+_RECORD_COLUMNS = (
+    "source_id",
+    "name",
+    "description",
+    "url",
+    "email",
+    "phone",
+    "status",
+    "fees",
+    "is_free",
+    "min_age",
+    "max_age",
+    "eligibility",
+    "service_area",
+    "attending",
+    "languages",
+    "taxonomy_terms",
+    "domains",
+    "z_codes",
+    "opening_hours",
+    "contacts",
+    "last_verified",
+    "raw_hash",
+)
+# a new service's row: these columns, then the record's own
+_NEW_SERVICE = (
+    "source",
+    "organisation_id",
+    "content_hash",
+    "withdrawn",
+    "imported_at",
+    "updated_at",
+    *_RECORD_COLUMNS,
+)
+_record_values = attrgetter(*_RECORD_COLUMNS)  # a record's as a tuple (in C)
+
+
 def _service_values(record: ServiceRecord, org_ids: dict[str, int], digest: str) -> dict[str, Any]:
+    org = record.organisation
     return {
-        "source_id": record.source_id,
-        "organisation_id": org_ids.get(record.organisation.source_id)
-        if record.organisation
-        else None,
-        "name": record.name,
-        "description": record.description,
-        "url": record.url,
-        "email": record.email,
-        "phone": record.phone,
-        "status": record.status,
-        "fees": record.fees,
-        "is_free": record.is_free,
-        "min_age": record.min_age,
-        "max_age": record.max_age,
-        "eligibility": record.eligibility,
-        "service_area": record.service_area,
-        "attending": record.attending,
-        "languages": record.languages,
-        "taxonomy_terms": record.taxonomy_terms,
-        "domains": record.domains,
-        "z_codes": record.z_codes,
-        "opening_hours": record.opening_hours,
-        "contacts": record.contacts,
-        "last_verified": record.last_verified,
+        **dict(zip(_RECORD_COLUMNS, _record_values(record), strict=True)),
+        "organisation_id": None if org is None else org_ids.get(org.source_id),
         "withdrawn": False,
         "content_hash": digest,
-        "raw_hash": record.raw_hash,
     }
 
 
@@ -610,7 +639,10 @@ def _upsert_by_source_id(
             session.execute(sa.update(model).where(col(model.id) == row.id).values(**values))
     summary.other_writes += len(to_insert)
     for chunk in _chunks(to_insert, 5000):
-        insert_rows(session, _table(model), chunk)
-    if to_insert:
-        ids.update(_lookup_ids(session, model, source, [r["source_id"] for r in to_insert]))
+        drawn = insert_rows(session, _table(model), chunk)
+        sids = [r["source_id"] for r in chunk]
+        if drawn is None:
+            ids.update(_lookup_ids(session, model, source, sids))
+        else:
+            ids.update(zip(sids, drawn, strict=True))
     return ids

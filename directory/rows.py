@@ -5,66 +5,162 @@ parameters one by one in Python; here the statement is compiled once for the dia
 its bind processors (JSON text, SQLite's dates and booleans: the very functions
 SQLAlchemy would apply) are run over plain tuples handed to the driver's
 ``executemany``. The same rows are stored, in the same transaction, on SQLite (plain or
-SQLCipher) and PostgreSQL. A JSON list of words seen before (languages, categories,
-needs) is written as text once and reused."""
+SQLCipher) and PostgreSQL.
+
+A value seen before is not processed again: a JSON value (lists of words, opening hours,
+contacts: many services share the same) is written as text once and reused, looked up by
+its MessagePack bytes (which tell apart every two values whose JSON differs); a date once
+per day; a value repeated from the row before (the import's time) once. What is kept is
+bounded (``MEMO``), so memory stays flat with the feed's size.
+
+On SQLite the ids of the rows just inserted are known without reading them back: the
+import's transaction holds the only write lock, so the rows of one ``executemany`` take
+the ids after the table's largest, one after another (checked: the largest id after is
+the largest before plus the rows inserted; otherwise, and on PostgreSQL, where other
+sessions draw from the same sequence, the caller reads them back)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any, cast
 
+import msgspec
 import sqlalchemy as sa
 from sqlmodel import Session
 
-# JSON columns holding lists of words: many services share the same list
-WORD_LISTS = frozenset({"languages", "taxonomy_terms", "domains", "z_codes"})
+MEMO = 10_000
+"""The most values one column remembers as processed."""
+
+_KEY = msgspec.msgpack.Encoder()
+_UNSET = object()
 
 
-def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    seen: dict[tuple[str, ...], Any] = {}
+def _json_memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process`` (a JSON column's) with the text of each value remembered."""
+    seen: dict[bytes, Any] = {}
+    encode = _KEY.encode
 
     def cached(value: Any) -> Any:
-        if type(value) is not list:
-            return process(value)
-        key = tuple(value)
         try:
-            found = seen.get(key)
-        except TypeError:  # not a list of words: nothing to share
+            key = encode(value)
+        except (TypeError, ValueError, msgspec.EncodeError):  # (not plain data)
             return process(value)
+        found = seen.get(key)
         if found is None:
             found = process(value)
-            if len(seen) < 10_000 and all(type(v) is str for v in key):
+            if len(seen) < MEMO:
                 seen[key] = found
         return found
 
     return cached
 
 
-def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+def _repeat_memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process`` with the value of the row before reused when it is the same object (the
+    import's time in every row), and each date's text remembered."""
+    last_in: Any = _UNSET
+    last_out: Any = None
+    dates: dict[date, Any] = {}
+
+    def cached(value: Any) -> Any:
+        nonlocal last_in, last_out
+        if value is last_in:
+            return last_out
+        if type(value) is date:
+            out = dates.get(value, _UNSET)
+            if out is _UNSET:
+                out = process(value)
+                if len(dates) < MEMO:
+                    dates[value] = out
+        else:
+            out = process(value)
+        last_in, last_out = value, out
+        return out
+
+    return cached
+
+
+class Inserter:
+    """Rows of ``table`` with the columns ``names`` (tuples in that order), inserted a
+    batch at a time in the connection's transaction. Made once for many batches: the
+    statement is compiled once and the processed values are remembered across them."""
+
+    def __init__(self, conn: sa.Connection, table: sa.Table, names: Sequence[str]) -> None:
+        dialect = conn.dialect
+        self.table = table
+        self.names = list(names)
+        compiled = sa.insert(table).compile(dialect=dialect, column_keys=self.names)
+        order = list(compiled.positiontup or []) if dialect.positional else list(compiled.binds)
+        # a column with a default not given: SQLAlchemy's own way
+        self.own_way = set(order) != set(self.names)
+        self.sql = compiled.string
+        self.positional = dialect.positional
+        self.order = order
+        self.take = [self.names.index(n) for n in order] if not self.own_way else []
+        processors = cast(dict[str, Callable[[Any], Any]], dict(compiled._bind_processors))
+        json_columns = {c.name for c in table.columns if isinstance(c.type, sa.JSON)}
+        self.processors = [
+            None
+            if name not in processors
+            else (_json_memo if name in json_columns else _repeat_memo)(processors[name])
+            for name in order
+        ]
+        pk = list(table.primary_key.columns)
+        self.max_id = (
+            f"SELECT max({pk[0].name}) FROM {table.name}"
+            if dialect.name == "sqlite"
+            and len(pk) == 1
+            and isinstance(pk[0].type, sa.Integer)
+            and pk[0].name not in self.names  # (ids given are not drawn)
+            else None
+        )
+
+    def insert(self, conn: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert ``rows``."""
+        if not rows:
+            return
+        if self.own_way:
+            conn.execute(
+                sa.insert(self.table), [dict(zip(self.names, r, strict=True)) for r in rows]
+            )
+            return
+        # a column at a time (its processor mapped over it in C), then zipped into rows
+        columns = list(zip(*rows, strict=True))
+        taken = [
+            columns[i] if process is None else map(process, columns[i])
+            for i, process in zip(self.take, self.processors, strict=True)
+        ]
+        params: list[Any]
+        if self.positional:
+            params = list(zip(*taken, strict=True))
+        else:
+            order = self.order
+            params = [dict(zip(order, values, strict=True)) for values in zip(*taken, strict=True)]
+        conn.exec_driver_sql(self.sql, params)
+
+    def insert_ids(self, conn: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> list[int] | None:
+        """Insert ``rows``; their ids in order where the database tells them for certain
+        (SQLite), else None (the caller reads them back)."""
+        if self.max_id is None or self.own_way or not rows:
+            self.insert(conn, rows)
+            return None if rows else []
+        before = conn.exec_driver_sql(self.max_id).scalar() or 0
+        self.insert(conn, rows)
+        after = conn.exec_driver_sql(self.max_id).scalar()
+        if after != before + len(rows):  # (not the usual ids: never guessed)
+            return None
+        return list(range(before + 1, after + 1))
+
+
+def insert_rows(
+    session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]
+) -> list[int] | None:
     """Insert ``rows`` (dicts with the same keys) into ``table`` in ``session``'s
-    transaction."""
+    transaction; their ids as ``Inserter.insert_ids`` gives them."""
     if not rows:
-        return
+        return []
     conn = session.connection()
-    dialect = conn.dialect
-    keys = list(rows[0])
-    compiled = sa.insert(table).compile(dialect=dialect, column_keys=keys)
-    names = list(compiled.positiontup or []) if dialect.positional else list(compiled.binds)
-    if set(names) != set(keys):  # a column with a default not given: SQLAlchemy's own way
-        conn.execute(sa.insert(table), list(rows))
-        return
-    processors = cast(dict[str, Callable[[Any], Any]], dict(compiled._bind_processors))
-    for name in WORD_LISTS & processors.keys():
-        processors[name] = _memo(processors[name])
-    # a column at a time (its processor mapped over it in C), then zipped into rows
-    columns = []
-    for name in names:
-        values = [row[name] for row in rows]
-        process = processors.get(name)
-        columns.append(values if process is None else list(map(process, values)))
-    params: list[Any]
-    if dialect.positional:
-        params = list(zip(*columns, strict=True))
-    else:
-        params = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
-    conn.exec_driver_sql(compiled.string, params)
+    names = list(rows[0])
+    inserter = Inserter(conn, table, names)
+    return inserter.insert_ids(conn, [tuple(row[n] for n in names) for row in rows])
