@@ -44,7 +44,7 @@ def _json_memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def cached(value: Any) -> Any:
         try:
             key = encode(value)
-        except (TypeError, ValueError, msgspec.EncodeError):  # (not plain data)
+        except Exception:  # (not plain data, or beyond MessagePack: a huge number)
             return process(value)
         found = seen.get(key)
         if found is None:
