@@ -409,6 +409,64 @@ def _without_strings(window: bytes) -> tuple[bytes, bool]:
     return b"".join(kept), (quotes - len(shifts)) % 2 == 1
 
 
+# What ``check_json_before_parser`` keeps of a page: quotes, the bytes a value is counted
+# by, brackets, and the mark ``_ESCAPED`` an escape (a backslash and the byte after it)
+# becomes (a lone backslash left over too).
+_ESCAPED = b"\x01"
+_ESCAPE = re.compile(rb"\\.", re.S)
+_NOT_KEPT = bytes(b for b in range(256) if b not in b'"\x01\\,[]{}')
+_BACKSLASH_MARKED = bytes(range(256)).replace(b"\\", _ESCAPED)
+QUICK_STRINGS = 32
+"""``check_json_before_parser`` reads whole a page with at most one string holding a comma,
+a bracket or an escape per this many bytes (else a window at a time, as ``check_json``)."""
+
+
+def check_json_before_parser(data: bytes, label: str, max_values: int) -> None:
+    """``check_json`` for a page a strict JSON parser (msgspec) reads next, in a few passes
+    over the whole page instead of a window at a time: the same values counted, the same
+    brackets paired, the same refusals with the same messages (by ``check_json`` itself),
+    except one kind the parser refuses anyway: a page that is not JSON, where a number
+    touches a string (``1"a"2``, which ``check_json`` reads as the number ``12``), may pass
+    here. So a page the parser refuses must be read again by ``load_json``, which checks it
+    with ``check_json`` (``directory.sources._cut_page``).
+
+    Every byte but quotes, backslashes, commas and brackets is dropped; each escape
+    (``\\"``, ``\\\\``, ``\\n``...) becomes one mark first, so every quote left opens or
+    closes a string. Two quotes side by side then hold nothing of note between them
+    (an empty string, or the end of one and the start of the next) and go, so only strings
+    holding a comma, a bracket or an escape are left to split the page at. What lies
+    between them is outside strings: counted and paired as ``check_json`` does. A mark
+    outside a string (a backslash where JSON has none), a page ending inside a string, too
+    many strings left, any run of 101 number bytes (even in a string), too many values or
+    too deep: ``check_json`` reads the page and says what is wrong, if anything."""
+    if _LONG_RUN in data.translate(_NUMBER_BYTES):
+        check_json(data, label, max_values)
+        return
+    if b"\\" in data:
+        kept = _ESCAPE.sub(_ESCAPED, data).translate(_BACKSLASH_MARKED, _NOT_KEPT)
+    else:
+        kept = data.translate(None, _NOT_KEPT)
+    kept = kept.replace(b'""', b"")
+    strings = kept.count(b'"')
+    if strings % 2 or strings > 2 * (len(data) // QUICK_STRINGS + 1):
+        check_json(data, label, max_values)
+        return
+    outside = b"".join(kept.split(b'"')[0::2])
+    del kept
+    values = outside.count(b",") + outside.count(b"[") + outside.count(b"{")
+    if _ESCAPED in outside or values > max_values or _too_deep_here(outside.translate(None, b",")):
+        check_json(data, label, max_values)
+
+
+def _too_deep_here(brackets: bytes) -> bool:
+    """Whether ``_check_depth`` refuses these brackets."""
+    try:
+        _check_depth(brackets, "")
+    except ValueError:
+        return True
+    return False
+
+
 def _innermost_out(brackets: bytes) -> bytes:
     """The brackets without their innermost pairs: one level of nesting, never two (the
     pairs are marked first, so taking out ``[]`` cannot make a ``{}`` that goes too)."""

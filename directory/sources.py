@@ -30,7 +30,7 @@ from directory.bounded import (
     Budget,
     FeedTooLarge,
     Limits,
-    check_json,
+    check_json_before_parser,
     http_page,
     load_json,
     open_file,
@@ -210,7 +210,8 @@ def _cut_page(data: bytes, label: str, limits: Limits) -> tuple[Page, list[bytes
     wrong. msgspec checks the whole page is JSON (strict JSON: what it accepts,
     ``json.loads`` reads to the same values), so each service's bytes parse alone as they
     would in the page."""
-    check_json(data, label, max(1, limits.page_bytes // BYTES_PER_VALUE))
+    # (a page msgspec refuses goes to load_json, whose check_json may refuse it first)
+    check_json_before_parser(data, label, max(1, limits.page_bytes // BYTES_PER_VALUE))
     try:
         data.decode("utf-8-sig")  # the whole page is UTF-8, as load_json wants it
         body = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data

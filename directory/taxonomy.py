@@ -13,9 +13,11 @@ import re
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 
-from directory.text import stem, words
+from directory.text import _WORD, stem, words
 
 _ZCODE = re.compile(r"^Z\d\d\.\d$")
+KNOWN_TERMS = 4096
+"""Distinct lists of taxonomy terms whose categories are remembered (then it starts again)."""
 
 
 @cache
@@ -29,7 +31,38 @@ def domain_keys() -> tuple[str, ...]:
 
 @lru_cache(maxsize=8192)
 def _norm_phrase(text: str) -> tuple[str, ...]:
-    return tuple(map(stem, words(text)))
+    return _phrase(text)
+
+
+def _phrase(text: str) -> tuple[str, ...]:
+    """``_norm_phrase`` not remembered (a description: each is read once)."""
+    return tuple(map(stem, _words(text)))
+
+
+# After ``lower()``: the bytes of a word (``_WORD``: letters, digits and an apostrophe)
+# kept, every other byte a space.
+_WORD_BYTES = bytes(
+    b if chr(b) in "abcdefghijklmnopqrstuvwxyz0123456789'" else 32 for b in range(256)
+)
+
+
+def _words(text: str) -> list[str]:
+    """``directory.text.words``, for ASCII text in a few passes: no match of ``_WORD``
+    takes a byte other than a letter, a digit or an apostrophe, so the words are those of
+    each run of such bytes, and a run without an apostrophe is one word."""
+    if not text.isascii():
+        return words(text)
+    lowered = text.lower()
+    runs = lowered.encode("ascii").translate(_WORD_BYTES).decode("ascii").split()
+    if "'" not in lowered:
+        return runs
+    found: list[str] = []
+    for run in runs:
+        if "'" in run:
+            found.extend(_WORD.findall(run))
+        else:
+            found.append(run)
+    return found
 
 
 @dataclass(frozen=True)
@@ -49,6 +82,33 @@ class TaxonomyMap:
         self, terms: list[str], name: str, description: str
     ) -> tuple[list[str], list[str]]:
         """(domains, z_codes) for a service, each in a stable order without repeats."""
+        hits = self._term_hits(terms)
+        if not hits:
+            hits = self._keyword_hits(_norm_phrase(name))
+        if not hits:
+            hits = self._keyword_hits(_phrase(description))
+        if not hits:
+            return [], []
+        domains, codes = self._sorted(hits)
+        return list(domains), list(codes)
+
+    def _term_hits(self, terms: list[str]) -> list[MapRow]:
+        """The rows the taxonomy terms match: each term's exact row, then the keyword rows
+        of those with none; each distinct short list of terms read once."""
+        if not terms:
+            return []
+        if len(terms) > 8 or sum(map(len, terms)) > 400:  # (not remembered)
+            return self._read_terms(terms)
+        key = tuple(terms)
+        known = self._known_terms
+        found = known.get(key)
+        if found is None:
+            if len(known) >= KNOWN_TERMS:
+                known.clear()
+            found = known[key] = tuple(self._read_terms(terms))
+        return list(found)
+
+    def _read_terms(self, terms: list[str]) -> list[MapRow]:
         hits: list[MapRow] = []
         unmatched: list[str] = []
         for term in terms:
@@ -59,15 +119,34 @@ class TaxonomyMap:
                 unmatched.append(term)
         for term in unmatched:
             hits.extend(self._keyword_hits(_norm_phrase(term)))
-        if not hits:
-            hits.extend(self._keyword_hits(_norm_phrase(name)))
-        if not hits:
-            hits.extend(self._keyword_hits(_norm_phrase(description)))
-        if not hits:
-            return [], []
-        domains = sorted({d for row in hits for d in row.domains}, key=self._order.__getitem__)
-        codes = sorted({z for row in hits for z in row.z_codes})
-        return domains, codes
+        return hits
+
+    def _sorted(self, hits: list[MapRow]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The rows' domains in catalogue order and their Z codes, each once; each distinct
+        list of rows worked out once."""
+        key = tuple(map(id, hits))  # (the rows live as long as the map)
+        known = self._known_rows
+        found = known.get(key)
+        if found is None:
+            domains = sorted({d for row in hits for d in row.domains}, key=self._order.__getitem__)
+            codes = sorted({z for row in hits for z in row.z_codes})
+            if len(known) >= KNOWN_TERMS:
+                known.clear()
+            found = known[key] = (tuple(domains), tuple(codes))
+        return found
+
+    @cached_property
+    def _known_terms(self) -> dict[tuple[str, ...], tuple[MapRow, ...]]:
+        return {}
+
+    @cached_property
+    def _known_rows(self) -> dict[tuple[int, ...], tuple[tuple[str, ...], tuple[str, ...]]]:
+        return {}
+
+    @cached_property
+    def _first_words(self) -> frozenset[str]:
+        """The first word of every keyword phrase."""
+        return frozenset(self._by_first_word)
 
     @cached_property
     def _order(self) -> dict[str, int]:
@@ -93,7 +172,7 @@ class TaxonomyMap:
         starting with a word of the text are tried (a description is long, the map is not),
         and only where the text has that word."""
         by_first = self._by_first_word
-        candidates = {n for word in set(text) for n in by_first.get(word, ())}
+        candidates = {n for word in self._first_words.intersection(text) for n in by_first[word]}
         candidates.update(self._empty)
         found = []
         for number in sorted(candidates):

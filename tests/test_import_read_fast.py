@@ -1,0 +1,209 @@
+"""Issue 18 (import speed, the reading half): each faster way of reading a feed gives what
+the rule it stands in for gives, on inputs made to reach the cases where they could part."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from typing import Any
+
+import msgspec
+import pytest
+
+from directory import bounded, taxonomy
+from directory.bounded import MAX_DEPTH, check_json, check_json_before_parser
+from directory.taxonomy import MapRow, TaxonomyMap, load_taxonomy_map
+from directory.text import _bare_html, _simple_html, plain_text, stem, words
+
+_ANY = msgspec.json.Decoder()
+
+
+def _outcome(check: Any, data: bytes, values: int) -> tuple[str, str] | None:
+    try:
+        check(data, "page", values)
+    except ValueError as exc:
+        return type(exc).__name__, str(exc)
+    return None
+
+
+def _same_as_check_json(data: bytes, values: int, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Assert the quick check ends as check_json does (or, only for a page that is not
+    JSON, passes where check_json refuses a number); whether it decided alone."""
+    calls: list[int] = []
+
+    def counted(*args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        check_json(*args, **kwargs)
+
+    monkeypatch.setattr(bounded, "check_json", counted)
+    quick = _outcome(check_json_before_parser, data, values)
+    monkeypatch.setattr(bounded, "check_json", check_json)
+    full = _outcome(check_json, data, values)
+    if quick != full:
+        assert quick is None and full is not None, (data, quick, full)
+        assert "a number more than 100 characters long" in full[1], (data, full)
+        with pytest.raises(msgspec.DecodeError, match="malformed"):
+            _ANY.decode(data)  # the page goes to load_json, which refuses it so
+    return not calls
+
+
+PIECES = [b'"', b"\\", b"a", b"n", b"{", b"}", b"[", b"]", b",", b"0", b"9" * 60, b" "]
+PIECES += [b":", b"\x01", b'""', b"\\\\", b'\\"', b"[" * 8, b"]" * 8, b"e", b"\xc3\xa9"]
+
+
+def test_the_quick_check_ends_as_check_json_on_any_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(50)
+    alone = 0
+    for _ in range(30_000):
+        data = b"".join(rng.choice(PIECES) for _ in range(rng.randint(0, 30)))
+        alone += _same_as_check_json(data, rng.choice([1, 3, 10, 1000]), monkeypatch)
+    assert alone > 3_000  # it decided alone often, not only by calling check_json
+
+
+def _document(rng: random.Random, depth: int = 0) -> Any:
+    if depth > 70 or rng.random() < 0.3:
+        leaves = [None, True, 1, -2.5e10, "a,b", "[x]", 'q"\\', "é", "", "\\n", "\u2028"]
+        return rng.choice([*leaves, "9" * rng.choice([99, 101]), 10 ** rng.randint(0, 120)])
+    if rng.random() < 0.5:
+        return [_document(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    keys = ["a", "b,", 'c\\"', "[", "9"]
+    return {rng.choice(keys): _document(rng, depth + 1) for _ in range(rng.randint(0, 3))}
+
+
+def test_the_quick_check_ends_as_check_json_on_json_and_near_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Documents nested up to past the limit, with strings holding quotes, backslashes,
+    brackets and digits, some with a byte put in anywhere (no longer JSON)."""
+    rng = random.Random(51)
+    alone = 0
+    for _ in range(6_000):
+        doc = _document(rng)
+        for level in range(rng.choice([0, 0, 30, MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1])):
+            doc = [doc] if level % 2 else {"k": doc}
+        compact = (",", ":") if rng.random() < 0.5 else None
+        data = json.dumps(doc, ensure_ascii=rng.random() < 0.5, separators=compact).encode()
+        if rng.random() < 0.3 and data:
+            at = rng.randrange(len(data))
+            data = data[:at] + rng.choice(PIECES) + data[at:]
+        alone += _same_as_check_json(data, rng.choice([1, 5, 50, 10**6]), monkeypatch)
+    assert alone > 1_000
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'[1"a"' + b"9" * 100 + b"]", None),  # not JSON: the parser refuses it
+        (b"[" + b"9" * 101 + b"]", "a number more than 100 characters long"),
+        (b'["' + b"9" * 101 + b'"]', None),  # digits in a string are text
+        (b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1), "JSON nested more than 64 levels deep"),
+        (b'["\\"' + b"[" * 70 + b'"]', None),  # brackets in a string, after an escape
+        (b'["a\\\\"' + b"[" * 70 + b"]" * 70 + b"]", "JSON nested more than 64 levels deep"),
+        (b"[" + b"0," * 20 + b"0]", "more than 10 JSON values in one page"),
+        (b'[\\"a"]', None),  # a backslash outside a string: check_json reads it
+    ],
+)
+def test_the_quick_check_refuses_with_check_jsons_words(data: bytes, message: str | None) -> None:
+    values = 10 if b"0," in data else 10_000
+    if message is None:
+        check_json_before_parser(data, "page", values)
+    else:
+        with pytest.raises(ValueError, match=rf"^page: {message}"):
+            check_json_before_parser(data, "page", values)
+
+
+def test_a_page_of_many_short_strings_is_read_a_window_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Splitting such a page whole at its quotes would take many times its size."""
+    page = b"[" + b'",",' * 100_000 + b'""]'
+    assert not _same_as_check_json(page, 10**6, monkeypatch)
+    real = json.dumps([{"id": str(i), "name": f"Service {i}, Vale"} for i in range(2000)])
+    assert _same_as_check_json(real.encode(), 10**6, monkeypatch)
+
+
+# --- HTML without attributes ---------------------------------------------------------------
+
+TAGS = [
+    *("<p>", "</p>", "<P>", "</P >", "<p/>", "<br>", "<br/>", "<br />", "<BR/>", "<b>"),
+    *("<li>", "</li>", "<ul>", "</ul>", "<h2>", "</h2>", "<tr>", "</b >", "<p\t>", "<a1>"),
+    *('<div class="x">', "<a href='y'>", "</a>", "<a href=y>", "< p>", "</ b>", "<1a>"),
+    *("<script>", "</script>", "<Style/>", "<!-- c -->", "<?x?>", "<x-y>", "<o:p>"),
+    *("<", ">", "<3", "a<b", "<>", "</>", "</p/>", "<p\u2003/>", "<" + "a" * 40 + ">"),
+    *("&amp;", "&", "&#27;", "&lt;p&gt;", "&nbsp;", "text", " ", "\n", "\t", "é", "\xa0"),
+]
+
+
+def test_html_without_attributes_reads_as_simple_html_does() -> None:
+    rng = random.Random(52)
+    bare = 0
+    for _ in range(40_000):
+        text = "".join(rng.choice(TAGS) for _ in range(rng.randint(1, 12)))
+        fast = _bare_html(text)
+        if fast is not None:
+            bare += 1
+            assert fast == _simple_html(text), text
+    assert bare > 4_000
+
+
+def test_blank_lines_are_collapsed_to_one() -> None:
+    assert plain_text("<p>a</p>\n\n\n<ul><li>b</li></ul>\n\n\n\n\nc") == "a\n\n- b\n\nc"
+
+
+# --- categories ----------------------------------------------------------------------------
+
+
+def test_words_of_ascii_text_are_the_tokenisers_words() -> None:
+    rng = random.Random(53)
+    alphabet = [*"abcXYZ019 '’-,.\n\té", "men's", "'tis", "a''b", "x'1", "İ", "K", "ß"]
+    for _ in range(50_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20)))
+        assert taxonomy._words(text) == words(text), text
+
+
+def _reference(m: TaxonomyMap, terms: list[str], name: str, description: str) -> Any:
+    """classify as written before it remembered anything."""
+
+    def phrase(text: str) -> tuple[str, ...]:
+        return tuple(stem(w) for w in re.findall(r"[a-z0-9]+(?:['’][a-z]+)?", text.lower()))
+
+    def keyword_rows(text: tuple[str, ...]) -> list[MapRow]:
+        return [
+            row
+            for words_, row in m.keywords
+            if any(text[i : i + len(words_)] == words_ for i in range(len(text) + 1))
+        ]
+
+    hits: list[MapRow] = []
+    unmatched = []
+    for term in terms:
+        row = m.exact.get(phrase(term))
+        if row:
+            hits.append(row)
+        else:
+            unmatched.append(term)
+    for term in unmatched:
+        hits.extend(keyword_rows(phrase(term)))
+    hits = hits or keyword_rows(phrase(name)) or keyword_rows(phrase(description))
+    order = {key: i for i, key in enumerate(taxonomy.domain_keys())}
+    domains = sorted({d for row in hits for d in row.domains}, key=order.__getitem__)
+    return domains, sorted({z for row in hits for z in row.z_codes})
+
+
+def test_categories_are_read_as_before_however_often_a_list_of_terms_comes() -> None:
+    m = load_taxonomy_map()
+    vocabulary = [row.term for _, row in m.keywords] + [row.term for row in m.exact.values()]
+    vocabulary += ["nothing at all", "Food Bank", "x" * 300, "Men’s SHED", "the"]
+    rng = random.Random(54)
+    for _ in range(3_000):
+        terms = [rng.choice(vocabulary) for _ in range(rng.choice([0, 1, 2, 12]))]
+        name = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 3)))
+        description = " and ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 6)))
+        expected = _reference(m, terms, name, description)
+        for _ in range(2):  # the second time from what was remembered
+            domains, codes = m.classify(terms, name, description)
+            assert (domains, codes) == expected, (terms, name, description)
+            domains.append("changed")  # a caller's own lists: nothing remembered changes
