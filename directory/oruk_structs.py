@@ -10,7 +10,7 @@ what is wrong: every message a user sees comes from that one reader. It gives No
   number or null; a number, text or null...), so a value of any other type (``"name":
   12345``, ``true`` as a number, a null among a list's objects, a service that is not an
   object) is refused by the decoder, and such a service is read the ordinary way;
-- a list holds more than ``MAX_ITEMS`` items;
+- a list holds more than ``MAX_ITEMS`` items (the decoder refuses it);
 - reading left anything out or refused anything (a note, a ``RecordError``).
 
 So only a service read cleanly is read here, and for it every value reaches the same
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -49,17 +49,21 @@ Text = str | None
 Ident = str | int | None
 Number = int | float | str | None
 _NULL = msgspec.Raw(b"null")
+_AT_MOST = msgspec.Meta(max_length=MAX_ITEMS)  # a longer list: read the ordinary way
 
 
 class _Phone(msgspec.Struct):
     number: Text = None
 
 
+_Phones = Annotated[list[_Phone], _AT_MOST]
+
+
 class _Contact(msgspec.Struct):
     name: Text = None
     title: Text = None
     email: Text = None
-    phones: list[_Phone] | None = None
+    phones: _Phones | None = None
 
 
 class _Cost(msgspec.Struct):
@@ -102,6 +106,17 @@ class _Schedule(msgspec.Struct):
     byday: Text = None
 
 
+_Sals = Annotated[list[_Sal], _AT_MOST]
+_Eligibilities = Annotated[list[_Eligibility], _AT_MOST]
+_Contacts = Annotated[list[_Contact], _AT_MOST]
+_Costs = Annotated[list[_Cost], _AT_MOST]
+_Areas = Annotated[list[_Area], _AT_MOST]
+_Languages = Annotated[list[str | _Language], _AT_MOST]
+_Taxonomies = Annotated[list[_Taxonomy], _AT_MOST]
+_Attributes = Annotated[list[_Attribute], _AT_MOST]
+_Schedules = Annotated[list[_Schedule], _AT_MOST]
+
+
 class _Service(msgspec.Struct):
     id: Ident = None
     name: Text = None
@@ -118,19 +133,19 @@ class _Service(msgspec.Struct):
     maximum_age: Number = None
     organization: msgspec.Raw = _NULL
     organization_id: msgspec.Raw = _NULL
-    service_at_locations: list[_Sal] | None = None
-    eligibilitys: list[_Eligibility] | None = None
-    eligibilities: list[_Eligibility] | None = None
-    contacts: list[_Contact] | None = None
-    phones: list[_Phone] | None = None
-    cost_options: list[_Cost] | None = None
-    service_areas: list[_Area] | None = None
-    languages: list[str | _Language] | None = None
-    service_taxonomys: list[_Taxonomy] | None = None
-    service_taxonomies: list[_Taxonomy] | None = None
-    attributes: list[_Attribute] | None = None
-    regular_schedules: list[_Schedule] | None = None
-    schedules: list[_Schedule] | None = None
+    service_at_locations: _Sals | None = None
+    eligibilitys: _Eligibilities | None = None
+    eligibilities: _Eligibilities | None = None
+    contacts: _Contacts | None = None
+    phones: _Phones | None = None
+    cost_options: _Costs | None = None
+    service_areas: _Areas | None = None
+    languages: _Languages | None = None
+    service_taxonomys: _Taxonomies | None = None
+    service_taxonomies: _Taxonomies | None = None
+    attributes: _Attributes | None = None
+    regular_schedules: _Schedules | None = None
+    schedules: _Schedules | None = None
 
 
 _SERVICE = msgspec.json.Decoder(_Service)
@@ -221,34 +236,11 @@ def _first(a: list[Any] | None, b: list[Any] | None) -> list[Any]:
     return (a if a is not None else b) or []
 
 
-def _too_long(s: _Service) -> bool:
-    lists: tuple[list[Any] | None, ...] = (
-        s.service_at_locations,
-        s.eligibilitys,
-        s.eligibilities,
-        s.contacts,
-        s.phones,
-        s.cost_options,
-        s.service_areas,
-        s.languages,
-        s.service_taxonomys,
-        s.service_taxonomies,
-        s.attributes,
-        s.regular_schedules,
-        s.schedules,
-    )
-    if max(map(len, filter(None, lists)), default=0) > MAX_ITEMS:
-        return True
-    return any(c.phones is not None and len(c.phones) > MAX_ITEMS for c in s.contacts or ())
-
-
 # Below, each value is read as ``directory.feeds`` reads it (the same Fields calls, in the
 # same order); field names are not spelt out: any message sends the service there.
 
 
 def _record(f: Fields, s: _Service, places: KnownPlaces) -> ServiceRecord:
-    if _too_long(s):
-        raise RecordError("a list too long")
     sid = f.ident(s.id, "id")
     if not sid:
         raise RecordError("no id")
@@ -351,13 +343,34 @@ def _terms(f: Fields, s: _Service) -> list[str]:
     return [t for t in terms if t]
 
 
+KNOWN_WEEKS = 1024
+"""Distinct weeks of schedule rows whose opening hours are remembered (then it starts again)."""
+_WEEKS: dict[tuple[Any, ...], tuple[dict[str, Any], ...]] = {}
+
+
 def _hours(f: Fields, s: _Service) -> list[dict[str, Any]]:
-    return weekly_hours(_hour_rows(f, s))
+    """The opening hours of the service's schedule rows, each distinct week of at most 14
+    rows read once (read with nothing left out, its hours depend on its values alone:
+    the typed values are text, whole numbers or null, no two of them equal)."""
+    rows = _first(s.regular_schedules, s.schedules)
+    if not rows:
+        return []
+    if len(rows) > 14:
+        return weekly_hours(_hour_rows(f, rows))
+    key = tuple([(r.opens_at, r.closes_at, r.weekday, r.byday) for r in rows])
+    found = _WEEKS.get(key)
+    if found is None:
+        notes = len(f.notes)
+        hours = weekly_hours(_hour_rows(f, rows))
+        if len(f.notes) == notes:
+            remember(_WEEKS, key, tuple(hours), KNOWN_WEEKS)
+        return hours
+    return list(found)
 
 
-def _hour_rows(f: Fields, s: _Service) -> Iterator[HoursRow]:
+def _hour_rows(f: Fields, rows: list[_Schedule]) -> Iterator[HoursRow]:
     known = _KNOWN_HOURS
-    for row in _first(s.regular_schedules, s.schedules):
+    for row in rows:
         key = (False, row.opens_at, row.closes_at, row.weekday, row.byday)
         plain = type(row.weekday) is not int  # the rest are text or null
         found = known.get(key) if plain else None

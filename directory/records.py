@@ -80,6 +80,22 @@ class ServiceRecord(_Digested):
         known: str = getattr(self, "known_hash", "")
         if known:
             return known
+        return hashlib.sha256(self._sorted_json()).hexdigest()
+
+    def _sorted_json(self) -> bytes:
+        """``sorted_json`` of the record's content (every field but ``raw_hash``, the
+        organisation and locations as objects, the date as ISO text): the record itself
+        encoded sorted, as that dictionary is (msgspec reads a dataclass's fields as
+        keys, a date as ISO text), then ``raw_hash`` taken out (a key in sorted order
+        never first, and ``,"raw_hash":`` nowhere else: a quote inside text is escaped)."""
+        if not _exponent_floats(self.locations):
+            try:
+                whole = _SORTED.encode(self)
+            except (TypeError, UnicodeEncodeError, msgspec.EncodeError):
+                pass
+            else:
+                raw = b',"raw_hash":' + _SORTED.encode(self.raw_hash)
+                return whole.replace(raw, b"", 1)
         data = {name: getattr(self, name) for name in _SERVICE_NAMES}
         org = self.organisation
         data["organisation"] = None if org is None else {n: getattr(org, n) for n in _ORG_NAMES}
@@ -87,7 +103,7 @@ class ServiceRecord(_Digested):
             {n: getattr(loc, n) for n in _LOCATION_NAMES} for loc in self.locations
         ]
         data["last_verified"] = self.last_verified.isoformat() if self.last_verified else None
-        return hashlib.sha256(sorted_json(data, self.locations)).hexdigest()
+        return sorted_json(data, self.locations)
 
 
 _SERVICE_NAMES = tuple(f.name for f in fields(ServiceRecord) if f.name != "raw_hash")
@@ -102,14 +118,21 @@ def sorted_json(data: Any, locations: list[LocationRecord]) -> bytes:
     unless Python would give it an exponent (below 1e-4 or from 1e16: ``1e-05`` against
     ``0.00001``): a record's only floats are its locations' coordinates, and with any such
     one the json module writes it (the digests stay as they were)."""
-    for loc in locations:
-        for value in (loc.latitude, loc.longitude):
-            if value and not 1e-4 <= abs(value) < 1e16:
-                return _json_sorted(data)
+    if _exponent_floats(locations):
+        return _json_sorted(data)
     try:
         return _SORTED.encode(data)
     except (TypeError, UnicodeEncodeError, msgspec.EncodeError):
         return _json_sorted(data)
+
+
+def _exponent_floats(locations: list[LocationRecord]) -> bool:
+    """Whether a coordinate is one Python writes with an exponent (msgspec does not)."""
+    for loc in locations:
+        for value in (loc.latitude, loc.longitude):
+            if value and not 1e-4 <= abs(value) < 1e16:
+                return True
+    return False
 
 
 def _json_sorted(data: Any) -> bytes:

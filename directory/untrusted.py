@@ -82,6 +82,8 @@ def _joins(before: str, after: str) -> bool:
 
 def control_positions(text: str, *, multiline: bool = False) -> list[int]:
     """Indexes of the control characters in ``text`` (newline and tab allowed when multiline)."""
+    if text.isascii() and text.isprintable():  # (in C: ASCII from space to tilde)
+        return []
     if _PLAIN_ASCII.fullmatch(text):
         if multiline:
             return []

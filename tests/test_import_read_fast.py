@@ -3,9 +3,12 @@ the rule it stands in for gives, on inputs made to reach the cases where they co
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
+from dataclasses import asdict, fields
+from datetime import date
 from typing import Any
 
 import msgspec
@@ -13,6 +16,9 @@ import pytest
 
 from directory import bounded, taxonomy
 from directory.bounded import MAX_DEPTH, check_json, check_json_before_parser
+from directory.feeds import KnownPlaces
+from directory.oruk_structs import service_from_bytes
+from directory.records import LocationRecord, OrganisationRecord, ServiceRecord
 from directory.taxonomy import MapRow, TaxonomyMap, load_taxonomy_map
 from directory.text import _bare_html, _simple_html, plain_text, stem, words
 
@@ -207,3 +213,66 @@ def test_categories_are_read_as_before_however_often_a_list_of_terms_comes() -> 
             domains, codes = m.classify(terms, name, description)
             assert (domains, codes) == expected, (terms, name, description)
             domains.append("changed")  # a caller's own lists: nothing remembered changes
+
+
+# --- a record's digest ---------------------------------------------------------------------
+
+
+def _digest_as_before(record: ServiceRecord) -> str:
+    """The digest as written before (stored by every import, so it may never change): the
+    record as a dictionary, written by the json module, sorted."""
+    data = {f.name: getattr(record, f.name) for f in fields(record) if f.name != "raw_hash"}
+    org = record.organisation
+    data["organisation"] = None if org is None else asdict(org)
+    data["locations"] = [asdict(loc) for loc in record.locations]
+    data["last_verified"] = record.last_verified.isoformat() if record.last_verified else None
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_a_records_digest_is_as_before() -> None:
+    rng = random.Random(55)
+    texts = ["", "Food bank", 'a "quoted" name', ',"raw_hash":""', "é\u2028\\", "x" * 300]
+    for _ in range(3_000):
+        record = ServiceRecord(
+            source_id=rng.choice(texts),
+            name=rng.choice(texts),
+            description=rng.choice(texts),
+            min_age=rng.choice([None, 0, 130]),
+            is_free=rng.random() < 0.5,
+            languages=rng.sample(texts, 2),
+            opening_hours=[{"day": 1, "opens": "09:00", "closes": "17:00"}][: rng.randint(0, 1)],
+            contacts=[{"name": rng.choice(texts), "title": "", "email": "", "phones": ["1"]}],
+            last_verified=rng.choice([None, date(1, 1, 1), date(999, 12, 31), date(2024, 2, 29)]),
+            organisation=rng.choice([None, OrganisationRecord("o", rng.choice(texts))]),
+            locations=[
+                LocationRecord(
+                    rng.choice(texts),
+                    latitude=rng.choice([None, 0.0, -0.0, 52.123456, 1e-5, 1e17, 0.1]),
+                    longitude=rng.choice([None, -1.5, 1.5e-7]),
+                )
+            ][: rng.randint(0, 1)],
+            domains=["food"],
+            raw_hash=rng.choice(["", "ab" * 32, 'x","raw_hash":"']),
+        )
+        assert record.content_hash() == _digest_as_before(record), record
+
+
+# --- opening hours -------------------------------------------------------------------------
+
+
+def test_a_week_of_hours_is_read_the_same_each_time_and_a_week_left_out_each_time() -> None:
+    base = {"id": "s", "name": "Club"}
+    week = [
+        {"weekday": day, "opens_at": "10:00", "closes_at": "16:00"}
+        for day in ("Monday", "Tuesday", 3, "Funday")
+    ]
+    places = KnownPlaces()
+    for _ in range(2):
+        assert service_from_bytes(json.dumps({**base, "schedules": week}).encode(), places) is None
+        record = service_from_bytes(json.dumps({**base, "schedules": week[:3]}).encode(), places)
+        assert record is not None
+        assert record.opening_hours == [
+            {"day": day, "opens": "10:00", "closes": "16:00"} for day in (1, 2, 3)
+        ]
+        record.opening_hours.append({})  # a record's own list: nothing remembered changes
