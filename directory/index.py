@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
-from directory.text import _WORD, stem, stopwords, words
+from directory.index_words import DescriptionWords
+from directory.text import stem, stopwords, words
 from directory.vocabulary import Vocabulary, load_vocabulary
 
 if TYPE_CHECKING:  # the database layer is imported by what reads it (load_docs), so an
@@ -33,9 +34,6 @@ ZCODE_WEIGHT = 1.0
 BM25_K1 = 1.2
 BM25_B = 0.75
 CACHE_LIMIT = 20_000  # texts whose tokens are remembered while building (repeats are common)
-# Joins descriptions tokenised together: one word that no text holds once lowered and its
-# ’ made ' (as ``directory.text.words`` does), found by the same pattern
-SEPARATOR = " 0\u2019x "
 BATCH = 2000  # services added at a time
 
 
@@ -69,12 +67,11 @@ def _minutes(hhmm: str) -> int:
 
 
 class _WordNumbers(dict[str, int]):
-    """word -> its token's number (-1: a stopword; -2: the texts' separator), a new word
-    worked out when first looked up (``__missing__``: the dictionary's own lookup, in C,
-    calls Python only for a word it has not seen)."""
+    """word -> its token's number (-1: a stopword), a new word worked out when first
+    looked up (``__missing__``)."""
 
     def __init__(self, builder: IndexBuilder) -> None:
-        super().__init__({SEPARATOR.strip(): -2})
+        super().__init__()
         self._builder = builder
 
     def __missing__(self, word: str) -> int:
@@ -99,6 +96,7 @@ class IndexBuilder:
         self._word_token: dict[str, str | None] = {}  # word -> its stem, None for a stopword
         # word -> its token's number (-1: a stopword; -2: the texts' separator)
         self._word_tid = _WordNumbers(self)
+        self._description_words = DescriptionWords(self._word_tid.__getitem__)
         self._field_cache: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
         self._needs_cache: dict[
             tuple[tuple[str, ...], tuple[str, ...]], tuple[list[int], list[float]]
@@ -251,14 +249,11 @@ class IndexBuilder:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Each text's distinct tokens (numbers) and their counts, one text after another,
         with how many distinct tokens and how many tokens each text has: ``Counter(tokens
-        (text))`` for every text. The words of all the texts are found in one pass (the
-        texts joined by a word no text can hold: theirs have no ’ left once lowered as
-        ``words`` lowers them), each word mapped to its token's number by a dictionary
-        lookup done in C (a new word is worked out once, then remembered: -1 for a
-        stopword), and the tokens counted per text with numpy. A text's tokens come in
+        (text))`` for every text. The words of all the texts are found and numbered in
+        numpy (``directory.index_words``: a new word worked out once, then remembered: -1
+        for a stopword), and the tokens counted per text with numpy. A text's tokens come in
         token number order, not first-seen order: the index does not depend on it."""
-        found = _WORD.findall(SEPARATOR.join([text.lower().replace("’", "'") for text in texts]))
-        number = np.array(list(map(self._word_tid.__getitem__, found)), dtype=np.int64)
+        number = self._description_words.numbers(texts)
         text_of = np.cumsum(number == -2)  # the separator before a text's words: its number
         kept = number >= 0
         number, text_of = number[kept], text_of[kept]
@@ -315,6 +310,7 @@ class IndexBuilder:
         # postings are sorted (the build's peak)
         self._field_cache, self._needs_cache = {}, {}
         self._word_tid = _WordNumbers(self)
+        self._description_words = DescriptionWords(self._word_tid.__getitem__)
         into._postings = self._postings(n)
         raw_words = set(self._word_token)
         # idf depends only on a token's document frequency: one log per distinct frequency
@@ -381,44 +377,30 @@ class IndexBuilder:
         ends = np.cumsum(f_len.astype(np.int64) + d_len)
         _description_weights(weight, f_len, d_len, ends, norm)
         # Sorted by (token, entry number): each token's entries in service order, and a
-        # service's field entries before its description's. The two in one 64-bit key
-        # sorted in place (memory: the key, not a sort's copies), built and read a slice
-        # at a time.
-        size = len(self._tok)
-        key = np.frombuffer(self._tok, dtype=np.int32).astype(np.uint64)
+        # service's field entries before its description's (``_by_token``)
+        tok_of = np.frombuffer(self._tok, dtype=np.int32)
+        counts, doc, weight = _by_token(tok_of, len(names), ends, weight)
+        del tok_of
         self._tok = array("i")
-        key <<= np.uint64(32)
-        step = 1 << 20
-        for at in range(0, size, step):
-            key[at : at + step] |= np.arange(at, min(at + step, size), dtype=np.uint64)
-        key.sort()
-        tok = np.empty(size, dtype=np.int32)
-        entry_type = np.int32 if size < 2**31 else np.int64
-        entry = np.empty(size, dtype=entry_type)
-        for at in range(0, size, step):
-            part = key[at : at + step]
-            tok[at : at + step] = part >> np.uint64(32)
-            entry[at : at + step] = part & np.uint64(0xFFFFFFFF)
-        del key, part
-        weight = weight[entry]
-        # each entry's service: services' entries lie one after another
-        doc = np.repeat(np.arange(n, dtype=np.int32), np.diff(ends, prepend=0))[entry]
-        del entry
+        size = doc.size
+        # a (token, service) group starts where the service or the token changes
         new = np.empty(size, dtype=bool)
         new[0] = True
-        np.not_equal(tok[1:], tok[:-1], out=new[1:])
-        new[1:] |= doc[1:] != doc[:-1]
-        # where each (token, service) group starts, found a slice at a time (memory: the
-        # positions in 32 bits when they fit, never a 64-bit copy of them all)
+        np.not_equal(doc[1:], doc[:-1], out=new[1:])
+        held = np.flatnonzero(counts)  # the tokens with entries
+        token_starts = (np.cumsum(counts) - counts)[held]
+        new[token_starts] = True
+        # where each group starts, found a slice at a time (memory: the positions in 32
+        # bits when they fit, never a 64-bit copy of them all)
+        entry_type = np.int32 if size < 2**31 else np.int64
         starts = np.empty(int(np.count_nonzero(new)), dtype=entry_type)
         found = 0
+        step = 1 << 20
         for at in range(0, size, step):
             here = np.flatnonzero(new[at : at + step])
             starts[found : found + here.size] = here + at
             found += here.size
         del new, here
-        group_tok = tok[starts]
-        del tok
         group_doc = doc[starts]
         del doc
         # field weights are exact in float32; summing in float64 rounds once, as before
@@ -428,16 +410,57 @@ class IndexBuilder:
             end = starts[at + step] if at + step < starts.size else size
             part_w = weight[cut[0] : end].astype(np.float64)
             summed[at : at + step] = np.add.reduceat(part_w, cut - cut[0])
+        # each token's groups: from the group its first entry starts
+        firsts = np.searchsorted(starts, token_starts)
         del weight, starts
-        bounds = np.flatnonzero(np.diff(group_tok)) + 1
-        firsts = np.concatenate(([0], bounds))
-        ends = np.concatenate((bounds, [group_tok.size]))
+        lasts = np.append(firsts[1:], group_doc.size)
         return {
-            names[int(t)]: (group_doc[a:b], summed[a:b])
-            for t, a, b in zip(
-                group_tok[firsts].tolist(), firsts.tolist(), ends.tolist(), strict=True
-            )
+            names[t]: (group_doc[a:b], summed[a:b])
+            for t, a, b in zip(held.tolist(), firsts.tolist(), lasts.tolist(), strict=True)
         }
+
+
+def _by_token(
+    tok: np.ndarray, tokens: int, ends: np.ndarray, weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each token's count, and the entries' services and weights sorted by (token, entry
+    number) (``ends``: where each service's entries end). A counting sort, a slice of
+    entries at a time (memory: the slice's temporary arrays, never a 64-bit array of all
+    the entries): a slice's entries ordered by token with numpy's stable sort (a radix
+    sort of 16-bit keys: twice, low half then high, when there are more tokens than 16
+    bits hold), each then put after the earlier slices' entries of its token."""
+    size = tok.size
+    counts = np.bincount(tok, minlength=tokens)
+    following = np.zeros(tokens, dtype=np.int64)  # where a token's next entry goes
+    np.cumsum(counts[:-1], out=following[1:])
+    bounds = np.zeros(ends.size + 1, dtype=np.int64)  # where each service's entries start
+    bounds[1:] = ends
+    doc = np.empty(size, dtype=np.int32)
+    out = np.empty(size, dtype=weight.dtype)
+    step = 1 << 20
+    for at in range(0, size, step):
+        stop = min(at + step, size)
+        part = tok[at:stop]
+        if tokens <= 1 << 16:
+            order = np.argsort(part.astype(np.uint16), kind="stable")
+        else:
+            order = np.argsort((part & 0xFFFF).astype(np.uint16), kind="stable")
+            order = order[np.argsort((part[order] >> 16).astype(np.uint16), kind="stable")]
+        # the slice's entries' services
+        first = int(np.searchsorted(bounds, at, side="right")) - 1
+        last = int(np.searchsorted(bounds, stop, side="left"))
+        runs = np.minimum(bounds[first + 1 : last + 1], stop) - np.maximum(bounds[first:last], at)
+        services = np.repeat(np.arange(first, last, dtype=np.int32), runs)
+        # the i-th of the sorted slice goes where its token's entries go next, plus its
+        # place among the slice's entries of that token (i less the token's first)
+        here = np.bincount(part, minlength=tokens)
+        base = following.copy()
+        base[1:] -= np.cumsum(here[:-1])
+        to = base[part[order]] + np.arange(order.size)
+        doc[to] = services[order]
+        out[to] = weight[at:stop][order]
+        following += here
+    return counts, doc, out
 
 
 def _description_weights(

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from directory.index import BATCH, IndexBuilder, IndexDoc
-from directory.index_file import _doc_bytes, _fast_line, _save, _Spill, directory_stamp
+from directory.index_file import _fast_line, _save, _Spill, _spill_docs, directory_stamp
 from directory.search import ServiceIndex
 
 if TYPE_CHECKING:
@@ -182,10 +182,7 @@ class ImportIndex:
             self.give_up()
             return
         assert self._docs is not None and self._names is not None
-        line = self._line
-        for doc in docs:
-            self._docs.add(_doc_bytes(doc, line))
-            self._names.add(doc.name)
+        _spill_docs(docs, self._docs, self._names, self._line)
         self._pending.extend(docs)
         if len(self._pending) >= BATCH:
             self._flush()

@@ -16,6 +16,7 @@ from; the caller compares it with the database's (``directory_stamp``) before tr
 
 from __future__ import annotations
 
+import itertools
 import json
 import mmap
 import os
@@ -315,7 +316,7 @@ class _Docs(Sequence[IndexDoc]):
 
 
 def _doc_line(doc: IndexDoc) -> str:
-    return _doc_bytes(doc, json_line).decode("utf-8")
+    return json_line(_doc_data(doc)).decode("utf-8")
 
 
 def json_line(data: Any) -> bytes:
@@ -324,29 +325,38 @@ def json_line(data: Any) -> bytes:
 
 
 def _fast_line() -> Any:
-    """``json_line`` encoded in C (msgspec), used while a whole directory streams past:
-    the same bytes, as msgspec writes text and most floats exactly as json.dumps does; a
-    float Python writes with an exponent (below 1e-4 or from 1e16) is left to the json
-    module (a record's only floats are its locations' coordinates, checked first)."""
+    """A service's record line (``_doc_line``) in UTF-8, encoded in C (msgspec), used while
+    a whole directory streams past: the same bytes, as msgspec writes the document's
+    fields in their order (a date as its ISO form), and text and most floats exactly as
+    json.dumps does; a float Python writes with an exponent (below 1e-4 or from 1e16) is
+    left to the json module (a record's only floats are its locations' coordinates,
+    checked first)."""
     import msgspec  # not at import: a search opening the file never writes one
 
     encode = msgspec.json.Encoder().encode
 
-    def line(data: Any) -> bytes:
-        for place in data["locations"]:
+    def line(doc: IndexDoc) -> bytes:
+        for place in doc.locations:
             for value in place[2:]:
                 if value and not 1e-4 <= abs(value) < 1e16:
-                    return json_line(data)
+                    return json_line(_doc_data(doc))
         try:
-            return encode(data)
+            return encode(doc)
         except (TypeError, UnicodeEncodeError, msgspec.EncodeError):
-            return json_line(data)
+            return json_line(_doc_data(doc))
 
     return line
 
 
 def _doc_bytes(doc: IndexDoc, line: Any) -> bytes:
-    data = {
+    """``doc``'s record line by ``line`` (``_fast_line()``)."""
+    line_bytes: bytes = line(doc)
+    return line_bytes
+
+
+def _doc_data(doc: IndexDoc) -> dict[str, Any]:
+    """What a service's record line holds, in its order (``IndexDoc``'s fields')."""
+    return {
         "service_id": doc.service_id,
         "source_id": doc.source_id,
         "name": doc.name,
@@ -364,8 +374,6 @@ def _doc_bytes(doc: IndexDoc, line: Any) -> bytes:
         "phone": doc.phone,
         "locations": doc.locations,
     }
-    line_bytes: bytes = line(data)
-    return line_bytes
 
 
 _first, _second = itemgetter(0), itemgetter(1)
@@ -394,6 +402,13 @@ class _Spill:
         raw = text if isinstance(text, bytes) else text.encode("utf-8")
         self._file.write(raw)
         self.ends.append(self.ends[-1] + len(raw))
+
+    def add_many(self, raws: list[bytes]) -> None:
+        """``add`` each of ``raws``, in one write."""
+        self._file.write(b"".join(raws))
+        ends = itertools.accumulate(map(len, raws), initial=self.ends[-1])
+        next(ends)  # the end already held
+        self.ends.extend(ends)
 
     @property
     def size(self) -> int:
@@ -427,11 +442,11 @@ def write_index(session: Session, path: Path, stamp: str, chunk: int = 2000) -> 
         batch: list[IndexDoc] = []
         for doc in stream_docs(session, chunk):
             batch.append(doc)
-            docs.add(_doc_bytes(doc, line))
-            names.add(doc.name)
             if len(batch) >= BATCH:
+                _spill_docs(batch, docs, names, line)
                 builder.add_many(batch)
                 batch = []
+        _spill_docs(batch, docs, names, line)
         builder.add_many(batch)
         index = ServiceIndex.__new__(ServiceIndex)
         builder.finish(index)
@@ -441,6 +456,12 @@ def write_index(session: Session, path: Path, stamp: str, chunk: int = 2000) -> 
     finally:
         docs.close()
         names.close()
+
+
+def _spill_docs(batch: list[IndexDoc], docs: _Spill, names: _Spill, line: Any) -> None:
+    """The services' record lines (by ``line``, ``_fast_line()``) and names spilt."""
+    docs.add_many([line(doc) for doc in batch])
+    names.add_many([doc.name.encode("utf-8") for doc in batch])
 
 
 def save_index(index: ServiceIndex, path: Path, stamp: str) -> None:

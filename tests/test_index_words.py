@@ -1,0 +1,135 @@
+"""The index builder's numpy paths against the plain rules they stand in for: a batch of
+descriptions' words (directory.index_words) against ``directory.text.words``, and the
+postings' counting sort (directory.index._by_token) against a sort by (token, entry)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from directory.index import _by_token
+from directory.index_words import SEPARATOR, DescriptionWords
+from directory.text import words
+
+# characters that test each rule: ASCII letters in both cases, digits, both apostrophes,
+# the separator's own byte, spaces and punctuation, non-ASCII letters (one that str.lower
+# makes ASCII: İ, the Kelvin sign; final sigma; one that lowers to two), a lone surrogate
+ALPHABET = [
+    *"abcxyzABCXYZ019'’ \x01\n\t.,;-_",
+    "é",
+    "É",
+    "\u0130",
+    "\u212a",
+    "Σ",
+    "ς",
+    "ẞ",
+    "ﬁ",
+    "\ud800",
+    "€",
+]
+
+
+def _words_of(texts: list[str]) -> list[str]:
+    """The rule: each text's words (``words``), "|" between two texts."""
+    out: list[str] = []
+    for i, text in enumerate(texts):
+        if i:
+            out.append("|")
+        out += words(text)
+    return out
+
+
+def _text(rng: random.Random) -> str:
+    size = rng.choice([0, 1, 3, 12, 60])
+    if rng.random() < 0.4:
+        return "".join(rng.choice(ALPHABET) for _ in range(size))
+    # words of a few letters (some past 16 bytes), with apostrophes and the odd capital
+    return " ".join(
+        "".join(rng.choice("abcyzK'’0İ") for _ in range(rng.choice([1, 2, 5, 8, 9, 16, 17, 30])))
+        for _ in range(size // 4 + 1)
+    )
+
+
+class _Map(dict[str, int]):
+    """A word map that numbers each new word (as the builder's does) and can say back
+    which word a number is."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.words: list[str] = []
+
+    def __missing__(self, word: str) -> int:
+        assert isinstance(word, str)
+        self.words.append(word)
+        number = self[word] = len(self.words) - 1
+        return number
+
+    def read(self, numbers: np.ndarray) -> list[str]:
+        return ["|" if n == SEPARATOR else self.words[n] for n in numbers.tolist()]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_batch_of_texts_gives_the_words_each_text_has(seed: int) -> None:
+    rng = random.Random(seed)
+    table = _Map()
+    numbers = DescriptionWords(table.__getitem__)
+    for _ in range(300):
+        texts = [_text(rng) for _ in range(rng.randint(1, 6))]
+        assert table.read(numbers.numbers(texts)) == _words_of(texts), texts
+    assert len(table) > 1024  # the table grew past its first size on the way
+
+
+def test_the_words_of_known_cases() -> None:
+    table = _Map()
+    numbers = DescriptionWords(table.__getitem__)
+    texts = [
+        "Men’s SHED: don't-stop rock'n'roll veterans' 'quoted' 24/7",
+        "",
+        "İstanbul \u212aelvin café’s x\x01y",
+        "abcdefghijklmnopq abcdefghijklmnop",  # 17 bytes, then 16
+    ]
+    shown = table.read(numbers.numbers(texts))
+    assert shown == [
+        "men's",
+        "shed",
+        "don't",
+        "stop",
+        "rock'n",
+        "roll",
+        "veterans",
+        "quoted",
+        "24",
+        "7",
+        "|",
+        "|",
+        "i",
+        "stanbul",
+        "kelvin",
+        "caf",
+        "s",
+        "x",
+        "y",
+        "|",
+        "abcdefghijklmnopq",
+        "abcdefghijklmnop",
+    ]
+
+
+@pytest.mark.parametrize("tokens", [5, 40_000, 70_000, 300_000])
+def test_postings_order_is_by_token_then_entry(tokens: int) -> None:
+    rng = np.random.default_rng(tokens)
+    size = 1_100_000 if tokens == 70_000 else 50_000  # more than one slice of 2**20
+    tok = rng.integers(0, tokens, size).astype(np.int32)
+    per_service = rng.integers(0, 9, size // 4)
+    ends = np.cumsum(per_service)
+    ends[-1] = size
+    ends = np.maximum.accumulate(np.minimum(ends, size))
+    weight = rng.random(size).astype(np.float32)
+    counts, doc, out = _by_token(tok, tokens, ends, weight)
+    order = np.lexsort((np.arange(size), tok))  # by token, then entry
+    service = np.searchsorted(ends, np.arange(size), side="right")
+    assert counts.tolist() == np.bincount(tok, minlength=tokens).tolist()
+    assert np.array_equal(out, weight[order])
+    assert np.array_equal(doc, service[order])
