@@ -183,11 +183,32 @@ def reader_fingerprint() -> bytes:
     return digest.digest()
 
 
-_TOP = msgspec.json.Decoder(dict[str, msgspec.Raw] | list[msgspec.Raw])
 _ANY = msgspec.json.Decoder()
 _ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
 
 _NULL = msgspec.Raw(b"null")
+
+
+class _Wrapper(msgspec.Struct):
+    """A page's wrapper as ``page_from_document`` reads it: ORUK v1's ``content`` cut into
+    its services as it is parsed (a repeated key: the last, as a dict keeps it; null or
+    not a list: refused, as before), 3.0's ``contents`` left as its text (``b""``: not
+    there), and the paging values as their JSON text (absent reads as null, as
+    ``dict.get`` gives None); the rest skipped."""
+
+    content: list[msgspec.Raw] | msgspec.UnsetType = msgspec.UNSET
+    contents: msgspec.Raw = msgspec.Raw(b"")
+    number: msgspec.Raw = _NULL
+    totalPages: msgspec.Raw = _NULL
+    last: msgspec.Raw = _NULL
+    page_number: msgspec.Raw = _NULL
+    total_pages: msgspec.Raw = _NULL
+    last_page: msgspec.Raw = _NULL
+
+
+_PAGING = ("number", "totalPages", "last", "page_number", "total_pages", "last_page")
+_TOP = msgspec.json.Decoder(list[msgspec.Raw] | _Wrapper)
+_DICT = msgspec.json.Decoder(dict[str, msgspec.Raw])
 
 
 class Light(msgspec.Struct):
@@ -213,18 +234,31 @@ def _cut_page(data: bytes, label: str, limits: Limits) -> tuple[Page, list[bytes
     # (a page msgspec refuses goes to load_json, whose check_json may refuse it first)
     check_json_before_parser(data, label, max(1, limits.page_bytes // BYTES_PER_VALUE))
     try:
-        data.decode("utf-8-sig")  # the whole page is UTF-8, as load_json wants it
+        if not data.isascii():
+            data.decode("utf-8-sig")  # the whole page is UTF-8, as load_json wants it
         body = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
-        top = _TOP.decode(body)
+        try:
+            top: list[msgspec.Raw] | _Wrapper | dict[str, msgspec.Raw] = _TOP.decode(body)
+        except msgspec.ValidationError:  # (a value not of its type: read as before)
+            top = _DICT.decode(body)
         doc: dict[str, Any] | None = None
         if isinstance(top, list):
             raws = top
-        else:
+        elif isinstance(top, dict):
             key = "content" if "content" in top else "contents" if "contents" in top else ""
             if not key:
                 return None
             raws = _ITEMS.decode(top.pop(key))
             doc = {k: json.loads(bytes(v).decode("utf-8")) for k, v in top.items()}
+            doc[key] = []
+        else:
+            if not isinstance(top.content, msgspec.UnsetType):
+                key, raws = "content", top.content
+            elif top.contents:
+                key, raws = "contents", _ITEMS.decode(top.contents)
+            else:
+                return None
+            doc = {k: json.loads(bytes(getattr(top, k)).decode("utf-8")) for k in _PAGING}
             doc[key] = []
     except (msgspec.DecodeError, ValueError, RecursionError):
         return None

@@ -12,6 +12,7 @@ import csv
 import re
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
+from operator import itemgetter
 
 from directory.text import _WORD, stem, words
 
@@ -35,8 +36,30 @@ def _norm_phrase(text: str) -> tuple[str, ...]:
 
 
 def _phrase(text: str) -> tuple[str, ...]:
-    """``_norm_phrase`` not remembered (a description: each is read once)."""
-    return tuple(map(stem, _words(text)))
+    """``_norm_phrase`` not remembered (a description: each is read once); each word's
+    stem looked up in ``_STEMS`` all at once (``itemgetter``, in C), the words it lacks
+    stemmed and added first."""
+    found = _words(text)
+    if len(found) < 2:
+        return tuple(map(stem, found))
+    lookup = itemgetter(*found)
+    try:
+        return lookup(_STEMS)
+    except KeyError:
+        pass
+    if len(_STEMS) >= KNOWN_STEMS:
+        _STEMS.clear()
+    for word in found:
+        if word not in _STEMS:
+            if len(word) > 64:  # (a word this long is stemmed, not kept)
+                return tuple(map(stem, found))
+            _STEMS[word] = stem(word)
+    return lookup(_STEMS)
+
+
+KNOWN_STEMS = 100_000
+"""Distinct words whose stems ``_phrase`` keeps (then it starts again)."""
+_STEMS: dict[str, str] = {}
 
 
 # After ``lower()``: the bytes of a word (``_WORD``: letters, digits and an apostrophe)

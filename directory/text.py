@@ -133,8 +133,8 @@ def _simple_html(text: str) -> str | None:
 
 # A tag with no attributes, as between its < and >: ``p``, ``/li``, ``br/``, ``BR /``.
 _BARE_TAG = r"(/)?([a-zA-Z][a-zA-Z0-9]*)\s*(/)?"
-_BARE_TAGS: dict[str, str | None] = {}
-"""What each tag with no attributes (as written between its < and >) becomes, or None."""
+_BARE_TAGS: dict[str, str] = {}
+"""What each tag with no attributes (as written between its < and >) becomes."""
 KNOWN_TAGS = 1024
 """Distinct tags remembered in ``_BARE_TAGS`` (then it starts again)."""
 
@@ -173,27 +173,27 @@ def _bare_html(text: str) -> str | None:
     other text. The same text: ``_simple_html`` finds each such tag where its ``<`` is
     (its attributes, none here, cannot take a ``>``), with the same runs between them."""
     pieces = text.split("<")
-    parts = [_unescape(pieces[0])] if pieces[0] else []
+    entities = "&" in text
+    first = pieces[0]
+    parts = [_unescape(first) if entities else first] if first else []
     known = _BARE_TAGS
-    for piece in pieces[1:]:
-        end = piece.find(">")
-        if end < 0:
+    for i in range(1, len(pieces)):
+        inside, closed, data = pieces[i].partition(">")
+        if not closed:
             return None
-        inside = piece[:end]
-        if inside in known:
-            out = known[inside]
-        elif end > 32:  # (a tag name this long is read, not remembered)
-            out = _bare_tag(inside)
-        else:
-            if len(known) >= KNOWN_TAGS:
-                known.clear()
-            out = known[inside] = _bare_tag(inside)
+        out = known.get(inside)
         if out is None:
-            return None
+            out = _bare_tag(inside)
+            if out is None:
+                return None
+            if len(inside) <= 32:  # (a tag name this long is read, not remembered)
+                if len(known) >= KNOWN_TAGS:
+                    known.clear()
+                known[inside] = out
         if out:
             parts.append(out)
-        if end + 1 < len(piece):
-            parts.append(_unescape(piece[end + 1 :]))
+        if data:
+            parts.append(_unescape(data) if entities else data)
     return "".join(parts)
 
 

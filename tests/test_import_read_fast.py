@@ -15,10 +15,11 @@ import msgspec
 import pytest
 
 from directory import bounded, taxonomy
-from directory.bounded import MAX_DEPTH, check_json, check_json_before_parser
-from directory.feeds import KnownPlaces
+from directory.bounded import MAX_DEPTH, Limits, check_json, check_json_before_parser, load_json
+from directory.feeds import KnownPlaces, page_from_document
 from directory.oruk_structs import service_from_bytes
 from directory.records import LocationRecord, OrganisationRecord, ServiceRecord
+from directory.sources import _cut_page
 from directory.taxonomy import MapRow, TaxonomyMap, load_taxonomy_map
 from directory.text import _bare_html, _simple_html, plain_text, stem, words
 
@@ -276,3 +277,53 @@ def test_a_week_of_hours_is_read_the_same_each_time_and_a_week_left_out_each_tim
             {"day": day, "opens": "10:00", "closes": "16:00"} for day in (1, 2, 3)
         ]
         record.opening_hours.append({})  # a record's own list: nothing remembered changes
+
+
+# --- a page cut into its services ----------------------------------------------------------
+
+SERVICE = {"id": "s1", "name": "Club, and more"}
+PAGES: list[Any] = [
+    [SERVICE, SERVICE],
+    {"totalPages": 2, "number": 1, "last": False, "size": 2, "content": [SERVICE]},
+    {"content": [SERVICE], "contents": "not a list", "number": 1},
+    {"content": [], "totalPages": None},
+    {"total_pages": 3, "page_number": 2, "last_page": True, "contents": [SERVICE, SERVICE]},
+    {"contents": [SERVICE], "content": [SERVICE, SERVICE]},
+    {"page_number": "2", "contents": [SERVICE]},
+]
+
+
+@pytest.mark.parametrize("doc", PAGES)
+def test_a_cut_page_is_the_page_read_whole(doc: Any) -> None:
+    data = json.dumps(doc).encode()
+    limits = Limits()
+    whole = page_from_document(load_json(data, "page", limits), "page")
+    page, cut = _cut_page(data, "page", limits) or (None, [])
+    assert page is not None
+    assert [json.loads(b) for b in cut] == whole.items
+    assert (page.page_number, page.total_pages, page.last, page.single) == (
+        whole.page_number,
+        whole.total_pages,
+        whole.last,
+        whole.single,
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"content": null}',
+        b'{"content": {"id": "s"}}',
+        b'{"contents": 5}',
+        b'{"id": "s", "name": "one service"}',
+        b'{"content": [1], "content": 2}',  # the last of a repeated key, as a dict keeps it
+        b'\xef\xbb\xbf{"content": [], "name": "\xff"}',  # not UTF-8
+    ],
+)
+def test_a_page_that_is_no_wrapper_of_a_list_is_read_whole(data: bytes) -> None:
+    assert _cut_page(data, "page", Limits()) is None
+
+
+def test_a_repeated_content_key_is_read_as_its_last() -> None:
+    _, cut = _cut_page(b'{"content": 1, "content": [{"id": "a"}]}', "p", Limits()) or (0, [])
+    assert cut == [b'{"id": "a"}']
