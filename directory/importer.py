@@ -28,7 +28,7 @@ from directory.feeds import KnownPlaces
 from directory.models import ImportRun, Location, Organisation, Service, ServiceLocation
 from directory.oruk_structs import UNPARSED, service_from_oruk
 from directory.records import RecordError, Rejected, ServiceRecord, UnchangedRecord
-from directory.rows import Inserter, insert_rows
+from directory.rows import Inserter, import_cache, insert_rows
 from directory.sources import Feed, Progress, read_source
 from directory.taxonomy import load_taxonomy_map
 from directory.untrusted import strip_controls
@@ -230,7 +230,7 @@ def import_feed(
     feed's size), all in the caller's transaction: an error anywhere raises, and the
     caller's rollback leaves the directory as it was. ``index``, if given, is fed the
     services as they are written (``directory.index_feed``: used when it can be)."""
-    with read_worker.collector_paused():
+    with read_worker.collector_paused(), import_cache(session.connection()):
         return _import_feed(session, feed, strict, index)
 
 

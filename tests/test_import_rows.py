@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from directory.models import Service
-from directory.rows import Inserter, insert_rows
+from directory.rows import IMPORT_CACHE_KIB, Inserter, import_cache, insert_rows
 
 TABLE: sa.Table = Service.__table__  # type: ignore[attr-defined]
 NOW = datetime(2026, 12, 8, 3, 0, tzinfo=UTC)
@@ -148,3 +148,27 @@ def test_ids_never_guessed(session: Session) -> None:
     assert ids is None
     count = session.connection().execute(sa.select(sa.func.count()).where(TABLE.c.source == "b"))
     assert count.scalar() == 4
+
+
+def test_import_cache_put_back(session: Session) -> None:
+    """SQLite's page cache is larger while an import writes, then as it was; a larger
+    one already set is left alone."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        pytest.skip("SQLite's page cache")
+
+    def size() -> int:
+        return int(conn.exec_driver_sql("PRAGMA cache_size").scalar() or 0)
+
+    conn.exec_driver_sql("PRAGMA cache_size = -2000")
+    with import_cache(conn):
+        assert size() == -IMPORT_CACHE_KIB
+    assert size() == -2000
+    with pytest.raises(RuntimeError, match="stopped"), import_cache(conn):
+        assert size() == -IMPORT_CACHE_KIB
+        raise RuntimeError("stopped")
+    assert size() == -2000
+    conn.exec_driver_sql("PRAGMA cache_size = 5000")  # pages of 4 KiB: about 20 MiB
+    with import_cache(conn):
+        assert size() == 5000
+    assert size() == 5000
