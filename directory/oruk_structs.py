@@ -203,15 +203,26 @@ def _once(f: Fields, value: str | None, limit: int = SHORT_CHARS, html: bool = F
     too long for ``limit``, is refused before the lookup)."""
     if value is None:
         return ""
-    if len(value) > min(limit, SHORT_CHARS):  # (too long: refused; or not remembered)
-        return f.text(value, "text", limit=limit, html=html)
     seen = _TEXTS.get((limit, html))
     if seen is None:
         seen = _TEXTS[(limit, html)] = {}
-    out = seen.get(value)
+    out = seen.get(value)  # (a text too long is never kept)
     if out is None:
-        out = remember(seen, value, f.text(value, "text", limit=limit, html=html), KNOWN_TEXTS)
+        out = f.text(value, "text", limit=limit, html=html)
+        if len(value) <= min(limit, SHORT_CHARS):  # (too long: refused; or not remembered)
+            remember(seen, value, out, KNOWN_TEXTS)
     return out
+
+
+def _short(f: Fields, value: str | None) -> str:
+    """``_once(f, value)``: a text of one line of at most ``SHORT_CHARS``."""
+    if value is None:
+        return ""
+    out = _SHORT.get(value)
+    return _once(f, value) if out is None else out
+
+
+_SHORT = _TEXTS[(SHORT_CHARS, False)] = {}
 
 
 def _date(f: Fields, value: str | None) -> date | None:
@@ -256,9 +267,9 @@ def _record(f: Fields, s: _Service, places: KnownPlaces) -> ServiceRecord:
     amounts = [f.number(c.amount, "amount") for c in costs]
     fees = _once(f, s.fees, LONG_CHARS) or _once(f, s.fees_description, LONG_CHARS)
     if not fees:
-        options = (_once(f, c.option) or _once(f, c.amount_description) for c in costs)
+        options = (_short(f, c.option) or _short(f, c.amount_description) for c in costs)
         fees = "; ".join(x for x in options if x)
-    areas = [_once(f, a.service_area) for a in s.service_areas or ()]
+    areas = [_short(f, a.service_area) for a in s.service_areas or ()]
     return ServiceRecord(
         source_id=sid,
         name=name,
@@ -266,14 +277,14 @@ def _record(f: Fields, s: _Service, places: KnownPlaces) -> ServiceRecord:
         url=f.text(s.url, "url", limit=URL_CHARS),
         email=f.text(s.email, "email"),
         phone=phones[0] if phones else "",
-        status=_once(f, s.status).lower() or "active",
+        status=_short(f, s.status).lower() or "active",
         fees=fees,
         is_free=is_free(fees, amounts),
         min_age=min_age,
         max_age=max_age,
         eligibility="; ".join(dict.fromkeys(t for t in texts if t)),
         service_area="; ".join(dict.fromkeys(a for a in areas if a)),
-        attending=_once(f, s.attending_type),
+        attending=_short(f, s.attending_type),
         languages=_languages(f, s),
         taxonomy_terms=_terms(f, s),
         opening_hours=_hours(f, s),
@@ -302,19 +313,19 @@ def _contacts(f: Fields, s: _Service) -> tuple[list[dict[str, Any]], list[str]]:
     contacts: list[dict[str, Any]] = []
     phones: list[str] = []
     for contact in s.contacts or ():
-        numbers = [_once(f, p.number) for p in contact.phones or ()]
+        numbers = [_short(f, p.number) for p in contact.phones or ()]
         numbers = [n for n in numbers if n]
         entry = {
-            "name": _once(f, contact.name),
-            "title": _once(f, contact.title),
-            "email": _once(f, contact.email),
+            "name": _short(f, contact.name),
+            "title": _short(f, contact.title),
+            "email": _short(f, contact.email),
             "phones": numbers,
         }
         if any(entry.values()):
             contacts.append(entry)
         phones.extend(numbers)
     for phone in s.phones or ():
-        number = _once(f, phone.number)
+        number = _short(f, phone.number)
         if number:
             phones.append(number)
     return contacts, phones
@@ -324,9 +335,9 @@ def _languages(f: Fields, s: _Service) -> list[str]:
     out: dict[str, None] = {}
     for item in s.languages or ():
         if isinstance(item, str):
-            text = _once(f, item)
+            text = _short(f, item)
         else:
-            text = _once(f, item.language) or _once(f, item.name)
+            text = _short(f, item.language) or _short(f, item.name)
         if text:
             out[word(text)] = None
     return list(out)
@@ -336,10 +347,10 @@ def _terms(f: Fields, s: _Service) -> list[str]:
     terms: dict[str, None] = {}
     for st in _first(s.service_taxonomys, s.service_taxonomies):
         taxonomy = st.taxonomy
-        terms[word(_once(f, taxonomy.name if taxonomy else None))] = None
+        terms[word(_short(f, taxonomy.name if taxonomy else None))] = None
     for attr in s.attributes or ():
         term = attr.taxonomy_term
-        terms[word(_once(f, term.name if term else None))] = None
+        terms[word(_short(f, term.name if term else None))] = None
     return [t for t in terms if t]
 
 
