@@ -27,7 +27,13 @@ from directory.csvfeed import service_from_csv
 from directory.feeds import KnownPlaces
 from directory.models import ImportRun, Location, Organisation, Service, ServiceLocation
 from directory.oruk_structs import UNPARSED, service_from_oruk
-from directory.records import RecordError, Rejected, ServiceRecord, UnchangedRecord
+from directory.records import (
+    OrganisationRecord,
+    RecordError,
+    Rejected,
+    ServiceRecord,
+    UnchangedRecord,
+)
 from directory.rows import Inserter, import_cache, insert_rows
 from directory.sources import Feed, Progress, read_source
 from directory.taxonomy import load_taxonomy_map
@@ -424,24 +430,22 @@ class _Writer:
     def _organisations(self, records: list[ServiceRecord | UnchangedRecord]) -> dict[str, int]:
         """This batch's organisations written (an earlier copy in this import is replaced
         only by a fuller one: several services may carry the same organisation)."""
-        wanted: dict[str, dict[str, str]] = {}
+        fullest: dict[str, OrganisationRecord] = {}
+        sizes: dict[str, int] = {}
+        org_size = self.org_size
         for record in records:
             org = record.organisation
             if org is None:
                 continue
-            values = {
-                "name": org.name,
-                "description": org.description,
-                "url": org.url,
-                "email": org.email,
-            }
-            size = sum(map(len, values.values()))
-            current = wanted.get(org.source_id)
-            best = max(self.org_size.get(org.source_id, -1), _size(current))
-            if size > best:
-                wanted[org.source_id] = values
-        for sid, values in wanted.items():
-            self.org_size[sid] = _size(values)
+            sid = org.source_id
+            size = len(org.name) + len(org.description) + len(org.url) + len(org.email)
+            if size > max(org_size.get(sid, -1), sizes.get(sid, -1)):
+                fullest[sid], sizes[sid] = org, size
+        org_size.update(sizes)
+        wanted = {
+            sid: {"name": o.name, "description": o.description, "url": o.url, "email": o.email}
+            for sid, o in fullest.items()
+        }
         written = _upsert_by_source_id(
             self.session, Organisation, self.source, wanted, self.summary
         )
@@ -498,10 +502,6 @@ class _Writer:
         )
         session.flush()
         session.expire_all()  # rows were written with Core: reload any objects the caller holds
-
-
-def _size(values: dict[str, str] | None) -> int:
-    return -1 if values is None else sum(map(len, values.values()))
 
 
 def _table(model: Any) -> sa.Table:
@@ -568,17 +568,19 @@ def _upsert_locations(
     summary: ImportSummary,
     index: ImportIndex | None = None,
 ) -> dict[str, int]:
-    wanted: dict[str, dict[str, Any]] = {}
-    for record in records:
-        for loc in record.locations:
-            wanted[loc.source_id] = {
-                "name": loc.name,
-                "address": loc.address,
-                "town": loc.town,
-                "postcode": loc.postcode,
-                "latitude": loc.latitude,
-                "longitude": loc.longitude,
-            }
+    # each place as the last service carrying it has it (in the order first seen)
+    last = {loc.source_id: loc for record in records for loc in record.locations}
+    wanted = {
+        sid: {
+            "name": loc.name,
+            "address": loc.address,
+            "town": loc.town,
+            "postcode": loc.postcode,
+            "latitude": loc.latitude,
+            "longitude": loc.longitude,
+        }
+        for sid, loc in last.items()
+    }
     ids = _upsert_by_source_id(session, Location, source, wanted, summary)
     if index is not None:
         index.locations(wanted, ids)
