@@ -20,7 +20,6 @@ A field is named by its path in the feed: ``service_at_locations[0].location.lat
 from __future__ import annotations
 
 import math
-import re
 import sys
 from typing import Any
 
@@ -34,8 +33,6 @@ URL_CHARS = 2_000
 LONG_CHARS = 50_000  # descriptions, eligibility, fees: HTML allowed (counted before it goes)
 NUMBER_CHARS = 40  # a number written as text ("52.9")
 MAX_ITEMS = 1_000  # items in any one list of a service
-# Printable ASCII without markup or entities: no control character, nothing to normalise.
-_PLAIN = re.compile(r"[\x20-\x25\x27-\x3b\x3d\x3f-\x7e]*")
 
 
 def word(text: str) -> str:
@@ -97,7 +94,13 @@ class Fields:
             raise RecordError(f"{field} is {kind(value)}, not text")
         if len(value) > limit:
             raise RecordError(f"{field} is longer than {limit:,} characters ({len(value):,})")
-        if _PLAIN.fullmatch(value):  # the common case: nothing to take out or decode
+        if (  # printable ASCII without markup or entities: nothing to take out or decode
+            "<" not in value
+            and "&" not in value
+            and ">" not in value
+            and value.isascii()
+            and value.isprintable()
+        ):
             return " ".join(value.split())
         text, removed = strip_controls(value)
         out = plain_text(text) if html else clean(text)

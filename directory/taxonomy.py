@@ -49,11 +49,10 @@ def _phrase(text: str) -> tuple[str, ...]:
         pass
     if len(_STEMS) >= KNOWN_STEMS:
         _STEMS.clear()
-    for word in found:
-        if word not in _STEMS:
-            if len(word) > 64:  # (a word this long is stemmed, not kept)
-                return tuple(map(stem, found))
-            _STEMS[word] = stem(word)
+    for word in set(found).difference(_STEMS):
+        if len(word) > 64:  # (a word this long is stemmed, not kept)
+            return tuple(map(stem, found))
+        _STEMS[word] = stem(word)
     return lookup(_STEMS)
 
 

@@ -17,6 +17,7 @@ import pytest
 from directory import bounded, taxonomy
 from directory.bounded import MAX_DEPTH, Limits, check_json, check_json_before_parser, load_json
 from directory.feeds import KnownPlaces, page_from_document
+from directory.fields import Fields
 from directory.oruk_structs import service_from_bytes
 from directory.records import LocationRecord, OrganisationRecord, ServiceRecord
 from directory.sources import _cut_page
@@ -327,3 +328,20 @@ def test_a_page_that_is_no_wrapper_of_a_list_is_read_whole(data: bytes) -> None:
 def test_a_repeated_content_key_is_read_as_its_last() -> None:
     _, cut = _cut_page(b'{"content": 1, "content": [{"id": "a"}]}', "p", Limits()) or (0, [])
     assert cut == [b'{"id": "a"}']
+
+
+def test_plain_one_line_text_is_told_as_the_regular_expression_told_it() -> None:
+    """Fields.text's shortcut (text to take nothing out of) as it was written: printable
+    ASCII without <, > and &; every other character goes the whole way (a tab, é, &)."""
+    plain = re.compile(r"[\x20-\x25\x27-\x3b\x3d\x3f-\x7e]*")
+    f = Fields()
+    for code in range(0x3000):
+        if 0xD800 <= code < 0xE000:
+            continue
+        ch = chr(code)
+        value = f"a {ch}  b"
+        quick = "<" not in value and "&" not in value and ">" not in value
+        quick = quick and value.isascii() and value.isprintable()
+        assert quick == bool(plain.fullmatch(value)), hex(code)
+        if quick:
+            assert f.text(value, "name") == ("a b" if ch == " " else f"a {ch} b")
