@@ -17,7 +17,7 @@ from operator import itemgetter
 from directory.text import _WORD, stem, words
 
 _ZCODE = re.compile(r"^Z\d\d\.\d$")
-KNOWN_TERMS = 4096
+KNOWN_TERMS = 16_384
 """Distinct lists of taxonomy terms whose categories are remembered (then it starts again)."""
 
 
@@ -106,7 +106,7 @@ class TaxonomyMap:
         """(domains, z_codes) for a service, each in a stable order without repeats."""
         hits = self._term_hits(terms)
         if not hits:
-            hits = self._keyword_hits(_norm_phrase(name))
+            hits = self._name_hits(name)
         if not hits:
             hits = self._keyword_hits(_phrase(description))
         if not hits:
@@ -128,6 +128,18 @@ class TaxonomyMap:
             if len(known) >= KNOWN_TERMS:
                 known.clear()
             found = known[key] = tuple(self._read_terms(terms))
+        return list(found)
+
+    def _name_hits(self, name: str) -> list[MapRow]:
+        """The keyword rows a service's name matches, each distinct name read once."""
+        known = self._known_names
+        found = known.get(name)
+        if found is None:
+            found = tuple(self._keyword_hits(_norm_phrase(name)))
+            if len(name) <= 200:  # (a longer name is read, not remembered)
+                if len(known) >= KNOWN_TERMS:
+                    known.clear()
+                known[name] = found
         return list(found)
 
     def _read_terms(self, terms: list[str]) -> list[MapRow]:
@@ -159,6 +171,10 @@ class TaxonomyMap:
 
     @cached_property
     def _known_terms(self) -> dict[tuple[str, ...], tuple[MapRow, ...]]:
+        return {}
+
+    @cached_property
+    def _known_names(self) -> dict[str, tuple[MapRow, ...]]:
         return {}
 
     @cached_property
