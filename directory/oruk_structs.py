@@ -52,54 +52,59 @@ _NULL = msgspec.Raw(b"null")
 _AT_MOST = msgspec.Meta(max_length=MAX_ITEMS)  # a longer list: read the ordinary way
 
 
-class _Phone(msgspec.Struct):
+class _Decoded(msgspec.Struct, gc=False):
+    """A part of a service as decoded: text, numbers, null and lists of such parts, which
+    can never refer back to one another, so the garbage collector need not track them."""
+
+
+class _Phone(_Decoded):
     number: Text = None
 
 
 _Phones = Annotated[list[_Phone], _AT_MOST]
 
 
-class _Contact(msgspec.Struct):
+class _Contact(_Decoded):
     name: Text = None
     title: Text = None
     email: Text = None
     phones: _Phones | None = None
 
 
-class _Cost(msgspec.Struct):
+class _Cost(_Decoded):
     amount: Number = None
     option: Text = None
     amount_description: Text = None
 
 
-class _Area(msgspec.Struct):
+class _Area(_Decoded):
     service_area: Text = None
 
 
-class _Eligibility(msgspec.Struct):
+class _Eligibility(_Decoded):
     eligibility: Text = None
     minimum_age: Number = None
     maximum_age: Number = None
 
 
-class _Named(msgspec.Struct):
+class _Named(_Decoded):
     name: Text = None
 
 
-class _Taxonomy(msgspec.Struct):
+class _Taxonomy(_Decoded):
     taxonomy: _Named | None = None
 
 
-class _Attribute(msgspec.Struct):
+class _Attribute(_Decoded):
     taxonomy_term: _Named | None = None
 
 
-class _Language(msgspec.Struct):
+class _Language(_Decoded):
     language: Text = None
     name: Text = None
 
 
-class _Schedule(msgspec.Struct):
+class _Schedule(_Decoded):
     opens_at: Text = None
     closes_at: Text = None
     weekday: int | str | None = None
@@ -117,7 +122,7 @@ _Attributes = Annotated[list[_Attribute], _AT_MOST]
 _Schedules = Annotated[list[_Schedule], _AT_MOST]
 
 
-class _Service(msgspec.Struct):
+class _Service(_Decoded):
     id: Ident = None
     name: Text = None
     description: Text = None
