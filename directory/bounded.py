@@ -19,7 +19,9 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import re
+import stat
 import time
 import zlib
 from collections.abc import Iterator
@@ -179,12 +181,30 @@ def sniff(stream: IO[bytes], path: Path) -> str:
 def read_page(stream: IO[bytes], path: Path, budget: Budget, label: str) -> bytes:
     """The bytes of a file read as one page: at most the room left in the budget, so
     ``/dev/urandom`` or a gzip bomb stops at the limit instead of filling the memory."""
+    room = budget.room()
     try:
-        data = stream.read(budget.room() + 1)
+        left = _bytes_left(stream)
+        if left is not None and left < room:  # (a read of the whole room allocates it)
+            data = stream.read(left + 1)
+            if len(data) > left:  # (the file grew: read on as far as the room)
+                data += stream.read(room - left)
+        else:
+            data = stream.read(room + 1)
     except _GZIP_ERRORS as exc:
         raise _broken_gzip(path, exc) from None
     budget.take(len(data), label)
     return data
+
+
+def _bytes_left(stream: IO[bytes]) -> int | None:
+    """What is left to read of a plain regular file (None: a pipe, a device, gzip...)."""
+    if not isinstance(stream, io.BufferedReader):
+        return None
+    try:
+        info = os.fstat(stream.fileno())
+        return info.st_size - stream.tell() if stat.S_ISREG(info.st_mode) else None
+    except (OSError, ValueError):
+        return None
 
 
 class _Counted(io.RawIOBase):

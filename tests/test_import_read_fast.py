@@ -5,17 +5,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import re
+from contextlib import ExitStack
 from dataclasses import asdict, fields
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 
 from directory import bounded, taxonomy
-from directory.bounded import MAX_DEPTH, Limits, check_json, check_json_before_parser, load_json
+from directory.bounded import (
+    MAX_DEPTH,
+    Budget,
+    FeedTooLarge,
+    Limits,
+    check_json,
+    check_json_before_parser,
+    load_json,
+    open_file,
+    read_page,
+)
 from directory.feeds import KnownPlaces, page_from_document
 from directory.fields import Fields
 from directory.oruk_structs import service_from_bytes
@@ -345,3 +358,46 @@ def test_plain_one_line_text_is_told_as_the_regular_expression_told_it() -> None
         assert quick == bool(plain.fullmatch(value)), hex(code)
         if quick:
             assert f.text(value, "name") == ("a b" if ch == " " else f"a {ch} b")
+
+
+# --- a page's bytes ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [0, 99, 100, 101, 5000])
+def test_a_file_is_read_as_far_as_the_room_whatever_its_size(tmp_path: Path, size: int) -> None:
+    """Read to its size (a read of the whole room would allocate it all), and still at
+    most the room and one byte more, so a page over the limit is refused so."""
+    path = tmp_path / "page.json"
+    path.write_bytes(b"x" * size)
+    budget = Budget(Limits(page_bytes=100, feed_bytes=10_000), "feed")
+    with ExitStack() as stack:
+        stream = open_file(path, stack)
+        if size > 100:
+            with pytest.raises(FeedTooLarge, match=r"^page: more than 100 bytes in one page"):
+                read_page(stream, path, budget, "page")
+            assert budget.bytes == 0
+        else:
+            assert read_page(stream, path, budget, "page") == b"x" * size
+            assert budget.bytes == size
+
+
+def test_a_file_that_grows_is_read_as_far_as_the_room(tmp_path: Path) -> None:
+    path = tmp_path / "page.json"
+    path.write_bytes(b"x" * 10)
+    budget = Budget(Limits(page_bytes=100, feed_bytes=10_000), "feed")
+    with ExitStack() as stack:
+        stream = open_file(path, stack)
+        with path.open("ab") as more:
+            more.write(b"y" * 200)  # after the size was taken, before the read
+        real = os.fstat
+        sizes = iter([10])
+
+        def first_size(fd: int) -> os.stat_result:
+            found = real(fd)
+            size = next(sizes, found.st_size)
+            return os.stat_result((*found[:6], size, *found[7:]))
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(bounded.os, "fstat", first_size)
+            with pytest.raises(FeedTooLarge, match=r"^page: more than 100 bytes in one page"):
+                read_page(stream, path, budget, "page")
