@@ -73,6 +73,12 @@ def _tricky(postgres: bool) -> list[dict[str, Any]]:
         _service(11, contacts=[{"a": "1"}], languages=["English", "Polish", "Welsh"]),
         _service(12, contacts=["\u00e9", "e\u0301"], domains=["food", "money"]),
         _service(13, contacts=[[1, [2, {"x": None}]]], taxonomy_terms=["1", "2"]),
+        # lists of words, and lists alike that are not
+        _service(20, domains=[1], languages=[["English"]]),
+        _service(21, domains=[True], languages=["English"]),
+        _service(22, domains=[1.0], languages=[{"English": 1}]),
+        _service(23, domains=["1"], languages=[None]),
+        _service(24, domains=[1], languages=[["English"]]),
     ]
     if not postgres:  # (PostgreSQL's json refuses NaN and Infinity)
         rows += [
@@ -112,10 +118,11 @@ def test_rows_are_those_sqlalchemy_writes(session: Session) -> None:
     for sid, row in own.items():
         assert fast[sid] == row, sid
         assert fast["again" + sid] == row | {"source_id": "again" + sid}, sid
-    # the values alike were told apart: only services 0, 1 and 2 have the same contacts,
-    # and 7 and 16
-    alike = 2 if postgres else 3
+    # the values alike were told apart: only services 0, 1, 2 and 20-24 have the same
+    # contacts, and 7 and 16; 20 and 24 the same words
+    alike = 7 if postgres else 8
     assert len({row["contacts"] for row in own.values()}) == len(rows) - alike
+    assert len({(row["domains"], row["languages"]) for row in own.values()}) == 8
 
 
 def test_new_rows_ids_are_the_ids_stored(session: Session) -> None:
