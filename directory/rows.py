@@ -22,7 +22,7 @@ sessions draw from the same sequence, the caller reads them back)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date
 from typing import Any, cast
 
@@ -190,5 +190,9 @@ def import_cache(conn: sa.Connection) -> Iterator[None]:
     conn.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB:d}")
     try:
         yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {before:d}")
+    except BaseException:
+        # (a connection the error left unusable must not hide the error with its own)
+        with suppress(sa.exc.SQLAlchemyError):
+            conn.exec_driver_sql(f"PRAGMA cache_size = {before:d}")
+        raise
+    conn.exec_driver_sql(f"PRAGMA cache_size = {before:d}")

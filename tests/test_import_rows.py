@@ -179,3 +179,18 @@ def test_import_cache_put_back(session: Session) -> None:
     with import_cache(conn):
         assert size() == 5000
     assert size() == 5000
+
+
+def test_import_cache_keeps_the_error(engine: sa.Engine) -> None:
+    """An error inside is the one raised, even when the connection it broke cannot put
+    the cache back."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's page cache")
+    conn = engine.connect()
+    try:
+        with pytest.raises(RuntimeError, match="the feed stopped"), import_cache(conn):
+            conn.connection.dbapi_connection.close()  # type: ignore[union-attr]
+            raise RuntimeError("the feed stopped")
+    finally:
+        conn.invalidate()
+        conn.close()
