@@ -145,12 +145,17 @@ class StrTable(Sequence[str]):
         self._blob = blob
         self._offsets = offsets
         self._size = int(offsets.size - 1)
+        # read through memoryviews: a slice and an offset each cost a few C steps, where
+        # numpy's scalars cost a microsecond each (a search reads many names key by key)
+        self._view = blob.data
+        self._ends = offsets.data
 
     def __len__(self) -> int:
         return self._size
 
     def _bytes(self, i: int) -> bytes:
-        return self._blob[int(self._offsets[i]) : int(self._offsets[i + 1])].tobytes()
+        ends = self._ends
+        return self._view[ends[i] : ends[i + 1]].tobytes()
 
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
@@ -193,6 +198,7 @@ class _Postings:
     def __init__(self, tokens: StrTable, starts: np.ndarray, docs: np.ndarray, w: np.ndarray):
         self.tokens = tokens
         self._starts = starts
+        self._bounds = starts.data  # (Python ints: no numpy scalar per lookup)
         self._docs = docs
         self._w = w
         self._cache: dict[str, int] = {}
@@ -209,7 +215,8 @@ class _Postings:
         i = self.position(token)
         if i < 0:
             return default
-        a, b = int(self._starts[i]), int(self._starts[i + 1])
+        bounds = self._bounds
+        a, b = bounds[i], bounds[i + 1]
         return self._docs[a:b], self._w[a:b]
 
     def __getitem__(self, token: str) -> tuple[np.ndarray, np.ndarray]:
@@ -237,12 +244,13 @@ class _ByToken:
     def __init__(self, postings: _Postings, values: np.ndarray) -> None:
         self._postings = postings
         self._values = values
+        self._view = values.data  # an item is the float numpy's scalar converts to
 
     def __getitem__(self, token: str) -> float:
         i = self._postings.position(token)
         if i < 0:
             raise KeyError(token)
-        return float(self._values[i])
+        return cast(float, self._view[i])
 
 
 class _Surface:
