@@ -2,6 +2,11 @@ from linkwork.tui_entry import one_blas_thread
 
 one_blas_thread()
 
-from linkwork.cli import main  # noqa: E402 (after the thread count is set)
+import sys  # noqa: E402
 
-main()
+from linkwork import search_command  # noqa: E402 (after the thread count is set)
+
+if not search_command.main(sys.argv[1:]):  # a plain directory search runs without Typer
+    from linkwork.cli import main
+
+    main()

@@ -79,6 +79,10 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     options = app_options(args)
     if options is None:
+        from linkwork import search_command
+
+        if search_command.main(args):  # a plain directory search, without Typer
+            return
         from linkwork.cli import main as cli_main
 
         cli_main(args)

@@ -242,8 +242,10 @@ def run_entry(
 
 
 def test_search_as_json_imports_no_rich_nor_the_other_commands_areas(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """JSON needs no console: Rich is imported by the commands that print words; nor is the
-    ``db`` area (once registered for every command) imported for a search."""
+    """JSON needs no console: Rich is imported by the commands that print words; a plain
+    search runs without Typer (linkwork.search_command), and read by Typer it imports
+    neither the other areas' commands nor the ``db`` area (once registered for every
+    command)."""
     url = f"sqlite:///{tmp_path / 'dir.db'}"
     assert cli("directory", "load-sample", db=url).code == 0
     env = _env(Path(os.environ["LINKWORK_HOME"]), url)
@@ -251,13 +253,19 @@ def test_search_as_json_imports_no_rich_nor_the_other_commands_areas(cli, tmp_pa
     assert report["code"] == 0, done.stderr[-500:]
     assert "Food Bank" in json.loads(done.stdout)[0]["name"]
     modules = set(report["modules"])
+    assert not {m for m in modules if m.split(".")[0] in ("rich", "typer")}, "Rich or Typer"
+    assert not {m for m in modules if m.startswith("linkwork.cli.")}
+    # the same search as Typer reads it ("--" is Typer's): the same answer
+    typer_done, report = run_entry(["directory", "search", "--json", "--", "food bank"], env)
+    assert report["code"] == 0 and typer_done.stdout == done.stdout
+    modules = set(report["modules"])
     assert "linkwork.cli.directory" in modules and "typer" in modules
     assert not {m for m in modules if m.split(".")[0] == "rich"}, "Rich imported"
     assert "linkwork.cli.db" not in modules
     # the words still go through Rich, escaped (tests/test_untrusted_output.py)
     table, report = run_entry(["directory", "search", "food bank"], env)
     assert report["code"] == 0 and "Food" in table.stdout and "service" in table.stdout
-    assert {"rich.table", "linkwork.cli.terminal"} <= set(report["modules"])
+    assert {"rich.table", "linkwork.consoles"} <= set(report["modules"])
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="threads counted in /proc")

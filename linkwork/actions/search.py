@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from directory.index_file import (
     directory_stamp,
@@ -16,11 +16,13 @@ from directory.index_file import (
     sqlite_stamp,
     write_index,
 )
-from directory.near import NearResult, search_near, towns
 from directory.search import ServiceIndex, ServiceMatch
 from linkwork.errors import NotFound
 from linkwork.sqlite_url import sqlite_file
 from linkwork.workspace import Workspace
+
+if TYPE_CHECKING:  # (directory.near: for the app's searches, not the command line's)
+    from directory.near import NearResult
 
 
 def build_index(ws: Workspace) -> ServiceIndex:
@@ -89,11 +91,15 @@ class NearSearch:
     def __init__(self, index: ServiceIndex) -> None:
         self.index = index
         index.warm()
+        from directory.near import towns
+
         self.town_names = towns(index)
 
     def search(self, text: str, **filters: Any) -> NearResult:
         """Matches best first; distances in miles when ``near`` names a known place, and
         a plain hint when it does not (a half-typed postcode searches at any distance)."""
+        from directory.near import search_near
+
         filters.setdefault("while_typing", True)  # the meaning model waits for a clause's end
         return search_near(self.index, text, town_names=self.town_names, **filters)
 

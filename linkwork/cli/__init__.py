@@ -9,6 +9,8 @@ unknown word or none), Typer then builds only the command that runs (``named_onl
 its siblings, whose parameters Typer would otherwise inspect too), and no module here
 imports the database layer, Textual or FHIR at import: each command imports what it uses.
 ``app`` (every command registered) is made when first asked for, for tests and tools.
+A plain ``directory search`` does not come here at all from the console script or
+``python -m linkwork``: ``linkwork.search_command`` runs it without Typer, as the same command.
 """
 
 from __future__ import annotations
@@ -20,11 +22,8 @@ from typing import Annotated
 
 import typer
 
-from directory.untrusted import visible_controls
 from linkwork.cli import helptext, light_params
-from linkwork.errors import problem
-from linkwork.settings import load_settings
-from linkwork.workspace import Workspace
+from linkwork.cli_shared import exit_line, leave, open_workspace
 
 helptext.install()
 light_params.install()  # plain values coerced without Pydantic (a tenth of a second)
@@ -105,20 +104,7 @@ def root(
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
-    settings = load_settings(database_url=db, user=user)
-    if settings.database_url:
-        # Checked before any command runs, so a mistyped --db is refused even by commands
-        # that never open the database (codes search, codes show). A plain sqlite:///FILE
-        # needs no checking, nor SQLAlchemy's import (most of a second).
-        from linkwork.sqlite_url import sqlite_file
-
-        if sqlite_file(settings.database_url) is None:
-            from linkwork.db import normalise_url
-
-            normalise_url(settings.database_url)
-    from linkwork.cli.common import ask_passphrase
-
-    ctx.obj = Workspace(settings, ask_passphrase=ask_passphrase)
+    ctx.obj = open_workspace(db, user)
     if ctx.invoked_subcommand is None:
         from linkwork.tui_entry import run_app
 
@@ -267,10 +253,7 @@ def _exit_code_for(exc: BaseException) -> tuple[int, str]:
         # Click-style usage errors (Typer vendors its own Click, so match by shape).
         lines = exc.format_message().strip().splitlines()
         return (exc.exit_code or 2), (lines[0] if lines else type(exc).__name__)
-    found = problem(exc)
-    if found.unexpected:
-        return found.code, f"{found.message}; run again with LINKWORK_DEBUG=1 for details"
-    return found.code, found.message
+    return exit_line(exc)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -291,6 +274,4 @@ def main(argv: list[str] | None = None) -> None:
         code, message = _exit_code_for(exc)
         if code == 3 and os.environ.get("LINKWORK_DEBUG"):
             raise
-        # One line, whatever the message quotes (a typed argument, a stored name).
-        sys.stderr.write(f"linkwork: {visible_controls(message, keep_newlines=False)}\n")
-        sys.exit(code)
+        leave(code, message)

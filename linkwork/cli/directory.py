@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from linkwork.cli.common import JsonOption, esc, print_json, safe, workspace
+from linkwork.cli.common import JsonOption, print_json, safe, workspace
 
 # Rich (the consoles, tables) is imported by the commands that print words, not here:
 # ``directory search --json`` prints without it (issue 18: under 0.3 s).
@@ -173,6 +173,8 @@ def search_cmd(
     json_: JsonOption = False,
 ) -> None:
     """Find services for a need, best first, with why each matched."""
+    # (a plain search is read and run without Typer by linkwork.search_command: this
+    # command is what reads any other, with the same action and printing)
     from linkwork.actions import search as act
 
     results = act.find_services(
@@ -187,34 +189,9 @@ def search_cmd(
         free=free,
         limit=limit,
     )
-    if json_:
-        print_json([r.to_dict() for r in results])
-        return
-    from rich.table import Table
+    from linkwork.search_command import show_results
 
-    from linkwork.cli.terminal import console
-
-    table = Table(show_lines=False)
-    table.add_column("id", overflow="fold", max_width=12)
-    table.add_column("service")
-    table.add_column("town")
-    table.add_column("why")
-    for r in results:
-        label = esc(r.name) + (
-            f"\n[dim]{esc(r.organisation)}[/dim]"
-            if r.organisation and r.organisation != r.name
-            else ""
-        )
-        if r.stale:
-            label += f"\n[yellow]not verified since {r.last_verified}[/yellow]"
-        town = esc(r.town) + (f" ({r.distance_km} km)" if r.distance_km is not None else "")
-        table.add_row(esc(r.id[:8]), label, town, "; ".join(safe(r.why[:3])))
-    console.print(table)
-    if any(r.stale for r in results):
-        console.print(
-            "[dim]'not verified since': phone to check it still runs; "
-            "--current-only leaves such services out.[/dim]"
-        )
+    show_results(results, json_)
 
 
 @app.command("show")
