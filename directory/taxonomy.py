@@ -74,17 +74,28 @@ def _words(text: str) -> list[str]:
     each run of such bytes, and a run without an apostrophe is one word."""
     if not text.isascii():
         return words(text)
-    lowered = text.lower()
-    runs = lowered.encode("ascii").translate(_WORD_BYTES).decode("ascii").split()
-    if "'" not in lowered:
-        return runs
-    found: list[str] = []
-    for run in runs:
-        if "'" in run:
-            found.extend(_WORD.findall(run))
-        else:
-            found.append(run)
-    return found
+    runs = text.lower().encode("ascii").translate(_WORD_BYTES).decode("ascii")
+    if "'" in runs:
+        runs = _apostrophes(runs)
+    return runs.split()
+
+
+def _apostrophes(runs: str) -> str:
+    """The runs (of ``_WORD``'s bytes, between spaces) with each one holding an apostrophe
+    replaced by its words as ``_WORD`` finds them, a space between each."""
+    pieces: list[str] = []
+    done = 0
+    at = runs.find("'")
+    while at >= 0:
+        start = runs.rfind(" ", 0, at) + 1
+        end = runs.find(" ", at)
+        end = len(runs) if end < 0 else end
+        pieces.append(runs[done:start])
+        pieces.append(" ".join(_WORD.findall(runs[start:end])))
+        done = end
+        at = runs.find("'", end)
+    pieces.append(runs[done:])
+    return "".join(pieces)
 
 
 @dataclass(frozen=True)
@@ -108,7 +119,7 @@ class TaxonomyMap:
         if not hits:
             hits = self._name_hits(name)
         if not hits:
-            hits = self._keyword_hits(_phrase(description))
+            hits = self._keyword_hits(self._description_phrase(description))
         if not hits:
             return [], []
         domains, codes = self._sorted(hits)
@@ -168,6 +179,49 @@ class TaxonomyMap:
                 known.clear()
             found = known[key] = (tuple(domains), tuple(codes))
         return found
+
+    def _description_phrase(self, text: str) -> tuple[str, ...]:
+        """``_norm_phrase`` of a description as keyword phrases read it: a word that
+        cannot be in any of them (its stem is no word of theirs) as ``""`` (no word at
+        all), without stemming it (most of a description's words, and most of them new);
+        each word's stem looked up all at once (``itemgetter``, in C)."""
+        found = _words(text)
+        known = self._key_stems
+        if len(found) < 2:
+            return tuple(map(self._key_stem, found))
+        lookup = itemgetter(*found)
+        try:
+            return lookup(known)
+        except KeyError:
+            pass
+        if len(known) >= KNOWN_STEMS:
+            known.clear()
+        for word in set(found).difference(known):
+            if len(word) > 64:  # (a word this long is stemmed, not kept)
+                return tuple(map(self._key_stem, found))
+            known[word] = self._key_stem(word)
+        return lookup(known)
+
+    def _key_stem(self, word: str) -> str:
+        """``stem(word)`` if it may be a word of a keyword phrase, else ``""``. A stem is
+        the word (lower case, apostrophes out) cut short, save that ``ies`` becomes
+        ``y``: a word whose stem is a phrase's word starts with that stem (less a
+        final ``y``), so with one of ``_stem_starts``."""
+        starts, short = self._stem_starts
+        if word[:3] in starts or word.startswith(short) or "'" in word or "’" in word:
+            return stem(word)
+        return ""
+
+    @cached_property
+    def _stem_starts(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """The first three letters of each keyword phrase's words (less a final ``y``),
+        and those shorter whole."""
+        roots = {w[:-1] if w.endswith("y") else w for phrase, _ in self.keywords for w in phrase}
+        return frozenset(r[:3] for r in roots if len(r) >= 3), tuple(r for r in roots if len(r) < 3)
+
+    @cached_property
+    def _key_stems(self) -> dict[str, str]:
+        return {}
 
     @cached_property
     def _known_terms(self) -> dict[tuple[str, ...], tuple[MapRow, ...]]:

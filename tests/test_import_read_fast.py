@@ -401,3 +401,22 @@ def test_a_file_that_grows_is_read_as_far_as_the_room(tmp_path: Path) -> None:
             patch.setattr(bounded.os, "fstat", first_size)
             with pytest.raises(FeedTooLarge, match=r"^page: more than 100 bytes in one page"):
                 read_page(stream, path, budget, "page")
+
+
+def test_a_description_word_is_stemmed_whenever_a_keyword_phrase_could_hold_it() -> None:
+    """Words a keyword phrase cannot hold are read as no word at all (not stemmed): every
+    word whose stem is a phrase's word, in any of the forms the stemmer takes, is not."""
+    m = load_taxonomy_map()
+    in_phrases = {w for phrase, _ in m.keywords for w in phrase}
+    endings = ["", "s", "es", "ies", "ing", "ning", "ed", "red", "e", "'s", "’s", "ness", "y"]
+    forms = {w + end for w in in_phrases for end in endings}
+    forms |= {w[:-1] + end for w in in_phrases for end in endings}
+    forms |= {"dial", "a", "ride", "it's", "o'neill", "12", "abc", "the", "zebra", "housed"}
+    stemmed = skipped = 0
+    for form in forms:
+        if stem(form) in in_phrases:
+            assert m._key_stem(form) == stem(form), form
+            stemmed += 1
+        else:
+            skipped += m._key_stem(form) == ""
+    assert stemmed > 300 and skipped > 50
