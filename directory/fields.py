@@ -94,14 +94,11 @@ class Fields:
             raise RecordError(f"{field} is {kind(value)}, not text")
         if len(value) > limit:
             raise RecordError(f"{field} is longer than {limit:,} characters ({len(value):,})")
-        if (  # printable ASCII without markup or entities: nothing to take out or decode
-            "<" not in value
-            and "&" not in value
-            and ">" not in value
-            and value.isascii()
-            and value.isprintable()
-        ):
-            return " ".join(value.split())
+        if "&" not in value and value.isascii() and value.isprintable():
+            # printable ASCII without entities: no control character to take out
+            if "<" not in value and ">" not in value:  # nor markup: nothing to decode
+                return " ".join(value.split())
+            return plain_text(value) if html else " ".join(value.split())
         text, removed = strip_controls(value)
         out = plain_text(text) if html else clean(text)
         if "&" in text:  # an entity may have spelled a control character (&#27;)

@@ -207,7 +207,11 @@ def plain_text(value: object) -> str:
         return ""
     if "<" not in text and "&" not in text and "\n" not in text and "\r" not in text:
         return " ".join(text.split())  # one line of plain text (the common case)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # printable ASCII without entities (most feeds' HTML): no line ends to make one, no
+    # no-break space, and what is left of it once its tags are out is printable too
+    plain = "&" not in text and text.isascii() and text.isprintable()
+    if not plain:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if _tag_patterns()[0].search(text):
         simple = _bare_html(text)
         if simple is None:
@@ -220,12 +224,13 @@ def plain_text(value: object) -> str:
         text = simple
     else:
         text = _unescape(text)
-    text = text.replace("\xa0", " ")
+    if not plain:
+        text = text.replace("\xa0", " ")
     if (
         "  " not in text
         and " \n" not in text
         and "\n " not in text
-        and text.replace("\n", "").isprintable()
+        and (plain or text.replace("\n", "").isprintable())
     ):
         # no whitespace but single spaces inside lines and newlines (every other kind is
         # unprintable): each line is already as collapsing its spaces leaves it

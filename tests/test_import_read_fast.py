@@ -36,6 +36,7 @@ from directory.records import LocationRecord, OrganisationRecord, ServiceRecord
 from directory.sources import _cut_page
 from directory.taxonomy import MapRow, TaxonomyMap, load_taxonomy_map
 from directory.text import _bare_html, _simple_html, plain_text, stem, words
+from directory.untrusted import strip_controls
 
 _ANY = msgspec.json.Decoder()
 
@@ -420,3 +421,22 @@ def test_a_description_word_is_stemmed_whenever_a_keyword_phrase_could_hold_it()
         else:
             skipped += m._key_stem(form) == ""
     assert stemmed > 300 and skipped > 50
+
+
+def test_html_text_without_controls_or_entities_reads_as_the_whole_way() -> None:
+    """Fields.text's shortcut for printable ASCII without entities (no control character
+    to take out) against the whole way: controls out, then plain text, then controls an
+    entity spelt taken out again."""
+    pieces = ["<p>", "</p>", "<br/>", "<li>", '<a href="x">', "<", ">", "&amp;", "&#27;"]
+    pieces += ["text", " ", "  ", "\n", "\r\n", "\t", "é", "\xa0", "\x1b", "- ", "\u2028"]
+    rng = random.Random(56)
+    short = 0
+    for _ in range(20_000):
+        value = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        text, _removed = strip_controls(value)
+        expected = plain_text(text)
+        if "&" in text:
+            expected = strip_controls(expected)[0].strip()
+        assert Fields().text(value, "description", limit=50_000, html=True) == expected, value
+        short += "&" not in value and value.isascii() and value.isprintable() and "<" in value
+    assert short > 1_000
