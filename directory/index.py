@@ -16,6 +16,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
@@ -60,6 +61,9 @@ class IndexDoc:
     locations: list[tuple[str, str, float | None, float | None]] = field(default_factory=list)
 
 
+_HOUR_ENTRY = itemgetter("day", "opens", "closes")
+
+
 def _minutes(hhmm: str) -> int:
     hour, minute = hhmm.split(":")
     value = int(hour) * 60 + int(minute)
@@ -97,7 +101,11 @@ class IndexBuilder:
         # word -> its token's number (-1: a stopword; -2: the texts' separator)
         self._word_tid = _WordNumbers(self)
         self._description_words = DescriptionWords(self._word_tid.__getitem__)
-        self._field_cache: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
+        # field -> its texts' entries (each field its own: names are mostly unique in a big
+        # directory, organisations and taxonomy terms repeat)
+        self._field_cache: dict[str, dict[str, tuple[list[int], list[float]]]] = {
+            f: {} for f in ("name", "taxonomy", "organisation")
+        }
         self._needs_cache: dict[
             tuple[tuple[str, ...], tuple[str, ...]], tuple[list[int], list[float]]
         ] = {}
@@ -118,6 +126,8 @@ class IndexBuilder:
         self._no_language = array("i")
         self._hours = {d: (array("i"), array("h"), array("h")) for d in range(1, 8)}
         self._minutes: dict[str, int] = {}  # "HH:MM" -> minutes (feeds repeat a few a lot)
+        # an opening-hours entry's (day, opens, closes) as given -> as the filters use it
+        self._hour_of: dict[tuple[Any, Any, Any], tuple[int, int, int] | tuple[()]] = {}
         self._loc_doc = array("i")
         self._loc_lat = array("d")
         self._loc_lon = array("d")
@@ -158,8 +168,8 @@ class IndexBuilder:
         return out
 
     def _field_entries(self, fname: str, text: str) -> tuple[list[int], list[float]]:
-        key = (fname, text)
-        cached = self._field_cache.get(key)
+        cache = self._field_cache[fname]
+        cached = cache.get(text)
         if cached is None:
             fw = FIELD_WEIGHTS[fname]
             field_tokens = self._text_tokens(text)
@@ -167,9 +177,9 @@ class IndexBuilder:
             for a, b in itertools.pairwise(field_tokens):
                 pair = a + b
                 weights[pair] = weights.get(pair, 0.0) + fw * 0.5
-            if len(self._field_cache) > CACHE_LIMIT:  # names are mostly unique in a big one
-                self._field_cache.clear()
-            cached = self._field_cache[key] = (self._tids(weights), list(weights.values()))
+            if len(cache) > CACHE_LIMIT:
+                cache.clear()
+            cached = cache[text] = (self._tids(weights), list(weights.values()))
         return cached
 
     def add(self, doc: IndexDoc) -> None:
@@ -192,17 +202,24 @@ class IndexBuilder:
         f_val: list[float] = []
         f_len: list[int] = []
         needs_cache = self._needs_cache
+        names, terms, organisations = self._field_cache.values()
+        entries = self._field_entries
         for doc in docs:
-            count = 0
-            for fname, text in (
-                ("name", doc.name),
-                ("taxonomy", " ; ".join(doc.taxonomy_terms)),
-                ("organisation", doc.organisation),
-            ):
-                field_ids, field_ws = self._field_entries(fname, text)
-                f_tok += field_ids
-                f_val += field_ws
-                count += len(field_ids)
+            text = doc.name
+            field_ids, field_ws = names.get(text) or entries("name", text)
+            f_tok += field_ids
+            f_val += field_ws
+            count = len(field_ids)
+            text = " ; ".join(doc.taxonomy_terms)
+            field_ids, field_ws = terms.get(text) or entries("taxonomy", text)
+            f_tok += field_ids
+            f_val += field_ws
+            count += len(field_ids)
+            text = doc.organisation
+            field_ids, field_ws = organisations.get(text) or entries("organisation", text)
+            f_tok += field_ids
+            f_val += field_ws
+            count += len(field_ids)
             needs_key = (tuple(doc.domains), tuple(doc.z_codes))
             needs = needs_cache.get(needs_key)
             if needs is None:
@@ -233,7 +250,7 @@ class IndexBuilder:
         tok[f_at] = f_tok
         val[f_at] = f_val
         tok[d_at] = d_tok
-        val[d_at] = d_count
+        val[d_at] = -d_count  # a description word's count: negative, a field's weight is not
         self._tok.frombytes(tok.tobytes())
         self._val.frombytes(val.tobytes())
         self._f_len.extend(f_len)
@@ -241,8 +258,7 @@ class IndexBuilder:
         self._lengths.frombytes(totals.astype(np.float32).tobytes())
         first = self.size
         self.size += len(docs)
-        for i, doc in enumerate(docs, first):
-            self._filters(i, doc)
+        self._filters(first, docs)
 
     def _descriptions(
         self, texts: list[str]
@@ -259,42 +275,84 @@ class IndexBuilder:
         number, text_of = number[kept], text_of[kept]
         n = len(texts)
         totals = np.bincount(text_of, minlength=n)
-        key, counts = np.unique((text_of << 32) | number, return_counts=True)
-        distinct = np.bincount(key >> 32, minlength=n)
-        return (key & 0xFFFFFFFF).astype(np.int32), counts.astype(np.float32), distinct, totals
+        # each (text, token) once, with its count: the two in one key, sorted (in 32 bits
+        # when they fit: a stable sort of runs already in text order, the quicker)
+        bits = int(number.max()).bit_length() if number.size else 0
+        if n.bit_length() + bits <= 32:
+            key = (text_of.astype(np.uint32) << np.uint32(bits)) | number.astype(np.uint32)
+            key.sort(kind="stable")
+        else:
+            key = (text_of << 32) | number
+            key.sort()
+            bits = 32
+        first = np.empty(key.size, dtype=bool)
+        first[:1] = True
+        np.not_equal(key[1:], key[:-1], out=first[1:])
+        at = np.flatnonzero(first)
+        counts = np.diff(at, append=key.size)
+        key = key[at]
+        distinct = np.bincount(key >> bits, minlength=n)
+        tokens = (key & ((1 << bits) - 1)).astype(np.int32)
+        return tokens, counts.astype(np.float32), distinct, totals
 
-    def _filters(self, i: int, doc: IndexDoc) -> None:
-        self._free.append(bool(doc.is_free))
-        self._min_age.append(-1 if doc.min_age is None else doc.min_age)
-        self._max_age.append(999 if doc.max_age is None else doc.max_age)
-        self._verified.append(doc.last_verified.toordinal() if doc.last_verified else 0)
-        if not doc.languages:
-            self._no_language.append(i)
-        for lang in doc.languages:
-            self._langs.setdefault(lang.strip().lower(), array("i")).append(i)
-        for h in doc.opening_hours:
-            try:
-                day = int(h["day"])
-                opens, closes = self._as_minutes(h["opens"]), self._as_minutes(h["closes"])
-            except (KeyError, TypeError, ValueError, AttributeError):
-                continue
-            if day in self._hours:
-                docs, starts, ends = self._hours[day]
-                docs.append(i)
-                starts.append(opens)
-                ends.append(closes)
-        for town, postcode, lat, lon in doc.locations:
-            if lat is None or lon is None:
-                continue
-            self._loc_doc.append(i)
-            self._loc_lat.append(lat)
-            self._loc_lon.append(lon)
-            if postcode:
-                self._postcodes.setdefault(postcode, []).append((lat, lon))
-                self._outward.setdefault(postcode.split()[0], []).append((lat, lon))
-            if town:
-                self._towns.setdefault(town.lower(), []).append((lat, lon))
-                self._town_names[town.lower()] = town
+    def _filters(self, first: int, docs: Sequence[IndexDoc]) -> None:
+        """The filters' values of services numbered from ``first``."""
+        self._free.extend([bool(doc.is_free) for doc in docs])
+        self._min_age.extend([-1 if doc.min_age is None else doc.min_age for doc in docs])
+        self._max_age.extend([999 if doc.max_age is None else doc.max_age for doc in docs])
+        self._verified.extend(
+            [doc.last_verified.toordinal() if doc.last_verified else 0 for doc in docs]
+        )
+        langs, hours, hour_of = self._langs, self._hours, self._hour_of
+        entry = _HOUR_ENTRY
+        for i, doc in enumerate(docs, first):
+            if not doc.languages:
+                self._no_language.append(i)
+            for lang in doc.languages:
+                key = lang.strip().lower()
+                found = langs.get(key)
+                if found is None:
+                    found = langs[key] = array("i")
+                found.append(i)
+            for h in doc.opening_hours:
+                # an entry's (day, opens, closes) worked out once per distinct three
+                try:
+                    three = entry(h)
+                    got = hour_of.get(three)
+                    if got is None:
+                        got = hour_of[three] = self._hour(three)
+                except (KeyError, TypeError):
+                    continue
+                if got:
+                    docs_of, starts, ends = hours[got[0]]
+                    docs_of.append(i)
+                    starts.append(got[1])
+                    ends.append(got[2])
+            for town, postcode, lat, lon in doc.locations:
+                if lat is None or lon is None:
+                    continue
+                self._loc_doc.append(i)
+                self._loc_lat.append(lat)
+                self._loc_lon.append(lon)
+                if postcode:
+                    self._postcodes.setdefault(postcode, []).append((lat, lon))
+                    self._outward.setdefault(postcode.split()[0], []).append((lat, lon))
+                if town:
+                    self._towns.setdefault(town.lower(), []).append((lat, lon))
+                    self._town_names[town.lower()] = town
+
+    def _hour(self, three: tuple[Any, Any, Any]) -> tuple[int, int, int] | tuple[()]:
+        """An opening-hours entry's (day, opens, closes) in minutes, () when it is not one
+        the filters can use (a day outside 1-7, a time that cannot be read)."""
+        try:
+            day = int(three[0])
+            opens, closes = self._as_minutes(three[1]), self._as_minutes(three[2])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return ()
+        if day not in self._hours:
+            return ()
+        array("h", (opens, closes))  # a time past 16 bits: OverflowError, as appending it
+        return day, opens, closes
 
     def _as_minutes(self, hhmm: str) -> int:
         value = self._minutes.get(hhmm)
@@ -302,17 +360,20 @@ class IndexBuilder:
             value = self._minutes[hhmm] = _minutes(hhmm)
         return value
 
-    def finish(self, into: IndexData) -> None:
-        """Set the built data on ``into`` (everything but its ``docs``)."""
+    def finish(self, into: IndexData, searched: bool = True) -> None:
+        """Set the built data on ``into`` (everything but its ``docs``); what only a search
+        in memory reads (sorted tokens, known stems) left out when not ``searched`` (an
+        index that is only saved to its file)."""
         n = self.size
         into.size = n
         # the caches of texts already tokenised are done with: let them go before the
         # postings are sorted (the build's peak)
-        self._field_cache, self._needs_cache = {}, {}
+        self._field_cache = {f: {} for f in self._field_cache}
+        self._needs_cache = {}
         self._word_tid = _WordNumbers(self)
         self._description_words = DescriptionWords(self._word_tid.__getitem__)
         into._postings = self._postings(n)
-        raw_words = set(self._word_token)
+        word_token = self._word_token
         # idf depends only on a token's document frequency: one log per distinct frequency
         idf_of: dict[int, float] = {}
         into._idf = {}
@@ -323,15 +384,19 @@ class IndexBuilder:
                 value = idf_of[df] = math.log(1 + (n - df + 0.5) / (df + 0.5))
             into._idf[tok] = value
         into._vocab = load_vocabulary()
-        dictionary = {w.replace("'", "") for w in raw_words} | set(into._vocab.words)
+        dictionary = {w.replace("'", "") for w in word_token} | set(into._vocab.words)
+        # each stem's shortest word (then the first in order): the words by length, then
+        # by themselves (a stable sort by length of the sorted words)
         surface: dict[str, str] = {}
-        for word in sorted(raw_words, key=lambda w: (len(w), w)):
-            surface.setdefault(stem(word), word.replace("'", ""))
+        for word in sorted(sorted(word_token), key=len):
+            known = word_token[word]
+            surface.setdefault(stem(word) if known is None else known, word.replace("'", ""))
         into._surface = surface
-        into._sorted_tokens = sorted(t for t in surface if t in into._postings)
-        into._known_stems = frozenset(into._postings) | {
-            t for p in into._vocab.phrases for t in p.key
-        }
+        if searched:
+            into._sorted_tokens = sorted(t for t in surface if t in into._postings)
+            into._known_stems = frozenset(into._postings) | {
+                t for p in into._vocab.phrases for t in p.key
+            }
         into._dictionary = sorted(
             w for w in dictionary if len(w) >= 3 and w.isalpha() and w not in self._stop
         )
@@ -372,16 +437,20 @@ class IndexBuilder:
         d_len = np.frombuffer(self._d_len, dtype=np.int32)
         # the same float32 arithmetic as a scalar BM25 loop
         norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths / avg_len)
-        weight = np.array(self._val, dtype=np.float32)
-        self._val = array("f")  # let it go
         ends = np.cumsum(f_len.astype(np.int64) + d_len)
-        _description_weights(weight, f_len, d_len, ends, norm)
         # Sorted by (token, entry number): each token's entries in service order, and a
-        # service's field entries before its description's (``_by_token``)
+        # service's field entries before its description's (``_by_token``: where each
+        # entry goes). Each array let go once it is placed (memory: the build's peak).
         tok_of = np.frombuffer(self._tok, dtype=np.int32)
-        counts, doc, weight = _by_token(tok_of, len(names), ends, weight)
+        counts, to = _by_token(tok_of, len(names))
         del tok_of
         self._tok = array("i")
+        weight = np.empty(to.size, dtype=np.float32)
+        weight[to] = np.frombuffer(self._val, dtype=np.float32)
+        self._val = array("f")
+        doc = _services(ends, to)
+        del to
+        _description_weights(weight, doc, norm)
         size = doc.size
         # a (token, service) group starts where the service or the token changes
         new = np.empty(size, dtype=bool)
@@ -395,7 +464,7 @@ class IndexBuilder:
         entry_type = np.int32 if size < 2**31 else np.int64
         starts = np.empty(int(np.count_nonzero(new)), dtype=entry_type)
         found = 0
-        step = 1 << 20
+        step = 1 << 18
         for at in range(0, size, step):
             here = np.flatnonzero(new[at : at + step])
             starts[found : found + here.size] = here + at
@@ -411,7 +480,7 @@ class IndexBuilder:
             part_w = weight[cut[0] : end].astype(np.float64)
             summed[at : at + step] = np.add.reduceat(part_w, cut - cut[0])
         # each token's groups: from the group its first entry starts
-        firsts = np.searchsorted(starts, token_starts)
+        firsts = np.searchsorted(starts, token_starts.astype(starts.dtype))  # (no 64-bit copy)
         del weight, starts
         lasts = np.append(firsts[1:], group_doc.size)
         return {
@@ -420,67 +489,69 @@ class IndexBuilder:
         }
 
 
-def _by_token(
-    tok: np.ndarray, tokens: int, ends: np.ndarray, weight: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each token's count, and the entries' services and weights sorted by (token, entry
-    number) (``ends``: where each service's entries end). A counting sort, a slice of
-    entries at a time (memory: the slice's temporary arrays, never a 64-bit array of all
-    the entries): a slice's entries ordered by token with numpy's stable sort (a radix
-    sort of 16-bit keys: twice, low half then high, when there are more tokens than 16
-    bits hold), each then put after the earlier slices' entries of its token."""
+def _by_token(tok: np.ndarray, tokens: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each token's count, and where each entry goes when the entries are sorted by
+    (token, entry number). A counting sort, a slice of entries at a time (memory: the
+    slice's temporary arrays, the places in 32 bits when they fit): a slice's entries
+    ordered by token with numpy's stable sort (a radix sort of 16-bit keys: twice, low
+    half then high, when there are more tokens than 16 bits hold), each then placed after
+    the earlier slices' entries of its token."""
     size = tok.size
-    counts = np.bincount(tok, minlength=tokens)
+    step = 1 << 18
+    counts = np.zeros(tokens, dtype=np.int64)
+    for at in range(0, size, step):  # (bincount of them all would copy them to 64 bits)
+        counts += np.bincount(tok[at : at + step], minlength=tokens)
     following = np.zeros(tokens, dtype=np.int64)  # where a token's next entry goes
     np.cumsum(counts[:-1], out=following[1:])
-    bounds = np.zeros(ends.size + 1, dtype=np.int64)  # where each service's entries start
-    bounds[1:] = ends
-    doc = np.empty(size, dtype=np.int32)
-    out = np.empty(size, dtype=weight.dtype)
-    step = 1 << 20
+    to = np.empty(size, dtype=np.int32 if size < 2**31 else np.int64)
+    ramp = np.arange(step)
     for at in range(0, size, step):
-        stop = min(at + step, size)
-        part = tok[at:stop]
+        part = tok[at : at + step]
         if tokens <= 1 << 16:
             order = np.argsort(part.astype(np.uint16), kind="stable")
         else:
             order = np.argsort((part & 0xFFFF).astype(np.uint16), kind="stable")
             order = order[np.argsort((part[order] >> 16).astype(np.uint16), kind="stable")]
-        # the slice's entries' services
-        first = int(np.searchsorted(bounds, at, side="right")) - 1
-        last = int(np.searchsorted(bounds, stop, side="left"))
-        runs = np.minimum(bounds[first + 1 : last + 1], stop) - np.maximum(bounds[first:last], at)
-        services = np.repeat(np.arange(first, last, dtype=np.int32), runs)
         # the i-th of the sorted slice goes where its token's entries go next, plus its
         # place among the slice's entries of that token (i less the token's first)
         here = np.bincount(part, minlength=tokens)
         base = following.copy()
         base[1:] -= np.cumsum(here[:-1])
-        to = base[part[order]] + np.arange(order.size)
-        doc[to] = services[order]
-        out[to] = weight[at:stop][order]
+        places = base[part[order]]
+        places += ramp[: order.size]
+        to[order + at] = places
         following += here
-    return counts, doc, out
+    return counts, to
 
 
-def _description_weights(
-    weight: np.ndarray, f_len: np.ndarray, d_len: np.ndarray, ends: np.ndarray, norm: np.ndarray
-) -> None:
-    """Each description word's count in ``weight`` made its BM25 weight, in place, a slice
-    of services at a time (memory: the slice's temporary arrays, not the directory's)."""
+def _services(ends: np.ndarray, to: np.ndarray) -> np.ndarray:
+    """Each placed entry's service (entry ``e`` at ``to[e]``; ``ends``: where each
+    service's entries end), a slice of entries at a time."""
+    doc = np.empty(to.size, dtype=np.int32)
+    bounds = np.zeros(ends.size + 1, dtype=np.int64)  # where each service's entries start
+    bounds[1:] = ends
+    step = 1 << 18
+    for at in range(0, to.size, step):
+        stop = min(at + step, to.size)
+        first = int(np.searchsorted(bounds, at, side="right")) - 1
+        last = int(np.searchsorted(bounds, stop, side="left"))
+        runs = np.minimum(bounds[first + 1 : last + 1], stop) - np.maximum(bounds[first:last], at)
+        doc[to[at:stop]] = np.repeat(np.arange(first, last, dtype=np.int32), runs)
+    return doc
+
+
+def _description_weights(weight: np.ndarray, doc: np.ndarray, norm: np.ndarray) -> None:
+    """Each description word's count in ``weight`` (stored negative) made its BM25 weight,
+    in place, a slice at a time (memory: the slice's temporary arrays)."""
     fw = np.float32(FIELD_WEIGHTS["description"])
-    n = f_len.size
-    for a in range(0, n, 1 << 14):
-        b = min(a + (1 << 14), n)
-        piece = weight[(int(ends[a - 1]) if a else 0) : int(ends[b - 1])]
-        # which entries are description words: each service's run of fields, then words
-        runs = np.empty(2 * (b - a), dtype=np.int64)
-        runs[0::2], runs[1::2] = f_len[a:b], d_len[a:b]
-        is_desc = np.repeat(np.tile(np.array([False, True]), b - a), runs)
-        tf = piece[is_desc].astype(np.int64)
-        d_doc = np.repeat(np.arange(a, b, dtype=np.int32), d_len[a:b])
+    step = 1 << 18
+    for at in range(0, weight.size, step):
+        piece = weight[at : at + step]
+        desc = np.flatnonzero(piece < 0)
+        tf = (-piece[desc]).astype(np.int64)
+        d_doc = doc[at : at + step][desc]
         d_weight = (tf * (BM25_K1 + 1)).astype(np.float32) / (tf.astype(np.float32) + norm[d_doc])
-        piece[is_desc] = fw * d_weight
+        piece[desc] = fw * d_weight
 
 
 class IndexData:

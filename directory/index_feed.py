@@ -224,7 +224,7 @@ class ImportIndex:
         assert self._docs is not None and self._names is not None
         self._flush()
         index = ServiceIndex.__new__(ServiceIndex)
-        self._builder.finish(index)
+        self._builder.finish(index, searched=False)
         self._builder = None
         _save(index, path, stamp, self._docs, self._names)
         return index.size

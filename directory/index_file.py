@@ -128,7 +128,14 @@ def sqlite_stamp(path: Path, busy_ms: int = 10_000, passphrase: str | None = Non
 
 def _pack(strings: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
     """Strings as one UTF-8 blob and their offsets, built in one buffer (no list of
-    encoded copies: the services' records of a large directory are a hundred megabytes)."""
+    encoded copies: the services' records of a large directory are a hundred megabytes);
+    a list of ASCII strings joined at once (a character, a byte)."""
+    if isinstance(strings, list):
+        joined = "".join(strings)
+        if joined.isascii():
+            offsets = np.zeros(len(strings) + 1, dtype=np.int64)
+            np.cumsum(np.fromiter(map(len, strings), np.int64, len(strings)), out=offsets[1:])
+            return np.frombuffer(joined.encode("ascii"), dtype=np.uint8), offsets
     blob = bytearray()
     ends = [0]
     for text in strings:
@@ -388,7 +395,7 @@ _first, _second = itemgetter(0), itemgetter(1)
 
 
 def _centres(places: dict[str, list[tuple[float, float]]]) -> tuple[list[str], Any, Any]:
-    names = sorted(places, key=lambda s: s.encode("utf-8"))
+    names = sorted(places)  # (code point order: UTF-8's byte order)
     # summed one by one, left to right, as sum() of a generator would (the same floats)
     lat = np.array([sum(map(_first, places[k])) / len(places[k]) for k in names])
     lon = np.array([sum(map(_second, places[k])) / len(places[k]) for k in names])
@@ -457,7 +464,7 @@ def write_index(session: Session, path: Path, stamp: str, chunk: int = 2000) -> 
         _spill_docs(batch, docs, names, line)
         builder.add_many(batch)
         index = ServiceIndex.__new__(ServiceIndex)
-        builder.finish(index)
+        builder.finish(index, searched=False)
         del builder
         _save(index, path, stamp, docs, names)
         return index.size
@@ -481,7 +488,8 @@ def _save(
     index: ServiceIndex, path: Path, stamp: str, docs: _Spill | None, names: _Spill | None
 ) -> None:
     arrays: dict[str, Any] = {}
-    by_bytes = sorted(index._postings, key=lambda s: s.encode("utf-8"))
+    # (str order is code point order: UTF-8's byte order, which the tables are read in)
+    by_bytes = sorted(index._postings)
     arrays["tok_blob"], arrays["tok_off"] = _pack(by_bytes)
     lists = [index._postings[t] for t in by_bytes]
     starts = np.zeros(len(lists) + 1, dtype=np.int64)
@@ -496,11 +504,10 @@ def _save(
         else np.zeros(0, np.float32)
     )
     arrays["idf"] = np.array([index._idf[t] for t in by_bytes], dtype=np.float32)
-    stems = sorted(index._surface, key=lambda s: s.encode("utf-8"))
-    stems = [s for s in stems if s in index._postings]
+    stems = sorted(s for s in index._surface if s in index._postings)
     arrays["sur_blob"], arrays["sur_off"] = _pack(stems)
     arrays["surw_blob"], arrays["surw_off"] = _pack([index._surface[s] for s in stems])
-    spelling = sorted(index._dictionary, key=lambda s: s.encode("utf-8"))
+    spelling = sorted(index._dictionary)
     arrays["dict_blob"], arrays["dict_off"] = _pack(spelling)
     arrays["free"] = index._free.astype(np.uint8)
     arrays["min_age"] = index._min_age
@@ -527,8 +534,9 @@ def _save(
     else:
         arrays["doc_blob"], arrays["doc_off"] = docs, docs.offsets()
         arrays["name_blob"], arrays["name_off"] = names, names.offsets()
+    # each town's centre, summed as _centres sums
     towns = {
-        key: [*_centres({key: pts})[1:], index._town_names.get(key, key)]
+        key: [sum(map(_first, pts)) / len(pts), sum(map(_second, pts)) / len(pts)]
         for key, pts in index._towns.items()
     }
     header: dict[str, Any] = {
@@ -536,7 +544,7 @@ def _save(
         "stamp": stamp,
         "size": index.size,
         "languages": [[k, int(v.size)] for k, v in zip(languages, lang_parts, strict=True)],
-        "towns": {k: [float(v[0][0]), float(v[1][0]), v[2]] for k, v in towns.items()},
+        "towns": {k: [v[0], v[1], index._town_names.get(k, k)] for k, v in towns.items()},
         "arrays": {},
     }
     offset = 0

@@ -194,8 +194,8 @@ def test_a_batch_of_descriptions_counts_each_as_tokens_does() -> None:
     for i, text in enumerate(texts):
         at += builder._f_len[i]
         run = builder._d_len[i]
-        counted = {
-            names[t]: float(v) for t, v in zip(tok[at : at + run], val[at : at + run], strict=True)
+        counted = {  # a description word's count is held negative until weighted
+            names[t]: -float(v) for t, v in zip(tok[at : at + run], val[at : at + run], strict=True)
         }
         at += run
         expected = Counter(tokens(text))
