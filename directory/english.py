@@ -101,6 +101,12 @@ def _group() -> dict[tuple[str, int], list[str]]:
     return groups
 
 
+def group(first: str, length: int) -> list[str]:
+    """The English words (``is_english``, three letters or more) starting with ``first``
+    and exactly ``length`` long, commonest first (don't change the list)."""
+    return _groups().get((first, length), [])
+
+
 @cache
 def near(first: str, length: int) -> list[str]:
     """English words (``is_english``) starting with ``first`` whose length is within two

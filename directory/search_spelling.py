@@ -22,7 +22,8 @@ from functools import lru_cache
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from directory.english import near as english_near
+from directory.english import english_words
+from directory.english import group as english_group
 
 _LETTERS = 26  # a-z counted apart; every other character in one bucket
 _OTHER = _LETTERS
@@ -56,6 +57,18 @@ class SpellingChoices:
             np.bincount(flat, minlength=_BUCKETS * n).reshape(_BUCKETS, n).astype(np.int32)
         )
 
+    @classmethod
+    def joined(cls, parts: list[SpellingChoices], order: np.ndarray) -> SpellingChoices:
+        """The words of ``parts`` one after another, taken in ``order`` (positions in
+        that joined list), with their letter counts: what ``SpellingChoices`` of those
+        words in that order holds, without counting their letters again."""
+        made = cls.__new__(cls)
+        words = [w for part in parts for w in part.words]
+        made.words = [words[i] for i in order.tolist()]
+        made.lengths = np.concatenate([p.lengths for p in parts])[order]
+        made.counts = np.concatenate([p.counts for p in parts], axis=1)[:, order]
+        return made
+
     def closest(self, word: str, cutoff: float) -> tuple[str, float] | None:
         """What ``process.extractOne(word, words, scorer=fuzz.ratio,
         score_cutoff=cutoff)`` returns (its word and score), or None."""
@@ -78,5 +91,21 @@ class SpellingChoices:
 @lru_cache(maxsize=512)
 def english_choices(first: str, length: int) -> SpellingChoices:
     """``directory.english.near(first, length)`` (English words a misspelling may be
-    corrected towards, commonest first) made ready once for each first letter and length."""
-    return SpellingChoices(english_near(first, length))
+    corrected towards, commonest first) made ready once for each first letter and length:
+    joined from the words of each exact length (``_english_group``, each counted once), as
+    ``near`` joins them and sorts them by frequency (a stable sort: the same order). A
+    misspelling typed key by key asks for one length more on each key, which needs one
+    new length's words counted, not five."""
+    parts = [_english_group(first, n) for n in range(length - 2, length + 3)]
+    ranks = np.concatenate([rank for rank, _choices in parts])
+    order = np.argsort(ranks, kind="stable")
+    return SpellingChoices.joined([choices for _rank, choices in parts], order)
+
+
+@lru_cache(maxsize=2048)
+def _english_group(first: str, n: int) -> tuple[np.ndarray, SpellingChoices]:
+    """English words of exactly ``n`` letters starting with ``first``: their frequency
+    buckets (``english_words``) and letter counts."""
+    words = english_group(first, n) if n > 0 else []
+    rank = english_words()
+    return np.array([rank[w] for w in words], dtype=np.int64), SpellingChoices(words)

@@ -82,6 +82,23 @@ def test_english_choices_are_kept_per_first_letter_and_length() -> None:
     assert english_choices("c", 7).words == english_near("c", 7)
 
 
+def test_english_choices_joined_from_each_length_hold_what_near_lists() -> None:
+    """english_choices joins the words of each length, counted once, and orders them by
+    frequency: the same words in near's order, with the letter counts and lengths counting
+    them afresh gives, and the same corrections (rare first letters, short and long words
+    and lengths no English word has too)."""
+    for first, length in [("b", 7), ("t", 3), ("a", 1), ("x", 5), ("q", 9), ("z", 30), ("é", 4)]:
+        joined = english_choices(first, length)
+        fresh = SpellingChoices(english_near(first, length))
+        assert joined.words == fresh.words
+        assert joined.lengths.tolist() == fresh.lengths.tolist()
+        assert joined.counts.shape == fresh.counts.shape
+        assert (joined.counts == fresh.counts).all()
+        for typed in ("benifit", "tge", "xray", "quaestion", first * 3):
+            assert joined.closest(typed, 65) == fresh.closest(typed, 65)
+    assert len(english_choices("b", 7).words) > 1000
+
+
 def _add(session: Session, n: int, name: str, description: str, verified: date) -> int:
     service = Service(
         source="t",
