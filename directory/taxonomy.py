@@ -184,23 +184,28 @@ class TaxonomyMap:
         """``_norm_phrase`` of a description as keyword phrases read it: a word that
         cannot be in any of them (its stem is no word of theirs) as ``""`` (no word at
         all), without stemming it (most of a description's words, and most of them new);
-        each word's stem looked up all at once (``itemgetter``, in C)."""
+        each word's stem looked up all at once (``itemgetter``, in C). ``_key_stem``, each
+        word a description holds that was not seen before worked out first."""
         found = _words(text)
         known = self._key_stems
         if len(found) < 2:
             return tuple(map(self._key_stem, found))
-        lookup = itemgetter(*found)
-        try:
-            return lookup(known)
-        except KeyError:
-            pass
-        if len(known) >= KNOWN_STEMS:
-            known.clear()
-        for word in set(found).difference(known):
-            if len(word) > 64:  # (a word this long is stemmed, not kept)
-                return tuple(map(self._key_stem, found))
-            known[word] = self._key_stem(word)
-        return lookup(known)
+        missing = set(found).difference(known)  # (most descriptions hold a word not seen)
+        if missing:
+            if len(known) >= KNOWN_STEMS:
+                known.clear()
+                missing = set(found)
+            starts, short = self._stem_starts
+            for word in missing:
+                if len(word) > 64:  # (a word this long is stemmed, not kept)
+                    return tuple(map(self._key_stem, found))
+                if (
+                    word[:3] in starts or word.startswith(short) or "'" in word or "’" in word
+                ):  # (_key_stem)
+                    known[word] = stem(word)
+                else:
+                    known[word] = ""
+        return itemgetter(*found)(known)
 
     def _key_stem(self, word: str) -> str:
         """``stem(word)`` if it may be a word of a keyword phrase, else ``""``. A stem is
