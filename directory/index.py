@@ -127,7 +127,7 @@ class IndexBuilder:
         self._hours = {d: (array("i"), array("h"), array("h")) for d in range(1, 8)}
         self._minutes: dict[str, int] = {}  # "HH:MM" -> minutes (feeds repeat a few a lot)
         # an opening-hours entry's (day, opens, closes) as given -> as the filters use it
-        self._hour_of: dict[tuple[Any, Any, Any], tuple[int, int, int] | tuple[()]] = {}
+        self._hour_of: dict[tuple[Any, Any, Any], int] = {}
         self._loc_doc = array("i")
         self._loc_lat = array("d")
         self._loc_lon = array("d")
@@ -303,8 +303,8 @@ class IndexBuilder:
         self._verified.extend(
             [doc.last_verified.toordinal() if doc.last_verified else 0 for doc in docs]
         )
-        langs, hours, hour_of = self._langs, self._hours, self._hour_of
-        entry = _HOUR_ENTRY
+        langs = self._langs
+        self._opening_hours(first, docs)
         for i, doc in enumerate(docs, first):
             if not doc.languages:
                 self._no_language.append(i)
@@ -314,20 +314,6 @@ class IndexBuilder:
                 if found is None:
                     found = langs[key] = array("i")
                 found.append(i)
-            for h in doc.opening_hours:
-                # an entry's (day, opens, closes) worked out once per distinct three
-                try:
-                    three = entry(h)
-                    got = hour_of.get(three)
-                    if got is None:
-                        got = hour_of[three] = self._hour(three)
-                except (KeyError, TypeError):
-                    continue
-                if got:
-                    docs_of, starts, ends = hours[got[0]]
-                    docs_of.append(i)
-                    starts.append(got[1])
-                    ends.append(got[2])
             for town, postcode, lat, lon in doc.locations:
                 if lat is None or lon is None:
                     continue
@@ -341,18 +327,58 @@ class IndexBuilder:
                     self._towns.setdefault(town.lower(), []).append((lat, lon))
                     self._town_names[town.lower()] = town
 
-    def _hour(self, three: tuple[Any, Any, Any]) -> tuple[int, int, int] | tuple[()]:
-        """An opening-hours entry's (day, opens, closes) in minutes, () when it is not one
-        the filters can use (a day outside 1-7, a time that cannot be read)."""
+    def _opening_hours(self, first: int, docs: Sequence[IndexDoc]) -> None:
+        """The services' opening-hours entries, by day: each entry's (day, opens, closes)
+        worked out once per distinct three (``_hour``: one number), then sorted out by day
+        with numpy; a batch with an entry that is not a mapping of the three, entry by
+        entry (such an entry is left out, as any the filters cannot use)."""
+        lists = [doc.opening_hours for doc in docs]
+        hour_of = self._hour_of
+        try:
+            threes = [_HOUR_ENTRY(h) for hours in lists for h in hours]
+            codes: list[int | None] = list(map(hour_of.get, threes))
+        except (KeyError, TypeError):
+            threes, codes = [], []
+            owners: list[int] = []
+            for i, hours in enumerate(lists):
+                for h in hours:
+                    try:
+                        three = _HOUR_ENTRY(h)
+                        codes.append(hour_of.get(three))
+                    except (KeyError, TypeError):
+                        continue
+                    threes.append(three)
+                    owners.append(i)
+            owner = np.array(owners, dtype=np.int64)
+        else:
+            owner = np.repeat(np.arange(len(lists)), [len(hours) for hours in lists])
+        for j, got in enumerate(codes):
+            if got is None:
+                codes[j] = hour_of[threes[j]] = self._hour(threes[j])
+        if not codes:
+            return
+        packed = np.array(codes, dtype=np.int64)
+        day = packed >> 32
+        for d, (docs_of, starts, ends) in self._hours.items():
+            mine = np.flatnonzero(day == d)
+            if mine.size:
+                docs_of.frombytes((owner[mine] + first).astype(np.int32).tobytes())
+                starts.frombytes(((packed[mine] >> 16 & 0xFFFF) - 32768).astype(np.int16).tobytes())
+                ends.frombytes(((packed[mine] & 0xFFFF) - 32768).astype(np.int16).tobytes())
+
+    def _hour(self, three: tuple[Any, Any, Any]) -> int:
+        """An opening-hours entry's (day, opens, closes) in minutes as one number (day,
+        then each time plus 32768 in 16 bits), 0 when it is not one the filters can use
+        (a day outside 1-7, a time that cannot be read)."""
         try:
             day = int(three[0])
             opens, closes = self._as_minutes(three[1]), self._as_minutes(three[2])
         except (KeyError, TypeError, ValueError, AttributeError):
-            return ()
+            return 0
         if day not in self._hours:
-            return ()
+            return 0
         array("h", (opens, closes))  # a time past 16 bits: OverflowError, as appending it
-        return day, opens, closes
+        return day << 32 | (opens + 32768) << 16 | (closes + 32768)
 
     def _as_minutes(self, hhmm: str) -> int:
         value = self._minutes.get(hhmm)

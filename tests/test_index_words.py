@@ -6,11 +6,12 @@ entry)."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import numpy as np
 import pytest
 
-from directory.index import _by_token, _services
+from directory.index import IndexBuilder, IndexDoc, _by_token, _services
 from directory.index_words import SEPARATOR, DescriptionWords
 from directory.text import words
 
@@ -133,3 +134,50 @@ def test_postings_order_is_by_token_then_entry(tokens: int) -> None:
     ends[-1] = size
     service = np.searchsorted(ends, np.arange(size), side="right")
     assert np.array_equal(_services(ends, to), service[order])
+
+
+def _hours_rule(docs: list[IndexDoc]) -> dict[int, list[tuple[int, int, int]]]:
+    """Each service's opening-hours entries the filters can use, by day: (service,
+    opens, closes) in minutes, as a reading of each entry on its own gives them."""
+    out: dict[int, list[tuple[int, int, int]]] = {d: [] for d in range(1, 8)}
+    for i, doc in enumerate(docs):
+        for h in doc.opening_hours:
+            try:
+                day = int(h["day"])
+                opens, closes = (int(t[:2]) * 60 + int(t[3:]) for t in (h["opens"], h["closes"]))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue
+            if 1 <= day <= 7:
+                out[day].append((i, opens or 1440, closes or 1440))
+    return out
+
+
+@pytest.mark.parametrize("odd_one", [False, True])
+def test_opening_hours_by_day_as_each_entry_reads(odd_one: bool) -> None:
+    entries: list[Any] = [
+        {"day": 1, "opens": "09:00", "closes": "17:30"},
+        {"day": "2", "opens": "10:00", "closes": "00:00"},  # midnight: the day's end
+        {"day": True, "opens": "08:15", "closes": "12:00"},  # True is day 1
+        {"day": 3.0, "opens": "11:00", "closes": "13:00"},
+        {"day": 8, "opens": "09:00", "closes": "17:00"},  # no such day
+        {"day": 4, "opens": "9am", "closes": "17:00"},  # a time it cannot read
+        {"day": 5, "opens": 900, "closes": "17:00"},
+        {"day": [5], "opens": "09:00", "closes": "17:00"},  # a value that cannot be a key
+        {"day": 6, "opens": "09:00"},  # no closing time
+        {"day": 7, "opens": "10:00", "closes": "14:00", "note": "by appointment"},
+    ]
+    if odd_one:
+        entries.append("Monday 9-5")  # not a mapping at all: the batch read entry by entry
+    docs = [
+        IndexDoc(service_id=i, source_id=str(i), name="", opening_hours=entries[i % 4 :: 2])
+        for i in range(9)
+    ]
+    builder = IndexBuilder()
+    builder.add_many(docs[:5])
+    builder.add_many(docs[5:])
+    got = {
+        d: list(zip(a.tolist(), b.tolist(), c.tolist(), strict=True))
+        for d, (a, b, c) in builder._hours.items()
+    }
+    assert got == _hours_rule(docs)
+    assert got[1] and got[2] and got[3] and got[7]
