@@ -30,11 +30,13 @@ import msgspec
 import sqlalchemy as sa
 from sqlmodel import Session
 
-IMPORT_CACHE_KIB = 16 * 1024
+IMPORT_CACHE_KIB = 8 * 1024
 """SQLite's page cache while an import writes (KiB). An import is one transaction: with
 SQLite's default of 2 MiB, the pages of the service table's indexes (feed ids arrive in no
-order) are spilled to the log and read back over and over; 16 MiB holds them at 100,000
-services (the writer's CPU -0.6 to -1.0 s there; a larger cache gained no more)."""
+order) are spilled to the log and read back over and over. At 100,000 services (writer
+alone, bench/import_writer.py, load ~5): 2 MiB 5.23 s CPU, 8 MiB 4.60 s, 16 MiB 4.39 s;
+the cache's memory stays taken until the process ends (freed, not given back), and the
+import's peak RSS (at the index save) is near its goal: 16 MiB added 14-18 MB there."""
 
 MEMO = 10_000
 """The most values one column remembers as processed."""
