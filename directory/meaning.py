@@ -215,18 +215,29 @@ def _vectors() -> np.ndarray:
 
 _SIMILAR: dict[str, np.ndarray] = {}  # text -> its likeness to each description
 _SIMILAR_MAX = 512
+# the model's input (a text's token ids) -> its likeness worked out for it alone: texts the
+# model reads as one ("black stuff" and "black stuff ", as the app searches on each key)
+_ALONE: dict[tuple[int, ...], np.ndarray] = {}
 
 
 def _similar(texts: list[str]) -> list[np.ndarray]:
     """Each text's cosine likeness to every description. Cached: an account typed keystroke by
-    keystroke embeds only the clause that changed."""
+    keystroke embeds only the clause that changed, and a clause the model reads as one it
+    read before (the same token ids: a space typed after a word) is not run again. (Only a
+    text worked out alone is reused so: the likeness of texts worked out together is one
+    product, which may round another way.)"""
     new = [t for t in dict.fromkeys(texts) if t not in _SIMILAR]
     if new:
-        found = embed(new) @ _vectors().T
+        alone = tuple(token_ids(new[0])) if len(new) == 1 else None
+        kept = _ALONE.get(alone) if alone is not None else None
+        found = [kept] if kept is not None else list(embed(new) @ _vectors().T)
         with _LOCK:
             if len(_SIMILAR) + len(new) > _SIMILAR_MAX:
                 _SIMILAR.clear()
+                _ALONE.clear()
             _SIMILAR.update(zip(new, found, strict=True))
+            if alone is not None:
+                _ALONE[alone] = found[0]
     return [_SIMILAR[t] if t in _SIMILAR else embed([t])[0] @ _vectors().T for t in texts]
 
 

@@ -220,6 +220,33 @@ def test_a_need_denied_is_not_brought_back_by_meaning(
     assert not any("debt_advice" in truth[m.id] for m in found[:3])
 
 
+def test_a_text_the_model_reads_as_one_read_before_is_not_run_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A space typed after a word gives the model the same input (token ids): its likeness
+    is the one worked out before, equal to running the model again; texts read together
+    are run as before."""
+    monkeypatch.setattr(meaning, "_SIMILAR", {})
+    monkeypatch.setattr(meaning, "_ALONE", {})
+    runs: list[list[str]] = []
+    embed = meaning.embed
+
+    def counted(texts: list[str]) -> np.ndarray:
+        runs.append(list(texts))
+        return embed(texts)
+
+    monkeypatch.setattr(meaning, "embed", counted)
+    first = meaning._similar(["black stuff on the walls"])[0]
+    again = meaning._similar(["black stuff on the walls "])[0]
+    assert runs == [["black stuff on the walls"]]
+    assert np.array_equal(again, (embed(["black stuff on the walls "]) @ meaning._vectors().T)[0])
+    assert np.array_equal(again, first)
+    meaning._similar(["black stuff on the walls  ", "my mum passed away"])  # two new: run
+    assert runs[-1] == ["black stuff on the walls  ", "my mum passed away"]
+    meaning._similar(["black stuff on the wall"])  # other ids: run
+    assert runs[-1] == ["black stuff on the wall"] and len(runs) == 3
+
+
 def test_understand_keeps_needs_near_the_best() -> None:
     found = meaning.understand("the walls are wet and black and the kids keep coughing", 0.0, 0.1)
     assert found[0].need.label == "damp and disrepair"
