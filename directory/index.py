@@ -35,6 +35,7 @@ ZCODE_WEIGHT = 1.0
 BM25_K1 = 1.2
 BM25_B = 0.75
 CACHE_LIMIT = 20_000  # texts whose tokens are remembered while building (repeats are common)
+RUN_LIMIT = 1 << 20  # the remembered texts' entries (then forgotten at once)
 BATCH = 2000  # services added at a time
 
 
@@ -101,14 +102,15 @@ class IndexBuilder:
         # word -> its token's number (-1: a stopword; -2: the texts' separator)
         self._word_tid = _WordNumbers(self)
         self._description_words = DescriptionWords(self._word_tid.__getitem__)
-        # field -> its texts' entries (each field its own: names are mostly unique in a big
-        # directory, organisations and taxonomy terms repeat)
-        self._field_cache: dict[str, dict[str, tuple[list[int], list[float]]]] = {
-            f: {} for f in ("name", "taxonomy", "organisation")
+        # field -> its texts (needs: its domains and z-codes) -> the run of entries they
+        # make, each field its own (names are mostly unique in a big directory, the rest
+        # repeat); the runs one after another (run k: from _run_at[k] to _run_at[k + 1])
+        self._field_cache: dict[str, dict[Any, int]] = {
+            f: {} for f in ("name", "taxonomy", "organisation", "needs")
         }
-        self._needs_cache: dict[
-            tuple[tuple[str, ...], tuple[str, ...]], tuple[list[int], list[float]]
-        ] = {}
+        self._run_tok = array("i")
+        self._run_val = array("f")
+        self._run_at = array("q", [0])
         # compact arrays, not lists of Python numbers: a 100k directory has millions of entries
         # Each service's entries one after another (its fields', then its description's):
         # token number and value (a field's weight; a description word's count, weighted
@@ -168,19 +170,70 @@ class IndexBuilder:
         return out
 
     def _field_entries(self, fname: str, text: str) -> tuple[list[int], list[float]]:
-        cache = self._field_cache[fname]
-        cached = cache.get(text)
-        if cached is None:
-            fw = FIELD_WEIGHTS[fname]
-            field_tokens = self._text_tokens(text)
-            weights: dict[str, float] = dict.fromkeys(field_tokens, fw)
-            for a, b in itertools.pairwise(field_tokens):
-                pair = a + b
-                weights[pair] = weights.get(pair, 0.0) + fw * 0.5
-            if len(cache) > CACHE_LIMIT:
-                cache.clear()
-            cached = cache[text] = (self._tids(weights), list(weights.values()))
-        return cached
+        fw = FIELD_WEIGHTS[fname]
+        field_tokens = self._text_tokens(text)
+        weights: dict[str, float] = dict.fromkeys(field_tokens, fw)
+        for a, b in itertools.pairwise(field_tokens):
+            pair = a + b
+            weights[pair] = weights.get(pair, 0.0) + fw * 0.5
+        return self._tids(weights), list(weights.values())
+
+    def _needs_entries(
+        self, key: tuple[tuple[str, ...], tuple[str, ...]]
+    ) -> tuple[list[int], list[float]]:
+        domains = list(dict.fromkeys("@" + d for d in key[0]))
+        zcodes = list(dict.fromkeys("#" + z.lower() for z in key[1]))
+        return (
+            self._tids(domains + zcodes),
+            [DOMAIN_WEIGHT] * len(domains) + [ZCODE_WEIGHT] * len(zcodes),
+        )
+
+    def _fields(self, docs: Sequence[IndexDoc]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The services' field entries (token, weight), one service after another (its
+        name's, taxonomy terms', organisation's, then domains' and z-codes'), with how
+        many each has. Each distinct text's entries are worked out once and kept as a run
+        (``_run_tok``/``_run_val``), so a service's are gathered with numpy from the
+        runs its texts are looked up to; all are forgotten when the runs grow past
+        RUN_LIMIT entries, a field's texts when they pass CACHE_LIMIT."""
+        if len(self._run_tok) > RUN_LIMIT:
+            self._field_cache = {f: {} for f in self._field_cache}
+            self._run_tok, self._run_val, self._run_at = array("i"), array("f"), array("q", [0])
+        keys: list[tuple[str, list[Any]]] = [
+            ("name", [doc.name for doc in docs]),
+            ("taxonomy", [" ; ".join(doc.taxonomy_terms) for doc in docs]),
+            ("organisation", [doc.organisation for doc in docs]),
+            ("needs", [(tuple(doc.domains), tuple(doc.z_codes)) for doc in docs]),
+        ]
+        runs = np.empty((len(docs), len(keys)), dtype=np.int64)
+        for column, (fname, texts) in enumerate(keys):
+            cache = self._field_cache[fname]
+            found: list[Any] = list(map(cache.get, texts))
+            for j in [j for j, run in enumerate(found) if run is None]:
+                text = texts[j]
+                run = cache.get(text)  # (an earlier service of the batch may have had it)
+                if run is None:
+                    ids, ws = (
+                        self._needs_entries(text)
+                        if fname == "needs"
+                        else self._field_entries(fname, text)
+                    )
+                    if len(cache) > CACHE_LIMIT:
+                        cache.clear()
+                    self._run_tok.extend(ids)
+                    self._run_val.extend(ws)
+                    self._run_at.append(len(self._run_tok))
+                    run = cache[text] = len(self._run_at) - 2
+                found[j] = run
+            runs[:, column] = found
+        at = np.frombuffer(self._run_at, dtype=np.int64)
+        flat = runs.ravel()
+        starts = at[flat]
+        lengths = at[flat + 1] - starts
+        where = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        where += np.arange(where.size)
+        f_tok = np.frombuffer(self._run_tok, dtype=np.int32)[where]
+        f_val = np.frombuffer(self._run_val, dtype=np.float32)[where]
+        return f_tok, f_val, lengths.reshape(len(docs), len(keys)).sum(axis=1)
 
     def add(self, doc: IndexDoc) -> None:
         """Index one service as the next document (``add_many`` of one)."""
@@ -198,47 +251,13 @@ class IndexBuilder:
         its description's, as when added one by one."""
         if not docs:
             return
-        f_tok: list[int] = []
-        f_val: list[float] = []
-        f_len: list[int] = []
-        needs_cache = self._needs_cache
-        names, terms, organisations = self._field_cache.values()
-        entries = self._field_entries
-        for doc in docs:
-            text = doc.name
-            field_ids, field_ws = names.get(text) or entries("name", text)
-            f_tok += field_ids
-            f_val += field_ws
-            count = len(field_ids)
-            text = " ; ".join(doc.taxonomy_terms)
-            field_ids, field_ws = terms.get(text) or entries("taxonomy", text)
-            f_tok += field_ids
-            f_val += field_ws
-            count += len(field_ids)
-            text = doc.organisation
-            field_ids, field_ws = organisations.get(text) or entries("organisation", text)
-            f_tok += field_ids
-            f_val += field_ws
-            count += len(field_ids)
-            needs_key = (tuple(doc.domains), tuple(doc.z_codes))
-            needs = needs_cache.get(needs_key)
-            if needs is None:
-                domains = list(dict.fromkeys("@" + d for d in doc.domains))
-                zcodes = list(dict.fromkeys("#" + z.lower() for z in doc.z_codes))
-                needs = needs_cache[needs_key] = (
-                    self._tids(domains + zcodes),
-                    [DOMAIN_WEIGHT] * len(domains) + [ZCODE_WEIGHT] * len(zcodes),
-                )
-            f_tok += needs[0]
-            f_val += needs[1]
-            f_len.append(count + len(needs[0]))
+        f_tok, f_val, f_lens = self._fields(docs)
         d_tok, d_count, d_len, totals = self._descriptions([doc.description for doc in docs])
         # each service's field entries, then its description's, one service after another
-        f_lens = np.array(f_len, dtype=np.int64)
         d_lens = d_len.astype(np.int64)
         ends = np.cumsum(f_lens + d_lens)
         starts = ends - f_lens - d_lens
-        f_at = np.arange(len(f_tok), dtype=np.int64) + np.repeat(
+        f_at = np.arange(f_tok.size, dtype=np.int64) + np.repeat(
             starts - (np.cumsum(f_lens) - f_lens), f_lens
         )
         d_at = np.arange(d_tok.size, dtype=np.int64) + np.repeat(
@@ -253,7 +272,7 @@ class IndexBuilder:
         val[d_at] = -d_count  # a description word's count: negative, a field's weight is not
         self._tok.frombytes(tok.tobytes())
         self._val.frombytes(val.tobytes())
-        self._f_len.extend(f_len)
+        self._f_len.frombytes(f_lens.astype(np.int32).tobytes())
         self._d_len.frombytes(d_len.astype(np.int32).tobytes())
         self._lengths.frombytes(totals.astype(np.float32).tobytes())
         first = self.size
@@ -395,7 +414,7 @@ class IndexBuilder:
         # the caches of texts already tokenised are done with: let them go before the
         # postings are sorted (the build's peak)
         self._field_cache = {f: {} for f in self._field_cache}
-        self._needs_cache = {}
+        self._run_tok, self._run_val, self._run_at = array("i"), array("f"), array("q", [0])
         self._word_tid = _WordNumbers(self)
         self._description_words = DescriptionWords(self._word_tid.__getitem__)
         into._postings = self._postings(n)

@@ -6,6 +6,7 @@ entry)."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -181,3 +182,61 @@ def test_opening_hours_by_day_as_each_entry_reads(odd_one: bool) -> None:
     }
     assert got == _hours_rule(docs)
     assert got[1] and got[2] and got[3] and got[7]
+
+
+def test_field_entries_the_same_however_little_is_remembered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A service's field entries do not depend on which texts' entries were remembered:
+    a build that forgets them every few texts gives the same entries."""
+    import directory.index as index_module
+
+    rng = random.Random(5)
+    words_ = ["food", "bank", "debt", "advice", "men's", "shed", "the", "and", "café", "help"]
+
+    def text(k: int) -> str:
+        return " ".join(rng.choice(words_) for _ in range(k))
+
+    docs = [
+        IndexDoc(
+            service_id=i,
+            source_id=str(i),
+            name=text(rng.randint(0, 4)),
+            organisation=rng.choice(["", "North Hub", "Debt Line", text(2)]),
+            description=text(6),
+            taxonomy_terms=rng.choice([[], ["Food banks"], ["Debt", "Money advice"]]),
+            domains=rng.choice([[], ["food"], ["money", "food"]]),
+            z_codes=rng.choice([[], ["Z59.4"], ["Z59.4", "z59.4"]]),
+        )
+        for i in range(300)
+    ]
+
+    def build() -> IndexBuilder:
+        builder = IndexBuilder()
+        for at in range(0, len(docs), 37):
+            builder.add_many(docs[at : at + 37])
+        return builder
+
+    normal = build()
+    monkeypatch.setattr(index_module, "CACHE_LIMIT", 3)
+    monkeypatch.setattr(index_module, "RUN_LIMIT", 10)
+    forgetful = build()
+    assert len(forgetful._run_at) < len(normal._run_at)  # it did forget
+    assert [normal._names[t] for t in normal._tok] == [forgetful._names[t] for t in forgetful._tok]
+    assert normal._val == forgetful._val and normal._f_len == forgetful._f_len
+
+
+def test_a_spilt_table_holds_the_strings_added_in_order(tmp_path: Path) -> None:
+    from directory.index_file import _Spill
+
+    spill = _Spill(tmp_path)
+    spill.add_many([b"first", "second \u00e9".encode(), b""])
+    spill.add("third")
+    spill.add_many([])
+    with (tmp_path / "out").open("wb") as out:
+        out.write(b"head")
+        spill.copy_to(out)
+        out.write(b"tail")
+    spill.close()
+    assert spill.offsets().tolist() == [0, 5, 14, 14, 19]
+    assert (tmp_path / "out").read_bytes() == "headfirstsecond \u00e9thirdtail".encode()
