@@ -116,8 +116,9 @@ class Inserter:
             for name in order
         ]
         pk = list(table.primary_key.columns)
+        quote = dialect.identifier_preparer
         self.max_id = (
-            f"SELECT max({pk[0].name}) FROM {table.name}"
+            f"SELECT max({quote.quote(pk[0].name)}) FROM {quote.format_table(table)}"
             if dialect.name == "sqlite"
             and len(pk) == 1
             and isinstance(pk[0].type, sa.Integer)
