@@ -13,10 +13,14 @@ import re
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 from operator import itemgetter
+from typing import Any
 
 from directory.text import _WORD, stem, words
 
 _ZCODE = re.compile(r"^Z\d\d\.\d$")
+Classes = tuple[tuple[str, ...], tuple[str, ...]]
+"""A service's need domains (in catalogue order) and Z codes (sorted), each once."""
+_UNKNOWN: Any = object()
 KNOWN_TERMS = 16_384
 """Distinct lists of taxonomy terms whose categories are remembered (then it starts again)."""
 
@@ -115,43 +119,48 @@ class TaxonomyMap:
         self, terms: list[str], name: str, description: str
     ) -> tuple[list[str], list[str]]:
         """(domains, z_codes) for a service, each in a stable order without repeats."""
-        hits = self._term_hits(terms)
-        if not hits:
-            hits = self._name_hits(name)
-        if not hits:
+        found = self._by_terms(terms)
+        if found is None:
+            found = self._by_name(name)
+        if found is None:
             hits = self._keyword_hits(self._description_phrase(description))
-        if not hits:
-            return [], []
-        domains, codes = self._sorted(hits)
-        return list(domains), list(codes)
+            if not hits:
+                return [], []
+            found = self._sorted(hits)
+        return list(found[0]), list(found[1])
 
-    def _term_hits(self, terms: list[str]) -> list[MapRow]:
-        """The rows the taxonomy terms match: each term's exact row, then the keyword rows
-        of those with none; each distinct short list of terms read once."""
+    def _by_terms(self, terms: list[str]) -> Classes | None:
+        """What the rows the taxonomy terms match give (each term's exact row, then the
+        keyword rows of those with none), None if they match none; each distinct short
+        list of terms read once."""
         if not terms:
-            return []
+            return None
         if len(terms) > 8 or sum(map(len, terms)) > 400:  # (not remembered)
-            return self._read_terms(terms)
+            hits = self._read_terms(terms)
+            return self._sorted(hits) if hits else None
         key = tuple(terms)
         known = self._known_terms
-        found = known.get(key)
-        if found is None:
+        found = known.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            hits = self._read_terms(terms)
             if len(known) >= KNOWN_TERMS:
                 known.clear()
-            found = known[key] = tuple(self._read_terms(terms))
-        return list(found)
+            found = known[key] = self._sorted(hits) if hits else None
+        return found
 
-    def _name_hits(self, name: str) -> list[MapRow]:
-        """The keyword rows a service's name matches, each distinct name read once."""
+    def _by_name(self, name: str) -> Classes | None:
+        """What the keyword rows a service's name matches give, None if it matches none;
+        each distinct name read once."""
         known = self._known_names
-        found = known.get(name)
-        if found is None:
-            found = tuple(self._keyword_hits(_norm_phrase(name)))
+        found = known.get(name, _UNKNOWN)
+        if found is _UNKNOWN:
+            hits = self._keyword_hits(_norm_phrase(name))
+            found = self._sorted(hits) if hits else None
             if len(name) <= 200:  # (a longer name is read, not remembered)
                 if len(known) >= KNOWN_TERMS:
                     known.clear()
                 known[name] = found
-        return list(found)
+        return found
 
     def _read_terms(self, terms: list[str]) -> list[MapRow]:
         hits: list[MapRow] = []
@@ -166,7 +175,7 @@ class TaxonomyMap:
             hits.extend(self._keyword_hits(_norm_phrase(term)))
         return hits
 
-    def _sorted(self, hits: list[MapRow]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    def _sorted(self, hits: list[MapRow]) -> Classes:
         """The rows' domains in catalogue order and their Z codes, each once; each distinct
         list of rows worked out once."""
         key = tuple(map(id, hits))  # (the rows live as long as the map)
@@ -229,15 +238,15 @@ class TaxonomyMap:
         return {}
 
     @cached_property
-    def _known_terms(self) -> dict[tuple[str, ...], tuple[MapRow, ...]]:
+    def _known_terms(self) -> dict[tuple[str, ...], Classes | None]:
         return {}
 
     @cached_property
-    def _known_names(self) -> dict[str, tuple[MapRow, ...]]:
+    def _known_names(self) -> dict[str, Classes | None]:
         return {}
 
     @cached_property
-    def _known_rows(self) -> dict[tuple[int, ...], tuple[tuple[str, ...], tuple[str, ...]]]:
+    def _known_rows(self) -> dict[tuple[int, ...], Classes]:
         return {}
 
     @cached_property
