@@ -46,13 +46,22 @@ class SpellingChoices:
         self.counts = np.zeros((_BUCKETS, n), dtype=np.int32)
         if n == 0:
             return
-        points = np.array(choices, dtype=str)
-        width = points.dtype.itemsize // 4
-        codes = points.view(np.uint32).reshape(n, width).astype(np.int64)
-        bucket = np.where((codes >= 97) & (codes < 97 + _LETTERS), codes - 97, _OTHER)
-        filled = np.arange(width)[None, :] < self.lengths[:, None]  # a word's own characters
-        rows = np.broadcast_to(np.arange(n)[:, None], codes.shape)
-        flat = (bucket[filled] * n + rows[filled]).ravel()
+        try:  # every character's code point, in order, and the word of each
+            joined = "".join(choices).encode("utf-32-le")
+        except UnicodeEncodeError:  # a lone surrogate: counted as numpy stores it
+            joined = b""
+        if joined or not any(choices):
+            codes = np.frombuffer(joined, dtype=np.uint32).astype(np.int64)
+            bucket = np.where((codes >= 97) & (codes < 97 + _LETTERS), codes - 97, _OTHER)
+            flat = bucket * n + np.repeat(np.arange(n), self.lengths)
+        else:  # a row of code points for each word, as long as the longest
+            points = np.array(choices, dtype=str)
+            width = points.dtype.itemsize // 4
+            codes = points.view(np.uint32).reshape(n, width).astype(np.int64)
+            bucket = np.where((codes >= 97) & (codes < 97 + _LETTERS), codes - 97, _OTHER)
+            filled = np.arange(width)[None, :] < self.lengths[:, None]  # its own characters
+            rows = np.broadcast_to(np.arange(n)[:, None], codes.shape)
+            flat = (bucket[filled] * n + rows[filled]).ravel()
         self.counts = (
             np.bincount(flat, minlength=_BUCKETS * n).reshape(_BUCKETS, n).astype(np.int32)
         )

@@ -82,6 +82,27 @@ def test_english_choices_are_kept_per_first_letter_and_length() -> None:
     assert english_choices("c", 7).words == english_near("c", 7)
 
 
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["benefit", "café", "Cafe", "don't", "x2", "", "zz\x00", "naïve", "日本", "a" * 40],
+        ["plain", "ascii", "only"],
+        ["lone \ud800 surrogate", "and", "more"],
+        [""],
+    ],
+)
+def test_letter_counts_are_each_words_own(words: list[str]) -> None:
+    """Each word's letters a-z counted apart and every other character in one bucket, as
+    counting them one word at a time does (any characters, any lengths)."""
+    made = SpellingChoices(words)
+    assert made.lengths.tolist() == [len(w) for w in words]
+    for i, word in enumerate(words):
+        want = [0] * 27
+        for ch in word:
+            want[ord(ch) - 97 if "a" <= ch <= "z" else 26] += 1
+        assert made.counts[:, i].tolist() == want, word
+
+
 def test_english_choices_joined_from_each_length_hold_what_near_lists() -> None:
     """english_choices joins the words of each length, counted once, and orders them by
     frequency: the same words in near's order, with the letter counts and lengths counting
