@@ -37,6 +37,9 @@ BM25_B = 0.75
 CACHE_LIMIT = 20_000  # texts whose tokens are remembered while building (repeats are common)
 RUN_LIMIT = 1 << 20  # the remembered texts' entries (then forgotten at once)
 BATCH = 2000  # services added at a time
+# the postings as the index file holds them: the tokens in order, where each one's start
+# (and the last's end), the services and the weights
+FlatPostings = tuple[list[str], np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass
@@ -111,6 +114,7 @@ class IndexBuilder:
         self._run_tok = array("i")
         self._run_val = array("f")
         self._run_at = array("q", [0])
+        self._flat: FlatPostings | None = None  # the postings as the index file holds them
         # compact arrays, not lists of Python numbers: a 100k directory has millions of entries
         # Each service's entries one after another (its fields', then its description's):
         # token number and value (a field's weight; a description word's count, weighted
@@ -417,7 +421,10 @@ class IndexBuilder:
         self._run_tok, self._run_val, self._run_at = array("i"), array("f"), array("q", [0])
         self._word_tid = _WordNumbers(self)
         self._description_words = DescriptionWords(self._word_tid.__getitem__)
+        self._flat = None
         into._postings = self._postings(n)
+        into._flat_postings = self._flat  # (for saving it: directory.index_file)
+        self._flat = None
         word_token = self._word_token
         # idf depends only on a token's document frequency: one log per distinct frequency
         idf_of: dict[int, float] = {}
@@ -486,8 +493,14 @@ class IndexBuilder:
         # Sorted by (token, entry number): each token's entries in service order, and a
         # service's field entries before its description's (``_by_token``: where each
         # entry goes). Each array let go once it is placed (memory: the build's peak).
+        # the tokens in their order as strings (code point order: UTF-8's byte order, the
+        # index file's), so the postings come out as the file holds them
+        in_order = sorted(range(len(names)), key=names.__getitem__)
+        rank = np.empty(len(names), dtype=np.int32)
+        rank[in_order] = np.arange(len(names), dtype=np.int32)
         tok_of = np.frombuffer(self._tok, dtype=np.int32)
-        counts, to = _by_token(tok_of, len(names))
+        counts, to = _by_token(tok_of, len(names), rank)
+        del rank
         del tok_of
         self._tok = array("i")
         weight = np.empty(to.size, dtype=np.float32)
@@ -501,7 +514,7 @@ class IndexBuilder:
         new = np.empty(size, dtype=bool)
         new[0] = True
         np.not_equal(doc[1:], doc[:-1], out=new[1:])
-        held = np.flatnonzero(counts)  # the tokens with entries
+        held = np.flatnonzero(counts)  # the tokens with entries (their places)
         token_starts = (np.cumsum(counts) - counts)[held]
         new[token_starts] = True
         # where each group starts, found a slice at a time (memory: the positions in 32
@@ -528,30 +541,38 @@ class IndexBuilder:
         firsts = np.searchsorted(starts, token_starts.astype(starts.dtype))  # (no 64-bit copy)
         del weight, starts
         lasts = np.append(firsts[1:], group_doc.size)
+        held_names = [names[in_order[t]] for t in held.tolist()]
+        # as the index file holds them: the tokens in order, where each one's postings
+        # start (and the last's end), the services and the weights
+        self._flat = (held_names, np.append(firsts, group_doc.size), group_doc, summed)
         return {
-            names[t]: (group_doc[a:b], summed[a:b])
-            for t, a, b in zip(held.tolist(), firsts.tolist(), lasts.tolist(), strict=True)
+            t: (group_doc[a:b], summed[a:b])
+            for t, a, b in zip(held_names, firsts.tolist(), lasts.tolist(), strict=True)
         }
 
 
-def _by_token(tok: np.ndarray, tokens: int) -> tuple[np.ndarray, np.ndarray]:
+def _by_token(
+    tok: np.ndarray, tokens: int, rank: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Each token's count, and where each entry goes when the entries are sorted by
     (token, entry number). A counting sort, a slice of entries at a time (memory: the
     slice's temporary arrays, the places in 32 bits when they fit): a slice's entries
     ordered by token with numpy's stable sort (a radix sort of 16-bit keys: twice, low
     half then high, when there are more tokens than 16 bits hold), each then placed after
-    the earlier slices' entries of its token."""
+    the earlier slices' entries of its token. With ``rank`` (token -> its place), by the
+    tokens' places instead of their numbers (the counts then by place)."""
     size = tok.size
     step = 1 << 18
     counts = np.zeros(tokens, dtype=np.int64)
     for at in range(0, size, step):  # (bincount of them all would copy them to 64 bits)
-        counts += np.bincount(tok[at : at + step], minlength=tokens)
+        part = tok[at : at + step] if rank is None else rank[tok[at : at + step]]
+        counts += np.bincount(part, minlength=tokens)
     following = np.zeros(tokens, dtype=np.int64)  # where a token's next entry goes
     np.cumsum(counts[:-1], out=following[1:])
     to = np.empty(size, dtype=np.int32 if size < 2**31 else np.int64)
     ramp = np.arange(step)
     for at in range(0, size, step):
-        part = tok[at : at + step]
+        part = tok[at : at + step] if rank is None else rank[tok[at : at + step]]
         if tokens <= 1 << 16:
             order = np.argsort(part.astype(np.uint16), kind="stable")
         else:
@@ -605,6 +626,7 @@ class IndexData:
 
     size: int
     _postings: dict[str, tuple[np.ndarray, np.ndarray]]
+    _flat_postings: FlatPostings | None
     _idf: dict[str, float]
     _vocab: Vocabulary
     _surface: dict[str, str]

@@ -488,21 +488,31 @@ def _save(
     index: ServiceIndex, path: Path, stamp: str, docs: _Spill | None, names: _Spill | None
 ) -> None:
     arrays: dict[str, Any] = {}
-    # (str order is code point order: UTF-8's byte order, which the tables are read in)
-    by_bytes = sorted(index._postings)
-    arrays["tok_blob"], arrays["tok_off"] = _pack(by_bytes)
-    lists = [index._postings[t] for t in by_bytes]
-    starts = np.zeros(len(lists) + 1, dtype=np.int64)
-    starts[1:] = np.cumsum([d.size for d, _w in lists])
-    arrays["post_start"] = starts
-    arrays["post_docs"] = (
-        np.concatenate([d for d, _w in lists]).astype(np.int32) if lists else np.zeros(0, np.int32)
-    )
-    arrays["post_w"] = (
-        np.concatenate([w for _d, w in lists]).astype(np.float32)
-        if lists
-        else np.zeros(0, np.float32)
-    )
+    flat = index.__dict__.get("_flat_postings")
+    if flat is not None:  # built in the file's order (IndexBuilder._postings)
+        by_bytes, starts, post_docs, post_w = flat
+        arrays["tok_blob"], arrays["tok_off"] = _pack(by_bytes)
+        arrays["post_start"] = starts
+        arrays["post_docs"] = post_docs.astype(np.int32, copy=False)
+        arrays["post_w"] = post_w.astype(np.float32, copy=False)
+    else:
+        # (str order is code point order: UTF-8's byte order, which the tables are read in)
+        by_bytes = sorted(index._postings)
+        arrays["tok_blob"], arrays["tok_off"] = _pack(by_bytes)
+        lists = [index._postings[t] for t in by_bytes]
+        starts = np.zeros(len(lists) + 1, dtype=np.int64)
+        starts[1:] = np.cumsum([d.size for d, _w in lists])
+        arrays["post_start"] = starts
+        arrays["post_docs"] = (
+            np.concatenate([d for d, _w in lists]).astype(np.int32)
+            if lists
+            else np.zeros(0, np.int32)
+        )
+        arrays["post_w"] = (
+            np.concatenate([w for _d, w in lists]).astype(np.float32)
+            if lists
+            else np.zeros(0, np.float32)
+        )
     arrays["idf"] = np.array([index._idf[t] for t in by_bytes], dtype=np.float32)
     stems = sorted(s for s in index._surface if s in index._postings)
     arrays["sur_blob"], arrays["sur_off"] = _pack(stems)

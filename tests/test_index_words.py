@@ -240,3 +240,31 @@ def test_a_spilt_table_holds_the_strings_added_in_order(tmp_path: Path) -> None:
     spill.close()
     assert spill.offsets().tolist() == [0, 5, 14, 14, 19]
     assert (tmp_path / "out").read_bytes() == "headfirstsecond \u00e9thirdtail".encode()
+
+
+def test_postings_built_in_the_files_order_save_the_same_file(tmp_path: Path) -> None:
+    """An index whose postings were built in the file's order (tokens as strings: code
+    point order, UTF-8's byte order) saves the bytes the postings read token by token
+    save, non-ASCII tokens among them."""
+    from directory.index_file import save_index
+    from directory.search import ServiceIndex
+
+    rng = random.Random(11)
+    vocabulary = ["café", "zoë", "ärzte", "advice", "food", "Øresund", "debt", "naïve", "ok"]
+    docs = [
+        IndexDoc(
+            service_id=i + 1,
+            source_id=str(i),
+            name=" ".join(rng.sample(vocabulary, 2)),
+            description=" ".join(rng.choice(vocabulary) for _ in range(8)),
+            taxonomy_terms=[rng.choice(vocabulary)],
+        )
+        for i in range(40)
+    ]
+    index = ServiceIndex(docs)
+    assert index._flat_postings is not None
+    assert index._flat_postings[0] == sorted(index._postings)
+    save_index(index, tmp_path / "flat.lwidx", "s")
+    index._flat_postings = None  # read token by token
+    save_index(index, tmp_path / "by-token.lwidx", "s")
+    assert (tmp_path / "flat.lwidx").read_bytes() == (tmp_path / "by-token.lwidx").read_bytes()
