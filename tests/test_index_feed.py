@@ -221,3 +221,86 @@ def test_an_index_folder_it_cannot_write_leaves_the_import_as_before(
     with ws.session() as session:
         assert directory_stamp(session).startswith("v1:5:")  # the five services committed
     ws.engine.dispose()
+
+
+def _index_folder_files(ws: Workspace) -> list[str]:
+    folder = search_actions.index_path(ws).parent
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_a_commit_that_fails_leaves_no_index_and_no_half_saved_file(
+    db_url: str, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fed index is written while the import commits: when the commit fails, the
+    import's error is the one raised, nothing is imported, and the file being written
+    beside it is deleted, never put in the index's place."""
+    from sqlalchemy import func
+    from sqlalchemy.orm import Session as OrmSession
+    from sqlmodel import select
+
+    from directory.models import Service
+
+    ws = _workspace(db_url)
+    feed = _feed(shared_data, tmp_path / "feed.json", count=20)
+    real_commit = OrmSession.commit
+    commits: list[int] = []
+
+    def failing_commit(self: OrmSession) -> None:
+        commits.append(1)
+        if len(commits) == 1:  # the import's own transaction
+            raise RuntimeError("the disk went away during the commit")
+        real_commit(self)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(OrmSession, "commit", failing_commit)
+        with pytest.raises(RuntimeError, match="disk went away"):
+            import_directory(ws, str(feed), source_name="council")
+    assert _index_folder_files(ws) == []  # neither the index nor the file written beside
+    with ws.session() as session:
+        assert session.exec(select(func.count()).select_from(Service)).one() == 0
+    ws.engine.dispose()
+
+
+def test_another_import_before_the_index_is_published_gives_the_built_file(
+    db_url: str, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the directory is not as the import left it when its index would be put in place
+    (another run recorded since), the file written beside the commit is deleted and the
+    index is built from the database as it now is."""
+    import directory.index_file as index_file
+
+    ws = _workspace(db_url)
+    feed = _feed(shared_data, tmp_path / "feed.json", count=30)
+    with monkeypatch.context() as patched, _builds(monkeypatch) as builds:
+        patched.setattr(index_file, "only_run_since", lambda session, was: None)
+        summary = import_directory(ws, str(feed), source_name="council")
+    assert summary.added == 30 and builds == [1]  # built from the database, not the fed one
+    path = search_actions.index_path(ws)
+    assert _index_folder_files(ws) == [path.name]  # the file written beside: deleted
+    assert path.read_bytes() == _built(ws, tmp_path)
+    ws.engine.dispose()
+
+
+def test_an_index_save_that_fails_is_reported_after_the_import_commits(
+    db_url: str, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread writing the fed index fails (a full disk): the import has committed,
+    the error is raised where the import's caller sees it (as when the save came after the
+    commit), and no file is left half-written in the index folder."""
+    from directory.index_feed import ImportIndex
+
+    ws = _workspace(db_url)
+    feed = _feed(shared_data, tmp_path / "feed.json", count=10)
+
+    def full_disk(self: ImportIndex, path: Path, stamp: str) -> int:
+        path.write_bytes(b"half an index")
+        raise OSError(28, "No space left on device", str(path))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ImportIndex, "save", full_disk)
+        with pytest.raises(OSError, match="No space left"):
+            import_directory(ws, str(feed), source_name="council")
+    assert _index_folder_files(ws) == []
+    with ws.session() as session:
+        assert directory_stamp(session).startswith("v1:10:")  # the ten services committed
+    ws.engine.dispose()
