@@ -73,6 +73,7 @@ def read_in_child(
     reading it here would leave them. Read here if no process can be started."""
     try:
         readable, writable = os.pipe()
+        _widen(writable)
     except OSError:  # (no file descriptor left)
         yield from read()
         return
@@ -129,6 +130,26 @@ def read_in_child(
         frames.stop()
         stream.close()
         os.waitpid(pid, 0)
+
+
+PIPE_BYTES = 1 << 20
+"""What the pipe is asked to hold (Linux's default limit for an unprivileged process): a
+few frames rather than a fifth of one."""
+
+
+def _widen(fd: int) -> None:
+    """Ask for a pipe holding ``PIPE_BYTES`` (Linux): with the default 64 KiB, the child
+    stopped several times a frame until the drain thread had the interpreter's lock to
+    empty it (the writing process holds it in turns of up to 5 ms), and the two processes
+    waited on each other; 100k services, reading and writing 8.7-9.9 -> 7.6-8.2 s wall.
+    Elsewhere, or refused, the pipe stays as it is."""
+    import fcntl
+
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setsize is None:
+        return
+    with suppress(OSError):
+        fcntl.fcntl(fd, setsize, PIPE_BYTES)
 
 
 class _Drain:

@@ -273,3 +273,39 @@ def test_a_failure_of_the_reader_itself_says_where_it_happened(
     with pytest.raises(KeyError, match="broken reader") as raised:
         list(importer._read(feed, summary, False, {}))
     assert "in broken" in "\n".join(getattr(raised.value, "__notes__", []))
+
+
+@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_GETPIPE_SZ"), reason="Linux pipes")
+def test_the_pipe_is_widened_to_hold_several_frames() -> None:
+    """A pipe holds 64 KiB by default, a fraction of one frame of records: the reading
+    child is given one of ``PIPE_BYTES`` so it does not wait for the drain thread to have
+    the interpreter's lock every 64 KiB."""
+    import fcntl
+
+    readable, writable = os.pipe()
+    try:
+        assert fcntl.fcntl(writable, fcntl.F_GETPIPE_SZ) < read_worker.PIPE_BYTES
+        read_worker._widen(writable)
+        assert fcntl.fcntl(writable, fcntl.F_GETPIPE_SZ) >= read_worker.PIPE_BYTES
+    finally:
+        os.close(readable)
+        os.close(writable)
+
+
+@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_SETPIPE_SZ"), reason="Linux pipes")
+def test_a_pipe_that_cannot_be_widened_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused (a lower limit set by the administrator, another system): the pipe stays as
+    it is and the feed is read the same."""
+    import fcntl
+
+    path = DATA / "council-v1-pages"
+    here = _read(path, False, monkeypatch)
+    asked: list[int] = []
+
+    def refused(fd: int, cmd: int, arg: int = 0) -> int:
+        asked.append(cmd)
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(fcntl, "fcntl", refused)
+    assert _read(path, True, monkeypatch) == here
+    assert asked == [fcntl.F_SETPIPE_SZ]  # asked, refused, read on
