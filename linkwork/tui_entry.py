@@ -74,6 +74,16 @@ def run_app(context: Workspace, *, autoload_sample: bool = True) -> None:
     start(context.settings, autoload_sample=autoload_sample)
 
 
+def before_exit() -> None:
+    """The process ends once a command is done: what is alive is set aside from the
+    collection the interpreter makes as it exits (it walks every object still held: after
+    an import of 100k services, 0.3 s to free nothing that matters). The command closed
+    its database itself (``Workspace.close``)."""
+    import gc
+
+    gc.freeze()
+
+
 def main(argv: list[str] | None = None) -> None:
     one_blas_thread()
     args = sys.argv[1:] if argv is None else argv
@@ -85,7 +95,10 @@ def main(argv: list[str] | None = None) -> None:
             return
         from linkwork.cli import main as cli_main
 
-        cli_main(args)
+        try:
+            cli_main(args)
+        finally:
+            before_exit()
         return
     from linkwork.settings import load_settings
 

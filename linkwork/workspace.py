@@ -117,6 +117,14 @@ class Workspace:
                     raise
             return self._engine
 
+    def close(self) -> None:
+        """Close the database's connections if it was opened (the CLI, once a command is
+        done: an SQLite file's log is folded in and deleted now, not left to the
+        interpreter's exit)."""
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+
     def needs_passphrase(self) -> str | None:
         """Whether the database is encrypted and its passphrase not given yet: "new" (none
         chosen yet) or "existing"; None otherwise (cheap: the URL and the file's first

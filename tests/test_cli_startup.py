@@ -219,7 +219,9 @@ else:
     code = 0
 task = "/proc/self/task"
 threads = len(os.listdir(task)) if os.path.isdir(task) else None
-report = {"code": code, "threads": threads, "modules": sorted(sys.modules)}
+import gc
+frozen = gc.get_freeze_count()
+report = {"code": code, "threads": threads, "modules": sorted(sys.modules), "frozen": frozen}
 sys.stderr.write("REPORT " + json.dumps(report) + "\\n")
 """
 
@@ -336,3 +338,26 @@ def test_help_of_a_group_lists_all_its_commands_and_of_a_command_its_options(cli
     assert command.code == 0 and "linkwork directory search [OPTIONS] [TEXT]" in command.out
     assert "--near" in command.out and "--current-only" in command.out
     assert "load-sample" not in command.out
+
+
+@pytest.mark.parametrize("entry", ["console script", "python -m linkwork"])
+def test_a_command_closes_its_database_and_leaves_the_rest_to_the_exit(
+    tmp_path: Path, shared_data: Path, entry: str
+) -> None:
+    """A command that wrote to an SQLite file closes it when done (its log folded in and
+    deleted: nothing but the database file is left beside it), and what is still alive is
+    set aside from the collection the interpreter makes as it exits (gc.freeze: after a
+    large import it walked every object held, for nothing)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'dir.db'}"
+    env = _env(tmp_path, url)
+    feed = shared_data / "directory-sample.oruk.json"
+    done, report = run_entry(["directory", "import", str(feed), "--source", "council"], env, entry)
+    assert report["code"] == 0, done.stderr[-500:]
+    assert "400 added" in done.stdout
+    assert sorted(p.name for p in folder.iterdir()) == ["dir.db"]  # no -wal, no -shm
+    assert report["frozen"] > 10_000  # the modules' and the import's objects set aside
+    again, report = run_entry(["directory", "stats", "--json"], env, entry)
+    assert report["code"] == 0 and json.loads(again.stdout)["services"] == 400
+    assert sorted(p.name for p in folder.iterdir()) == ["dir.db"]

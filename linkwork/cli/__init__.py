@@ -105,6 +105,7 @@ def root(
     ] = False,
 ) -> None:
     ctx.obj = open_workspace(db, user)
+    ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand is None:
         from linkwork.tui_entry import run_app
 
