@@ -229,24 +229,72 @@ def import_source(
     return import_feed(session, feed, strict=strict, index=index)
 
 
+class ReadAhead:
+    """A feed's reading started before the database is opened, in its second process
+    (``directory.read_worker``): for a database not made yet, whose making (its
+    migrations) the reading then overlaps; such a database knows no service of any feed,
+    so nothing is read as unchanged. ``close`` stops the reading if the import goes no
+    further (always called: read to the end or not)."""
+
+    def __init__(self, feed: Feed, strict: bool) -> None:
+        self.feed = feed
+        self.summary = ImportSummary(feed.source, feed.location, feed.format, feed.full)
+        self._records = read_worker.read_in_child(
+            feed, self.summary, lambda: _read_here(feed, self.summary, strict, {})
+        )
+        # forked now (the first record back: a few milliseconds; a first page the feed
+        # cannot give is its error, raised here, before any database is made)
+        self._first = next(self._records, None)
+
+    def __iter__(self) -> Iterator[ServiceRecord | UnchangedRecord]:
+        first, self._first = self._first, None
+        if first is not None:
+            yield first
+        yield from self._records
+
+    def close(self) -> None:
+        self._records.close()
+
+
+def read_ahead(feed: Feed, strict: bool = False) -> ReadAhead | None:
+    """The feed's reading started now if it is read in a second process at all (a large
+    local feed: ``read_worker.wanted``); None if not (it is then read as it is written)."""
+    return ReadAhead(feed, strict) if read_worker.wanted(feed) else None
+
+
 def import_feed(
-    session: Session, feed: Feed, strict: bool = False, index: ImportIndex | None = None
+    session: Session,
+    feed: Feed,
+    strict: bool = False,
+    index: ImportIndex | None = None,
+    ahead: ReadAhead | None = None,
 ) -> ImportSummary:
     """Read and write the feed a batch of records at a time (memory stays flat with the
     feed's size), all in the caller's transaction: an error anywhere raises, and the
     caller's rollback leaves the directory as it was. ``index``, if given, is fed the
-    services as they are written (``directory.index_feed``: used when it can be)."""
+    services as they are written (``directory.index_feed``: used when it can be).
+    ``ahead``: the feed's reading, started before the (new, empty) database was opened."""
     with read_worker.collector_paused(), import_cache(session.connection()):
-        return _import_feed(session, feed, strict, index)
+        return _import_feed(session, feed, strict, index, ahead)
 
 
 def _import_feed(
-    session: Session, feed: Feed, strict: bool, index: ImportIndex | None
+    session: Session,
+    feed: Feed,
+    strict: bool,
+    index: ImportIndex | None,
+    ahead: ReadAhead | None = None,
 ) -> ImportSummary:
-    summary = ImportSummary(feed.source, feed.location, feed.format, feed.full)
+    records: Iterable[ServiceRecord | UnchangedRecord]
+    if ahead is not None:
+        assert ahead.feed is feed
+        summary, records = ahead.summary, ahead
+    else:
+        summary = ImportSummary(feed.source, feed.location, feed.format, feed.full)
+        records = _read(feed, summary, strict, {} if strict else _known(session, feed.source))
     writer = _Writer(session, feed.source, summary, index)
     batch: list[ServiceRecord | UnchangedRecord] = []
-    for record in _read(feed, summary, strict, {} if strict else _known(session, feed.source)):
+    for record in records:
         batch.append(record)
         if len(batch) >= BATCH:
             writer.write(batch)

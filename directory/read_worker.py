@@ -27,7 +27,7 @@ import queue
 import signal
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -67,7 +67,7 @@ def wanted(feed: Feed) -> bool:
 
 def read_in_child(
     feed: Feed, summary: Any, read: Reader
-) -> Iterator[ServiceRecord | UnchangedRecord]:
+) -> Generator[ServiceRecord | UnchangedRecord, None, None]:
     """What ``read()`` yields, read in a forked child; ``summary`` (an ``ImportSummary``)
     gets its rejections and notes, ``feed`` its ``full``, ``format`` and budget totals, as
     reading it here would leave them. Read here if no process can be started."""

@@ -117,6 +117,11 @@ class Workspace:
                     raise
             return self._engine
 
+    @property
+    def database_open(self) -> bool:
+        """Whether the database has been opened in this workspace (``engine`` used)."""
+        return self._engine is not None
+
     def close(self) -> None:
         """Close the database's connections if it was opened (the CLI, once a command is
         done: an SQLite file's log is folded in and deleted now, not left to the

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from directory.bounded import Limits
-from directory.importer import NO_ORGANISATION, ImportSummary, import_source
+from directory.importer import NO_ORGANISATION, ImportSummary, import_feed, read_ahead
 from directory.models import Service
 from directory.service import describe_service, directory_stats, get_service, list_services
+from directory.sources import read_source
 from directory.untrusted import clean_text
 from linkwork.errors import NotFound
 from linkwork.sample import load_sample_directory
@@ -76,33 +77,41 @@ def import_directory(
     from directory.index_file import directory_stamp
     from linkwork.actions.search import index_path
 
-    limits = import_limits(ws)
+    feed = read_source(source, fmt, progress, import_limits(ws))
+    if source_name:
+        feed.source = source_name
+    # a database not made yet: the feed is read while it is made (its migrations)
+    ahead = read_ahead(feed, strict) if _not_made_yet(ws) else None
     # the index fed as the services are written (a first import), saved as it commits
     index = ImportIndex(index_path(ws).parent)
     saving: _SavedBeside | None = None
     try:
         with ws.session() as session:
             before = directory_stamp(session)
-            summary = import_source(
-                session,
-                source,
-                fmt=fmt,
-                strict=strict,
-                progress=progress,
-                source_name=source_name,
-                limits=limits,
-                index=index,
-            )
+            summary = import_feed(session, feed, strict=strict, index=index, ahead=ahead)
             if index.usable and index.stamp is not None:
                 saving = _SavedBeside(index, index_path(ws))
         # (committed)
         if not (saving is not None and saving.publish(ws, before)):
             _reindex(ws, before if summary.changed_nothing else None)
     finally:
+        if ahead is not None:
+            ahead.close()
         if saving is not None:
             saving.discard()
         index.close()
     return summary
+
+
+def _not_made_yet(ws: Workspace) -> bool:
+    """Whether the workspace's database is an SQLite file that does not exist yet (so it
+    holds no service of any feed)."""
+    from linkwork.sqlite_url import sqlite_file
+
+    if ws.database_open:
+        return False
+    found = sqlite_file(ws.settings.resolved_database_url())
+    return found is not None and not found[0].exists()
 
 
 class _SavedBeside:
