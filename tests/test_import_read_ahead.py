@@ -6,12 +6,12 @@ the database was opened, and the reading is stopped if the import goes no furthe
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 from db_rows_support import table_rows
+from process_support import children
 
 import linkwork.db as lwdb
 from directory import read_worker
@@ -20,15 +20,6 @@ from linkwork.settings import load_settings
 from linkwork.workspace import Workspace
 
 DATA = Path(__file__).parent / "data" / "directory"
-
-
-def _children() -> set[int]:
-    me = os.getpid()
-    found: set[int] = set()
-    for task in os.listdir(f"/proc/{me}/task"):
-        with open(f"/proc/{me}/task/{task}/children") as fh:
-            found.update(int(pid) for pid in fh.read().split())
-    return found
 
 
 CLOCK = ("imported_at", "updated_at", "withdrawn_at")
@@ -59,7 +50,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[set[int]]:
     real = lwdb.open_engine
 
     def watched(*args: object, **kw: object) -> object:
-        seen.append(_children())
+        seen.append(children())
         return real(*args, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(lwdb, "open_engine", watched)
@@ -70,11 +61,11 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[set[int]]:
 def test_a_database_not_made_yet_is_made_while_the_feed_is_read(
     tmp_path: Path, opened: list[set[int]]
 ) -> None:
-    before = _children()
+    before = children()
     ahead = _workspace(tmp_path / "new.db")
     summary = import_directory(ahead, str(DATA / "council-v1-pages"), source_name="council")
     assert len(opened) == 1 and opened[0] - before  # the reader already running
-    assert _children() <= before  # and waited for
+    assert children() <= before  # and waited for
     # an import into a database made before reads the feed after opening it: the same
     made = _workspace(tmp_path / "made.db")
     with made.session():
@@ -93,12 +84,12 @@ def test_a_feed_whose_first_page_cannot_be_read_makes_no_database(
 ) -> None:
     """The feed's error is the one an import read later gives; the database is not made
     (nothing changed: not even an empty file) and no reader is left."""
-    before = _children()
+    before = children()
     path = tmp_path / "new.db"
     with pytest.raises(ValueError, match="nested more than 64 levels deep"):
         import_directory(_workspace(path), str(DATA / "hostile" / "deep-nesting.json"))
     assert opened == [] and not path.exists()
-    assert _children() <= before
+    assert children() <= before
 
 
 def test_a_database_that_cannot_be_made_stops_the_reading(
@@ -107,11 +98,11 @@ def test_a_database_that_cannot_be_made_stops_the_reading(
     """Reading began, then the database could not be made (its folder is a file): the
     database's error is raised and the reader is stopped and waited for."""
     (tmp_path / "folder").write_text("a file where the database's folder goes")
-    before = _children()
+    before = children()
     with pytest.raises(lwdb.DatabaseError, match="unable to open database file"):
         import_directory(_workspace(tmp_path / "folder" / "new.db"), str(DATA / "council-v1-pages"))
     assert len(opened) == 1 and opened[0] - before  # it was reading
-    assert _children() <= before
+    assert children() <= before
 
 
 def test_an_existing_database_is_opened_before_the_feed_is_read(
@@ -126,7 +117,7 @@ def test_an_existing_database_is_opened_before_the_feed_is_read(
     import_directory(ws, str(tmp_path / "feed.json"), source_name="council")
     ws.close()
     opened.clear()
-    before = _children()
+    before = children()
     again = import_directory(_workspace(path), str(tmp_path / "feed.json"), source_name="council")
     assert len(opened) == 1 and not (opened[0] - before)  # no reader before the database
     assert again.unchanged == again.added + again.unchanged and again.added == 0

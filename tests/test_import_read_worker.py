@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from process_support import children
 from sqlmodel import Session
 
 from directory import importer, read_worker
@@ -28,15 +29,6 @@ FEEDS = sorted(
     + list((DATA / "hostile").iterdir())
 )
 FEEDS = [p for p in FEEDS if p.name != "hostile"]
-
-
-def _children() -> set[int]:
-    me = os.getpid()
-    found: set[int] = set()
-    for task in os.listdir(f"/proc/{me}/task"):
-        with open(f"/proc/{me}/task/{task}/children") as fh:
-            found.update(int(pid) for pid in fh.read().split())
-    return found
 
 
 def _read(
@@ -71,10 +63,10 @@ def test_a_second_process_reads_what_this_one_reads(
     path: Path, strict: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     here = _read(path, False, monkeypatch, strict=strict)
-    before = _children()
+    before = children()
     there = _read(path, True, monkeypatch, strict=strict)
     assert there == here
-    assert _children() <= before  # the child was waited for
+    assert children() <= before  # the child was waited for
     # each service's content digest worked out there is the one worked out here
     services_here = [r for r in here[0] if isinstance(r, ServiceRecord)]
     services_there = [r for r in there[0] if isinstance(r, ServiceRecord)]
@@ -129,14 +121,14 @@ def test_a_read_given_up_half_way_leaves_no_process(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(read_worker, "BATCH", 5)
     feed = read_source(DATA / "council-v1-pages")
     summary = ImportSummary(feed.source, feed.location, feed.format, feed.full)
-    before = _children()
+    before = children()
     reading = importer._read(feed, summary, False, {})
     first = next(reading)
     assert first.source_id
-    assert _children() - before  # being read in a child
+    assert children() - before  # being read in a child
     assert "import-reader" in _threads()  # the pipe drained into a bounded queue
     reading.close()  # type: ignore[attr-defined]
-    assert _children() <= before
+    assert children() <= before
     assert "import-reader" not in _threads()
 
 
@@ -253,9 +245,9 @@ def test_a_feed_is_read_here_when_no_process_can_be_started(
         raise OSError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(os, "fork", no_fork)
-    before = _children()
+    before = children()
     assert _read(path, True, monkeypatch) == here
-    assert _children() == before
+    assert children() == before
 
 
 def test_a_failure_of_the_reader_itself_says_where_it_happened(
