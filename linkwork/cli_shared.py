@@ -180,6 +180,12 @@ def exit_line(exc: BaseException) -> tuple[int, str]:
     return found.code, found.message
 
 
+def traceback_wanted(code: int) -> bool:
+    """Whether an unexpected error (exit code 3) is to be raised whole, with its
+    traceback, instead of said in one line: when the user asked (``LINKWORK_DEBUG``)."""
+    return code == 3 and bool(os.environ.get("LINKWORK_DEBUG"))
+
+
 def leave(code: int, message: str) -> None:
     """Print ``linkwork: MESSAGE`` as one line on stderr, whatever it quotes (a typed
     argument, a stored name), and exit with ``code``."""

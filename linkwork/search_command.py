@@ -23,7 +23,6 @@ on each option and on refused input.
 from __future__ import annotations
 
 import gc
-import os
 import re
 import sys
 from typing import Any
@@ -132,7 +131,7 @@ def run(args: list[str]) -> bool:
     given = read(args)
     if given is None:
         return False
-    from linkwork.cli_shared import exit_line, leave, open_workspace
+    from linkwork.cli_shared import exit_line, leave, open_workspace, traceback_wanted
 
     try:
         ws = open_workspace(given["db"], given["user"])
@@ -157,7 +156,7 @@ def run(args: list[str]) -> bool:
         sys.exit(130)
     except Exception as exc:
         code, message = exit_line(exc)
-        if code == 3 and os.environ.get("LINKWORK_DEBUG"):
+        if traceback_wanted(code):
             raise
         leave(code, message)
     return True

@@ -16,14 +16,13 @@ A plain ``directory search`` does not come here at all from the console script o
 from __future__ import annotations
 
 import copy
-import os
 import sys
 from typing import Annotated
 
 import typer
 
 from linkwork.cli import helptext, light_params
-from linkwork.cli_shared import exit_line, leave, open_workspace
+from linkwork.cli_shared import exit_line, leave, open_workspace, traceback_wanted
 
 helptext.install()
 light_params.install()  # plain values coerced without Pydantic (a tenth of a second)
@@ -273,6 +272,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except Exception as exc:
         code, message = _exit_code_for(exc)
-        if code == 3 and os.environ.get("LINKWORK_DEBUG"):
+        if traceback_wanted(code):
             raise
         leave(code, message)
