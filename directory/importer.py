@@ -223,10 +223,23 @@ def import_source(
     index: ImportIndex | None = None,
 ) -> ImportSummary:
     """Import a feed (file, folder of pages, or http(s) base URL) into ``session``."""
+    feed = open_feed(source, fmt, progress, source_name, limits)
+    return import_feed(session, feed, strict=strict, index=index)
+
+
+def open_feed(
+    source: str | Path,
+    fmt: str = "auto",
+    progress: Progress | None = None,
+    source_name: str | None = None,
+    limits: Limits | None = None,
+) -> Feed:
+    """The feed at ``source`` (file, folder of pages, or http(s) base URL), not read yet,
+    filed under ``source_name`` if given."""
     feed = read_source(source, fmt, progress, limits)
     if source_name:
         feed.source = source_name
-    return import_feed(session, feed, strict=strict, index=index)
+    return feed
 
 
 class ReadAhead:

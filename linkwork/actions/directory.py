@@ -9,10 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from directory.bounded import Limits
-from directory.importer import NO_ORGANISATION, ImportSummary, import_feed, read_ahead
+from directory.importer import (
+    NO_ORGANISATION,
+    ImportSummary,
+    import_feed,
+    open_feed,
+    read_ahead,
+)
 from directory.models import Service
 from directory.service import describe_service, directory_stats, get_service, list_services
-from directory.sources import read_source
 from directory.untrusted import clean_text
 from linkwork.errors import NotFound
 from linkwork.sample import load_sample_directory
@@ -77,9 +82,7 @@ def import_directory(
     from directory.index_file import directory_stamp
     from linkwork.actions.search import index_path
 
-    feed = read_source(source, fmt, progress, import_limits(ws))
-    if source_name:
-        feed.source = source_name
+    feed = open_feed(source, fmt, progress, source_name, import_limits(ws))
     # a database not made yet: the feed is read while it is made (its migrations)
     ahead = read_ahead(feed, strict) if _not_made_yet(ws) else None
     # the index fed as the services are written (a first import), saved as it commits
